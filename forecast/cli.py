@@ -1,0 +1,218 @@
+"""The ``costcast`` command line: each command opens what it needs, calls one library function,
+and turns library errors into one clean message and exit code 2."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from forecast.config import Config, load_config
+from forecast.errors import CostcastError
+from forecast.ledger import Ledger
+
+app = typer.Typer(
+    name="costcast",
+    help="Forecast and steer LLM API spend.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Piped output (CI logs, files) gets a wide table instead of rich's 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+
+class Output(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="costcast.yaml to use (default: ./costcast.yaml if present)."),
+]
+
+
+def _config(path: Path | None) -> Config:
+    return load_config(path)
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CostcastError("expected a date as YYYY-MM-DD", field=option, value=value) from None
+
+
+def emit(frame: pd.DataFrame, output: Output, title: str | None = None) -> None:
+    """Print a frame as a rich table, CSV or a JSON list of records on stdout."""
+    if output is Output.csv:
+        frame.to_csv(sys.stdout, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+    elif output is Output.json:
+        records = json.loads(frame.to_json(orient="records", date_format="iso", date_unit="s"))
+        sys.stdout.write(json.dumps(records, indent=1) + "\n")
+    else:
+        table = Table(title=title, show_lines=False)
+        for col in frame.columns:
+            numeric = pd.api.types.is_numeric_dtype(frame[col])
+            table.add_column(str(col), justify="right" if numeric else "left")
+        for row in frame.itertuples(index=False):
+            table.add_row(*(_cell(v) for v in row))
+        out.print(table)
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M") if value.hour or value.minute else value.strftime("%Y-%m-%d")
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+@app.command("demo-data")
+def demo_data(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path("data"),
+    seed: Annotated[int, typer.Option(help="Random seed; same seed and dates, same files.")] = 7,
+    months: Annotated[int, typer.Option(help="Months of history.", min=1, max=60)] = 15,
+    end: Annotated[
+        str | None, typer.Option(help="Last day of data, YYYY-MM-DD (default: yesterday, UTC).")
+    ] = None,
+) -> None:
+    """Write a synthetic organisation's hourly usage history, its price overrides and ground truth."""
+    from forecast.demo import write_demo_data
+
+    end_day = _date(end, "--end") or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    with err.status("generating demo usage…"):
+        written = write_demo_data(out_dir, seed=seed, months=months, end=end_day)
+    for path in written:
+        err.print(f"wrote {path}")
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Usage export files.")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="Source format (default: detected).")
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(help="Zone of timestamps written without an offset, e.g. Europe/Berlin."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Add usage exports to the ledger: all files or none; rows seen before are not added again."""
+    from forecast.ingest import ingest_files
+    from forecast.pricing import load_price_book
+    from forecast.sources import SourceContext
+
+    cfg = _config(config)
+    book = load_price_book(cfg)
+    context = SourceContext(timezone=timezone or cfg.timezone, attribution=cfg.attribution)
+    with (
+        Ledger(cfg.ledger) as ledger,
+        Progress(
+            TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err
+        ) as progress,
+    ):
+        task = progress.add_task("ingesting", total=len(files))
+
+        def step(path: Path) -> None:
+            progress.update(task, description=f"ingesting {path.name}", advance=1)
+
+        results = ingest_files(ledger, files, fmt=fmt, context=context, book=book, on_file=step)
+    table = Table(title=f"ledger {cfg.ledger}")
+    for col in ("file", "format", "rows read", "added", "already present"):
+        table.add_column(col, justify="left" if col in ("file", "format") else "right")
+    for r in results:
+        table.add_row(r.path, r.format, f"{r.rows_read:,}", f"{r.rows_added:,}", f"{r.rows_present:,}")
+    out.print(table)
+    for r in results:
+        for note in r.notes:
+            err.print(f"[yellow]note[/yellow] {r.path}: {note}")
+
+
+@app.command()
+def usage(
+    by: Annotated[
+        str, typer.Option(help="Comma-separated: team, feature, model, provider, user, deployment.")
+    ] = "",
+    freq: Annotated[str, typer.Option(help="hour, day, week or month.")] = "month",
+    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day (inclusive).")] = None,
+    output: Annotated[Output, typer.Option(help="table, csv or json.")] = Output.table,
+    config: ConfigOption = None,
+) -> None:
+    """Requests, failures, tokens and cost (from the price book, and as reported) per period."""
+    from forecast.pricing import load_price_book
+    from forecast.usage import usage_summary
+
+    cfg = _config(config)
+    book = load_price_book(cfg)
+    with Ledger(cfg.ledger, read_only=True) as ledger:
+        frame = usage_summary(
+            ledger, book, by=by, freq=freq, start=_date(start, "--from"), end=_date(end, "--to")
+        )
+    emit(frame, output, title=f"usage by {by or 'total'} per {freq}")
+
+
+@app.command()
+def prices(
+    model: Annotated[str | None, typer.Argument(help="Model name (default: every model).")] = None,
+    on: Annotated[str | None, typer.Option(help="Date, YYYY-MM-DD (default: today).")] = None,
+    tier: Annotated[str, typer.Option(help="standard, batch, flex or priority.")] = "standard",
+    output: Annotated[Output, typer.Option(help="table, csv or json.")] = Output.table,
+    config: ConfigOption = None,
+) -> None:
+    """The price in effect on a date (USD per million tokens), with its source."""
+    from forecast.pricing import load_price_book
+
+    book = load_price_book(_config(config))
+    day = _date(on, "--on") or dt.datetime.now(dt.UTC).date()
+    if model is not None:
+        entries = [book.price(model, day, tier)]
+    else:
+        entries = []
+        for name in sorted(book.models):
+            try:
+                entries.append(book.price(name, day, tier))
+            except CostcastError:
+                continue  # not yet priced on that day, or no price in this tier
+    rows = [
+        {"model": e.model, "provider": e.provider, "tier": e.tier, "effective": str(e.effective)}
+        | e.per_token_kind()
+        | {"source": e.source}
+        for e in entries
+    ]
+    frame = pd.DataFrame(rows)
+    if model is not None:
+        frame.insert(0, "asked", model)
+    emit(frame, output, title=f"prices on {day} (USD per million tokens)")
+
+
+def main() -> None:
+    try:
+        app()
+    except CostcastError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, markup=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

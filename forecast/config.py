@@ -1,0 +1,93 @@
+"""costcast.yaml: ledger path, attribution rules, price overrides, budgets, fiscal calendar.
+
+Found at ``--config PATH`` or ``./costcast.yaml``; without either, defaults
+apply. ``COSTCAST_DB`` overrides the ledger path. Relative paths inside the
+file are relative to the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from forecast.attribution import AttributionRule
+from forecast.errors import ConfigError
+from forecast.pricing.book import PriceEntry
+from forecast.yamlio import load_yaml, raise_validation_error
+
+DEFAULT_CONFIG_NAME = "costcast.yaml"
+DEFAULT_LEDGER = "costcast.duckdb"
+
+
+class LiteLLMMap(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path
+    # The map carries no dates: its prices apply from this day on.
+    effective: dt.date = dt.date(1970, 1, 1)
+
+
+class PricesConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entries: list[PriceEntry] = Field(default_factory=list)
+    files: list[Path] = Field(default_factory=list)
+    litellm_map: LiteLLMMap | None = None
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ledger: Path = Path(DEFAULT_LEDGER)
+    timezone: str | None = None
+    fiscal_year_start: int = Field(default=1, ge=1, le=12)
+    attribution: list[AttributionRule] = Field(default_factory=list)
+    prices: PricesConfig = Field(default_factory=PricesConfig)
+    source: Path | None = Field(default=None, exclude=True)
+
+    def _rebase(self, base: Path) -> Config:
+        def rel(p: Path) -> Path:
+            return p if p.is_absolute() else base / p
+
+        prices = self.prices.model_copy(
+            update={
+                "files": [rel(p) for p in self.prices.files],
+                "litellm_map": (
+                    self.prices.litellm_map.model_copy(
+                        update={"path": rel(self.prices.litellm_map.path)}
+                    )
+                    if self.prices.litellm_map
+                    else None
+                ),
+            }
+        )
+        return self.model_copy(update={"ledger": rel(self.ledger), "prices": prices})
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """The configuration in effect: explicit file, else ./costcast.yaml, else defaults."""
+    if path is None and Path(DEFAULT_CONFIG_NAME).exists():
+        path = DEFAULT_CONFIG_NAME
+    if path is None:
+        config = Config()
+    else:
+        path = Path(path)
+        if not path.exists():
+            raise ConfigError("config file not found", file=str(path))
+        doc = load_yaml(path, error=ConfigError)
+        data = doc.data if doc.data is not None else {}
+        if not isinstance(data, dict):
+            raise ConfigError("the config must be a YAML mapping", file=str(path), line=1)
+        try:
+            config = Config.model_validate(data)
+        except ValidationError as exc:
+            raise_validation_error(exc, doc, ConfigError)
+            raise
+        config = config._rebase(path.resolve().parent).model_copy(update={"source": path})
+    env_db = os.environ.get("COSTCAST_DB")
+    if env_db:
+        config = config.model_copy(update={"ledger": Path(env_db)})
+    return config

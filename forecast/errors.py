@@ -1,0 +1,101 @@
+"""User-facing errors.
+
+Every error a user can cause is one of these. Each carries where it happened
+(file, line or record, field, value) so the CLI and the API can print one
+clean message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class CostcastError(Exception):
+    """Base of every error caused by user input; the CLI exits 2 on these."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        record: int | None = None,
+        field: str | None = None,
+        value: object = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.record = record
+        self.field = field
+        self.value = value
+        self.hint = hint
+        super().__init__(self.__str__())
+
+    def location(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(str(self.file))
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.record is not None:
+            parts.append(f"record {self.record}")
+        if self.field:
+            parts.append(f"field {self.field!r}")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        where = self.location()
+        text = f"{where}: {self.message}" if where else self.message
+        if self.value is not None:
+            text += f" (got {self.value!r})"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def to_dict(self) -> dict:
+        """The JSON body the API answers with."""
+        return {
+            "error": type(self).__name__,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "record": self.record,
+            "field": self.field,
+            "value": None if self.value is None else str(self.value),
+            "hint": self.hint,
+        }
+
+
+class DataFormatError(CostcastError):
+    """An input file is not what it should be: bad row, missing column, wrong format."""
+
+
+class ConfigError(CostcastError):
+    """costcast.yaml (or a price file) is invalid."""
+
+
+class UnpricedModelError(CostcastError):
+    """One or more models have no entry in the price book."""
+
+    def __init__(self, models: list[str], hint: str | None = None) -> None:
+        self.models = sorted(set(models))
+        listing = "; ".join(self.models)
+        super().__init__(
+            f"no price for model(s): {listing}",
+            hint=hint
+            or "add an entry under prices.entries in costcast.yaml, e.g.\n"
+            "    prices:\n      entries:\n"
+            f"        - {{model: {self.models[0].split()[0].rstrip(':')}, effective: 2025-01-01, "
+            "input: 1.00, output: 4.00}\n"
+            "  (USD per million tokens), or load LiteLLM's price map with prices.litellm_map",
+        )
+
+
+class UnknownModelError(CostcastError):
+    """A model name the price book does not know was asked for directly."""
+
+
+class LedgerError(CostcastError):
+    """The ledger cannot answer: empty, locked by another writer, or unreadable."""

@@ -1,0 +1,268 @@
+"""Ingest usage exports into the ledger: atomic across all files, idempotent per row.
+
+Each source row gets a 64-bit key: its request id where it has one, else a
+hash of its content and the file's name (plus the row's occurrence number,
+so two identical rows in one file both count). Keys of every row ever
+ingested are kept, so re-ingesting a file, or a longer version of it, adds
+only rows not seen before.
+
+The common case (no row seen before) reads the file twice: once for keys,
+once for a validating, aggregating insert that aborts on the first bad row.
+Only files that overlap the ledger take the slower, row-materialising path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from forecast.errors import CostcastError, DataFormatError
+from forecast.ledger import Ledger
+from forecast.pricing.book import PriceBook
+from forecast.records import BAD_ROW_MARKER, first_violation, normalized_select
+from forecast.schema import CANONICAL_COLUMNS
+from forecast.sources import detect_source, get_source
+from forecast.sources.base import SourceContext, Staged
+from forecast.sources.peek import peek
+
+
+@dataclass
+class IngestResult:
+    path: str
+    format: str
+    rows_read: int
+    rows_added: int
+    rows_present: int
+    ingest_id: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Planned:
+    path: Path
+    sha256: str
+    source: str
+    staged: Staged | None  # None: this exact file was ingested before
+    previous: tuple | None = None
+
+
+class _BadRow(Exception):
+    def __init__(self, planned: _Planned) -> None:
+        self.planned = planned
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ingest_files(
+    ledger: Ledger,
+    paths: Sequence[str | Path],
+    *,
+    fmt: str | None = None,
+    context: SourceContext | None = None,
+    book: PriceBook | None = None,
+    on_file: Callable[[Path], None] | None = None,
+) -> list[IngestResult]:
+    """Ingest every file or none: any error leaves the ledger exactly as it was."""
+    context = context or SourceContext()
+    con = ledger.con
+    planned: list[_Planned] = []
+    try:
+        for raw in paths:
+            planned.append(_plan(con, Path(raw), fmt, context, planned))
+        try:
+            with ledger.transaction():
+                results = []
+                for item in planned:
+                    if on_file:
+                        on_file(item.path)
+                    results.append(_ingest_one(con, item))
+        except _BadRow as bad:
+            raise _describe_bad_row(con, bad.planned) from None
+        except duckdb.Error as exc:
+            raise DataFormatError(
+                f"cannot read: {_first_line(exc)}", file=str(planned[-1].path)
+            ) from None
+    finally:
+        for item in planned:
+            if item.staged:
+                item.staged.cleanup()
+    if book is not None:
+        _note_unpriced(con, results, book)
+    return results
+
+
+def _plan(con, path: Path, fmt: str | None, context: SourceContext, earlier) -> _Planned:
+    if not path.is_file():
+        raise DataFormatError("file not found", file=str(path))
+    sha = file_sha256(path)
+    previous = con.execute(
+        "SELECT path, format, rows_read FROM ingests WHERE sha256 = ? ORDER BY ingest_id LIMIT 1",
+        [sha],
+    ).fetchone()
+    if previous is None:
+        same = next((p for p in earlier if p.sha256 == sha), None)
+        if same is not None:
+            return _Planned(path, sha, same.source, None, (str(same.path), same.source, None))
+    peeked = peek(path)
+    source = get_source(fmt) if fmt else detect_source(path, peeked)
+    if previous is not None:
+        return _Planned(path, sha, previous[1], None, previous)
+    staged = source.stage(con, path, context, peeked)
+    return _Planned(path, sha, source.name, staged)
+
+
+def _ingest_one(con, item: _Planned) -> IngestResult:
+    ingest_id = con.execute("SELECT nextval('ingest_id_seq')").fetchone()[0]
+    if item.staged is None:
+        rows = item.previous[2]
+        if rows is None:  # same content given twice in one command
+            rows = con.execute(
+                "SELECT rows_read FROM ingests WHERE sha256 = ? ORDER BY ingest_id LIMIT 1",
+                [item.sha256],
+            ).fetchone()[0]
+        result = IngestResult(
+            str(item.path), item.source, rows, 0, rows, ingest_id,
+            [f"same content as {item.previous[0]}, already ingested"],
+        )
+    else:
+        result = _insert_rows(con, item, ingest_id)
+    con.execute(
+        "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            ingest_id,
+            str(item.path.resolve()),
+            item.path.name,
+            item.sha256,
+            item.source,
+            result.rows_read,
+            result.rows_added,
+            result.rows_present,
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        ],
+    )
+    return result
+
+
+def _content_hash(identity: str) -> str:
+    cols = ", ".join(f'src."{c}"' for c in CANONICAL_COLUMNS if c != "request_id")
+    ident = identity.replace("'", "''")
+    return f"hash('{ident}', {cols})"
+
+
+def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
+    staged = item.staged
+    rid = "NULLIF(trim(src.request_id), '')"
+    content = _content_hash(item.path.name)
+    if staged.has_request_id:
+        first_key = f"CASE WHEN {rid} IS NOT NULL THEN hash('rid', {rid}) ELSE {content} END"
+        by_content = f"{rid} IS NULL"
+    else:
+        first_key, by_content = content, "TRUE"
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _keys AS
+                SELECT {first_key} AS k0, {by_content} AS by_content FROM ({staged.sql}) src"""
+        )
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _newkeys AS
+               SELECT k0 AS k FROM _keys WHERE NOT by_content
+               UNION ALL
+               SELECT hash(k0, unnest(range(n))) FROM
+                   (SELECT k0, count(*) AS n FROM _keys WHERE by_content GROUP BY k0)"""
+        )
+        n_rows, n_distinct = con.execute(
+            "SELECT count(*), count(DISTINCT k) FROM _newkeys"
+        ).fetchone()
+        if n_rows == 0:
+            raise DataFormatError("the file has a header but no rows", file=str(item.path))
+        present = con.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT k FROM _newkeys) SEMI JOIN row_keys USING (k)"
+        ).fetchone()[0]
+        select = normalized_select(staged.timezone)
+        insert_head = f"""INSERT INTO usage
+            SELECT ts, bucket, team, feature, model, provider, service_tier, status, "user",
+                   deployment, sum(requests), sum(input_tokens + _guard), sum(cached_input_tokens),
+                   sum(cache_write_tokens), sum(output_tokens), sum(reported_cost_usd),
+                   '{item.source}', {ingest_id}"""
+        group = "GROUP BY ALL"
+        if present == 0 and n_distinct == n_rows:
+            con.execute(
+                f"{insert_head} FROM (SELECT {select} FROM ({staged.sql}) src) {group}"
+            )
+            con.execute(f"INSERT INTO row_keys SELECT k, {ingest_id} FROM _newkeys")
+        else:
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _rows AS
+                    SELECT *, CASE WHEN by_content
+                               THEN hash(k0, row_number() OVER (PARTITION BY k0) - 1)
+                               ELSE k0 END AS _k
+                    FROM (SELECT src.*, {first_key} AS k0, {by_content} AS by_content
+                          FROM ({staged.sql}) src)"""
+            )
+            con.execute(
+                f"""{insert_head} FROM (SELECT {select} FROM (
+                        SELECT * FROM _rows ANTI JOIN row_keys ON _rows._k = row_keys.k
+                        QUALIFY row_number() OVER (PARTITION BY _k) = 1) src) {group}"""
+            )
+            con.execute(
+                f"""INSERT INTO row_keys SELECT k, {ingest_id} FROM
+                    (SELECT DISTINCT k FROM _newkeys) ANTI JOIN row_keys USING (k)"""
+            )
+            con.execute("DROP TABLE _rows")
+    except duckdb.Error as exc:
+        if BAD_ROW_MARKER in str(exc):
+            raise _BadRow(item) from None
+        raise DataFormatError(f"cannot read: {_first_line(exc)}", file=str(item.path)) from None
+    finally:
+        con.execute("DROP TABLE IF EXISTS _keys; DROP TABLE IF EXISTS _newkeys")
+    notes = list(staged.notes)
+    duplicates = n_rows - n_distinct
+    if duplicates:
+        notes.append(f"{duplicates} row(s) repeat a request_id seen earlier in the file; counted once")
+    return IngestResult(
+        str(item.path), item.source, n_rows, n_distinct - present, present, ingest_id, notes
+    )
+
+
+def _describe_bad_row(con, item: _Planned) -> CostcastError:
+    staged = item.staged
+    found = first_violation(con, staged.sql, staged.timezone, staged.loc_sql)
+    if found is None:  # cannot happen unless checks and guard disagree
+        return DataFormatError("a row failed validation", file=str(item.path))
+    where, field_name, message, value = found
+    loc = {"line": where} if staged.loc_label == "line" else {"record": where}
+    return DataFormatError(message, file=str(item.path), field=field_name, value=value, **loc)
+
+
+def _note_unpriced(con, results: list[IngestResult], book: PriceBook) -> None:
+    for result in results:
+        if not result.rows_added:
+            continue
+        models = [
+            m
+            for (m,) in con.execute(
+                "SELECT DISTINCT model FROM usage WHERE ingest_id = ?", [result.ingest_id]
+            ).fetchall()
+        ]
+        unpriced = sorted(m for m in models if book.resolve(m) is None)
+        if unpriced:
+            result.notes.append(
+                "no price for model(s) "
+                + ", ".join(unpriced)
+                + ": add them to prices.entries in costcast.yaml before reporting cost"
+            )
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0]

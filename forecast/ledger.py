@@ -1,0 +1,91 @@
+"""The ledger: every usage record, kept in one embedded DuckDB file.
+
+One process may write to a DuckDB file at a time; readers in other processes
+open it read-only. Every write is one transaction, so a failed ingest leaves
+the file exactly as it was.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from forecast.errors import LedgerError
+from forecast.schema import LEDGER_DDL
+
+# DuckDB would otherwise take 80% of RAM; ingesting 10M rows stays within
+# this by spilling to <ledger>.tmp.
+DEFAULT_MEMORY_LIMIT = "1GB"
+
+
+class Ledger:
+    """An open ledger file. Use as a context manager or call ``close``."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        read_only: bool = False,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    ) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        if read_only and not self.path.exists():
+            raise LedgerError(
+                "ledger not found: ingest usage first (costcast ingest FILE)",
+                file=str(self.path),
+            )
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise LedgerError(
+                f"cannot open the ledger: {str(exc).splitlines()[0]}",
+                file=str(self.path),
+                hint="another costcast process may be writing to it; wait for it to finish",
+            ) from None
+        # Session time zone fixes how offset-less times and date_trunc behave: always UTC.
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self.con.execute("SET preserve_insertion_order = false")
+        if not read_only:
+            self.con.execute(LEDGER_DDL)
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    @contextmanager
+    def transaction(self):
+        """All or nothing: anything raised inside rolls every write back."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def has_table(self, name: str) -> bool:
+        return bool(
+            self.con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+            ).fetchone()[0]
+        )
+
+    def ingests(self) -> pd.DataFrame:
+        if not self.has_table("ingests"):
+            return pd.DataFrame()
+        return self.con.execute("SELECT * FROM ingests ORDER BY ingest_id").df()
+
+    def row_count(self) -> int:
+        if not self.has_table("usage"):
+            return 0
+        return self.con.execute("SELECT count(*) FROM usage").fetchone()[0]

@@ -1,0 +1,5 @@
+"""The effective-dated price book."""
+
+from forecast.pricing.book import PriceBook, PriceEntry, load_price_book, resolve_model_name
+
+__all__ = ["PriceBook", "PriceEntry", "load_price_book", "resolve_model_name"]

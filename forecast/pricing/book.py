@@ -1,0 +1,214 @@
+"""Prices per model, service tier and token kind, each from the date it takes effect.
+
+The book is layered: the bundled YAML, then LiteLLM's price map if the
+config names one, then the config's own entries. For one model, tier and
+date, the later layer wins; across dates, the latest entry on or before the
+usage date applies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from forecast.errors import ConfigError, UnknownModelError, UnpricedModelError
+from forecast.yamlio import load_yaml, parse_yaml, raise_validation_error
+
+Tier = Literal["standard", "batch", "flex", "priority"]
+PRICE_COLUMNS = ("input", "cached_input", "cache_write", "output")
+
+
+class PriceEntry(BaseModel):
+    """USD per million tokens for one model and tier, from ``effective`` on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(min_length=1)
+    provider: str | None = None
+    tier: Tier = "standard"
+    effective: dt.date
+    input: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
+    cache_write: float | None = Field(default=None, ge=0)
+    output: float = Field(ge=0)
+    source: str | None = None
+
+    def per_token_kind(self) -> dict[str, float]:
+        """Prices with the documented defaults filled in (cache reads and writes at input price)."""
+        return {
+            "input": self.input,
+            "cached_input": self.input if self.cached_input is None else self.cached_input,
+            "cache_write": self.input if self.cache_write is None else self.cache_write,
+            "output": self.output,
+        }
+
+
+class _BookFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entries: list[PriceEntry]
+
+
+# Names providers and gateways put around a model: routing prefixes and
+# dated snapshot or version suffixes. Stripped one at a time until a book
+# entry matches, so an exact entry (gpt-4o-2024-05-13) still wins.
+_PREFIX = re.compile(
+    r"^(?:openai|anthropic|google|gemini|vertex_ai|azure|bedrock|models|"
+    r"(?:[a-z]{2}\.)?anthropic)[/.]",
+)
+_SUFFIXES = (
+    re.compile(r"-\d{4}-\d{2}-\d{2}$"),  # gpt-4o-2024-08-06
+    re.compile(r"[-@]\d{8}$"),  # claude-sonnet-4-5-20250929, vertex @20250929
+    re.compile(r"-v\d+(?::\d+)?$"),  # bedrock -v1:0
+    re.compile(r"-latest$"),
+    re.compile(r"-\d{3}$"),  # gemini-1.5-pro-002
+    re.compile(r"-preview(?:-\d{2}-\d{2})?$"),
+)
+
+
+def resolve_model_name(name: str, known: Iterable[str]) -> str | None:
+    """The book key a billed model name belongs to, or None."""
+    known = set(known)
+    candidate = name.strip().lower()
+    while candidate not in known and _PREFIX.match(candidate):
+        candidate = _PREFIX.sub("", candidate, count=1)
+    while candidate not in known:
+        for pattern in _SUFFIXES:
+            shorter = pattern.sub("", candidate)
+            if shorter != candidate:
+                candidate = shorter
+                break
+        else:
+            return None
+    return candidate
+
+
+class PriceBook:
+    """Immutable set of dated price entries with lookups by usage date."""
+
+    def __init__(self, entries: Sequence[PriceEntry]) -> None:
+        # Later entries in the sequence win over earlier ones for the same key.
+        latest: dict[tuple[str, str, dt.date], PriceEntry] = {}
+        for entry in entries:
+            normalised = entry.model_copy(update={"model": entry.model.lower()})
+            latest[(normalised.model, normalised.tier, normalised.effective)] = normalised
+        self.entries: tuple[PriceEntry, ...] = tuple(
+            sorted(latest.values(), key=lambda e: (e.model, e.tier, e.effective))
+        )
+        self._models = {e.model for e in self.entries}
+        self._providers = {e.model: e.provider for e in self.entries if e.provider}
+
+    @property
+    def models(self) -> frozenset[str]:
+        return frozenset(self._models)
+
+    def resolve(self, model: str) -> str | None:
+        return resolve_model_name(model, self._models)
+
+    def provider_of(self, model: str) -> str | None:
+        key = self.resolve(model)
+        return self._providers.get(key) if key else None
+
+    def price(self, model: str, on: dt.date, tier: str = "standard") -> PriceEntry:
+        """The entry in effect for ``model`` on ``on``; raises if there is none."""
+        key = self.resolve(model)
+        if key is None:
+            raise UnknownModelError(
+                f"model {model!r} is not in the price book",
+                hint=_suggest(model, self._models),
+            )
+        candidates = [e for e in self.entries if e.model == key and e.tier == tier]
+        in_effect = [e for e in candidates if e.effective <= on]
+        if not in_effect:
+            if not candidates:
+                tiers = sorted({e.tier for e in self.entries if e.model == key})
+                raise UnknownModelError(
+                    f"model {model!r} has no {tier} price (tiers in the book: {', '.join(tiers)})"
+                )
+            first = min(e.effective for e in candidates)
+            raise UnknownModelError(
+                f"model {model!r} has no {tier} price on {on}; its first price takes effect {first}"
+            )
+        return in_effect[-1]
+
+    def history(self, model: str) -> list[PriceEntry]:
+        key = self.resolve(model)
+        return [e for e in self.entries if e.model == key] if key else []
+
+    def frame(self) -> pd.DataFrame:
+        """One row per entry with defaults filled in: the table the ledger joins against."""
+        rows = []
+        for e in self.entries:
+            row = {"model": e.model, "tier": e.tier, "effective": e.effective}
+            row.update(e.per_token_kind())
+            row["provider"] = e.provider or ""
+            rows.append(row)
+        return pd.DataFrame(
+            rows, columns=["model", "tier", "effective", *PRICE_COLUMNS, "provider"]
+        )
+
+    def require_prices(self, keys: Iterable[tuple[str, str, dt.date]]) -> None:
+        """Raise one error naming every (model, tier) with no price on its first usage date."""
+        missing = []
+        for model, tier, first_day in keys:
+            key = self.resolve(model)
+            label = model if tier == "standard" else f"{model} ({tier} tier)"
+            if key is None:
+                missing.append(label)
+                continue
+            dates = [e.effective for e in self.entries if e.model == key and e.tier == tier]
+            if not dates:
+                missing.append(label)
+            elif min(dates) > first_day:
+                missing.append(f"{label}: used from {first_day}, first price {min(dates)}")
+        if missing:
+            raise UnpricedModelError(missing)
+
+
+def _suggest(model: str, known: set[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(model.lower(), sorted(known), n=3, cutoff=0.6)
+    base = "add it under prices.entries in costcast.yaml"
+    return f"did you mean {', '.join(close)}? Or {base}" if close else base
+
+
+def bundled_entries() -> list[PriceEntry]:
+    text = resources.files("forecast.pricing").joinpath("default_prices.yaml").read_text()
+    doc = parse_yaml(text, "forecast/pricing/default_prices.yaml", error=ConfigError)
+    try:
+        return _BookFile.model_validate(doc.data).entries
+    except ValidationError as exc:
+        raise_validation_error(exc, doc, ConfigError)
+        raise  # unreachable; keeps type checkers calm
+
+
+def load_price_file(path: str | Path) -> list[PriceEntry]:
+    """A user price file in the bundled book's format (``entries: [...]``)."""
+    doc = load_yaml(path, error=ConfigError)
+    try:
+        return _BookFile.model_validate(doc.data).entries
+    except ValidationError as exc:
+        raise_validation_error(exc, doc, ConfigError)
+        raise
+
+
+def load_price_book(config=None) -> PriceBook:
+    """Bundled book, then the config's LiteLLM map, price files and entries, in that order."""
+    from forecast.pricing.litellm import load_litellm_map
+
+    entries = bundled_entries()
+    if config is not None:
+        prices = config.prices
+        if prices.litellm_map is not None:
+            entries += load_litellm_map(prices.litellm_map.path, prices.litellm_map.effective)
+        for path in prices.files:
+            entries += load_price_file(path)
+        entries += list(prices.entries)
+    return PriceBook(entries)

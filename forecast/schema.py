@@ -1,0 +1,87 @@
+"""The canonical usage record (../shared/reference/usage-record.md) and the ledger's tables."""
+
+from __future__ import annotations
+
+# Columns of the canonical record, in the order of usage-record.md.
+CANONICAL_COLUMNS: tuple[str, ...] = (
+    "timestamp",
+    "bucket",
+    "team",
+    "feature",
+    "model",
+    "provider",
+    "service_tier",
+    "status",
+    "requests",
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "cost_usd",
+    "user",
+    "deployment",
+    "request_id",
+)
+REQUIRED_COLUMNS: tuple[str, ...] = ("timestamp", "model", "input_tokens", "output_tokens")
+TOKEN_COLUMNS: tuple[str, ...] = (
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+)
+BUCKETS = ("1m", "1h", "1d")
+STATUSES = ("success", "error")
+SERVICE_TIERS = ("standard", "batch", "flex", "priority")
+
+# Dimensions the ledger keeps at hourly grain (user-level detail included).
+DIMENSIONS: tuple[str, ...] = (
+    "team",
+    "feature",
+    "model",
+    "provider",
+    "service_tier",
+    "status",
+    "user",
+    "deployment",
+)
+
+LEDGER_DDL = """
+CREATE SEQUENCE IF NOT EXISTS ingest_id_seq START 1;
+CREATE TABLE IF NOT EXISTS ingests (
+    ingest_id     BIGINT PRIMARY KEY,
+    path          VARCHAR NOT NULL,
+    name          VARCHAR NOT NULL,
+    sha256        VARCHAR NOT NULL,
+    format        VARCHAR NOT NULL,
+    rows_read     BIGINT NOT NULL,
+    rows_added    BIGINT NOT NULL,
+    rows_present  BIGINT NOT NULL,
+    ingested_at   TIMESTAMP NOT NULL
+);
+-- Hourly (or daily, for daily-only sources) buckets, one row per ingest and dimension set.
+CREATE TABLE IF NOT EXISTS usage (
+    ts                   TIMESTAMP NOT NULL,  -- UTC start of the bucket
+    bucket               VARCHAR NOT NULL,    -- '1h' or '1d'
+    team                 VARCHAR NOT NULL,
+    feature              VARCHAR NOT NULL,
+    model                VARCHAR NOT NULL,
+    provider             VARCHAR NOT NULL,
+    service_tier         VARCHAR NOT NULL,
+    status               VARCHAR NOT NULL,
+    "user"               VARCHAR NOT NULL,
+    deployment           VARCHAR NOT NULL,
+    requests             BIGINT,              -- NULL where the source does not count requests
+    input_tokens         BIGINT NOT NULL,
+    cached_input_tokens  BIGINT NOT NULL,
+    cache_write_tokens   BIGINT NOT NULL,
+    output_tokens        BIGINT NOT NULL,
+    reported_cost_usd    DOUBLE,              -- NULL where the source reports no cost
+    source               VARCHAR NOT NULL,
+    ingest_id            BIGINT NOT NULL
+);
+-- One 64-bit key per source row ever ingested: what makes re-ingesting a no-op.
+CREATE TABLE IF NOT EXISTS row_keys (
+    k          UBIGINT NOT NULL,
+    ingest_id  BIGINT NOT NULL
+);
+"""

@@ -1,0 +1,42 @@
+"""Source adapters: each turns one real export format into canonical usage records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from forecast.errors import DataFormatError
+from forecast.sources import canonical
+from forecast.sources.base import Source, SourceContext, Staged
+from forecast.sources.peek import Peek
+
+SOURCES: dict[str, Source] = {s.name: s for s in (canonical.SOURCE,)}
+
+
+def get_source(name: str) -> Source:
+    try:
+        return SOURCES[name]
+    except KeyError:
+        raise DataFormatError(
+            f"unknown format {name!r}; the formats are: {', '.join(SOURCES)}", field="--format"
+        ) from None
+
+
+def detect_source(path: Path, peeked: Peek) -> Source:
+    matches = [s for s in SOURCES.values() if s.sniff(path, peeked)]
+    if len(matches) == 1:
+        return matches[0]
+    listing = "\n".join(f"    {s.name:<20} {s.description}" for s in SOURCES.values())
+    if not matches:
+        raise DataFormatError(
+            "cannot tell which format this file is",
+            file=str(path),
+            hint=f"pass --format with one of:\n{listing}",
+        )
+    raise DataFormatError(
+        f"the file could be any of: {', '.join(s.name for s in matches)}",
+        file=str(path),
+        hint="pass --format to choose",
+    )
+
+
+__all__ = ["SOURCES", "Source", "SourceContext", "Staged", "detect_source", "get_source"]

@@ -1,0 +1,181 @@
+"""What every source adapter returns: a staged relation of canonical text columns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from forecast.attribution import AttributionRule
+from forecast.errors import DataFormatError
+from forecast.schema import CANONICAL_COLUMNS
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What an adapter may need beyond the file: zone for offset-less times, attribution rules."""
+
+    timezone: str | None = None
+    attribution: Sequence[AttributionRule] = ()
+
+
+@dataclass
+class Staged:
+    """A relation (``sql``) with every canonical column as text, ready for the ledger.
+
+    ``loc_sql`` gives each row's position for error messages, in terms of
+    ``src._rn`` (row number in file order) or ``src._loc`` (set by the adapter);
+    ``loc_label`` says what that number is ("line" or "record").
+    """
+
+    sql: str
+    loc_sql: str
+    loc_label: str
+    has_request_id: bool
+    timezone: str | None = None
+    notes: list[str] = field(default_factory=list)
+    cleanup: Callable[[], None] = lambda: None
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    description: str
+    suffixes: tuple[str, ...]
+    stage: Callable[[duckdb.DuckDBPyConnection, Path, SourceContext, str], Staged]
+    # Cheap look at the first bytes / first record: True when the file is this format.
+    sniff: Callable[[Path, object], bool]
+
+
+def frame_from_records(
+    records: Iterable[Mapping[str, object]],
+    path: Path,
+    what: str = "usage records",
+) -> pd.DataFrame:
+    """Canonical text frame from adapter records; each record carries ``_loc`` for errors."""
+    rows = list(records)
+    if not rows:
+        raise DataFormatError(f"no {what} found in the file", file=str(path))
+    frame = pd.DataFrame(rows)
+    out = pd.DataFrame({"_loc": frame["_loc"].astype("int64")})
+    for col in CANONICAL_COLUMNS:
+        if col in frame:
+            out[col] = frame[col].map(_as_text).astype(object)
+        else:
+            out[col] = pd.Series([None] * len(frame), dtype=object)
+    return out
+
+
+def _as_text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def stage_frame(
+    con: duckdb.DuckDBPyConnection,
+    frame: pd.DataFrame,
+    name: str,
+    loc_label: str,
+    *,
+    timezone: str | None = None,
+    notes: list[str] | None = None,
+) -> Staged:
+    con.register(name, frame)
+    has_ids = bool(frame["request_id"].notna().any())
+    return Staged(
+        sql=f"SELECT * FROM {name}",
+        loc_sql="src._loc",
+        loc_label=loc_label,
+        has_request_id=has_ids,
+        timezone=timezone,
+        notes=notes or [],
+        cleanup=lambda: con.unregister(name),
+    )
+
+
+def read_json_documents(path: Path) -> list[tuple[int, object]]:
+    """A JSON file (one document, or an array of documents) or JSON Lines, as (line, doc)."""
+    text = _read_text(path)
+    if not text.strip():
+        raise DataFormatError("file is empty", file=str(path))
+    stripped = text.lstrip()
+    if path.suffix.lower() in (".jsonl", ".ndjson") or (
+        not stripped.startswith("[") and _looks_like_lines(stripped)
+    ):
+        docs = []
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                docs.append((lineno, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise DataFormatError(
+                    f"not valid JSON: {exc.msg}", file=str(path), line=lineno
+                ) from None
+        return docs
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+    return [(1, doc)]
+
+
+def _looks_like_lines(text: str) -> bool:
+    first = text.split("\n", 1)[0].strip()
+    if not first.startswith("{"):
+        return False
+    try:
+        json.loads(first)
+    except json.JSONDecodeError:
+        return False
+    return "\n" in text.strip()
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(
+            f"not UTF-8 text (byte {exc.start})", file=str(path)
+        ) from None
+
+
+def require_int(value: object, path: Path, where: dict, field: str, required: bool = True):
+    """A JSON token count, or a DataFormatError naming the record and field."""
+    if value is None:
+        if required:
+            raise DataFormatError(f"{field} is missing", file=str(path), field=field, **where)
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise DataFormatError(
+            f"{field} must be a whole number", file=str(path), field=field, value=value, **where
+        )
+    try:
+        number = float(value)
+    except ValueError:
+        raise DataFormatError(
+            f"{field} must be a whole number", file=str(path), field=field, value=value, **where
+        ) from None
+    if not number.is_integer():
+        raise DataFormatError(
+            f"{field} must be a whole number", file=str(path), field=field, value=value, **where
+        )
+    if number < 0:
+        raise DataFormatError(
+            f"{field} must not be negative", file=str(path), field=field, value=value, **where
+        )
+    return int(number)
+
+
+def expect(condition: bool, message: str, path: Path, **where) -> None:
+    if not condition:
+        raise DataFormatError(message, file=str(path), **where)

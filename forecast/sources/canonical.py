@@ -1,0 +1,98 @@
+"""The canonical usage record as CSV, Parquet or JSON Lines (usage-record.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from forecast.errors import DataFormatError
+from forecast.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
+from forecast.sources.base import Source, SourceContext, Staged
+from forecast.sources.peek import Peek, first_record
+
+
+def _readers(path: Path) -> dict[str, tuple[str, str, str]]:
+    quoted = str(path).replace("'", "''")
+    return {
+        # (reader SQL, location of row _rn, what the location counts)
+        "csv": (f"read_csv('{quoted}', all_varchar = true, header = true)", "src._rn + 1", "line"),
+        "parquet": (f"read_parquet('{quoted}')", "src._rn", "record"),
+        "jsonl": (
+            f"read_json('{quoted}', format = 'newline_delimited', records = true)",
+            "src._rn",
+            "line",
+        ),
+    }
+
+
+def _kind(path: Path, peeked: Peek) -> str:
+    if peeked.kind in ("csv", "parquet", "jsonl"):
+        return peeked.kind
+    raise DataFormatError(
+        "canonical files are CSV, Parquet or JSON Lines (one record per line)", file=str(path)
+    )
+
+
+def stage(con: duckdb.DuckDBPyConnection, path: Path, ctx: SourceContext, peeked: Peek) -> Staged:
+    reader, loc, label = _readers(path)[_kind(path, peeked)]
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+    except duckdb.Error as exc:
+        raise DataFormatError(
+            f"cannot read as canonical {_kind(path, peeked)}: {str(exc).splitlines()[0]}",
+            file=str(path),
+        ) from None
+    columns = [row[0] for row in described]
+    stripped = {c.strip(): c for c in columns}
+    missing = [c for c in REQUIRED_COLUMNS if c not in stripped]
+    if missing:
+        raise DataFormatError(
+            f"missing required column(s): {', '.join(missing)}",
+            file=str(path),
+            line=1 if label == "line" else None,
+            value=", ".join(columns),
+            hint="the canonical columns are " + ", ".join(CANONICAL_COLUMNS),
+        )
+    unknown = [c for c in stripped if c not in CANONICAL_COLUMNS and not c.startswith(("x_", "_"))]
+    if unknown:
+        raise DataFormatError(
+            f"unknown column(s): {', '.join(unknown)}",
+            file=str(path),
+            line=1 if label == "line" else None,
+            hint="the canonical columns are "
+            + ", ".join(CANONICAL_COLUMNS)
+            + "; prefix your own columns with x_ to keep them out of the ledger",
+        )
+    select = ", ".join(
+        f'CAST("{stripped[c]}" AS VARCHAR) AS "{c}"' if c in stripped else f'NULL::VARCHAR AS "{c}"'
+        for c in CANONICAL_COLUMNS
+    )
+    return Staged(
+        sql=f"SELECT {select} FROM {reader}",
+        loc_sql=loc,
+        loc_label=label,
+        has_request_id="request_id" in stripped,
+        timezone=ctx.timezone,
+    )
+
+
+def sniff(path: Path, peeked: Peek) -> bool:
+    if peeked.kind == "csv":
+        names = set(peeked.header)
+    elif peeked.kind == "jsonl":
+        names = set(first_record(peeked.first))
+    elif peeked.kind == "parquet":
+        return True
+    else:
+        return False
+    return set(REQUIRED_COLUMNS) <= names
+
+
+SOURCE = Source(
+    name="canonical",
+    description="costcast's own usage record: CSV, Parquet or JSON Lines",
+    suffixes=(".csv", ".parquet", ".jsonl", ".ndjson"),
+    stage=stage,
+    sniff=sniff,
+)

@@ -1,0 +1,141 @@
+"""Usage summaries from the ledger, priced by the book on each usage date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import pandas as pd
+
+from forecast.errors import CostcastError, LedgerError
+from forecast.ledger import Ledger
+from forecast.pricing.book import PriceBook
+
+GROUP_KEYS = ("team", "feature", "model", "provider", "service_tier", "status", "user", "deployment")
+FREQS = {"hour": "hour", "day": "day", "week": "week", "month": "month"}
+MEASURES = (
+    "requests",
+    "failed_requests",
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "cost_usd",
+    "reported_cost_usd",
+)
+
+# cost of one ledger row `u` at price row `p` (USD per million tokens)
+COST_SQL = """(
+    (u.input_tokens - u.cached_input_tokens - u.cache_write_tokens) * p.input
+    + u.cached_input_tokens * p.cached_input
+    + u.cache_write_tokens * p.cache_write
+    + u.output_tokens * p.output
+) / 1e6"""
+
+
+def parse_group_keys(by: str | Sequence[str] | None) -> list[str]:
+    if by is None or by == "":
+        return []
+    keys = [k.strip() for k in by.split(",")] if isinstance(by, str) else list(by)
+    unknown = [k for k in keys if k not in GROUP_KEYS]
+    if unknown:
+        raise CostcastError(
+            f"cannot group by {', '.join(unknown)}; choose from {', '.join(GROUP_KEYS)}",
+            field="--by",
+        )
+    return keys
+
+
+def priced_usage_sql(
+    ledger: Ledger,
+    book: PriceBook,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> str:
+    """SQL for every ledger row in [start, end] with its book cost; registers the lookups it needs.
+
+    Raises UnpricedModelError naming every model (and tier) the book cannot price.
+    """
+    con = ledger.con
+    where, params = _range(start, end)
+    used = con.execute(
+        f"""SELECT model, service_tier, min(ts)::DATE FROM usage {where}
+            GROUP BY ALL ORDER BY ALL""",
+        params,
+    ).fetchall()
+    book.require_prices(used)
+    models = pd.DataFrame(
+        [
+            (m, book.resolve(m), book.provider_of(m) or "")
+            for m in sorted({m for m, _, _ in used})
+        ],
+        columns=["model", "key", "provider"],
+    )
+    con.register("_price_models", models)
+    con.register("_prices", book.frame())
+    bounds = where.replace("?", "{}").format(*(f"TIMESTAMP '{p}'" for p in params))
+    return f"""
+        SELECT u.ts, u.bucket, u.team, u.feature, u.model,
+               coalesce(NULLIF(u.provider, ''), m.provider) AS provider,
+               u.service_tier, u.status, u."user", u.deployment,
+               u.requests, u.input_tokens, u.cached_input_tokens, u.cache_write_tokens,
+               u.output_tokens, u.reported_cost_usd, {COST_SQL} AS cost_usd
+        FROM (SELECT * FROM usage {bounds}) u
+        JOIN _price_models m ON u.model = m.model
+        ASOF JOIN _prices p
+            ON m.key = p.model AND u.service_tier = p.tier AND CAST(u.ts AS DATE) >= p.effective
+    """
+
+
+def _range(start: dt.date | None, end: dt.date | None) -> tuple[str, list]:
+    clauses, params = [], []
+    if start is not None:
+        clauses.append("ts >= ?")
+        params.append(dt.datetime.combine(start, dt.time()))
+    if end is not None:
+        clauses.append("ts < ?")
+        params.append(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def usage_summary(
+    ledger: Ledger,
+    book: PriceBook,
+    *,
+    by: str | Sequence[str] | None = None,
+    freq: str = "day",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pd.DataFrame:
+    """Requests, failures, tokens by kind, book cost and reported cost per period and group.
+
+    ``end`` is inclusive (the whole day). Periods are UTC; weeks start on Monday.
+    """
+    keys = parse_group_keys(by)
+    if freq not in FREQS:
+        raise CostcastError(
+            f"unknown frequency {freq!r}; choose from {', '.join(FREQS)}", field="--freq"
+        )
+    if ledger.row_count() == 0:
+        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
+    if start and end and end < start:
+        raise CostcastError(f"--to {end} is before --from {start}", field="--to")
+    priced = priced_usage_sql(ledger, book, start, end)
+    group_cols = "".join(f', "{k}"' for k in keys)
+    frame = ledger.con.execute(
+        f"""
+        SELECT date_trunc('{FREQS[freq]}', ts) AS timestamp {group_cols},
+               CAST(sum(requests) AS BIGINT) AS requests,
+               CAST(coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS BIGINT)
+                   AS failed_requests,
+               CAST(sum(input_tokens) AS BIGINT) AS input_tokens,
+               CAST(sum(cached_input_tokens) AS BIGINT) AS cached_input_tokens,
+               CAST(sum(cache_write_tokens) AS BIGINT) AS cache_write_tokens,
+               CAST(sum(output_tokens) AS BIGINT) AS output_tokens,
+               round(sum(cost_usd), 6) AS cost_usd,
+               round(sum(reported_cost_usd), 6) AS reported_cost_usd
+        FROM ({priced})
+        GROUP BY ALL ORDER BY ALL
+        """
+    ).df()
+    return frame

@@ -1,0 +1,136 @@
+"""Safe YAML loading that remembers where each value came from.
+
+Config and scenario errors must name the file, line and column of the bad
+field. PyYAML's composed node tree has those marks; we keep it beside the
+plain Python data and look a pydantic error location up in it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from forecast.errors import CostcastError
+
+DEFAULT_MAX_BYTES = 1_000_000
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors and aliases.
+
+    Aliases let a few hundred bytes expand into gigabytes ("billion laughs");
+    none of our files need them, so refusing them is the simplest defence.
+    """
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.constructor.ConstructorError(
+                None, None, "YAML aliases (*name) are not allowed", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+class LocatedYaml:
+    """Parsed YAML data plus the node tree used to find line numbers."""
+
+    def __init__(self, data: Any, node: yaml.Node | None, source: str) -> None:
+        self.data = data
+        self.node = node
+        self.source = source
+
+    def locate(self, loc: tuple[str | int, ...]) -> tuple[int | None, int | None]:
+        """1-based (line, column) of the deepest node on `loc` that exists."""
+        node = self.node
+        best = node
+        for key in loc:
+            if isinstance(node, yaml.MappingNode):
+                found = None
+                for k, v in node.value:
+                    if k.value == key:
+                        found = v
+                        break
+                if found is None:
+                    break
+                node = found
+            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+                if key >= len(node.value):
+                    break
+                node = node.value[key]
+            else:
+                break
+            best = node
+        if best is None:
+            return None, None
+        return best.start_mark.line + 1, best.start_mark.column + 1
+
+
+def parse_yaml(
+    text: str | bytes,
+    source: str,
+    *,
+    error: type[CostcastError] = CostcastError,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> LocatedYaml:
+    size = len(text.encode() if isinstance(text, str) else text)
+    if size > max_bytes:
+        raise error(f"file is {size:,} bytes; the limit is {max_bytes:,}", file=source)
+    try:
+        loader = _NoAliasLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise error(f"not valid YAML: {exc.problem or exc}", file=source, line=line) from None
+    except yaml.YAMLError as exc:
+        raise error(f"not valid YAML: {exc}", file=source) from None
+    return LocatedYaml(data, node, source)
+
+
+def load_yaml(
+    path: str | Path,
+    *,
+    error: type[CostcastError] = CostcastError,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> LocatedYaml:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise error(f"cannot read file: {exc.strerror}", file=str(path)) from None
+    if size > max_bytes:
+        raise error(f"file is {size:,} bytes; the limit is {max_bytes:,}", file=str(path))
+    return parse_yaml(path.read_bytes(), str(path), error=error, max_bytes=max_bytes)
+
+
+def format_loc(loc: tuple[str | int, ...]) -> str:
+    """('changes', 2, 'share') -> 'changes[2].share'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def raise_validation_error(
+    exc: Any, doc: LocatedYaml, error: type[CostcastError] = CostcastError
+) -> None:
+    """Turn the first pydantic error into a located CostcastError."""
+    first = exc.errors()[0]
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    line, column = doc.locate(loc)
+    message = first["msg"]
+    if column is not None:
+        message = f"column {column}: {message}"
+    value = first.get("input")
+    if isinstance(value, dict | list):
+        value = None
+    raise error(message, file=doc.source, line=line, field=format_loc(loc), value=value) from None
