@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -32,7 +32,7 @@ out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
-class Output(str, Enum):
+class Output(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -78,7 +78,11 @@ def _cell(value) -> str:
     if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
         return ""
     if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d %H:%M") if value.hour or value.minute else value.strftime("%Y-%m-%d")
+        return (
+            value.strftime("%Y-%m-%d %H:%M")
+            if value.hour or value.minute
+            else value.strftime("%Y-%m-%d")
+        )
     if isinstance(value, float):
         return f"{value:,.2f}"
     if isinstance(value, int):
@@ -141,7 +145,9 @@ def ingest(
     for col in ("file", "format", "rows read", "added", "already present"):
         table.add_column(col, justify="left" if col in ("file", "format") else "right")
     for r in results:
-        table.add_row(r.path, r.format, f"{r.rows_read:,}", f"{r.rows_added:,}", f"{r.rows_present:,}")
+        table.add_row(
+            r.path, r.format, f"{r.rows_read:,}", f"{r.rows_added:,}", f"{r.rows_present:,}"
+        )
     out.print(table)
     for r in results:
         for note in r.notes:

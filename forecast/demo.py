@@ -51,10 +51,24 @@ class Feature:
 
 
 FEATURES = (
-    Feature("search", "semantic-search", 9000, (("gpt-4.1-mini", 1.0),), 1800, 220, 0.3, False, 0.03),
+    Feature(
+        "search", "semantic-search", 9000, (("gpt-4.1-mini", 1.0),), 1800, 220, 0.3, False, 0.03
+    ),
     Feature("search", "query-rewrite", 14000, (("gpt-4o-mini", 1.0),), 400, 60, 0.0, False, 0.03),
-    Feature("search", "answer-synthesis", 3500, (("gpt-4.1", 0.7), ("claude-sonnet-4", 0.3)), 4200, 450, 0.4, False, 0.04),
-    Feature("search", "result-rerank", 6000, (("gemini-2.5-flash", 1.0),), 2500, 40, 0.0, False, 0.02),
+    Feature(
+        "search",
+        "answer-synthesis",
+        3500,
+        (("gpt-4.1", 0.7), ("claude-sonnet-4", 0.3)),
+        4200,
+        450,
+        0.4,
+        False,
+        0.04,
+    ),
+    Feature(
+        "search", "result-rerank", 6000, (("gemini-2.5-flash", 1.0),), 2500, 40, 0.0, False, 0.02
+    ),
     Feature("support", "ticket-triage", 2600, (("claude-3-5-haiku", 1.0),), 1500, 120, 0.2),
     Feature("support", "reply-drafts", 1800, (("claude-sonnet-4", 1.0),), 3200, 600, 0.5),
     Feature("support", "kb-answers", 2200, (("gpt-4.1-mini", 1.0),), 2800, 350, 0.3, False),
@@ -66,13 +80,23 @@ FEATURES = (
     Feature("marketing", "ad-copy", 700, (("gpt-4.1", 0.5), ("claude-sonnet-4", 0.5)), 900, 500),
     Feature("marketing", "seo-briefs", 300, (("gemini-2.5-pro", 1.0),), 5000, 1500),
     Feature("marketing", "image-captions", 2000, (("gpt-4.1-mini", 1.0),), 1200, 80),
-    Feature("engineering", "code-review", 1400, (("o4-mini", 0.6), ("claude-sonnet-4", 0.4)), 7000, 1100, 0.3),
+    Feature(
+        "engineering",
+        "code-review",
+        1400,
+        (("o4-mini", 0.6), ("claude-sonnet-4", 0.4)),
+        7000,
+        1100,
+        0.3,
+    ),
     Feature("engineering", "test-generation", 600, (("o4-mini", 1.0),), 5000, 2000),
     Feature("engineering", "incident-summaries", 150, (("gpt-4.1", 1.0),), 12000, 800),
     Feature("engineering", "docs-chat", 1000, (("gpt-4.1-mini", 1.0),), 3500, 400, 0.4),
     Feature("data", "sql-assistant", 350, (("gpt-4.1", 1.0),), 3000, 350, 0.2),
     Feature("data", "pipeline-doc", 120, (("gemini-2.5-pro", 1.0),), 8000, 1200),
-    Feature("data", "classification-batch", 9000, (("gpt-4o-mini", 1.0),), 600, 15, 0.0, False, 0.05),
+    Feature(
+        "data", "classification-batch", 9000, (("gpt-4o-mini", 1.0),), 600, 15, 0.0, False, 0.05
+    ),
     Feature("data", "entity-extraction", 5000, (("gemini-2.5-flash", 1.0),), 1400, 180, 0.0, False),
     Feature("legal", "contract-review", 180, (("claude-sonnet-4", 1.0),), 15000, 1500, 0.2),
     Feature("legal", "clause-search", 400, (("gpt-4.1-mini", 1.0),), 2000, 150),
@@ -116,7 +140,11 @@ def generate(seed: int, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, dic
     dates = hours.date
     weekday = hours.dayofweek.to_numpy()
     hour = hours.hour.to_numpy()
-    holidays = {dt.date(y, int(md[:2]), int(md[3:])) for y in range(start.year, end.year + 1) for md in _HOLIDAYS}
+    holidays = {
+        dt.date(y, int(md[:2]), int(md[3:]))
+        for y in range(start.year, end.year + 1)
+        for md in _HOLIDAYS
+    }
     holidays |= {_thanksgiving(y) for y in range(start.year, end.year + 1)}
     is_holiday = np.array([d in holidays for d in dates])
     # Working hours centred on 15:00 UTC (Europe afternoon, US morning).
@@ -139,12 +167,21 @@ def generate(seed: int, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, dic
         error_rate = np.full(n, BASE_ERROR_RATE)
         input_per_request = np.full(n, float(f.input_tokens))
         if f.name == LAUNCHED:
-            since = (hours.tz_localize(None) - pd.Timestamp(events["launch"])) / pd.Timedelta(days=1)
+            since = (hours.tz_localize(None) - pd.Timestamp(events["launch"])) / pd.Timedelta(
+                days=1
+            )
             ramp = np.clip(np.asarray(since, dtype=float) / 21.0, 0.0, 1.0)
             rate = rate * ramp / growth  # a new feature: no history of growth before launch
             truth["events"].append(
-                {"kind": "launch", "team": f.team, "feature": f.name, "model": f.models[0][0],
-                 "start": str(events["launch"]), "ramp_days": 21, "requests_per_day": f.daily_requests}
+                {
+                    "kind": "launch",
+                    "team": f.team,
+                    "feature": f.name,
+                    "model": f.models[0][0],
+                    "start": str(events["launch"]),
+                    "ramp_days": 21,
+                    "requests_per_day": f.daily_requests,
+                }
             )
         if f.name == INCIDENT:
             lo = pd.Timestamp(events["incident"], tz="UTC")
@@ -152,17 +189,29 @@ def generate(seed: int, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, dic
             rate = np.where(hit, rate * 4.0, rate)
             error_rate = np.where(hit, 0.35, error_rate)
             truth["events"].append(
-                {"kind": "retry_incident", "team": f.team, "feature": f.name,
-                 "start": str(events["incident"]), "end": str(events["incident"] + dt.timedelta(days=3)),
-                 "request_multiplier": 4.0, "error_rate": 0.35}
+                {
+                    "kind": "retry_incident",
+                    "team": f.team,
+                    "feature": f.name,
+                    "start": str(events["incident"]),
+                    "end": str(events["incident"] + dt.timedelta(days=3)),
+                    "request_multiplier": 4.0,
+                    "error_rate": 0.35,
+                }
             )
         if f.name == PROMPT_GROWTH:
             total_days = max(days_in[-1], 1.0)
             input_per_request = f.input_tokens * (1 + 0.6 * days_in / total_days)
             truth["events"].append(
-                {"kind": "prompt_growth", "team": f.team, "feature": f.name, "start": str(start),
-                 "end": str(end), "input_tokens_start": f.input_tokens,
-                 "input_tokens_end": round(f.input_tokens * 1.6)}
+                {
+                    "kind": "prompt_growth",
+                    "team": f.team,
+                    "feature": f.name,
+                    "start": str(start),
+                    "end": str(end),
+                    "input_tokens_start": f.input_tokens,
+                    "input_tokens_end": round(f.input_tokens * 1.6),
+                }
             )
         deployment = _deployments(f.name, days_in)
         for model, share in f.models:
@@ -171,11 +220,18 @@ def generate(seed: int, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, dic
                 _rows(rng, f, model, hours, requests, error_rate, input_per_request, deployment)
             )
     truth["events"].append(
-        {"kind": "price_cut", "provider": MODELS[PRICE_CUT_MODEL], "model": PRICE_CUT_MODEL,
-         "start": str(events["price_cut"]), "discount": 0.4}
+        {
+            "kind": "price_cut",
+            "provider": MODELS[PRICE_CUT_MODEL],
+            "model": PRICE_CUT_MODEL,
+            "start": str(events["price_cut"]),
+            "discount": 0.4,
+        }
     )
     usage = pd.concat(frames, ignore_index=True)
-    usage = usage.sort_values(["timestamp", "team", "feature", "model", "status", "user"], kind="stable")
+    usage = usage.sort_values(
+        ["timestamp", "team", "feature", "model", "status", "user"], kind="stable"
+    )
     return usage.reset_index(drop=True), truth
 
 
@@ -243,10 +299,10 @@ def _split_users(rng, frame: pd.DataFrame) -> pd.DataFrame:
             rec.update(
                 user=user,
                 requests=int(k),
-                input_tokens=int(round(row.input_tokens * share)),
-                cached_input_tokens=int(round(row.cached_input_tokens * share)),
-                cache_write_tokens=int(round(row.cache_write_tokens * share)),
-                output_tokens=int(round(row.output_tokens * share)),
+                input_tokens=round(row.input_tokens * share),
+                cached_input_tokens=round(row.cached_input_tokens * share),
+                cache_write_tokens=round(row.cache_write_tokens * share),
+                output_tokens=round(row.output_tokens * share),
             )
             rec["cached_input_tokens"] = min(rec["cached_input_tokens"], rec["input_tokens"])
             pieces.append(rec)
@@ -260,19 +316,27 @@ def demo_config(truth: dict, start: dt.date) -> dict:
     entries = []
     book = bundled_entries()
     for model in MODELS:
-        first = min((e for e in book if e.model == model and e.tier == "standard"), key=lambda e: e.effective)
+        first = min(
+            (e for e in book if e.model == model and e.tier == "standard"),
+            key=lambda e: e.effective,
+        )
         if first.effective > start:
             entries.append(
                 first.model_dump(exclude_none=True, mode="json")
                 | {"effective": str(start), "source": "demo: synthetic history predates release"}
             )
         if model == cut["model"]:
-            current = max((e for e in book if e.model == model and e.tier == "standard"), key=lambda e: e.effective)
+            current = max(
+                (e for e in book if e.model == model and e.tier == "standard"),
+                key=lambda e: e.effective,
+            )
             discounted = current.model_dump(exclude_none=True, mode="json")
             for key in ("input", "cached_input", "cache_write", "output"):
                 if key in discounted:
                     discounted[key] = round(discounted[key] * (1 - cut["discount"]), 6)
-            entries.append(discounted | {"effective": cut["start"], "source": "demo: synthetic price cut"})
+            entries.append(
+                discounted | {"effective": cut["start"], "source": "demo: synthetic price cut"}
+            )
     return {"ledger": "costcast.duckdb", "prices": {"entries": entries}}
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import duckdb
 from forecast.errors import CostcastError, DataFormatError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.records import BAD_ROW_MARKER, first_violation, normalized_select
+from forecast.records import BAD_ROW_MARKER, first_violation, normalized_select, typed_source
 from forecast.schema import CANONICAL_COLUMNS
 from forecast.sources import detect_source, get_source
 from forecast.sources.base import SourceContext, Staged
@@ -45,15 +46,22 @@ class IngestResult:
 @dataclass
 class _Planned:
     path: Path
-    sha256: str
+    sha: Future[str]  # hashed while the ledger reads the file, unless a size match needs it first
     source: str
     staged: Staged | None  # None: this exact file was ingested before
     previous: tuple | None = None
 
+    @property
+    def sha256(self) -> str:
+        return self.sha.result()
+
 
 class _BadRow(Exception):
-    def __init__(self, planned: _Planned) -> None:
+    """Raised inside the transaction; explained after the rollback, when queries work again."""
+
+    def __init__(self, planned: _Planned, engine_message: str) -> None:
         self.planned = planned
+        self.engine_message = engine_message
 
 
 def file_sha256(path: Path) -> str:
@@ -77,9 +85,10 @@ def ingest_files(
     context = context or SourceContext()
     con = ledger.con
     planned: list[_Planned] = []
+    hasher = ThreadPoolExecutor(max_workers=1)
     try:
         for raw in paths:
-            planned.append(_plan(con, Path(raw), fmt, context, planned))
+            planned.append(_plan(con, Path(raw), fmt, context, planned, hasher))
         try:
             with ledger.transaction():
                 results = []
@@ -88,12 +97,13 @@ def ingest_files(
                         on_file(item.path)
                     results.append(_ingest_one(con, item))
         except _BadRow as bad:
-            raise _describe_bad_row(con, bad.planned) from None
+            raise _describe_bad_row(con, bad.planned, bad.engine_message) from None
         except duckdb.Error as exc:
             raise DataFormatError(
                 f"cannot read: {_first_line(exc)}", file=str(planned[-1].path)
             ) from None
     finally:
+        hasher.shutdown(wait=True, cancel_futures=True)
         for item in planned:
             if item.staged:
                 item.staged.cleanup()
@@ -102,22 +112,27 @@ def ingest_files(
     return results
 
 
-def _plan(con, path: Path, fmt: str | None, context: SourceContext, earlier) -> _Planned:
+def _plan(con, path: Path, fmt, context: SourceContext, earlier, hasher) -> _Planned:
     if not path.is_file():
         raise DataFormatError("file not found", file=str(path))
-    sha = file_sha256(path)
-    previous = con.execute(
-        "SELECT path, format, rows_read FROM ingests WHERE sha256 = ? ORDER BY ingest_id LIMIT 1",
-        [sha],
-    ).fetchone()
-    if previous is None:
-        same = next((p for p in earlier if p.sha256 == sha), None)
-        if same is not None:
-            return _Planned(path, sha, same.source, None, (str(same.path), same.source, None))
+    size = path.stat().st_size
+    sha = hasher.submit(file_sha256, path)
+    # Only a file of a size seen before can repeat an earlier one: wait for its hash now.
+    previous = None
+    if con.execute("SELECT count(*) FROM ingests WHERE bytes = ?", [size]).fetchone()[0]:
+        previous = con.execute(
+            "SELECT path, format, rows_read FROM ingests WHERE sha256 = ? ORDER BY ingest_id LIMIT 1",
+            [sha.result()],
+        ).fetchone()
+    same = next(
+        (p for p in earlier if p.path.stat().st_size == size and p.sha256 == sha.result()), None
+    )
     peeked = peek(path)
     source = get_source(fmt) if fmt else detect_source(path, peeked)
     if previous is not None:
         return _Planned(path, sha, previous[1], None, previous)
+    if same is not None:
+        return _Planned(path, sha, same.source, None, (str(same.path), same.source, None))
     staged = source.stage(con, path, context, peeked)
     return _Planned(path, sha, source.name, staged)
 
@@ -132,18 +147,24 @@ def _ingest_one(con, item: _Planned) -> IngestResult:
                 [item.sha256],
             ).fetchone()[0]
         result = IngestResult(
-            str(item.path), item.source, rows, 0, rows, ingest_id,
+            str(item.path),
+            item.source,
+            rows,
+            0,
+            rows,
+            ingest_id,
             [f"same content as {item.previous[0]}, already ingested"],
         )
     else:
         result = _insert_rows(con, item, ingest_id)
     con.execute(
-        "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             ingest_id,
             str(item.path.resolve()),
             item.path.name,
             item.sha256,
+            item.path.stat().st_size,
             item.source,
             result.rows_read,
             result.rows_added,
@@ -154,51 +175,70 @@ def _ingest_one(con, item: _Planned) -> IngestResult:
     return result
 
 
-def _content_hash(identity: str) -> str:
+_MEASURES = """sum(requests) AS requests, sum(input_tokens + _guard) AS input_tokens,
+    sum(cached_input_tokens) AS cached_input_tokens, sum(cache_write_tokens) AS cache_write_tokens,
+    sum(output_tokens) AS output_tokens, sum(reported_cost_usd) AS reported_cost_usd"""
+_DIMS = 'ts, bucket, team, feature, model, provider, service_tier, status, "user", deployment'
+_RID = "NULLIF(trim(src.request_id), '')"
+
+
+def _content_key(identity: str) -> str:
     cols = ", ".join(f'src."{c}"' for c in CANONICAL_COLUMNS if c != "request_id")
-    ident = identity.replace("'", "''")
-    return f"hash('{ident}', {cols})"
+    return "hash('{}', {})".format(identity.replace("'", "''"), cols)
+
+
+def _row_key_sql(staged: Staged, identity: str) -> str:
+    """SQL for one row's key; identical id-less rows still need their occurrence number."""
+    content = _content_key(identity)
+    if not staged.has_request_id:
+        return content
+    return f"CASE WHEN {_RID} IS NOT NULL THEN hash('rid', {_RID}) ELSE {content} END"
 
 
 def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
+    """Aggregate the file to ledger grain in one pass, carrying each row's key along.
+
+    Only when a key repeats inside the file or is already in the ledger are
+    the rows materialised and filtered one by one.
+    """
     staged = item.staged
-    rid = "NULLIF(trim(src.request_id), '')"
-    content = _content_hash(item.path.name)
-    if staged.has_request_id:
-        first_key = f"CASE WHEN {rid} IS NOT NULL THEN hash('rid', {rid}) ELSE {content} END"
-        by_content = f"{rid} IS NULL"
-    else:
-        first_key, by_content = content, "TRUE"
+    source = typed_source(staged.typed_sql, staged.timezone)
+    select = normalized_select(staged.timezone)
+    key = _row_key_sql(staged, item.path.name)
+    by_content = f"{_RID} IS NULL" if staged.has_request_id else "TRUE"
+    rows_sql = f"SELECT {select}, {key} AS k0, {by_content} AS by_content FROM ({source}) src"
+    tail = f"'{item.source}', {ingest_id}"
     try:
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _keys AS
-                SELECT {first_key} AS k0, {by_content} AS by_content FROM ({staged.sql}) src"""
+            f"""CREATE OR REPLACE TEMP TABLE _agg AS
+                SELECT {_DIMS}, {_MEASURES},
+                       list(k0) FILTER (WHERE NOT by_content) AS id_keys,
+                       list(k0) FILTER (WHERE by_content) AS content_keys
+                FROM ({rows_sql}) GROUP BY ALL"""
         )
+        # Identical id-less rows each count: number their occurrences.
         con.execute(
             """CREATE OR REPLACE TEMP TABLE _newkeys AS
-               SELECT k0 AS k FROM _keys WHERE NOT by_content
+               SELECT unnest(id_keys) AS k FROM _agg
                UNION ALL
                SELECT hash(k0, unnest(range(n))) FROM
-                   (SELECT k0, count(*) AS n FROM _keys WHERE by_content GROUP BY k0)"""
+                   (SELECT k0, count(*) AS n FROM (SELECT unnest(content_keys) AS k0 FROM _agg)
+                    GROUP BY k0)"""
         )
         n_rows, n_distinct = con.execute(
             "SELECT count(*), count(DISTINCT k) FROM _newkeys"
         ).fetchone()
         if n_rows == 0:
             raise DataFormatError("the file has a header but no rows", file=str(item.path))
-        present = con.execute(
-            "SELECT count(*) FROM (SELECT DISTINCT k FROM _newkeys) SEMI JOIN row_keys USING (k)"
-        ).fetchone()[0]
-        select = normalized_select(staged.timezone)
-        insert_head = f"""INSERT INTO usage
-            SELECT ts, bucket, team, feature, model, provider, service_tier, status, "user",
-                   deployment, sum(requests), sum(input_tokens + _guard), sum(cached_input_tokens),
-                   sum(cache_write_tokens), sum(output_tokens), sum(reported_cost_usd),
-                   '{item.source}', {ingest_id}"""
-        group = "GROUP BY ALL"
+        present = 0
+        if con.execute("SELECT EXISTS (SELECT 1 FROM row_keys)").fetchone()[0]:
+            present = con.execute(
+                "SELECT count(*) FROM (SELECT DISTINCT k FROM _newkeys) SEMI JOIN row_keys USING (k)"
+            ).fetchone()[0]
         if present == 0 and n_distinct == n_rows:
             con.execute(
-                f"{insert_head} FROM (SELECT {select} FROM ({staged.sql}) src) {group}"
+                f"""INSERT INTO usage SELECT {_DIMS}, requests, input_tokens, cached_input_tokens,
+                        cache_write_tokens, output_tokens, reported_cost_usd, {tail} FROM _agg"""
             )
             con.execute(f"INSERT INTO row_keys SELECT k, {ingest_id} FROM _newkeys")
         else:
@@ -207,13 +247,15 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
                     SELECT *, CASE WHEN by_content
                                THEN hash(k0, row_number() OVER (PARTITION BY k0) - 1)
                                ELSE k0 END AS _k
-                    FROM (SELECT src.*, {first_key} AS k0, {by_content} AS by_content
-                          FROM ({staged.sql}) src)"""
+                    FROM (SELECT src.*, {key} AS k0, {by_content} AS by_content
+                          FROM ({source}) src)"""
             )
             con.execute(
-                f"""{insert_head} FROM (SELECT {select} FROM (
-                        SELECT * FROM _rows ANTI JOIN row_keys ON _rows._k = row_keys.k
-                        QUALIFY row_number() OVER (PARTITION BY _k) = 1) src) {group}"""
+                f"""INSERT INTO usage SELECT {_DIMS}, {_MEASURES}, {tail} FROM (
+                        SELECT {select} FROM (
+                            SELECT * FROM _rows ANTI JOIN row_keys ON _rows._k = row_keys.k
+                            QUALIFY row_number() OVER (PARTITION BY _k) = 1) src)
+                    GROUP BY ALL"""
             )
             con.execute(
                 f"""INSERT INTO row_keys SELECT k, {ingest_id} FROM
@@ -221,25 +263,30 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
             )
             con.execute("DROP TABLE _rows")
     except duckdb.Error as exc:
-        if BAD_ROW_MARKER in str(exc):
-            raise _BadRow(item) from None
-        raise DataFormatError(f"cannot read: {_first_line(exc)}", file=str(item.path)) from None
+        raise _BadRow(item, _first_line(exc)) from None
     finally:
-        con.execute("DROP TABLE IF EXISTS _keys; DROP TABLE IF EXISTS _newkeys")
+        con.execute("DROP TABLE IF EXISTS _agg; DROP TABLE IF EXISTS _newkeys")
     notes = list(staged.notes)
     duplicates = n_rows - n_distinct
     if duplicates:
-        notes.append(f"{duplicates} row(s) repeat a request_id seen earlier in the file; counted once")
+        notes.append(
+            f"{duplicates} row(s) repeat a request_id seen earlier in the file; counted once"
+        )
     return IngestResult(
         str(item.path), item.source, n_rows, n_distinct - present, present, ingest_id, notes
     )
 
 
-def _describe_bad_row(con, item: _Planned) -> CostcastError:
+def _describe_bad_row(con, item: _Planned, engine_message: str) -> CostcastError:
     staged = item.staged
-    found = first_violation(con, staged.sql, staged.timezone, staged.loc_sql)
-    if found is None:  # cannot happen unless checks and guard disagree
-        return DataFormatError("a row failed validation", file=str(item.path))
+    try:
+        found = first_violation(con, staged.sql, staged.timezone, staged.loc_sql)
+    except duckdb.Error as exc:  # the text reader failed too: the file itself is malformed
+        return DataFormatError(f"cannot read: {_first_line(exc)}", file=str(item.path))
+    if found is None:
+        # No rule explains it: the engine's own message (a malformed CSV line, say) is the best we have.
+        message = engine_message.replace(BAD_ROW_MARKER, "invalid row")
+        return DataFormatError(f"cannot read: {message}", file=str(item.path))
     where, field_name, message, value = found
     loc = {"line": where} if staged.loc_label == "line" else {"record": where}
     return DataFormatError(message, file=str(item.path), field=field_name, value=value, **loc)

@@ -50,6 +50,7 @@ class Ledger:
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self.con.execute("SET preserve_insertion_order = false")
+        self.con.execute("SET enable_progress_bar = false")
         if not read_only:
             self.con.execute(LEDGER_DDL)
 

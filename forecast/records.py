@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from forecast.schema import BUCKETS, SERVICE_TIERS, STATUSES
 
 BAD_ROW_MARKER = "costcast-invalid-row"
-# An ISO 8601 date-time that carries its own offset.
-_OFFSET_RE = r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$"
 _MAX_EXACT = 2**53
 
 
@@ -37,18 +35,25 @@ def _int_ok(col: str) -> str:
     return f"({n} IS NOT NULL AND {n} = trunc({n}) AND {n} >= 0 AND {n} < {_MAX_EXACT})"
 
 
-def _ts_expr(timezone: str | None) -> str:
-    raw = _text("timestamp")
+def _has_offset(text: str) -> str:
+    """SQL: the date-time text ends in Z, +hh:mm, +hhmm or +hh (a date alone does not count)."""
+    return (
+        f"(suffix(upper({text}), 'Z') OR (length({text}) > 16 AND ("
+        f"substr({text}, -6, 1) IN ('+', '-') OR substr({text}, -5, 1) IN ('+', '-') "
+        f"OR substr({text}, -3, 1) IN ('+', '-'))))"
+    )
+
+
+def _ts_expr(timezone: str | None, raw: str | None = None) -> str:
+    """SQL: the UTC TIMESTAMP of a date-time text, NULL if it cannot be placed in time."""
+    raw = raw or _text("timestamp")
     with_offset = f"TRY_CAST({raw} AS TIMESTAMPTZ)"
     if timezone is None:
         local = "NULL"
     else:
         tz = timezone.replace("'", "''")
         local = f"timezone('{tz}', TRY_CAST({raw} AS TIMESTAMP))"
-    return (
-        f"(CASE WHEN regexp_matches({raw}, '{_OFFSET_RE}') THEN {with_offset} "
-        f"ELSE {local} END) AT TIME ZONE 'UTC'"
-    )
+    return f"(CASE WHEN {_has_offset(raw)} THEN {with_offset} ELSE {local} END) AT TIME ZONE 'UTC'"
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ def checks(timezone: str | None) -> list[Check]:
         Check("timestamp", f"{raw_ts} IS NULL", "timestamp is missing"),
         Check(
             "timestamp",
-            f"NOT regexp_matches({raw_ts}, '{_OFFSET_RE}') AND TRY_CAST({raw_ts} AS TIMESTAMP) IS NOT NULL"
+            f"NOT {_has_offset(raw_ts)} AND TRY_CAST({raw_ts} AS TIMESTAMP) IS NOT NULL"
             + (" AND FALSE" if timezone else ""),
             no_offset_msg,
         ),
@@ -138,42 +143,102 @@ def _sql_list(values) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-def any_bad_sql(timezone: str | None) -> str:
-    return " OR ".join(f"coalesce({c.bad}, FALSE)" for c in checks(timezone))
+def normalized_select(timezone: str | None) -> str:
+    """SELECT list turning a *typed* staged row into ledger values (see ``Staged.typed_sql``).
 
-
-def normalized_select(timezone: str | None, extra: str = "") -> str:
-    """SELECT list turning a staged ``src`` row into ledger values.
-
-    The first column aborts the query on any bad row, so a fast-path ingest
-    needs no separate validation pass.
+    Numbers arrive as DOUBLE and text as VARCHAR, so each rule costs a
+    comparison, not a parse. ``_guard`` is 0 on good rows and aborts the
+    query on the first bad one; ``first_violation`` then says which and why.
     """
-    bad = any_bad_sql(timezone)
-    ts = _ts_expr(timezone)
+    whole = "({x} IS NOT NULL AND {x} >= 0 AND {x} = trunc({x}) AND {x} < %d)" % _MAX_EXACT
+    optional = f"({{x}} IS NULL OR {whole})"
 
-    def int_or(col: str, default: str) -> str:
-        return f"coalesce(CAST({_num(col)} AS BIGINT), {default})"
+    def num(col: str) -> str:
+        return f'src."{col}"'
+
+    ok = " AND ".join(
+        [
+            "src._ts IS NOT NULL",
+            "src._model IS NOT NULL",
+            f"coalesce(src._bucket, '1h') IN ({_sql_list(BUCKETS)})",
+            f"coalesce(src._status, 'success') IN ({_sql_list(STATUSES)})",
+            f"coalesce(src._tier, 'standard') IN ({_sql_list(SERVICE_TIERS)})",
+            whole.format(x=num("input_tokens")),
+            whole.format(x=num("output_tokens")),
+            optional.format(x=num("requests")),
+            optional.format(x=num("cached_input_tokens")),
+            optional.format(x=num("cache_write_tokens")),
+            f"coalesce({num('cached_input_tokens')}, 0) <= {num('input_tokens')}",
+            f"coalesce({num('cache_write_tokens')}, 0) <= "
+            f"{num('input_tokens')} - coalesce({num('cached_input_tokens')}, 0)",
+            f"({num('cost_usd')} IS NULL OR {num('cost_usd')} >= 0)",
+        ]
+    )
+
+    def text(col: str) -> str:
+        return f"NULLIF(trim(src.\"{col}\"), '')"
+
+    def count(col: str, default: int) -> str:
+        return f"coalesce(CAST({num(col)} AS BIGINT), {default})"
 
     return f"""
-        coalesce(CAST(CASE WHEN {bad} THEN error('{BAD_ROW_MARKER}') END AS BIGINT), 0) AS _guard,
-        date_trunc('hour', {ts}) AS ts,
-        CASE WHEN {_lower("bucket")} = '1d' THEN '1d' ELSE '1h' END AS bucket,
-        coalesce({_text("team")}, 'unassigned') AS team,
-        coalesce({_text("feature")}, 'unassigned') AS feature,
-        {_text("model")} AS model,
-        coalesce({_lower("provider")}, '') AS provider,
-        coalesce({_lower("service_tier")}, 'standard') AS service_tier,
-        coalesce({_lower("status")}, 'success') AS status,
-        coalesce({_text("user")}, '') AS "user",
-        coalesce({_text("deployment")}, '') AS deployment,
-        {int_or("requests", "1")} AS requests,
-        {int_or("input_tokens", "0")} AS input_tokens,
-        {int_or("cached_input_tokens", "0")} AS cached_input_tokens,
-        {int_or("cache_write_tokens", "0")} AS cache_write_tokens,
-        {int_or("output_tokens", "0")} AS output_tokens,
-        {_num("cost_usd")} AS reported_cost_usd
-        {extra}
+        CASE WHEN coalesce({ok}, FALSE) THEN 0 ELSE CAST(error('{BAD_ROW_MARKER}') AS BIGINT)
+        END AS _guard,
+        date_trunc('hour', src._ts) AS ts,
+        CASE WHEN src._bucket = '1d' THEN '1d' ELSE '1h' END AS bucket,
+        coalesce({text("team")}, 'unassigned') AS team,
+        coalesce({text("feature")}, 'unassigned') AS feature,
+        src._model AS model,
+        coalesce(lower({text("provider")}), '') AS provider,
+        coalesce(src._tier, 'standard') AS service_tier,
+        coalesce(src._status, 'success') AS status,
+        coalesce({text("user")}, '') AS "user",
+        coalesce({text("deployment")}, '') AS deployment,
+        {count("requests", 1)} AS requests,
+        {count("input_tokens", 0)} AS input_tokens,
+        {count("cached_input_tokens", 0)} AS cached_input_tokens,
+        {count("cache_write_tokens", 0)} AS cache_write_tokens,
+        {count("output_tokens", 0)} AS output_tokens,
+        {num("cost_usd")} AS reported_cost_usd
     """
+
+
+def typed_source(typed_sql: str, timezone: str | None) -> str:
+    """Wrap a typed staged relation with the derived columns ``normalized_select`` reads."""
+
+    def low(col: str) -> str:
+        return f"lower(NULLIF(trim(t.\"{col}\"), ''))"
+
+    ts = _ts_expr(timezone, "trim(t.timestamp)")
+    return f"""SELECT t.*, {ts} AS _ts, NULLIF(trim(t.model), '') AS _model,
+                      {low("bucket")} AS _bucket, {low("status")} AS _status,
+                      {low("service_tier")} AS _tier
+               FROM ({typed_sql}) t"""
+
+
+NUMERIC_COLUMNS = (
+    "requests",
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "cost_usd",
+)
+
+
+def typed_select(columns_present, quote=lambda c: f'"{c}"') -> str:
+    """SELECT list casting text columns to the types ``normalized_select`` expects."""
+    from forecast.schema import CANONICAL_COLUMNS
+
+    parts = []
+    for col in CANONICAL_COLUMNS:
+        kind = "DOUBLE" if col in NUMERIC_COLUMNS else "VARCHAR"
+        if col in columns_present:
+            # CAST, not TRY_CAST: a value that is not a number must stop the ingest.
+            parts.append(f'CAST({quote(col)} AS {kind}) AS "{col}"')
+        else:
+            parts.append(f'NULL::{kind} AS "{col}"')
+    return ", ".join(parts)
 
 
 def first_violation(con, src_sql: str, timezone: str | None, loc_expr: str):
@@ -183,9 +248,7 @@ def first_violation(con, src_sql: str, timezone: str | None, loc_expr: str):
     """
     rules = checks(timezone)
     flags = ", ".join(f"coalesce({c.bad}, FALSE) AS c{i}" for i, c in enumerate(rules))
-    values = ", ".join(
-        f"CAST(src.\"{c.field}\" AS VARCHAR) AS v{i}" for i, c in enumerate(rules)
-    )
+    values = ", ".join(f'CAST(src."{c.field}" AS VARCHAR) AS v{i}' for i, c in enumerate(rules))
     any_bad = " OR ".join(f"c{i}" for i in range(len(rules)))
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
     con.execute("SET threads = 1")

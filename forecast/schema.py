@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS ingests (
     path          VARCHAR NOT NULL,
     name          VARCHAR NOT NULL,
     sha256        VARCHAR NOT NULL,
+    bytes         BIGINT NOT NULL,
     format        VARCHAR NOT NULL,
     rows_read     BIGINT NOT NULL,
     rows_added    BIGINT NOT NULL,

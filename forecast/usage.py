@@ -11,7 +11,16 @@ from forecast.errors import CostcastError, LedgerError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
 
-GROUP_KEYS = ("team", "feature", "model", "provider", "service_tier", "status", "user", "deployment")
+GROUP_KEYS = (
+    "team",
+    "feature",
+    "model",
+    "provider",
+    "service_tier",
+    "status",
+    "user",
+    "deployment",
+)
 FREQS = {"hour": "hour", "day": "day", "week": "week", "month": "month"}
 MEASURES = (
     "requests",
@@ -65,10 +74,7 @@ def priced_usage_sql(
     ).fetchall()
     book.require_prices(used)
     models = pd.DataFrame(
-        [
-            (m, book.resolve(m), book.provider_of(m) or "")
-            for m in sorted({m for m, _, _ in used})
-        ],
+        [(m, book.resolve(m), book.provider_of(m) or "") for m in sorted({m for m, _, _ in used})],
         columns=["model", "key", "provider"],
     )
     con.register("_price_models", models)

@@ -27,7 +27,9 @@ def load_litellm_map(path: str | Path, effective: dt.date) -> list[PriceEntry]:
     try:
         data = json.loads(path.read_text())
     except OSError as exc:
-        raise ConfigError(f"cannot read LiteLLM price map: {exc.strerror}", file=str(path)) from None
+        raise ConfigError(
+            f"cannot read LiteLLM price map: {exc.strerror}", file=str(path)
+        ) from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
     if not isinstance(data, dict):

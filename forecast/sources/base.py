@@ -12,6 +12,7 @@ import pandas as pd
 
 from forecast.attribution import AttributionRule
 from forecast.errors import DataFormatError
+from forecast.records import typed_select
 from forecast.schema import CANONICAL_COLUMNS
 
 
@@ -25,7 +26,10 @@ class SourceContext:
 
 @dataclass
 class Staged:
-    """A relation (``sql``) with every canonical column as text, ready for the ledger.
+    """A staged file: every canonical column, as text (``sql``) and typed (``typed_sql``).
+
+    The ledger reads ``typed_sql`` (numbers as DOUBLE, the rest VARCHAR);
+    ``sql`` is only read to explain a bad row.
 
     ``loc_sql`` gives each row's position for error messages, in terms of
     ``src._rn`` (row number in file order) or ``src._loc`` (set by the adapter);
@@ -33,6 +37,7 @@ class Staged:
     """
 
     sql: str
+    typed_sql: str
     loc_sql: str
     loc_label: str
     has_request_id: bool
@@ -93,6 +98,7 @@ def stage_frame(
     has_ids = bool(frame["request_id"].notna().any())
     return Staged(
         sql=f"SELECT * FROM {name}",
+        typed_sql=f"SELECT _loc, {typed_select(CANONICAL_COLUMNS)} FROM {name}",
         loc_sql="src._loc",
         loc_label=loc_label,
         has_request_id=has_ids,
@@ -125,7 +131,9 @@ def read_json_documents(path: Path) -> list[tuple[int, object]]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataFormatError(f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+        raise DataFormatError(
+            f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno
+        ) from None
     return [(1, doc)]
 
 
@@ -144,9 +152,7 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DataFormatError(
-            f"not UTF-8 text (byte {exc.start})", file=str(path)
-        ) from None
+        raise DataFormatError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from None
 
 
 def require_int(value: object, path: Path, where: dict, field: str, required: bool = True):

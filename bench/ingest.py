@@ -1,0 +1,121 @@
+"""Ingest benchmark: 10 million canonical per-request rows (CSV).
+
+Prints costcast's ingest time as a ratio to a bare DuckDB ``read_csv`` +
+group-by of the same file to the same hourly grain, run in the same
+invocation, and the peak RSS of each. Each side runs in its own child
+process (so peak memory is its own) and runs twice; the faster run counts.
+Goal (issue 2): ratio <= 1.5, peak RSS <= 2 GB.
+
+    python bench/ingest.py [--rows N] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+MODELS = [
+    "gpt-4.1", "gpt-4.1-mini", "gpt-4o-mini", "o4-mini",
+    "claude-sonnet-4-5", "claude-haiku-4-5", "gemini-2.5-flash", "gemini-2.5-pro",
+]  # fmt: skip
+
+
+def generate(path: Path, rows: int) -> None:
+    """Per-request rows over 60 days in time order: 8 teams, 30 features, 300 users."""
+    models = "[" + ", ".join(f"'{m}'" for m in MODELS) + "]"
+    step = 60 * 86400 / rows
+    duckdb.connect().execute(
+        f"""
+        COPY (
+            SELECT
+                strftime(TIMESTAMP '2026-09-01' + to_microseconds(CAST(i * {step} * 1e6 AS BIGINT)),
+                         '%Y-%m-%dT%H:%M:%S.%g') || 'Z' AS timestamp,
+                'team-' || (f % 8) AS team,
+                'feature-' || f AS feature,
+                {models}[CAST(1 + (f + hash(i) % 2) % 8 AS BIGINT)] AS model,
+                CASE WHEN hash(i, 1) % 60 = 0 THEN 'error' ELSE 'success' END AS status,
+                inp AS input_tokens,
+                CAST(inp * (hash(i, 3) % 50) / 100 AS BIGINT) AS cached_input_tokens,
+                CAST(20 + hash(i, 4) % 900 AS BIGINT) AS output_tokens,
+                'user-' || ((f * 10 + hash(i, 5) % 10) % 300) AS user,
+                'req_' || md5(CAST(i AS VARCHAR))[:24] AS request_id
+            FROM (SELECT i, CAST(hash(i, 0) % 30 AS BIGINT) AS f,
+                         CAST(200 + hash(i, 2) % 4000 AS BIGINT) AS inp
+                  FROM range({rows}) t(i))
+        ) TO '{path}' (HEADER)
+        """
+    )
+
+
+BASELINE = """
+import duckdb, json, resource, sys, time
+con = duckdb.connect()
+start = time.perf_counter()
+con.execute('''CREATE TABLE hourly AS
+    SELECT date_trunc('hour', timestamp) AS ts, team, feature, model, status, "user",
+           count(*) AS requests, sum(input_tokens), sum(cached_input_tokens), sum(output_tokens)
+    FROM read_csv(?) GROUP BY ALL''', [sys.argv[1]])
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+COSTCAST = """
+import json, resource, sys, time
+from forecast.ingest import ingest_files
+from forecast.ledger import Ledger
+start = time.perf_counter()
+with Ledger(sys.argv[2]) as ledger:
+    (result,) = ingest_files(ledger, [sys.argv[1]])
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "rows_added": result.rows_added}))
+"""
+
+
+def run(code: str, *args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--dir", type=Path, default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        csv = Path(tmp) / "requests.csv"
+        t0 = time.perf_counter()
+        generate(csv, args.rows)
+        size = csv.stat().st_size / 1e6
+        print(f"generated {args.rows:,} rows ({size:,.0f} MB) in {time.perf_counter() - t0:.1f}s")
+        base, ours = [], []
+        for attempt in range(2):
+            base.append(run(BASELINE, str(csv)))
+            ledger = Path(tmp) / f"ledger{attempt}.duckdb"
+            ours.append(run(COSTCAST, str(csv), str(ledger)))
+            assert ours[-1]["rows_added"] == args.rows, ours[-1]
+            print(
+                f"run {attempt + 1}: baseline {base[-1]['seconds']:.2f}s, costcast {ours[-1]['seconds']:.2f}s"
+            )
+        b = min(r["seconds"] for r in base)
+        c = min(r["seconds"] for r in ours)
+        print(
+            f"baseline read_csv+group-by: {b:.2f}s, peak RSS {max(r['rss_mb'] for r in base):,.0f} MB"
+        )
+        print(
+            f"costcast ingest:            {c:.2f}s, peak RSS {max(r['rss_mb'] for r in ours):,.0f} MB"
+        )
+        print(f"ratio (costcast / baseline): {c / b:.2f}  (goal <= 1.5)")
+
+
+if __name__ == "__main__":
+    main()
