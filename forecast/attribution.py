@@ -47,10 +47,10 @@ def attribute(
     """
     team = feature = None
     for rule in rules:
-        if (team is None and rule.team) or (feature is None and rule.feature):
-            if rule.matches(attrs):
-                team = team or rule.team
-                feature = feature or rule.feature
+        wanted = (team is None and rule.team) or (feature is None and rule.feature)
+        if wanted and rule.matches(attrs):
+            team = team or rule.team
+            feature = feature or rule.feature
         if team and feature:
             break
     return team or _fallback(attrs, team_from), feature or _fallback(attrs, feature_from)

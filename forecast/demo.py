@@ -50,25 +50,12 @@ class Feature:
     monthly_growth: float = 0.02
 
 
+# fmt: off
 FEATURES = (
-    Feature(
-        "search", "semantic-search", 9000, (("gpt-4.1-mini", 1.0),), 1800, 220, 0.3, False, 0.03
-    ),
+    Feature("search", "semantic-search", 9000, (("gpt-4.1-mini", 1.0),), 1800, 220, 0.3, False, 0.03),
     Feature("search", "query-rewrite", 14000, (("gpt-4o-mini", 1.0),), 400, 60, 0.0, False, 0.03),
-    Feature(
-        "search",
-        "answer-synthesis",
-        3500,
-        (("gpt-4.1", 0.7), ("claude-sonnet-4", 0.3)),
-        4200,
-        450,
-        0.4,
-        False,
-        0.04,
-    ),
-    Feature(
-        "search", "result-rerank", 6000, (("gemini-2.5-flash", 1.0),), 2500, 40, 0.0, False, 0.02
-    ),
+    Feature("search", "answer-synthesis", 3500, (("gpt-4.1", 0.7), ("claude-sonnet-4", 0.3)), 4200, 450, 0.4, False, 0.04),
+    Feature("search", "result-rerank", 6000, (("gemini-2.5-flash", 1.0),), 2500, 40, 0.0, False, 0.02),
     Feature("support", "ticket-triage", 2600, (("claude-3-5-haiku", 1.0),), 1500, 120, 0.2),
     Feature("support", "reply-drafts", 1800, (("claude-sonnet-4", 1.0),), 3200, 600, 0.5),
     Feature("support", "kb-answers", 2200, (("gpt-4.1-mini", 1.0),), 2800, 350, 0.3, False),
@@ -80,23 +67,13 @@ FEATURES = (
     Feature("marketing", "ad-copy", 700, (("gpt-4.1", 0.5), ("claude-sonnet-4", 0.5)), 900, 500),
     Feature("marketing", "seo-briefs", 300, (("gemini-2.5-pro", 1.0),), 5000, 1500),
     Feature("marketing", "image-captions", 2000, (("gpt-4.1-mini", 1.0),), 1200, 80),
-    Feature(
-        "engineering",
-        "code-review",
-        1400,
-        (("o4-mini", 0.6), ("claude-sonnet-4", 0.4)),
-        7000,
-        1100,
-        0.3,
-    ),
+    Feature("engineering", "code-review", 1400, (("o4-mini", 0.6), ("claude-sonnet-4", 0.4)), 7000, 1100, 0.3),
     Feature("engineering", "test-generation", 600, (("o4-mini", 1.0),), 5000, 2000),
     Feature("engineering", "incident-summaries", 150, (("gpt-4.1", 1.0),), 12000, 800),
     Feature("engineering", "docs-chat", 1000, (("gpt-4.1-mini", 1.0),), 3500, 400, 0.4),
     Feature("data", "sql-assistant", 350, (("gpt-4.1", 1.0),), 3000, 350, 0.2),
     Feature("data", "pipeline-doc", 120, (("gemini-2.5-pro", 1.0),), 8000, 1200),
-    Feature(
-        "data", "classification-batch", 9000, (("gpt-4o-mini", 1.0),), 600, 15, 0.0, False, 0.05
-    ),
+    Feature("data", "classification-batch", 9000, (("gpt-4o-mini", 1.0),), 600, 15, 0.0, False, 0.05),
     Feature("data", "entity-extraction", 5000, (("gemini-2.5-flash", 1.0),), 1400, 180, 0.0, False),
     Feature("legal", "contract-review", 180, (("claude-sonnet-4", 1.0),), 15000, 1500, 0.2),
     Feature("legal", "clause-search", 400, (("gpt-4.1-mini", 1.0),), 2000, 150),
@@ -106,6 +83,7 @@ FEATURES = (
     Feature("people", "hr-helpdesk", 500, (("claude-3-5-haiku", 1.0),), 1800, 300, 0.3),
     Feature("support", "support-copilot", 8000, (("claude-sonnet-4", 1.0),), 2600, 420, 0.4),
 )
+# fmt: on
 LAUNCHED = "support-copilot"
 INCIDENT = "ticket-triage"
 PROMPT_GROWTH = "contract-review"
@@ -299,10 +277,10 @@ def _split_users(rng, frame: pd.DataFrame) -> pd.DataFrame:
             rec.update(
                 user=user,
                 requests=int(k),
-                input_tokens=round(row.input_tokens * share),
-                cached_input_tokens=round(row.cached_input_tokens * share),
-                cache_write_tokens=round(row.cache_write_tokens * share),
-                output_tokens=round(row.output_tokens * share),
+                input_tokens=int(np.rint(row.input_tokens * share)),
+                cached_input_tokens=int(np.rint(row.cached_input_tokens * share)),
+                cache_write_tokens=int(np.rint(row.cache_write_tokens * share)),
+                output_tokens=int(np.rint(row.output_tokens * share)),
             )
             rec["cached_input_tokens"] = min(rec["cached_input_tokens"], rec["input_tokens"])
             pieces.append(rec)

@@ -150,7 +150,7 @@ def normalized_select(timezone: str | None) -> str:
     comparison, not a parse. ``_guard`` is 0 on good rows and aborts the
     query on the first bad one; ``first_violation`` then says which and why.
     """
-    whole = "({x} IS NOT NULL AND {x} >= 0 AND {x} = trunc({x}) AND {x} < %d)" % _MAX_EXACT
+    whole = "({x} IS NOT NULL AND {x} >= 0 AND {x} = trunc({x}) AND {x} < " + f"{_MAX_EXACT})"
     optional = f"({{x}} IS NULL OR {whole})"
 
     def num(col: str) -> str:

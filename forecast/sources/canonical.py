@@ -90,11 +90,14 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, ctx: SourceContext, peeked
 
 
 def sniff(path: Path, peeked: Peek) -> bool:
+    if peeked.kind == "parquet":
+        return True
     if peeked.kind == "csv":
         names = set(peeked.header)
     elif peeked.kind == "jsonl":
         names = set(first_record(peeked.first))
-    return peeked.kind == "parquet"
+    else:
+        return False
     return set(REQUIRED_COLUMNS) <= names
 
 
