@@ -203,7 +203,7 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
     """
     staged = item.staged
     source = typed_source(staged.typed_sql, staged.timezone)
-    select = normalized_select(staged.timezone)
+    select = normalized_select(staged.timezone, staged.requests_default)
     key = _row_key_sql(staged, item.path.name)
     by_content = f"{_RID} IS NULL" if staged.has_request_id else "TRUE"
     rows_sql = f"SELECT {select}, {key} AS k0, {by_content} AS by_content FROM ({source}) src"

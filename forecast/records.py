@@ -143,7 +143,7 @@ def _sql_list(values) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-def normalized_select(timezone: str | None) -> str:
+def normalized_select(timezone: str | None, requests_default: str = "1") -> str:
     """SELECT list turning a *typed* staged row into ledger values (see ``Staged.typed_sql``).
 
     Numbers arrive as DOUBLE and text as VARCHAR, so each rule costs a
@@ -178,7 +178,7 @@ def normalized_select(timezone: str | None) -> str:
     def text(col: str) -> str:
         return f"NULLIF(trim(src.\"{col}\"), '')"
 
-    def count(col: str, default: int) -> str:
+    def count(col: str, default: int | str) -> str:
         return f"coalesce(CAST({num(col)} AS BIGINT), {default})"
 
     return f"""
@@ -194,7 +194,7 @@ def normalized_select(timezone: str | None) -> str:
         coalesce(src._status, 'success') AS status,
         coalesce({text("user")}, '') AS "user",
         coalesce({text("deployment")}, '') AS deployment,
-        {count("requests", 1)} AS requests,
+        {count("requests", requests_default)} AS requests,
         {count("input_tokens", 0)} AS input_tokens,
         {count("cached_input_tokens", 0)} AS cached_input_tokens,
         {count("cache_write_tokens", 0)} AS cache_write_tokens,

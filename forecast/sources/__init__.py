@@ -5,11 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from forecast.errors import DataFormatError
-from forecast.sources import canonical
+from forecast.sources import anthropic, canonical, langfuse, litellm, openai, otel
 from forecast.sources.base import Source, SourceContext, Staged
 from forecast.sources.peek import Peek
 
-SOURCES: dict[str, Source] = {s.name: s for s in (canonical.SOURCE,)}
+SOURCES: dict[str, Source] = {
+    s.name: s
+    for s in (
+        canonical.SOURCE,
+        openai.SOURCE,
+        anthropic.SOURCE,
+        litellm.SOURCE,
+        langfuse.SOURCE,
+        otel.SOURCE,
+    )
+}
 
 
 def get_source(name: str) -> Source:

@@ -42,6 +42,9 @@ class Staged:
     loc_label: str
     has_request_id: bool
     timezone: str | None = None
+    # SQL for a missing request count: one request per row, unless the source
+    # cannot count requests at all (then NULL: unknown, never a silent zero).
+    requests_default: str = "1"
     notes: list[str] = field(default_factory=list)
     cleanup: Callable[[], None] = lambda: None
 
@@ -185,3 +188,33 @@ def require_int(value: object, path: Path, where: dict, field: str, required: bo
 def expect(condition: bool, message: str, path: Path, **where) -> None:
     if not condition:
         raise DataFormatError(message, file=str(path), **where)
+
+
+def iso_utc(seconds: float) -> str:
+    """Unix seconds as an ISO 8601 UTC date-time."""
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def bucket_for(seconds: float, path: Path, where: dict) -> str:
+    """A bucket's width in seconds as the canonical 1m / 1h / 1d."""
+    widths = {60: "1m", 3600: "1h", 86400: "1d"}
+    if seconds not in widths:
+        raise DataFormatError(
+            "bucket is not 1 minute, 1 hour or 1 day long",
+            file=str(path),
+            value=f"{seconds} seconds",
+            **where,
+        )
+    return widths[seconds]
+
+
+def flatten(prefix: str, value: object, out: dict) -> dict:
+    """{'a': {'b': 1}} -> {'prefix.a.b': 1}: attribution rules match on dotted names."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            flatten(f"{prefix}.{key}" if prefix else str(key), inner, out)
+    elif value is not None and not isinstance(value, list):
+        out[prefix] = value
+    return out

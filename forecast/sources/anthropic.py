@@ -1,0 +1,176 @@
+"""Anthropic Admin API usage: the messages usage report (buckets of results) and the
+Usage and Cost Analytics rows (``{starting_at, ending_at, group, usage}``).
+
+Anthropic reports uncached input, cache reads and cache writes apart; the
+canonical ``input_tokens`` is their sum. The usage report counts no
+requests, so those rows have an unknown request count (empty), not zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from forecast.attribution import attribute
+from forecast.errors import DataFormatError
+from forecast.sources.base import (
+    Source,
+    SourceContext,
+    Staged,
+    bucket_for,
+    expect,
+    flatten,
+    frame_from_records,
+    read_json_documents,
+    require_int,
+    stage_frame,
+)
+from forecast.sources.peek import Peek, first_record
+
+_TIERS = {
+    None: "standard",
+    "standard": "standard",
+    "batch": "batch",
+    "priority": "priority",
+    "priority_on_demand": "priority",
+    "flex": "flex",
+    "flex_discount": "flex",
+}
+_DIMS = ("workspace_id", "api_key_id", "model", "service_tier", "context_window", "inference_geo")
+
+
+def _items(path: Path):
+    """(starting_at, ending_at, row, group) for every result of every page."""
+    for _, doc in read_json_documents(path):
+        for page in doc if isinstance(doc, list) else [doc]:
+            expect(
+                isinstance(page, dict) and isinstance(page.get("data"), list),
+                'expected Anthropic usage pages ({"data": [...], "has_more": ...})',
+                path,
+            )
+            for item in page["data"]:
+                if "results" in item:  # usage report: a bucket of grouped results
+                    for row in item["results"] or []:
+                        yield item.get("starting_at"), item.get("ending_at"), row, row
+                else:  # analytics API: one row with its group and usage
+                    usage = item.get("usage") or {}
+                    yield (
+                        item.get("starting_at"),
+                        item.get("ending_at"),
+                        usage,
+                        item.get("group") or {},
+                    )
+
+
+def _time(value, path: Path, where: dict, field: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise DataFormatError(
+            "not an RFC 3339 date-time", file=str(path), field=field, value=value, **where
+        ) from None
+    if parsed.tzinfo is None:
+        raise DataFormatError(
+            "date-time has no offset", file=str(path), field=field, value=value, **where
+        )
+    return parsed
+
+
+def records(path: Path, ctx: SourceContext):
+    for record, (start, end, row, group) in enumerate(_items(path), start=1):
+        where = {"record": record}
+        begin = _time(start, path, where, "starting_at")
+        finish = _time(end, path, where, "ending_at")
+        model = group.get("model") or row.get("model")
+        if not model:
+            raise DataFormatError(
+                "model is null: export usage with group_by[]=model so it can be priced",
+                file=str(path),
+                field="model",
+                **where,
+            )
+
+        def num(field, value, required=True, where=where):
+            return require_int(value, path, where, field, required)
+
+        creation = row.get("cache_creation") or {}
+        write_5m = num(
+            "cache_creation.ephemeral_5m_input_tokens",
+            creation.get("ephemeral_5m_input_tokens", row.get("cache_creation_5m_input_tokens")),
+            required=False,
+        )
+        write_1h = num(
+            "cache_creation.ephemeral_1h_input_tokens",
+            creation.get("ephemeral_1h_input_tokens", row.get("cache_creation_1h_input_tokens")),
+            required=False,
+        )
+        uncached = num("uncached_input_tokens", row.get("uncached_input_tokens"))
+        read = num("cache_read_input_tokens", row.get("cache_read_input_tokens"), required=False)
+        output = num("output_tokens", row.get("output_tokens"))
+        requests = row.get("requests")
+        tier = _TIERS.get(group.get("service_tier"))
+        if tier is None:
+            raise DataFormatError(
+                "unknown service_tier",
+                file=str(path),
+                field="service_tier",
+                value=group.get("service_tier"),
+                **where,
+            )
+        attrs = flatten("", {k: v for k, v in group.items() if v is not None}, {})
+        attrs.setdefault("workspace_id", "default")  # null means the default workspace
+        team, feature = attribute(
+            attrs, ctx.attribution, ("workspace_id", "api_key_id"), ("api_key_id",)
+        )
+        dims = ":".join(str(group.get(k)) for k in _DIMS)
+        extra = ":".join(f"{k}={v}" for k, v in sorted(group.items()) if k not in _DIMS)
+        yield {
+            "_loc": record,
+            "timestamp": begin.isoformat(),
+            "bucket": bucket_for((finish - begin).total_seconds(), path, where),
+            "team": team,
+            "feature": feature,
+            "model": model,
+            "provider": "anthropic",
+            "service_tier": tier,
+            "requests": None if requests is None else num("requests", requests),
+            "input_tokens": uncached + read + write_5m + write_1h,
+            "cached_input_tokens": read,
+            "cache_write_tokens": write_5m + write_1h,
+            "output_tokens": output,
+            "user": group.get("user_profile_id") or group.get("actor"),
+            "request_id": f"anthropic-usage:{begin.isoformat()}:{finish.isoformat()}:{dims}:{extra}",
+        }
+
+
+def stage(con, path: Path, ctx: SourceContext, peeked: Peek) -> Staged:
+    frame = frame_from_records(records(path, ctx), path, "usage results")
+    notes = []
+    unknown = int(frame["requests"].isna().sum())
+    if unknown:
+        notes.append(
+            f"{unknown} row(s) from Anthropic's usage report carry no request count; "
+            "their requests are unknown (empty), not zero"
+        )
+    staged = stage_frame(con, frame, "_src_anthropic", "record", notes=notes)
+    staged.requests_default = "NULL"
+    return staged
+
+
+def sniff(path: Path, peeked: Peek) -> bool:
+    page = first_record(peeked.first)
+    data = page.get("data")
+    if not isinstance(data, list) or not data or not isinstance(data[0], dict):
+        return False
+    item = data[0]
+    row = (item.get("results") or [{}])[0] if "results" in item else item.get("usage") or {}
+    return "starting_at" in item and "uncached_input_tokens" in row
+
+
+SOURCE = Source(
+    name="anthropic-usage",
+    description="Anthropic Admin API usage report / analytics usage pages",
+    suffixes=(".json", ".jsonl"),
+    stage=stage,
+    sniff=sniff,
+)
