@@ -84,7 +84,10 @@ def _cell(value) -> str:
             else value.strftime("%Y-%m-%d")
         )
     if isinstance(value, float):
-        return f"{value:,.2f}"
+        # Money and counts read best with two decimals; unit prices need their digits.
+        if abs(value) >= 100:
+            return f"{value:,.2f}"
+        return f"{value:,.6f}".rstrip("0").rstrip(".") or "0"
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)

@@ -90,6 +90,9 @@ PROMPT_GROWTH = "contract-review"
 PRICE_CUT_MODEL = "gemini-2.5-flash"
 USER_FEATURE = "sql-assistant"
 BASE_ERROR_RATE = 0.012
+# Volumes above are per day at the start; this scales the whole organisation
+# to a mid-size company's spend (tens of thousands of dollars a month).
+VOLUME_SCALE = 4.0
 
 # US federal holidays that visibly dent business traffic.
 _HOLIDAYS = ("01-01", "07-04", "12-24", "12-25", "12-31")
@@ -141,7 +144,7 @@ def generate(seed: int, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, dic
         # Day-level noise shared by all hours of a day: real traffic drifts by day.
         day_index = (days_in // 1).astype(int)
         day_noise = rng.lognormal(0.0, 0.12, size=day_index.max() + 1)[day_index]
-        rate = f.daily_requests / 24 * shape * week * holiday * growth * day_noise
+        rate = VOLUME_SCALE * f.daily_requests / 24 * shape * week * holiday * growth * day_noise
         error_rate = np.full(n, BASE_ERROR_RATE)
         input_per_request = np.full(n, float(f.input_tokens))
         if f.name == LAUNCHED:
@@ -158,7 +161,7 @@ def generate(seed: int, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, dic
                     "model": f.models[0][0],
                     "start": str(events["launch"]),
                     "ramp_days": 21,
-                    "requests_per_day": f.daily_requests,
+                    "requests_per_day": VOLUME_SCALE * f.daily_requests,
                 }
             )
         if f.name == INCIDENT:

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The main job end to end on built-in demo data: generate, ingest, summarise.
+# Run through `make demo`, which puts the project's .venv first on PATH.
+set -euo pipefail
+OUT=${DEMO_OUT:-demo-out}
+CONFIG="$OUT/costcast.yaml"
+
+echo "== 1. demo usage history (synthetic organisation) -> $OUT/"
+costcast demo-data --out "$OUT"
+
+echo "== 2. ingest it into the ledger ($OUT/costcast.duckdb); a second run adds 0 rows"
+costcast ingest --config "$CONFIG" "$OUT"/usage-*.csv
+
+echo "== 3. spend by team per month (cost from the price book)"
+costcast usage --config "$CONFIG" --by team --freq month
+
+echo "== 4. spend by model over the last full month"
+last_month_start=$(python -c "import datetime as d; t=d.date.today().replace(day=1); p=(t-d.timedelta(days=1)).replace(day=1); print(p)")
+last_month_end=$(python -c "import datetime as d; print(d.date.today().replace(day=1)-d.timedelta(days=1))")
+costcast usage --config "$CONFIG" --by provider,model --freq month --from "$last_month_start" --to "$last_month_end"
+
+echo "== 5. the price book on the day of the demo's price cut, and today"
+cut=$(python -c "import yaml; print(next(e['start'] for e in yaml.safe_load(open('$OUT/events.yaml'))['events'] if e['kind']=='price_cut'))")
+costcast prices gemini-2.5-flash --config "$CONFIG" --on "$(python -c "import datetime as d; print(d.date.fromisoformat('$cut')-d.timedelta(days=1))")"
+costcast prices gemini-2.5-flash --config "$CONFIG" --on "$cut"
