@@ -119,11 +119,12 @@ def _plan(con, path: Path, fmt, context: SourceContext, earlier, hasher) -> _Pla
     sha = hasher.submit(file_sha256, path)
     # Only a file of a size seen before can repeat an earlier one: wait for its hash now.
     previous = None
-    if con.execute("SELECT count(*) FROM ingests WHERE bytes = ?", [size]).fetchone()[0]:
+    if con.execute("SELECT count(*) FROM ingests WHERE bytes = ?", [size]).fetchall()[0][0]:
         previous = con.execute(
             "SELECT path, format, rows_read FROM ingests WHERE sha256 = ? ORDER BY ingest_id LIMIT 1",
             [sha.result()],
-        ).fetchone()
+        ).fetchall()
+        previous = previous[0] if previous else None
     same = next(
         (p for p in earlier if p.path.stat().st_size == size and p.sha256 == sha.result()), None
     )
@@ -138,14 +139,14 @@ def _plan(con, path: Path, fmt, context: SourceContext, earlier, hasher) -> _Pla
 
 
 def _ingest_one(con, item: _Planned) -> IngestResult:
-    ingest_id = con.execute("SELECT nextval('ingest_id_seq')").fetchone()[0]
+    ingest_id = con.execute("SELECT nextval('ingest_id_seq')").fetchall()[0][0]
     if item.staged is None:
         rows = item.previous[2]
         if rows is None:  # same content given twice in one command
             rows = con.execute(
                 "SELECT rows_read FROM ingests WHERE sha256 = ? ORDER BY ingest_id LIMIT 1",
                 [item.sha256],
-            ).fetchone()[0]
+            ).fetchall()[0][0]
         result = IngestResult(
             str(item.path),
             item.source,
@@ -227,14 +228,14 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
         )
         n_rows, n_distinct = con.execute(
             "SELECT count(*), count(DISTINCT k) FROM _newkeys"
-        ).fetchone()
+        ).fetchall()[0]
         if n_rows == 0:
             raise DataFormatError("the file has a header but no rows", file=str(item.path))
         present = 0
-        if con.execute("SELECT EXISTS (SELECT 1 FROM row_keys)").fetchone()[0]:
+        if con.execute("SELECT EXISTS (SELECT 1 FROM row_keys)").fetchall()[0][0]:
             present = con.execute(
                 "SELECT count(*) FROM (SELECT DISTINCT k FROM _newkeys) SEMI JOIN row_keys USING (k)"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
         if present == 0 and n_distinct == n_rows:
             con.execute(
                 f"""INSERT INTO usage SELECT {_DIMS}, requests, input_tokens, cached_input_tokens,

@@ -78,7 +78,7 @@ class Ledger:
         return bool(
             self.con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-            ).fetchone()[0]
+            ).fetchall()[0][0]
         )
 
     def ingests(self) -> pd.DataFrame:
@@ -89,4 +89,4 @@ class Ledger:
     def row_count(self) -> int:
         if not self.has_table("usage"):
             return 0
-        return self.con.execute("SELECT count(*) FROM usage").fetchone()[0]
+        return self.con.execute("SELECT count(*) FROM usage").fetchall()[0][0]

@@ -250,7 +250,7 @@ def first_violation(con, src_sql: str, timezone: str | None, loc_expr: str):
     flags = ", ".join(f"coalesce({c.bad}, FALSE) AS c{i}" for i, c in enumerate(rules))
     values = ", ".join(f'CAST(src."{c.field}" AS VARCHAR) AS v{i}' for i, c in enumerate(rules))
     any_bad = " OR ".join(f"c{i}" for i in range(len(rules)))
-    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
     con.execute("SET threads = 1")
     try:
         row = con.execute(
@@ -260,11 +260,12 @@ def first_violation(con, src_sql: str, timezone: str | None, loc_expr: str):
                 FROM (SELECT row_number() OVER () AS _rn, * FROM ({src_sql})) AS src
             ) WHERE {any_bad} ORDER BY _where LIMIT 1
             """
-        ).fetchone()
+        ).fetchall()
     finally:
         con.execute(f"SET threads = {threads}")
-    if row is None:
+    if not row:
         return None
+    row = row[0]
     where = row[0]
     n = len(rules)
     for i, rule in enumerate(rules):
