@@ -263,10 +263,10 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
                     (SELECT DISTINCT k FROM _newkeys) ANTI JOIN row_keys USING (k)"""
             )
             con.execute("DROP TABLE _rows")
+        con.execute("DROP TABLE _agg; DROP TABLE _newkeys")
     except duckdb.Error as exc:
+        # The transaction is aborted now; its rollback also drops the temp tables.
         raise _BadRow(item, _first_line(exc)) from None
-    finally:
-        con.execute("DROP TABLE IF EXISTS _agg; DROP TABLE IF EXISTS _newkeys")
     notes = list(staged.notes)
     duplicates = n_rows - n_distinct
     if duplicates:

@@ -1,0 +1,220 @@
+"""Ingest is atomic across files and idempotent per row; bad input names file, line, field, value."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import totals
+
+from forecast.errors import DataFormatError
+from forecast.ingest import ingest_files
+from forecast.sources import SourceContext
+
+HEADER = "timestamp,team,model,requests,input_tokens,cached_input_tokens,output_tokens"
+
+
+def write(tmp_path, name, *lines, header=HEADER):
+    path = tmp_path / name
+    path.write_text("\n".join([header, *lines]) + "\n")
+    return path
+
+
+def snapshot(ledger):
+    return (
+        totals(ledger),
+        ledger.con.execute("SELECT count(*) FROM ingests").fetchall(),
+        ledger.con.execute("SELECT count(*) FROM row_keys").fetchall(),
+    )
+
+
+def test_same_file_twice_adds_nothing(ledger, fixture_path, tmp_path):
+    first = ingest_files(ledger, [fixture_path("canonical.csv")])
+    before = totals(ledger)
+    again = ingest_files(ledger, [fixture_path("canonical.csv")])
+    assert (first[0].rows_added, again[0].rows_added, again[0].rows_present) == (3, 0, 3)
+    assert totals(ledger) == before
+    # a renamed copy is the same content: still nothing
+    copy = tmp_path / "renamed.csv"
+    shutil.copy(fixture_path("canonical.csv"), copy)
+    assert ingest_files(ledger, [copy])[0].rows_added == 0
+    assert totals(ledger) == before
+    assert ledger.ingests()["rows_added"].tolist() == [3, 0, 0]
+
+
+def test_every_source_is_idempotent(ledger, fixture_path, tmp_path):
+    names = [
+        "openai_2026_page.json", "openai_2024_pages.json", "anthropic_usage_report.json",
+        "anthropic_analytics.json", "litellm_spendlogs.csv", "langfuse_observations.json",
+        "otel_spans.jsonl", "canonical.csv",
+    ]  # fmt: skip
+    ingest_files(ledger, [fixture_path(n) for n in names])
+    before = totals(ledger)
+    # edited copies (a trailing newline changes the content hash) take the row-key path
+    copies = []
+    for name in names:
+        copy = tmp_path / f"copy-{name}"
+        copy.write_text(fixture_path(name).read_text() + "\n")
+        copies.append(copy)
+    results = ingest_files(ledger, copies)
+    assert [r.rows_added for r in results] == [0] * len(names)
+    assert totals(ledger) == before
+
+
+def test_longer_export_adds_only_new_rows(ledger, tmp_path):
+    rows = [f"2026-03-01T0{h}:00:00Z,search,gpt-4o,1,100,0,10" for h in range(4)]
+    ingest_files(ledger, [write(tmp_path, "log.csv", *rows[:2])])
+    # the same log a day later, with two more rows appended
+    (result,) = ingest_files(ledger, [write(tmp_path, "log.csv", *rows)])
+    assert (result.rows_read, result.rows_added, result.rows_present) == (4, 2, 2)
+    assert totals(ledger)["input"] == 400
+
+
+def test_identical_rows_without_ids_each_count(ledger, tmp_path):
+    row = "2026-03-01T00:00:00Z,search,gpt-4o,1,100,0,10"
+    (result,) = ingest_files(ledger, [write(tmp_path, "dupes.csv", row, row, row)])
+    assert result.rows_added == 3
+    assert totals(ledger)["input"] == 300
+    # and re-reading a copy with one more identical row adds exactly that one
+    (again,) = ingest_files(ledger, [write(tmp_path, "dupes.csv", row, row, row, row)])
+    assert (again.rows_added, again.rows_present) == (1, 3)
+    assert totals(ledger)["input"] == 400
+
+
+def test_repeated_request_id_counts_once_and_says_so(ledger, tmp_path):
+    header = HEADER + ",request_id"
+    rows = [
+        "2026-03-01T00:00:00Z,search,gpt-4o,1,100,0,10,req-1",
+        "2026-03-01T00:10:00Z,search,gpt-4o,1,200,0,10,req-2",
+        "2026-03-01T00:00:00Z,search,gpt-4o,1,100,0,10,req-1",
+    ]
+    (result,) = ingest_files(ledger, [write(tmp_path, "ids.csv", *rows, header=header)])
+    assert (result.rows_read, result.rows_added) == (3, 2)
+    assert "repeat a request_id" in result.notes[0]
+    assert totals(ledger)["input"] == 300
+
+
+def test_request_ids_dedupe_across_files(ledger, tmp_path):
+    header = HEADER + ",request_id"
+    a = write(tmp_path, "a.csv", "2026-03-01T00:00:00Z,x,gpt-4o,1,100,0,1,r1", header=header)
+    b = write(
+        tmp_path,
+        "b.csv",
+        "2026-03-01T00:00:00Z,x,gpt-4o,1,100,0,1,r1",
+        "2026-03-01T01:00:00Z,x,gpt-4o,1,50,0,1,r2",
+        header=header,
+    )
+    results = ingest_files(ledger, [a, b])
+    assert [(r.rows_added, r.rows_present) for r in results] == [(1, 0), (1, 1)]
+    assert totals(ledger)["input"] == 150
+
+
+def test_one_bad_file_writes_nothing(ledger, fixture_path, tmp_path):
+    ingest_files(ledger, [fixture_path("otel_spans.jsonl")])
+    before = snapshot(ledger)
+    good = write(tmp_path, "good.csv", "2026-03-01T00:00:00Z,x,gpt-4o,1,100,0,1")
+    bad = write(
+        tmp_path,
+        "bad.csv",
+        "2026-03-01T00:00:00Z,x,gpt-4o,1,100,0,1",
+        "2026-03-01T00:00:00Z,x,gpt-4o,1,-5,0,1",
+    )
+    with pytest.raises(DataFormatError, match="must not be negative") as info:
+        ingest_files(ledger, [good, bad])
+    assert (info.value.file, info.value.line, info.value.field) == (str(bad), 3, "input_tokens")
+    assert snapshot(ledger) == before
+    # the good file alone goes in afterwards: nothing of the failed attempt lingers
+    assert ingest_files(ledger, [good])[0].rows_added == 1
+
+
+BAD_ROWS = [
+    ("2026-03-01T00:00:00Z,x,gpt-4o,1,12.5,0,1", "input_tokens", "whole number", "12.5"),
+    ("2026-03-01T00:00:00Z,x,gpt-4o,1,abc,0,1", "input_tokens", "whole number", "abc"),
+    ("2026-03-01T00:00:00Z,x,gpt-4o,1,100,0,-1", "output_tokens", "negative", "-1"),
+    ("2026-03-01T00:00:00Z,x,gpt-4o,1,100,101,1", "cached_input_tokens", "larger than", "101"),
+    ("2026-03-01T00:00:00Z,x,gpt-4o,1,,0,1", "input_tokens", "missing", None),
+    ("2026-03-01T00:00:00Z,x,,1,100,0,1", "model", "model is missing", None),
+    ("2026-03-01T00:00:00,x,gpt-4o,1,100,0,1", "timestamp", "no UTC offset", "2026-03-01T00:00:00"),
+    ("yesterday,x,gpt-4o,1,100,0,1", "timestamp", "ISO 8601", "yesterday"),
+    ("2026-03-01,x,gpt-4o,1,100,0,1", "timestamp", "no UTC offset", "2026-03-01"),
+]
+
+
+@pytest.mark.parametrize(("row", "field", "message", "value"), BAD_ROWS)
+def test_bad_row_names_line_field_and_value(ledger, tmp_path, row, field, message, value):
+    good = "2026-03-01T00:00:00Z,x,gpt-4o,1,100,0,1"
+    path = write(tmp_path, "in.csv", good, good, row, good)
+    with pytest.raises(DataFormatError, match=message) as info:
+        ingest_files(ledger, [path])
+    err = info.value
+    assert (err.file, err.line, err.field, err.value) == (str(path), 4, field, value)
+    assert totals(ledger)["rows"] == 0
+
+
+def test_unknown_status_and_tier(ledger, tmp_path):
+    header = "timestamp,model,input_tokens,output_tokens,status,service_tier"
+    path = write(tmp_path, "s.csv", "2026-03-01T00:00:00Z,gpt-4o,1,1,ok,standard", header=header)
+    with pytest.raises(DataFormatError, match="status must be one of success, error") as info:
+        ingest_files(ledger, [path])
+    assert (info.value.line, info.value.value) == (2, "ok")
+    path = write(tmp_path, "t.csv", "2026-03-01T00:00:00Z,gpt-4o,1,1,success,gold", header=header)
+    with pytest.raises(DataFormatError, match="service_tier must be one of"):
+        ingest_files(ledger, [path])
+
+
+def test_timezone_names_the_zone_of_offsetless_times(ledger, tmp_path):
+    path = write(tmp_path, "berlin.csv", "2026-07-01T10:30:00,x,gpt-4o,1,100,0,1")
+    ingest_files(ledger, [path], context=SourceContext(timezone="Europe/Berlin"))
+    # 10:30 in Berlin summer time (UTC+2) is 08:30 UTC, in the 08:00 hour
+    assert ledger.con.execute("SELECT ts::VARCHAR FROM usage").fetchall() == [
+        ("2026-07-01 08:00:00",)
+    ]
+
+
+def test_missing_and_unknown_columns(ledger, tmp_path):
+    path = write(tmp_path, "m.csv", "2026-03-01T00:00:00Z,x,1", header="timestamp,team,input_tokens")
+    with pytest.raises(DataFormatError, match="missing required column.*model, output_tokens"):
+        ingest_files(ledger, [path], fmt="canonical")
+    path = write(
+        tmp_path, "u.csv", "2026-03-01T00:00:00Z,gpt-4o,1,1,3", header=(
+            "timestamp,model,input_tokens,output_tokens,cached_tokens"
+        )
+    )
+    with pytest.raises(DataFormatError, match="unknown column.*cached_tokens"):
+        ingest_files(ledger, [path])
+
+
+def test_empty_file_and_header_only(ledger, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(DataFormatError, match="file is empty"):
+        ingest_files(ledger, [empty])
+    header_only = write(tmp_path, "h.csv")
+    with pytest.raises(DataFormatError, match="no rows"):
+        ingest_files(ledger, [header_only])
+
+
+def test_unknown_format_name(ledger, fixture_path):
+    with pytest.raises(DataFormatError, match="unknown format 'excel'.*canonical"):
+        ingest_files(ledger, [fixture_path("canonical.csv")], fmt="excel")
+
+
+def test_bad_json_record_is_located(ledger, tmp_path):
+    path = tmp_path / "spans.jsonl"
+    path.write_text('{"resourceSpans": []}\n{"resourceSpans": [\n')
+    with pytest.raises(DataFormatError, match="not valid JSON") as info:
+        ingest_files(ledger, [path], fmt="otel")
+    assert info.value.line == 2
+
+
+def test_parquet_and_jsonl_canonical(ledger, tmp_path, fixture_path):
+    import pandas as pd
+
+    frame = pd.read_csv(fixture_path("canonical.csv"), dtype=str)
+    frame.to_parquet(tmp_path / "c.parquet")
+    frame.to_json(tmp_path / "c.jsonl", orient="records", lines=True)
+    results = ingest_files(ledger, [tmp_path / "c.parquet"])
+    assert results[0].rows_added == 3
+    # same request ids in JSON Lines: all already present
+    assert ingest_files(ledger, [tmp_path / "c.jsonl"])[0].rows_present == 3
+    assert totals(ledger)["input"] == 3500
