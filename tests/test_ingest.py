@@ -172,15 +172,18 @@ def test_timezone_names_the_zone_of_offsetless_times(ledger, tmp_path):
 
 
 def test_missing_and_unknown_columns(ledger, tmp_path):
-    path = write(tmp_path, "m.csv", "2026-03-01T00:00:00Z,x,1", header="timestamp,team,input_tokens")
-    with pytest.raises(DataFormatError, match="missing required column.*model, output_tokens"):
+    path = write(
+        tmp_path, "m.csv", "2026-03-01T00:00:00Z,x,1", header="timestamp,team,input_tokens"
+    )
+    with pytest.raises(DataFormatError, match=r"missing required column.*model, output_tokens"):
         ingest_files(ledger, [path], fmt="canonical")
     path = write(
-        tmp_path, "u.csv", "2026-03-01T00:00:00Z,gpt-4o,1,1,3", header=(
-            "timestamp,model,input_tokens,output_tokens,cached_tokens"
-        )
+        tmp_path,
+        "u.csv",
+        "2026-03-01T00:00:00Z,gpt-4o,1,1,3",
+        header=("timestamp,model,input_tokens,output_tokens,cached_tokens"),
     )
-    with pytest.raises(DataFormatError, match="unknown column.*cached_tokens"):
+    with pytest.raises(DataFormatError, match=r"unknown column.*cached_tokens"):
         ingest_files(ledger, [path])
 
 
@@ -195,7 +198,7 @@ def test_empty_file_and_header_only(ledger, tmp_path):
 
 
 def test_unknown_format_name(ledger, fixture_path):
-    with pytest.raises(DataFormatError, match="unknown format 'excel'.*canonical"):
+    with pytest.raises(DataFormatError, match=r"unknown format 'excel'.*canonical"):
         ingest_files(ledger, [fixture_path("canonical.csv")], fmt="excel")
 
 

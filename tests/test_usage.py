@@ -1,0 +1,94 @@
+"""Usage summaries priced by the book on each usage date; costs worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from forecast.errors import CostcastError, LedgerError, UnpricedModelError
+from forecast.ingest import ingest_files
+from forecast.pricing import load_price_book
+from forecast.usage import usage_summary
+
+
+@pytest.fixture(scope="module")
+def book():
+    return load_price_book()
+
+
+def test_cost_per_team_by_hand(ledger, fixture_path, book):
+    ingest_files(ledger, [fixture_path("canonical.csv")])
+    frame = usage_summary(ledger, book, by="team", freq="month")
+    got = frame.set_index("team")
+    # gpt-4o in March 2026: $2.50 input, $1.25 cached, $10 output per million tokens
+    #   r1: (800 * 2.50 + 200 * 1.25 + 100 * 10) / 1e6 = 0.00325
+    #   r2: (2000 * 2.50 + 300 * 10) / 1e6           = 0.008
+    # claude-sonnet-4-5: $3 input: r3: 500 * 3 / 1e6  = 0.0015
+    assert got.loc["search", "cost_usd"] == pytest.approx(0.01125)
+    assert got.loc["support", "cost_usd"] == pytest.approx(0.0015)
+    assert got.loc["search", "reported_cost_usd"] == pytest.approx(0.00325)
+    assert got.loc["support", "failed_requests"] == 1
+    assert got.loc["search", "failed_requests"] == 0
+    assert list(frame.columns) == [
+        "timestamp", "team", "requests", "failed_requests", "input_tokens",
+        "cached_input_tokens", "cache_write_tokens", "output_tokens", "cost_usd",
+        "reported_cost_usd",
+    ]  # fmt: skip
+
+
+def test_price_cut_reprices_from_its_date(ledger, tmp_path, book):
+    path = tmp_path / "o3.csv"
+    path.write_text(
+        "timestamp,model,input_tokens,output_tokens\n"
+        "2025-06-09T23:00:00Z,o3-2025-04-16,1000000,0\n"
+        "2025-06-10T00:00:00Z,o3-2025-04-16,1000000,0\n"
+    )
+    ingest_files(ledger, [path])
+    frame = usage_summary(ledger, book, freq="day")
+    assert frame["cost_usd"].tolist() == [10.0, 2.0]
+
+
+def test_periods_and_range(ledger, fixture_path, book):
+    ingest_files(ledger, [fixture_path("canonical.csv"), fixture_path("otel_spans.jsonl")])
+    weekly = usage_summary(ledger, book, freq="week")
+    # 2026-03-01 is a Sunday: its week starts Monday 2026-02-23; 2026-03-02 starts the next
+    assert [str(t.date()) for t in weekly["timestamp"]] == ["2026-02-23", "2026-03-02"]
+    hourly = usage_summary(ledger, book, freq="hour", start=dt.date(2026, 3, 2))
+    assert hourly["requests"].sum() == 2
+    none_after = usage_summary(
+        ledger, book, freq="day", start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 1)
+    )
+    assert none_after["requests"].sum() == 3
+
+
+def test_provider_comes_from_the_book_when_the_source_has_none(ledger, fixture_path, book):
+    ingest_files(ledger, [fixture_path("canonical.csv")])
+    frame = usage_summary(ledger, book, by="provider", freq="month")
+    assert frame["provider"].tolist() == ["anthropic", "openai"]
+
+
+def test_unpriced_models_stop_the_summary(ledger, tmp_path, book):
+    path = tmp_path / "x.csv"
+    path.write_text(
+        "timestamp,model,input_tokens,output_tokens\n"
+        "2026-01-01T00:00:00Z,mystery-1,1,1\n2026-01-01T00:00:00Z,mystery-2,1,1\n"
+        "2026-01-01T00:00:00Z,gpt-4o,1,1\n"
+    )
+    (result,) = ingest_files(ledger, [path], book=book)
+    assert "mystery-1, mystery-2" in result.notes[0]
+    with pytest.raises(UnpricedModelError) as info:
+        usage_summary(ledger, book)
+    assert info.value.models == ["mystery-1", "mystery-2"]
+
+
+def test_bad_arguments(ledger, fixture_path, book):
+    with pytest.raises(LedgerError, match="empty"):
+        usage_summary(ledger, book)
+    ingest_files(ledger, [fixture_path("canonical.csv")])
+    with pytest.raises(CostcastError, match="cannot group by colour"):
+        usage_summary(ledger, book, by="team,colour")
+    with pytest.raises(CostcastError, match="unknown frequency 'year'"):
+        usage_summary(ledger, book, freq="year")
+    with pytest.raises(CostcastError, match="before --from"):
+        usage_summary(ledger, book, start=dt.date(2026, 3, 2), end=dt.date(2026, 3, 1))
