@@ -119,7 +119,7 @@ def generate(seed: int, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, dic
     n = len(hours)
     days_in = np.asarray((hours - hours[0]) / pd.Timedelta(days=1), dtype=float)
     dates = hours.date
-    weekday = hours.dayofweek.to_numpy()
+    weekday = hours.day_of_week.to_numpy()
     hour = hours.hour.to_numpy()
     holidays = {
         dt.date(y, int(md[:2]), int(md[3:]))

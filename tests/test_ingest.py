@@ -221,3 +221,26 @@ def test_parquet_and_jsonl_canonical(ledger, tmp_path, fixture_path):
     # same request ids in JSON Lines: all already present
     assert ingest_files(ledger, [tmp_path / "c.jsonl"])[0].rows_present == 3
     assert totals(ledger)["input"] == 3500
+
+
+def test_a_second_writer_gets_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    from forecast.errors import LedgerError
+    from forecast.ledger import Ledger
+
+    path = tmp_path / "busy.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with pytest.raises(LedgerError, match="cannot open the ledger") as info:
+            Ledger(path)
+        assert "another costcast process" in info.value.hint
+    finally:
+        holder.kill()
+        holder.wait()

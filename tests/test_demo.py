@@ -1,0 +1,100 @@
+"""Demo data: deterministic, the promised shape, and the injected events visible in the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import yaml
+
+from forecast.config import load_config
+from forecast.demo import write_demo_data
+from forecast.ingest import ingest_files
+from forecast.ledger import Ledger
+from forecast.pricing import load_price_book
+from forecast.usage import usage_summary
+
+END = dt.date(2026, 10, 31)
+
+
+def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
+    a = write_demo_data(tmp_path / "a", seed=3, months=1, end=END)
+    b = write_demo_data(tmp_path / "b", seed=3, months=1, end=END)
+    c = write_demo_data(tmp_path / "c", seed=4, months=1, end=END)
+    assert [p.name for p in a] == [p.name for p in b]
+    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True))
+    assert a[0].read_bytes() != c[0].read_bytes()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    write_demo_data(out, seed=11, months=15, end=END)
+    config = load_config(out / "costcast.yaml")
+    with Ledger(config.ledger) as ledger:
+        ingest_files(ledger, sorted(out.glob("usage-*.csv")))
+        yield ledger, load_price_book(config), yaml.safe_load((out / "events.yaml").read_text())
+
+
+@pytest.mark.slow
+def test_demo_has_the_promised_shape(demo):
+    ledger, book, truth = demo
+    first, last, teams, features, models, providers = ledger.con.execute(
+        """SELECT min(ts), max(ts), count(DISTINCT team), count(DISTINCT feature),
+                  count(DISTINCT model), count(DISTINCT provider) FROM usage"""
+    ).fetchall()[0]
+    assert (last.date() - first.date()).days >= 15 * 30
+    assert last.date() == END and last.hour == 23
+    assert (teams, features, models, providers) == (9, 30, 8, 3)
+    assert {e["kind"] for e in truth["events"]} == {
+        "launch", "retry_incident", "prompt_growth", "price_cut",
+    }  # fmt: skip
+    users = ledger.con.execute('SELECT count(DISTINCT "user") FROM usage').fetchall()[0][0]
+    assert users > 10  # one feature keeps per-analyst detail
+    # every model of the demo is priced over its whole history (backfilled entries included)
+    usage_summary(ledger, book, freq="month")
+
+
+def _event(truth, kind):
+    return next(e for e in truth["events"] if e["kind"] == kind)
+
+
+@pytest.mark.slow
+def test_injected_events_show_in_the_ledger(demo):
+    ledger, book, truth = demo
+    launch = _event(truth, "launch")
+    before, after = ledger.con.execute(
+        "SELECT sum(requests) FILTER (WHERE ts < ?), sum(requests) FILTER (WHERE ts >= ?) "
+        "FROM usage WHERE feature = ?",
+        [launch["start"], launch["start"], launch["feature"]],
+    ).fetchall()[0]
+    assert before is None and after > 0
+
+    incident = _event(truth, "retry_incident")
+    inside, outside = ledger.con.execute(
+        """SELECT sum(requests) FILTER (WHERE status = 'error' AND inside) / sum(requests) FILTER (WHERE inside),
+                  sum(requests) FILTER (WHERE status = 'error' AND NOT inside) / sum(requests) FILTER (WHERE NOT inside)
+           FROM (SELECT *, ts >= ? AND ts < ? AS inside FROM usage WHERE feature = ?)""",
+        [incident["start"], incident["end"], incident["feature"]],
+    ).fetchall()[0]
+    assert inside == pytest.approx(0.35, abs=0.03)
+    assert outside == pytest.approx(0.012, abs=0.004)
+
+    growth = _event(truth, "prompt_growth")
+    first, last = ledger.con.execute(
+        """SELECT sum(input_tokens) FILTER (WHERE ts < ?::DATE + 30) / sum(requests) FILTER (WHERE ts < ?::DATE + 30),
+                  sum(input_tokens) FILTER (WHERE ts >= ?::DATE - 30) / sum(requests) FILTER (WHERE ts >= ?::DATE - 30)
+           FROM usage WHERE feature = ?""",
+        [growth["start"], growth["start"], growth["end"], growth["end"], growth["feature"]],
+    ).fetchall()[0]
+    assert last / first == pytest.approx(1.6, abs=0.08)
+
+    cut = _event(truth, "price_cut")
+    day = dt.date.fromisoformat(cut["start"])
+    daily = usage_summary(
+        ledger, book, by="model", freq="day", start=day - dt.timedelta(days=1), end=day
+    )
+    flash = daily[daily["model"] == cut["model"]].set_index("timestamp")
+    per_token = flash["cost_usd"] / (flash["input_tokens"] + flash["output_tokens"])
+    # the mix of input and output barely moves in a day: cost per token drops by the discount
+    assert per_token.iloc[1] / per_token.iloc[0] == pytest.approx(1 - cut["discount"], abs=0.03)
