@@ -26,7 +26,7 @@ from forecast.errors import CostcastError, DataFormatError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
 from forecast.records import BAD_ROW_MARKER, first_violation, normalized_select, typed_source
-from forecast.schema import CANONICAL_COLUMNS
+from forecast.schema import CANONICAL_COLUMNS, DIMENSIONS
 from forecast.sources import detect_source, get_source
 from forecast.sources.base import SourceContext, Staged
 from forecast.sources.peek import peek
@@ -179,7 +179,7 @@ def _ingest_one(con, item: _Planned) -> IngestResult:
 _MEASURES = """sum(requests) AS requests, sum(input_tokens + _guard) AS input_tokens,
     sum(cached_input_tokens) AS cached_input_tokens, sum(cache_write_tokens) AS cache_write_tokens,
     sum(output_tokens) AS output_tokens, sum(reported_cost_usd) AS reported_cost_usd"""
-_DIMS = 'ts, bucket, team, feature, model, provider, service_tier, status, "user", deployment'
+_DIMS = "ts, bucket, " + ", ".join(f'"{d}"' for d in DIMENSIONS)
 _RID = "NULLIF(trim(src.request_id), '')"
 
 

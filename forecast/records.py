@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forecast.schema import BUCKETS, SERVICE_TIERS, STATUSES
+from forecast.schema import BUCKETS, NUMERIC_COLUMNS, SERVICE_TIERS, STATUSES
 
 BAD_ROW_MARKER = "costcast-invalid-row"
 _MAX_EXACT = 2**53
@@ -214,16 +214,6 @@ def typed_source(typed_sql: str, timezone: str | None) -> str:
                       {low("bucket")} AS _bucket, {low("status")} AS _status,
                       {low("service_tier")} AS _tier
                FROM ({typed_sql}) t"""
-
-
-NUMERIC_COLUMNS = (
-    "requests",
-    "input_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "cost_usd",
-)
 
 
 def typed_select(columns_present, quote=lambda c: f'"{c}"') -> str:

@@ -29,6 +29,7 @@ TOKEN_COLUMNS: tuple[str, ...] = (
     "cache_write_tokens",
     "output_tokens",
 )
+NUMERIC_COLUMNS: tuple[str, ...] = ("requests", *TOKEN_COLUMNS, "cost_usd")
 BUCKETS = ("1m", "1h", "1d")
 STATUSES = ("success", "error")
 SERVICE_TIERS = ("standard", "batch", "flex", "priority")

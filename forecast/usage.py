@@ -10,28 +10,10 @@ import pandas as pd
 from forecast.errors import CostcastError, LedgerError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
+from forecast.schema import DIMENSIONS
 
-GROUP_KEYS = (
-    "team",
-    "feature",
-    "model",
-    "provider",
-    "service_tier",
-    "status",
-    "user",
-    "deployment",
-)
+GROUP_KEYS = DIMENSIONS
 FREQS = {"hour": "hour", "day": "day", "week": "week", "month": "month"}
-MEASURES = (
-    "requests",
-    "failed_requests",
-    "input_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "cost_usd",
-    "reported_cost_usd",
-)
 
 # cost of one ledger row `u` at price row `p` (USD per million tokens)
 COST_SQL = """(

@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 
 from forecast.errors import DataFormatError
-from forecast.records import NUMERIC_COLUMNS, typed_select
-from forecast.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
+from forecast.records import typed_select
+from forecast.schema import CANONICAL_COLUMNS, NUMERIC_COLUMNS, REQUIRED_COLUMNS
 from forecast.sources.base import Source, SourceContext, Staged
 from forecast.sources.peek import Peek, first_record
 
