@@ -1,0 +1,136 @@
+"""Fiscal calendar: fiscal years, quarters and months from a configurable start month.
+
+Naming convention: a fiscal year is named for the calendar year in which it
+*begins*. With ``fiscal_year_start: 2``, FY2027 runs from 2027-02-01 to
+2028-01-31, and 2027-02-01 is in FY2027-Q1 (written ``2027-Q1``). Fiscal
+months are calendar months, labelled ``YYYY-MM``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from forecast.errors import CostcastError
+
+_QUARTER = re.compile(r"^(?:FY)?(\d{4})-?Q([1-4])$", re.IGNORECASE)
+_YEAR = re.compile(r"^FY(\d{4})$", re.IGNORECASE)
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_DAYS = re.compile(r"^(\d+)d$")
+
+FREQS = ("day", "week", "month", "quarter", "year")
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class FiscalCalendar:
+    start_month: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.start_month <= 12:
+            raise CostcastError(
+                "fiscal_year_start must be a month number 1-12",
+                field="fiscal_year_start",
+                value=self.start_month,
+            )
+
+    def fiscal_year(self, day: dt.date) -> int:
+        return day.year if day.month >= self.start_month else day.year - 1
+
+    def year_start(self, fiscal_year: int) -> dt.date:
+        return dt.date(fiscal_year, self.start_month, 1)
+
+    def quarter(self, day: dt.date) -> tuple[int, int]:
+        """(fiscal year, quarter 1-4) of a day."""
+        offset = (day.month - self.start_month) % 12
+        return self.fiscal_year(day), offset // 3 + 1
+
+    def period_start(self, day: dt.date, freq: str) -> dt.date:
+        if freq == "day":
+            return day
+        if freq == "week":
+            return day - dt.timedelta(days=day.weekday())
+        if freq == "month":
+            return day.replace(day=1)
+        if freq == "quarter":
+            year, q = self.quarter(day)
+            return _add_months(self.year_start(year), 3 * (q - 1))
+        if freq == "year":
+            return self.year_start(self.fiscal_year(day))
+        raise CostcastError(f"unknown period {freq!r}; choose from {', '.join(FREQS)}", field="--freq")
+
+    def period_end(self, start: dt.date, freq: str) -> dt.date:
+        """Exclusive end of the period that begins on ``start``."""
+        if freq == "day":
+            return start + dt.timedelta(days=1)
+        if freq == "week":
+            return start + dt.timedelta(days=7)
+        months = {"month": 1, "quarter": 3, "year": 12}[freq]
+        return _add_months(start, months)
+
+    def label(self, day: dt.date, freq: str) -> str:
+        start = self.period_start(day, freq)
+        if freq in ("day", "week"):
+            return start.isoformat()
+        if freq == "month":
+            return start.strftime("%Y-%m")
+        if freq == "quarter":
+            year, q = self.quarter(start)
+            return f"{year}-Q{q}"
+        return f"FY{self.fiscal_year(start)}"
+
+    def labels(self, days: pd.Series | pd.DatetimeIndex, freq: str) -> pd.Series:
+        """Vectorised ``label`` over many days (one Python call per distinct day)."""
+        days = pd.Series(pd.to_datetime(days)).dt.date
+        lookup = {d: self.label(d, freq) for d in days.unique()}
+        return days.map(lookup)
+
+    def parse_period(self, text: str) -> tuple[dt.date, dt.date]:
+        """[start, end) of ``2027-Q2``, ``FY2027`` or ``2027-03``."""
+        text = text.strip()
+        if m := _QUARTER.match(text):
+            start = _add_months(self.year_start(int(m[1])), 3 * (int(m[2]) - 1))
+            return start, _add_months(start, 3)
+        if m := _YEAR.match(text):
+            start = self.year_start(int(m[1]))
+            return start, _add_months(start, 12)
+        if m := _MONTH.match(text):
+            start = dt.date(int(m[1]), int(m[2]), 1)
+            return start, _add_months(start, 1)
+        raise CostcastError(
+            "expected a fiscal period like 2027-Q2, FY2027 or 2027-03",
+            field="period",
+            value=text,
+        )
+
+    def horizon_end(self, text: str, as_of: dt.date) -> dt.date:
+        """Last forecast day for ``--horizon`` (``90d`` or a fiscal period to reach)."""
+        text = text.strip()
+        if m := _DAYS.match(text):
+            days = int(m[1])
+            if days < 1:
+                raise CostcastError("horizon must be at least 1 day", field="--horizon", value=text)
+            return as_of + dt.timedelta(days=days)
+        try:
+            _, end = self.parse_period(text)
+        except CostcastError:
+            raise CostcastError(
+                "expected a number of days (90d) or a fiscal period (2027-Q2, FY2027)",
+                field="--horizon",
+                value=text,
+            ) from None
+        last = end - dt.timedelta(days=1)
+        if last <= as_of:
+            raise CostcastError(
+                f"horizon {text} ended on {last}, on or before the as-of date {as_of}",
+                field="--horizon",
+                value=text,
+            )
+        return last
