@@ -75,7 +75,9 @@ def emit(frame: pd.DataFrame, output: Output, title: str | None = None) -> None:
 
 
 def _cell(value) -> str:
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float) and value != value:
         return ""
     if isinstance(value, pd.Timestamp):
         return (
@@ -213,6 +215,184 @@ def prices(
     if model is not None:
         frame.insert(0, "asked", model)
     emit(frame, output, title=f"prices on {day} (USD per million tokens)")
+
+
+def _budgets_for(cfg: Config, ledger: Ledger, run_id: str) -> list[dict]:
+    """The config's budgets, refusing any that name a team, feature or model the run lacks."""
+    from forecast.runs import run_series
+
+    series = run_series(ledger, run_id)
+    budgets = []
+    for index, budget in enumerate(cfg.budgets):
+        for level in ("team", "feature", "model"):
+            value = getattr(budget, level)
+            if value is not None and value not in set(series[level]):
+                raise CostcastError(
+                    f"budget for unknown {level} {value!r}",
+                    file=str(cfg.source) if cfg.source else None,
+                    field=f"budgets[{index}].{level}",
+                    hint=f"the {level}s in the forecast are: {', '.join(sorted(set(series[level])))}",
+                )
+        budgets.append(budget.model_dump(exclude_none=True))
+    return budgets
+
+
+def _dask_client(address: str | None):
+    if not address:
+        return None
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="10s")
+    except OSError as exc:
+        raise CostcastError(
+            f"cannot reach the Dask scheduler: {exc}", field="--dask", value=address
+        ) from None
+
+
+@app.command()
+def forecast(
+    horizon: Annotated[
+        str, typer.Option(help="Days ahead (90d) or a fiscal period to reach (2027-Q2, FY2027).")
+    ] = "90d",
+    by: Annotated[str, typer.Option(help="Comma-separated: team, feature, model.")] = "team",
+    freq: Annotated[str, typer.Option(help="day, week, month or quarter (fiscal).")] = "month",
+    models: Annotated[
+        str, typer.Option(help="auto (chosen per series by backtest), prophet or seasonal_naive.")
+    ] = "auto",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Cut the history at this day (YYYY-MM-DD).")
+    ] = None,
+    paths: Annotated[int, typer.Option(help="Sample paths per series.", min=20, max=2000)] = 200,
+    seed: Annotated[int, typer.Option(help="Same data, settings and seed: same numbers.")] = 0,
+    jobs: Annotated[
+        int | None, typer.Option(help="Worker processes (default: all cores).", min=1)
+    ] = None,
+    dask: Annotated[
+        str | None, typer.Option(help="Run the fits on a Dask scheduler at tcp://HOST:PORT.")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a fan chart (PNG) here.")] = None,
+    output: Annotated[Output, typer.Option(help="table, csv or json.")] = Output.table,
+    config: ConfigOption = None,
+) -> None:
+    """Forecast daily spend per series with P10/P50/P90 per fiscal period; saves a run."""
+    from forecast.aggregate import parse_levels, summarize
+    from forecast.fiscal import FiscalCalendar
+    from forecast.pricing import load_price_book
+    from forecast.runs import RunSettings, create_forecast
+
+    cfg = _config(config)
+    levels = parse_levels(by)
+    calendar = FiscalCalendar(cfg.fiscal_year_start)
+    book = load_price_book(cfg)
+    settings = RunSettings(models=models, n_paths=paths, seed=seed)
+    client = _dask_client(dask or (cfg.dask.address if cfg.dask else None))
+    with (
+        Ledger(cfg.ledger) as ledger,
+        Progress(
+            TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(), console=err, transient=True,
+        ) as progress,
+    ):  # fmt: skip
+        task = progress.add_task("fitting series", total=None)
+        run = create_forecast(
+            ledger,
+            book,
+            horizon_end=lambda day: calendar.horizon_end(horizon, day),
+            as_of=_date(as_of, "--as-of"),
+            settings=settings,
+            jobs=jobs,
+            dask_client=client,
+            on_plan=lambda n: progress.update(task, total=n),
+            on_series=lambda _: progress.advance(task),
+            config_snapshot=cfg.model_dump(mode="json", exclude={"source"}),
+        )
+        progress.stop()
+        table = summarize(
+            ledger, run, by=levels, freq=freq, calendar=calendar,
+            budgets=_budgets_for(cfg, ledger, run.run_id),
+        )  # fmt: skip
+        _report_run(ledger, run)
+        if plot:
+            from forecast.plots import fan_chart
+
+            err.print(f"wrote {fan_chart(ledger, run, levels, plot)}")
+    if client is not None:
+        client.close()
+    title = f"forecast {run.run_id}: as of {run.as_of}, through {run.horizon_end} (USD)"
+    emit(table.drop(columns="run_id") if output is Output.table else table, output, title=title)
+
+
+def _report_run(ledger: Ledger, run) -> None:
+    from forecast.runs import run_series
+
+    series = run_series(ledger, run.run_id)
+    err.print(f"run id: {run.run_id}")
+    err.print(
+        f"as of {run.as_of} (history up to and including that day); forecast {run.start} to {run.horizon_end}"
+    )
+    if run.meta.get("stale"):
+        err.print(f"[yellow]warning[/yellow]: the ledger ends on {run.as_of}, more than a week ago")
+    chosen = series["forecaster"].value_counts().to_dict()
+    scored = series["score"].dropna()
+    score = (
+        f"median MASE {scored.median():.2f} over {len(scored)} series"
+        if len(scored)
+        else "not scored"
+    )
+    err.print(
+        f"models: {chosen}; backtest of the chosen models (last 2 x 14 days per series): {score}"
+    )
+    for row in series[series["flag"].notna()].itertuples():
+        err.print(f"[yellow]flag[/yellow] {row.team} / {row.feature} / {row.model}: {row.flag}")
+
+
+runs_app = typer.Typer(help="Saved forecast runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.command("list")
+def runs_list(
+    output: Annotated[Output, typer.Option(help="table, csv or json.")] = Output.table,
+    config: ConfigOption = None,
+) -> None:
+    """Every saved forecast run, newest first."""
+    from forecast.runs import list_runs
+
+    cfg = _config(config)
+    with Ledger(cfg.ledger, read_only=True) as ledger:
+        emit(list_runs(ledger), output, title="forecast runs")
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="A run id, or latest.")] = "latest",
+    output: Annotated[Output, typer.Option(help="table, csv or json.")] = Output.table,
+    config: ConfigOption = None,
+) -> None:
+    """A run's provenance, settings and the model chosen for each series."""
+    from forecast.runs import load_run, run_series
+
+    cfg = _config(config)
+    with Ledger(cfg.ledger, read_only=True) as ledger:
+        run = load_run(ledger, run_id)
+        series = run_series(ledger, run.run_id)
+    if output is Output.json:
+        body = {
+            "run_id": run.run_id, "created_at": str(run.created_at), "as_of": str(run.as_of),
+            "horizon_end": str(run.horizon_end), "n_paths": run.n_paths, "seed": run.seed,
+            **run.meta, "series": json.loads(series.to_json(orient="records")),
+        }  # fmt: skip
+        sys.stdout.write(json.dumps(body, indent=1) + "\n")
+        return
+    prov = run.meta["provenance"]
+    err.print(
+        f"{run.run_id}: created {run.created_at}, as of {run.as_of}, through {run.horizon_end}, "
+        f"{run.n_paths} paths, seed {run.seed}\n"
+        f"data: {prov['rows']:,} ledger rows, {prov['first_day']} to {prov['last_day']}, "
+        f"content hash {prov['content_hash']}"
+    )
+    emit(series, output, title=f"series of {run.run_id}")
 
 
 def main() -> None:

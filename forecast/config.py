@@ -38,6 +38,24 @@ class PricesConfig(BaseModel):
     litellm_map: LiteLLMMap | None = None
 
 
+class Budget(BaseModel):
+    """A spend limit for one fiscal period, for the whole organisation or one team/feature/model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period: str = Field(pattern=r"^(FY\d{4}|\d{4}-Q[1-4]|\d{4}-\d{2})$")
+    amount: float = Field(gt=0)
+    team: str | None = None
+    feature: str | None = None
+    model: str | None = None
+
+
+class DaskConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address: str  # tcp://HOST:PORT of a running scheduler
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -46,6 +64,8 @@ class Config(BaseModel):
     fiscal_year_start: int = Field(default=1, ge=1, le=12)
     attribution: list[AttributionRule] = Field(default_factory=list)
     prices: PricesConfig = Field(default_factory=PricesConfig)
+    budgets: list[Budget] = Field(default_factory=list)
+    dask: DaskConfig | None = None
     source: Path | None = Field(default=None, exclude=True)
 
     def _rebase(self, base: Path) -> Config:

@@ -64,7 +64,9 @@ class FiscalCalendar:
             return _add_months(self.year_start(year), 3 * (q - 1))
         if freq == "year":
             return self.year_start(self.fiscal_year(day))
-        raise CostcastError(f"unknown period {freq!r}; choose from {', '.join(FREQS)}", field="--freq")
+        raise CostcastError(
+            f"unknown period {freq!r}; choose from {', '.join(FREQS)}", field="--freq"
+        )
 
     def period_end(self, start: dt.date, freq: str) -> dt.date:
         """Exclusive end of the period that begins on ``start``."""

@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from forecast.errors import LedgerError
-from forecast.schema import LEDGER_DDL
+from forecast.schema import LEDGER_DDL, RUNS_DDL
 
 # DuckDB would otherwise take 80% of RAM; ingesting 10M rows stays within
 # this by spilling to <ledger>.tmp.
@@ -52,7 +52,7 @@ class Ledger:
         self.con.execute("SET preserve_insertion_order = false")
         self.con.execute("SET enable_progress_bar = false")
         if not read_only:
-            self.con.execute(LEDGER_DDL)
+            self.con.execute(LEDGER_DDL + RUNS_DDL)
 
     def __enter__(self) -> Ledger:
         return self

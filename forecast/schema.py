@@ -87,3 +87,32 @@ CREATE TABLE IF NOT EXISTS row_keys (
     ingest_id  BIGINT NOT NULL
 );
 """
+
+# Forecast runs: immutable once written (see forecast/runs.py).
+RUNS_DDL = """
+CREATE TABLE IF NOT EXISTS forecast_runs (
+    run_id       VARCHAR PRIMARY KEY,
+    created_at   TIMESTAMP NOT NULL,
+    as_of        DATE NOT NULL,
+    horizon_end  DATE NOT NULL,
+    n_paths      INTEGER NOT NULL,
+    seed         BIGINT NOT NULL,
+    meta         JSON NOT NULL
+);
+CREATE TABLE IF NOT EXISTS forecast_series (
+    run_id VARCHAR NOT NULL, team VARCHAR NOT NULL, feature VARCHAR NOT NULL,
+    model VARCHAR NOT NULL, forecaster VARCHAR NOT NULL, score DOUBLE, flag VARCHAR,
+    volume_unit VARCHAR NOT NULL, input DOUBLE NOT NULL, cached_input DOUBLE NOT NULL,
+    cache_write DOUBLE NOT NULL, output DOUBLE NOT NULL, failure_rate DOUBLE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS forecast_paths (
+    run_id VARCHAR NOT NULL, team VARCHAR NOT NULL, feature VARCHAR NOT NULL,
+    model VARCHAR NOT NULL, ds DATE NOT NULL, path INTEGER NOT NULL,
+    volume DOUBLE NOT NULL, cost DOUBLE NOT NULL
+);
+-- The history the run saw for its last year: landing (actuals to date) and charts.
+CREATE TABLE IF NOT EXISTS forecast_actuals (
+    run_id VARCHAR NOT NULL, team VARCHAR NOT NULL, feature VARCHAR NOT NULL,
+    model VARCHAR NOT NULL, ds DATE NOT NULL, volume DOUBLE NOT NULL, cost DOUBLE NOT NULL
+);
+"""

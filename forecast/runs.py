@@ -1,0 +1,250 @@
+"""Forecast runs: fit the driver series, turn volume paths into cost paths, save it all.
+
+A run is immutable once saved: what data it saw (rows, days, a content hash
+of the ledger rows up to its as-of date), its settings, the model chosen per
+series with its score, the drivers it priced with, and per key, day and
+path the volume and cost. Every aggregate is rebuilt from those paths.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from forecast.engine import SeriesForecast, SeriesTask, resolve_models, run_tasks, series_seed
+from forecast.errors import CostcastError, LedgerError
+from forecast.ledger import Ledger
+from forecast.pricing.book import PriceBook
+from forecast.series import (
+    SERIES_KEYS,
+    TOKEN_KINDS,
+    daily_drivers,
+    intensities,
+    key_id,
+    last_complete_day,
+    tier_mix,
+    unit_costs,
+)
+
+ACTUALS_DAYS = 400
+STALE_AFTER_DAYS = 7
+
+
+@dataclass
+class RunSettings:
+    models: str = "auto"
+    n_paths: int = 200
+    seed: int = 0
+    backtest_windows: int = 2
+    backtest_horizon: int = 14
+    holidays_country: str | None = "US"
+
+
+@dataclass
+class ForecastRun:
+    run_id: str
+    created_at: dt.datetime
+    as_of: dt.date
+    horizon_end: dt.date
+    n_paths: int
+    seed: int
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def start(self) -> dt.date:
+        return self.as_of + dt.timedelta(days=1)
+
+
+def provenance(ledger: Ledger, as_of: dt.date) -> dict:
+    """Rows, days and an order-independent content hash of the usage up to ``as_of``."""
+    rows, first, last, digest = ledger.con.execute(
+        """SELECT count(*), min(ts)::DATE, max(ts)::DATE,
+                  sum(hash(ts, bucket, team, feature, model, provider, service_tier, status,
+                           "user", deployment, requests, input_tokens, cached_input_tokens,
+                           cache_write_tokens, output_tokens, reported_cost_usd)::HUGEINT)
+                      % 18446744073709551616
+           FROM usage WHERE ts < ?""",
+        [as_of + dt.timedelta(days=1)],
+    ).fetchall()[0]
+    return {
+        "rows": int(rows),
+        "first_day": str(first),
+        "last_day": str(last),
+        "content_hash": f"{int(digest or 0):016x}",
+    }
+
+
+def create_forecast(
+    ledger: Ledger,
+    book: PriceBook,
+    *,
+    horizon_end: dt.date | Callable[[dt.date], dt.date],
+    as_of: dt.date | None = None,
+    settings: RunSettings | None = None,
+    jobs: int | None = None,
+    dask_client=None,
+    on_series: Callable[[SeriesForecast], None] | None = None,
+    on_plan: Callable[[int], None] | None = None,
+    config_snapshot: dict | None = None,
+) -> ForecastRun:
+    """Fit every (team, feature, model) series up to ``as_of`` and save a run to the ledger."""
+    settings = settings or RunSettings()
+    if ledger.row_count() == 0:
+        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
+    complete = last_complete_day(ledger)
+    if as_of is None:
+        as_of = complete
+    elif as_of > complete:
+        raise CostcastError(
+            f"--as-of {as_of} is after the ledger's last complete day {complete}", field="--as-of"
+        )
+    end = horizon_end(as_of) if callable(horizon_end) else horizon_end
+    if end <= as_of:
+        raise CostcastError(
+            f"the horizon ends {end}, not after the as-of date {as_of}", field="--horizon"
+        )
+    candidates = resolve_models(settings.models)
+    h = (end - as_of).days
+    drivers = daily_drivers(ledger, book, as_of)
+    drivers = drivers[drivers["ds"] <= pd.Timestamp(as_of)]
+    if drivers.empty:
+        raise LedgerError(f"the ledger has no usage on or before {as_of}")
+    keys = intensities(drivers, as_of)
+    days = pd.date_range(as_of + dt.timedelta(days=1), end, freq="D")
+    per_unit = unit_costs(book, keys, tier_mix(ledger, as_of), days)  # raises on unpriced models
+
+    params = {"prophet": {"holidays_country": settings.holidays_country}}
+    tasks = []
+    for (team, feature, model), part in drivers.groupby(list(SERIES_KEYS), sort=True):
+        key = key_id(team, feature, model)
+        tasks.append(
+            SeriesTask(
+                key=key,
+                ds=pd.DatetimeIndex(part["ds"]),
+                y=part["volume"].to_numpy(dtype=float),
+                h=h,
+                n_paths=settings.n_paths,
+                seed=series_seed(settings.seed, key),
+                candidates=candidates,
+                backtest_windows=settings.backtest_windows,
+                backtest_horizon=settings.backtest_horizon,
+                params=params,
+            )
+        )
+    if on_plan:
+        on_plan(len(tasks))
+    results = run_tasks(tasks, jobs=jobs, dask_client=dask_client, on_done=on_series)
+
+    prov = provenance(ledger, as_of)
+    created = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    digest = hashlib.sha256(
+        json.dumps([prov, asdict(settings), str(end), created.isoformat()]).encode()
+    ).hexdigest()[:8]
+    run = ForecastRun(
+        run_id=f"run-{as_of:%Y%m%d}-{digest}",
+        created_at=created,
+        as_of=as_of,
+        horizon_end=end,
+        n_paths=settings.n_paths,
+        seed=settings.seed,
+        meta={
+            "settings": asdict(settings),
+            "provenance": prov,
+            "config": config_snapshot or {},
+            "stale": (dt.datetime.now(dt.UTC).date() - as_of).days > STALE_AFTER_DAYS,
+        },
+    )
+    _save(ledger, run, keys, results, per_unit, drivers, days)
+    return run
+
+
+def _save(ledger, run, keys, results, per_unit, drivers, days) -> None:
+    series_rows, path_frames = [], []
+    n_days = len(days)
+    for key in keys.itertuples(index=False):
+        kid = key_id(key.team, key.feature, key.model)
+        result = results[kid]
+        series_rows.append(
+            (run.run_id, key.team, key.feature, key.model, result.model, result.score,
+             result.flag, key.volume_unit, *(getattr(key, k) for k in TOKEN_KINDS),
+             key.failure_rate)
+        )  # fmt: skip
+        volume = result.paths  # (n_paths, h)
+        cost = volume * per_unit.loc[kid].to_numpy()[None, :]
+        path_frames.append(
+            pd.DataFrame(
+                {
+                    "run_id": run.run_id,
+                    "team": key.team,
+                    "feature": key.feature,
+                    "model": key.model,
+                    "ds": np.tile(days.date, run.n_paths),
+                    "path": np.repeat(np.arange(run.n_paths, dtype=np.int32), n_days),
+                    "volume": volume.ravel(),
+                    "cost": cost.ravel(),
+                }
+            )
+        )
+    since = pd.Timestamp(run.as_of) - pd.Timedelta(days=ACTUALS_DAYS)
+    actuals = drivers.loc[drivers["ds"] > since, [*SERIES_KEYS, "ds", "volume", "cost"]].copy()
+    actuals.insert(0, "run_id", run.run_id)
+    actuals["ds"] = actuals["ds"].dt.date
+    paths = pd.concat(path_frames, ignore_index=True)
+    con = ledger.con
+    with ledger.transaction():
+        con.execute(
+            "INSERT INTO forecast_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [run.run_id, run.created_at, run.as_of, run.horizon_end, run.n_paths, run.seed,
+             json.dumps(run.meta)],
+        )  # fmt: skip
+        con.executemany(
+            "INSERT INTO forecast_series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            series_rows,
+        )
+        for name, frame in (("forecast_paths", paths), ("forecast_actuals", actuals)):
+            con.register("_frame", frame)
+            con.execute(f"INSERT INTO {name} SELECT * FROM _frame")
+            con.unregister("_frame")
+
+
+def load_run(ledger: Ledger, run_id: str = "latest") -> ForecastRun:
+    if not ledger.has_table("forecast_runs"):
+        raise CostcastError("no forecast runs yet: run costcast forecast first", field="run")
+    if run_id == "latest":
+        rows = ledger.con.execute(
+            "SELECT * FROM forecast_runs ORDER BY created_at DESC, run_id DESC LIMIT 1"
+        ).fetchall()
+    else:
+        rows = ledger.con.execute(
+            "SELECT * FROM forecast_runs WHERE run_id = ?", [run_id]
+        ).fetchall()
+    if not rows:
+        raise CostcastError(
+            f"no forecast run {run_id!r}", field="run", hint="list them with costcast runs list"
+        )
+    run_id, created, as_of, end, n_paths, seed, meta = rows[0]
+    return ForecastRun(run_id, created, as_of, end, n_paths, seed, json.loads(meta))
+
+
+def list_runs(ledger: Ledger) -> pd.DataFrame:
+    if not ledger.has_table("forecast_runs"):
+        return pd.DataFrame(columns=["run_id", "created_at", "as_of", "horizon_end", "series"])
+    return ledger.con.execute(
+        """SELECT r.run_id, r.created_at, r.as_of, r.horizon_end, r.n_paths,
+                  count(s.team) AS series,
+                  json_extract_string(r.meta, '$.settings.models') AS models
+           FROM forecast_runs r LEFT JOIN forecast_series s USING (run_id)
+           GROUP BY ALL ORDER BY r.created_at DESC, r.run_id DESC"""
+    ).df()
+
+
+def run_series(ledger: Ledger, run_id: str) -> pd.DataFrame:
+    return ledger.con.execute(
+        "SELECT * EXCLUDE (run_id) FROM forecast_series WHERE run_id = ? ORDER BY ALL", [run_id]
+    ).df()

@@ -1,0 +1,157 @@
+"""Driver series: per key (team, feature, model) and UTC day, volume, token intensity and failures.
+
+Token columns are ``t_<kind>`` for the four priced kinds (``t_input`` is
+plain, uncached input), so they cannot be confused with the canonical
+``input_tokens`` that includes the cache.
+
+Cost is never forecast directly: it is volume x intensity x the price in
+effect on the day. Volume is the request count; where a source does not
+count requests (Anthropic's usage report), the key's volume is its input
+tokens instead and says so in ``volume_unit``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import LedgerError
+from forecast.ledger import Ledger
+from forecast.pricing.book import PRICE_COLUMNS, PriceBook
+from forecast.usage import priced_usage_sql
+
+SERIES_KEYS = ("team", "feature", "model")
+TOKEN_KINDS = ("input", "cached_input", "cache_write", "output")
+# Tokens of each kind, as the canonical columns store them (uncached input derived).
+_KIND_SQL = {
+    "input": "input_tokens - cached_input_tokens - cache_write_tokens",
+    "cached_input": "cached_input_tokens",
+    "cache_write": "cache_write_tokens",
+    "output": "output_tokens",
+}
+INTENSITY_WINDOW_DAYS = 28
+
+
+def last_complete_day(ledger: Ledger) -> dt.date:
+    """The last UTC day the ledger holds in full (the day before its latest hour's day,
+    unless that hour is 23:00)."""
+    latest = ledger.con.execute("SELECT max(ts) FROM usage").fetchall()[0][0]
+    if latest is None:
+        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
+    return latest.date() if latest.hour == 23 else latest.date() - dt.timedelta(days=1)
+
+
+def daily_drivers(ledger: Ledger, book: PriceBook, end: dt.date) -> pd.DataFrame:
+    """One row per key and day up to ``end`` (inclusive), zero-filled between a key's first
+    and last day: volume, failed volume, tokens by kind, cost from the book."""
+    priced = priced_usage_sql(ledger, book, None, end)
+    kinds = ", ".join(f"sum({sql}) AS t_{kind}" for kind, sql in _KIND_SQL.items())
+    frame = ledger.con.execute(
+        f"""
+        SELECT team, feature, model, CAST(ts AS DATE) AS ds,
+               sum(coalesce(requests, input_tokens)) AS volume,
+               sum(coalesce(requests, input_tokens)) FILTER (WHERE status = 'error') AS failed,
+               bool_or(requests IS NULL) AS tokens_as_volume,
+               {kinds}, sum(cost_usd) AS cost
+        FROM ({priced}) GROUP BY ALL ORDER BY ALL
+        """
+    ).df()
+    frame["failed"] = frame["failed"].fillna(0)
+    return _fill_days(frame, end)
+
+
+def _fill_days(frame: pd.DataFrame, end: dt.date) -> pd.DataFrame:
+    """Days without usage are real zeros between a key's first day and ``end``."""
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    parts = []
+    for key, part in frame.groupby(list(SERIES_KEYS), sort=True):
+        days = pd.date_range(part["ds"].min(), pd.Timestamp(end), freq="D")
+        full = part.set_index("ds").reindex(days)
+        full.index.name = "ds"
+        for col, value in zip(SERIES_KEYS, key, strict=True):
+            full[col] = value
+        numeric = [c for c in full.columns if c not in SERIES_KEYS and c != "tokens_as_volume"]
+        full[numeric] = full[numeric].fillna(0.0)
+        full["tokens_as_volume"] = full["tokens_as_volume"].fillna(False).astype(bool)
+        parts.append(full.reset_index())
+    out = pd.concat(parts, ignore_index=True)
+    return out[[*SERIES_KEYS, "ds", *[c for c in out.columns if c not in (*SERIES_KEYS, "ds")]]]
+
+
+def key_id(team: str, feature: str, model: str) -> str:
+    return f"{team}|{feature}|{model}"
+
+
+def intensities(drivers: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Per key: tokens of each kind per unit of volume and failure rate over the last
+    ``INTENSITY_WINDOW_DAYS`` days with volume (all history if the key is younger)."""
+    start = pd.Timestamp(as_of) - pd.Timedelta(days=INTENSITY_WINDOW_DAYS - 1)
+    recent = drivers[(drivers["ds"] >= start) & (drivers["ds"] <= pd.Timestamp(as_of))]
+    cols = [f"t_{k}" for k in TOKEN_KINDS]
+    sums = recent.groupby(list(SERIES_KEYS))[[*cols, "volume", "failed"]].sum()
+    older = drivers.groupby(list(SERIES_KEYS))[[*cols, "volume", "failed"]].sum()
+    sums = sums.where(sums["volume"] > 0, older.reindex(sums.index))
+    out = pd.DataFrame(index=sums.index)
+    volume = sums["volume"].replace(0, np.nan)
+    for kind in TOKEN_KINDS:
+        out[kind] = (sums[f"t_{kind}"] / volume).fillna(0.0)
+    out["failure_rate"] = (sums["failed"] / volume).fillna(0.0)
+    unit = drivers.groupby(list(SERIES_KEYS))["tokens_as_volume"].any()
+    out["volume_unit"] = np.where(unit.reindex(out.index), "input_tokens", "requests")
+    return out.reset_index()
+
+
+def tier_mix(ledger: Ledger, as_of: dt.date) -> pd.DataFrame:
+    """Per key and service tier: share of the key's tokens over the recent window."""
+    start = as_of - dt.timedelta(days=INTENSITY_WINDOW_DAYS - 1)
+    return ledger.con.execute(
+        """
+        SELECT team, feature, model, service_tier,
+               tokens / sum(tokens) OVER (PARTITION BY team, feature, model) AS share
+        FROM (SELECT team, feature, model, service_tier,
+                     sum(input_tokens + output_tokens) AS tokens
+              FROM usage WHERE ts >= ? AND ts < ? GROUP BY ALL)
+        WHERE tokens > 0
+        """,
+        [start, as_of + dt.timedelta(days=1)],
+    ).df()
+
+
+def unit_costs(
+    book: PriceBook,
+    keys: pd.DataFrame,
+    mix: pd.DataFrame,
+    days: pd.DatetimeIndex,
+) -> pd.DataFrame:
+    """USD per unit of volume, per key and future day: intensity x tier-blended price.
+
+    ``keys`` holds one row per key with its intensities (``intensities``).
+    Returns a (key x day) frame indexed by key id.
+    """
+    prices = book.frame()
+    prices["effective"] = pd.to_datetime(prices["effective"])
+    rows = {}
+    for key in keys.itertuples(index=False):
+        tiers = mix[
+            (mix.team == key.team) & (mix.feature == key.feature) & (mix.model == key.model)
+        ]
+        if tiers.empty:
+            tiers = pd.DataFrame({"service_tier": ["standard"], "share": [1.0]})
+        book_key = book.resolve(key.model)
+        per_day = np.zeros(len(days))
+        for tier in tiers.itertuples(index=False):
+            table = prices[(prices.model == book_key) & (prices.tier == tier.service_tier)]
+            table = table.sort_values("effective")
+            if table.empty:
+                book.price(key.model, days[0].date(), tier.service_tier)  # raises, naming it
+            idx = np.searchsorted(table["effective"].to_numpy(), days.to_numpy(), side="right") - 1
+            if (idx < 0).any():
+                book.price(key.model, days[0].date(), tier.service_tier)
+            per_token = sum(
+                getattr(key, kind) * table[kind].to_numpy()[idx] for kind in PRICE_COLUMNS
+            )
+            per_day += tier.share * per_token / 1e6
+        rows[key_id(key.team, key.feature, key.model)] = per_day
+    return pd.DataFrame.from_dict(rows, orient="index", columns=days)
