@@ -79,10 +79,6 @@ def summarize(
     q10, q50, q90 = quantiles
     stats = f"""avg(cost) AS mean, quantile_cont(cost, {q10}) AS p10,
                 quantile_cont(cost, {q50}) AS p50, quantile_cont(cost, {q90}) AS p90"""
-    detail = con.execute(
-        f"SELECT {select_group} period, {stats} FROM ({sums}) GROUP BY ALL ORDER BY ALL",
-        {"run": run.run_id},
-    ).df()
     totals = con.execute(
         f"""SELECT period, {stats} FROM (
                 SELECT period, path, sum(cost) AS cost FROM ({sums}) GROUP BY period, path)
@@ -91,7 +87,13 @@ def summarize(
     ).df()
     for level in levels:
         totals.insert(0, level, TOTAL)
-    frame = pd.concat([detail, totals[detail.columns]], ignore_index=True)
+    frame = totals
+    if levels:  # without --by, the total rows are all there is
+        detail = con.execute(
+            f"SELECT {select_group} period, {stats} FROM ({sums}) GROUP BY ALL ORDER BY ALL",
+            {"run": run.run_id},
+        ).df()
+        frame = pd.concat([detail, totals[detail.columns]], ignore_index=True)
     frame = _with_budgets(con, run, frame, levels, budgets, sums)
     con.unregister("_periods")
     frame.insert(0, "run_id", run.run_id)

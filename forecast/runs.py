@@ -9,8 +9,8 @@ path the volume and cost. Every aggregate is rebuilt from those paths.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -143,11 +143,9 @@ def create_forecast(
 
     prov = provenance(ledger, as_of)
     created = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    digest = hashlib.sha256(
-        json.dumps([prov, asdict(settings), str(end), created.isoformat()]).encode()
-    ).hexdigest()[:8]
     run = ForecastRun(
-        run_id=f"run-{as_of:%Y%m%d}-{digest}",
+        # Ids only name runs; reproducibility comes from data, settings and seed.
+        run_id=f"run-{as_of:%Y%m%d}-{uuid.uuid4().hex[:8]}",
         created_at=created,
         as_of=as_of,
         horizon_end=end,

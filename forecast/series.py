@@ -35,12 +35,15 @@ INTENSITY_WINDOW_DAYS = 28
 
 
 def last_complete_day(ledger: Ledger) -> dt.date:
-    """The last UTC day the ledger holds in full (the day before its latest hour's day,
-    unless that hour is 23:00)."""
-    latest = ledger.con.execute("SELECT max(ts) FROM usage").fetchall()[0][0]
-    if latest is None:
+    """The last UTC day the ledger covers in full: the day before the one its data ends in
+    (data ending at midnight ends the day before)."""
+    end = ledger.con.execute(
+        """SELECT max(ts + CASE bucket WHEN '1d' THEN INTERVAL 1 DAY ELSE INTERVAL 1 HOUR END)
+           FROM usage"""
+    ).fetchall()[0][0]
+    if end is None:
         raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
-    return latest.date() if latest.hour == 23 else latest.date() - dt.timedelta(days=1)
+    return end.date() - dt.timedelta(days=1)
 
 
 def daily_drivers(ledger: Ledger, book: PriceBook, end: dt.date) -> pd.DataFrame:

@@ -10,6 +10,7 @@ predictive samples (future trend changes and noise), clipped at zero.
 from __future__ import annotations
 
 import logging
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -68,7 +69,11 @@ class ProphetForecaster(Forecaster):
         )
         if self.holidays_country:
             model.add_country_holidays(country_name=self.holidays_country)
-        model.fit(pd.DataFrame({"ds": ds, "y": y}), algorithm="LBFGS")
+        with warnings.catch_warnings():
+            # Prophet uses pandas features pandas deprecates; that is Prophet's to fix.
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            model.fit(pd.DataFrame({"ds": ds, "y": y}), algorithm="LBFGS")
         self.model_ = model
         self.last_day_ = ds[-1]
         return self
@@ -82,7 +87,10 @@ class ProphetForecaster(Forecaster):
         state = np.random.get_state()
         np.random.seed(seed % 2**32)  # Prophet samples from numpy's global generator
         try:
-            samples = self.model_.predictive_samples(future)["yhat"]  # (h, n_paths)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                samples = self.model_.predictive_samples(future)["yhat"]  # (h, n_paths)
         finally:
             np.random.set_state(state)
         return np.clip(samples.T, 0.0, None)

@@ -1,0 +1,227 @@
+"""Forecast runs on small ledgers whose right answers can be worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.aggregate import summarize
+from forecast.config import load_config
+from forecast.errors import CostcastError, LedgerError
+from forecast.fiscal import FiscalCalendar
+from forecast.ingest import ingest_files
+from forecast.ledger import Ledger
+from forecast.pricing import load_price_book
+from forecast.runs import RunSettings, create_forecast, list_runs, load_run
+
+AS_OF = dt.date(2026, 6, 15)
+
+
+def daily_csv(path, keys, days=120, end=AS_OF, requests=100, input_tokens=1000, output_tokens=100):
+    """Daily buckets: each key makes ``requests`` calls a day of the given size."""
+    rows = ["timestamp,bucket,team,feature,model,requests,input_tokens,output_tokens"]
+    for day in pd.date_range(end - dt.timedelta(days=days - 1), end):
+        for team, feature, model in keys:
+            rows.append(
+                f"{day:%Y-%m-%d}T00:00:00Z,1d,{team},{feature},{model},{requests},"
+                f"{requests * input_tokens},{requests * output_tokens}"
+            )
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+KEYS = [("search", "ask", "gpt-4o"), ("support", "bot", "gpt-4o"), ("support", "triage", "gpt-4o")]
+# gpt-4o from 2024-10-02: $2.50 input, $10 output per million tokens
+DAILY_COST = 100 * (1000 * 2.50 + 100 * 10) / 1e6  # = 0.35 USD per key and day
+
+
+@pytest.fixture
+def constant_ledger(ledger, tmp_path):
+    ingest_files(ledger, [daily_csv(tmp_path / "u.csv", KEYS)])
+    return ledger
+
+
+@pytest.mark.parametrize("models", ["seasonal_naive", "prophet"])
+def test_constant_traffic_forecasts_that_constant(constant_ledger, models):
+    book = load_price_book()
+    run = create_forecast(
+        constant_ledger, book, horizon_end=AS_OF + dt.timedelta(days=30),
+        settings=RunSettings(models=models, n_paths=50), jobs=1,
+    )  # fmt: skip
+    assert run.as_of == AS_OF and run.start == dt.date(2026, 6, 16)
+    daily = constant_ledger.con.execute(
+        "SELECT ds, path, sum(cost) FROM forecast_paths WHERE run_id = ? GROUP BY ALL",
+        [run.run_id],
+    ).df()
+    assert daily.iloc[:, 2].mean() == pytest.approx(3 * DAILY_COST, rel=0.01)
+
+
+def test_parts_add_up_to_the_total_and_landing(constant_ledger):
+    book = load_price_book()
+    run = create_forecast(
+        constant_ledger, book, horizon_end=dt.date(2026, 8, 31),
+        settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
+    )  # fmt: skip
+    table = summarize(constant_ledger, run, by="team", freq="month")
+    june = table[table.period == "2026-06"].set_index("team")
+    # landing: 15 June days of actuals plus 15 forecast days, each 0.35 per key
+    assert june.loc["search", "mean"] == pytest.approx(30 * DAILY_COST)
+    assert june.loc["support", "mean"] == pytest.approx(2 * 30 * DAILY_COST)
+    for period, part in table.groupby("period"):
+        teams = part[part.team != "total"]
+        total = part[part.team == "total"].iloc[0]
+        assert teams["mean"].sum() == pytest.approx(total["mean"], rel=1e-12)
+        assert total["p90"] >= total["p50"] >= total["p10"]
+    assert set(table.period) == {"2026-06", "2026-07", "2026-08"}
+
+
+def test_price_cut_in_the_book_halves_cost_from_its_day(constant_ledger, tmp_path):
+    cut = dt.date(2026, 7, 1)
+    (tmp_path / "costcast.yaml").write_text(
+        "prices:\n  entries:\n"
+        f"    - {{model: gpt-4o, effective: {cut}, input: 1.25, cached_input: 0.625, output: 5.00}}\n"
+    )
+    book = load_price_book(load_config(tmp_path / "costcast.yaml"))
+    run = create_forecast(
+        constant_ledger, book, horizon_end=dt.date(2026, 7, 14),
+        settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
+    )  # fmt: skip
+    p50 = (
+        constant_ledger.con.execute(
+            """SELECT ds, quantile_cont(cost, 0.5) FROM (
+               SELECT ds, path, sum(cost) AS cost FROM forecast_paths WHERE run_id = ?
+               GROUP BY ALL) GROUP BY ds ORDER BY ds""",
+            [run.run_id],
+        )
+        .df()
+        .set_index("ds")
+        .iloc[:, 0]
+    )
+    before = p50[p50.index < pd.Timestamp(cut)]
+    after = p50[p50.index >= pd.Timestamp(cut)]
+    assert len(before) == 15 and len(after) == 14
+    assert before.to_numpy() == pytest.approx(3 * DAILY_COST)
+    assert after.to_numpy() == pytest.approx(3 * DAILY_COST / 2)
+
+
+def test_budgets_probability_of_exceeding(constant_ledger):
+    run = create_forecast(
+        constant_ledger, load_price_book(), horizon_end=dt.date(2026, 9, 30),
+        settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
+    )  # fmt: skip
+    quarter = 92 * DAILY_COST  # Q3: July-September
+    budgets = [
+        {"period": "2026-Q3", "amount": 3 * quarter * 0.9},  # total: certainly exceeded
+        {"period": "2026-Q3", "team": "search", "amount": quarter * 1.5},  # certainly not
+    ]
+    table = summarize(constant_ledger, run, by="team", freq="quarter", budgets=budgets)
+    q3 = table[table.period == "2026-Q3"].set_index("team")
+    assert q3.loc["total", "p_exceed"] == 1.0
+    assert q3.loc["search", "p_exceed"] == 0.0
+    assert pd.isna(q3.loc["support", "budget"])
+
+
+def test_same_seed_same_numbers_and_runs_are_listed(constant_ledger):
+    settings = RunSettings(models="seasonal_naive", n_paths=40, seed=7)
+    runs = [
+        create_forecast(constant_ledger, load_price_book(), horizon_end=dt.date(2026, 7, 31),
+                        settings=settings, jobs=1)
+        for _ in range(2)
+    ]  # fmt: skip
+    a, b = (summarize(constant_ledger, r, by="team").drop(columns="run_id") for r in runs)
+    pd.testing.assert_frame_equal(a, b)
+    assert runs[0].run_id != runs[1].run_id
+    assert set(list_runs(constant_ledger)["run_id"]) == {r.run_id for r in runs}
+    assert load_run(constant_ledger, "latest").run_id in {r.run_id for r in runs}
+    prov = load_run(constant_ledger, runs[0].run_id).meta["provenance"]
+    assert prov["rows"] == 120 * 3 and prov["last_day"] == str(AS_OF)
+
+
+def test_short_history_falls_back_to_seasonal_naive_and_is_flagged(ledger, tmp_path):
+    ingest_files(ledger, [daily_csv(tmp_path / "u.csv", KEYS[:1], days=20)])
+    run = create_forecast(
+        ledger, load_price_book(), horizon_end=AS_OF + dt.timedelta(days=7),
+        settings=RunSettings(models="auto", n_paths=30), jobs=1,
+    )  # fmt: skip
+    forecaster, flag = ledger.con.execute(
+        "SELECT forecaster, flag FROM forecast_series WHERE run_id = ?", [run.run_id]
+    ).fetchall()[0]
+    assert forecaster == "seasonal_naive" and "short history (20 days)" in flag
+
+
+def test_as_of_cuts_history_and_bad_requests_are_refused(constant_ledger, tmp_path):
+    book = load_price_book()
+    cut = dt.date(2026, 5, 31)
+    run = create_forecast(
+        constant_ledger, book, as_of=cut, horizon_end=dt.date(2026, 6, 30),
+        settings=RunSettings(models="seasonal_naive", n_paths=20), jobs=1,
+    )  # fmt: skip
+    assert run.as_of == cut
+    assert load_run(constant_ledger, run.run_id).meta["provenance"]["last_day"] == str(cut)
+    with pytest.raises(CostcastError, match="after the ledger's last complete day"):
+        create_forecast(
+            constant_ledger, book, as_of=dt.date(2026, 7, 1), horizon_end=dt.date(2026, 8, 1)
+        )
+    with pytest.raises(CostcastError, match="not after the as-of date"):
+        create_forecast(constant_ledger, book, horizon_end=dt.date(2026, 6, 1))
+    with pytest.raises(CostcastError, match="cannot forecast by colour"):
+        summarize(constant_ledger, run, by="colour")
+    with Ledger(tmp_path / "empty.duckdb") as empty, pytest.raises(LedgerError, match="empty"):
+        create_forecast(empty, book, horizon_end=dt.date(2026, 8, 1))
+
+
+def test_fiscal_quarters_follow_the_configured_start(constant_ledger):
+    run = create_forecast(
+        constant_ledger, load_price_book(), horizon_end=dt.date(2026, 8, 31),
+        settings=RunSettings(models="seasonal_naive", n_paths=20), jobs=1,
+    )  # fmt: skip
+    table = summarize(constant_ledger, run, freq="quarter", calendar=FiscalCalendar(2))
+    # February start: May-July is Q2 of FY2026, August starts Q3
+    assert list(table.period) == ["2026-Q2", "2026-Q3"]
+
+
+@pytest.mark.slow
+def test_dask_cluster_gives_the_same_paths_as_local_processes(tmp_path):
+    from distributed import Client, LocalCluster
+
+    rng = np.random.default_rng(3)
+    path = tmp_path / "noisy.csv"
+    rows = ["timestamp,bucket,team,feature,model,requests,input_tokens,output_tokens"]
+    for day in pd.date_range(AS_OF - dt.timedelta(days=89), AS_OF):
+        for team, feature, model in KEYS:
+            n = int(rng.poisson(200 if day.day_of_week < 5 else 60))
+            rows.append(
+                f"{day:%Y-%m-%d}T00:00:00Z,1d,{team},{feature},{model},{n},{n * 900},{n * 80}"
+            )
+    path.write_text("\n".join(rows) + "\n")
+    book = load_price_book()
+    settings = RunSettings(models="auto", n_paths=40, seed=11)
+    horizon = dt.date(2026, 7, 15)
+
+    def paths_of(ledger, run):
+        return ledger.con.execute(
+            """SELECT team, feature, model, ds, path, cost FROM forecast_paths WHERE run_id = ?
+               ORDER BY ALL""",
+            [run.run_id],
+        ).df()
+
+    with Ledger(tmp_path / "a.duckdb") as local:
+        ingest_files(local, [path])
+        local_run = create_forecast(local, book, horizon_end=horizon, settings=settings, jobs=2)
+        expected = paths_of(local, local_run)
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+        Ledger(tmp_path / "b.duckdb") as remote,
+    ):
+        ingest_files(remote, [path])
+        dask_run = create_forecast(
+            remote, book, horizon_end=horizon, settings=settings, dask_client=client
+        )
+        got = paths_of(remote, dask_run)
+    pd.testing.assert_frame_equal(expected, got)
