@@ -70,7 +70,7 @@ def test_parts_add_up_to_the_total_and_landing(constant_ledger):
     # landing: 15 June days of actuals plus 15 forecast days, each 0.35 per key
     assert june.loc["search", "mean"] == pytest.approx(30 * DAILY_COST)
     assert june.loc["support", "mean"] == pytest.approx(2 * 30 * DAILY_COST)
-    for period, part in table.groupby("period"):
+    for _, part in table.groupby("period"):
         teams = part[part.team != "total"]
         total = part[part.team == "total"].iloc[0]
         assert teams["mean"].sum() == pytest.approx(total["mean"], rel=1e-12)

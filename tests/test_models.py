@@ -65,5 +65,5 @@ def test_bad_series_and_unknown_model():
         SeasonalNaive().fit(DAYS[::2], np.ones(len(DAYS[::2])))
     with pytest.raises(CostcastError, match="finite and >= 0"):
         SeasonalNaive().fit(DAYS[:3], np.array([1.0, -1.0, 2.0]))
-    with pytest.raises(CostcastError, match="unknown model 'arima'.*seasonal_naive"):
+    with pytest.raises(CostcastError, match=r"unknown model 'arima'.*seasonal_naive"):
         make_model("arima")
