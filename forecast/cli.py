@@ -334,15 +334,16 @@ def _report_run(ledger: Ledger, run) -> None:
     if run.meta.get("stale"):
         err.print(f"[yellow]warning[/yellow]: the ledger ends on {run.as_of}, more than a week ago")
     chosen = series["forecaster"].value_counts().to_dict()
-    scored = series["score"].dropna()
-    score = (
-        f"median MASE {scored.median():.2f} over {len(scored)} series"
-        if len(scored)
-        else "not scored"
-    )
-    err.print(
-        f"models: {chosen}; backtest of the chosen models (last 2 x 14 days per series): {score}"
-    )
+    err.print(f"models chosen per series: {chosen}")
+    bt = run.meta.get("backtest") or {}
+    if bt.get("series"):
+        err.print(
+            f"recent backtest of these models (total daily cost, last {bt['windows']} x "
+            f"{bt['horizon']} days, {bt['series']} series): WAPE {bt['wape']:.1%}, "
+            f"MASE {bt['mase']:.2f}, 80% interval covered {bt['coverage_80']:.0%} of days"
+        )
+    else:
+        err.print("recent backtest: not enough history to score")
     for row in series[series["flag"].notna()].itertuples():
         err.print(f"[yellow]flag[/yellow] {row.team} / {row.feature} / {row.model}: {row.flag}")
 

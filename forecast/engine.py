@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from forecast.metrics import seasonal_scale
 from forecast.models import MODELS, make_model
 
 MIN_HISTORY_DAYS = 56  # eight weeks: enough for two backtest windows of two weeks
-SEASON = 7
 
 
 @dataclass
@@ -40,6 +40,7 @@ class SeriesTask:
     backtest_windows: int = 2
     backtest_horizon: int = 14
     params: dict = field(default_factory=dict)
+    keep_candidates: bool = False  # also return every candidate's paths (for backtests)
 
 
 @dataclass
@@ -50,53 +51,56 @@ class SeriesForecast:
     flag: str | None  # why the choice was forced, if it was
     paths: np.ndarray  # (n_paths, h)
     scores: dict = field(default_factory=dict)  # MASE per candidate
+    # The chosen model's own backtest: (cut index, paths (100, backtest_horizon)) per window.
+    windows: list = field(default_factory=list)
+    candidate_paths: dict = field(default_factory=dict)
 
 
 def series_seed(seed: int, key: str) -> int:
     return int(hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()[:8], 16)
 
 
-def seasonal_scale(y: np.ndarray) -> float:
-    """Mean absolute week-over-week change: the denominator of MASE."""
-    if len(y) <= SEASON:
-        return float("nan")
-    return float(np.mean(np.abs(y[SEASON:] - y[:-SEASON])))
-
-
-def backtest_score(name: str, task: SeriesTask) -> float:
-    """MASE of ``name`` over the task's rolling-origin windows, on the series itself."""
-    errors, scale = [], seasonal_scale(task.y)
+def backtest_windows(name: str, task: SeriesTask) -> tuple[float, list]:
+    """MASE of ``name`` over the task's rolling-origin windows, and each window's paths."""
+    errors, windows = [], []
+    scale = seasonal_scale(task.y)
     if not scale > 0:
         scale = max(float(np.mean(np.abs(task.y))), 1.0)
     for w in range(task.backtest_windows, 0, -1):
         cut = len(task.y) - w * task.backtest_horizon
         model = make_model(name, **task.params.get(name, {}))
         model.fit(task.ds[:cut], task.y[:cut])
-        mean = model.sample_paths(task.backtest_horizon, 100, task.seed + w).mean(axis=0)
+        paths = model.sample_paths(task.backtest_horizon, 100, task.seed + w)
         actual = task.y[cut : cut + task.backtest_horizon]
-        errors.append(np.abs(actual - mean))
-    return float(np.mean(np.concatenate(errors)) / scale)
+        errors.append(np.abs(actual - paths.mean(axis=0)))
+        windows.append((cut, paths))
+    return float(np.mean(np.concatenate(errors)) / scale), windows
 
 
 def forecast_series(task: SeriesTask) -> SeriesForecast:
     """Choose (if asked), fit and sample one series. Runs in a worker process."""
     candidates = task.candidates
     flag = None
-    scores: dict[str, float] = {}
     needed = max(MIN_HISTORY_DAYS, (task.backtest_windows + 2) * task.backtest_horizon)
-    if len(candidates) > 1 and (len(task.y) < needed or np.count_nonzero(task.y) < 14):
+    short = len(task.y) < needed or np.count_nonzero(task.y) < 14
+    if len(candidates) > 1 and short:
         candidates, flag = (
             ("seasonal_naive",),
             f"short history ({len(task.y)} days): seasonal naive",
         )
-    if len(candidates) == 1:
-        chosen = candidates[0]
-    else:
-        scores = {name: backtest_score(name, task) for name in candidates}
-        chosen = min(scores, key=lambda n: (scores[n], n))
-    model = make_model(chosen, **task.params.get(chosen, {})).fit(task.ds, task.y)
-    paths = model.sample_paths(task.h, task.n_paths, task.seed)
-    return SeriesForecast(task.key, chosen, scores.get(chosen), flag, paths, scores)
+    scores, windows = {}, {}
+    if not short:
+        for name in candidates:
+            scores[name], windows[name] = backtest_windows(name, task)
+    chosen = candidates[0] if len(candidates) == 1 else min(scores, key=lambda n: (scores[n], n))
+    fitted = {}
+    for name in task.candidates if task.keep_candidates else (chosen,):
+        model = make_model(name, **task.params.get(name, {})).fit(task.ds, task.y)
+        fitted[name] = model.sample_paths(task.h, task.n_paths, task.seed)
+    return SeriesForecast(
+        task.key, chosen, scores.get(chosen), flag, fitted[chosen], scores,
+        windows.get(chosen, []), fitted if task.keep_candidates else {},
+    )  # fmt: skip
 
 
 def resolve_models(models: str | Sequence[str]) -> tuple[str, ...]:

@@ -25,9 +25,7 @@ logging.getLogger("prophet").setLevel(logging.ERROR)
 def _quiet_cmdstan() -> None:
     # cmdstanpy installs its own handler on import; silence it after that.
     logger = logging.getLogger("cmdstanpy")
-    logger.setLevel(logging.ERROR)
-    for handler in logger.handlers:
-        handler.setLevel(logging.ERROR)
+    logger.disabled = True  # its handlers are re-added as models load; levels do not hold
 
 
 class ProphetForecaster(Forecaster):
@@ -52,7 +50,6 @@ class ProphetForecaster(Forecaster):
     def fit(self, ds: pd.DatetimeIndex, y: np.ndarray) -> ProphetForecaster:
         from prophet import Prophet
 
-        _quiet_cmdstan()
         ds, y = check_series(ds, y)
         ds, y = ds[-self.max_history :], y[-self.max_history :]
         yearly = self.yearly_seasonality
@@ -73,6 +70,7 @@ class ProphetForecaster(Forecaster):
             # Prophet uses pandas features pandas deprecates; that is Prophet's to fix.
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
+            _quiet_cmdstan()
             model.fit(pd.DataFrame({"ds": ds, "y": y}), algorithm="LBFGS")
         self.model_ = model
         self.last_day_ = ds[-1]
