@@ -348,6 +348,49 @@ def _report_run(ledger: Ledger, run) -> None:
         err.print(f"[yellow]flag[/yellow] {row.team} / {row.feature} / {row.model}: {row.flag}")
 
 
+@app.command("backtest")
+def backtest_command(
+    horizon: Annotated[int, typer.Option(help="Days forecast from each cutoff.", min=1)] = 28,
+    windows: Annotated[int, typer.Option(help="Number of cutoffs.", min=1)] = 8,
+    step: Annotated[
+        int | None, typer.Option(help="Days between cutoffs (default: the horizon).", min=1)
+    ] = None,
+    by: Annotated[str, typer.Option(help="Level: empty for total, or team, feature, model.")] = "",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Last day of history.")] = None,
+    paths: Annotated[int, typer.Option(help="Sample paths per series.", min=20)] = 100,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    jobs: Annotated[int | None, typer.Option(help="Worker processes.", min=1)] = None,
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler tcp://HOST:PORT.")] = None,
+    output: Annotated[Output, typer.Option(help="table, csv or json.")] = Output.table,
+    config: ConfigOption = None,
+) -> None:
+    """Rolling-origin backtest of daily cost: WAPE, MASE, 80% coverage, pinball per model."""
+    from forecast.backtest import backtest
+    from forecast.pricing import load_price_book
+
+    cfg = _config(config)
+    book = load_price_book(cfg)
+    client = _dask_client(dask or (cfg.dask.address if cfg.dask else None))
+    with (
+        Ledger(cfg.ledger, read_only=True) as ledger,
+        Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                 console=err, transient=True) as progress,
+    ):  # fmt: skip
+        task = progress.add_task("backtest", total=windows)
+
+        def window(cutoff) -> None:
+            progress.update(task, description=f"window from {cutoff}", advance=1)
+
+        frame = backtest(
+            ledger, book, horizon=horizon, windows=windows, step=step, by=by,
+            as_of=_date(as_of, "--as-of"), n_paths=paths, seed=seed, jobs=jobs,
+            dask_client=client, on_window=window,
+        )  # fmt: skip
+    if client is not None:
+        client.close()
+    emit(frame, output, title=f"backtest: {windows} windows of {horizon} days, daily cost")
+
+
 runs_app = typer.Typer(help="Saved forecast runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 

@@ -17,15 +17,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from forecast.metrics import seasonal_scale
 from forecast.models import MODELS, make_model
-
-MIN_HISTORY_DAYS = 56  # eight weeks: enough for two backtest windows of two weeks
 
 
 @dataclass
@@ -81,17 +79,17 @@ def forecast_series(task: SeriesTask) -> SeriesForecast:
     """Choose (if asked), fit and sample one series. Runs in a worker process."""
     candidates = task.candidates
     flag = None
-    needed = max(MIN_HISTORY_DAYS, (task.backtest_windows + 2) * task.backtest_horizon)
-    short = len(task.y) < needed or np.count_nonzero(task.y) < 14
+    # Score on as many windows as the history allows, keeping four weeks to fit on.
+    n_windows = min(task.backtest_windows, (len(task.y) - 28) // task.backtest_horizon)
+    short = n_windows < 1 or np.count_nonzero(task.y) < 14
     if len(candidates) > 1 and short:
-        candidates, flag = (
-            ("seasonal_naive",),
-            f"short history ({len(task.y)} days): seasonal naive",
-        )
+        candidates = ("seasonal_naive",)
+        flag = f"short history ({len(task.y)} days): seasonal naive"
     scores, windows = {}, {}
     if not short:
+        scoring = replace(task, backtest_windows=n_windows)
         for name in candidates:
-            scores[name], windows[name] = backtest_windows(name, task)
+            scores[name], windows[name] = backtest_windows(name, scoring)
     chosen = candidates[0] if len(candidates) == 1 else min(scores, key=lambda n: (scores[n], n))
     fitted = {}
     for name in task.candidates if task.keep_candidates else (chosen,):

@@ -179,7 +179,7 @@ def _total_backtest(drivers: pd.DataFrame, results: dict, settings: RunSettings)
     used = 0
     for key, result in results.items():
         if len(result.windows) != n_windows:
-            continue  # short series: not scored
+            continue  # too short for every window: not in the run's score
         part = by_key[key]
         volume = part["volume"].to_numpy()
         cost = part["cost"].to_numpy()
