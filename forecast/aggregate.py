@@ -96,7 +96,7 @@ def summarize(
         frame = pd.concat([detail, totals[detail.columns]], ignore_index=True)
     frame = _with_budgets(con, run, frame, levels, budgets, sums)
     con.unregister("_periods")
-    frame.insert(0, "run_id", run.run_id)
+    frame["run_id"] = run.run_id
     return frame
 
 

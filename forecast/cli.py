@@ -340,7 +340,8 @@ def _report_run(ledger: Ledger, run) -> None:
         err.print(
             f"recent backtest of these models (total daily cost, last {bt['windows']} x "
             f"{bt['horizon']} days, {bt['series']} series): WAPE {bt['wape']:.1%}, "
-            f"MASE {bt['mase']:.2f}, 80% interval covered {bt['coverage_80']:.0%} of days"
+            f"MASE {'n/a' if bt['mase'] is None else format(bt['mase'], '.2f')}, "
+            f"80% interval covered {bt['coverage_80']:.0%} of days"
         )
     else:
         err.print("recent backtest: not enough history to score")

@@ -12,13 +12,22 @@ import typer.main
 
 from forecast.cli import app
 
-COMMANDS = sorted(c.name for c in typer.main.get_command(app).commands.values())
+
+def _commands(group, prefix=()):
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*prefix, name))
+        else:
+            yield " ".join((*prefix, name))
+
+
+COMMANDS = sorted(_commands(typer.main.get_command(app)))
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help_and_is_documented(cli, command):
-    code, out, _ = cli(command, "--help")
+    code, out, _ = cli(*command.split(), "--help")
     assert code == 0 and "Usage" in out
     assert f"costcast {command}" in README
 
@@ -116,3 +125,60 @@ def test_prices_lists_the_book_on_a_date(cli):
     assert (entry["asked"], entry["model"], entry["cache_write"]) == (
         "claude-sonnet-4-5-20250929", "claude-sonnet-4-5", 3.75,
     )  # fmt: skip
+
+
+def test_forecast_command_outputs_runs_and_charts(cli, workdir):
+    from test_forecast import KEYS, daily_csv
+
+    assert cli("ingest", daily_csv(workdir / "u.csv", KEYS, days=90))[0] == 0
+    code, out, err = cli(
+        "forecast", "--horizon", "30d", "--by", "team", "--models", "seasonal_naive",
+        "--paths", "20", "--jobs", "1", "--output", "csv", "--plot", workdir / "fan.png",
+    )  # fmt: skip
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0]) == [
+        "team", "period", "mean", "p10", "p50", "p90", "budget", "p_exceed", "run_id",
+    ]  # fmt: skip
+    assert {r["team"] for r in rows} == {"search", "support", "total"}
+    assert {r["period"] for r in rows} == {"2026-06", "2026-07"}
+    run_id = rows[0]["run_id"]
+    assert f"run id: {run_id}" in err and "as of 2026-06-15" in err
+    assert (workdir / "fan.png").read_bytes()[:4] == b"\x89PNG"
+    code, out, _ = cli("runs", "list", "--output", "json")
+    assert [r["run_id"] for r in json.loads(out)] == [run_id]
+    code, out, _ = cli("runs", "show", run_id, "--output", "json")
+    shown = json.loads(out)
+    assert shown["provenance"]["rows"] == 90 * 3
+    assert {s["forecaster"] for s in shown["series"]} == {"seasonal_naive"}
+    code, out, _ = cli("forecast", "--horizon", "7d", "--by", "", "--models", "seasonal_naive",
+                       "--paths", "20", "--jobs", "1", "--output", "json")  # fmt: skip
+    records = json.loads(out)
+    assert all(set(r) == {"period", "mean", "p10", "p50", "p90", "budget", "p_exceed", "run_id"}
+               for r in records)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("extra_config", "args", "message"),
+    [
+        (
+            "budgets:\n  - {team: nobody, period: 2026-Q3, amount: 10}\n",
+            (),
+            "budget for unknown team 'nobody'",
+        ),
+        ("", ("--horizon", "2025-Q1"), "on or before the as-of date"),
+        ("", ("--by", "colour"), "cannot forecast by colour"),
+        ("", ("--models", "arima"), "unknown model 'arima'"),
+        ("", ("--as-of", "2027-01-01"), "after the ledger's last complete day"),
+    ],
+)
+def test_forecast_mistakes_exit_2(cli, workdir, extra_config, args, message):
+    from test_forecast import KEYS, daily_csv
+
+    (workdir / "costcast.yaml").write_text("ledger: costcast.duckdb\n" + extra_config)
+    assert cli("ingest", daily_csv(workdir / "u.csv", KEYS[:1], days=60))[0] == 0
+    code, out, err = cli(
+        "forecast", "--models", "seasonal_naive", "--paths", "20", "--jobs", "1", *args
+    )
+    assert code == 2, err
+    assert message in err and "Traceback" not in err + out
