@@ -290,6 +290,41 @@ def _split_users(rng, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(pieces, columns=frame.columns)
 
 
+FISCAL_YEAR_START = 2  # February, so fiscal quarters differ visibly from calendar ones
+
+
+def demo_budgets(usage: pd.DataFrame, end: dt.date) -> list[dict]:
+    """Budgets for this and next fiscal quarter: the last 91 days' spend plus 10%, in
+    thousands, for the organisation and its two largest teams (priced at list prices)."""
+    from forecast.fiscal import FiscalCalendar
+    from forecast.pricing import load_price_book
+
+    book = load_price_book()
+    since = (pd.Timestamp(end) - pd.Timedelta(days=90)).strftime("%Y-%m-%d")
+    recent = usage[usage["timestamp"] >= since]
+    cost = pd.Series(0.0, index=recent.index)
+    for model, part in recent.groupby("model"):
+        p = book.price(model, end).per_token_kind()
+        plain = part.input_tokens - part.cached_input_tokens - part.cache_write_tokens
+        cost[part.index] = (
+            plain * p["input"] + part.cached_input_tokens * p["cached_input"]
+            + part.cache_write_tokens * p["cache_write"] + part.output_tokens * p["output"]
+        ) / 1e6  # fmt: skip
+    by_team = cost.groupby(recent["team"]).sum().sort_values(ascending=False)
+    calendar = FiscalCalendar(FISCAL_YEAR_START)
+    this_quarter = calendar.label(end + dt.timedelta(days=1), "quarter")
+    _, this_end = calendar.parse_period(this_quarter)
+    next_quarter = calendar.label(this_end, "quarter")
+    budgets = []
+    for period in (this_quarter, next_quarter):
+        budgets.append({"period": period, "amount": float(round(cost.sum() * 1.1, -3))})
+        for team in by_team.index[:2]:
+            budgets.append(
+                {"team": team, "period": period, "amount": float(round(by_team[team] * 1.1, -3))}
+            )
+    return budgets
+
+
 def demo_config(truth: dict, start: dt.date) -> dict:
     """costcast.yaml for the demo: the price cut, and backfilled prices for models the
     synthetic history uses before their real release."""
@@ -318,7 +353,11 @@ def demo_config(truth: dict, start: dt.date) -> dict:
             entries.append(
                 discounted | {"effective": cut["start"], "source": "demo: synthetic price cut"}
             )
-    return {"ledger": "costcast.duckdb", "prices": {"entries": entries}}
+    return {
+        "ledger": "costcast.duckdb",
+        "fiscal_year_start": FISCAL_YEAR_START,
+        "prices": {"entries": entries},
+    }
 
 
 def write_demo_data(out_dir: str | Path, *, seed: int, months: int, end: dt.date) -> list[Path]:
@@ -336,8 +375,9 @@ def write_demo_data(out_dir: str | Path, *, seed: int, months: int, end: dt.date
     events = out_dir / "events.yaml"
     events.write_text(yaml.safe_dump(truth, sort_keys=False))
     config = out_dir / "costcast.yaml"
+    settings = demo_config(truth, start) | {"budgets": demo_budgets(usage, end)}
     config.write_text(
         "# Demo configuration written by `costcast demo-data`.\n"
-        + yaml.safe_dump(demo_config(truth, start), sort_keys=False)
+        + yaml.safe_dump(settings, sort_keys=False)
     )
     return [*written, events, config]

@@ -113,8 +113,19 @@ class FiscalCalendar:
         )
 
     def horizon_end(self, text: str, as_of: dt.date) -> dt.date:
-        """Last forecast day for ``--horizon`` (``90d`` or a fiscal period to reach)."""
+        """Last forecast day for ``--horizon``: ``90d``, a fiscal period to reach (``2027-Q2``,
+        ``FY2027``), or ``this-quarter``, ``next-quarter``, ``this-year``, ``next-year``
+        counted from the first forecast day."""
         text = text.strip()
+        relative = {"this-quarter": ("quarter", 0), "next-quarter": ("quarter", 1),
+                    "this-year": ("year", 0), "next-year": ("year", 1)}  # fmt: skip
+        if text.lower() in relative:
+            freq, ahead = relative[text.lower()]
+            start = self.period_start(as_of + dt.timedelta(days=1), freq)
+            for _ in range(ahead + 1):
+                end = self.period_end(start, freq)
+                start = end
+            return end - dt.timedelta(days=1)
         if m := _DAYS.match(text):
             days = int(m[1])
             if days < 1:
@@ -124,7 +135,8 @@ class FiscalCalendar:
             _, end = self.parse_period(text)
         except CostcastError:
             raise CostcastError(
-                "expected a number of days (90d) or a fiscal period (2027-Q2, FY2027)",
+                "expected a number of days (90d), a fiscal period (2027-Q2, FY2027) or "
+                "this-quarter, next-quarter, this-year, next-year",
                 field="--horizon",
                 value=text,
             ) from None

@@ -8,8 +8,11 @@ CONFIG="$OUT/costcast.yaml"
 echo "== 1. demo usage history (synthetic organisation) -> $OUT/"
 costcast demo-data --out "$OUT"
 
-echo "== 2. ingest it into the ledger ($OUT/costcast.duckdb); a second run adds 0 rows"
+echo "== 2. ingest it into a fresh ledger ($OUT/costcast.duckdb), then one file again: 0 rows added"
+# Regenerated demo data differs from the last run's (it ends yesterday), so start clean.
+rm -f "$OUT/costcast.duckdb" "$OUT/costcast.duckdb.wal"
 costcast ingest --config "$CONFIG" "$OUT"/usage-*.csv
+costcast ingest --config "$CONFIG" "$(ls "$OUT"/usage-*.csv | tail -n 1)"
 
 echo "== 3. spend by team per month (cost from the price book)"
 costcast usage --config "$CONFIG" --by team --freq month
@@ -23,3 +26,7 @@ echo "== 5. the price book on the day of the demo's price cut, and today"
 cut=$(python -c "import yaml; print(next(e['start'] for e in yaml.safe_load(open('$OUT/events.yaml'))['events'] if e['kind']=='price_cut'))")
 costcast prices gemini-2.5-flash --config "$CONFIG" --on "$(python -c "import datetime as d; print(d.date.fromisoformat('$cut')-d.timedelta(days=1))")"
 costcast prices gemini-2.5-flash --config "$CONFIG" --on "$cut"
+
+echo "== 6. forecast this and next fiscal quarter by team (fiscal year starts in February)"
+echo "      saves a run, prints its backtest on stderr, writes $OUT/fan.png"
+costcast forecast --config "$CONFIG" --horizon next-quarter --by team --freq quarter --plot "$OUT/fan.png"

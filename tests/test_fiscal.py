@@ -43,6 +43,11 @@ def test_horizon_in_days_or_periods():
     assert cal.horizon_end("90d", as_of) == D(2027, 2, 24)
     assert cal.horizon_end("2027-Q1", as_of) == D(2027, 4, 30)
     assert cal.horizon_end("FY2026", as_of) == D(2027, 1, 31)
+    # counted from the first forecast day, 2026-11-27, in FY2026-Q4 (Nov-Jan)
+    assert cal.horizon_end("this-quarter", as_of) == D(2027, 1, 31)
+    assert cal.horizon_end("next-quarter", as_of) == D(2027, 4, 30)
+    assert cal.horizon_end("next-year", as_of) == D(2028, 1, 31)
+    assert cal.horizon_end("this-quarter", D(2027, 1, 31)) == D(2027, 4, 30)
     with pytest.raises(CostcastError, match="on or before the as-of date"):
         cal.horizon_end("2026-Q2", as_of)
     with pytest.raises(CostcastError, match="expected a number of days"):
