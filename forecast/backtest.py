@@ -18,11 +18,17 @@ import numpy as np
 import pandas as pd
 
 from forecast.aggregate import parse_levels
-from forecast.engine import SeriesTask, run_tasks, series_seed
+from forecast.engine import (
+    ALL_MODELS,
+    ENSEMBLE,
+    SeriesTask,
+    calibrate,
+    run_tasks,
+    series_seed,
+)
 from forecast.errors import CostcastError
 from forecast.ledger import Ledger
 from forecast.metrics import coverage, pinball, seasonal_scale, wape
-from forecast.models import MODELS
 from forecast.pricing.book import PriceBook
 from forecast.series import (
     SERIES_KEYS,
@@ -74,7 +80,7 @@ def backtest(
             f"{cutoffs[0]}, but the ledger starts on {first_day}: use fewer windows",
             field="--windows",
         )
-    names = (*MODELS, "auto")
+    names = (*ALL_MODELS, ENSEMBLE, "auto")
     actual_by: dict[tuple, list] = defaultdict(list)
     paths_by: dict[tuple, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     scale_by: dict[tuple, list] = defaultdict(list)
@@ -128,17 +134,19 @@ def _one_window(
         SeriesTask(
             key=key_id(*k), ds=pd.DatetimeIndex(part["ds"]), y=part["volume"].to_numpy(float),
             h=horizon, n_paths=n_paths, seed=series_seed(seed, key_id(*k)),
-            candidates=tuple(MODELS), keep_candidates=True,
+            candidates=ALL_MODELS, keep_candidates=True,
         )
         for k, part in history.groupby(list(SERIES_KEYS), sort=True)
     ]  # fmt: skip
     results = run_tasks(tasks, jobs=jobs, dask_client=dask_client)
+    calibrate(tasks, results)  # auto is scored as forecasts are made: calibrated
     window = daily[(daily["ds"] > cut) & (daily["ds"] <= days[-1])]
     groups = sorted(
         set(window["group"])
         | {_group_of(tuple(k), levels) for k in keys[list(SERIES_KEYS)].itertuples(index=False)}
     )
-    sums = {g: {name: np.zeros((n_paths, horizon)) for name in (*MODELS, "auto")} for g in groups}
+    names = (*ALL_MODELS, ENSEMBLE, "auto")
+    sums = {g: {name: np.zeros((n_paths, horizon)) for name in names} for g in groups}
     for key in keys.itertuples(index=False):
         kid = key_id(key.team, key.feature, key.model)
         group = _group_of((key.team, key.feature, key.model), levels)

@@ -22,8 +22,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from forecast.errors import CostcastError
 from forecast.metrics import seasonal_scale
 from forecast.models import MODELS, make_model
+from forecast.models.global_gbm import GlobalGBM
 
 
 @dataclass
@@ -39,6 +41,9 @@ class SeriesTask:
     backtest_horizon: int = 14
     params: dict = field(default_factory=dict)
     keep_candidates: bool = False  # also return every candidate's paths (for backtests)
+    # Global models are fitted once across all series, before the tasks run:
+    # name -> {"paths": (n_paths, h), "windows": {w: paths (100, backtest_horizon)}}
+    precomputed: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -60,55 +65,130 @@ def series_seed(seed: int, key: str) -> int:
 
 def backtest_windows(name: str, task: SeriesTask) -> tuple[float, list]:
     """MASE of ``name`` over the task's rolling-origin windows, and each window's paths."""
-    errors, windows = [], []
-    scale = seasonal_scale(task.y)
-    if not scale > 0:
-        scale = max(float(np.mean(np.abs(task.y))), 1.0)
+    windows = []
     for w in range(task.backtest_windows, 0, -1):
         cut = len(task.y) - w * task.backtest_horizon
-        model = make_model(name, **task.params.get(name, {}))
-        model.fit(task.ds[:cut], task.y[:cut])
-        paths = model.sample_paths(task.backtest_horizon, 100, task.seed + w)
-        actual = task.y[cut : cut + task.backtest_horizon]
-        errors.append(np.abs(actual - paths.mean(axis=0)))
+        if name in task.precomputed:
+            paths = task.precomputed[name]["windows"][w]
+        else:
+            model = make_model(name, **task.params.get(name, {}))
+            model.fit(task.ds[:cut], task.y[:cut])
+            paths = model.sample_paths(task.backtest_horizon, 100, task.seed + w)
         windows.append((cut, paths))
-    return float(np.mean(np.concatenate(errors)) / scale), windows
+    return _mase(task, windows), windows
+
+
+ENSEMBLE = "ensemble"
+
+
+def mixture(paths: Sequence[np.ndarray]) -> np.ndarray:
+    """An equal-weight mixture: path i comes from member i mod k (each member's paths are iid)."""
+    stacked = np.stack(paths)  # (k, n_paths, h)
+    pick = np.arange(stacked.shape[1]) % len(paths)
+    return stacked[pick, np.arange(stacked.shape[1])]
 
 
 def forecast_series(task: SeriesTask) -> SeriesForecast:
-    """Choose (if asked), fit and sample one series. Runs in a worker process."""
+    """Choose (if asked), fit and sample one series. Runs in a worker process.
+
+    With several candidates, their equal mixture (``ensemble``) competes too;
+    it costs no extra fit. A series too young to score gets the mixture,
+    flagged: no single model's guess about a days-old series deserves trust.
+    """
     candidates = task.candidates
     flag = None
     # Score on as many windows as the history allows, keeping four weeks to fit on.
     n_windows = min(task.backtest_windows, (len(task.y) - 28) // task.backtest_horizon)
     short = n_windows < 1 or np.count_nonzero(task.y) < 14
-    if len(candidates) > 1 and short:
-        candidates = ("seasonal_naive",)
-        flag = f"short history ({len(task.y)} days): seasonal naive"
     scores, windows = {}, {}
     if not short:
         scoring = replace(task, backtest_windows=n_windows)
         for name in candidates:
             scores[name], windows[name] = backtest_windows(name, scoring)
-    chosen = candidates[0] if len(candidates) == 1 else min(scores, key=lambda n: (scores[n], n))
+        if len(candidates) > 1:
+            windows[ENSEMBLE] = [
+                (parts[0][0], mixture([p for _, p in parts]))
+                for parts in zip(*(windows[n] for n in candidates), strict=True)
+            ]
+            scores[ENSEMBLE] = _mase(task, windows[ENSEMBLE])
+    if len(candidates) == 1:
+        chosen = candidates[0]
+    elif short:
+        chosen = ENSEMBLE
+        flag = f"short history ({len(task.y)} days): mixture of {', '.join(candidates)}"
+    else:
+        chosen = min(scores, key=lambda n: (scores[n], n))
+    needed = candidates if (task.keep_candidates or chosen == ENSEMBLE) else (chosen,)
     fitted = {}
-    for name in task.candidates if task.keep_candidates else (chosen,):
-        model = make_model(name, **task.params.get(name, {})).fit(task.ds, task.y)
-        fitted[name] = model.sample_paths(task.h, task.n_paths, task.seed)
+    for name in needed:
+        if name in task.precomputed:
+            fitted[name] = task.precomputed[name]["paths"]
+        else:
+            model = make_model(name, **task.params.get(name, {})).fit(task.ds, task.y)
+            fitted[name] = model.sample_paths(task.h, task.n_paths, task.seed)
+    if len(candidates) > 1 and (task.keep_candidates or chosen == ENSEMBLE):
+        fitted[ENSEMBLE] = mixture([fitted[n] for n in candidates])
     return SeriesForecast(
         task.key, chosen, scores.get(chosen), flag, fitted[chosen], scores,
         windows.get(chosen, []), fitted if task.keep_candidates else {},
     )  # fmt: skip
 
 
+def _mase(task: SeriesTask, windows: list) -> float:
+    scale = seasonal_scale(task.y)
+    if not scale > 0:
+        scale = max(float(np.mean(np.abs(task.y))), 1.0)
+    h = task.backtest_horizon
+    errors = [np.abs(task.y[cut : cut + h] - paths.mean(axis=0)) for cut, paths in windows]
+    return float(np.mean(np.concatenate(errors)) / scale)
+
+
+GLOBAL_MODELS = {GlobalGBM.name: GlobalGBM}
+ALL_MODELS = (*MODELS, *GLOBAL_MODELS)  # what auto chooses from, with their ensemble
+
+
 def resolve_models(models: str | Sequence[str]) -> tuple[str, ...]:
     names = models.split(",") if isinstance(models, str) else list(models)
     names = [n.strip() for n in names if n.strip()]
     if names == ["auto"]:
-        return tuple(MODELS)
+        return ALL_MODELS
     for name in names:
-        make_model(name)  # raises with the list of models
+        if name not in GLOBAL_MODELS:
+            make_model(name)  # raises with the list of models
     return tuple(names)
+
+
+def precompute_global(tasks: Sequence[SeriesTask]) -> None:
+    """Fit each global candidate once on all series (and once per backtest cutoff) and
+    hand every task its share of the paths."""
+    names = {n for t in tasks for n in t.candidates if n in GLOBAL_MODELS}
+    if not tasks or not names:
+        return
+    first = tasks[0]
+    for name in sorted(names):
+        params = first.params.get(name, {})
+        try:
+            full = GLOBAL_MODELS[name](**params).fit({t.key: (t.ds, t.y) for t in tasks})
+        except CostcastError:  # no series long enough to learn from: not a candidate here
+            for t in tasks:
+                t.candidates = tuple(n for n in t.candidates if n != name)
+            continue
+        per_window = {}
+        for w in range(first.backtest_windows, 0, -1):
+            back = w * first.backtest_horizon
+            cut = {t.key: (t.ds[:-back], t.y[:-back]) for t in tasks if len(t.y) > back + 28}
+            if cut:
+                per_window[w] = GLOBAL_MODELS[name](**params).fit(cut)
+        for t in tasks:
+            windows = {
+                w: model.sample_paths(t.key, first.backtest_horizon, 100, t.seed + w)
+                for w, model in per_window.items()
+                if t.key in model.series_
+            }
+            t.precomputed[name] = {
+                "paths": full.sample_paths(t.key, t.h, t.n_paths, t.seed),
+                "windows": windows,
+            }
 
 
 def run_tasks(
@@ -120,6 +200,7 @@ def run_tasks(
 ) -> dict[str, SeriesForecast]:
     """Every task's forecast, keyed by series key, computed locally or on Dask."""
     results: dict[str, SeriesForecast] = {}
+    precompute_global(tasks)
     if dask_client is not None:
         from distributed import as_completed as dask_completed
 
@@ -145,3 +226,38 @@ def run_tasks(
             if on_done:
                 on_done(result)
     return results
+
+
+def spread_factor(tasks: Sequence[SeriesTask], results: dict[str, SeriesForecast]) -> float:
+    """How much the chosen models' 80% intervals must stretch to cover 80% of their own
+    backtest days, pooled over every scored series (1.0: already calibrated)."""
+    ratios = []
+    by_key = {t.key: t for t in tasks}
+    for key, result in results.items():
+        y = by_key[key].y
+        for cut, paths in result.windows:
+            actual = y[cut : cut + paths.shape[1]]
+            lo, mid, hi = np.quantile(paths, [0.1, 0.5, 0.9], axis=0)
+            half = np.where(actual >= mid, hi - mid, mid - lo)
+            dev = np.abs(actual - mid)
+            # a miss by a zero-width interval is far outside: no factor would cover it
+            outside = np.where(dev > 0, 1e9, 0.0)
+            ratios.append(np.where(half > 0, dev / np.maximum(half, 1e-12), outside))
+    if not ratios:
+        return 1.0
+    return float(np.clip(np.quantile(np.concatenate(ratios), 0.8), 0.5, 4.0))
+
+
+def widen(paths: np.ndarray, factor: float) -> np.ndarray:
+    """Stretch paths around their daily median by ``factor``, keeping them >= 0."""
+    mid = np.median(paths, axis=0, keepdims=True)
+    return np.clip(mid + factor * (paths - mid), 0.0, None)
+
+
+def calibrate(tasks: Sequence[SeriesTask], results: dict[str, SeriesForecast]) -> float:
+    """Apply the pooled spread factor to every chosen forecast; returns the factor."""
+    factor = spread_factor(tasks, results)
+    if factor != 1.0:
+        for result in results.values():
+            result.paths = widen(result.paths, factor)
+    return factor

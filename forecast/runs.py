@@ -17,7 +17,14 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from forecast.engine import SeriesForecast, SeriesTask, resolve_models, run_tasks, series_seed
+from forecast.engine import (
+    SeriesForecast,
+    SeriesTask,
+    calibrate,
+    resolve_models,
+    run_tasks,
+    series_seed,
+)
 from forecast.errors import CostcastError, LedgerError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
@@ -140,8 +147,9 @@ def create_forecast(
     if on_plan:
         on_plan(len(tasks))
     results = run_tasks(tasks, jobs=jobs, dask_client=dask_client, on_done=on_series)
+    backtest = _total_backtest(drivers, results, settings)  # raw: what the models did
+    spread = calibrate(tasks, results)
 
-    backtest = _total_backtest(drivers, results, settings)
     prov = provenance(ledger, as_of)
     created = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     run = ForecastRun(
@@ -157,6 +165,7 @@ def create_forecast(
             "provenance": prov,
             "config": config_snapshot or {},
             "backtest": backtest,
+            "spread_factor": spread,
             "stale": (dt.datetime.now(dt.UTC).date() - as_of).days > STALE_AFTER_DAYS,
         },
     )

@@ -45,7 +45,7 @@ def test_constant_spend_is_forecast_without_error(weekly_ledger):
         weekly_ledger, load_price_book(), horizon=7, windows=2, by="team", n_paths=30, jobs=1
     )
     assert list(frame.columns) == list(RESULT_KEYS)
-    assert set(frame["model"]) == {"seasonal_naive", "prophet", "auto"}
+    assert set(frame["model"]) == {"seasonal_naive", "prophet", "global_gbm", "ensemble", "auto"}
     naive = frame.set_index("model").loc["seasonal_naive"]
     assert naive["wape"] == pytest.approx(0.0, abs=1e-12)
     assert naive["coverage_80"] == 1.0
@@ -69,7 +69,9 @@ def test_backtest_command_json_has_exactly_the_documented_keys(cli, tmp_path, mo
     )  # fmt: skip
     assert code == 0, err
     records = json.loads(out)
-    assert [set(r) for r in records] == [set(RESULT_KEYS)] * 3
-    assert {r["model"] for r in records} == {"seasonal_naive", "prophet", "auto"}
+    assert [set(r) for r in records] == [set(RESULT_KEYS)] * 5
+    assert {r["model"] for r in records} == {
+        "seasonal_naive", "prophet", "global_gbm", "ensemble", "auto",
+    }  # fmt: skip
     assert all(0 <= r["coverage_80"] <= 1 for r in records)
     assert AS_OF  # the fixture data end on AS_OF; the backtest ends there too

@@ -140,7 +140,7 @@ def test_same_seed_same_numbers_and_runs_are_listed(constant_ledger):
     assert prov["rows"] == 120 * 3 and prov["last_day"] == str(AS_OF)
 
 
-def test_short_history_falls_back_to_seasonal_naive_and_is_flagged(ledger, tmp_path):
+def test_short_history_gets_a_flagged_mixture(ledger, tmp_path):
     ingest_files(ledger, [daily_csv(tmp_path / "u.csv", KEYS[:1], days=20)])
     run = create_forecast(
         ledger, load_price_book(), horizon_end=AS_OF + dt.timedelta(days=7),
@@ -149,7 +149,8 @@ def test_short_history_falls_back_to_seasonal_naive_and_is_flagged(ledger, tmp_p
     forecaster, flag = ledger.con.execute(
         "SELECT forecaster, flag FROM forecast_series WHERE run_id = ?", [run.run_id]
     ).fetchall()[0]
-    assert forecaster == "seasonal_naive" and "short history (20 days)" in flag
+    assert forecaster == "ensemble"
+    assert flag == "short history (20 days): mixture of seasonal_naive, prophet"
 
 
 def test_as_of_cuts_history_and_bad_requests_are_refused(constant_ledger, tmp_path):

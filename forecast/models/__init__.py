@@ -18,7 +18,8 @@ def make_model(name: str, **params) -> Forecaster:
         return MODELS[name](**params)
     except KeyError:
         raise CostcastError(
-            f"unknown model {name!r}; choose from auto, {', '.join(MODELS)}", field="--models"
+            f"unknown model {name!r}; choose from auto, {', '.join(MODELS)}, global_gbm",
+            field="--models",
         ) from None
 
 

@@ -1,0 +1,131 @@
+"""A global model: one scikit-learn gradient-boosting regressor learned across all series.
+
+It predicts a day's volume relative to the series' recent level, from
+calendar features (weekday, day of year, holiday), the horizon, and the
+series' own recent shape (last-week and last-four-week means, its weekday
+profile, the same weekday a week before the cutoff). Every series and many
+past cutoffs are training rows, so a young or bursty series borrows what the
+others show. Sample paths resample the model's own out-of-sample-like
+residuals (from the training cutoffs), per horizon week, on the log scale.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import CostcastError
+
+LEVEL_DAYS = 28
+
+
+def _holidays(days: pd.DatetimeIndex, country: str | None) -> np.ndarray:
+    if not country:
+        return np.zeros(len(days))
+    import holidays
+
+    calendar = holidays.country_holidays(country, years=sorted(set(days.year)))
+    return np.array([d in calendar for d in days.date], dtype=float)
+
+
+def _features(z: np.ndarray, cut: int, steps: np.ndarray, days: pd.DatetimeIndex, hol: np.ndarray):
+    """Rows for forecasting days ``cut + steps`` of log series ``z`` from history ``z[:cut]``."""
+    past = z[:cut]
+    level = past[-LEVEL_DAYS:].mean()
+    week = past[-7:].mean()
+    weekday_mean = np.array(
+        [past[-LEVEL_DAYS:][(np.arange(cut - min(cut, LEVEL_DAYS), cut) % 7) == r].mean()
+         if cut >= 7 else level for r in range(7)]
+    )  # fmt: skip
+    target_pos = cut + steps
+    same_weekday_last_week = past[cut - 7 + (steps % 7)] if cut >= 7 else np.full(len(steps), level)
+    return np.column_stack(
+        [
+            steps,
+            days.day_of_week.to_numpy(),
+            days.day_of_year.to_numpy(),
+            hol,
+            np.full(len(steps), week - level),
+            weekday_mean[target_pos % 7] - level,
+            same_weekday_last_week - level,
+            np.full(len(steps), np.log1p(cut)),
+        ]
+    ), level
+
+
+class GlobalGBM:
+    """Fit on many series at once; then sample paths for any of them."""
+
+    name = "global_gbm"
+
+    def __init__(
+        self,
+        max_horizon: int = 91,
+        cutoffs_per_series: int = 12,
+        holidays_country: str | None = "US",
+        max_iter: int = 200,
+        random_state: int = 0,
+    ) -> None:
+        self.max_horizon = max_horizon
+        self.cutoffs_per_series = cutoffs_per_series
+        self.holidays_country = holidays_country
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def fit(self, series: dict[str, tuple[pd.DatetimeIndex, np.ndarray]]) -> GlobalGBM:
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        rng = np.random.default_rng(self.random_state)
+        X, y, steps_all = [], [], []
+        self.series_ = {}
+        for key, (ds, values) in series.items():
+            z = np.log1p(np.asarray(values, dtype=float))
+            self.series_[key] = (pd.DatetimeIndex(ds), z)
+            n = len(z)
+            if n < LEVEL_DAYS + 7:
+                continue
+            h = min(self.max_horizon, n - LEVEL_DAYS)
+            cuts = rng.integers(LEVEL_DAYS, n - 1, size=self.cutoffs_per_series)
+            for cut in cuts:
+                steps = np.arange(min(h, n - cut))
+                days = pd.DatetimeIndex(ds)[cut + steps]
+                feats, level = _features(
+                    z, cut, steps, days, _holidays(days, self.holidays_country)
+                )
+                X.append(feats)
+                y.append(z[cut + steps] - level)
+                steps_all.append(steps)
+        if not X:
+            raise CostcastError("the global model needs at least one series of 35 days or more")
+        X, y, steps_all = np.vstack(X), np.concatenate(y), np.concatenate(steps_all)
+        model = HistGradientBoostingRegressor(
+            max_iter=self.max_iter, learning_rate=0.05, random_state=self.random_state
+        )
+        model.fit(X, y)
+        self.model_ = model
+        # In-sample residuals by horizon week: the spread of the sample paths.
+        residuals = y - model.predict(X)
+        self.residuals_ = {
+            w: residuals[steps_all // 7 == w] for w in range(int(steps_all.max() // 7) + 1)
+        }
+        return self
+
+    def sample_paths(self, key: str, h: int, n_paths: int, seed: int) -> np.ndarray:
+        if not hasattr(self, "model_"):
+            from forecast.models.base import NotFittedError
+
+            raise NotFittedError("this GlobalGBM is not fitted yet: call fit(series) first")
+        ds, z = self.series_[key]
+        steps = np.arange(h)
+        days = pd.date_range(ds[-1] + pd.Timedelta(days=1), periods=h)
+        feats, level = _features(z, len(z), steps, days, _holidays(days, self.holidays_country))
+        mean = level + self.model_.predict(feats)
+        rng = np.random.default_rng(seed)
+        last = max(self.residuals_)
+        noise = np.column_stack(
+            [
+                rng.choice(self.residuals_.get(s // 7, self.residuals_[last]), size=n_paths)
+                for s in steps
+            ]
+        )
+        return np.clip(np.expm1(mean[None, :] + noise), 0.0, None)
