@@ -67,3 +67,40 @@ def test_bad_series_and_unknown_model():
         SeasonalNaive().fit(DAYS[:3], np.array([1.0, -1.0, 2.0]))
     with pytest.raises(CostcastError, match=r"unknown model 'arima'.*seasonal_naive"):
         make_model("arima")
+
+
+def test_global_model_learns_a_shape_shared_by_many_series():
+    from forecast.models.global_gbm import GlobalGBM
+
+    rng = np.random.default_rng(2)
+    week = np.array([1.0, 1.1, 1.2, 1.1, 1.0, 0.3, 0.2])
+    days = pd.date_range("2026-01-05", periods=119)  # Mondays first, 17 weeks
+    series = {
+        f"s{i}": (days, level * np.tile(week, 17) * np.exp(rng.normal(0, 0.05, 119)))
+        for i, level in enumerate(rng.uniform(50, 500, 30))
+    }
+    model = GlobalGBM(holidays_country=None)
+    with pytest.raises(NotFittedError, match="call fit"):
+        model.sample_paths("s0", 7, 10, 0)
+    model.fit(series)
+    for key in ("s0", "s7"):
+        level = series[key][1][-28:].mean() / week.mean()
+        mean = model.sample_paths(key, 14, 300, seed=4).mean(axis=0)
+        assert np.abs(mean / (level * np.tile(week, 2)) - 1).mean() < 0.1
+
+
+def test_mixture_widen_and_spread_factor():
+    from forecast.engine import SeriesForecast, SeriesTask, mixture, spread_factor, widen
+
+    a, b = np.zeros((4, 3)), np.ones((4, 3))
+    np.testing.assert_array_equal(mixture([a, b])[:, 0], [0, 1, 0, 1])
+    paths = np.array([[8.0], [10.0], [12.0]])
+    np.testing.assert_allclose(widen(paths, 2.0)[:, 0], [6.0, 10.0, 14.0])
+    assert widen(np.array([[1.0], [10.0], [20.0]]), 3.0).min() == 0.0  # clipped, not negative
+    # every backtest day misses the median by twice the interval's half-width: factor 2
+    draws = np.random.default_rng(0).normal(100, 10, size=(10000, 14))
+    mid, hi = np.quantile(draws, [0.5, 0.9], axis=0)
+    actual = np.concatenate([np.zeros(28), mid + 2 * (hi - mid)])
+    task = SeriesTask("k", pd.date_range("2026-01-01", periods=42), actual, 7, 10, 0, ("x",))
+    result = SeriesForecast("k", "x", None, None, np.zeros((10, 7)), windows=[(28, draws)])
+    assert spread_factor([task], {"k": result}) == pytest.approx(2.0)
