@@ -16,8 +16,8 @@ demo: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/demo.sh
 
 test: $(STAMP)
-	$(BIN)/ruff check forecast api tests bench
-	$(BIN)/ruff format --check forecast api tests bench
+	$(BIN)/ruff check forecast api tests bench scripts
+	$(BIN)/ruff format --check forecast api tests bench scripts
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -50,7 +50,10 @@ class Ledger:
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self.con.execute("SET preserve_insertion_order = false")
-        self.con.execute("SET enable_progress_bar = false")
+        try:
+            self.con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:
+            pass  # inside Jupyter without ipywidgets DuckDB refuses to touch the bar at all
         if not read_only:
             self.con.execute(LEDGER_DDL + RUNS_DDL)
 

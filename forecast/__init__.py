@@ -1,0 +1,53 @@
+"""costcast: forecast and steer LLM API spend.
+
+The public API, for notebooks and other programs; the CLI (``costcast``) and
+the HTTP API are thin layers over these.
+"""
+
+from forecast.aggregate import summarize
+from forecast.backtest import backtest
+from forecast.config import Config, load_config
+from forecast.demo import write_demo_data
+from forecast.errors import (
+    ConfigError,
+    CostcastError,
+    DataFormatError,
+    LedgerError,
+    UnknownModelError,
+    UnpricedModelError,
+)
+from forecast.fiscal import FiscalCalendar
+from forecast.ingest import ingest_files
+from forecast.ledger import Ledger
+from forecast.plots import fan_chart
+from forecast.pricing import PriceBook, load_price_book
+from forecast.runs import ForecastRun, RunSettings, create_forecast, list_runs, load_run
+from forecast.sources import SourceContext
+from forecast.usage import usage_summary
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "CostcastError",
+    "DataFormatError",
+    "FiscalCalendar",
+    "ForecastRun",
+    "Ledger",
+    "LedgerError",
+    "PriceBook",
+    "RunSettings",
+    "SourceContext",
+    "UnknownModelError",
+    "UnpricedModelError",
+    "backtest",
+    "create_forecast",
+    "fan_chart",
+    "ingest_files",
+    "list_runs",
+    "load_config",
+    "load_price_book",
+    "load_run",
+    "summarize",
+    "usage_summary",
+    "write_demo_data",
+]
