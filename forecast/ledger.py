@@ -7,7 +7,7 @@ the file exactly as it was.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -50,10 +50,9 @@ class Ledger:
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self.con.execute("SET preserve_insertion_order = false")
-        try:
+        # Inside Jupyter without ipywidgets DuckDB refuses to touch the bar at all.
+        with suppress(duckdb.Error):
             self.con.execute("SET enable_progress_bar = false")
-        except duckdb.Error:
-            pass  # inside Jupyter without ipywidgets DuckDB refuses to touch the bar at all
         if not read_only:
             self.con.execute(LEDGER_DDL + RUNS_DDL)
 
