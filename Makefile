@@ -22,6 +22,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/forecast.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache
