@@ -18,6 +18,7 @@ from forecast.errors import CostcastError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.runs import ForecastRun
+from forecast.schema import split_keys
 
 LEVELS = ("team", "feature", "model")
 OUTPUT_FREQS = ("day", "week", "month", "quarter")
@@ -25,15 +26,7 @@ TOTAL = "total"
 
 
 def parse_levels(by: str | Sequence[str] | None) -> list[str]:
-    keys = [k.strip() for k in by.split(",")] if isinstance(by, str) else list(by or [])
-    keys = [k for k in keys if k]
-    unknown = [k for k in keys if k not in LEVELS]
-    if unknown:
-        raise CostcastError(
-            f"cannot forecast by {', '.join(unknown)}; choose from {', '.join(LEVELS)}",
-            field="--by",
-        )
-    return keys
+    return split_keys(by, LEVELS, "forecast")
 
 
 def _periods(run: ForecastRun, calendar: FiscalCalendar, freq: str) -> pd.DataFrame:

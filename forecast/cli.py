@@ -44,6 +44,18 @@ ConfigOption = Annotated[
 ]
 
 
+OutputOption = Annotated[Output, typer.Option(help="table, csv or json.")]
+JobsOption = Annotated[
+    int | None, typer.Option(help="Worker processes (default: all cores).", min=1)
+]
+DaskOption = Annotated[
+    str | None, typer.Option(help="Run the fits on a Dask scheduler at tcp://HOST:PORT.")
+]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="Cut the history at this day (YYYY-MM-DD).")
+]
+
+
 def _config(path: Path | None) -> Config:
     return load_config(path)
 
@@ -167,7 +179,7 @@ def usage(
     freq: Annotated[str, typer.Option(help="hour, day, week or month.")] = "month",
     start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day (inclusive).")] = None,
-    output: Annotated[Output, typer.Option(help="table, csv or json.")] = Output.table,
+    output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
     """Requests, failures, tokens and cost (from the price book, and as reported) per period."""
@@ -188,7 +200,7 @@ def prices(
     model: Annotated[str | None, typer.Argument(help="Model name (default: every model).")] = None,
     on: Annotated[str | None, typer.Option(help="Date, YYYY-MM-DD (default: today).")] = None,
     tier: Annotated[str, typer.Option(help="standard, batch, flex or priority.")] = "standard",
-    output: Annotated[Output, typer.Option(help="table, csv or json.")] = Output.table,
+    output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
     """The price in effect on a date (USD per million tokens), with its source."""
@@ -260,19 +272,13 @@ def forecast(
     models: Annotated[
         str, typer.Option(help="auto (chosen per series by backtest), prophet or seasonal_naive.")
     ] = "auto",
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Cut the history at this day (YYYY-MM-DD).")
-    ] = None,
+    as_of: AsOfOption = None,
     paths: Annotated[int, typer.Option(help="Sample paths per series.", min=20, max=2000)] = 200,
     seed: Annotated[int, typer.Option(help="Same data, settings and seed: same numbers.")] = 0,
-    jobs: Annotated[
-        int | None, typer.Option(help="Worker processes (default: all cores).", min=1)
-    ] = None,
-    dask: Annotated[
-        str | None, typer.Option(help="Run the fits on a Dask scheduler at tcp://HOST:PORT.")
-    ] = None,
+    jobs: JobsOption = None,
+    dask: DaskOption = None,
     plot: Annotated[Path | None, typer.Option(help="Write a fan chart (PNG) here.")] = None,
-    output: Annotated[Output, typer.Option(help="table, csv or json.")] = Output.table,
+    output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
     """Forecast daily spend per series with P10/P50/P90 per fiscal period; saves a run."""
@@ -357,12 +363,12 @@ def backtest_command(
         int | None, typer.Option(help="Days between cutoffs (default: the horizon).", min=1)
     ] = None,
     by: Annotated[str, typer.Option(help="Level: empty for total, or team, feature, model.")] = "",
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Last day of history.")] = None,
+    as_of: AsOfOption = None,
     paths: Annotated[int, typer.Option(help="Sample paths per series.", min=20)] = 100,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    jobs: Annotated[int | None, typer.Option(help="Worker processes.", min=1)] = None,
-    dask: Annotated[str | None, typer.Option(help="Dask scheduler tcp://HOST:PORT.")] = None,
-    output: Annotated[Output, typer.Option(help="table, csv or json.")] = Output.table,
+    jobs: JobsOption = None,
+    dask: DaskOption = None,
+    output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
     """Rolling-origin backtest of daily cost: WAPE, MASE, 80% coverage, pinball per model."""
@@ -398,7 +404,7 @@ app.add_typer(runs_app, name="runs")
 
 @runs_app.command("list")
 def runs_list(
-    output: Annotated[Output, typer.Option(help="table, csv or json.")] = Output.table,
+    output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
     """Every saved forecast run, newest first."""
@@ -412,7 +418,7 @@ def runs_list(
 @runs_app.command("show")
 def runs_show(
     run_id: Annotated[str, typer.Argument(help="A run id, or latest.")] = "latest",
-    output: Annotated[Output, typer.Option(help="table, csv or json.")] = Output.table,
+    output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
     """A run's provenance, settings and the model chosen for each series."""

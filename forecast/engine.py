@@ -15,7 +15,7 @@ order tasks run.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 
@@ -199,33 +199,30 @@ def run_tasks(
     on_done: Callable[[SeriesForecast], None] | None = None,
 ) -> dict[str, SeriesForecast]:
     """Every task's forecast, keyed by series key, computed locally or on Dask."""
-    results: dict[str, SeriesForecast] = {}
     precompute_global(tasks)
+    results: dict[str, SeriesForecast] = {}
+    for result in _completed(tasks, jobs, dask_client):
+        results[result.key] = result
+        if on_done:
+            on_done(result)
+    return results
+
+
+def _completed(
+    tasks: Sequence[SeriesTask], jobs: int | None, dask_client
+) -> Iterator[SeriesForecast]:
+    """Forecasts as they finish: on Dask, in a process pool, or in this process."""
     if dask_client is not None:
         from distributed import as_completed as dask_completed
 
-        futures = dask_client.map(forecast_series, list(tasks), pure=False)
-        for future in dask_completed(futures):
-            result = future.result()
-            results[result.key] = result
-            if on_done:
-                on_done(result)
-        return results
-    if jobs == 1 or len(tasks) <= 1:
-        for task in tasks:
-            result = forecast_series(task)
-            results[result.key] = result
-            if on_done:
-                on_done(result)
-        return results
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        pending = [pool.submit(forecast_series, task) for task in tasks]
-        for future in as_completed(pending):
-            result = future.result()
-            results[result.key] = result
-            if on_done:
-                on_done(result)
-    return results
+        for future in dask_completed(dask_client.map(forecast_series, list(tasks), pure=False)):
+            yield future.result()
+    elif jobs == 1 or len(tasks) <= 1:
+        yield from map(forecast_series, tasks)
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for future in as_completed([pool.submit(forecast_series, t) for t in tasks]):
+                yield future.result()
 
 
 def spread_factor(tasks: Sequence[SeriesTask], results: dict[str, SeriesForecast]) -> float:

@@ -46,6 +46,22 @@ DIMENSIONS: tuple[str, ...] = (
     "deployment",
 )
 
+
+def split_keys(by, allowed: tuple[str, ...], verb: str) -> list[str]:
+    """``"team, model"`` (or a list) -> ``["team", "model"]``, refusing names not in ``allowed``."""
+    from forecast.errors import CostcastError
+
+    keys = [k.strip() for k in by.split(",")] if isinstance(by, str) else list(by or [])
+    keys = [k for k in keys if k]
+    unknown = [k for k in keys if k not in allowed]
+    if unknown:
+        raise CostcastError(
+            f"cannot {verb} by {', '.join(unknown)}; choose from {', '.join(allowed)}",
+            field="--by",
+        )
+    return keys
+
+
 LEDGER_DDL = """
 CREATE SEQUENCE IF NOT EXISTS ingest_id_seq START 1;
 CREATE TABLE IF NOT EXISTS ingests (

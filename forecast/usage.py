@@ -10,7 +10,7 @@ import pandas as pd
 from forecast.errors import CostcastError, LedgerError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.schema import DIMENSIONS
+from forecast.schema import DIMENSIONS, split_keys
 
 GROUP_KEYS = DIMENSIONS
 FREQS = {"hour": "hour", "day": "day", "week": "week", "month": "month"}
@@ -25,16 +25,7 @@ COST_SQL = """(
 
 
 def parse_group_keys(by: str | Sequence[str] | None) -> list[str]:
-    if by is None or by == "":
-        return []
-    keys = [k.strip() for k in by.split(",")] if isinstance(by, str) else list(by)
-    unknown = [k for k in keys if k not in GROUP_KEYS]
-    if unknown:
-        raise CostcastError(
-            f"cannot group by {', '.join(unknown)}; choose from {', '.join(GROUP_KEYS)}",
-            field="--by",
-        )
-    return keys
+    return split_keys(by, GROUP_KEYS, "group")
 
 
 def priced_usage_sql(
