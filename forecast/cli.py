@@ -398,6 +398,31 @@ def backtest_command(
     emit(frame, output, title=f"backtest: {windows} windows of {horizon} days, daily cost")
 
 
+scenario_app = typer.Typer(help="What-if scenario files.", no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+
+
+@scenario_app.command("validate")
+def scenario_validate(
+    files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")],
+) -> None:
+    """Check scenario files against the schema; errors name file, line, column and field."""
+    from forecast.scenario import load_scenario
+
+    for path in files:
+        scenario = load_scenario(path)
+        kinds = ", ".join(c.kind for c in scenario.changes)
+        out.print(f"{path}: ok ({scenario.name!r}: {kinds})", highlight=False)
+
+
+@scenario_app.command("schema")
+def scenario_schema() -> None:
+    """Print the scenario JSON Schema (kept in scenarios/schema.json)."""
+    from forecast.scenario import scenario_json_schema
+
+    sys.stdout.write(scenario_json_schema())
+
+
 runs_app = typer.Typer(help="Saved forecast runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 

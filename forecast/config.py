@@ -104,7 +104,7 @@ def load_config(path: str | Path | None = None) -> Config:
         try:
             config = Config.model_validate(data)
         except ValidationError as exc:
-            raise_validation_error(exc, doc, ConfigError)
+            raise_validation_error(exc.errors(), doc, ConfigError)
             raise
         config = config._rebase(path.resolve().parent).model_copy(update={"source": path})
     env_db = os.environ.get("COSTCAST_DB")

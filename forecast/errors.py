@@ -19,6 +19,7 @@ class CostcastError(Exception):
         *,
         file: str | None = None,
         line: int | None = None,
+        column: int | None = None,
         record: int | None = None,
         field: str | None = None,
         value: object = None,
@@ -27,6 +28,7 @@ class CostcastError(Exception):
         self.message = message
         self.file = file
         self.line = line
+        self.column = column
         self.record = record
         self.field = field
         self.value = value
@@ -39,6 +41,8 @@ class CostcastError(Exception):
             parts.append(str(self.file))
         if self.line is not None:
             parts.append(f"line {self.line}")
+        if self.column is not None:
+            parts.append(f"column {self.column}")
         if self.record is not None:
             parts.append(f"record {self.record}")
         if self.field:
@@ -61,6 +65,7 @@ class CostcastError(Exception):
             "message": self.message,
             "file": self.file,
             "line": self.line,
+            "column": self.column,
             "record": self.record,
             "field": self.field,
             "value": None if self.value is None else str(self.value),
@@ -95,6 +100,10 @@ class UnpricedModelError(CostcastError):
 
 class UnknownModelError(CostcastError):
     """A model name the price book does not know was asked for directly."""
+
+
+class ScenarioError(CostcastError):
+    """A scenario file or body is invalid, or cannot be applied to its baseline."""
 
 
 class LedgerError(CostcastError):

@@ -33,6 +33,13 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+# Dates stay text: pydantic parses them and, unlike PyYAML, says where a bad one is.
+_NoAliasLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class LocatedYaml:
     """Parsed YAML data plus the node tree used to find line numbers."""
 
@@ -121,16 +128,16 @@ def format_loc(loc: tuple[str | int, ...]) -> str:
 
 
 def raise_validation_error(
-    exc: Any, doc: LocatedYaml, error: type[CostcastError] = CostcastError
+    errors: list[dict[str, Any]], doc: LocatedYaml, error: type[CostcastError] = CostcastError
 ) -> None:
-    """Turn the first pydantic error into a located CostcastError."""
-    first = exc.errors()[0]
+    """Turn the first pydantic error (``ValidationError.errors()``) into a located error."""
+    first = errors[0]
     loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     line, column = doc.locate(loc)
-    message = first["msg"]
-    if column is not None:
-        message = f"column {column}: {message}"
+    message = first["msg"].removeprefix("Value error, ")
     value = first.get("input")
-    if isinstance(value, dict | list):
-        value = None
-    raise error(message, file=doc.source, line=line, field=format_loc(loc), value=value) from None
+    if isinstance(value, dict | list) or first["type"] == "value_error":
+        value = None  # a whole mapping says nothing; our own messages quote the value already
+    raise error(
+        message, file=doc.source, line=line, column=column, field=format_loc(loc), value=value
+    ) from None

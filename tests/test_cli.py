@@ -109,7 +109,7 @@ def test_config_error_names_line_and_field(cli, workdir, fixture_path):
     (workdir / "costcast.yaml").write_text("ledger: l.duckdb\nfiscal_year_start: 13\n")
     code, _, err = cli("ingest", fixture_path("canonical.csv"))
     assert code == 2
-    assert "costcast.yaml, line 2, field 'fiscal_year_start'" in err
+    assert "costcast.yaml, line 2, column 20, field 'fiscal_year_start'" in err
 
 
 def test_prices_lists_the_book_on_a_date(cli):

@@ -185,7 +185,7 @@ def bundled_entries() -> list[PriceEntry]:
     try:
         return _BookFile.model_validate(doc.data).entries
     except ValidationError as exc:
-        raise_validation_error(exc, doc, ConfigError)
+        raise_validation_error(exc.errors(), doc, ConfigError)
         raise  # unreachable; keeps type checkers calm
 
 
@@ -195,7 +195,7 @@ def load_price_file(path: str | Path) -> list[PriceEntry]:
     try:
         return _BookFile.model_validate(doc.data).entries
     except ValidationError as exc:
-        raise_validation_error(exc, doc, ConfigError)
+        raise_validation_error(exc.errors(), doc, ConfigError)
         raise
 
 
