@@ -36,6 +36,7 @@ from forecast.series import (
     key_id,
     last_complete_day,
     tier_mix,
+    tier_shares,
     unit_costs,
 )
 
@@ -124,7 +125,8 @@ def create_forecast(
         raise LedgerError(f"the ledger has no usage on or before {as_of}")
     keys = intensities(drivers, as_of)
     days = pd.date_range(as_of + dt.timedelta(days=1), end, freq="D")
-    per_unit = unit_costs(book, keys, tier_mix(ledger, as_of), days)  # raises on unpriced models
+    mix = tier_mix(ledger, as_of)
+    per_unit = unit_costs(book, keys, mix, days)  # raises on unpriced models
 
     params = {"prophet": {"holidays_country": settings.holidays_country}}
     tasks = []
@@ -169,7 +171,7 @@ def create_forecast(
             "stale": (dt.datetime.now(dt.UTC).date() - as_of).days > STALE_AFTER_DAYS,
         },
     )
-    _save(ledger, run, keys, results, per_unit, drivers, days)
+    _save(ledger, run, keys, mix, results, per_unit, drivers, days)
     return run
 
 
@@ -215,7 +217,7 @@ def _total_backtest(drivers: pd.DataFrame, results: dict, settings: RunSettings)
     }
 
 
-def _save(ledger, run, keys, results, per_unit, drivers, days) -> None:
+def _save(ledger, run, keys, mix, results, per_unit, drivers, days) -> None:
     series_rows, path_frames = [], []
     n_days = len(days)
     for key in keys.itertuples(index=False):
@@ -224,7 +226,7 @@ def _save(ledger, run, keys, results, per_unit, drivers, days) -> None:
         series_rows.append(
             (run.run_id, key.team, key.feature, key.model, result.model, result.score,
              result.flag, key.volume_unit, *(getattr(key, k) for k in TOKEN_KINDS),
-             key.failure_rate)
+             key.failure_rate, json.dumps(tier_shares(mix, key.team, key.feature, key.model)))
         )  # fmt: skip
         volume = result.paths  # (n_paths, h)
         cost = volume * per_unit.loc[kid].to_numpy()[None, :]
@@ -255,7 +257,7 @@ def _save(ledger, run, keys, results, per_unit, drivers, days) -> None:
              json.dumps(run.meta)],
         )  # fmt: skip
         con.executemany(
-            "INSERT INTO forecast_series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO forecast_series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             series_rows,
         )
         for name, frame in (("forecast_paths", paths), ("forecast_actuals", actuals)):

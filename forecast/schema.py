@@ -119,7 +119,8 @@ CREATE TABLE IF NOT EXISTS forecast_series (
     run_id VARCHAR NOT NULL, team VARCHAR NOT NULL, feature VARCHAR NOT NULL,
     model VARCHAR NOT NULL, forecaster VARCHAR NOT NULL, score DOUBLE, flag VARCHAR,
     volume_unit VARCHAR NOT NULL, input DOUBLE NOT NULL, cached_input DOUBLE NOT NULL,
-    cache_write DOUBLE NOT NULL, output DOUBLE NOT NULL, failure_rate DOUBLE NOT NULL
+    cache_write DOUBLE NOT NULL, output DOUBLE NOT NULL, failure_rate DOUBLE NOT NULL,
+    tiers VARCHAR NOT NULL  -- JSON {service_tier: share of tokens}: how the run priced the key
 );
 CREATE TABLE IF NOT EXISTS forecast_paths (
     run_id VARCHAR NOT NULL, team VARCHAR NOT NULL, feature VARCHAR NOT NULL,

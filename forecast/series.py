@@ -122,6 +122,32 @@ def tier_mix(ledger: Ledger, as_of: dt.date) -> pd.DataFrame:
     ).df()
 
 
+def tier_shares(mix: pd.DataFrame, team: str, feature: str, model: str) -> dict[str, float]:
+    """A key's recent service-tier mix; all standard when it has no recent usage."""
+    rows = mix[(mix.team == team) & (mix.feature == feature) & (mix.model == model)]
+    if rows.empty:
+        return {"standard": 1.0}
+    return {row.service_tier: float(row.share) for row in rows.itertuples(index=False)}
+
+
+def kind_prices(
+    book: PriceBook, model: str, tiers: dict[str, float], days: pd.DatetimeIndex
+) -> dict[str, np.ndarray]:
+    """USD per million tokens of each kind on each day, blended over the tier mix."""
+    prices = book.frame()
+    prices["effective"] = pd.to_datetime(prices["effective"])
+    book_key = book.resolve(model)
+    out = {kind: np.zeros(len(days)) for kind in PRICE_COLUMNS}
+    for tier, share in tiers.items():
+        table = prices[(prices.model == book_key) & (prices.tier == tier)].sort_values("effective")
+        idx = np.searchsorted(table["effective"].to_numpy(), days.to_numpy(), side="right") - 1
+        if table.empty or (idx < 0).any():
+            book.price(model, days[0].date(), tier)  # raises, naming the model and tier
+        for kind in PRICE_COLUMNS:
+            out[kind] += share * table[kind].to_numpy()[idx]
+    return out
+
+
 def unit_costs(
     book: PriceBook,
     keys: pd.DataFrame,
@@ -133,28 +159,11 @@ def unit_costs(
     ``keys`` holds one row per key with its intensities (``intensities``).
     Returns a (key x day) frame indexed by key id.
     """
-    prices = book.frame()
-    prices["effective"] = pd.to_datetime(prices["effective"])
     rows = {}
     for key in keys.itertuples(index=False):
-        tiers = mix[
-            (mix.team == key.team) & (mix.feature == key.feature) & (mix.model == key.model)
-        ]
-        if tiers.empty:
-            tiers = pd.DataFrame({"service_tier": ["standard"], "share": [1.0]})
-        book_key = book.resolve(key.model)
-        per_day = np.zeros(len(days))
-        for tier in tiers.itertuples(index=False):
-            table = prices[(prices.model == book_key) & (prices.tier == tier.service_tier)]
-            table = table.sort_values("effective")
-            if table.empty:
-                book.price(key.model, days[0].date(), tier.service_tier)  # raises, naming it
-            idx = np.searchsorted(table["effective"].to_numpy(), days.to_numpy(), side="right") - 1
-            if (idx < 0).any():
-                book.price(key.model, days[0].date(), tier.service_tier)
-            per_token = sum(
-                getattr(key, kind) * table[kind].to_numpy()[idx] for kind in PRICE_COLUMNS
-            )
-            per_day += tier.share * per_token / 1e6
-        rows[key_id(key.team, key.feature, key.model)] = per_day
+        tiers = tier_shares(mix, key.team, key.feature, key.model)
+        prices = kind_prices(book, key.model, tiers, days)
+        rows[key_id(key.team, key.feature, key.model)] = (
+            sum(getattr(key, kind) * prices[kind] for kind in PRICE_COLUMNS) / 1e6
+        )
     return pd.DataFrame.from_dict(rows, orient="index", columns=days)

@@ -36,12 +36,21 @@ def test_seasonal_naive_repeats_a_clean_week_exactly():
     np.testing.assert_allclose(paths, np.tile(week, 3)[None, :].repeat(50, axis=0))
 
 
-def test_seasonal_naive_intervals_widen_with_the_horizon():
+def test_seasonal_naive_intervals_follow_the_series_own_errors():
     rng = np.random.default_rng(0)
-    y = 100 * np.exp(rng.normal(0, 0.2, len(DAYS)))
-    paths = SeasonalNaive().fit(DAYS, y).sample_paths(28, 2000, seed=0)
-    spread = np.percentile(paths, 90, axis=0) - np.percentile(paths, 10, axis=0)
-    assert spread[21:].mean() > 1.5 * spread[:7].mean()
+    days = pd.date_range("2025-01-06", periods=364)
+
+    def spread(y):
+        paths = SeasonalNaive().fit(days, y).sample_paths(56, 4000, seed=0)
+        width = np.percentile(paths, 90, axis=0) - np.percentile(paths, 10, axis=0)
+        return width[:7].mean(), width[-7:].mean()
+
+    # a drifting level (random walk): the rule's errors grow with the horizon
+    first, last = spread(100 * np.exp(np.cumsum(rng.normal(0, 0.05, 364))))
+    assert last > 2 * first
+    # noise around a fixed level: errors do not grow, whatever the horizon
+    first, last = spread(100 * np.exp(rng.normal(0, 0.2, 364)))
+    assert last == pytest.approx(first, rel=0.25)
 
 
 def test_prophet_forecasts_a_constant_as_that_constant():

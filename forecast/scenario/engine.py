@@ -1,0 +1,458 @@
+"""Evaluate a scenario against a saved forecast run, without refitting anything.
+
+The baseline run's series become *streams*: volume paths (path x day),
+token intensity per kind, failure rate and price per kind per day. Each
+change transforms streams (scales volume, moves it to another model, edits
+prices or intensities) from its start day, ramping in linearly. Cost is
+recomputed as volume x intensity x price. Uncertain inputs ``{low, likely,
+high}`` are drawn per sample path (PERT), once, so every evaluation sees the
+same draws. Each change's share of the difference is its Shapley value: the
+average, over every order of the changes, of what it adds, so shares add up to
+the total difference and do not depend on how independent changes are listed.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import ScenarioError
+from forecast.ledger import Ledger
+from forecast.pricing.book import PRICE_COLUMNS, PriceBook
+from forecast.runs import ForecastRun
+from forecast.scenario.schema import Range, Scenario
+from forecast.series import kind_prices
+
+INPUT_KINDS = ("input", "cached_input", "cache_write")
+EXACT_SHAPLEY_MAX = 10
+DAYS_PER_MONTH = 30.4375
+
+
+@dataclass
+class Stream:
+    team: str
+    feature: str
+    model: str
+    volume: np.ndarray  # (paths, days)
+    intensity: dict  # kind -> tokens per unit of volume, (days,) or (paths, days)
+    failure: np.ndarray  # (days,) or (paths, days)
+    prices: dict  # kind -> USD per million tokens, (days,) or (paths, days)
+    tiers: dict = field(default_factory=lambda: {"standard": 1.0})
+
+    def cost(self) -> np.ndarray:
+        per_unit = sum(self.intensity[k] * self.prices[k] for k in PRICE_COLUMNS) / 1e6
+        return self.volume * per_unit
+
+
+@dataclass
+class Baseline:
+    run: ForecastRun
+    days: pd.DatetimeIndex
+    streams: list[Stream]
+    actuals: pd.DataFrame  # team, feature, model, ds, cost (history the run saw)
+
+
+def load_baseline(ledger: Ledger, run: ForecastRun, book: PriceBook) -> Baseline:
+    days = pd.date_range(run.start, run.horizon_end, freq="D")
+    n, d = run.n_paths, len(days)
+    series = ledger.con.execute(
+        "SELECT * FROM forecast_series WHERE run_id = ? ORDER BY team, feature, model", [run.run_id]
+    ).df()
+    paths = ledger.con.execute(
+        """SELECT team, feature, model, volume FROM forecast_paths WHERE run_id = ?
+           ORDER BY team, feature, model, path, ds""",
+        [run.run_id],
+    ).df()
+    volumes = paths["volume"].to_numpy().reshape(len(series), n, d)
+    streams = []
+    for i, row in enumerate(series.itertuples(index=False)):
+        tiers = json.loads(row.tiers)
+        streams.append(
+            Stream(
+                row.team, row.feature, row.model, volumes[i],
+                {k: np.full(d, getattr(row, k)) for k in PRICE_COLUMNS},
+                np.full(d, row.failure_rate), kind_prices(book, row.model, tiers, days), tiers,
+            )
+        )  # fmt: skip
+    actuals = ledger.con.execute(
+        "SELECT team, feature, model, ds, cost FROM forecast_actuals WHERE run_id = ?",
+        [run.run_id],
+    ).df()
+    return Baseline(run, days, streams, actuals)
+
+
+def pert(value, rng: np.random.Generator, n: int) -> np.ndarray | float:
+    """A fixed number as is; a range as n PERT draws (shape (n, 1), one per path)."""
+    if not isinstance(value, Range):
+        return value
+    low, likely, high = value.low, value.likely, value.high
+    if high == low:
+        return float(low)
+    alpha = 1 + 4 * (likely - low) / (high - low)
+    beta = 1 + 4 * (high - likely) / (high - low)
+    return (low + (high - low) * rng.beta(alpha, beta, size=n))[:, None]
+
+
+class _Applier:
+    """Applies one scenario's changes; draws every uncertain number once."""
+
+    def __init__(self, baseline: Baseline, scenario: Scenario, book: PriceBook, seed: int):
+        self.baseline = baseline
+        self.scenario = scenario
+        self.book = book
+        n = baseline.run.n_paths
+        rng = np.random.default_rng(seed)
+        self.values = [
+            {name: pert(getattr(change, name), rng, n) for name in type(change).model_fields}
+            for change in scenario.changes
+        ]
+        self.matched = [0] * len(scenario.changes)
+
+    def weight(self, change) -> np.ndarray:
+        """0 before start and after end; ramps linearly to 1 over ramp_days from start."""
+        days = (self.baseline.days - pd.Timestamp(change.start)).days.to_numpy().astype(float)
+        w = np.clip((days + 1) / max(change.ramp_days, 1), 0.0, 1.0)
+        w[days < 0] = 0.0
+        if change.end is not None:
+            w[self.baseline.days > pd.Timestamp(change.end)] = 0.0
+        return w
+
+    def same_model(self, a: str, b: str) -> bool:
+        return a == b or (
+            self.book.resolve(a) is not None and self.book.resolve(a) == self.book.resolve(b)
+        )
+
+    def matches(self, stream: Stream, change, model: str | None = None) -> bool:
+        for level in ("team", "feature"):
+            wanted = getattr(change, level)
+            if wanted is not None and getattr(stream, level) not in (
+                [wanted] if isinstance(wanted, str) else wanted
+            ):
+                return False
+        models = model if model is not None else change.model
+        if models is not None:
+            names = [models] if isinstance(models, str) else models
+            if not any(self.same_model(stream.model, m) for m in names):
+                return False
+        return True
+
+    def apply(self, subset: set[int]) -> list[Stream]:
+        streams = copy.deepcopy(self.baseline.streams)
+        for index, change in enumerate(self.scenario.changes):
+            if index in subset:
+                streams = getattr(self, f"_{change.kind}")(
+                    streams, change, self.values[index], index
+                )
+        return streams
+
+    # One method per change kind: (streams, change, drawn values, index) -> streams.
+
+    def _launch(self, streams, change, v, index):
+        days = self.baseline.days
+        w = self.weight(change)
+        months = np.maximum((days - pd.Timestamp(change.start)).days.to_numpy(), 0) / DAYS_PER_MONTH
+        volume = v["requests_per_day"] * w * (1 + v["monthly_growth"]) ** months
+        volume = np.broadcast_to(volume, (self.baseline.run.n_paths, len(days))).copy()
+        cached = v["input_tokens_per_request"] * v["cached_share"]
+        intensity = {
+            "input": v["input_tokens_per_request"] - cached + np.zeros(len(days)),
+            "cached_input": cached + np.zeros(len(days)),
+            "cache_write": np.zeros(len(days)),
+            "output": v["output_tokens_per_request"] + np.zeros(len(days)),
+        }
+        tiers = {"standard": 1.0}
+        prices = kind_prices(self.book, change.model, tiers, days)
+        self.matched[index] += 1
+        return [*streams, Stream(change.team, change.feature, change.model, volume, intensity,
+                                 np.zeros(len(days)), prices, tiers)]  # fmt: skip
+
+    def _traffic(self, streams, change, v, index):
+        w = self.weight(change)
+        if change.factor is not None:
+            factor = 1 + w * (v["factor"] - 1)
+        else:
+            days = (self.baseline.days - pd.Timestamp(change.start)).days.to_numpy()
+            factor = (1 + v["monthly_growth"]) ** (w * np.maximum(days, 0) / DAYS_PER_MONTH)
+        for s in streams:
+            if self.matches(s, change):
+                s.volume = s.volume * factor
+                self.matched[index] += 1
+        return streams
+
+    def _route(self, streams, change, v, index):
+        w = self.weight(change)
+        moved_streams = []
+        for s in streams:
+            if not self.matches(s, change, model=change.from_model):
+                continue
+            moved = s.volume * (v["share"] * w)
+            s.volume = s.volume - moved
+            prices = kind_prices(self.book, change.to_model, s.tiers, self.baseline.days)
+            intensity = {k: s.intensity[k] * v["intensity_factor"] for k in PRICE_COLUMNS}
+            moved_streams.append(
+                Stream(s.team, s.feature, change.to_model, moved, intensity,
+                       np.clip(s.failure * v["failure_factor"], 0, 0.99), prices, s.tiers)
+            )  # fmt: skip
+            self.matched[index] += 1
+        return streams + moved_streams
+
+    def _price(self, streams, change, v, index):
+        w = self.weight(change)
+        new = {"input": change.input_per_mtok, "cached_input": change.cached_input_per_mtok,
+               "output": change.output_per_mtok}  # fmt: skip
+        for s in streams:
+            if not self.matches(s, change, model=change.model):
+                continue
+            for kind in PRICE_COLUMNS:
+                if v["discount"] is not None:
+                    s.prices[kind] = s.prices[kind] * (1 - w * v["discount"])
+                elif new.get(kind) is not None:
+                    s.prices[kind] = (1 - w) * s.prices[kind] + w * new[kind]
+            self.matched[index] += 1
+        return streams
+
+    def _tokens(self, streams, change, v, index):
+        w = self.weight(change)
+        factors = {k: v["factor"] for k in PRICE_COLUMNS} if v["factor"] is not None else {}
+        if v["input_factor"] is not None:
+            factors |= dict.fromkeys(INPUT_KINDS, v["input_factor"])
+        if v["output_factor"] is not None:
+            factors["output"] = v["output_factor"]
+        for s in streams:
+            if self.matches(s, change):
+                for kind, f in factors.items():
+                    s.intensity[kind] = s.intensity[kind] * (1 + w * (f - 1))
+                self.matched[index] += 1
+        return streams
+
+    def _cache(self, streams, change, v, index):
+        w = self.weight(change)
+        for s in streams:
+            if not self.matches(s, change):
+                continue
+            total = sum(s.intensity[k] for k in INPUT_KINDS)
+            cached = s.intensity["cached_input"] + w * (
+                v["cached_share"] * total - s.intensity["cached_input"]
+            )
+            s.intensity["cached_input"] = cached
+            s.intensity["input"] = np.maximum(total - cached - s.intensity["cache_write"], 0.0)
+            self.matched[index] += 1
+        return streams
+
+    def _retries(self, streams, change, v, index):
+        w = self.weight(change)
+        for s in streams:
+            if not self.matches(s, change):
+                continue
+            target = (
+                v["failure_rate"]
+                if v["failure_rate"] is not None
+                else s.failure * v["failure_factor"]
+            )
+            new = np.clip(s.failure + w * (target - s.failure), 0.0, 0.99)
+            # calls = successes / (1 - failure rate): each failure is retried
+            s.volume = s.volume * (1 - s.failure) / (1 - new)
+            s.failure = new
+            self.matched[index] += 1
+        return streams
+
+    def _sunset(self, streams, change, v, index):
+        w = self.weight(change)
+        for s in streams:
+            if self.matches(s, change):
+                s.volume = s.volume * (1 - w)
+                self.matched[index] += 1
+        return streams
+
+
+def _total(streams: list[Stream]) -> np.ndarray:
+    """Total cost over the horizon, per path."""
+    return sum(s.cost().sum(axis=1) for s in streams)
+
+
+def shapley(applier: _Applier) -> list[float]:
+    """Each change's Shapley value for the mean total cost (exact up to 10 changes)."""
+    n = len(applier.scenario.changes)
+    cache: dict[frozenset, float] = {}
+
+    def value(subset: frozenset) -> float:
+        if subset not in cache:
+            cache[subset] = float(_total(applier.apply(set(subset))).mean())
+        return cache[subset]
+
+    phi = [0.0] * n
+    if n <= EXACT_SHAPLEY_MAX:
+        for i in range(n):
+            others = [j for j in range(n) if j != i]
+            for size in range(n):
+                weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+                for subset in itertools.combinations(others, size):
+                    s = frozenset(subset)
+                    phi[i] += weight * (value(s | {i}) - value(s))
+        return phi
+    rng = np.random.default_rng(0)
+    orders = 200
+    for _ in range(orders):
+        current = frozenset()
+        for i in rng.permutation(n):
+            phi[i] += (value(current | {i}) - value(current)) / orders
+            current = current | {i}
+    return phi
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    baseline_run: str
+    totals: dict
+    periods: pd.DataFrame
+    changes: list[dict]
+    budget: dict | None
+    warnings: list[str]
+    daily: dict  # for charts: baseline and scenario daily total quantiles
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.scenario.name,
+            "baseline_run": self.baseline_run,
+            "totals": self.totals,
+            "periods": json.loads(self.periods.to_json(orient="records")),
+            "changes": self.changes,
+            "budget": self.budget,
+            "warnings": self.warnings,
+        }
+
+
+def _stats(values: np.ndarray) -> dict:
+    p10, p50, p90 = np.quantile(values, [0.1, 0.5, 0.9])
+    return {"mean": float(values.mean()), "p10": float(p10), "p50": float(p50), "p90": float(p90)}
+
+
+def evaluate(
+    ledger: Ledger, run: ForecastRun, book: PriceBook, scenario: Scenario, calendar, seed: int = 0
+) -> ScenarioResult:
+    baseline = load_baseline(ledger, run, book)
+    applier = _Applier(baseline, scenario, book, seed)
+    notes = []
+    for index, change in enumerate(scenario.changes):
+        if change.start < run.start:
+            notes.append(
+                f"changes[{index}] ({change.kind}) starts {change.start}, before the baseline's "
+                f"first forecast day {run.start}: applied from {run.start}"
+            )
+    full = applier.apply(set(range(len(scenario.changes))))
+    for index, count in enumerate(applier.matched):
+        if count == 0:
+            change = scenario.changes[index]
+            scope = ", ".join(f"{k}={getattr(change, k)}" for k in ("team", "feature", "model")
+                              if getattr(change, k, None) is not None)  # fmt: skip
+            raise ScenarioError(
+                f"{change.kind} matches no series of baseline {run.run_id}"
+                + (f" ({scope})" if scope else ""),
+                field=f"changes[{index}]",
+                hint="check the names against costcast runs show " + run.run_id,
+            )
+    base_streams = baseline.streams
+    base_total, scen_total = _total(base_streams), _total(full)
+    phi = shapley(applier)
+    delta_mean = float((scen_total - base_total).mean())
+    changes = [
+        {"kind": c.kind, "delta_mean": phi[i],
+         "share": phi[i] / delta_mean if abs(delta_mean) > 1e-12 else None}
+        for i, c in enumerate(scenario.changes)
+    ]  # fmt: skip
+    horizon_days = len(baseline.days)
+    totals = {
+        "baseline": _stats(base_total),
+        "scenario": _stats(scen_total),
+        "delta": _stats(scen_total - base_total),
+        "days": horizon_days,
+        "annualized_delta_mean": delta_mean * 365 / horizon_days,
+    }
+    periods = _periods(baseline, base_streams, full, calendar)
+    budget = None
+    if scenario.budget is not None:
+        budget = _budget(baseline, base_streams, full, calendar, scenario.budget)
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+    daily = {
+        "days": [d.date().isoformat() for d in baseline.days],
+        "baseline": np.quantile(
+            sum(s.cost() for s in base_streams), [0.1, 0.5, 0.9], axis=0
+        ).tolist(),
+        "scenario": np.quantile(sum(s.cost() for s in full), [0.1, 0.5, 0.9], axis=0).tolist(),
+    }
+    return ScenarioResult(scenario, run.run_id, totals, periods, changes, budget, notes, daily)
+
+
+def _period_sums(baseline: Baseline, streams: list[Stream], calendar, freq: str) -> dict:
+    """(team, model, period) -> cost per path, actuals of the period's past days included."""
+    labels = calendar.labels(baseline.days, freq).to_numpy()
+    out: dict[tuple, np.ndarray] = {}
+    for s in streams:
+        cost = s.cost()
+        for label in np.unique(labels):
+            key = (s.team, s.model, label)
+            part = cost[:, labels == label].sum(axis=1)
+            out[key] = out.get(key, 0) + part
+    first = calendar.period_start(baseline.run.start, freq)
+    past = baseline.actuals[pd.to_datetime(baseline.actuals["ds"]) >= pd.Timestamp(first)]
+    if not past.empty:
+        past = past.assign(period=calendar.labels(past["ds"], freq).to_numpy())
+        for (team, model, period), cost in (
+            past.groupby(["team", "model", "period"])["cost"].sum().items()
+        ):
+            if (team, model, period) in out:
+                out[(team, model, period)] = out[(team, model, period)] + cost
+    return out
+
+
+def _periods(baseline, base_streams, scen_streams, calendar) -> pd.DataFrame:
+    rows = []
+    for freq in ("month", "quarter"):
+        base = _period_sums(baseline, base_streams, calendar, freq)
+        scen = _period_sums(baseline, scen_streams, calendar, freq)
+        zero = np.zeros(baseline.run.n_paths)
+        for key in sorted(set(base) | set(scen)):
+            b, s = base.get(key, zero), scen.get(key, zero)
+            d = s - b
+            bs, ss, ds = _stats(b), _stats(s), _stats(d)
+            rows.append({
+                "freq": freq, "team": key[0], "model": key[1], "period": key[2],
+                **{f"baseline_{k}": v for k, v in bs.items()},
+                **{f"scenario_{k}": v for k, v in ss.items()},
+                **{f"delta_{k}": v for k, v in ds.items()},
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _budget(baseline, base_streams, scen_streams, calendar, budget) -> dict:
+    freq = (
+        "year"
+        if budget.period.startswith("FY")
+        else ("quarter" if "Q" in budget.period else "month")
+    )
+    totals = []
+    for streams in (base_streams, scen_streams):
+        sums = _period_sums(baseline, streams, calendar, freq)
+        parts = [v for (team, model, period), v in sums.items() if period == budget.period]
+        if not parts:
+            raise ScenarioError(
+                f"budget period {budget.period} is outside the baseline's horizon "
+                f"({baseline.run.start} to {baseline.run.horizon_end})",
+                field="budget.period",
+            )
+        totals.append(sum(parts))
+    return {
+        "amount": budget.amount,
+        "period": budget.period,
+        "p_exceed_baseline": float((totals[0] > budget.amount).mean()),
+        "p_exceed_scenario": float((totals[1] > budget.amount).mean()),
+    }
