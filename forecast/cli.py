@@ -415,6 +415,94 @@ def scenario_validate(
         out.print(f"{path}: ok ({scenario.name!r}: {kinds})", highlight=False)
 
 
+def _evaluate_file(cfg: Config, ledger: Ledger, path: Path, run_id: str | None):
+    from forecast.fiscal import FiscalCalendar
+    from forecast.pricing import load_price_book
+    from forecast.runs import load_run
+    from forecast.scenario import load_scenario
+    from forecast.scenario.engine import evaluate
+
+    scenario = load_scenario(path)
+    run = load_run(ledger, run_id or scenario.baseline)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the result carries them; printed below
+        result = evaluate(
+            ledger, run, load_price_book(cfg), scenario, FiscalCalendar(cfg.fiscal_year_start)
+        )
+    for note in result.warnings:
+        err.print(f"[yellow]warning[/yellow] {path}: {note}")
+    return result
+
+
+def _scenario_table(result) -> pd.DataFrame:
+    rows = [{"row": name, **result.totals[name]} for name in ("baseline", "scenario", "delta")]
+    rows += [
+        {"row": f"change {i + 1}: {c['kind']}", "mean": c["delta_mean"]}
+        for i, c in enumerate(result.changes)
+    ]
+    return pd.DataFrame(rows, columns=["row", "mean", "p10", "p50", "p90"])
+
+
+@scenario_app.command("run")
+def scenario_run(
+    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    run: Annotated[str | None, typer.Option(help="Baseline run id (default: the file's).")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write waterfall + fan chart (PNG).")] = None,
+    output: OutputOption = Output.table,
+    config: ConfigOption = None,
+) -> None:
+    """Apply a scenario to a forecast run: baseline vs scenario, delta and each change's share."""
+    cfg = _config(config)
+    with Ledger(cfg.ledger, read_only=True) as ledger:
+        result = _evaluate_file(cfg, ledger, file, run)
+    if plot:
+        from forecast.plots import waterfall_chart
+
+        err.print(f"wrote {waterfall_chart(result, plot)}")
+    if output is Output.json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=1) + "\n")
+        return
+    if output is Output.csv:
+        result.periods.to_csv(sys.stdout, index=False)
+        return
+    t = result.totals
+    err.print(
+        f"{result.scenario.name}: baseline run {result.baseline_run}, {t['days']} days; "
+        f"delta {t['delta']['mean']:,.0f} USD (P10 {t['delta']['p10']:,.0f}, P90 "
+        f"{t['delta']['p90']:,.0f}); annualized {t['annualized_delta_mean']:,.0f} USD"
+    )
+    if result.budget:
+        b = result.budget
+        err.print(
+            f"budget {b['amount']:,.0f} for {b['period']}: chance of exceeding "
+            f"{b['p_exceed_baseline']:.0%} (baseline) -> {b['p_exceed_scenario']:.0%} (scenario)"
+        )
+    emit(_scenario_table(result), output, title=f"{result.scenario.name} (USD over the horizon)")
+
+
+@scenario_app.command("compare")
+def scenario_compare(
+    files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")],
+    run: Annotated[str | None, typer.Option(help="Baseline run id for all files.")] = None,
+    output: OutputOption = Output.table,
+    config: ConfigOption = None,
+) -> None:
+    """Several scenarios side by side against the same baseline."""
+    cfg = _config(config)
+    rows = []
+    with Ledger(cfg.ledger, read_only=True) as ledger:
+        for path in files:
+            result = _evaluate_file(cfg, ledger, path, run)
+            t = result.totals
+            rows.append({
+                "scenario": result.scenario.name, "baseline_run": result.baseline_run,
+                "baseline_mean": t["baseline"]["mean"], "scenario_mean": t["scenario"]["mean"],
+                "delta_mean": t["delta"]["mean"], "delta_p10": t["delta"]["p10"],
+                "delta_p90": t["delta"]["p90"], "annualized_delta_mean": t["annualized_delta_mean"],
+            })  # fmt: skip
+    emit(pd.DataFrame(rows), output, title="scenarios against the same baseline (USD)")
+
+
 @scenario_app.command("schema")
 def scenario_schema() -> None:
     """Print the scenario JSON Schema (kept in scenarios/schema.json)."""

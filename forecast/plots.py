@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; never a window
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from forecast.aggregate import history
@@ -81,6 +82,41 @@ def fan_chart(ledger: Ledger, run: ForecastRun, by: Sequence[str], path: str | P
         ax.set_ylabel("USD / day")
         ax.legend(loc="upper left", fontsize=7, ncol=4)
     fig.suptitle(f"{run.run_id}: daily cost, as of {run.as_of}", fontsize=11)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def waterfall_chart(result, path: str | Path) -> Path:
+    """Baseline -> each change's Shapley share -> scenario (mean total cost over the horizon),
+    beside a fan of baseline and scenario daily cost."""
+    base = result.totals["baseline"]["mean"]
+    steps = [(f"{i + 1}. {c['kind']}", c["delta_mean"]) for i, c in enumerate(result.changes)]
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": [1, 1.4]}
+    )
+    labels = ["baseline", *(s[0] for s in steps), "scenario"]
+    level = base
+    left.bar(0, base, color="0.6")
+    for i, (_, delta) in enumerate(steps, start=1):
+        left.bar(i, delta, bottom=level, color="C3" if delta > 0 else "C2")
+        level += delta
+    left.bar(len(labels) - 1, result.totals["scenario"]["mean"], color="C0")
+    left.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
+    left.set_ylabel("USD over the horizon (mean)")
+    levels = np.cumsum([base, *(d for _, d in steps)])
+    left.set_ylim(levels.min() * 0.95, levels.max() * 1.02)
+    left.set_title(result.scenario.name, loc="left", fontsize=10)
+    days = pd.to_datetime(result.daily["days"])
+    for name, color in (("baseline", "0.5"), ("scenario", "C0")):
+        q10, q50, q90 = result.daily[name]
+        right.fill_between(days, q10, q90, color=color, alpha=0.2)
+        right.plot(days, q50, color=color, label=f"{name} P50 (band: P10-P90)")
+    right.set_ylabel("USD / day")
+    right.legend(loc="upper left", fontsize=8)
+    right.set_title(f"baseline run {result.baseline_run}", loc="left", fontsize=10)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

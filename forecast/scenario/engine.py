@@ -17,7 +17,6 @@ import copy
 import itertools
 import json
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -380,8 +379,6 @@ def evaluate(
     budget = None
     if scenario.budget is not None:
         budget = _budget(baseline, base_streams, full, calendar, scenario.budget)
-    for note in notes:
-        warnings.warn(note, stacklevel=2)
     daily = {
         "days": [d.date().isoformat() for d in baseline.days],
         "baseline": np.quantile(
