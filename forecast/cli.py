@@ -424,11 +424,8 @@ def _evaluate_file(cfg: Config, ledger: Ledger, path: Path, run_id: str | None):
 
     scenario = load_scenario(path)
     run = load_run(ledger, run_id or scenario.baseline)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the result carries them; printed below
-        result = evaluate(
-            ledger, run, load_price_book(cfg), scenario, FiscalCalendar(cfg.fiscal_year_start)
-        )
+    calendar = FiscalCalendar(cfg.fiscal_year_start)
+    result = evaluate(ledger, run, load_price_book(cfg), scenario, calendar)
     for note in result.warnings:
         err.print(f"[yellow]warning[/yellow] {path}: {note}")
     return result
