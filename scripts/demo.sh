@@ -30,3 +30,6 @@ costcast prices gemini-2.5-flash --config "$CONFIG" --on "$cut"
 echo "== 6. forecast this and next fiscal quarter by team (fiscal year starts in February)"
 echo "      saves a run, prints its backtest on stderr, writes $OUT/fan.png"
 costcast forecast --config "$CONFIG" --horizon next-quarter --by team --freq quarter --plot "$OUT/fan.png"
+
+echo "== 7. what if: launch a support bot, route most of it to a mini model, get a discount"
+costcast scenario run scenarios/launch-support-bot.yaml --config "$CONFIG" --plot "$OUT/waterfall.png"

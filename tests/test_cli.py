@@ -182,3 +182,32 @@ def test_forecast_mistakes_exit_2(cli, workdir, extra_config, args, message):
     )
     assert code == 2, err
     assert message in err and "Traceback" not in err + out
+
+
+def test_scenario_run_json_and_plot(cli, workdir):
+    from test_forecast import KEYS, daily_csv
+
+    assert cli("ingest", daily_csv(workdir / "u.csv", KEYS, days=60))[0] == 0
+    code, _, err = cli("forecast", "--horizon", "30d", "--models", "seasonal_naive",
+                       "--paths", "20", "--jobs", "1")  # fmt: skip
+    assert code == 0, err
+    path = workdir / "s.yaml"
+    path.write_text(
+        "name: cut\nchanges:\n"
+        "  - {kind: price, model: gpt-4o, discount: 0.5, start: 2026-06-20}\n"
+        "  - {kind: traffic, team: search, factor: 2, start: 2026-07-01}\n"
+    )
+    code, out, err = cli("scenario", "run", path, "--output", "json", "--plot", workdir / "w.png")
+    assert code == 0, err
+    body = json.loads(out)
+    assert {"baseline_run", "totals", "periods", "changes"} <= set(body)
+    assert set(body["totals"]["delta"]) >= {"mean", "p10", "p50", "p90"}
+    assert [c["kind"] for c in body["changes"]] == ["price", "traffic"]
+    assert sum(c["delta_mean"] for c in body["changes"]) == pytest.approx(
+        body["totals"]["delta"]["mean"]
+    )
+    assert (workdir / "w.png").read_bytes()[:4] == b"\x89PNG"
+    code, out, _ = cli("scenario", "compare", path, path, "--output", "json")
+    assert code == 0 and len(json.loads(out)) == 2
+    code, _, err = cli("scenario", "run", path, "--run", "run-missing")
+    assert code == 2 and "no forecast run 'run-missing'" in err

@@ -98,3 +98,29 @@ def test_injected_events_show_in_the_ledger(demo):
     per_token = flash["cost_usd"] / (flash["input_tokens"] + flash["output_tokens"])
     # the mix of input and output barely moves in a day: cost per token drops by the discount
     assert per_token.iloc[1] / per_token.iloc[0] == pytest.approx(1 - cut["discount"], abs=0.03)
+
+
+@pytest.mark.slow
+def test_every_example_scenario_runs_against_the_demo_forecast(demo, tmp_path):
+    from pathlib import Path
+
+    from forecast.fiscal import FiscalCalendar
+    from forecast.runs import RunSettings, create_forecast
+    from forecast.scenario import load_scenario
+    from forecast.scenario.engine import evaluate
+
+    ledger, book, _ = demo
+    run = create_forecast(
+        ledger, book, horizon_end=dt.date(2027, 6, 30),
+        settings=RunSettings(models="seasonal_naive", n_paths=60), jobs=2,
+    )  # fmt: skip
+    examples = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
+    deltas = {}
+    for path in examples:
+        result = evaluate(ledger, run, book, load_scenario(path), FiscalCalendar(2))
+        total = result.totals["delta"]["mean"]
+        assert sum(c["delta_mean"] for c in result.changes) == pytest.approx(total, abs=1e-6)
+        deltas[path.stem] = total
+    assert deltas["provider-price-cut"] < 0 < deltas["prompt-drift"]
+    assert deltas["fix-retry-loop"] < 0 and deltas["route-summaries-to-mini"] < 0
+    assert deltas["launch-support-bot"] != 0
