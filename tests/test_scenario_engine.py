@@ -106,10 +106,12 @@ def test_route_share_zero_or_same_price_changes_nothing_and_conserves_requests(b
         "name: t\nchanges:\n  - {kind: route, from_model: gpt-4o, to_model: gpt-4.1,"
         " share: 0.7, start: 2026-06-20, ramp_days: 5}\n"
     )
-    base = load_baseline(ledger, run, book)
-    streams = _Applier(base, scenario, book, 0).apply({0})
+    applier = _Applier(load_baseline(ledger, run, book), scenario, book, 0)
+    assert len(applier.touched) == 2 and len(applier.untouched) == 1  # the gpt-4.1 series
+    streams = applier.apply({0})
+    assert len(streams) == 4  # two series, each split between gpt-4o and gpt-4.1
     total_after = sum(s.volume.sum() for s in streams)
-    assert total_after == pytest.approx(sum(s.volume.sum() for s in base.streams))
+    assert total_after == pytest.approx(sum(s.volume.sum() for s in applier.touched))
 
 
 def test_shapley_shares_add_up_and_ignore_the_order_of_independent_changes(baseline):

@@ -113,6 +113,23 @@ class _Applier:
             for change in scenario.changes
         ]
         self.matched = [0] * len(scenario.changes)
+        # Only series some change can reach are copied and recomputed per evaluation;
+        # the rest cost the same in every subset of changes.
+        reach = [self._reaches(s) for s in baseline.streams]
+        self.touched = [s for s, r in zip(baseline.streams, reach, strict=True) if r]
+        self.untouched = [s for s, r in zip(baseline.streams, reach, strict=True) if not r]
+        self.untouched_total = _total(self.untouched)
+
+    def _reaches(self, stream: Stream) -> bool:
+        for change in self.scenario.changes:
+            if change.kind == "launch":
+                continue
+            model = {"route": getattr(change, "from_model", None), "price": change.model}.get(
+                change.kind
+            )
+            if self.matches(stream, change, model=model):
+                return True
+        return False
 
     def weight(self, change) -> np.ndarray:
         """0 before start and after end; ramps linearly to 1 over ramp_days from start."""
@@ -143,7 +160,8 @@ class _Applier:
         return True
 
     def apply(self, subset: set[int]) -> list[Stream]:
-        streams = copy.deepcopy(self.baseline.streams)
+        """The reachable streams after the changes in ``subset``, in file order."""
+        streams = copy.deepcopy(self.touched)
         for index, change in enumerate(self.scenario.changes):
             if index in subset:
                 streams = getattr(self, f"_{change.kind}")(
@@ -271,9 +289,9 @@ class _Applier:
         return streams
 
 
-def _total(streams: list[Stream]) -> np.ndarray:
+def _total(streams: list[Stream]) -> np.ndarray | float:
     """Total cost over the horizon, per path."""
-    return sum(s.cost().sum(axis=1) for s in streams)
+    return sum((s.cost().sum(axis=1) for s in streams), 0.0)
 
 
 def shapley(applier: _Applier) -> list[float]:
@@ -283,7 +301,7 @@ def shapley(applier: _Applier) -> list[float]:
 
     def value(subset: frozenset) -> float:
         if subset not in cache:
-            cache[subset] = float(_total(applier.apply(set(subset))).mean())
+            cache[subset] = float(np.mean(_total(applier.apply(set(subset)))))
         return cache[subset]
 
     phi = [0.0] * n
@@ -346,7 +364,7 @@ def evaluate(
                 f"changes[{index}] ({change.kind}) starts {change.start}, before the baseline's "
                 f"first forecast day {run.start}: applied from {run.start}"
             )
-    full = applier.apply(set(range(len(scenario.changes))))
+    full = applier.untouched + applier.apply(set(range(len(scenario.changes))))
     for index, count in enumerate(applier.matched):
         if count == 0:
             change = scenario.changes[index]
@@ -359,7 +377,8 @@ def evaluate(
                 hint="check the names against costcast runs show " + run.run_id,
             )
     base_streams = baseline.streams
-    base_total, scen_total = _total(base_streams), _total(full)
+    base_total = applier.untouched_total + _total(applier.touched)
+    scen_total = applier.untouched_total + _total(full[len(applier.untouched) :])
     phi = shapley(applier)
     delta_mean = float((scen_total - base_total).mean())
     changes = [
