@@ -218,37 +218,13 @@ def _total_backtest(drivers: pd.DataFrame, results: dict, settings: RunSettings)
 
 
 def _save(ledger, run, keys, mix, results, per_unit, drivers, days) -> None:
-    series_rows, path_frames = [], []
-    n_days = len(days)
-    for key in keys.itertuples(index=False):
-        kid = key_id(key.team, key.feature, key.model)
-        result = results[kid]
-        series_rows.append(
-            (run.run_id, key.team, key.feature, key.model, result.model, result.score,
-             result.flag, key.volume_unit, *(getattr(key, k) for k in TOKEN_KINDS),
-             key.failure_rate, json.dumps(tier_shares(mix, key.team, key.feature, key.model)))
-        )  # fmt: skip
-        volume = result.paths  # (n_paths, h)
-        cost = volume * per_unit.loc[kid].to_numpy()[None, :]
-        path_frames.append(
-            pd.DataFrame(
-                {
-                    "run_id": run.run_id,
-                    "team": key.team,
-                    "feature": key.feature,
-                    "model": key.model,
-                    "ds": np.tile(days.date, run.n_paths),
-                    "path": np.repeat(np.arange(run.n_paths, dtype=np.int32), n_days),
-                    "volume": volume.ravel(),
-                    "cost": cost.ravel(),
-                }
-            )
-        )
+    """One transaction. Paths go in one series at a time as plain arrays, so a run of
+    thousands of series never builds one giant frame of Python objects."""
+    day_index = np.tile(days.values, run.n_paths)
+    path_index = np.repeat(np.arange(run.n_paths, dtype=np.int32), len(days))
     since = pd.Timestamp(run.as_of) - pd.Timedelta(days=ACTUALS_DAYS)
     actuals = drivers.loc[drivers["ds"] > since, [*SERIES_KEYS, "ds", "volume", "cost"]].copy()
     actuals.insert(0, "run_id", run.run_id)
-    actuals["ds"] = actuals["ds"].dt.date
-    paths = pd.concat(path_frames, ignore_index=True)
     con = ledger.con
     with ledger.transaction():
         con.execute(
@@ -256,14 +232,38 @@ def _save(ledger, run, keys, mix, results, per_unit, drivers, days) -> None:
             [run.run_id, run.created_at, run.as_of, run.horizon_end, run.n_paths, run.seed,
              json.dumps(run.meta)],
         )  # fmt: skip
-        con.executemany(
-            "INSERT INTO forecast_series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            series_rows,
-        )
-        for name, frame in (("forecast_paths", paths), ("forecast_actuals", actuals)):
+        for key in keys.itertuples(index=False):
+            kid = key_id(key.team, key.feature, key.model)
+            result = results[kid]
+            con.execute(
+                "INSERT INTO forecast_series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run.run_id, key.team, key.feature, key.model, result.model, result.score,
+                 result.flag, key.volume_unit, *(getattr(key, k) for k in TOKEN_KINDS),
+                 key.failure_rate, json.dumps(tier_shares(mix, key.team, key.feature, key.model))],
+            )  # fmt: skip
+            volume = result.paths  # (n_paths, days)
+            cost = volume * per_unit.loc[kid].to_numpy()[None, :]
+            frame = pd.DataFrame(
+                {
+                    "ds": day_index,
+                    "path": path_index,
+                    "volume": volume.ravel(),
+                    "cost": cost.ravel(),
+                }
+            )
             con.register("_frame", frame)
-            con.execute(f"INSERT INTO {name} SELECT * FROM _frame")
+            con.execute(
+                """INSERT INTO forecast_paths
+                   SELECT ?, ?, ?, ?, CAST(ds AS DATE), path, volume, cost FROM _frame""",
+                [run.run_id, key.team, key.feature, key.model],
+            )
             con.unregister("_frame")
+        con.register("_frame", actuals)
+        con.execute(
+            """INSERT INTO forecast_actuals
+               SELECT run_id, team, feature, model, CAST(ds AS DATE), volume, cost FROM _frame"""
+        )
+        con.unregister("_frame")
 
 
 def load_run(ledger: Ledger, run_id: str = "latest") -> ForecastRun:
