@@ -103,6 +103,7 @@ class PriceBook:
         )
         self._models = {e.model for e in self.entries}
         self._providers = {e.model: e.provider for e in self.entries if e.provider}
+        self._frame: pd.DataFrame | None = None  # built on first use; the book never changes
 
     @property
     def models(self) -> frozenset[str]:
@@ -143,6 +144,11 @@ class PriceBook:
 
     def frame(self) -> pd.DataFrame:
         """One row per entry with defaults filled in: the table the ledger joins against."""
+        if self._frame is None:
+            self._frame = self._build_frame()
+        return self._frame.copy()
+
+    def _build_frame(self) -> pd.DataFrame:
         rows = []
         for e in self.entries:
             row = {"model": e.model, "tier": e.tier, "effective": e.effective}

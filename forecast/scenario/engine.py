@@ -64,12 +64,12 @@ def load_baseline(ledger: Ledger, run: ForecastRun, book: PriceBook) -> Baseline
     series = ledger.con.execute(
         "SELECT * FROM forecast_series WHERE run_id = ? ORDER BY team, feature, model", [run.run_id]
     ).df()
-    paths = ledger.con.execute(
-        """SELECT team, feature, model, volume FROM forecast_paths WHERE run_id = ?
+    volume = ledger.con.execute(
+        """SELECT volume FROM forecast_paths WHERE run_id = ?
            ORDER BY team, feature, model, path, ds""",
         [run.run_id],
-    ).df()
-    volumes = paths["volume"].to_numpy().reshape(len(series), n, d)
+    ).fetchnumpy()["volume"]
+    volumes = np.asarray(volume).reshape(len(series), n, d)
     streams = []
     for i, row in enumerate(series.itertuples(index=False)):
         tiers = json.loads(row.tiers)
@@ -411,13 +411,15 @@ def evaluate(
 def _period_sums(baseline: Baseline, streams: list[Stream], calendar, freq: str) -> dict:
     """(team, model, period) -> cost per path, actuals of the period's past days included."""
     labels = calendar.labels(baseline.days, freq).to_numpy()
+    # periods are runs of consecutive days: sum each run with one reduceat per stream
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    names = labels[starts]
     out: dict[tuple, np.ndarray] = {}
     for s in streams:
-        cost = s.cost()
-        for label in np.unique(labels):
+        sums = np.add.reduceat(s.cost(), starts, axis=1)
+        for j, label in enumerate(names):
             key = (s.team, s.model, label)
-            part = cost[:, labels == label].sum(axis=1)
-            out[key] = out.get(key, 0) + part
+            out[key] = out.get(key, 0) + sums[:, j]
     first = calendar.period_start(baseline.run.start, freq)
     past = baseline.actuals[pd.to_datetime(baseline.actuals["ds"]) >= pd.Timestamp(first)]
     if not past.empty:
