@@ -71,13 +71,17 @@ def load_baseline(ledger: Ledger, run: ForecastRun, book: PriceBook) -> Baseline
     ).fetchnumpy()["volume"]
     volumes = np.asarray(volume).reshape(len(series), n, d)
     streams = []
+    prices: dict[tuple, dict] = {}  # most series share a model and tier mix
     for i, row in enumerate(series.itertuples(index=False)):
         tiers = json.loads(row.tiers)
+        key = (row.model, row.tiers)
+        if key not in prices:
+            prices[key] = kind_prices(book, row.model, tiers, days)
         streams.append(
             Stream(
                 row.team, row.feature, row.model, volumes[i],
                 {k: np.full(d, getattr(row, k)) for k in PRICE_COLUMNS},
-                np.full(d, row.failure_rate), kind_prices(book, row.model, tiers, days), tiers,
+                np.full(d, row.failure_rate), dict(prices[key]), tiers,
             )
         )  # fmt: skip
     actuals = ledger.con.execute(
@@ -433,22 +437,22 @@ def _period_sums(baseline: Baseline, streams: list[Stream], calendar, freq: str)
 
 
 def _periods(baseline, base_streams, scen_streams, calendar) -> pd.DataFrame:
-    rows = []
+    frames = []
     for freq in ("month", "quarter"):
         base = _period_sums(baseline, base_streams, calendar, freq)
         scen = _period_sums(baseline, scen_streams, calendar, freq)
+        keys = sorted(set(base) | set(scen))
         zero = np.zeros(baseline.run.n_paths)
-        for key in sorted(set(base) | set(scen)):
-            b, s = base.get(key, zero), scen.get(key, zero)
-            d = s - b
-            bs, ss, ds = _stats(b), _stats(s), _stats(d)
-            rows.append({
-                "freq": freq, "team": key[0], "model": key[1], "period": key[2],
-                **{f"baseline_{k}": v for k, v in bs.items()},
-                **{f"scenario_{k}": v for k, v in ss.items()},
-                **{f"delta_{k}": v for k, v in ds.items()},
-            })  # fmt: skip
-    return pd.DataFrame(rows)
+        b = np.stack([np.broadcast_to(base.get(k, zero), zero.shape) for k in keys])
+        s = np.stack([np.broadcast_to(scen.get(k, zero), zero.shape) for k in keys])
+        frame = pd.DataFrame(keys, columns=["team", "model", "period"])
+        frame.insert(0, "freq", freq)
+        for name, values in (("baseline", b), ("scenario", s), ("delta", s - b)):
+            q10, q50, q90 = np.quantile(values, [0.1, 0.5, 0.9], axis=1)
+            frame[f"{name}_mean"] = values.mean(axis=1)
+            frame[f"{name}_p10"], frame[f"{name}_p50"], frame[f"{name}_p90"] = q10, q50, q90
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _budget(baseline, base_streams, scen_streams, calendar, budget) -> dict:
