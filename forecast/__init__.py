@@ -19,9 +19,11 @@ from forecast.errors import (
 from forecast.fiscal import FiscalCalendar
 from forecast.ingest import ingest_files
 from forecast.ledger import Ledger
-from forecast.plots import fan_chart
+from forecast.plots import fan_chart, waterfall_chart
 from forecast.pricing import PriceBook, load_price_book
 from forecast.runs import ForecastRun, RunSettings, create_forecast, list_runs, load_run
+from forecast.scenario import Scenario, load_scenario, parse_scenario
+from forecast.scenario.engine import ScenarioResult, evaluate
 from forecast.sources import SourceContext
 from forecast.usage import usage_summary
 
@@ -36,18 +38,24 @@ __all__ = [
     "LedgerError",
     "PriceBook",
     "RunSettings",
+    "Scenario",
+    "ScenarioResult",
     "SourceContext",
     "UnknownModelError",
     "UnpricedModelError",
     "backtest",
     "create_forecast",
+    "evaluate",
     "fan_chart",
     "ingest_files",
     "list_runs",
     "load_config",
     "load_price_book",
     "load_run",
+    "load_scenario",
+    "parse_scenario",
     "summarize",
     "usage_summary",
+    "waterfall_chart",
     "write_demo_data",
 ]

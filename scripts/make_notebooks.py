@@ -91,6 +91,96 @@ QUARTER = [
 ]
 
 
+SCENARIO_CELL = """\
+start = run.start + dt.timedelta(days=30)
+yaml_text = f'''
+name: Support bot, routed to mini
+baseline: {run.run_id}
+changes:
+  - kind: launch
+    team: support
+    feature: support-bot
+    model: gpt-4.1
+    start: {start}
+    ramp_days: 30
+    requests_per_day: {{low: 15000, likely: 20000, high: 30000}}
+    input_tokens_per_request: 1200
+    output_tokens_per_request: 350
+  - kind: route
+    feature: support-bot
+    from_model: gpt-4.1
+    to_model: gpt-4.1-mini
+    share: 0.6
+    start: {start + dt.timedelta(days=30)}
+  - kind: price
+    model: claude-sonnet-4
+    discount: 0.2
+    start: {start + dt.timedelta(days=60)}
+'''
+scenario = cc.parse_scenario(yaml_text)
+result = cc.evaluate(ledger, run, book, scenario, calendar)
+{k: round(v['mean']) for k, v in result.totals.items() if isinstance(v, dict)}"""
+
+WHAT_IF = [
+    new_markdown_cell(
+        "# What if? A product manager's walkthrough\n\n"
+        "Write a scenario in a cell, run it against the latest forecast, read the "
+        "waterfall (what each change adds), then compare two variants. Nothing is refitted: "
+        "a scenario transforms the forecast's saved sample paths."
+    ),
+    new_code_cell(
+        "import datetime as dt\n"
+        "import tempfile\n"
+        "from pathlib import Path\n\n"
+        "import pandas as pd\n"
+        "from IPython.display import Image\n\n"
+        "import forecast as cc\n\n"
+        "WORKDIR = Path(tempfile.mkdtemp(prefix='costcast-'))\n"
+        "cc.write_demo_data(WORKDIR, seed=7, months=15, end=dt.date.today() - dt.timedelta(days=1))\n"
+        "config = cc.load_config(WORKDIR / 'costcast.yaml')\n"
+        "book = cc.load_price_book(config)\n"
+        "calendar = cc.FiscalCalendar(config.fiscal_year_start)\n"
+        "ledger = cc.Ledger(config.ledger)\n"
+        "cc.ingest_files(ledger, sorted(WORKDIR.glob('usage-*.csv')))\n"
+        "run = cc.create_forecast(\n"
+        "    ledger, book, horizon_end=lambda as_of: calendar.horizon_end('next-year', as_of),\n"
+        "    settings=cc.RunSettings(models='seasonal_naive', n_paths=200),\n"
+        ")\n"
+        "print('baseline', run.run_id, 'through', run.horizon_end)"
+    ),
+    new_markdown_cell(
+        "## A scenario, written here\n\nLaunch a support bot (its traffic is uncertain, so "
+        "it is a range), send 60% of it to a smaller model a month later, and assume a price "
+        "cut. Dates count from the forecast's first day, so the notebook keeps working."
+    ),
+    new_code_cell(SCENARIO_CELL),
+    new_markdown_cell(
+        "## Each change's share of the difference\n\nShapley values: they add up to the "
+        "total difference, whatever order the changes are listed in."
+    ),
+    new_code_cell("pd.DataFrame(result.changes).round(3)"),
+    new_code_cell("Image(filename=str(cc.waterfall_chart(result, WORKDIR / 'waterfall.png')))"),
+    new_markdown_cell("## By fiscal quarter and team"),
+    new_code_cell(
+        "quarters = result.periods[result.periods.freq == 'quarter']\n"
+        "quarters.groupby(['period', 'team'])[['baseline_mean', 'scenario_mean', 'delta_mean']]"
+        ".sum().round(0)"
+    ),
+    new_markdown_cell(
+        "## Two variants side by side\n\nThe same launch with 30% instead of 60% routed."
+    ),
+    new_code_cell(
+        "variant = cc.parse_scenario(yaml_text.replace('share: 0.6', 'share: 0.3'))\n"
+        "other = cc.evaluate(ledger, run, book, variant, calendar)\n"
+        "pd.DataFrame({\n"
+        "    '60% routed': {k: result.totals[k]['mean'] for k in ('baseline', 'scenario', 'delta')},\n"
+        "    '30% routed': {k: other.totals[k]['mean'] for k in ('baseline', 'scenario', 'delta')},\n"
+        "}).round(0)"
+    ),
+    new_code_cell("ledger.close()"),
+]
+
+
 def main() -> None:
     folder = Path(__file__).resolve().parent.parent / "notebooks"
     notebook = new_notebook(cells=QUARTER)
@@ -100,6 +190,13 @@ def main() -> None:
         "language": "python",
     }
     nbformat.write(notebook, folder / "01_quarter_forecast.ipynb")
+    notebook = new_notebook(cells=WHAT_IF)
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(notebook, folder / "02_what_if.ipynb")
 
 
 if __name__ == "__main__":
