@@ -162,6 +162,11 @@ def test_mistakes_are_named(baseline):
             "  - {kind: launch, team: t, feature: f, model: gpt-9, start: 2026-07-01,"
             " requests_per_day: 1, input_tokens_per_request: 1, output_tokens_per_request: 1}\n",
         )
+    with pytest.raises(UnknownModelError, match="gpt-9"):
+        run_scenario(
+            baseline,
+            "  - {kind: route, from_model: gpt-4o, to_model: gpt-9, share: 0.5, start: 2026-07-01}\n",
+        )
     with pytest.raises(CostcastError, match="no forecast run 'run-nope'"):
         load_run(ledger, "run-nope")
     early = run_scenario(baseline, "  - {kind: traffic, factor: 2, start: 2026-01-01}\n")
