@@ -265,7 +265,11 @@ def _dask_client(address: str | None):
 @app.command()
 def forecast(
     horizon: Annotated[
-        str, typer.Option(help="Days ahead (90d) or a fiscal period to reach (2027-Q2, FY2027).")
+        str,
+        typer.Option(
+            help="Days ahead (90d), a fiscal period to reach (2027-Q2, FY2027), "
+            "or this-quarter, next-quarter, this-year, next-year."
+        ),
     ] = "90d",
     by: Annotated[str, typer.Option(help="Comma-separated: team, feature, model.")] = "team",
     freq: Annotated[str, typer.Option(help="day, week, month or quarter (fiscal).")] = "month",

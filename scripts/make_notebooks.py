@@ -181,22 +181,18 @@ WHAT_IF = [
 ]
 
 
+NOTEBOOKS = {"01_quarter_forecast.ipynb": QUARTER, "02_what_if.ipynb": WHAT_IF}
+KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
 def main() -> None:
     folder = Path(__file__).resolve().parent.parent / "notebooks"
-    notebook = new_notebook(cells=QUARTER)
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(notebook, folder / "01_quarter_forecast.ipynb")
-    notebook = new_notebook(cells=WHAT_IF)
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(notebook, folder / "02_what_if.ipynb")
+    for name, cells in NOTEBOOKS.items():
+        notebook = new_notebook(cells=cells)
+        for index, cell in enumerate(notebook.cells):
+            cell["id"] = f"{name[:2]}-{index:02d}"  # stable ids: regenerating changes nothing
+        notebook.metadata["kernelspec"] = KERNEL
+        nbformat.write(notebook, folder / name)
 
 
 if __name__ == "__main__":
