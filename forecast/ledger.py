@@ -88,6 +88,29 @@ class Ledger:
             return pd.DataFrame()
         return self.con.execute("SELECT * FROM ingests ORDER BY ingest_id").df()
 
+    def remove_ingest(self, ingest_id: int) -> int:
+        """Take one ingest back out (its usage rows and row keys), e.g. before ingesting a
+        revised export. The log keeps a line saying so. Returns the usage rows removed."""
+        found = self.con.execute(
+            "SELECT rows_added FROM ingests WHERE ingest_id = ?", [ingest_id]
+        ).fetchall()
+        if not found:
+            raise LedgerError(
+                f"no ingest {ingest_id} in this ledger", hint="list them with costcast ingests list"
+            )
+        with self.transaction() as con:
+            removed = con.execute(
+                "SELECT count(*) FROM usage WHERE ingest_id = ?", [ingest_id]
+            ).fetchall()[0][0]
+            con.execute("DELETE FROM usage WHERE ingest_id = ?", [ingest_id])
+            con.execute("DELETE FROM row_keys WHERE ingest_id = ?", [ingest_id])
+            # the same file may be ingested again: forget its content hash
+            con.execute(
+                "UPDATE ingests SET sha256 = 'removed:' || sha256, rows_added = 0 WHERE ingest_id = ?",
+                [ingest_id],
+            )
+        return removed
+
     def row_count(self) -> int:
         if not self.has_table("usage"):
             return 0

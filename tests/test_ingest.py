@@ -244,3 +244,22 @@ def test_a_second_writer_gets_a_clear_error(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_revised_export_replaces_the_old_one_after_remove(ledger, tmp_path):
+    first = write(tmp_path, "export.csv", "2026-03-01T00:00:00Z,x,gpt-4o,1,100,0,10")
+    (old,) = ingest_files(ledger, [first])
+    revised = write(tmp_path, "export.csv", "2026-03-01T00:00:00Z,x,gpt-4o,1,150,0,10")
+    assert ledger.remove_ingest(old.ingest_id) == 1
+    assert totals(ledger)["rows"] == 0
+    (new,) = ingest_files(ledger, [revised])
+    assert new.rows_added == 1 and totals(ledger)["input"] == 150
+    # and the very first content can come back too: its hash is forgotten
+    assert ledger.remove_ingest(new.ingest_id) == 1
+    first.write_text("timestamp,team,model,requests,input_tokens,cached_input_tokens,output_tokens\n"
+                     "2026-03-01T00:00:00Z,x,gpt-4o,1,100,0,10\n")  # fmt: skip
+    assert ingest_files(ledger, [first])[0].rows_added == 1
+    from forecast.errors import LedgerError
+
+    with pytest.raises(LedgerError, match="no ingest 99"):
+        ledger.remove_ingest(99)
