@@ -40,6 +40,8 @@ from forecast.series import (
     unit_costs,
 )
 
+# Every model backtest reports: the candidates, their mixture, and the per-series choice.
+SCORED = (*ALL_MODELS, ENSEMBLE, "auto")
 RESULT_KEYS = ("model", "level", "horizon", "windows", "wape", "mase", "coverage_80", "pinball")
 
 
@@ -80,7 +82,6 @@ def backtest(
             f"{cutoffs[0]}, but the ledger starts on {first_day}: use fewer windows",
             field="--windows",
         )
-    names = (*ALL_MODELS, ENSEMBLE, "auto")
     actual_by: dict[tuple, list] = defaultdict(list)
     paths_by: dict[tuple, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     scale_by: dict[tuple, list] = defaultdict(list)
@@ -95,7 +96,7 @@ def backtest(
             dask_client, actual_by, paths_by, scale_by,
         )  # fmt: skip
     records = []
-    for name in names:
+    for name in SCORED:
         actual, paths, scaled = [], [], []
         for group, actuals in actual_by.items():
             a = np.concatenate(actuals)
@@ -145,8 +146,7 @@ def _one_window(
         set(window["group"])
         | {_group_of(tuple(k), levels) for k in keys[list(SERIES_KEYS)].itertuples(index=False)}
     )
-    names = (*ALL_MODELS, ENSEMBLE, "auto")
-    sums = {g: {name: np.zeros((n_paths, horizon)) for name in names} for g in groups}
+    sums = {g: {name: np.zeros((n_paths, horizon)) for name in SCORED} for g in groups}
     for key in keys.itertuples(index=False):
         kid = key_id(key.team, key.feature, key.model)
         group = _group_of((key.team, key.feature, key.model), levels)

@@ -6,9 +6,10 @@ so two identical rows in one file both count). Keys of every row ever
 ingested are kept, so re-ingesting a file, or a longer version of it, adds
 only rows not seen before.
 
-The common case (no row seen before) reads the file twice: once for keys,
-once for a validating, aggregating insert that aborts on the first bad row.
-Only files that overlap the ledger take the slower, row-materialising path.
+The common case (no row seen before) reads the file once: a validating,
+aggregating pass that aborts on the first bad row and carries each hourly
+group's row keys along. Only files that repeat a key inside themselves or
+overlap the ledger take the slower, row-materialising path.
 """
 
 from __future__ import annotations

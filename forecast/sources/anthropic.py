@@ -170,7 +170,6 @@ def sniff(path: Path, peeked: Peek) -> bool:
 SOURCE = Source(
     name="anthropic-usage",
     description="Anthropic Admin API usage report / analytics usage pages",
-    suffixes=(".json", ".jsonl"),
     stage=stage,
     sniff=sniff,
 )

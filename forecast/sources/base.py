@@ -53,7 +53,6 @@ class Staged:
 class Source:
     name: str
     description: str
-    suffixes: tuple[str, ...]
     stage: Callable[[duckdb.DuckDBPyConnection, Path, SourceContext, str], Staged]
     # Cheap look at the first bytes / first record: True when the file is this format.
     sniff: Callable[[Path, object], bool]

@@ -104,7 +104,6 @@ def sniff(path: Path, peeked: Peek) -> bool:
 SOURCE = Source(
     name="canonical",
     description="costcast's own usage record: CSV, Parquet or JSON Lines",
-    suffixes=(".csv", ".parquet", ".jsonl", ".ndjson"),
     stage=stage,
     sniff=sniff,
 )

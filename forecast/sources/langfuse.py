@@ -166,7 +166,6 @@ def sniff(path: Path, peeked: Peek) -> bool:
 SOURCE = Source(
     name="langfuse",
     description="Langfuse observations export (JSON / JSON Lines)",
-    suffixes=(".json", ".jsonl"),
     stage=stage,
     sniff=sniff,
 )

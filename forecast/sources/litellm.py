@@ -155,7 +155,6 @@ def sniff(path: Path, peeked: Peek) -> bool:
 SOURCE = Source(
     name="litellm-spendlogs",
     description="LiteLLM proxy LiteLLM_SpendLogs rows (CSV or JSON Lines)",
-    suffixes=(".csv", ".jsonl", ".json"),
     stage=stage,
     sniff=sniff,
 )

@@ -168,7 +168,6 @@ def sniff(path: Path, peeked: Peek) -> bool:
 SOURCE = Source(
     name="openai-usage",
     description="OpenAI organization Usage API pages (completions, embeddings)",
-    suffixes=(".json", ".jsonl"),
     stage=stage,
     sniff=sniff,
 )

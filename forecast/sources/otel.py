@@ -146,7 +146,6 @@ def sniff(path: Path, peeked: Peek) -> bool:
 SOURCE = Source(
     name="otel",
     description="OpenTelemetry GenAI spans, OTLP JSON (file exporter)",
-    suffixes=(".json", ".jsonl"),
     stage=stage,
     sniff=sniff,
 )
