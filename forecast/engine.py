@@ -88,6 +88,11 @@ def mixture(paths: Sequence[np.ndarray]) -> np.ndarray:
     return stacked[pick, np.arange(stacked.shape[1])]
 
 
+def scoring_windows(task: SeriesTask) -> int:
+    """How many backtest windows the history allows, keeping four weeks to fit on."""
+    return min(task.backtest_windows, (len(task.y) - 28) // task.backtest_horizon)
+
+
 def forecast_series(task: SeriesTask) -> SeriesForecast:
     """Choose (if asked), fit and sample one series. Runs in a worker process.
 
@@ -97,8 +102,7 @@ def forecast_series(task: SeriesTask) -> SeriesForecast:
     """
     candidates = task.candidates
     flag = None
-    # Score on as many windows as the history allows, keeping four weeks to fit on.
-    n_windows = min(task.backtest_windows, (len(task.y) - 28) // task.backtest_horizon)
+    n_windows = scoring_windows(task)
     short = n_windows < 1 or np.count_nonzero(task.y) < 14
     scores, windows = {}, {}
     if not short:
@@ -176,7 +180,7 @@ def precompute_global(tasks: Sequence[SeriesTask]) -> None:
         per_window = {}
         for w in range(first.backtest_windows, 0, -1):
             back = w * first.backtest_horizon
-            cut = {t.key: (t.ds[:-back], t.y[:-back]) for t in tasks if len(t.y) > back + 28}
+            cut = {t.key: (t.ds[:-back], t.y[:-back]) for t in tasks if scoring_windows(t) >= w}
             if cut:
                 per_window[w] = GLOBAL_MODELS[name](**params).fit(cut)
         for t in tasks:

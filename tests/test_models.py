@@ -113,3 +113,18 @@ def test_mixture_widen_and_spread_factor():
     task = SeriesTask("k", pd.date_range("2026-01-01", periods=42), actual, 7, 10, 0, ("x",))
     result = SeriesForecast("k", "x", None, None, np.zeros((10, 7)), windows=[(28, draws)])
     assert spread_factor([task], {"k": result}) == pytest.approx(2.0)
+
+
+def test_global_candidate_scores_every_window_a_series_allows():
+    from forecast.engine import ALL_MODELS, SeriesTask, run_tasks
+
+    rng = np.random.default_rng(0)
+
+    def task(key, n):
+        ds = pd.date_range("2026-01-01", periods=n)
+        return SeriesTask(key, ds, rng.poisson(100, n).astype(float), 7, 20, 1, ALL_MODELS)
+
+    # 56 days is exactly four weeks to fit on plus two 14-day windows
+    results = run_tasks([task("long", 200), task("edge", 56)], jobs=1)
+    assert len(results["edge"].windows) == 2
+    assert set(results["edge"].scores) == {*ALL_MODELS, "ensemble"}
