@@ -21,8 +21,13 @@ from forecast.runs import ForecastRun
 from forecast.schema import split_keys
 
 LEVELS = ("team", "feature", "model")
-OUTPUT_FREQS = ("day", "week", "month", "quarter")
+OUTPUT_FREQS = ("day", "week", "month", "quarter", "year")
 TOTAL = "total"
+
+
+def quantile_name(q: float) -> str:
+    """0.1 -> p10, 0.975 -> p97.5"""
+    return f"p{round(float(q) * 100, 6):g}"
 
 
 def parse_levels(by: str | Sequence[str] | None) -> list[str]:
@@ -44,10 +49,14 @@ def summarize(
     freq: str = "month",
     calendar: FiscalCalendar | None = None,
     budgets: Sequence[dict] = (),
-    quantiles: tuple[float, float, float] = (0.1, 0.5, 0.9),
+    quantiles: Sequence[float] = (0.1, 0.5, 0.9),
 ) -> pd.DataFrame:
-    """One row per group and period: mean, p10, p50, p90, budget, p_exceed; plus total rows."""
+    """One row per group and period: mean, p10, p50, p90 (or the quantiles asked for),
+    budget, p_exceed; plus total rows."""
     levels = parse_levels(by)
+    if not quantiles or any(not 0 < q < 1 for q in quantiles):
+        raise CostcastError("quantiles must lie strictly between 0 and 1", field="quantiles",
+                            value=list(quantiles))  # fmt: skip
     if freq not in OUTPUT_FREQS:
         raise CostcastError(
             f"unknown period {freq!r}; choose from {', '.join(OUTPUT_FREQS)}", field="--freq"
@@ -69,9 +78,9 @@ def summarize(
         SELECT {select_group} period, path, cost + coalesce(actual, 0) AS cost
         FROM fc LEFT JOIN act USING ({(group + ", ") if levels else ""}period)
     """
-    q10, q50, q90 = quantiles
-    stats = f"""avg(cost) AS mean, quantile_cont(cost, {q10}) AS p10,
-                quantile_cont(cost, {q50}) AS p50, quantile_cont(cost, {q90}) AS p90"""
+    stats = "avg(cost) AS mean" + "".join(
+        f', quantile_cont(cost, {float(q)}) AS "{quantile_name(q)}"' for q in quantiles
+    )
     totals = con.execute(
         f"""SELECT period, {stats} FROM (
                 SELECT period, path, sum(cost) AS cost FROM ({sums}) GROUP BY period, path)

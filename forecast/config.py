@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -56,6 +57,46 @@ class DaskConfig(BaseModel):
     address: str  # tcp://HOST:PORT of a running scheduler
 
 
+SCOPES = ("read", "scenarios:write", "usage:write", "forecasts:write", "exports:read")
+
+
+class ApiToken(BaseModel):
+    """One API token: only its SHA-256 is kept (see forecast/tokens.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    scopes: list[Literal[SCOPES]] = Field(min_length=1)  # type: ignore[valid-type]
+    created: str | None = None
+
+
+class ApiConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tokens: list[ApiToken] = Field(default_factory=list)
+    max_upload_mb: float = Field(default=50, gt=0)
+    max_scenario_kb: float = Field(default=1024, gt=0)
+
+
+class Accounting(BaseModel):
+    """How journal exports book LLM spend: accounts, cost centres per team, entity, currency."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entity: str = "default"
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    expense_account: str = "6420"
+    accrual_account: str = "2190"
+    cost_centers: dict[str, str] = Field(default_factory=dict)  # team -> cost centre
+    # teams not listed go here; without it an unlisted team is an error naming the team
+    default_cost_center: str | None = None
+    journal_prefix: str = "ACR"
+    description: str = "Accrued LLM API usage"
+    billing_account_id: str = "costcast"  # FOCUS BillingAccountId
+    billing_account_name: str | None = None
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -66,6 +107,8 @@ class Config(BaseModel):
     prices: PricesConfig = Field(default_factory=PricesConfig)
     budgets: list[Budget] = Field(default_factory=list)
     dask: DaskConfig | None = None
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    accounting: Accounting = Field(default_factory=Accounting)
     source: Path | None = Field(default=None, exclude=True)
 
     def _rebase(self, base: Path) -> Config:

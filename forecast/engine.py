@@ -15,6 +15,8 @@ order tasks run.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
@@ -224,7 +226,12 @@ def _completed(
     elif jobs == 1 or len(tasks) <= 1:
         yield from map(forecast_series, tasks)
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # Forking a process that runs other threads (a server) can copy a held lock into
+        # the child; from any thread but the main one, start workers from a clean server.
+        context = None
+        if threading.current_thread() is not threading.main_thread():
+            context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             for future in as_completed([pool.submit(forecast_series, t) for t in tasks]):
                 yield future.result()
 

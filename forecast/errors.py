@@ -108,3 +108,7 @@ class ScenarioError(CostcastError):
 
 class LedgerError(CostcastError):
     """The ledger cannot answer: empty, locked by another writer, or unreadable."""
+
+
+class NotFoundError(CostcastError):
+    """A run, scenario result, ingest or token that was asked for by name does not exist."""

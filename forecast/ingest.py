@@ -51,6 +51,7 @@ class _Planned:
     source: str
     staged: Staged | None  # None: this exact file was ingested before
     previous: tuple | None = None
+    origin: str | None = None  # what the log records instead of the local path (uploads)
 
     @property
     def sha256(self) -> str:
@@ -81,15 +82,22 @@ def ingest_files(
     context: SourceContext | None = None,
     book: PriceBook | None = None,
     on_file: Callable[[Path], None] | None = None,
+    origins: Sequence[str] | None = None,
 ) -> list[IngestResult]:
-    """Ingest every file or none: any error leaves the ledger exactly as it was."""
+    """Ingest every file or none: any error leaves the ledger exactly as it was.
+
+    ``origins``, one per path, is what the ingest log records as each file's
+    path (e.g. ``upload:usage.csv``), for files that only exist for this call.
+    """
     context = context or SourceContext()
     con = ledger.con
     planned: list[_Planned] = []
     hasher = ThreadPoolExecutor(max_workers=1)
     try:
-        for raw in paths:
+        for index, raw in enumerate(paths):
             planned.append(_plan(con, Path(raw), fmt, context, planned, hasher))
+            if origins is not None:
+                planned[-1].origin = origins[index]
         try:
             with ledger.transaction():
                 results = []
@@ -163,7 +171,7 @@ def _ingest_one(con, item: _Planned) -> IngestResult:
         "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             ingest_id,
-            str(item.path.resolve()),
+            item.origin or str(item.path.resolve()),
             item.path.name,
             item.sha256,
             item.path.stat().st_size,

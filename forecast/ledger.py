@@ -3,18 +3,24 @@
 One process may write to a DuckDB file at a time; readers in other processes
 open it read-only. Every write is one transaction, so a failed ingest leaves
 the file exactly as it was.
+
+Inside one process (the API server), each thread works through its own
+``session()`` on the one open database; DuckDB's MVCC lets sessions read
+while another writes, and a shared lock makes writes take turns, so two
+writers never meet in an optimistic-concurrency conflict.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager, suppress
+import threading
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from forecast.errors import LedgerError
-from forecast.schema import LEDGER_DDL, RUNS_DDL
+from forecast.errors import LedgerError, NotFoundError
+from forecast.schema import BILLED_DDL, LEDGER_DDL, RESULTS_DDL, RUNS_DDL
 
 # DuckDB would otherwise take 80% of RAM; ingesting 10M rows stays within
 # this by spilling to <ledger>.tmp.
@@ -30,9 +36,11 @@ class Ledger:
         *,
         read_only: bool = False,
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        write_lock: threading.Lock | None = None,
     ) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        self.write_lock = write_lock
         if read_only and not self.path.exists():
             raise LedgerError(
                 "ledger not found: ingest usage first (costcast ingest FILE)",
@@ -46,15 +54,22 @@ class Ledger:
                 file=str(self.path),
                 hint="another costcast process may be writing to it; wait for it to finish",
             ) from None
-        # Session time zone fixes how offset-less times and date_trunc behave: always UTC.
-        self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self.con.execute("SET preserve_insertion_order = false")
-        # Inside Jupyter without ipywidgets DuckDB refuses to touch the bar at all.
-        with suppress(duckdb.Error):
-            self.con.execute("SET enable_progress_bar = false")
+        _session_settings(self.con)
         if not read_only:
-            self.con.execute(LEDGER_DDL + RUNS_DDL)
+            self.con.execute(LEDGER_DDL + RUNS_DDL + BILLED_DDL + RESULTS_DDL)
+
+    def session(self) -> Ledger:
+        """Another connection to the same open database, for one thread or request.
+
+        It shares the write lock; closing it leaves this ledger open.
+        """
+        other = object.__new__(Ledger)
+        other.path, other.read_only, other.write_lock = self.path, self.read_only, self.write_lock
+        other.con = self.con.cursor()
+        _session_settings(other.con)
+        return other
 
     def __enter__(self) -> Ledger:
         return self
@@ -68,13 +83,14 @@ class Ledger:
     @contextmanager
     def transaction(self):
         """All or nothing: anything raised inside rolls every write back."""
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield self.con
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.con.execute("COMMIT")
+        with self.write_lock or nullcontext():
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                yield self.con
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            self.con.execute("COMMIT")
 
     def has_table(self, name: str) -> bool:
         return bool(
@@ -95,7 +111,7 @@ class Ledger:
             "SELECT rows_added FROM ingests WHERE ingest_id = ?", [ingest_id]
         ).fetchall()
         if not found:
-            raise LedgerError(
+            raise NotFoundError(
                 f"no ingest {ingest_id} in this ledger", hint="list them with costcast ingests list"
             )
         with self.transaction() as con:
@@ -115,3 +131,12 @@ class Ledger:
         if not self.has_table("usage"):
             return 0
         return self.con.execute("SELECT count(*) FROM usage").fetchall()[0][0]
+
+
+def _session_settings(con: duckdb.DuckDBPyConnection) -> None:
+    # The time zone fixes how offset-less times and date_trunc behave: always UTC.
+    # It is per connection, so every session sets it again.
+    con.execute("SET TimeZone = 'UTC'")
+    # Inside Jupyter without ipywidgets DuckDB refuses to touch the bar at all.
+    with suppress(duckdb.Error):
+        con.execute("SET enable_progress_bar = false")

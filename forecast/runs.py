@@ -25,7 +25,7 @@ from forecast.engine import (
     run_tasks,
     series_seed,
 )
-from forecast.errors import CostcastError, LedgerError
+from forecast.errors import CostcastError, LedgerError, NotFoundError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
 from forecast.series import (
@@ -100,8 +100,12 @@ def create_forecast(
     on_series: Callable[[SeriesForecast], None] | None = None,
     on_plan: Callable[[int], None] | None = None,
     config_snapshot: dict | None = None,
+    run_id: str | None = None,
 ) -> ForecastRun:
-    """Fit every (team, feature, model) series up to ``as_of`` and save a run to the ledger."""
+    """Fit every (team, feature, model) series up to ``as_of`` and save a run to the ledger.
+
+    ``run_id`` lets a caller name the run before it exists (the API hands it out at once).
+    """
     settings = settings or RunSettings()
     if ledger.row_count() == 0:
         raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
@@ -156,7 +160,7 @@ def create_forecast(
     created = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     run = ForecastRun(
         # Ids only name runs; reproducibility comes from data, settings and seed.
-        run_id=f"run-{as_of:%Y%m%d}-{uuid.uuid4().hex[:8]}",
+        run_id=run_id or new_run_id(as_of),
         created_at=created,
         as_of=as_of,
         horizon_end=end,
@@ -173,6 +177,11 @@ def create_forecast(
     )
     _save(ledger, run, keys, mix, results, per_unit, drivers, days)
     return run
+
+
+def new_run_id(as_of: dt.date | None = None) -> str:
+    day = as_of or dt.datetime.now(dt.UTC).date()
+    return f"run-{day:%Y%m%d}-{uuid.uuid4().hex[:8]}"
 
 
 def _total_backtest(drivers: pd.DataFrame, results: dict, settings: RunSettings) -> dict:
@@ -268,7 +277,7 @@ def _save(ledger, run, keys, mix, results, per_unit, drivers, days) -> None:
 
 def load_run(ledger: Ledger, run_id: str = "latest") -> ForecastRun:
     if not ledger.has_table("forecast_runs"):
-        raise CostcastError("no forecast runs yet: run costcast forecast first", field="run")
+        raise NotFoundError("no forecast runs yet: run costcast forecast first", field="run")
     if run_id == "latest":
         rows = ledger.con.execute(
             "SELECT * FROM forecast_runs ORDER BY created_at DESC, run_id DESC LIMIT 1"
@@ -278,7 +287,7 @@ def load_run(ledger: Ledger, run_id: str = "latest") -> ForecastRun:
             "SELECT * FROM forecast_runs WHERE run_id = ?", [run_id]
         ).fetchall()
     if not rows:
-        raise CostcastError(
+        raise NotFoundError(
             f"no forecast run {run_id!r}", field="run", hint="list them with costcast runs list"
         )
     run_id, created, as_of, end, n_paths, seed, meta = rows[0]

@@ -133,3 +133,31 @@ CREATE TABLE IF NOT EXISTS forecast_actuals (
     model VARCHAR NOT NULL, ds DATE NOT NULL, volume DOUBLE NOT NULL, cost DOUBLE NOT NULL
 );
 """
+
+# What providers billed (see forecast/billed/): kept apart from usage, compared by reconcile.
+BILLED_DDL = """
+CREATE SEQUENCE IF NOT EXISTS billed_import_seq START 1;
+CREATE TABLE IF NOT EXISTS billed_imports (
+    import_id BIGINT PRIMARY KEY, name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
+    format VARCHAR NOT NULL, rows BIGINT NOT NULL, added BIGINT NOT NULL,
+    revised BIGINT NOT NULL, unchanged BIGINT NOT NULL, amount_usd DOUBLE NOT NULL,
+    imported_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS billed_costs (
+    day DATE NOT NULL, provider VARCHAR NOT NULL, project VARCHAR NOT NULL,
+    model VARCHAR NOT NULL, line_item VARCHAR NOT NULL, amount_usd DOUBLE NOT NULL,
+    source VARCHAR NOT NULL, import_id BIGINT NOT NULL
+);
+"""
+
+# Scenario results (forecast/scenario/store.py) and forecast jobs started through the API.
+RESULTS_DDL = """
+CREATE TABLE IF NOT EXISTS scenario_results (
+    result_id VARCHAR PRIMARY KEY, created_at TIMESTAMP NOT NULL, name VARCHAR NOT NULL,
+    baseline_run VARCHAR NOT NULL, scenario JSON NOT NULL, result JSON NOT NULL
+);
+CREATE TABLE IF NOT EXISTS forecast_jobs (
+    run_id VARCHAR PRIMARY KEY, status VARCHAR NOT NULL, requested_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP, request JSON NOT NULL, error JSON
+);
+"""

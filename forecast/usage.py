@@ -58,7 +58,10 @@ def priced_usage_sql(
                coalesce(NULLIF(u.provider, ''), m.provider) AS provider,
                u.service_tier, u.status, u."user", u.deployment,
                u.requests, u.input_tokens, u.cached_input_tokens, u.cache_write_tokens,
-               u.output_tokens, u.reported_cost_usd, {COST_SQL} AS cost_usd
+               u.output_tokens, u.reported_cost_usd, {COST_SQL} AS cost_usd,
+               m.key AS price_model, p.input AS price_input,
+               p.cached_input AS price_cached_input, p.cache_write AS price_cache_write,
+               p.output AS price_output
         FROM (SELECT * FROM usage {bounds}) u
         JOIN _price_models m ON u.model = m.model
         ASOF JOIN _prices p

@@ -1,0 +1,312 @@
+"""Readers for billed cost exports, each giving rows of
+(day, provider, project, model, line_item, amount_usd, where).
+
+- ``openai_costs``: Costs API pages, ``amount.value`` in dollars (a number, or a
+  numeric string in some fixtures), daily buckets of Unix seconds.
+- ``anthropic_costs``: the legacy cost report (buckets of results) and the
+  Usage and Cost Analytics cost rows; ``amount`` is a decimal string in cents.
+- ``focus``: FOCUS 1.2 CSV as clouds and LiteLLM export it, read leniently
+  (BOM, 0.5 column names, ``5/1/25`` dates, column subsets).
+
+Only USD bills are read; another currency is an error naming the row, never
+a silent conversion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import pandas as pd
+
+from forecast.errors import DataFormatError
+from forecast.sources.base import expect, read_json_documents
+
+BILLED_FORMATS = ("openai_costs", "anthropic_costs", "focus")
+COLUMNS = ["day", "provider", "project", "model", "line_item", "amount_usd", "where"]
+DAY = dt.timedelta(days=1)
+# FOCUS ProviderName values as clouds write them, mapped to the ledger's provider names.
+_PROVIDER_ALIASES = {
+    "google cloud": "google",
+    "google cloud platform": "google",
+    "amazon web services": "aws",
+    "microsoft": "azure",
+    "microsoft azure": "azure",
+}
+
+
+def read_billed(path: Path, fmt: str | None = None) -> tuple[str, pd.DataFrame, list[str]]:
+    """(format, rows, notes) for one billed export; ``fmt`` None means detect it."""
+    path = Path(path)
+    if fmt is None:
+        fmt = _detect(path)
+    if fmt not in BILLED_FORMATS:
+        raise DataFormatError(
+            f"unknown billed format {fmt!r}; the formats are: {', '.join(BILLED_FORMATS)}",
+            field="--format",
+        )
+    notes: list[str] = []
+    if fmt == "focus":
+        rows = _focus(path, notes)
+    else:
+        reader = _openai if fmt == "openai_costs" else _anthropic
+        rows = list(reader(path))
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    if frame.empty:
+        raise DataFormatError("no cost rows in the file", file=str(path))
+    return fmt, frame, notes
+
+
+def _detect(path: Path) -> str:
+    if path.suffix.lower() == ".csv":
+        return "focus"
+    docs = read_json_documents(path)
+    for _, doc in docs:
+        for page in doc if isinstance(doc, list) else [doc]:
+            for bucket in (page.get("data") or []) if isinstance(page, dict) else []:
+                if not isinstance(bucket, dict):
+                    continue
+                if "start_time" in bucket:
+                    return "openai_costs"
+                if "starting_at" in bucket:
+                    return "anthropic_costs"
+    raise DataFormatError(
+        "cannot tell which billed format this file is",
+        file=str(path),
+        hint="pass --format with one of: " + ", ".join(BILLED_FORMATS),
+    )
+
+
+def _pages(path: Path, what: str):
+    for line, doc in read_json_documents(path):
+        for page in doc if isinstance(doc, list) else [doc]:
+            expect(
+                isinstance(page, dict) and isinstance(page.get("data"), list),
+                f'expected {what} pages ({{"data": [...], "has_more": ...}})',
+                path,
+                line=line,
+            )
+            yield line, page["data"]
+
+
+def _usd(value, currency, path: Path, where: dict, field: str, cents: bool) -> float:
+    if str(currency or "").upper() != "USD":
+        raise DataFormatError(
+            "only USD bills can be read",
+            file=str(path),
+            field=field.rsplit(".", 1)[0] + ".currency",
+            value=currency,
+            **where,
+        )
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise DataFormatError(
+            "amount must be a number", file=str(path), field=field, value=value, **where
+        )
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise DataFormatError(
+            "amount must be a number", file=str(path), field=field, value=value, **where
+        ) from None
+    if not amount.is_finite():
+        raise DataFormatError(
+            "amount must be a finite number", file=str(path), field=field, value=value, **where
+        )
+    return float(amount / 100 if cents else amount)
+
+
+def _openai(path: Path):
+    record = 0
+    for line, buckets in _pages(path, "OpenAI costs"):
+        for bucket in buckets:
+            record += 1
+            where = {"line": line, "record": record}
+            start, end = bucket.get("start_time"), bucket.get("end_time")
+            if not isinstance(start, int | float) or isinstance(start, bool):
+                raise DataFormatError(
+                    "start_time must be Unix seconds",
+                    file=str(path),
+                    field="start_time",
+                    value=start,
+                    **where,
+                )
+            if end is not None and end - start != 86400:
+                raise DataFormatError(
+                    "costs come in daily buckets; this one is not one day long",
+                    file=str(path),
+                    field="end_time",
+                    value=end,
+                    **where,
+                )
+            day = dt.datetime.fromtimestamp(start, dt.UTC).date()
+            for result in bucket.get("results") or []:
+                amount = result.get("amount")
+                if not isinstance(amount, dict):
+                    raise DataFormatError(
+                        "amount is missing", file=str(path), field="amount", **where
+                    )
+                usd = _usd(
+                    amount.get("value"), amount.get("currency"), path, where, "amount.value", False
+                )
+                yield (
+                    day,
+                    "openai",
+                    result.get("project_id") or "",
+                    "",
+                    result.get("line_item") or "",
+                    usd,
+                    f"record {record}",
+                )
+
+
+def _timestamp(value, path: Path, where: dict, field: str) -> dt.datetime:
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        stamp = None
+    if stamp is None or stamp is pd.NaT or not isinstance(value, str):
+        raise DataFormatError(
+            "expected an RFC 3339 time", file=str(path), field=field, value=value, **where
+        )
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp.to_pydatetime()
+
+
+def _anthropic(path: Path):
+    record = 0
+    for line, items in _pages(path, "Anthropic cost report"):
+        for item in items:
+            record += 1
+            where = {"line": line, "record": record}
+            start = _timestamp(item.get("starting_at"), path, where, "starting_at")
+            end = _timestamp(item.get("ending_at"), path, where, "ending_at")
+            if end - start != DAY:
+                raise DataFormatError(
+                    "costs must come in daily buckets (bucket_width / time_bucket_width 1d)",
+                    file=str(path),
+                    field="ending_at",
+                    value=item.get("ending_at"),
+                    **where,
+                )
+            if "results" in item:  # legacy cost report: a bucket of grouped results
+                rows = [(r, r, "results[].amount") for r in item["results"] or []]
+            else:  # analytics: one row with its group and cost
+                cost = item.get("cost")
+                if not isinstance(cost, dict):
+                    raise DataFormatError("cost is missing", file=str(path), field="cost", **where)
+                rows = [(cost, item.get("group") or {}, "cost.amount")]
+            for money, group, field in rows:
+                usd = _usd(money.get("amount"), money.get("currency"), path, where, field, True)
+                label = (
+                    group.get("description") or group.get("token_type") or group.get("cost_type")
+                )
+                yield (
+                    start.date(),
+                    "anthropic",
+                    group.get("workspace_id") or "",
+                    group.get("model") or "",
+                    label or "",
+                    usd,
+                    f"record {record}",
+                )
+
+
+# FOCUS 0.5 names that 1.0 renamed; a lenient reader accepts both.
+_FOCUS_RENAMES = {
+    "BilledCurrency": "BillingCurrency",
+    "Provider": "ProviderName",
+    "ChargeType": "ChargeCategory",
+}
+
+
+def _focus(path: Path, notes: list[str]):
+    try:
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True
+        )
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataFormatError(f"not a readable CSV file: {exc}", file=str(path)) from None
+    frame = frame.rename(columns={k: v for k, v in _FOCUS_RENAMES.items() if v not in frame})
+    missing = [c for c in ("BilledCost", "ChargePeriodStart", "ProviderName") if c not in frame]
+    if missing:
+        raise DataFormatError(
+            f"not a FOCUS file: missing column(s) {', '.join(missing)}",
+            file=str(path),
+            line=1,
+            hint="FOCUS 1.x columns BilledCost, ChargePeriodStart and ProviderName are required",
+        )
+    skipped: dict[str, int] = {}
+    for index, row in enumerate(frame.to_dict("records")):
+        line = index + 2  # the header is line 1
+        where = {"line": line}
+        category = row.get("ChargeCategory") or "Usage"
+        service = row.get("ServiceCategory") or "AI and Machine Learning"
+        if category != "Usage" or service != "AI and Machine Learning":
+            label = (
+                f"ChargeCategory {category}"
+                if category != "Usage"
+                else f"ServiceCategory {service}"
+            )
+            skipped[label] = skipped.get(label, 0) + 1
+            continue
+        start = _focus_time(row["ChargePeriodStart"], path, line, "ChargePeriodStart")
+        end_text = row.get("ChargePeriodEnd")
+        if end_text:
+            end = _focus_time(end_text, path, line, "ChargePeriodEnd")
+            if end > dt.datetime.combine(start.date() + DAY, dt.time()):
+                raise DataFormatError(
+                    "a charge period longer than one day cannot be placed on a day",
+                    file=str(path),
+                    field="ChargePeriodEnd",
+                    value=end_text,
+                    **where,
+                )
+        currency = row.get("BillingCurrency") or "USD"
+        usd = _usd(row["BilledCost"], currency, path, where, "BilledCost", False)
+        provider = row["ProviderName"].strip()
+        if not provider:
+            raise DataFormatError(
+                "ProviderName must not be empty", file=str(path), field="ProviderName", **where
+            )
+        yield (
+            start.date(),
+            _PROVIDER_ALIASES.get(provider.lower(), provider.lower()),
+            row.get("SubAccountId") or "",
+            row.get("x_Model") or "",
+            row.get("ChargeDescription") or row.get("SkuId") or "",
+            usd,
+            f"line {line}",
+        )
+    for label, count in sorted(skipped.items()):
+        notes.append(
+            f"{count} row(s) with {label} not imported: only AI usage charges are compared"
+        )
+
+
+def _focus_time(text: str, path: Path, line: int, field: str) -> dt.datetime:
+    """ISO 8601 as the spec requires, or the ``5/1/25`` dates of the spec's own samples."""
+    text = text.strip()
+    for parse in (
+        lambda t: dt.datetime.fromisoformat(t.replace("Z", "+00:00")),
+        lambda t: dt.datetime.strptime(t, "%m/%d/%y"),
+        lambda t: dt.datetime.strptime(t, "%m/%d/%Y"),
+        lambda t: dt.datetime.strptime(t, "%m/%d/%y %H:%M"),
+    ):
+        try:
+            stamp = parse(text)
+        except ValueError:
+            continue
+        if stamp.tzinfo is not None:
+            stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+        return stamp
+    raise DataFormatError(
+        "expected an ISO 8601 UTC time like 2026-03-01T00:00:00Z",
+        file=str(path),
+        line=line,
+        field=field,
+        value=text,
+    )
