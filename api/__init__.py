@@ -1,1 +1,1 @@
-"""costcast's HTTP API (FastAPI): thin routes over ``forecast``; built with issue 5."""
+"""The costcast HTTP API: thin FastAPI routes over ``forecast``. Start it with ``costcast serve``."""

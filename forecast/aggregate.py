@@ -136,3 +136,23 @@ def history(ledger: Ledger, run: ForecastRun, by: Sequence[str], since: dt.date)
             WHERE run_id = ? AND ds >= ? GROUP BY ALL ORDER BY ALL""",
         [run.run_id, since],
     ).df()
+
+
+def config_budgets(config, ledger: Ledger, run_id: str) -> list[dict]:
+    """The config's budgets, refusing any that name a team, feature or model the run lacks."""
+    from forecast.runs import run_series
+
+    series = run_series(ledger, run_id)
+    budgets = []
+    for index, budget in enumerate(config.budgets):
+        for level in LEVELS:
+            value = getattr(budget, level)
+            if value is not None and value not in set(series[level]):
+                raise CostcastError(
+                    f"budget for unknown {level} {value!r}",
+                    file=str(config.source) if config.source else None,
+                    field=f"budgets[{index}].{level}",
+                    hint=f"the {level}s in the forecast are: {', '.join(sorted(set(series[level])))}",
+                )
+        budgets.append(budget.model_dump(exclude_none=True))
+    return budgets

@@ -204,49 +204,12 @@ def prices(
     config: ConfigOption = None,
 ) -> None:
     """The price in effect on a date (USD per million tokens), with its source."""
-    from forecast.pricing import load_price_book
+    from forecast.pricing import load_price_book, price_table
 
     book = load_price_book(_config(config))
     day = _date(on, "--on") or dt.datetime.now(dt.UTC).date()
-    if model is not None:
-        entries = [book.price(model, day, tier)]
-    else:
-        entries = []
-        for name in sorted(book.models):
-            try:
-                entries.append(book.price(name, day, tier))
-            except CostcastError:
-                continue  # not yet priced on that day, or no price in this tier
-    rows = [
-        {"model": e.model, "provider": e.provider, "tier": e.tier, "effective": str(e.effective)}
-        | e.per_token_kind()
-        | {"source": e.source}
-        for e in entries
-    ]
-    frame = pd.DataFrame(rows)
-    if model is not None:
-        frame.insert(0, "asked", model)
+    frame = price_table(book, day, tier, model)
     emit(frame, output, title=f"prices on {day} (USD per million tokens)")
-
-
-def _budgets_for(cfg: Config, ledger: Ledger, run_id: str) -> list[dict]:
-    """The config's budgets, refusing any that name a team, feature or model the run lacks."""
-    from forecast.runs import run_series
-
-    series = run_series(ledger, run_id)
-    budgets = []
-    for index, budget in enumerate(cfg.budgets):
-        for level in ("team", "feature", "model"):
-            value = getattr(budget, level)
-            if value is not None and value not in set(series[level]):
-                raise CostcastError(
-                    f"budget for unknown {level} {value!r}",
-                    file=str(cfg.source) if cfg.source else None,
-                    field=f"budgets[{index}].{level}",
-                    hint=f"the {level}s in the forecast are: {', '.join(sorted(set(series[level])))}",
-                )
-        budgets.append(budget.model_dump(exclude_none=True))
-    return budgets
 
 
 def _dask_client(address: str | None):
@@ -286,7 +249,7 @@ def forecast(
     config: ConfigOption = None,
 ) -> None:
     """Forecast daily spend per series with P10/P50/P90 per fiscal period; saves a run."""
-    from forecast.aggregate import parse_levels, summarize
+    from forecast.aggregate import config_budgets, parse_levels, summarize
     from forecast.fiscal import FiscalCalendar
     from forecast.pricing import load_price_book
     from forecast.runs import RunSettings, create_forecast
@@ -320,7 +283,7 @@ def forecast(
         progress.stop()
         table = summarize(
             ledger, run, by=levels, freq=freq, calendar=calendar,
-            budgets=_budgets_for(cfg, ledger, run.run_id),
+            budgets=config_budgets(cfg, ledger, run.run_id),
         )  # fmt: skip
         _report_run(ledger, run)
         if plot:
@@ -582,6 +545,10 @@ def runs_show(
         f"content hash {prov['content_hash']}"
     )
     emit(series, output, title=f"series of {run.run_id}")
+
+
+# Commands kept in their own modules register themselves on ``app`` when imported.
+from forecast import cli_finance, cli_server  # noqa: E402, F401
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from forecast.errors import ConfigError, UnknownModelError, UnpricedModelError
+from forecast.errors import ConfigError, CostcastError, UnknownModelError, UnpricedModelError
 from forecast.yamlio import load_yaml, parse_yaml, raise_validation_error
 
 Tier = Literal["standard", "batch", "flex", "priority"]
@@ -218,3 +218,29 @@ def load_price_book(config=None) -> PriceBook:
             entries += load_price_file(path)
         entries += list(prices.entries)
     return PriceBook(entries)
+
+
+def price_table(
+    book: PriceBook, on: dt.date, tier: str = "standard", model: str | None = None
+) -> pd.DataFrame:
+    """The prices in effect on ``on`` (USD per million tokens) with their source: for one
+    model (an error if it has none), or every model priced in that tier on that day."""
+    if model is not None:
+        entries = [book.price(model, on, tier)]
+    else:
+        entries = []
+        for name in sorted(book.models):
+            try:
+                entries.append(book.price(name, on, tier))
+            except CostcastError:
+                continue  # not yet priced on that day, or no price in this tier
+    rows = [
+        {"model": e.model, "provider": e.provider, "tier": e.tier, "effective": str(e.effective)}
+        | e.per_token_kind()
+        | {"source": e.source}
+        for e in entries
+    ]
+    frame = pd.DataFrame(rows)
+    if model is not None:
+        frame.insert(0, "asked", model)
+    return frame

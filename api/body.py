@@ -1,0 +1,85 @@
+"""Request bodies read with a size limit and a content-type check.
+
+The limit is checked against Content-Length before reading and against the
+bytes actually received while reading, so a client that lies about the
+length (or sends chunks) still gets 413 and the server never holds more
+than the limit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from fastapi import Request
+
+from api.errors import BodyTooLarge, UnsupportedMediaType
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def check_type(request: Request, allowed: tuple[str, ...]) -> str:
+    kind = media_type(request)
+    if kind not in allowed:
+        raise UnsupportedMediaType(
+            f"content type {kind or '(none)'!r} is not accepted here",
+            field="Content-Type",
+            hint=f"send one of: {', '.join(allowed)}",
+        )
+    return kind
+
+
+def _declared_length(request: Request, limit: int) -> None:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(
+            f"the body is {int(declared):,} bytes; the limit is {limit:,}",
+            field="Content-Length",
+            hint="raise api.max_upload_mb / api.max_scenario_kb in costcast.yaml",
+        )
+
+
+def _too_large(limit: int) -> BodyTooLarge:
+    return BodyTooLarge(
+        f"the body is over the limit of {limit:,} bytes",
+        hint="raise api.max_upload_mb / api.max_scenario_kb in costcast.yaml",
+    )
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    _declared_length(request, limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def save_upload(request: Request, limit: int, filename: str) -> tuple[Path, Path]:
+    """Stream the body to ``<new temp dir>/<filename>``; returns (dir, file). The caller
+    removes the directory."""
+    _declared_length(request, limit)
+    name = _SAFE_NAME.sub("_", Path(filename).name).strip("._") or "upload"
+    folder = Path(tempfile.mkdtemp(prefix="costcast-upload-"))
+    path = folder / name
+    size = 0
+    try:
+        with path.open("wb") as handle:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                handle.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        os.rmdir(folder)
+        raise
+    return folder, path

@@ -1,0 +1,96 @@
+"""Every error answer is JSON saying what was wrong and where: the same fields as the
+CLI's message (file, line, column, field, value, hint)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from forecast.errors import (
+    CostcastError,
+    LedgerError,
+    NotFoundError,
+    UnknownModelError,
+    UnpricedModelError,
+)
+
+log = logging.getLogger("costcast.api")
+
+
+class BodyTooLarge(CostcastError):
+    status = 413
+
+
+class UnsupportedMediaType(CostcastError):
+    status = 415
+
+
+class NotReady(CostcastError):
+    """Asked for a run that is still queued or running (or failed)."""
+
+    status = 409
+
+
+def status_for(exc: CostcastError) -> int:
+    if isinstance(exc, NotFoundError | UnknownModelError):
+        return 404
+    if isinstance(exc, BodyTooLarge | UnsupportedMediaType | NotReady):
+        return exc.status
+    if isinstance(exc, LedgerError | UnpricedModelError):
+        return 409  # the request is fine; the ledger or price book cannot answer it yet
+    return 422
+
+
+async def _costcast_error(request: Request, exc: CostcastError) -> JSONResponse:
+    return JSONResponse(exc.to_dict(), status_code=status_for(exc))
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    body = (
+        exc.detail
+        if isinstance(exc.detail, dict)
+        else {"error": "HTTPError", "message": exc.detail}
+    )
+    return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    field = ".".join(str(p) for p in first.get("loc", ()))
+    return JSONResponse(
+        {
+            "error": "RequestValidationError",
+            "message": first.get("msg", "invalid request"),
+            "field": field or None,
+            "value": None if first.get("input") is None else str(first.get("input"))[:200],
+            "errors": [
+                {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
+                for e in errors
+            ],
+        },
+        status_code=422,
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # A bug, not a client mistake: logged with its traceback, answered without it.
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return JSONResponse(
+        {
+            "error": "InternalError",
+            "message": f"unexpected {type(exc).__name__}; see the server log",
+        },
+        status_code=500,
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(CostcastError, _costcast_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,34 @@
+"""The app factory. ``costcast serve`` runs it with uvicorn; tests build it with
+``create_app()`` and override ``get_settings``."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routes import billing, exports, forecasts, health, prices, scenarios, usage
+from api.settings import get_settings
+from api.state import AppState
+
+DESCRIPTION = """Forecasts, what-if scenarios, usage, prices, billed actuals and finance
+exports of LLM API spend. Every route but `/health/*` needs `Authorization: Bearer TOKEN`
+(make one with `costcast token create`); each route names the scope it needs."""
+
+
+def create_app() -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        settings = app.dependency_overrides.get(get_settings, get_settings)()
+        app.state.costcast = AppState(settings)
+        try:
+            yield
+        finally:
+            app.state.costcast.close()
+
+    app = FastAPI(title="costcast", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    errors.install(app)
+    for module in (health, usage, forecasts, scenarios, prices, billing, exports):
+        app.include_router(module.router)
+    return app

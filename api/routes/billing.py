@@ -1,0 +1,78 @@
+"""Billed actuals: upload what providers billed, and reconcile it with priced usage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.body import check_type, save_upload
+from api.deps import BookDep, LedgerDep, Read, State, UsageWrite
+from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
+from api.routes.usage import FilenameQuery, upload_error
+from forecast.billed import import_billed, list_billed_imports
+from forecast.errors import CostcastError
+from forecast.reconcile import DEFAULT_TOLERANCE_PCT, DEFAULT_TOLERANCE_USD, reconcile
+
+router = APIRouter(tags=["billing"], responses=ERRORS)
+BILLED_TYPES = ("text/csv", "application/json", "application/x-ndjson", "text/plain")
+
+
+@router.post("/v1/billing/uploads", status_code=201, openapi_extra=raw_body(BILLED_TYPES))
+async def upload_billed(
+    request: Request,
+    state: State,
+    token: UsageWrite,
+    filename: str = FilenameQuery,
+    format: str | None = Query(None, description="openai_costs, anthropic_costs or focus."),
+) -> dict:
+    """Import a provider's billed costs: OpenAI Costs API pages, an Anthropic cost report
+    (legacy or analytics), or FOCUS CSV. Revised days replace earlier amounts."""
+    check_type(request, BILLED_TYPES)
+    config, _ = state.current()
+    folder, path = await save_upload(request, int(config.api.max_upload_mb * 1024 * 1024), filename)
+
+    def work() -> dict:
+        session = state.ledger.session()
+        try:
+            (result,) = import_billed(session, [path], format, names=[f"upload:{filename}"])
+        finally:
+            session.close()
+        return {**result.__dict__, "path": filename}
+
+    try:
+        return await run_in_threadpool(work)
+    except CostcastError as exc:
+        raise upload_error(exc, path, filename) from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@router.get("/v1/billing/uploads", response_model=Page)
+def list_uploads(ledger: LedgerDep, token: Read, limit: int = Limit, offset: int = Offset) -> Page:
+    """Every billed-cost import with rows added, revised and unchanged."""
+    return page(list_billed_imports(ledger), limit, offset)
+
+
+@router.get("/v1/reconciliation", response_model=Page)
+def reconciliation(
+    ledger: LedgerDep,
+    book: BookDep,
+    token: Read,
+    start: dt.date | None = Query(None, alias="from", description="First day."),
+    end: dt.date | None = Query(None, alias="to", description="Last day (inclusive)."),
+    tolerance_pct: float = Query(DEFAULT_TOLERANCE_PCT, ge=0, le=10),
+    tolerance_usd: float = Query(DEFAULT_TOLERANCE_USD, ge=0, le=1e9),
+    flagged: bool = Query(False, description="Only days that differ beyond both tolerances."),
+    limit: int = Limit,
+    offset: int = Offset,
+) -> Page:
+    """Priced usage against billed cost per day and provider, flagged above the tolerances."""
+    frame = reconcile(
+        ledger, book, start=start, end=end, tolerance_pct=tolerance_pct, tolerance_usd=tolerance_usd
+    )
+    if flagged:
+        frame = frame[frame["flag"]]
+    return page(frame, limit, offset)

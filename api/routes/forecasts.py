@@ -1,0 +1,159 @@
+"""Forecast runs: start one (202; it runs in the background), poll it, list them, and read a
+run's series per level, fiscal period and quantiles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import ConfigDep, ForecastsWrite, LedgerDep, Read, State
+from api.errors import NotReady
+from api.pages import ERRORS, Limit, Offset, Page, page
+from api.state import AppState
+from forecast.aggregate import config_budgets, summarize
+from forecast.errors import CostcastError, LedgerError, NotFoundError
+from forecast.fiscal import FiscalCalendar
+from forecast.jobs import add_job, forecast_detail, list_forecasts, set_status
+from forecast.runs import RunSettings, create_forecast, load_run, new_run_id
+from forecast.series import last_complete_day
+
+router = APIRouter(prefix="/v1/forecasts", tags=["forecasts"], responses=ERRORS)
+log = logging.getLogger("costcast.api")
+
+
+class ForecastCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    horizon: str = Field(
+        "90d",
+        max_length=40,
+        description="Days ahead (90d), a fiscal period to reach (2027-Q2, FY2027), or "
+        "this-quarter, next-quarter, this-year, next-year.",
+    )
+    models: str = Field("auto", max_length=100, description="auto, prophet, seasonal_naive, ...")
+    as_of: dt.date | None = Field(None, description="Cut the history at this day.")
+    paths: int = Field(200, ge=20, le=2000, description="Sample paths per series.")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class ForecastAccepted(BaseModel):
+    run_id: str
+    status: str
+    href: str
+
+
+@router.post("", status_code=202, response_model=ForecastAccepted)
+def start_forecast(
+    body: ForecastCreate, state: State, ledger: LedgerDep, token: ForecastsWrite, response: Response
+) -> ForecastAccepted:
+    """Queue a run; poll ``href`` until its status is done (or failed, with the error)."""
+    config, _ = state.current()
+    if ledger.row_count() == 0:
+        raise LedgerError("the ledger is empty: upload usage first (POST /v1/usage/uploads)")
+    # a bad horizon, model list or as-of date is the caller's mistake: say so now, not in the job
+    calendar = FiscalCalendar(config.fiscal_year_start)
+    complete = last_complete_day(ledger)
+    as_of = body.as_of or complete
+    if as_of > complete:
+        raise CostcastError(
+            f"as_of {as_of} is after the ledger's last complete day {complete}", field="as_of"
+        )
+    end = calendar.horizon_end(body.horizon, as_of)
+    if end <= as_of:
+        raise CostcastError(f"the horizon ends {end}, not after {as_of}", field="horizon")
+    from forecast.engine import resolve_models
+
+    resolve_models(body.models)
+    run_id = new_run_id(as_of)
+    add_job(ledger, run_id, body.model_dump(mode="json"))
+    state.jobs.submit(_run_job, state, run_id, body)
+    href = f"/v1/forecasts/{run_id}"
+    response.headers["Location"] = href
+    return ForecastAccepted(run_id=run_id, status="queued", href=href)
+
+
+def _run_job(state: AppState, run_id: str, body: ForecastCreate) -> None:
+    session = state.ledger.session()
+    try:
+        set_status(session, run_id, "running")
+        config, book = state.current()
+        calendar = FiscalCalendar(config.fiscal_year_start)
+        create_forecast(
+            session,
+            book,
+            horizon_end=lambda day: calendar.horizon_end(body.horizon, day),
+            as_of=body.as_of,
+            settings=RunSettings(models=body.models, n_paths=body.paths, seed=body.seed),
+            jobs=state.settings.forecast_jobs,
+            config_snapshot=config.model_dump(mode="json", exclude={"source", "api"}),
+            run_id=run_id,
+        )
+        set_status(session, run_id, "done")
+    except CostcastError as exc:
+        set_status(session, run_id, "failed", exc.to_dict())
+    except Exception as exc:  # a bug: the job must still end, and say so
+        log.exception("forecast job %s failed", run_id)
+        set_status(
+            session, run_id, "failed",
+            {"error": "InternalError", "message": f"unexpected {type(exc).__name__}; see the server log"},
+        )  # fmt: skip
+    finally:
+        session.close()
+
+
+@router.get("", response_model=Page)
+def list_all(
+    ledger: LedgerDep,
+    token: Read,
+    status: str | None = Query(None, description="queued, running, done or failed."),
+    limit: int = Limit,
+    offset: int = Offset,
+) -> Page:
+    """Saved runs and jobs not yet done, newest first."""
+    return page(list_forecasts(ledger, status), limit, offset)
+
+
+@router.get("/{run_id}")
+def get_one(run_id: str, ledger: LedgerDep, token: Read) -> dict:
+    """A run with its provenance (rows, days, content hash), settings, backtest and the model
+    chosen per series; for a job not done, its status and error."""
+    return forecast_detail(ledger, run_id)
+
+
+@router.get("/{run_id}/series", response_model=Page)
+def series(
+    run_id: str,
+    ledger: LedgerDep,
+    config: ConfigDep,
+    token: Read,
+    by: str = Query("team", description="Comma-separated: team, feature, model; empty for total."),
+    freq: str = Query("month", description="day, week, month, quarter or year (fiscal)."),
+    period: str | None = Query(None, description="Only this period (2027-Q1, 2027-03, FY2027)."),
+    quantiles: str = Query("0.1,0.5,0.9", description="Comma-separated, each in (0, 1)."),
+    limit: int = Limit,
+    offset: int = Offset,
+) -> Page:
+    """Mean and quantiles of spend per group and fiscal period (actuals to date included),
+    with budgets and the chance of exceeding them."""
+    try:
+        run = load_run(ledger, run_id)
+    except NotFoundError:
+        detail = forecast_detail(ledger, run_id)  # 404 if there is no such job either
+        raise NotReady(f"run {run_id} is {detail['status']}", field="run_id") from None
+    try:
+        qs = [float(q) for q in quantiles.split(",") if q.strip()]
+    except ValueError:
+        raise CostcastError(
+            "quantiles must be numbers like 0.1,0.5,0.9", field="quantiles", value=quantiles
+        ) from None
+    calendar = FiscalCalendar(config.fiscal_year_start)
+    frame = summarize(
+        ledger, run, by=by, freq=freq, calendar=calendar, quantiles=qs,
+        budgets=config_budgets(config, ledger, run.run_id),
+    )  # fmt: skip
+    if period is not None:
+        frame = frame[frame["period"] == period.strip()]
+    return page(frame, limit, offset)

@@ -1,0 +1,30 @@
+"""Liveness and readiness: the only routes without a token, for load balancers and probes."""
+
+from __future__ import annotations
+
+import duckdb
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import State
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+
+@router.get("/live")
+def live() -> dict:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", responses={503: {"description": "The ledger cannot be read"}})
+def ready(state: State):
+    """The ledger answers a query."""
+    session = state.ledger.session()
+    try:
+        rows = session.con.execute("SELECT count(*) FROM forecast_runs").fetchall()[0][0]
+    except duckdb.Error as exc:
+        return JSONResponse({"status": "not ready", "message": str(exc).splitlines()[0]}, 503)
+    finally:
+        session.close()
+    return {"status": "ready", "forecast_runs": rows}

@@ -1,0 +1,83 @@
+"""Scenarios: post a YAML or JSON scenario, get it evaluated against a run and saved; list
+and read saved results. Bodies are validated by the same schema and with the same
+errors (field path, line, column) as ``costcast scenario validate``."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.body import check_type, read_limited
+from api.deps import LedgerDep, Read, ScenariosWrite, State
+from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
+from forecast.fiscal import FiscalCalendar
+from forecast.runs import load_run
+from forecast.scenario import parse_scenario, scenario_json_schema
+from forecast.scenario.engine import evaluate
+from forecast.scenario.store import list_results, load_result, save_result
+
+router = APIRouter(prefix="/v1/scenarios", tags=["scenarios"], responses=ERRORS)
+
+SCENARIO_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "application/json")
+BODY = raw_body(SCENARIO_TYPES, {"type": "object", "description": "See GET /v1/scenarios/schema."})
+
+
+async def _parse(request: Request, state):
+    check_type(request, SCENARIO_TYPES)
+    config, _ = state.current()
+    text = await read_limited(request, int(config.api.max_scenario_kb * 1024))
+    return parse_scenario(text, source="request body")
+
+
+@router.post("", status_code=201, openapi_extra=BODY)
+async def post_scenario(
+    request: Request,
+    state: State,
+    token: ScenariosWrite,
+    run: str | None = Query(None, description="Baseline run id (default: the scenario's)."),
+) -> dict:
+    """Evaluate a scenario against a run and save the result: baseline and scenario side by
+    side per period, team and model (P10/P50/P90), the delta, each change's share of it, and
+    the chance of exceeding the scenario's budget."""
+    scenario = await _parse(request, state)
+    config, book = state.current()
+
+    def work() -> dict:
+        session = state.ledger.session()
+        try:
+            baseline = load_run(session, run or scenario.baseline)
+            result = evaluate(
+                session, baseline, book, scenario, FiscalCalendar(config.fiscal_year_start)
+            )
+            return load_result(session, save_result(session, result))
+        finally:
+            session.close()
+
+    return await run_in_threadpool(work)
+
+
+@router.post("/validate")
+async def validate(request: Request, state: State, token: ScenariosWrite) -> dict:
+    """Check a scenario against the schema without evaluating it."""
+    scenario = await _parse(request, state)
+    return {"valid": True, "name": scenario.name, "changes": [c.kind for c in scenario.changes]}
+
+
+@router.get("/schema")
+def schema(token: Read) -> dict:
+    """The scenario JSON Schema (the one in scenarios/schema.json)."""
+    return json.loads(scenario_json_schema())
+
+
+@router.get("", response_model=Page)
+def list_all(ledger: LedgerDep, token: Read, limit: int = Limit, offset: int = Offset) -> Page:
+    """Saved scenario results, newest first."""
+    return page(list_results(ledger), limit, offset)
+
+
+@router.get("/{result_id}")
+def get_one(result_id: str, ledger: LedgerDep, token: Read) -> dict:
+    """A saved result, with the scenario it answered."""
+    return load_result(ledger, result_id)

@@ -1,0 +1,110 @@
+"""Usage: upload an export (any supported format, same atomic, idempotent ingest as the CLI)
+and read summaries grouped like ``costcast usage``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.body import check_type, save_upload
+from api.deps import BookDep, LedgerDep, Read, State, UsageWrite
+from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
+from forecast.errors import CostcastError
+from forecast.ingest import ingest_files
+from forecast.sources import SourceContext
+from forecast.usage import usage_summary
+
+router = APIRouter(prefix="/v1/usage", tags=["usage"], responses=ERRORS)
+
+UPLOAD_TYPES = (
+    "text/csv",
+    "application/json",
+    "application/x-ndjson",
+    "application/jsonl",
+    "application/vnd.apache.parquet",
+    "application/octet-stream",
+    "text/plain",
+)
+FilenameQuery = Query(
+    min_length=1,
+    max_length=200,
+    description="The file's name; its extension helps tell the format (usage.csv, costs.json).",
+)
+
+
+def upload_error(exc: CostcastError, path: Path, filename: str) -> CostcastError:
+    """Errors about the temporary copy name the file the client sent."""
+    if exc.file == str(path):
+        exc.file = filename
+    return exc
+
+
+@router.post("/uploads", status_code=201, openapi_extra=raw_body(UPLOAD_TYPES))
+async def upload_usage(
+    request: Request,
+    state: State,
+    token: UsageWrite,
+    filename: str = FilenameQuery,
+    format: str | None = Query(None, description="Source format (default: detected)."),
+    timezone: str | None = Query(None, description="Zone of offset-less timestamps."),
+) -> dict:
+    """Ingest one usage export; rows seen before are not added again."""
+    check_type(request, UPLOAD_TYPES)
+    config, book = state.current()
+    limit = int(config.api.max_upload_mb * 1024 * 1024)
+    folder, path = await save_upload(request, limit, filename)
+
+    def ingest() -> dict:
+        context = SourceContext(
+            timezone=timezone or config.timezone, attribution=config.attribution
+        )
+        session = state.ledger.session()
+        try:
+            (result,) = ingest_files(
+                session, [path], fmt=format, context=context, book=book,
+                origins=[f"upload:{filename} (token {token.name})"],
+            )  # fmt: skip
+        finally:
+            session.close()
+        return {
+            "file": filename, "format": result.format, "ingest_id": result.ingest_id,
+            "rows_read": result.rows_read, "rows_added": result.rows_added,
+            "rows_present": result.rows_present,
+            "notes": [n.replace(str(path), filename) for n in result.notes],
+        }  # fmt: skip
+
+    try:
+        return await run_in_threadpool(ingest)
+    except CostcastError as exc:
+        raise upload_error(exc, path, filename) from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@router.get("/uploads", response_model=Page)
+def list_uploads(ledger: LedgerDep, token: Read, limit: int = Limit, offset: int = Offset) -> Page:
+    """The ingest log: every file ingested, by the CLI or through the API."""
+    return page(ledger.ingests(), limit, offset)
+
+
+@router.get("", response_model=Page)
+def usage(
+    ledger: LedgerDep,
+    book: BookDep,
+    token: Read,
+    by: str = Query(
+        "", description="Comma-separated: team, feature, model, provider, user, deployment."
+    ),
+    freq: str = Query("month", description="hour, day, week or month."),
+    start: dt.date | None = Query(None, alias="from", description="First day."),
+    end: dt.date | None = Query(None, alias="to", description="Last day (inclusive)."),
+    limit: int = Limit,
+    offset: int = Offset,
+) -> Page:
+    """Requests, failures, tokens and cost (priced, and as reported) per period and group."""
+    frame = usage_summary(ledger, book, by=by, freq=freq, start=start, end=end)
+    return page(frame, limit, offset)

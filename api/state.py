@@ -1,0 +1,60 @@
+"""What the server holds while it runs: the open ledger, the config and its price book,
+and the forecast job queue. Made in the app's lifespan, never at import."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from api.settings import Settings
+from forecast.config import Config, load_config
+from forecast.errors import CostcastError
+from forecast.jobs import fail_unfinished
+from forecast.ledger import Ledger
+from forecast.pricing import PriceBook, load_price_book
+
+log = logging.getLogger("costcast.api")
+
+
+class AppState:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._config_lock = threading.Lock()
+        self.config = load_config(settings.config)
+        self.book = load_price_book(self.config)
+        self._stamp = self._config_stamp()
+        # The one connection that owns the file; requests work through sessions of it.
+        self.ledger = Ledger(self.config.ledger, write_lock=threading.Lock())
+        interrupted = fail_unfinished(self.ledger)
+        if interrupted:
+            log.warning("%d forecast job(s) from the last server marked failed", interrupted)
+        self.jobs = ThreadPoolExecutor(
+            max_workers=settings.forecast_workers, thread_name_prefix="forecast"
+        )
+
+    def _config_stamp(self) -> float | None:
+        source = self.config.source
+        return Path(source).stat().st_mtime if source and Path(source).exists() else None
+
+    def current(self) -> tuple[Config, PriceBook]:
+        """The config and book, re-read when the file changed (a token made or revoked).
+
+        A config edited into an invalid state keeps the last good one in use.
+        """
+        with self._config_lock:
+            stamp = self._config_stamp()
+            if stamp != self._stamp:
+                self._stamp = stamp
+                try:
+                    config = load_config(self.config.source)
+                    self.book = load_price_book(config)
+                    self.config = config
+                except CostcastError as exc:
+                    log.error("config not reloaded, keeping the last good one: %s", exc)
+            return self.config, self.book
+
+    def close(self) -> None:
+        self.jobs.shutdown(wait=False, cancel_futures=True)
+        self.ledger.close()

@@ -1,0 +1,168 @@
+"""Finance commands of the ``costcast`` CLI: billed actuals, reconciliation, exports.
+Registered on the main app by forecast/cli.py."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from forecast.cli import ConfigOption, Output, OutputOption, _config, _date, app, emit, err, out
+from forecast.errors import CostcastError
+from forecast.ledger import Ledger
+
+billing_app = typer.Typer(
+    help="What providers billed (kept apart from usage).", no_args_is_help=True
+)
+app.add_typer(billing_app, name="billing")
+export_app = typer.Typer(help="Accrual journals and FOCUS 1.2 cost rows.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@billing_app.command("import")
+def billing_import(
+    files: Annotated[list[Path], typer.Argument(help="Billed cost exports.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="openai_costs, anthropic_costs or focus (default: detected)."
+        ),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Import OpenAI Costs API pages, Anthropic cost reports or FOCUS CSV: all files or none;
+    a day billed again with another amount replaces the earlier one."""
+    from forecast.billed import import_billed
+
+    cfg = _config(config)
+    with Ledger(cfg.ledger) as ledger:
+        results = import_billed(ledger, files, fmt)
+    table = Table(title=f"billed actuals in {cfg.ledger}")
+    for col in ("file", "format", "rows", "added", "revised", "unchanged", "USD"):
+        table.add_column(col, justify="left" if col in ("file", "format") else "right")
+    for r in results:
+        table.add_row(
+            r.path + (" (imported before)" if r.skipped else ""), r.format, f"{r.rows:,}",
+            f"{r.added:,}", f"{r.revised:,}", f"{r.unchanged:,}", f"{r.amount_usd:,.2f}",
+        )  # fmt: skip
+    out.print(table)
+    for r in results:
+        for note in r.notes:
+            err.print(f"[yellow]note[/yellow] {r.path}: {note}")
+
+
+@billing_app.command("list")
+def billing_list(output: OutputOption = Output.table, config: ConfigOption = None) -> None:
+    """Every billed-cost import: rows added, revised, unchanged and the amount."""
+    from forecast.billed import list_billed_imports
+
+    cfg = _config(config)
+    with Ledger(cfg.ledger, read_only=True) as ledger:
+        emit(list_billed_imports(ledger), output, title="billed imports")
+
+
+@app.command("reconcile")
+def reconcile_command(
+    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day (inclusive).")] = None,
+    tolerance_pct: Annotated[
+        float, typer.Option(help="Flag days off by more than this share of the bill...", min=0)
+    ] = 0.02,
+    tolerance_usd: Annotated[
+        float, typer.Option(help="...and by more than this many USD.", min=0)
+    ] = 1.0,
+    flagged: Annotated[bool, typer.Option(help="Show only flagged days.")] = False,
+    output: OutputOption = Output.table,
+    config: ConfigOption = None,
+) -> None:
+    """Compare cost priced from usage with billed cost per day and provider.
+
+    Exits 1 when any day is flagged, so a scheduled job can alert on it."""
+    from forecast.pricing import load_price_book
+    from forecast.reconcile import reconcile
+
+    cfg = _config(config)
+    book = load_price_book(cfg)
+    with Ledger(cfg.ledger, read_only=True) as ledger:
+        frame = reconcile(
+            ledger, book, start=_date(start, "--from"), end=_date(end, "--to"),
+            tolerance_pct=tolerance_pct, tolerance_usd=tolerance_usd,
+        )  # fmt: skip
+    shown = frame[frame["flag"]] if flagged else frame
+    emit(shown, output, title="priced usage vs billed (USD)")
+    count = int(frame["flag"].sum())
+    err.print(
+        f"{count} of {len(frame)} provider-days differ by more than {tolerance_pct:.0%} "
+        f"and {tolerance_usd:,.2f} USD"
+    )
+    if count:
+        raise typer.Exit(1)
+
+
+@export_app.command("journal")
+def export_journal(
+    period: Annotated[str, typer.Argument(help="Fiscal period: 2027-Q1, 2027-03 or FY2027.")],
+    basis: Annotated[str, typer.Option(help="forecast, actuals or scenario.")] = "forecast",
+    measure: Annotated[str, typer.Option(help="mean (lines add up), p50 or p90.")] = "mean",
+    run: Annotated[str | None, typer.Option(help="Forecast run id (default: latest).")] = None,
+    scenario: Annotated[str | None, typer.Option(help="Saved scenario result id.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, json or xlsx.")] = "csv",
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write here (default: stdout; xlsx needs it).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Accrual journal lines for a fiscal period: one debit/credit pair per cost centre."""
+    from forecast.export import build_journal
+    from forecast.pricing import load_price_book
+
+    if fmt not in ("csv", "json", "xlsx"):
+        raise CostcastError("choose csv, json or xlsx", field="--format", value=fmt)
+    if fmt == "xlsx" and out_file is None:
+        raise CostcastError("an xlsx journal needs --out FILE", field="--out")
+    cfg = _config(config)
+    with Ledger(cfg.ledger, read_only=True) as ledger:
+        journal = build_journal(
+            ledger, load_price_book(cfg), cfg, period=period, basis=basis, measure=measure,
+            run_id=run, scenario_id=scenario,
+        )  # fmt: skip
+    body = {"csv": journal.to_csv, "json": journal.to_json, "xlsx": journal.to_xlsx}[fmt]()
+    _write(body, out_file)
+    err.print(
+        f"{journal.meta['journal_id']}: {len(journal.lines)} lines, total "
+        f"{journal.meta['total']} {journal.meta['currency']} from {journal.meta['source_id']}"
+    )
+
+
+@export_app.command("focus")
+def export_focus(
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last day (inclusive).")],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="CSV file (default: stdout).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Actual LLM cost as FOCUS 1.2 CSV rows (billed where the bill is in, else priced)."""
+    from forecast.export import focus_export
+    from forecast.pricing import load_price_book
+
+    cfg = _config(config)
+    first, last = _date(start, "--from"), _date(end, "--to")
+    assert first is not None and last is not None  # typer requires both
+    with Ledger(cfg.ledger, read_only=True) as ledger:
+        frame = focus_export(ledger, load_price_book(cfg), cfg, first, last)
+    _write(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"), out_file)
+    err.print(f"{len(frame):,} FOCUS rows, {first} to {last}")
+
+
+def _write(body: bytes, path: Path | None) -> None:
+    if path is None:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    else:
+        path.write_bytes(body)
+        err.print(f"wrote {path}")

@@ -1,0 +1,51 @@
+"""Shared set-up for the API tests: a ledger of constant daily usage with a finished run,
+a config with accounts and cost centres, and one token per scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from test_forecast import AS_OF, KEYS, daily_csv
+
+from forecast.config import SCOPES
+from forecast.ingest import ingest_files
+from forecast.ledger import Ledger
+from forecast.pricing import load_price_book
+from forecast.runs import RunSettings, create_forecast
+from forecast.tokens import create_token
+
+HORIZON_END = dt.date(2026, 8, 31)
+CONFIG = """\
+ledger: ledger.duckdb
+fiscal_year_start: 1
+accounting:
+  entity: ACME-US
+  cost_centers: {search: CC-SEARCH, support: CC-SUPPORT}
+api:
+  max_upload_mb: 1
+  max_scenario_kb: 4
+"""
+
+
+def make_workspace(folder: Path, with_run: bool = True) -> dict:
+    """costcast.yaml, a ledger with 120 days of constant usage (and a seasonal-naive run
+    through 2026-08-31), and tokens: one per scope plus 'all' holding every scope."""
+    config = folder / "costcast.yaml"
+    config.write_text(CONFIG)
+    tokens = {scope: create_token(config, scope.replace(":", "-"), [scope]) for scope in SCOPES}
+    tokens["all"] = create_token(config, "all", list(SCOPES))
+    usage = daily_csv(folder / "usage.csv", KEYS)
+    run_id = None
+    with Ledger(folder / "ledger.duckdb") as ledger:
+        ingest_files(ledger, [usage])
+        if with_run:
+            run_id = create_forecast(
+                ledger, load_price_book(), horizon_end=HORIZON_END,
+                settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
+            ).run_id  # fmt: skip
+    return {"config": config, "tokens": tokens, "run_id": run_id, "usage": usage, "as_of": AS_OF}
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
