@@ -16,6 +16,8 @@ import pandas as pd
 
 from forecast.errors import CostcastError
 
+# Five years: daily paths further out say nothing, and would fill the ledger.
+MAX_HORIZON_DAYS = 1830
 _QUARTER = re.compile(r"^(?:FY)?(\d{4})-?Q([1-4])$", re.IGNORECASE)
 _YEAR = re.compile(r"^FY(\d{4})$", re.IGNORECASE)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -97,15 +99,22 @@ class FiscalCalendar:
     def parse_period(self, text: str) -> tuple[dt.date, dt.date]:
         """[start, end) of ``2027-Q2``, ``FY2027`` or ``2027-03``."""
         text = text.strip()
-        if m := _QUARTER.match(text):
-            start = _add_months(self.year_start(int(m[1])), 3 * (int(m[2]) - 1))
-            return start, _add_months(start, 3)
-        if m := _YEAR.match(text):
-            start = self.year_start(int(m[1]))
-            return start, _add_months(start, 12)
-        if m := _MONTH.match(text):
-            start = dt.date(int(m[1]), int(m[2]), 1)
-            return start, _add_months(start, 1)
+        try:
+            if m := _QUARTER.match(text):
+                start = _add_months(self.year_start(int(m[1])), 3 * (int(m[2]) - 1))
+                return start, _add_months(start, 3)
+            if m := _YEAR.match(text):
+                start = self.year_start(int(m[1]))
+                return start, _add_months(start, 12)
+            if m := _MONTH.match(text):
+                start = dt.date(int(m[1]), int(m[2]), 1)
+                return start, _add_months(start, 1)
+        except ValueError:  # month 13, year 0000 or 9999's last quarter
+            raise CostcastError(
+                "not a calendar period (months run 01-12, years 0001-9998)",
+                field="period",
+                value=text,
+            ) from None
         raise CostcastError(
             "expected a fiscal period like 2027-Q2, FY2027 or 2027-03",
             field="period",
@@ -128,8 +137,10 @@ class FiscalCalendar:
             return end - dt.timedelta(days=1)
         if m := _DAYS.match(text):
             days = int(m[1])
-            if days < 1:
-                raise CostcastError("horizon must be at least 1 day", field="--horizon", value=text)
+            if not 1 <= days <= MAX_HORIZON_DAYS:
+                raise CostcastError(
+                    f"horizon must be 1 to {MAX_HORIZON_DAYS} days", field="--horizon", value=text
+                )
             return as_of + dt.timedelta(days=days)
         try:
             _, end = self.parse_period(text)
@@ -144,6 +155,12 @@ class FiscalCalendar:
         if last <= as_of:
             raise CostcastError(
                 f"horizon {text} ended on {last}, on or before the as-of date {as_of}",
+                field="--horizon",
+                value=text,
+            )
+        if (last - as_of).days > MAX_HORIZON_DAYS:
+            raise CostcastError(
+                f"horizon {text} ends {last}, more than {MAX_HORIZON_DAYS} days after {as_of}",
                 field="--horizon",
                 value=text,
             )

@@ -1,0 +1,225 @@
+"""Every resource through TestClient: answers, errors and limits, with values known by hand.
+
+The ledger holds 120 days of three keys making 100 gpt-4o calls a day of 1000
+input and 100 output tokens: 0.35 USD per key and day (see test_forecast).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from apikit import bearer, make_workspace
+from fastapi.testclient import TestClient
+from test_forecast import DAILY_COST, daily_csv
+
+from api.main import create_app
+from api.settings import Settings, get_settings
+
+YAML = {"Content-Type": "application/yaml"}
+SCENARIO = b"""name: double search
+baseline: latest
+changes:
+  - {kind: traffic, team: search, factor: 2.0, start: 2026-07-01}
+"""
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    return make_workspace(tmp_path_factory.mktemp("api"))
+
+
+@pytest.fixture(scope="module")
+def client(workspace):
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: Settings(
+        config=workspace["config"], forecast_jobs=1
+    )
+    with TestClient(app) as test_client:
+        test_client.headers.update(bearer(workspace["tokens"]["all"]))
+        yield test_client
+
+
+def test_health_needs_no_token(client):
+    for path in ("/health/live", "/health/ready"):
+        assert client.get(path, headers={"Authorization": ""}).status_code == 200
+
+
+def test_usage_summary_by_team_matches_the_constant_traffic(client):
+    body = client.get("/v1/usage", params={"by": "team", "freq": "month", "from": "2026-05-01",
+                                           "to": "2026-05-31"}).json()  # fmt: skip
+    by_team = {row["team"]: row for row in body["data"]}
+    assert body["count"] == 2
+    assert by_team["search"]["requests"] == 31 * 100
+    assert by_team["search"]["cost_usd"] == pytest.approx(31 * DAILY_COST)
+    assert by_team["support"]["cost_usd"] == pytest.approx(2 * 31 * DAILY_COST)
+
+
+def test_lists_are_paginated_with_the_full_count(client):
+    full = client.get("/v1/usage", params={"freq": "day"}).json()
+    part = client.get("/v1/usage", params={"freq": "day", "limit": 5, "offset": 10}).json()
+    assert full["count"] == part["count"] == 120
+    assert part["data"] == full["data"][10:15]
+
+
+def test_upload_usage_is_atomic_and_idempotent(client, workspace, tmp_path):
+    extra = daily_csv(tmp_path / "more.csv", [("ops", "alerts", "gpt-4o")], days=10)
+    sent = dict(params={"filename": "more.csv"}, content=extra.read_bytes(),
+                headers={"Content-Type": "text/csv"})  # fmt: skip
+    first = client.post("/v1/usage/uploads", **sent)
+    assert first.status_code == 201, first.text
+    assert first.json()["rows_added"] == 10 and first.json()["file"] == "more.csv"
+    again = client.post("/v1/usage/uploads", **sent)
+    assert again.json()["rows_added"] == 0 and again.json()["rows_present"] == 10
+    log = client.get("/v1/usage/uploads").json()["data"]
+    assert log[-1]["path"].startswith("upload:more.csv")
+
+    bad = extra.read_text().replace("ops,alerts,gpt-4o,100", "ops,alerts,gpt-4o,lots", 1)
+    before = client.get("/v1/usage", params={"freq": "month"}).json()
+    answer = client.post("/v1/usage/uploads", params={"filename": "bad.csv"},
+                         content=bad.encode(), headers={"Content-Type": "text/csv"})  # fmt: skip
+    assert answer.status_code == 422
+    error = answer.json()
+    assert error["file"] == "bad.csv" and error["line"] == 2 and error["field"] == "requests"
+    assert client.get("/v1/usage", params={"freq": "month"}).json() == before
+
+
+def test_upload_limits_and_content_types(client):
+    big = b"x" * (1024 * 1024 + 1)  # the workspace allows 1 MB
+    answer = client.post("/v1/usage/uploads", params={"filename": "u.csv"}, content=big,
+                         headers={"Content-Type": "text/csv"})  # fmt: skip
+    assert answer.status_code == 413
+    answer = client.post("/v1/usage/uploads", params={"filename": "u.csv"}, content=b"a,b\n",
+                         headers={"Content-Type": "multipart/form-data; boundary=x"})  # fmt: skip
+    assert answer.status_code == 415 and "text/csv" in answer.json()["hint"]
+    answer = client.post("/v1/scenarios", content=b"name: x\n" + b"#" * 5000, headers=YAML)
+    assert answer.status_code == 413  # scenarios are limited to 4 KB here
+    answer = client.post("/v1/scenarios", content=SCENARIO, headers={"Content-Type": "text/csv"})
+    assert answer.status_code == 415
+
+
+def test_forecast_job_runs_in_the_background_and_can_be_polled(client):
+    answer = client.post(
+        "/v1/forecasts", json={"horizon": "30d", "models": "seasonal_naive", "paths": 20}
+    )
+    assert answer.status_code == 202
+    run_id = answer.json()["run_id"]
+    assert answer.headers["Location"] == f"/v1/forecasts/{run_id}"
+    for _ in range(120):
+        detail = client.get(f"/v1/forecasts/{run_id}").json()
+        if detail["status"] in ("done", "failed"):
+            break
+        time.sleep(0.25)
+    assert detail["status"] == "done", detail
+    assert detail["provenance"]["rows"] > 0 and len(detail["provenance"]["content_hash"]) == 16
+    assert {s["forecaster"] for s in detail["series"]} == {"seasonal_naive"}
+    done = client.get("/v1/forecasts", params={"status": "done"}).json()
+    assert run_id in {row["run_id"] for row in done["data"]}
+
+
+def test_bad_forecast_requests_fail_at_once(client):
+    answer = client.post("/v1/forecasts", json={"horizon": "soon"})
+    assert answer.status_code == 422 and answer.json()["field"] == "--horizon"
+    answer = client.post("/v1/forecasts", json={"models": "magic"})
+    assert answer.status_code == 422 and "magic" in answer.json()["message"]
+    answer = client.post("/v1/forecasts", json={"paths": 5})
+    assert answer.status_code == 422 and answer.json()["field"] == "body.paths"
+
+
+def test_series_by_team_period_and_quantiles(client, workspace):
+    run_id = workspace["run_id"]
+    body = client.get(
+        f"/v1/forecasts/{run_id}/series",
+        params={"by": "team", "freq": "month", "period": "2026-07", "quantiles": "0.05,0.5,0.95"},
+    ).json()
+    rows = {row["team"]: row for row in body["data"]}
+    assert set(rows) == {"search", "support", "total"}
+    assert rows["search"]["mean"] == pytest.approx(31 * DAILY_COST)
+    assert rows["total"]["mean"] == pytest.approx(3 * 31 * DAILY_COST)
+    assert {"p5", "p50", "p95"} <= set(rows["search"])
+    assert client.get("/v1/forecasts/run-x/series").status_code == 404
+
+
+def test_scenario_post_evaluates_saves_and_lists(client, workspace):
+    # the workspace's run, not "latest": another test may have made a newer one
+    run = {"run": workspace["run_id"]}
+    answer = client.post("/v1/scenarios", params=run, content=SCENARIO, headers=YAML)
+    assert answer.status_code == 201, answer.text
+    result = answer.json()
+    # search doubles from 2026-07-01 to the horizon end 2026-08-31: 62 extra days of 0.35
+    assert result["totals"]["delta"]["mean"] == pytest.approx(62 * DAILY_COST)
+    assert client.get(f"/v1/scenarios/{result['id']}").json()["totals"] == result["totals"]
+    listed = client.get("/v1/scenarios").json()
+    assert result["id"] in {row["id"] for row in listed["data"]}
+    as_json = client.post(
+        "/v1/scenarios",
+        params=run,
+        json={"name": "j", "baseline": "latest",
+              "changes": [{"kind": "traffic", "team": "search", "factor": 2.0, "start": "2026-07-01"}]},
+    )  # fmt: skip
+    assert as_json.status_code == 201
+    assert as_json.json()["totals"]["delta"]["mean"] == pytest.approx(62 * DAILY_COST)
+
+
+def test_scenario_errors_say_where(client):
+    answer = client.post("/v1/scenarios", content=b"name: t\nbaseline: latest\nchanges: [\n",
+                         headers=YAML)  # fmt: skip
+    assert answer.status_code == 422 and answer.json()["line"] is not None
+    wrong = SCENARIO.replace(b"factor: 2.0", b"factor: -2")
+    answer = client.post("/v1/scenarios", content=wrong, headers=YAML).json()
+    assert answer["field"] == "changes[0]" and answer["line"] == 4 and answer["column"] == 5
+    assert "factor must be at least 0" in answer["message"]
+    answer = client.post("/v1/scenarios", params={"run": "run-missing"}, content=SCENARIO,
+                         headers=YAML)  # fmt: skip
+    assert answer.status_code == 404
+    assert client.get("/v1/scenarios/scn-missing").status_code == 404
+
+
+def test_prices_on_a_date(client):
+    body = client.get("/v1/prices", params={"model": "gpt-4o", "on": "2026-01-01"}).json()
+    assert body["data"][0]["input"] == 2.50 and body["data"][0]["output"] == 10.0
+    answer = client.get("/v1/prices", params={"model": "gpt-9-ultra"})
+    assert answer.status_code == 404 and "gpt-9-ultra" in answer.json()["message"]
+
+
+def test_journal_lines_add_up_to_the_forecast_mean(client, workspace):
+    params = {"period": "2026-07", "run": workspace["run_id"]}
+    answer = client.get("/v1/exports/journal", params=params)
+    assert answer.status_code == 200
+    lines = answer.text.splitlines()
+    assert lines[0].startswith("journal_id,line,posting_date,reversal_date,entity,gl_account")
+    rows = [line.split(",") for line in lines[1:]]
+    debits = {r[6]: r[7] for r in rows if r[7]}
+    credits = {r[6]: r[8] for r in rows if r[8]}
+    assert debits == credits == {"CC-SEARCH": "10.85", "CC-SUPPORT": "21.70"}  # 31 x 0.35 x keys
+    assert all(r[0] == "ACR-2026-07-LLM" and r[2] == "2026-07-31" for r in rows)
+    assert answer.headers["X-Costcast-Source-Id"] == workspace["run_id"]
+    assert all(r[13] == workspace["run_id"] for r in rows)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
+def test_journal_is_byte_identical_on_repeat(client, workspace, fmt):
+    # 2026-Q2 ends two weeks into the run: 76 days of actuals, 15 forecast days
+    params = {"period": "2026-Q2", "format": fmt, "run": workspace["run_id"]}
+    first = client.get("/v1/exports/journal", params=params)
+    time.sleep(1.1)  # a clock in the output would show now
+    assert first.status_code == 200
+    if fmt == "json":
+        assert first.json()["total"] == f"{3 * 91 * DAILY_COST:.2f}"
+    assert client.get("/v1/exports/journal", params=params).content == first.content
+
+
+def test_journal_errors(client, workspace):
+    answer = client.get("/v1/exports/journal", params={"period": "2026-Q4", "run": workspace["run_id"]})
+    assert answer.status_code == 422 and "2026-08-31" in answer.json()["message"]
+    answer = client.get("/v1/exports/journal", params={"period": "2026-13"})
+    assert answer.status_code == 422 and answer.json()["field"] == "period"
+    answer = client.get("/v1/exports/journal", params={"period": "2026-07", "basis": "scenario"})
+    assert answer.status_code == 422 and answer.json()["field"] == "scenario"
+
+
+def test_unknown_run_is_404(client):
+    for path in ("/v1/forecasts/run-nope", "/v1/forecasts/run-nope/series"):
+        assert client.get(path).status_code == 404
+    answer = client.get("/v1/exports/journal", params={"period": "2026-07", "run": "run-nope"})
+    assert answer.status_code == 404
