@@ -12,6 +12,9 @@ from api.routes import billing, exports, forecasts, health, prices, scenarios, u
 from api.settings import get_settings
 from api.state import AppState
 
+# Every router the app serves; tests walk these to check each route's scope.
+ROUTERS = tuple(m.router for m in (health, usage, forecasts, scenarios, prices, billing, exports))
+
 DESCRIPTION = """Forecasts, what-if scenarios, usage, prices, billed actuals and finance
 exports of LLM API spend. Every route but `/health/*` needs `Authorization: Bearer TOKEN`
 (make one with `costcast token create`); each route names the scope it needs."""
@@ -29,6 +32,6 @@ def create_app() -> FastAPI:
 
     app = FastAPI(title="costcast", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
-    for module in (health, usage, forecasts, scenarios, prices, billing, exports):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app

@@ -210,7 +210,9 @@ def test_journal_is_byte_identical_on_repeat(client, workspace, fmt):
 
 
 def test_journal_errors(client, workspace):
-    answer = client.get("/v1/exports/journal", params={"period": "2026-Q4", "run": workspace["run_id"]})
+    answer = client.get(
+        "/v1/exports/journal", params={"period": "2026-Q4", "run": workspace["run_id"]}
+    )
     assert answer.status_code == 422 and "2026-08-31" in answer.json()["message"]
     answer = client.get("/v1/exports/journal", params={"period": "2026-13"})
     assert answer.status_code == 422 and answer.json()["field"] == "period"
