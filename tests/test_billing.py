@@ -1,0 +1,138 @@
+"""Billed actuals: each format read to hand-computed dollars, imports atomic and revisable,
+and reconciliation flagging exactly the day that differs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from test_forecast import KEYS, daily_csv
+
+from forecast.billed import billed_daily, import_billed, read_billed
+from forecast.errors import DataFormatError, LedgerError
+from forecast.ingest import ingest_files
+from forecast.pricing import load_price_book
+from forecast.reconcile import reconcile
+
+BILLED = "billed/"
+
+
+def test_openai_costs_pages_in_dollars(fixture_path):
+    fmt, rows, _ = read_billed(fixture_path(BILLED + "openai_costs.json"))
+    assert fmt == "openai_costs"
+    # amount.value as a number and as a string, "usd" and "USD"
+    assert rows.groupby("day")["amount_usd"].sum().to_dict() == pytest.approx(
+        {dt.date(2026, 6, 3): 1.05, dt.date(2026, 6, 4): 1.06, dt.date(2026, 6, 5): 5.00}
+    )
+    assert set(rows["project"]) == {"proj_demo"} and set(rows["provider"]) == {"openai"}
+
+
+def test_anthropic_cost_report_amounts_are_cents(fixture_path):
+    fmt, rows, _ = read_billed(fixture_path(BILLED + "anthropic_cost_report.json"))
+    assert fmt == "anthropic_costs"
+    assert sorted(rows["amount_usd"]) == pytest.approx([0.005, 1.2345])  # "0.5" and "123.45" cents
+    fmt, rows, _ = read_billed(fixture_path(BILLED + "anthropic_analytics_cost.json"))
+    assert list(rows["amount_usd"]) == pytest.approx([2.50125, 0.99])  # amount, not list_amount
+    assert list(rows["day"]) == [dt.date(2026, 3, 1), dt.date(2026, 3, 2)]
+
+
+def test_focus_is_read_leniently_and_skips_are_reported(fixture_path):
+    fmt, rows, notes = read_billed(fixture_path(BILLED + "focus.csv"))
+    assert fmt == "focus"  # a BOM, a 3/2/26 date, an hourly row, a column subset
+    assert rows.groupby("provider")["amount_usd"].sum().to_dict() == pytest.approx(
+        {"openai": 3.50, "aws": 0.25}
+    )
+    assert set(rows["day"]) == {dt.date(2026, 3, 2)}
+    assert any("ChargeCategory Tax" in n for n in notes)
+    assert any("ServiceCategory Compute" in n for n in notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "where"),
+    [
+        ('[{"data": [{"start_time": 1780444800, "end_time": 1780531200, "results": '
+         '[{"amount": {"value": 1, "currency": "eur"}}]}]}]',
+         "only USD", {"record": 1, "field": "amount.currency"}),
+        ('[{"data": [{"start_time": 1780444800, "end_time": 1780448400, "results": []}]}]',
+         "daily buckets", {"record": 1, "field": "end_time"}),
+        ('[{"data": [{"start_time": 1780444800, "end_time": 1780531200, "results": '
+         '[{"amount": {"value": "a lot", "currency": "usd"}}]}]}]',
+         "must be a number", {"record": 1, "field": "amount.value"}),
+    ],
+)  # fmt: skip
+def test_bad_openai_costs_name_the_record_and_field(tmp_path, text, message, where):
+    path = tmp_path / "costs.json"
+    path.write_text(text)
+    with pytest.raises(DataFormatError, match=message) as info:
+        read_billed(path, "openai_costs")
+    assert {k: getattr(info.value, k) for k in where} == where
+
+
+def test_a_focus_charge_longer_than_a_day_names_its_line(tmp_path):
+    path = tmp_path / "focus.csv"
+    path.write_text(
+        "BilledCost,ChargePeriodStart,ChargePeriodEnd,ProviderName\n"
+        "1.00,2026-03-01T00:00:00Z,2026-03-02T00:00:00Z,OpenAI\n"
+        "9.00,2026-03-01T00:00:00Z,2026-04-01T00:00:00Z,OpenAI\n"
+    )
+    with pytest.raises(DataFormatError, match="longer than one day") as info:
+        read_billed(path)
+    assert info.value.line == 3 and info.value.field == "ChargePeriodEnd"
+
+
+def test_import_is_idempotent_and_a_revised_day_replaces_the_old_amount(
+    ledger, fixture_path, tmp_path
+):
+    source = fixture_path(BILLED + "openai_costs.json")
+    (first,) = import_billed(ledger, [source])
+    assert (first.added, first.revised, first.unchanged) == (4, 0, 0)
+    (again,) = import_billed(ledger, [source])
+    assert again.skipped
+    pages = json.loads(source.read_text())
+    pages[1]["data"][0]["results"][0]["amount"]["value"] = 1.07  # 2026-06-05 settled lower
+    revised = tmp_path / "costs-rev.json"
+    revised.write_text(json.dumps(pages))
+    (third,) = import_billed(ledger, [revised])
+    assert (third.added, third.revised, third.unchanged) == (0, 1, 3)
+    daily = billed_daily(ledger).set_index("day")["billed_usd"]
+    assert daily.sum() == pytest.approx(1.05 + 1.06 + 1.07)
+
+
+def test_a_bad_file_leaves_billed_actuals_as_they_were(ledger, fixture_path, tmp_path):
+    import_billed(ledger, [fixture_path(BILLED + "openai_costs.json")])
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"data": [{"start_time": "yesterday", "results": []}]}]')
+    with pytest.raises(DataFormatError, match="start_time"):
+        import_billed(ledger, [fixture_path(BILLED + "anthropic_cost_report.json"), bad])
+    assert set(billed_daily(ledger)["provider"]) == {"openai"}
+
+
+@pytest.fixture
+def priced_ledger(ledger, tmp_path):
+    # three gpt-4o keys at 0.35 USD a day each: 1.05 USD priced per day, 2026-02-16 to 06-15
+    ingest_files(ledger, [daily_csv(tmp_path / "u.csv", KEYS)])
+    return ledger
+
+
+def test_reconcile_flags_only_the_day_that_differs(priced_ledger, fixture_path, tmp_path):
+    import_billed(priced_ledger, [fixture_path(BILLED + "openai_costs.json")])
+    late = tmp_path / "late.csv"  # billed on a day with no usage in the ledger
+    late.write_text("BilledCost,ChargePeriodStart,ProviderName\n2.00,2026-06-20T00:00:00Z,OpenAI\n")
+    import_billed(priced_ledger, [late])
+    frame = reconcile(priced_ledger, load_price_book()).set_index("day")
+    assert list(frame.index) == [dt.date(2026, 6, d) for d in [*range(3, 16), 20]]
+    assert frame.loc[dt.date(2026, 6, 3), "status"] == "ok"  # 1.05 billed, 1.05 priced
+    assert frame.loc[dt.date(2026, 6, 4), "status"] == "ok"  # off by 0.01: under both tolerances
+    day5 = frame.loc[dt.date(2026, 6, 5)]
+    assert day5["status"] == "differs" and day5["diff_usd"] == pytest.approx(5.00 - 1.05)
+    # June 6-15: usage but no bill inside the billed range; June 16-19: neither, so not listed
+    assert set(frame.loc[dt.date(2026, 6, 6) : dt.date(2026, 6, 15), "status"]) == {"not billed"}
+    assert frame.loc[dt.date(2026, 6, 20), "status"] == "no usage"
+    tight = reconcile(priced_ledger, load_price_book(), tolerance_usd=0, end=dt.date(2026, 6, 5))
+    assert list(tight["flag"]) == [False, False, True]  # 0.01 is still under 2% of 1.06
+
+
+def test_reconcile_without_billed_actuals_says_so(priced_ledger):
+    with pytest.raises(LedgerError, match="no billed actuals"):
+        reconcile(priced_ledger, load_price_book())
