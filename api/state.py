@@ -56,5 +56,7 @@ class AppState:
             return self.config, self.book
 
     def close(self) -> None:
-        self.jobs.shutdown(wait=False, cancel_futures=True)
+        # A running forecast finishes and is saved; queued ones are dropped and marked
+        # failed at the next start. Only then may the connection its session uses close.
+        self.jobs.shutdown(wait=True, cancel_futures=True)
         self.ledger.close()

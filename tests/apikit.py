@@ -28,7 +28,7 @@ api:
 """
 
 
-def make_workspace(folder: Path, with_run: bool = True) -> dict:
+def make_workspace(folder: Path, with_run: bool = True, with_usage: bool = True) -> dict:
     """costcast.yaml, a ledger with 120 days of constant usage (and a seasonal-naive run
     through 2026-08-31), and tokens: one per scope plus 'all' holding every scope."""
     config = folder / "costcast.yaml"
@@ -38,8 +38,9 @@ def make_workspace(folder: Path, with_run: bool = True) -> dict:
     usage = daily_csv(folder / "usage.csv", KEYS)
     run_id = None
     with Ledger(folder / "ledger.duckdb") as ledger:
-        ingest_files(ledger, [usage])
-        if with_run:
+        if with_usage:
+            ingest_files(ledger, [usage])
+        if with_usage and with_run:
             run_id = create_forecast(
                 ledger, load_price_book(), horizon_end=HORIZON_END,
                 settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
@@ -49,3 +50,48 @@ def make_workspace(folder: Path, with_run: bool = True) -> dict:
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+class Server:
+    """``costcast serve`` in its own process on a free loopback port."""
+
+    def __init__(self, config: Path, *extra: str) -> None:
+        import socket
+        import subprocess
+        import sys
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = config.parent / f"server-{self.port}.log"
+        command = [sys.executable, "-c", "from forecast.cli import main; main()", "serve",
+                   "--port", str(self.port), "--config", str(config), *extra]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, stdout=self.log.open("w"), stderr=subprocess.STDOUT
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited:\n{self.log.read_text()}")
+            try:
+                if httpx.get(self.url + "/health/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"server not ready after {timeout} s:\n{self.log.read_text()}")
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        self.process.wait(timeout=60)
