@@ -16,6 +16,7 @@ from forecast.errors import (
     NotFoundError,
     UnknownModelError,
     UnpricedModelError,
+    printable,
 )
 
 log = logging.getLogger("costcast.api")
@@ -65,11 +66,16 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     return JSONResponse(
         {
             "error": "RequestValidationError",
-            "message": first.get("msg", "invalid request"),
-            "field": field or None,
-            "value": None if first.get("input") is None else str(first.get("input"))[:200],
+            "message": printable(first.get("msg", "invalid request")),
+            "field": printable(field) or None,
+            "value": None
+            if first.get("input") is None
+            else printable(str(first.get("input"))[:200]),
             "errors": [
-                {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
+                {
+                    "field": printable(".".join(str(p) for p in e.get("loc", ()))),
+                    "message": printable(str(e.get("msg"))),
+                }
                 for e in errors
             ],
         },

@@ -8,6 +8,11 @@ clean message instead of a traceback.
 from __future__ import annotations
 
 
+def printable(text: str) -> str:
+    """Text safe to encode as UTF-8: input echoed back may hold lone surrogates."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class CostcastError(Exception):
     """Base of every error caused by user input; the CLI exits 2 on these."""
 
@@ -60,7 +65,7 @@ class CostcastError(Exception):
 
     def to_dict(self) -> dict:
         """The JSON body the API answers with."""
-        return {
+        body = {
             "error": type(self).__name__,
             "message": self.message,
             "file": self.file,
@@ -71,6 +76,7 @@ class CostcastError(Exception):
             "value": None if self.value is None else str(self.value),
             "hint": self.hint,
         }
+        return {k: printable(v) if isinstance(v, str) else v for k, v in body.items()}
 
 
 class DataFormatError(CostcastError):
