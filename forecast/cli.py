@@ -10,6 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
@@ -89,6 +90,8 @@ def emit(frame: pd.DataFrame, output: Output, title: str | None = None) -> None:
 def _cell(value) -> str:
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else ""
     if isinstance(value, float) and value != value:
         return ""
     if isinstance(value, pd.Timestamp):

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from forecast.demo_billed import write_demo_billed
 from forecast.pricing.book import bundled_entries
 
 MODELS = {
@@ -353,10 +354,18 @@ def demo_config(truth: dict, start: dt.date) -> dict:
             entries.append(
                 discounted | {"effective": cut["start"], "source": "demo: synthetic price cut"}
             )
+    teams = sorted({f.team for f in FEATURES})
     return {
         "ledger": "costcast.duckdb",
         "fiscal_year_start": FISCAL_YEAR_START,
         "prices": {"entries": entries},
+        "accounting": {
+            "entity": "DEMO-US",
+            "currency": "USD",
+            "expense_account": "6420",
+            "accrual_account": "2190",
+            "cost_centers": {team: f"CC-{team.upper()}" for team in teams},
+        },
     }
 
 
@@ -372,12 +381,14 @@ def write_demo_data(out_dir: str | Path, *, seed: int, months: int, end: dt.date
         path = out_dir / f"usage-{key}.csv"
         part.to_csv(path, index=False)
         written.append(path)
+    settings = demo_config(truth, start) | {"budgets": demo_budgets(usage, end)}
+    billed, gap = write_demo_billed(out_dir, usage, settings["prices"]["entries"], end)
+    truth["events"].append(gap)
     events = out_dir / "events.yaml"
     events.write_text(yaml.safe_dump(truth, sort_keys=False))
     config = out_dir / "costcast.yaml"
-    settings = demo_config(truth, start) | {"budgets": demo_budgets(usage, end)}
     config.write_text(
         "# Demo configuration written by `costcast demo-data`.\n"
         + yaml.safe_dump(settings, sort_keys=False)
     )
-    return [*written, events, config]
+    return [*written, *billed, events, config]

@@ -33,3 +33,17 @@ costcast forecast --config "$CONFIG" --horizon next-quarter --by team --freq qua
 
 echo "== 7. what if: launch a support bot, route most of it to a mini model, get a discount"
 costcast scenario run scenarios/launch-support-bot.yaml --config "$CONFIG" --plot "$OUT/waterfall.png"
+
+echo "== 8. what the providers billed, against the usage priced with the book"
+echo "      (exit code 1 means days were flagged: the demo hides one, see billing_gap in $OUT/events.yaml)"
+costcast billing import --config "$CONFIG" "$OUT"/billed-*.json
+code=0
+costcast reconcile --config "$CONFIG" --flagged || code=$?
+[ "$code" -le 1 ] || exit "$code"  # 2 would be a real error
+
+echo "== 9. the accrual journal for this fiscal quarter: actuals to date plus the run's forecast (CSV for the ERP)"
+quarter=$(python -c "
+from forecast.fiscal import FiscalCalendar; import datetime as d
+print(FiscalCalendar(2).label(d.date.today(), 'quarter'))")
+costcast export journal "$quarter" --config "$CONFIG" --out "$OUT/journal-$quarter.csv"
+cat "$OUT/journal-$quarter.csv"

@@ -7,11 +7,13 @@ import datetime as dt
 import pytest
 import yaml
 
+from forecast.billed import import_billed
 from forecast.config import load_config
 from forecast.demo import write_demo_data
 from forecast.ingest import ingest_files
 from forecast.ledger import Ledger
 from forecast.pricing import load_price_book
+from forecast.reconcile import reconcile
 from forecast.usage import usage_summary
 
 END = dt.date(2026, 10, 31)
@@ -33,6 +35,7 @@ def demo(tmp_path_factory):
     config = load_config(out / "costcast.yaml")
     with Ledger(config.ledger) as ledger:
         ingest_files(ledger, sorted(out.glob("usage-*.csv")))
+        import_billed(ledger, sorted(out.glob("billed-*.json")))
         yield ledger, load_price_book(config), yaml.safe_load((out / "events.yaml").read_text())
 
 
@@ -47,7 +50,7 @@ def test_demo_has_the_promised_shape(demo):
     assert last.date() == END and last.hour == 23
     assert (teams, features, models, providers) == (9, 30, 8, 3)
     assert {e["kind"] for e in truth["events"]} == {
-        "launch", "retry_incident", "prompt_growth", "price_cut",
+        "launch", "retry_incident", "prompt_growth", "price_cut", "billing_gap",
     }  # fmt: skip
     users = ledger.con.execute('SELECT count(DISTINCT "user") FROM usage').fetchall()[0][0]
     assert users > 10  # one feature keeps per-analyst detail
@@ -124,3 +127,19 @@ def test_every_example_scenario_runs_against_the_demo_forecast(demo, tmp_path):
     assert deltas["provider-price-cut"] < 0 < deltas["prompt-drift"]
     assert deltas["fix-retry-loop"] < 0 and deltas["route-summaries-to-mini"] < 0
     assert deltas["launch-support-bot"] != 0
+
+
+@pytest.mark.slow
+def test_reconcile_flags_the_billing_gap_and_nothing_else(demo):
+    ledger, book, truth = demo
+    gap = _event(truth, "billing_gap")
+    frame = reconcile(ledger, book)
+    assert set(frame.provider) == {"openai", "anthropic"} and len(frame) == 2 * 62
+    flagged = frame[frame.flag]
+    assert [(str(d), p) for d, p in zip(flagged.day, flagged.provider, strict=True)] == [
+        (gap["day"], gap["provider"])
+    ]
+    row = flagged.iloc[0]
+    assert row.billed_usd / row.priced_usd == pytest.approx(gap["billed_over_priced"], rel=1e-6)
+    # every other day's bill is the priced usage to the cent
+    assert frame[~frame.flag].diff_usd.abs().max() < 0.01
