@@ -23,6 +23,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/forecast.py
+	$(BIN)/python bench/scenario.py
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache
