@@ -6,8 +6,10 @@ input and 100 output tokens: 0.35 USD per key and day (see test_forecast).
 
 from __future__ import annotations
 
+import io
 import time
 
+import pandas as pd
 import pytest
 from apikit import bearer, make_workspace
 from fastapi.testclient import TestClient
@@ -225,3 +227,17 @@ def test_unknown_run_is_404(client):
         assert client.get(path).status_code == 404
     answer = client.get("/v1/exports/journal", params={"period": "2026-07", "run": "run-nope"})
     assert answer.status_code == 404
+
+
+def test_journal_xlsx_holds_the_same_lines_as_the_csv(client, workspace):
+    params = {"period": "2026-07", "run": workspace["run_id"]}
+    as_csv = pd.read_csv(
+        io.StringIO(client.get("/v1/exports/journal", params=params).text), dtype=str
+    )
+    xlsx = client.get("/v1/exports/journal", params={**params, "format": "xlsx"})
+    assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = pd.read_excel(io.BytesIO(xlsx.content), sheet_name="journal", dtype=str)
+    assert list(sheet.columns) == list(as_csv.columns)
+    for column in ("cost_center", "gl_account", "source_id"):
+        assert list(sheet[column]) == list(as_csv[column])
+    assert pd.to_numeric(sheet.debit).sum() == pytest.approx(pd.to_numeric(as_csv.debit).sum())

@@ -259,7 +259,7 @@ def test_a_revised_export_replaces_the_old_one_after_remove(ledger, tmp_path):
     first.write_text("timestamp,team,model,requests,input_tokens,cached_input_tokens,output_tokens\n"
                      "2026-03-01T00:00:00Z,x,gpt-4o,1,100,0,10\n")  # fmt: skip
     assert ingest_files(ledger, [first])[0].rows_added == 1
-    from forecast.errors import LedgerError
+    from forecast.errors import NotFoundError
 
-    with pytest.raises(LedgerError, match="no ingest 99"):
+    with pytest.raises(NotFoundError, match="no ingest 99"):
         ledger.remove_ingest(99)
