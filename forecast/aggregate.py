@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from forecast.errors import CostcastError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
-from forecast.runs import ForecastRun
+from forecast.runs import ForecastRun, load_paths
 from forecast.schema import split_keys
 
 LEVELS = ("team", "feature", "model")
@@ -34,11 +35,47 @@ def parse_levels(by: str | Sequence[str] | None) -> list[str]:
     return split_keys(by, LEVELS, "forecast")
 
 
-def _periods(run: ForecastRun, calendar: FiscalCalendar, freq: str) -> pd.DataFrame:
-    """Every day from the start of the first period to the horizon end, with its period label."""
+def period_sums(
+    ledger: Ledger, run: ForecastRun, levels: Sequence[str], freq: str, calendar: FiscalCalendar
+) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """(groups, sums, periods): per group of ``levels`` (every series when empty: one group),
+    path and period, the cost summed over the group's series and the period's days, with
+    the actuals of the period's days up to the as-of date added to every path."""
+    keys, cost = load_paths(ledger, run.run_id, "cost")  # (series, paths, days)
+    days = pd.date_range(run.start, run.horizon_end, freq="D")
+    labels = calendar.labels(days, freq).to_numpy()
+    # periods are runs of consecutive days: one reduceat sums them all
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    periods = list(labels[starts])
+    per_series = np.add.reduceat(cost, starts, axis=2)  # (series, paths, periods)
+    levels = list(levels)
+    if levels:
+        groups = keys[levels].drop_duplicates().sort_values(levels).reset_index(drop=True)
+        index = keys[levels].merge(groups.reset_index(), on=levels, how="left")["index"]
+    else:
+        groups = pd.DataFrame(index=[0])
+        index = pd.Series(np.zeros(len(keys), dtype=int))
+    # one-hot (group x series) times (series x everything): the group sums in one product
+    onehot = np.zeros((len(groups), len(keys)))
+    onehot[index.to_numpy(), np.arange(len(keys))] = 1.0
+    sums = (onehot @ per_series.reshape(len(keys), -1)).reshape(len(groups), *per_series.shape[1:])
     first = calendar.period_start(run.start, freq)
-    days = pd.date_range(first, run.horizon_end, freq="D")
-    return pd.DataFrame({"ds": days.date, "period": calendar.labels(days, freq)})
+    past = ledger.con.execute(
+        "SELECT team, feature, model, ds, cost FROM forecast_actuals WHERE run_id = ? AND ds >= ?",
+        [run.run_id, first],
+    ).df()
+    if not past.empty:
+        past["period"] = calendar.labels(past["ds"], freq).to_numpy()
+        past = past.groupby([*levels, "period"], as_index=False)["cost"].sum()
+        where = (
+            groups.reset_index().merge(past, on=levels, how="inner")
+            if levels
+            else (past.assign(index=0))
+        )
+        for row in where.itertuples(index=False):
+            if row.period in periods:
+                sums[row.index, :, periods.index(row.period)] += row.cost
+    return groups, sums, periods
 
 
 def summarize(
@@ -62,69 +99,54 @@ def summarize(
             f"unknown period {freq!r}; choose from {', '.join(OUTPUT_FREQS)}", field="--freq"
         )
     calendar = calendar or FiscalCalendar()
-    con = ledger.con
-    con.register("_periods", _periods(run, calendar, freq))
-    group = ", ".join(f'"{k}"' for k in levels)
-    select_group = (group + ",") if levels else ""
-    sums = f"""
-        WITH fc AS (
-            SELECT {select_group} period, path, sum(cost) AS cost
-            FROM forecast_paths JOIN _periods USING (ds)
-            WHERE run_id = $run GROUP BY ALL),
-        act AS (
-            SELECT {select_group} period, sum(cost) AS actual
-            FROM forecast_actuals JOIN _periods USING (ds)
-            WHERE run_id = $run GROUP BY ALL)
-        SELECT {select_group} period, path, cost + coalesce(actual, 0) AS cost
-        FROM fc LEFT JOIN act USING ({(group + ", ") if levels else ""}period)
-    """
-    stats = "avg(cost) AS mean" + "".join(
-        f', quantile_cont(cost, {float(q)}) AS "{quantile_name(q)}"' for q in quantiles
-    )
-    totals = con.execute(
-        f"""SELECT period, {stats} FROM (
-                SELECT period, path, sum(cost) AS cost FROM ({sums}) GROUP BY period, path)
-            GROUP BY period ORDER BY period""",
-        {"run": run.run_id},
-    ).df()
-    for level in levels:
-        totals.insert(0, level, TOTAL)
-    frame = totals
+    groups, sums, periods = period_sums(ledger, run, levels, freq, calendar)
+    total = sums.sum(axis=0, keepdims=True)  # (1, paths, periods)
+    frames = []
     if levels:  # without --by, the total rows are all there is
-        detail = con.execute(
-            f"SELECT {select_group} period, {stats} FROM ({sums}) GROUP BY ALL ORDER BY ALL",
-            {"run": run.run_id},
-        ).df()
-        frame = pd.concat([detail, totals[detail.columns]], ignore_index=True)
-    frame = _with_budgets(con, run, frame, levels, budgets, sums)
-    con.unregister("_periods")
+        frames.append(_stats_frame(groups, sums, periods, quantiles))
+    totals = pd.DataFrame({level: [TOTAL] for level in levels}, index=[0])
+    frames.append(_stats_frame(totals, total, periods, quantiles))
+    frame = pd.concat(frames, ignore_index=True)
+    frame = _with_budgets(frame, levels, budgets, groups, sums, periods)
     frame["run_id"] = run.run_id
     return frame
 
 
-def _with_budgets(con, run, frame, levels, budgets, sums) -> pd.DataFrame:
+def _stats_frame(
+    groups: pd.DataFrame, sums: np.ndarray, periods: list[str], quantiles
+) -> pd.DataFrame:
+    """Rows of (group, period) ordered by group then period, with mean and quantiles across
+    paths (linear interpolation, as SQL's quantile_cont)."""
+    n_groups, _, n_periods = sums.shape
+    frame = groups.loc[groups.index.repeat(n_periods)].reset_index(drop=True)
+    frame["period"] = periods * n_groups
+    flat = sums.transpose(0, 2, 1).reshape(n_groups * n_periods, -1)  # (rows, paths)
+    frame["mean"] = flat.mean(axis=1)
+    for q, values in zip(quantiles, np.quantile(flat, list(quantiles), axis=1), strict=True):
+        frame[quantile_name(q)] = values
+    return frame
+
+
+def _with_budgets(frame, levels, budgets, groups, sums, periods) -> pd.DataFrame:
     frame["budget"] = pd.NA
     frame["p_exceed"] = pd.NA
     for budget in budgets:
-        match = pd.Series(frame["period"] == budget["period"], index=frame.index)
+        if budget["period"] not in periods:
+            continue
         scope = {k: budget.get(k) for k in LEVELS if budget.get(k)}
         if any(k not in levels for k in scope):
             continue  # a team budget says nothing about a by-model table
+        match = pd.Series(frame["period"] == budget["period"], index=frame.index)
         for level in levels:
             match &= frame[level] == scope.get(level, TOTAL)
         if not match.any():
             continue
-        where = " AND ".join(["period = $period"] + [f'"{k}" = ${k}' for k in scope])
-        cells = f"SELECT path, sum(cost) AS cost FROM ({sums}) WHERE {where} GROUP BY path"
-        params = {
-            "run": run.run_id,
-            "period": budget["period"],
-            **scope,
-            "amount": budget["amount"],
-        }
-        p = con.execute(f"SELECT avg((cost > $amount)::INT) FROM ({cells})", params).fetchall()
+        inside = np.ones(len(groups), dtype=bool)
+        for level, value in scope.items():
+            inside &= (groups[level] == value).to_numpy()
+        paths = sums[inside, :, periods.index(budget["period"])].sum(axis=0)
         frame.loc[match, "budget"] = budget["amount"]
-        frame.loc[match, "p_exceed"] = p[0][0]
+        frame.loc[match, "p_exceed"] = float((paths > budget["amount"]).mean())
     return frame
 
 

@@ -57,8 +57,39 @@ class Ledger:
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self.con.execute("SET preserve_insertion_order = false")
         _session_settings(self.con)
+        if self._has_long_paths():
+            if read_only:
+                raise LedgerError(
+                    "this ledger keeps forecast paths in an older layout",
+                    file=str(self.path),
+                    hint="open it once with a command that writes (costcast forecast or ingest) "
+                    "to convert it",
+                )
+            self._convert_long_paths()
         if not read_only:
             self.con.execute(LEDGER_DDL + RUNS_DDL + BILLED_DDL + RESULTS_DDL)
+
+    def _has_long_paths(self) -> bool:
+        return bool(
+            self.con.execute(
+                """SELECT count(*) FROM information_schema.columns
+                   WHERE table_name = 'forecast_paths' AND column_name = 'path'"""
+            ).fetchall()[0][0]
+        )
+
+    def _convert_long_paths(self) -> None:
+        """Runs saved one row per series, day and path become one row per series."""
+        with self.transaction() as con:
+            con.execute("ALTER TABLE forecast_paths RENAME TO forecast_paths_long")
+            con.execute(RUNS_DDL)
+            con.execute(
+                """INSERT INTO forecast_paths
+                   SELECT run_id, team, feature, model, min(ds), count(DISTINCT ds),
+                          count(DISTINCT path), list(volume ORDER BY path, ds),
+                          list(cost ORDER BY path, ds)
+                   FROM forecast_paths_long GROUP BY run_id, team, feature, model"""
+            )
+            con.execute("DROP TABLE forecast_paths_long")
 
     def session(self) -> Ledger:
         """Another connection to the same open database, for one thread or request.

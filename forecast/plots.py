@@ -15,7 +15,7 @@ import pandas as pd
 
 from forecast.aggregate import history
 from forecast.ledger import Ledger
-from forecast.runs import ForecastRun
+from forecast.runs import ForecastRun, load_paths
 
 HISTORY_DAYS = 120
 MAX_PANELS = 6
@@ -23,16 +23,17 @@ MAX_PANELS = 6
 
 def daily_bands(ledger: Ledger, run: ForecastRun, by: Sequence[str]) -> pd.DataFrame:
     """Per group and forecast day: quantiles 0.1, 0.25, 0.5, 0.75, 0.9 of daily cost."""
-    group = ", ".join(f'"{k}"' for k in by)
-    cols = (group + ",") if by else ""
-    return ledger.con.execute(
-        f"""SELECT {cols} ds,
-                   quantile_cont(cost, [0.1, 0.25, 0.5, 0.75, 0.9]) AS q
-            FROM (SELECT {cols} ds, path, sum(cost) AS cost FROM forecast_paths
-                  WHERE run_id = ? GROUP BY ALL)
-            GROUP BY ALL ORDER BY ALL""",
-        [run.run_id],
-    ).df()
+    by = list(by)
+    keys, cost = load_paths(ledger, run.run_id, "cost")  # (series, paths, days)
+    days = pd.date_range(run.start, run.horizon_end, freq="D")
+    groups = keys.groupby(by, sort=True).indices.items() if by else [((), np.arange(len(keys)))]
+    rows = []
+    for name, index in groups:
+        bands = np.quantile(cost[index].sum(axis=0), [0.1, 0.25, 0.5, 0.75, 0.9], axis=0)
+        name = name if isinstance(name, tuple) else (name,)
+        for d, day in enumerate(days):
+            rows.append([*name, day, list(bands[:, d])])
+    return pd.DataFrame(rows, columns=[*by, "ds", "q"])
 
 
 def _label(row, by) -> str:

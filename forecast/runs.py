@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from forecast.engine import (
     SeriesForecast,
@@ -227,52 +228,87 @@ def _total_backtest(drivers: pd.DataFrame, results: dict, settings: RunSettings)
 
 
 def _save(ledger, run, keys, mix, results, per_unit, drivers, days) -> None:
-    """One transaction. Paths go in one series at a time as plain arrays, so a run of
-    thousands of series never builds one giant frame of Python objects."""
-    day_index = np.tile(days.values, run.n_paths)
-    path_index = np.repeat(np.arange(run.n_paths, dtype=np.int32), len(days))
+    """One transaction. Paths go in as one array per series, a batch of series at a time, so
+    a run of thousands of series never builds one giant frame of Python objects."""
     since = pd.Timestamp(run.as_of) - pd.Timedelta(days=ACTUALS_DAYS)
     actuals = drivers.loc[drivers["ds"] > since, [*SERIES_KEYS, "ds", "volume", "cost"]].copy()
     actuals.insert(0, "run_id", run.run_id)
     con = ledger.con
+    rows = list(keys.itertuples(index=False))
     with ledger.transaction():
         con.execute(
             "INSERT INTO forecast_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
             [run.run_id, run.created_at, run.as_of, run.horizon_end, run.n_paths, run.seed,
              json.dumps(run.meta)],
         )  # fmt: skip
-        for key in keys.itertuples(index=False):
-            kid = key_id(key.team, key.feature, key.model)
-            result = results[kid]
-            con.execute(
-                "INSERT INTO forecast_series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        series = []
+        for key in rows:
+            result = results[key_id(key.team, key.feature, key.model)]
+            series.append(
                 [run.run_id, key.team, key.feature, key.model, result.model, result.score,
                  result.flag, key.volume_unit, *(getattr(key, k) for k in TOKEN_KINDS),
-                 key.failure_rate, json.dumps(tier_shares(mix, key.team, key.feature, key.model))],
+                 key.failure_rate, json.dumps(tier_shares(mix, key.team, key.feature, key.model))]
             )  # fmt: skip
-            volume = result.paths  # (n_paths, days)
-            cost = volume * per_unit.loc[kid].to_numpy()[None, :]
-            frame = pd.DataFrame(
-                {
-                    "ds": day_index,
-                    "path": path_index,
-                    "volume": volume.ravel(),
-                    "cost": cost.ravel(),
-                }
+        con.executemany(
+            "INSERT INTO forecast_series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", series
+        )
+        for first in range(0, len(rows), PATH_BATCH):
+            batch = rows[first : first + PATH_BATCH]
+            volume = np.stack([results[key_id(k.team, k.feature, k.model)].paths for k in batch])
+            unit = np.stack(
+                [per_unit.loc[key_id(k.team, k.feature, k.model)].to_numpy() for k in batch]
             )
-            con.register("_frame", frame)
-            con.execute(
-                """INSERT INTO forecast_paths
-                   SELECT ?, ?, ?, ?, CAST(ds AS DATE), path, volume, cost FROM _frame""",
-                [run.run_id, key.team, key.feature, key.model],
-            )
-            con.unregister("_frame")
+            con.register("_paths", _path_table(run, batch, volume, volume * unit[:, None, :], days))
+            con.execute("INSERT INTO forecast_paths SELECT * FROM _paths")
+            con.unregister("_paths")
         con.register("_frame", actuals)
         con.execute(
             """INSERT INTO forecast_actuals
                SELECT run_id, team, feature, model, CAST(ds AS DATE), volume, cost FROM _frame"""
         )
         con.unregister("_frame")
+
+
+PATH_BATCH = 200  # series per insert: bounds the memory a save holds beyond the results
+
+
+def _path_table(run, batch, volume: np.ndarray, cost: np.ndarray, days) -> pa.Table:
+    """Arrow rows for forecast_paths; (series, paths, days) arrays become one list each."""
+    size = volume.shape[1] * volume.shape[2]
+    offsets = pa.array(np.arange(len(batch) + 1, dtype=np.int32) * size)
+
+    def lists(values: np.ndarray) -> pa.ListArray:
+        return pa.ListArray.from_arrays(offsets, pa.array(values.reshape(-1), pa.float64()))
+
+    return pa.table({
+        "run_id": [run.run_id] * len(batch),
+        "team": [k.team for k in batch],
+        "feature": [k.feature for k in batch],
+        "model": [k.model for k in batch],
+        "start": pa.array([days[0].date()] * len(batch), pa.date32()),
+        "n_days": pa.array([volume.shape[2]] * len(batch), pa.int32()),
+        "n_paths": pa.array([volume.shape[1]] * len(batch), pa.int32()),
+        "volume": lists(volume),
+        "cost": lists(cost),
+    })  # fmt: skip
+
+
+def load_paths(ledger: Ledger, run_id: str, field: str = "cost") -> tuple[pd.DataFrame, np.ndarray]:
+    """(keys, paths): the run's series in (team, feature, model) order and their ``field``
+    ("cost" or "volume") as one (series, paths, days) array."""
+    if field not in ("cost", "volume"):
+        raise ValueError(f"no path field {field!r}")
+    table = ledger.con.sql(
+        f"""SELECT team, feature, model, n_paths, n_days, {field} FROM forecast_paths
+            WHERE run_id = $run ORDER BY team, feature, model""",
+        params={"run": run_id},
+    ).to_arrow_table()
+    keys = table.select(list(SERIES_KEYS)).to_pandas()
+    if not len(keys):
+        return keys, np.zeros((0, 0, 0))
+    n_paths, n_days = table["n_paths"][0].as_py(), table["n_days"][0].as_py()
+    values = table.column(field).combine_chunks().flatten().to_numpy()
+    return keys, values.reshape(len(keys), n_paths, n_days)
 
 
 def load_run(ledger: Ledger, run_id: str = "latest") -> ForecastRun:

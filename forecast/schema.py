@@ -122,11 +122,21 @@ CREATE TABLE IF NOT EXISTS forecast_series (
     cache_write DOUBLE NOT NULL, output DOUBLE NOT NULL, failure_rate DOUBLE NOT NULL,
     tiers VARCHAR NOT NULL  -- JSON {service_tier: share of tokens}: how the run priced the key
 );
+-- One row per series: its sample paths as arrays, path-major (element p * n_days + d is
+-- path p on day start + d). Reading a run is then one row per series, not per path and day.
 CREATE TABLE IF NOT EXISTS forecast_paths (
     run_id VARCHAR NOT NULL, team VARCHAR NOT NULL, feature VARCHAR NOT NULL,
-    model VARCHAR NOT NULL, ds DATE NOT NULL, path INTEGER NOT NULL,
-    volume DOUBLE NOT NULL, cost DOUBLE NOT NULL
+    model VARCHAR NOT NULL, start DATE NOT NULL, n_days INTEGER NOT NULL,
+    n_paths INTEGER NOT NULL, volume DOUBLE[] NOT NULL, cost DOUBLE[] NOT NULL
 );
+-- The same paths one row per series, day and path, for SQL users.
+CREATE OR REPLACE VIEW forecast_path_days AS
+SELECT run_id, team, feature, model,
+       CAST(start + CAST(i % n_days AS INTEGER) AS DATE) AS ds,
+       CAST(i // n_days AS INTEGER) AS path, volume, cost
+FROM (SELECT run_id, team, feature, model, start, n_days,
+             unnest(range(n_days * n_paths)) AS i, unnest(volume) AS volume, unnest(cost) AS cost
+      FROM forecast_paths);
 -- The history the run saw for its last year: landing (actuals to date) and charts.
 CREATE TABLE IF NOT EXISTS forecast_actuals (
     run_id VARCHAR NOT NULL, team VARCHAR NOT NULL, feature VARCHAR NOT NULL,

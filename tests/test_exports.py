@@ -77,7 +77,7 @@ def test_journal_lines_add_up_to_the_run_mean_of_a_noisy_forecast(ledger, tmp_pa
         [run.run_id],
     ).fetchall()[0][0]
     paths = ledger.con.execute(
-        """SELECT path, sum(cost) FROM forecast_paths
+        """SELECT path, sum(cost) FROM forecast_path_days
            WHERE run_id = ? AND ds <= '2026-06-30' GROUP BY path""",
         [run.run_id],
     ).df()

@@ -53,7 +53,7 @@ def test_constant_traffic_forecasts_that_constant(constant_ledger, models):
     )  # fmt: skip
     assert run.as_of == AS_OF and run.start == dt.date(2026, 6, 16)
     daily = constant_ledger.con.execute(
-        "SELECT ds, path, sum(cost) FROM forecast_paths WHERE run_id = ? GROUP BY ALL",
+        "SELECT ds, path, sum(cost) FROM forecast_path_days WHERE run_id = ? GROUP BY ALL",
         [run.run_id],
     ).df()
     assert daily.iloc[:, 2].mean() == pytest.approx(3 * DAILY_COST, rel=0.01)
@@ -92,7 +92,7 @@ def test_price_cut_in_the_book_halves_cost_from_its_day(constant_ledger, tmp_pat
     p50 = (
         constant_ledger.con.execute(
             """SELECT ds, quantile_cont(cost, 0.5) FROM (
-               SELECT ds, path, sum(cost) AS cost FROM forecast_paths WHERE run_id = ?
+               SELECT ds, path, sum(cost) AS cost FROM forecast_path_days WHERE run_id = ?
                GROUP BY ALL) GROUP BY ds ORDER BY ds""",
             [run.run_id],
         )
@@ -204,7 +204,7 @@ def test_dask_cluster_gives_the_same_paths_as_local_processes(tmp_path):
 
     def paths_of(ledger, run):
         return ledger.con.execute(
-            """SELECT team, feature, model, ds, path, cost FROM forecast_paths WHERE run_id = ?
+            """SELECT team, feature, model, ds, path, cost FROM forecast_path_days WHERE run_id = ?
                ORDER BY ALL""",
             [run.run_id],
         ).df()
@@ -226,3 +226,30 @@ def test_dask_cluster_gives_the_same_paths_as_local_processes(tmp_path):
         )
         got = paths_of(remote, dask_run)
     pd.testing.assert_frame_equal(expected, got)
+
+
+def test_a_ledger_with_paths_in_the_old_long_layout_is_converted(constant_ledger, tmp_path):
+    from forecast.errors import LedgerError
+    from forecast.ledger import Ledger
+    from forecast.runs import load_paths
+
+    run = create_forecast(
+        constant_ledger, load_price_book(), horizon_end=AS_OF + dt.timedelta(days=10),
+        settings=RunSettings(models="seasonal_naive", n_paths=20), jobs=1,
+    )  # fmt: skip
+    keys, before = load_paths(constant_ledger, run.run_id, "volume")
+    con = constant_ledger.con
+    con.execute("CREATE TABLE long_copy AS SELECT * FROM forecast_path_days")
+    con.execute("DROP VIEW forecast_path_days")
+    con.execute("DROP TABLE forecast_paths")
+    con.execute("ALTER TABLE long_copy RENAME TO forecast_paths")  # as costcast 0.1 wrote it
+    path = constant_ledger.path
+    constant_ledger.close()
+    with pytest.raises(LedgerError, match="older layout"):
+        Ledger(path, read_only=True)
+    with Ledger(path) as reopened:
+        again_keys, after = load_paths(reopened, run.run_id, "volume")
+        assert again_keys.equals(keys)
+        assert np.array_equal(after, before)
+    with Ledger(path, read_only=True) as readonly:
+        assert load_paths(readonly, run.run_id, "cost")[1].shape == (3, 20, 10)

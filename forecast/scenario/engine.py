@@ -13,19 +13,18 @@ the total difference and do not depend on how independent changes are listed.
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from forecast.errors import ScenarioError
+from forecast.errors import LedgerError, ScenarioError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PRICE_COLUMNS, PriceBook
-from forecast.runs import ForecastRun
+from forecast.runs import ForecastRun, load_paths
 from forecast.scenario.schema import Range, Scenario
 from forecast.series import kind_prices
 
@@ -60,22 +59,15 @@ class Baseline:
 
 def load_baseline(ledger: Ledger, run: ForecastRun, book: PriceBook) -> Baseline:
     days = pd.date_range(run.start, run.horizon_end, freq="D")
-    n, d = run.n_paths, len(days)
+    d = len(days)
     series = ledger.con.execute(
         "SELECT * FROM forecast_series WHERE run_id = ? ORDER BY team, feature, model", [run.run_id]
     ).df()
-    # Scatter into (series, path, day) by index: cheaper than sorting millions of rows.
-    got = ledger.con.execute(
-        """SELECT k.idx, p.path, datediff('day', $start, p.ds) AS day, p.volume
-           FROM forecast_paths p JOIN (
-               SELECT team, feature, model,
-                      row_number() OVER (ORDER BY team, feature, model) - 1 AS idx
-               FROM forecast_series WHERE run_id = $run) k USING (team, feature, model)
-           WHERE p.run_id = $run""",
-        {"run": run.run_id, "start": run.start},
-    ).fetchnumpy()
-    volumes = np.zeros((len(series), n, d))
-    volumes[got["idx"], got["path"], got["day"]] = got["volume"]
+    keys, volumes = load_paths(ledger, run.run_id, "volume")
+    if list(keys.itertuples(index=False, name=None)) != list(
+        series[["team", "feature", "model"]].itertuples(index=False, name=None)
+    ):
+        raise LedgerError(f"run {run.run_id} is incomplete: its paths do not match its series")
     streams = []
     prices: dict[tuple, dict] = {}  # most series share a model and tier mix
     for i, row in enumerate(series.itertuples(index=False)):
@@ -123,6 +115,7 @@ class _Applier:
             for change in scenario.changes
         ]
         self.matched = [0] * len(scenario.changes)
+        self._prices: dict[tuple, dict] = {}
         # Only series some change can reach are copied and recomputed per evaluation;
         # the rest cost the same in every subset of changes.
         reach = [self._reaches(s) for s in baseline.streams]
@@ -150,6 +143,14 @@ class _Applier:
             w[self.baseline.days > pd.Timestamp(change.end)] = 0.0
         return w
 
+    def prices(self, model: str, tiers: dict) -> dict:
+        """The book's prices per kind and day for a model and tier mix, computed once per
+        evaluation (every subset of changes asks again)."""
+        key = (model, json.dumps(tiers, sort_keys=True))
+        if key not in self._prices:
+            self._prices[key] = kind_prices(self.book, model, tiers, self.baseline.days)
+        return dict(self._prices[key])
+
     def same_model(self, a: str, b: str) -> bool:
         return a == b or (
             self.book.resolve(a) is not None and self.book.resolve(a) == self.book.resolve(b)
@@ -171,7 +172,11 @@ class _Applier:
 
     def apply(self, subset: set[int]) -> list[Stream]:
         """The reachable streams after the changes in ``subset``, in file order."""
-        streams = copy.deepcopy(self.touched)
+        # Changes replace arrays and never write into them, so a copy of each stream with
+        # its own dicts is enough: the arrays stay shared with the baseline.
+        streams = [
+            replace(s, intensity=dict(s.intensity), prices=dict(s.prices)) for s in self.touched
+        ]
         for index, change in enumerate(self.scenario.changes):
             if index in subset:
                 streams = getattr(self, f"_{change.kind}")(
@@ -195,7 +200,7 @@ class _Applier:
             "output": v["output_tokens_per_request"] + np.zeros(len(days)),
         }
         tiers = {"standard": 1.0}
-        prices = kind_prices(self.book, change.model, tiers, days)
+        prices = self.prices(change.model, tiers)
         self.matched[index] += 1
         return [*streams, Stream(change.team, change.feature, change.model, volume, intensity,
                                  np.zeros(len(days)), prices, tiers)]  # fmt: skip
@@ -221,7 +226,7 @@ class _Applier:
                 continue
             moved = s.volume * (v["share"] * w)
             s.volume = s.volume - moved
-            prices = kind_prices(self.book, change.to_model, s.tiers, self.baseline.days)
+            prices = self.prices(change.to_model, s.tiers)
             intensity = {k: s.intensity[k] * v["intensity_factor"] for k in PRICE_COLUMNS}
             moved_streams.append(
                 Stream(s.team, s.feature, change.to_model, moved, intensity,
