@@ -174,3 +174,40 @@ def test_mistakes_are_named(baseline):
     assert early.totals["delta"]["mean"] == pytest.approx(30 * (2 * GPT4O_DAY + GPT41_DAY))
     assert np.isfinite(early.totals["annualized_delta_mean"])
     assert AS_OF < D
+
+
+def test_shares_played_per_origin_equal_the_whole_game(baseline):
+    """shapley() plays one small game per series; the brute-force game over every subset of
+    all changes on all series must give the same shares (here with a launch that a route
+    then splits, and a route that feeds a price change)."""
+    import itertools
+    import math
+
+    from forecast.scenario.engine import _Applier, _total, shapley
+
+    ledger, run, book = baseline
+    scenario = parse_scenario(
+        "name: t\nbaseline: latest\nchanges:\n"
+        "  - {kind: launch, team: support, feature: newbot, model: gpt-4o, start: 2026-06-20,\n"
+        "     requests_per_day: {low: 50, likely: 80, high: 150}, input_tokens_per_request: 500,\n"
+        "     output_tokens_per_request: 50}\n"
+        "  - {kind: route, team: support, from_model: gpt-4o, to_model: gpt-4.1, share: 0.5, start: 2026-07-01}\n"
+        "  - {kind: price, model: gpt-4.1, discount: 0.2, start: 2026-06-25}\n"
+        "  - {kind: traffic, team: search, factor: 1.5, start: 2026-06-16}\n"
+    )
+    applier = _Applier(load_baseline(ledger, run, book), scenario, book, seed=0)
+    n = len(scenario.changes)
+
+    def value(subset) -> float:
+        return float(np.mean(_total(applier.apply(set(subset)))))
+
+    whole = [0.0] * n
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        for size in range(n):
+            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+            for subset in itertools.combinations(others, size):
+                whole[i] += weight * (value({*subset, i}) - value(subset))
+    assert shapley(applier) == pytest.approx(whole, rel=1e-9, abs=1e-9)
+    assert sum(whole) == pytest.approx(value(range(n)) - value(()))
+    assert all(abs(share) > 1e-6 for share in whole)  # every change does something here

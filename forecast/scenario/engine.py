@@ -44,9 +44,20 @@ class Stream:
     prices: dict  # kind -> USD per million tokens, (days,) or (paths, days)
     tiers: dict = field(default_factory=lambda: {"standard": 1.0})
 
+    def per_unit(self) -> np.ndarray:
+        """USD per unit of volume: (days,), or (paths, days) when a drawn range is in play."""
+        return sum(self.intensity[k] * self.prices[k] for k in PRICE_COLUMNS) / 1e6
+
     def cost(self) -> np.ndarray:
-        per_unit = sum(self.intensity[k] * self.prices[k] for k in PRICE_COLUMNS) / 1e6
-        return self.volume * per_unit
+        return self.volume * self.per_unit()
+
+    def total(self) -> np.ndarray:
+        """Cost over the horizon per path; a product with the daily unit cost when it is the
+        same for every path, without building the (paths, days) cost."""
+        unit = self.per_unit()
+        if np.ndim(unit) == 1:
+            return self.volume @ unit
+        return (self.volume * unit).sum(axis=1)
 
 
 @dataclass
@@ -170,19 +181,27 @@ class _Applier:
                 return False
         return True
 
-    def apply(self, subset: set[int]) -> list[Stream]:
-        """The reachable streams after the changes in ``subset``, in file order."""
+    def apply(
+        self,
+        subset: set[int],
+        streams: list[Stream] | None = None,
+        launches: set[int] | None = None,
+    ) -> list[Stream]:
+        """The reachable streams (or ``streams``) after the changes in ``subset``, in file
+        order; ``launches`` limits which launch changes add their stream."""
         # Changes replace arrays and never write into them, so a copy of each stream with
         # its own dicts is enough: the arrays stay shared with the baseline.
-        streams = [
-            replace(s, intensity=dict(s.intensity), prices=dict(s.prices)) for s in self.touched
+        out = [
+            replace(s, intensity=dict(s.intensity), prices=dict(s.prices))
+            for s in (self.touched if streams is None else streams)
         ]
         for index, change in enumerate(self.scenario.changes):
-            if index in subset:
-                streams = getattr(self, f"_{change.kind}")(
-                    streams, change, self.values[index], index
-                )
-        return streams
+            if index not in subset:
+                continue
+            if change.kind == "launch" and launches is not None and index not in launches:
+                continue
+            out = getattr(self, f"_{change.kind}")(out, change, self.values[index], index)
+        return out
 
     # One method per change kind: (streams, change, drawn values, index) -> streams.
 
@@ -306,23 +325,49 @@ class _Applier:
 
 def _total(streams: list[Stream]) -> np.ndarray | float:
     """Total cost over the horizon, per path."""
-    return sum((s.cost().sum(axis=1) for s in streams), 0.0)
+    return sum((s.total() for s in streams), 0.0)
 
 
 def shapley(applier: _Applier) -> list[float]:
-    """Each change's Shapley value for the mean total cost (exact up to 10 changes)."""
-    n = len(applier.scenario.changes)
-    cache: dict[frozenset, float] = {}
+    """Each change's Shapley value for the mean total cost.
 
-    def value(subset: frozenset) -> float:
-        if subset not in cache:
-            cache[subset] = float(np.mean(_total(applier.apply(set(subset)))))
-        return cache[subset]
+    The total is a sum over origins: each reachable baseline series (with whatever
+    changes split off it, such as a routed share) and each launched feature. A change
+    that never touches an origin is a null player in that origin's game, so each
+    origin's game is played only among the changes that reach it, and the values,
+    being linear in the game, add up across origins. Exact up to ten changes per
+    origin, 200 random orders beyond.
+    """
+    changes = applier.scenario.changes
+    everything = set(range(len(changes)))
+    launched = [i for i, c in enumerate(changes) if c.kind == "launch"]
+    origins = [([s], set()) for s in applier.touched] + [([], {i}) for i in launched]
+    phi = [0.0] * len(changes)
+    for streams, launches in origins:
+        before = list(applier.matched)
+        applier.apply(everything, streams, launches)  # which changes reach this origin at all
+        players = [i for i, count in enumerate(applier.matched) if count > before[i]]
+        if not players:
+            continue
+        cache: dict[frozenset, float] = {}
 
-    phi = [0.0] * n
+        def value(subset: frozenset, streams=streams, launches=launches, cache=cache) -> float:
+            if subset not in cache:
+                total = _total(applier.apply(set(subset), streams, launches))
+                cache[subset] = float(np.mean(total))
+            return cache[subset]
+
+        for i, share in _shapley_values(players, value).items():
+            phi[i] += share
+    return phi
+
+
+def _shapley_values(players: list[int], value) -> dict[int, float]:
+    n = len(players)
+    phi = dict.fromkeys(players, 0.0)
     if n <= EXACT_SHAPLEY_MAX:
-        for i in range(n):
-            others = [j for j in range(n) if j != i]
+        for i in players:
+            others = [j for j in players if j != i]
             for size in range(n):
                 weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
                 for subset in itertools.combinations(others, size):
@@ -333,9 +378,9 @@ def shapley(applier: _Applier) -> list[float]:
     orders = 200
     for _ in range(orders):
         current = frozenset()
-        for i in rng.permutation(n):
-            phi[i] += (value(current | {i}) - value(current)) / orders
-            current = current | {i}
+        for i in rng.permutation(players):
+            phi[int(i)] += (value(current | {int(i)}) - value(current)) / orders
+            current = current | {int(i)}
     return phi
 
 
