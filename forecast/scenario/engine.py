@@ -127,6 +127,7 @@ class _Applier:
         ]
         self.matched = [0] * len(scenario.changes)
         self._prices: dict[tuple, dict] = {}
+        self.weights = [self.weight(change) for change in scenario.changes]  # asked per subset
         # Only series some change can reach are copied and recomputed per evaluation;
         # the rest cost the same in every subset of changes.
         reach = [self._reaches(s) for s in baseline.streams]
@@ -207,7 +208,7 @@ class _Applier:
 
     def _launch(self, streams, change, v, index):
         days = self.baseline.days
-        w = self.weight(change)
+        w = self.weights[index]
         months = np.maximum((days - pd.Timestamp(change.start)).days.to_numpy(), 0) / DAYS_PER_MONTH
         volume = v["requests_per_day"] * w * (1 + v["monthly_growth"]) ** months
         volume = np.broadcast_to(volume, (self.baseline.run.n_paths, len(days))).copy()
@@ -225,7 +226,7 @@ class _Applier:
                                  np.zeros(len(days)), prices, tiers)]  # fmt: skip
 
     def _traffic(self, streams, change, v, index):
-        w = self.weight(change)
+        w = self.weights[index]
         if change.factor is not None:
             factor = 1 + w * (v["factor"] - 1)
         else:
@@ -238,7 +239,7 @@ class _Applier:
         return streams
 
     def _route(self, streams, change, v, index):
-        w = self.weight(change)
+        w = self.weights[index]
         moved_streams = []
         for s in streams:
             if not self.matches(s, change, model=change.from_model):
@@ -255,7 +256,7 @@ class _Applier:
         return streams + moved_streams
 
     def _price(self, streams, change, v, index):
-        w = self.weight(change)
+        w = self.weights[index]
         new = {"input": change.input_per_mtok, "cached_input": change.cached_input_per_mtok,
                "output": change.output_per_mtok}  # fmt: skip
         for s in streams:
@@ -270,7 +271,7 @@ class _Applier:
         return streams
 
     def _tokens(self, streams, change, v, index):
-        w = self.weight(change)
+        w = self.weights[index]
         factors = {k: v["factor"] for k in PRICE_COLUMNS} if v["factor"] is not None else {}
         if v["input_factor"] is not None:
             factors |= dict.fromkeys(INPUT_KINDS, v["input_factor"])
@@ -284,7 +285,7 @@ class _Applier:
         return streams
 
     def _cache(self, streams, change, v, index):
-        w = self.weight(change)
+        w = self.weights[index]
         for s in streams:
             if not self.matches(s, change):
                 continue
@@ -298,7 +299,7 @@ class _Applier:
         return streams
 
     def _retries(self, streams, change, v, index):
-        w = self.weight(change)
+        w = self.weights[index]
         for s in streams:
             if not self.matches(s, change):
                 continue
@@ -315,7 +316,7 @@ class _Applier:
         return streams
 
     def _sunset(self, streams, change, v, index):
-        w = self.weight(change)
+        w = self.weights[index]
         for s in streams:
             if self.matches(s, change):
                 s.volume = s.volume * (1 - w)
@@ -454,21 +455,25 @@ def evaluate(
         "days": horizon_days,
         "annualized_delta_mean": delta_mean * 365 / horizon_days,
     }
-    periods = _periods(baseline, base_streams, full, calendar)
+    # each stream's (paths, days) cost, once: periods, budget and charts all sum it
+    costs = {id(st): st.cost() for st in [*base_streams, *full]}
+    periods = _periods(baseline, base_streams, full, calendar, costs)
     budget = None
     if scenario.budget is not None:
-        budget = _budget(baseline, base_streams, full, calendar, scenario.budget)
+        budget = _budget(baseline, base_streams, full, calendar, scenario.budget, costs)
     daily = {
         "days": [d.date().isoformat() for d in baseline.days],
         "baseline": np.quantile(
-            sum(s.cost() for s in base_streams), [0.1, 0.5, 0.9], axis=0
+            sum(costs[id(st)] for st in base_streams), [0.1, 0.5, 0.9], axis=0
         ).tolist(),
-        "scenario": np.quantile(sum(s.cost() for s in full), [0.1, 0.5, 0.9], axis=0).tolist(),
+        "scenario": np.quantile(
+            sum(costs[id(st)] for st in full), [0.1, 0.5, 0.9], axis=0
+        ).tolist(),
     }
     return ScenarioResult(scenario, run.run_id, totals, periods, changes, budget, notes, daily)
 
 
-def _period_sums(baseline: Baseline, streams: list[Stream], calendar, freq: str) -> dict:
+def _period_sums(baseline: Baseline, streams: list[Stream], calendar, freq: str, costs) -> dict:
     """(team, model, period) -> cost per path, actuals of the period's past days included."""
     labels = calendar.labels(baseline.days, freq).to_numpy()
     # periods are runs of consecutive days: sum each run with one reduceat per stream
@@ -476,7 +481,7 @@ def _period_sums(baseline: Baseline, streams: list[Stream], calendar, freq: str)
     names = labels[starts]
     out: dict[tuple, np.ndarray] = {}
     for s in streams:
-        sums = np.add.reduceat(s.cost(), starts, axis=1)
+        sums = np.add.reduceat(costs[id(s)], starts, axis=1)
         for j, label in enumerate(names):
             key = (s.team, s.model, label)
             out[key] = out.get(key, 0) + sums[:, j]
@@ -492,11 +497,11 @@ def _period_sums(baseline: Baseline, streams: list[Stream], calendar, freq: str)
     return out
 
 
-def _periods(baseline, base_streams, scen_streams, calendar) -> pd.DataFrame:
+def _periods(baseline, base_streams, scen_streams, calendar, costs) -> pd.DataFrame:
     frames = []
     for freq in ("month", "quarter"):
-        base = _period_sums(baseline, base_streams, calendar, freq)
-        scen = _period_sums(baseline, scen_streams, calendar, freq)
+        base = _period_sums(baseline, base_streams, calendar, freq, costs)
+        scen = _period_sums(baseline, scen_streams, calendar, freq, costs)
         keys = sorted(set(base) | set(scen))
         zero = np.zeros(baseline.run.n_paths)
         b = np.stack([np.broadcast_to(base.get(k, zero), zero.shape) for k in keys])
@@ -511,7 +516,7 @@ def _periods(baseline, base_streams, scen_streams, calendar) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _budget(baseline, base_streams, scen_streams, calendar, budget) -> dict:
+def _budget(baseline, base_streams, scen_streams, calendar, budget, costs) -> dict:
     freq = (
         "year"
         if budget.period.startswith("FY")
@@ -519,7 +524,7 @@ def _budget(baseline, base_streams, scen_streams, calendar, budget) -> dict:
     )
     totals = []
     for streams in (base_streams, scen_streams):
-        sums = _period_sums(baseline, streams, calendar, freq)
+        sums = _period_sums(baseline, streams, calendar, freq, costs)
         parts = [v for (team, model, period), v in sums.items() if period == budget.period]
         if not parts:
             raise ScenarioError(
