@@ -7,7 +7,9 @@ input and 100 output tokens: 0.35 USD per key and day (see test_forecast).
 from __future__ import annotations
 
 import io
+import json
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -241,3 +243,46 @@ def test_journal_xlsx_holds_the_same_lines_as_the_csv(client, workspace):
     for column in ("cost_center", "gl_account", "source_id"):
         assert list(sheet[column]) == list(as_csv[column])
     assert pd.to_numeric(sheet.debit).sum() == pytest.approx(pd.to_numeric(as_csv.debit).sum())
+
+
+def test_billing_upload_reconciliation_and_focus(client, fixture_path):
+    costs = fixture_path("billed/openai_costs.json")
+    sent = dict(params={"filename": "costs.json"}, content=costs.read_bytes(),
+                headers={"Content-Type": "application/json"})  # fmt: skip
+    answer = client.post("/v1/billing/uploads", **sent)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["format"] == "openai_costs" and answer.json()["added"] == 4
+    assert client.post("/v1/billing/uploads", **sent).json()["skipped"] is True
+    assert client.get("/v1/billing/uploads").json()["count"] == 1
+
+    flagged = client.get("/v1/reconciliation", params={"flagged": True}).json()
+    assert [(r["day"][:10], r["provider"]) for r in flagged["data"]] == [("2026-06-05", "openai")]
+    assert flagged["data"][0]["diff_usd"] == pytest.approx(5.00 - 3 * DAILY_COST)
+
+    focus = client.get("/v1/exports/focus", params={"from": "2026-06-03", "to": "2026-06-05"})
+    assert focus.status_code == 200
+    rows = pd.read_csv(io.StringIO(focus.text))
+    assert rows.BilledCost.sum() == pytest.approx(1.05 + 1.06 + 5.00)
+    as_json = client.get("/v1/exports/focus", params={"period": "2026-06", "format": "json"}).json()
+    assert {r["ChargePeriodStart"][:7] for r in as_json} == {"2026-06"}
+
+    bad = client.post("/v1/billing/uploads", params={"filename": "eur.json"},
+                      content=costs.read_text().replace('"usd"', '"eur"').encode(),
+                      headers={"Content-Type": "application/json"})  # fmt: skip
+    assert bad.status_code == 422
+    assert bad.json()["file"] == "eur.json" and bad.json()["field"] == "amount.currency"
+
+
+def test_scenario_validate_and_schema(client):
+    answer = client.post("/v1/scenarios/validate", content=SCENARIO, headers=YAML)
+    assert answer.json() == {"valid": True, "name": "double search", "changes": ["traffic"]}
+    schema = client.get("/v1/scenarios/schema").json()
+    assert schema == json.loads(Path("scenarios/schema.json").read_text())
+    assert "changes" in schema["properties"]
+
+
+def test_usage_upload_of_an_unknown_format_says_which_formats_exist(client):
+    answer = client.post("/v1/usage/uploads", params={"filename": "notes.txt"},
+                         content=b"hello\nworld\n", headers={"Content-Type": "text/plain"})  # fmt: skip
+    assert answer.status_code == 422
+    assert answer.json()["file"] == "notes.txt" and "--format" in answer.json()["hint"]
