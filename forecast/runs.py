@@ -89,6 +89,27 @@ def provenance(ledger: Ledger, as_of: dt.date) -> dict:
     }
 
 
+def plan_dates(
+    ledger: Ledger, horizon_end: dt.date | Callable[[dt.date], dt.date], as_of: dt.date | None
+) -> tuple[dt.date, dt.date]:
+    """(as_of, last forecast day) a run would use, or the error saying why it cannot run."""
+    if ledger.row_count() == 0:
+        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
+    complete = last_complete_day(ledger)
+    if as_of is None:
+        as_of = complete
+    elif as_of > complete:
+        raise CostcastError(
+            f"--as-of {as_of} is after the ledger's last complete day {complete}", field="--as-of"
+        )
+    end = horizon_end(as_of) if callable(horizon_end) else horizon_end
+    if end <= as_of:
+        raise CostcastError(
+            f"the horizon ends {end}, not after the as-of date {as_of}", field="--horizon"
+        )
+    return as_of, end
+
+
 def create_forecast(
     ledger: Ledger,
     book: PriceBook,
@@ -108,20 +129,7 @@ def create_forecast(
     ``run_id`` lets a caller name the run before it exists (the API hands it out at once).
     """
     settings = settings or RunSettings()
-    if ledger.row_count() == 0:
-        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
-    complete = last_complete_day(ledger)
-    if as_of is None:
-        as_of = complete
-    elif as_of > complete:
-        raise CostcastError(
-            f"--as-of {as_of} is after the ledger's last complete day {complete}", field="--as-of"
-        )
-    end = horizon_end(as_of) if callable(horizon_end) else horizon_end
-    if end <= as_of:
-        raise CostcastError(
-            f"the horizon ends {end}, not after the as-of date {as_of}", field="--horizon"
-        )
+    as_of, end = plan_dates(ledger, horizon_end, as_of)
     candidates = resolve_models(settings.models)
     h = (end - as_of).days
     drivers = daily_drivers(ledger, book, as_of)

@@ -14,11 +14,11 @@ from api.errors import NotReady
 from api.pages import ERRORS, Limit, Offset, Page, page
 from api.state import AppState
 from forecast.aggregate import config_budgets, summarize
-from forecast.errors import CostcastError, LedgerError, NotFoundError
+from forecast.engine import resolve_models
+from forecast.errors import CostcastError, NotFoundError
 from forecast.fiscal import FiscalCalendar
 from forecast.jobs import add_job, forecast_detail, list_forecasts, set_status
-from forecast.runs import RunSettings, create_forecast, load_run, new_run_id
-from forecast.series import last_complete_day
+from forecast.runs import RunSettings, create_forecast, load_run, new_run_id, plan_dates
 
 router = APIRouter(prefix="/v1/forecasts", tags=["forecasts"], responses=ERRORS)
 log = logging.getLogger("costcast.api")
@@ -51,21 +51,9 @@ def start_forecast(
 ) -> ForecastAccepted:
     """Queue a run; poll ``href`` until its status is done (or failed, with the error)."""
     config, _ = state.current()
-    if ledger.row_count() == 0:
-        raise LedgerError("the ledger is empty: upload usage first (POST /v1/usage/uploads)")
     # a bad horizon, model list or as-of date is the caller's mistake: say so now, not in the job
     calendar = FiscalCalendar(config.fiscal_year_start)
-    complete = last_complete_day(ledger)
-    as_of = body.as_of or complete
-    if as_of > complete:
-        raise CostcastError(
-            f"as_of {as_of} is after the ledger's last complete day {complete}", field="as_of"
-        )
-    end = calendar.horizon_end(body.horizon, as_of)
-    if end <= as_of:
-        raise CostcastError(f"the horizon ends {end}, not after {as_of}", field="horizon")
-    from forecast.engine import resolve_models
-
+    as_of, _ = plan_dates(ledger, lambda day: calendar.horizon_end(body.horizon, day), body.as_of)
     resolve_models(body.models)
     run_id = new_run_id(as_of)
     add_job(ledger, run_id, body.model_dump(mode="json"))
