@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import BodyTooLarge, UnsupportedMediaType
+from forecast.errors import CostcastError
+from forecast.ledger import Ledger
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -83,3 +88,34 @@ async def save_upload(request: Request, limit: int, filename: str) -> tuple[Path
         os.rmdir(folder)
         raise
     return folder, path
+
+
+async def handle_upload(
+    request: Request,
+    state,
+    filename: str,
+    types: tuple[str, ...],
+    work: Callable[[Ledger, Path], dict],
+) -> dict:
+    """Check the content type, stream the body to a temporary file under the upload limit,
+    run ``work(session, path)`` in a worker thread, and remove the file. Errors about the
+    temporary copy name the file the client sent."""
+    check_type(request, types)
+    config, _ = state.current()
+    folder, path = await save_upload(request, int(config.api.max_upload_mb * 1024 * 1024), filename)
+
+    def run() -> dict:
+        session = state.ledger.session()
+        try:
+            return work(session, path)
+        finally:
+            session.close()
+
+    try:
+        return await run_in_threadpool(run)
+    except CostcastError as exc:
+        if exc.file == str(path):
+            exc.file = filename
+        raise
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

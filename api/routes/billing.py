@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 
 from fastapi import APIRouter, Query, Request
-from starlette.concurrency import run_in_threadpool
 
-from api.body import check_type, save_upload
+from api.body import handle_upload
 from api.deps import BookDep, LedgerDep, Read, State, UsageWrite
 from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
-from api.routes.usage import FilenameQuery, upload_error
+from api.routes.usage import FilenameQuery
 from forecast.billed import import_billed, list_billed_imports
-from forecast.errors import CostcastError
 from forecast.reconcile import DEFAULT_TOLERANCE_PCT, DEFAULT_TOLERANCE_USD, reconcile
 
 router = APIRouter(tags=["billing"], responses=ERRORS)
@@ -30,24 +27,12 @@ async def upload_billed(
 ) -> dict:
     """Import a provider's billed costs: OpenAI Costs API pages, an Anthropic cost report
     (legacy or analytics), or FOCUS CSV. Revised days replace earlier amounts."""
-    check_type(request, BILLED_TYPES)
-    config, _ = state.current()
-    folder, path = await save_upload(request, int(config.api.max_upload_mb * 1024 * 1024), filename)
 
-    def work() -> dict:
-        session = state.ledger.session()
-        try:
-            (result,) = import_billed(session, [path], format, names=[f"upload:{filename}"])
-        finally:
-            session.close()
+    def work(session, path) -> dict:
+        (result,) = import_billed(session, [path], format, names=[f"upload:{filename}"])
         return {**result.__dict__, "path": filename}
 
-    try:
-        return await run_in_threadpool(work)
-    except CostcastError as exc:
-        raise upload_error(exc, path, filename) from None
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    return await handle_upload(request, state, filename, BILLED_TYPES, work)
 
 
 @router.get("/v1/billing/uploads", response_model=Page)

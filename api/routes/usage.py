@@ -4,16 +4,12 @@ and read summaries grouped like ``costcast usage``."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from pathlib import Path
 
 from fastapi import APIRouter, Query, Request
-from starlette.concurrency import run_in_threadpool
 
-from api.body import check_type, save_upload
+from api.body import handle_upload
 from api.deps import BookDep, LedgerDep, Read, State, UsageWrite
 from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
-from forecast.errors import CostcastError
 from forecast.ingest import ingest_files
 from forecast.sources import SourceContext
 from forecast.usage import usage_summary
@@ -36,13 +32,6 @@ FilenameQuery = Query(
 )
 
 
-def upload_error(exc: CostcastError, path: Path, filename: str) -> CostcastError:
-    """Errors about the temporary copy name the file the client sent."""
-    if exc.file == str(path):
-        exc.file = filename
-    return exc
-
-
 @router.post("/uploads", status_code=201, openapi_extra=raw_body(UPLOAD_TYPES))
 async def upload_usage(
     request: Request,
@@ -53,23 +42,16 @@ async def upload_usage(
     timezone: str | None = Query(None, description="Zone of offset-less timestamps."),
 ) -> dict:
     """Ingest one usage export; rows seen before are not added again."""
-    check_type(request, UPLOAD_TYPES)
     config, book = state.current()
-    limit = int(config.api.max_upload_mb * 1024 * 1024)
-    folder, path = await save_upload(request, limit, filename)
 
-    def ingest() -> dict:
+    def ingest(session, path) -> dict:
         context = SourceContext(
             timezone=timezone or config.timezone, attribution=config.attribution
         )
-        session = state.ledger.session()
-        try:
-            (result,) = ingest_files(
-                session, [path], fmt=format, context=context, book=book,
-                origins=[f"upload:{filename} (token {token.name})"],
-            )  # fmt: skip
-        finally:
-            session.close()
+        (result,) = ingest_files(
+            session, [path], fmt=format, context=context, book=book,
+            origins=[f"upload:{filename} (token {token.name})"],
+        )  # fmt: skip
         return {
             "file": filename, "format": result.format, "ingest_id": result.ingest_id,
             "rows_read": result.rows_read, "rows_added": result.rows_added,
@@ -77,12 +59,7 @@ async def upload_usage(
             "notes": [n.replace(str(path), filename) for n in result.notes],
         }  # fmt: skip
 
-    try:
-        return await run_in_threadpool(ingest)
-    except CostcastError as exc:
-        raise upload_error(exc, path, filename) from None
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    return await handle_upload(request, state, filename, UPLOAD_TYPES, ingest)
 
 
 @router.get("/uploads", response_model=Page)

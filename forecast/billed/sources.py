@@ -116,48 +116,51 @@ def _usd(value, currency, path: Path, where: dict, field: str, cents: bool) -> f
     return float(amount / 100 if cents else amount)
 
 
-def _openai(path: Path):
+def _records(path: Path, what: str):
+    """(item, where) for every item of every page; ``where`` names its line and record."""
     record = 0
-    for line, buckets in _pages(path, "OpenAI costs"):
-        for bucket in buckets:
+    for line, items in _pages(path, what):
+        for item in items:
             record += 1
-            where = {"line": line, "record": record}
-            start, end = bucket.get("start_time"), bucket.get("end_time")
-            if not isinstance(start, int | float) or isinstance(start, bool):
-                raise DataFormatError(
-                    "start_time must be Unix seconds",
-                    file=str(path),
-                    field="start_time",
-                    value=start,
-                    **where,
-                )
-            if end is not None and end - start != 86400:
-                raise DataFormatError(
-                    "costs come in daily buckets; this one is not one day long",
-                    file=str(path),
-                    field="end_time",
-                    value=end,
-                    **where,
-                )
-            day = dt.datetime.fromtimestamp(start, dt.UTC).date()
-            for result in bucket.get("results") or []:
-                amount = result.get("amount")
-                if not isinstance(amount, dict):
-                    raise DataFormatError(
-                        "amount is missing", file=str(path), field="amount", **where
-                    )
-                usd = _usd(
-                    amount.get("value"), amount.get("currency"), path, where, "amount.value", False
-                )
-                yield (
-                    day,
-                    "openai",
-                    result.get("project_id") or "",
-                    "",
-                    result.get("line_item") or "",
-                    usd,
-                    f"record {record}",
-                )
+            yield item, {"line": line, "record": record}
+
+
+def _openai(path: Path):
+    for bucket, where in _records(path, "OpenAI costs"):
+        start, end = bucket.get("start_time"), bucket.get("end_time")
+        if not isinstance(start, int | float) or isinstance(start, bool):
+            raise DataFormatError(
+                "start_time must be Unix seconds",
+                file=str(path),
+                field="start_time",
+                value=start,
+                **where,
+            )
+        if end is not None and end - start != 86400:
+            raise DataFormatError(
+                "costs come in daily buckets; this one is not one day long",
+                file=str(path),
+                field="end_time",
+                value=end,
+                **where,
+            )
+        day = dt.datetime.fromtimestamp(start, dt.UTC).date()
+        for result in bucket.get("results") or []:
+            amount = result.get("amount")
+            if not isinstance(amount, dict):
+                raise DataFormatError("amount is missing", file=str(path), field="amount", **where)
+            usd = _usd(
+                amount.get("value"), amount.get("currency"), path, where, "amount.value", False
+            )
+            yield (
+                day,
+                "openai",
+                result.get("project_id") or "",
+                "",
+                result.get("line_item") or "",
+                usd,
+                f"record {where['record']}",
+            )
 
 
 def _timestamp(value, path: Path, where: dict, field: str) -> dt.datetime:
@@ -175,42 +178,36 @@ def _timestamp(value, path: Path, where: dict, field: str) -> dt.datetime:
 
 
 def _anthropic(path: Path):
-    record = 0
-    for line, items in _pages(path, "Anthropic cost report"):
-        for item in items:
-            record += 1
-            where = {"line": line, "record": record}
-            start = _timestamp(item.get("starting_at"), path, where, "starting_at")
-            end = _timestamp(item.get("ending_at"), path, where, "ending_at")
-            if end - start != DAY:
-                raise DataFormatError(
-                    "costs must come in daily buckets (bucket_width / time_bucket_width 1d)",
-                    file=str(path),
-                    field="ending_at",
-                    value=item.get("ending_at"),
-                    **where,
-                )
-            if "results" in item:  # legacy cost report: a bucket of grouped results
-                rows = [(r, r, "results[].amount") for r in item["results"] or []]
-            else:  # analytics: one row with its group and cost
-                cost = item.get("cost")
-                if not isinstance(cost, dict):
-                    raise DataFormatError("cost is missing", file=str(path), field="cost", **where)
-                rows = [(cost, item.get("group") or {}, "cost.amount")]
-            for money, group, field in rows:
-                usd = _usd(money.get("amount"), money.get("currency"), path, where, field, True)
-                label = (
-                    group.get("description") or group.get("token_type") or group.get("cost_type")
-                )
-                yield (
-                    start.date(),
-                    "anthropic",
-                    group.get("workspace_id") or "",
-                    group.get("model") or "",
-                    label or "",
-                    usd,
-                    f"record {record}",
-                )
+    for item, where in _records(path, "Anthropic cost report"):
+        start = _timestamp(item.get("starting_at"), path, where, "starting_at")
+        end = _timestamp(item.get("ending_at"), path, where, "ending_at")
+        if end - start != DAY:
+            raise DataFormatError(
+                "costs must come in daily buckets (bucket_width / time_bucket_width 1d)",
+                file=str(path),
+                field="ending_at",
+                value=item.get("ending_at"),
+                **where,
+            )
+        if "results" in item:  # legacy cost report: a bucket of grouped results
+            rows = [(r, r, "results[].amount") for r in item["results"] or []]
+        else:  # analytics: one row with its group and cost
+            cost = item.get("cost")
+            if not isinstance(cost, dict):
+                raise DataFormatError("cost is missing", file=str(path), field="cost", **where)
+            rows = [(cost, item.get("group") or {}, "cost.amount")]
+        for money, group, field in rows:
+            usd = _usd(money.get("amount"), money.get("currency"), path, where, field, True)
+            label = group.get("description") or group.get("token_type") or group.get("cost_type")
+            yield (
+                start.date(),
+                "anthropic",
+                group.get("workspace_id") or "",
+                group.get("model") or "",
+                label or "",
+                usd,
+                f"record {where['record']}",
+            )
 
 
 # FOCUS 0.5 names that 1.0 renamed; a lenient reader accepts both.
