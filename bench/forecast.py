@@ -64,13 +64,31 @@ def plain_prophet(series) -> tuple[float, float]:
 
 
 def engine(series, models: str, jobs: int | None) -> tuple[float, float, dict]:
-    from forecast.engine import SeriesTask, calibrate, resolve_models, run_tasks, series_seed
+    from forecast.engine import (
+        SeriesTask,
+        budget_prophet,
+        calibrate,
+        resolve_models,
+        run_tasks,
+        series_seed,
+    )
 
     candidates = resolve_models(models)
     tasks = [
-        SeriesTask(key, ds[:-HOLDOUT], y[:-HOLDOUT], HORIZON, 200, series_seed(0, key), candidates)
+        SeriesTask(
+            key,
+            ds[:-HOLDOUT],
+            y[:-HOLDOUT],
+            HORIZON,
+            200,
+            series_seed(0, key),
+            candidates,
+            weight=float(y[-HOLDOUT - 28 : -HOLDOUT].sum()),
+        )
         for key, ds, y in series
     ]
+    if models == "auto":  # as create_forecast does: Prophet for the heaviest series
+        budget_prophet(tasks)
     start = time.perf_counter()
     results = run_tasks(tasks, jobs=jobs)
     calibrate(tasks, results)

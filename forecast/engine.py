@@ -43,6 +43,7 @@ class SeriesTask:
     backtest_horizon: int = 14
     params: dict = field(default_factory=dict)
     keep_candidates: bool = False  # also return every candidate's paths (for backtests)
+    weight: float = 1.0  # recent spend (or volume): what Prophet's budget is handed out by
     # Global models are fitted once across all series, before the tasks run:
     # name -> {"paths": (n_paths, h), "windows": {w: paths (100, backtest_horizon)}}
     precomputed: dict = field(default_factory=dict)
@@ -164,6 +165,34 @@ def resolve_models(models: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
+PROPHET_SHARE = 0.1  # of a run's series, by weight, that auto also tries Prophet on ...
+PROPHET_MIN_SERIES = 20  # ... and never fewer than this many
+
+
+def budget_prophet(
+    tasks: Sequence[SeriesTask],
+    share: float = PROPHET_SHARE,
+    at_least: int = PROPHET_MIN_SERIES,
+) -> int:
+    """Keep Prophet among the candidates of the heaviest series only; returns how many.
+
+    Prophet costs a hundred times what the other models cost per series, and
+    auto fits it three times (two scoring windows and the final fit). Spend is
+    heavy-tailed, so the largest tenth of the series carries most of the
+    dollars and of any dollar-weighted error: that is where Prophet's fits go.
+    The rest choose among the seasonal naive, the global model and their
+    mixture. Tasks whose candidates were asked for explicitly are left alone.
+    """
+    eligible = [t for t in tasks if "prophet" in t.candidates and len(t.candidates) > 1]
+    keep = max(int(np.ceil(share * len(tasks))), at_least)
+    if len(eligible) <= keep:
+        return len(eligible)
+    ranked = sorted(eligible, key=lambda t: (-t.weight, t.key))
+    for task in ranked[keep:]:
+        task.candidates = tuple(n for n in task.candidates if n != "prophet")
+    return keep
+
+
 def precompute_global(tasks: Sequence[SeriesTask]) -> None:
     """Fit each global candidate once on all series (and once per backtest cutoff) and
     hand every task its share of the paths."""
@@ -185,15 +214,22 @@ def precompute_global(tasks: Sequence[SeriesTask]) -> None:
             cut = {t.key: (t.ds[:-back], t.y[:-back]) for t in tasks if scoring_windows(t) >= w}
             if cut:
                 per_window[w] = GLOBAL_MODELS[name](**params).fit(cut)
+        window_paths = {}
+        for w, model in per_window.items():
+            known = [t for t in tasks if t.key in model.series_]
+            window_paths[w] = model.sample_paths_many(
+                [t.key for t in known], first.backtest_horizon, 100, [t.seed + w for t in known]
+            )
+        paths = {}
+        for h, n_paths in sorted({(t.h, t.n_paths) for t in tasks}):
+            same = [t for t in tasks if (t.h, t.n_paths) == (h, n_paths)]
+            paths |= full.sample_paths_many(
+                [t.key for t in same], h, n_paths, [t.seed for t in same]
+            )
         for t in tasks:
-            windows = {
-                w: model.sample_paths(t.key, first.backtest_horizon, 100, t.seed + w)
-                for w, model in per_window.items()
-                if t.key in model.series_
-            }
             t.precomputed[name] = {
-                "paths": full.sample_paths(t.key, t.h, t.n_paths, t.seed),
-                "windows": windows,
+                "paths": paths[t.key],
+                "windows": {w: got[t.key] for w, got in window_paths.items() if t.key in got},
             }
 
 

@@ -19,8 +19,10 @@ import pandas as pd
 import pyarrow as pa
 
 from forecast.engine import (
+    PROPHET_SHARE,
     SeriesForecast,
     SeriesTask,
+    budget_prophet,
     calibrate,
     resolve_models,
     run_tasks,
@@ -53,6 +55,9 @@ class RunSettings:
     backtest_windows: int = 2
     backtest_horizon: int = 14
     holidays_country: str | None = "US"
+    # auto tries Prophet on this share of the series, the heaviest by recent spend (see
+    # engine.budget_prophet); 1.0 tries it everywhere
+    prophet_share: float = PROPHET_SHARE
 
 
 @dataclass
@@ -157,8 +162,11 @@ def create_forecast(
                 backtest_windows=settings.backtest_windows,
                 backtest_horizon=settings.backtest_horizon,
                 params=params,
+                weight=float(part["cost"].to_numpy()[-28:].sum()),
             )
         )
+    if settings.models == "auto":
+        budget_prophet(tasks, settings.prophet_share)
     if on_plan:
         on_plan(len(tasks))
     results = run_tasks(tasks, jobs=jobs, dask_client=dask_client, on_done=on_series)

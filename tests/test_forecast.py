@@ -253,3 +253,24 @@ def test_a_ledger_with_paths_in_the_old_long_layout_is_converted(constant_ledger
         assert np.array_equal(after, before)
     with Ledger(path, read_only=True) as readonly:
         assert load_paths(readonly, run.run_id, "cost")[1].shape == (3, 20, 10)
+
+
+def test_auto_tries_prophet_on_the_heaviest_series_only():
+    from forecast.engine import SeriesTask, budget_prophet, resolve_models
+
+    auto = resolve_models("auto")
+    ds = pd.date_range("2026-01-01", periods=10)
+    tasks = [
+        SeriesTask(f"k{i}", ds, np.ones(10), 5, 20, i, auto, weight=float(i)) for i in range(50)
+    ]
+    assert budget_prophet(tasks, share=0.1, at_least=3) == 5  # 10% of 50
+    with_prophet = {t.key for t in tasks if "prophet" in t.candidates}
+    assert with_prophet == {"k45", "k46", "k47", "k48", "k49"}  # the five heaviest
+    assert all(
+        set(t.candidates) == set(auto) - {"prophet"} for t in tasks if t.key not in with_prophet
+    )
+    small = [SeriesTask(f"k{i}", ds, np.ones(10), 5, 20, i, auto) for i in range(4)]
+    assert budget_prophet(small, share=0.1, at_least=20) == 4  # a small run keeps it everywhere
+    forced = [SeriesTask(f"k{i}", ds, np.ones(10), 5, 20, i, ("prophet",)) for i in range(50)]
+    budget_prophet(forced, share=0.1, at_least=3)
+    assert all(t.candidates == ("prophet",) for t in forced)

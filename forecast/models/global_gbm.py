@@ -11,6 +11,8 @@ residuals (from the training cutoffs), per horizon week, on the log scale.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
@@ -19,13 +21,18 @@ from forecast.errors import CostcastError
 LEVEL_DAYS = 28
 
 
+@lru_cache(maxsize=64)
+def _holiday_days(country: str, year: int) -> np.ndarray:
+    import holidays
+
+    return np.array(sorted(holidays.country_holidays(country, years=[year])), dtype="datetime64[D]")
+
+
 def _holidays(days: pd.DatetimeIndex, country: str | None) -> np.ndarray:
     if not country:
         return np.zeros(len(days))
-    import holidays
-
-    calendar = holidays.country_holidays(country, years=sorted(set(days.year)))
-    return np.array([d in calendar for d in days.date], dtype=float)
+    known = np.concatenate([_holiday_days(country, int(y)) for y in sorted(set(days.year))])
+    return np.isin(days.to_numpy().astype("datetime64[D]"), known).astype(float)
 
 
 def _features(z: np.ndarray, cut: int, steps: np.ndarray, days: pd.DatetimeIndex, hol: np.ndarray):
@@ -65,9 +72,11 @@ class GlobalGBM:
         holidays_country: str | None = "US",
         max_iter: int = 200,
         random_state: int = 0,
+        max_rows: int = 400_000,
     ) -> None:
         self.max_horizon = max_horizon
         self.cutoffs_per_series = cutoffs_per_series
+        self.max_rows = max_rows
         self.holidays_country = holidays_country
         self.max_iter = max_iter
         self.random_state = random_state
@@ -78,20 +87,23 @@ class GlobalGBM:
         rng = np.random.default_rng(self.random_state)
         X, y, steps_all = [], [], []
         self.series_ = {}
+        # Past a few hundred thousand rows the trees learn little more: with many series,
+        # fewer cutoffs each (never fewer than two).
+        cutoffs = int(np.clip(self.max_rows // (max(len(series), 1) * self.max_horizon), 2,
+                              self.cutoffs_per_series))  # fmt: skip
         for key, (ds, values) in series.items():
             z = np.log1p(np.asarray(values, dtype=float))
-            self.series_[key] = (pd.DatetimeIndex(ds), z)
+            ds = pd.DatetimeIndex(ds)
+            self.series_[key] = (ds, z)
             n = len(z)
             if n < LEVEL_DAYS + 7:
                 continue
             h = min(self.max_horizon, n - LEVEL_DAYS)
-            cuts = rng.integers(LEVEL_DAYS, n - 1, size=self.cutoffs_per_series)
+            cuts = rng.integers(LEVEL_DAYS, n - 1, size=cutoffs)
+            holiday = _holidays(ds, self.holidays_country)  # once per series, not per cutoff
             for cut in cuts:
                 steps = np.arange(min(h, n - cut))
-                days = pd.DatetimeIndex(ds)[cut + steps]
-                feats, level = _features(
-                    z, cut, steps, days, _holidays(days, self.holidays_country)
-                )
+                feats, level = _features(z, cut, steps, ds[cut + steps], holiday[cut + steps])
                 X.append(feats)
                 y.append(z[cut + steps] - level)
                 steps_all.append(steps)
@@ -103,7 +115,10 @@ class GlobalGBM:
         )
         model.fit(X, y)
         self.model_ = model
-        # In-sample residuals by horizon week: the spread of the sample paths.
+        # In-sample residuals by horizon week: the spread of the sample paths. A sample of
+        # rows describes the spread as well as all of them.
+        rows = rng.choice(len(y), size=min(len(y), 50_000), replace=False)
+        X, y, steps_all = X[rows], y[rows], steps_all[rows]
         residuals = y - model.predict(X)
         self.residuals_ = {
             w: residuals[steps_all // 7 == w] for w in range(int(steps_all.max() // 7) + 1)
@@ -111,21 +126,33 @@ class GlobalGBM:
         return self
 
     def sample_paths(self, key: str, h: int, n_paths: int, seed: int) -> np.ndarray:
+        return self.sample_paths_many([key], h, n_paths, [seed])[key]
+
+    def sample_paths_many(
+        self, keys: list[str], h: int, n_paths: int, seeds: list[int]
+    ) -> dict[str, np.ndarray]:
+        """Paths for many series with one prediction call: key -> (n_paths, h)."""
         if not hasattr(self, "model_"):
             from forecast.models.base import NotFittedError
 
             raise NotFittedError("this GlobalGBM is not fitted yet: call fit(series) first")
-        ds, z = self.series_[key]
         steps = np.arange(h)
-        days = pd.date_range(ds[-1] + pd.Timedelta(days=1), periods=h)
-        feats, level = _features(z, len(z), steps, days, _holidays(days, self.holidays_country))
-        mean = level + self.model_.predict(feats)
-        rng = np.random.default_rng(seed)
+        rows, levels = [], []
+        for key in keys:
+            ds, z = self.series_[key]
+            days = pd.date_range(ds[-1] + pd.Timedelta(days=1), periods=h)
+            feats, level = _features(z, len(z), steps, days, _holidays(days, self.holidays_country))
+            rows.append(feats)
+            levels.append(level)
+        if not rows:
+            return {}
+        means = self.model_.predict(np.vstack(rows)).reshape(len(keys), h)
+        means += np.asarray(levels)[:, None]
         last = max(self.residuals_)
-        noise = np.column_stack(
-            [
-                rng.choice(self.residuals_.get(s // 7, self.residuals_[last]), size=n_paths)
-                for s in steps
-            ]
-        )
-        return np.clip(np.expm1(mean[None, :] + noise), 0.0, None)
+        pools = [self.residuals_.get(s // 7, self.residuals_[last]) for s in steps]
+        out = {}
+        for key, mean, seed in zip(keys, means, seeds, strict=True):
+            rng = np.random.default_rng(seed)
+            noise = np.column_stack([rng.choice(pool, size=n_paths) for pool in pools])
+            out[key] = np.clip(np.expm1(mean[None, :] + noise), 0.0, None)
+        return out
