@@ -75,6 +75,9 @@ def reconcile_command(
         float, typer.Option(help="...and by more than this many USD.", min=0)
     ] = 1.0,
     flagged: Annotated[bool, typer.Option(help="Show only flagged days.")] = False,
+    by: Annotated[
+        str, typer.Option(help="provider, or project (where the config maps projects to teams).")
+    ] = "provider",
     output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
@@ -82,20 +85,20 @@ def reconcile_command(
 
     Exits 1 when any day is flagged, so a scheduled job can alert on it."""
     from forecast.pricing import load_price_book
-    from forecast.reconcile import reconcile
+    from forecast.reconcile import reconciliation
 
     cfg = _config(config)
     book = load_price_book(cfg)
     with Ledger(cfg.ledger, read_only=True) as ledger:
-        frame = reconcile(
-            ledger, book, start=_date(start, "--from"), end=_date(end, "--to"),
-            tolerance_pct=tolerance_pct, tolerance_usd=tolerance_usd,
+        frame = reconciliation(
+            ledger, book, cfg.attribution, by=by, start=_date(start, "--from"),
+            end=_date(end, "--to"), tolerance_pct=tolerance_pct, tolerance_usd=tolerance_usd,
         )  # fmt: skip
     shown = frame[frame["flag"]] if flagged else frame
     emit(shown, output, title="priced usage vs billed (USD)")
     count = int(frame["flag"].sum())
     err.print(
-        f"{count} of {len(frame)} provider-days differ by more than {tolerance_pct:.0%} "
+        f"{count} of {len(frame)} {by}-days differ by more than {tolerance_pct:.0%} "
         f"and {tolerance_usd:,.2f} USD"
     )
     if count:

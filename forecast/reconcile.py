@@ -8,14 +8,22 @@ flagged when the difference is above both tolerances: an absolute one in USD
 Only providers that have billed rows are compared, and only over the days
 from their first to their last billed day: outside that there is nothing to
 compare with, which the result says instead of showing zeros.
+
+Usage records carry teams, not the provider's project ids, so a project can
+be compared only where the config says which teams are that project's alone:
+the raw ``project_id:ID`` team that unmapped usage keeps, and teams that an
+attribution rule matching exactly that project id (and nothing else) sets,
+when no other rule sets them too. Other projects are listed as ``unmapped``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import pandas as pd
 
+from forecast.attribution import AttributionRule
 from forecast.billed import billed_daily
 from forecast.errors import CostcastError, LedgerError
 from forecast.ledger import Ledger
@@ -78,3 +86,93 @@ def reconcile(
     frame.loc[~has_usage, "status"] = "no usage"
     frame.loc[~has_billed, "status"] = "not billed"
     return frame[COLUMNS].sort_values(["day", "provider"]).reset_index(drop=True)
+
+
+def project_teams(rules: Sequence[AttributionRule], projects: Sequence[str]) -> dict[str, set[str]]:
+    """project id -> the teams whose usage is that project's alone (see the module doc)."""
+    exact: dict[str, set[str]] = {}
+    others: set[str] = set()  # teams some other rule can also produce
+    for rule in rules:
+        if not rule.team:
+            continue
+        pattern = rule.match.get("project_id")
+        if set(rule.match) == {"project_id"} and not any(c in pattern for c in "*?["):
+            exact.setdefault(pattern, set()).add(rule.team)
+        else:
+            others.add(rule.team)
+    claimed: dict[str, int] = {}
+    for teams in exact.values():
+        for team in teams:
+            claimed[team] = claimed.get(team, 0) + 1
+    out = {}
+    for project in projects:
+        teams = {t for t in exact.get(project, set()) if t not in others and claimed[t] == 1}
+        out[project] = teams | {f"project_id:{project}"}
+    return out
+
+
+def reconcile_projects(
+    ledger: Ledger,
+    book: PriceBook,
+    rules: Sequence[AttributionRule],
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    tolerance_pct: float = DEFAULT_TOLERANCE_PCT,
+    tolerance_usd: float = DEFAULT_TOLERANCE_USD,
+) -> pd.DataFrame:
+    """Per day, provider and billed project: priced usage of the project's teams against its
+    bill, flagged as in ``reconcile``; status ``unmapped`` where no team is the project's."""
+    billed = billed_daily(ledger, start, end, by_project=True)
+    billed = billed[billed["project"] != ""]
+    if billed.empty:
+        raise LedgerError("no billed actuals with a project id in this range")
+    billed["day"] = pd.to_datetime(billed["day"]).dt.date
+    teams = project_teams(rules, sorted(set(billed["project"])))
+    owner = {team: project for project, ts in teams.items() for team in ts}
+    priced = ledger.con.execute(
+        f"""SELECT CAST(ts AS DATE) AS day, provider, team, sum(cost_usd) AS priced_usd
+            FROM ({priced_usage_sql(ledger, book, billed["day"].min(), billed["day"].max())})
+            GROUP BY ALL"""
+    ).df()
+    priced["day"] = pd.to_datetime(priced["day"]).dt.date
+    priced["project"] = priced["team"].map(owner)
+    mapped = set(priced["project"].dropna())
+    priced = (
+        priced.dropna(subset=["project"])
+        .groupby(["day", "provider", "project"], as_index=False)["priced_usd"]
+        .sum()
+    )
+    frame = billed.merge(priced, on=["day", "provider", "project"], how="left")
+    frame["teams"] = frame["project"].map(lambda p: ", ".join(sorted(teams[p])))
+    known = frame["project"].isin(mapped)
+    frame["priced_usd"] = frame["priced_usd"].where(~known | frame["priced_usd"].notna(), 0.0)
+    frame["diff_usd"] = frame["billed_usd"] - frame["priced_usd"]
+    frame["diff_pct"] = (frame["diff_usd"] / frame["billed_usd"]).where(frame["billed_usd"] != 0)
+    frame["flag"] = (
+        known
+        & (frame["diff_usd"].abs() > tolerance_usd)
+        & (frame["diff_usd"].abs() > tolerance_pct * frame["billed_usd"].abs())
+    )
+    frame["status"] = "unmapped"
+    frame.loc[known, "status"] = "ok"
+    frame.loc[frame["flag"], "status"] = "differs"
+    columns = ["day", "provider", "project", "teams", "priced_usd", "billed_usd", "diff_usd",
+               "diff_pct", "status", "flag"]  # fmt: skip
+    return frame[columns].sort_values(["day", "provider", "project"]).reset_index(drop=True)
+
+
+def reconciliation(
+    ledger: Ledger,
+    book: PriceBook,
+    rules: Sequence[AttributionRule],
+    *,
+    by: str = "provider",
+    **options,
+) -> pd.DataFrame:
+    """``reconcile`` (by provider) or ``reconcile_projects`` (by project)."""
+    if by == "provider":
+        return reconcile(ledger, book, **options)
+    if by == "project":
+        return reconcile_projects(ledger, book, rules, **options)
+    raise CostcastError(f"reconcile by provider or project, not {by!r}", field="by", value=by)

@@ -136,3 +136,41 @@ def test_reconcile_flags_only_the_day_that_differs(priced_ledger, fixture_path, 
 def test_reconcile_without_billed_actuals_says_so(priced_ledger):
     with pytest.raises(LedgerError, match="no billed actuals"):
         reconcile(priced_ledger, load_price_book())
+
+
+def test_reconcile_by_project_where_the_config_says_whose_teams_they_are(ledger, tmp_path):
+    from forecast.attribution import AttributionRule
+    from forecast.reconcile import project_teams, reconcile_projects
+
+    # 0.35 USD a day each: unmapped usage kept as team project_id:proj_a, and team search,
+    # which a rule maps from proj_b alone
+    usage = daily_csv(tmp_path / "u.csv", [("project_id:proj_a", "x", "gpt-4o"),
+                                           ("search", "y", "gpt-4o")], days=3, end=dt.date(2026, 6, 3))  # fmt: skip
+    ingest_files(ledger, [usage])
+    bill = tmp_path / "focus.csv"
+    bill.write_text(
+        "BilledCost,ChargePeriodStart,ProviderName,SubAccountId\n"
+        + "".join(f"0.35,2026-06-0{d}T00:00:00Z,OpenAI,proj_a\n" for d in (1, 2))
+        + "0.90,2026-06-03T00:00:00Z,OpenAI,proj_a\n"
+        + "".join(f"0.35,2026-06-0{d}T00:00:00Z,OpenAI,proj_b\n" for d in (1, 2, 3))
+        + "1.00,2026-06-01T00:00:00Z,OpenAI,proj_c\n"
+    )
+    import_billed(ledger, [bill])
+    rules = [AttributionRule(match={"project_id": "proj_b"}, team="search"),
+             AttributionRule(match={"api_key_id": "key_*"}, team="support")]  # fmt: skip
+    assert project_teams(rules, ["proj_b"]) == {"proj_b": {"search", "project_id:proj_b"}}
+    frame = reconcile_projects(ledger, load_price_book(), rules, tolerance_usd=0.1)
+    status = {(str(r.day), r.project): r.status for r in frame.itertuples()}
+    assert status == {
+        ("2026-06-01", "proj_a"): "ok", ("2026-06-02", "proj_a"): "ok",
+        ("2026-06-03", "proj_a"): "differs",  # 0.90 billed, 0.35 priced
+        ("2026-06-01", "proj_b"): "ok", ("2026-06-02", "proj_b"): "ok",
+        ("2026-06-03", "proj_b"): "ok",
+        ("2026-06-01", "proj_c"): "unmapped",  # no team is proj_c's: not compared
+    }  # fmt: skip
+    differs = frame[frame.status == "differs"].iloc[0]
+    assert differs.diff_usd == pytest.approx(0.90 - 0.35)
+    # a team that another rule can also produce is not a project's alone
+    shared = [AttributionRule(match={"project_id": "proj_b"}, team="search"),
+              AttributionRule(match={"api_key_id": "key_*"}, team="search")]  # fmt: skip
+    assert project_teams(shared, ["proj_b"]) == {"proj_b": {"project_id:proj_b"}}

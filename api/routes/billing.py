@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 
 from api.body import handle_upload
-from api.deps import BookDep, LedgerDep, Read, State, UsageWrite
+from api.deps import BookDep, ConfigDep, LedgerDep, Read, State, UsageWrite
 from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
 from api.routes.usage import FilenameQuery
 from forecast.billed import import_billed, list_billed_imports
-from forecast.reconcile import DEFAULT_TOLERANCE_PCT, DEFAULT_TOLERANCE_USD, reconcile
+from forecast.reconcile import DEFAULT_TOLERANCE_PCT, DEFAULT_TOLERANCE_USD, reconciliation
 
 router = APIRouter(tags=["billing"], responses=ERRORS)
 BILLED_TYPES = ("text/csv", "application/json", "application/x-ndjson", "text/plain")
@@ -42,22 +43,28 @@ def list_uploads(ledger: LedgerDep, token: Read, limit: int = Limit, offset: int
 
 
 @router.get("/v1/reconciliation", response_model=Page)
-def reconciliation(
+def reconcile_route(
     ledger: LedgerDep,
     book: BookDep,
+    config: ConfigDep,
     token: Read,
     start: dt.date | None = Query(None, alias="from", description="First day."),
     end: dt.date | None = Query(None, alias="to", description="Last day (inclusive)."),
     tolerance_pct: float = Query(DEFAULT_TOLERANCE_PCT, ge=0, le=10),
     tolerance_usd: float = Query(DEFAULT_TOLERANCE_USD, ge=0, le=1e9),
     flagged: bool = Query(False, description="Only days that differ beyond both tolerances."),
+    by: Literal["provider", "project"] = Query(
+        "provider", description="project: where the config maps projects to teams."
+    ),
     limit: int = Limit,
     offset: int = Offset,
 ) -> Page:
-    """Priced usage against billed cost per day and provider, flagged above the tolerances."""
-    frame = reconcile(
-        ledger, book, start=start, end=end, tolerance_pct=tolerance_pct, tolerance_usd=tolerance_usd
-    )
+    """Priced usage against billed cost per day and provider (or project), flagged above the
+    tolerances."""
+    frame = reconciliation(
+        ledger, book, config.attribution, by=by, start=start, end=end,
+        tolerance_pct=tolerance_pct, tolerance_usd=tolerance_usd,
+    )  # fmt: skip
     if flagged:
         frame = frame[frame["flag"]]
     return page(frame, limit, offset)

@@ -101,11 +101,15 @@ def list_billed_imports(ledger: Ledger) -> pd.DataFrame:
 
 
 def billed_daily(
-    ledger: Ledger, start: dt.date | None = None, end: dt.date | None = None
+    ledger: Ledger,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    by_project: bool = False,
 ) -> pd.DataFrame:
-    """Billed USD per day and provider in [start, end]."""
+    """Billed USD per day and provider (and project) in [start, end]."""
+    keys = ["day", "provider", *(["project"] if by_project else [])]
     if not ledger.has_table("billed_costs"):
-        return pd.DataFrame(columns=["day", "provider", "billed_usd"])
+        return pd.DataFrame(columns=[*keys, "billed_usd"])
     clauses, params = [], []
     if start is not None:
         clauses.append("day >= ?")
@@ -115,7 +119,7 @@ def billed_daily(
         params.append(end)
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
     return ledger.con.execute(
-        f"""SELECT day, provider, sum(amount_usd) AS billed_usd FROM billed_costs {where}
+        f"""SELECT {", ".join(keys)}, sum(amount_usd) AS billed_usd FROM billed_costs {where}
             GROUP BY ALL ORDER BY ALL""",
         params,
     ).df()
