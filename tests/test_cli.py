@@ -211,3 +211,24 @@ def test_scenario_run_json_and_plot(cli, workdir):
     assert code == 0 and len(json.loads(out)) == 2
     code, _, err = cli("scenario", "run", path, "--run", "run-missing")
     assert code == 2 and "no forecast run 'run-missing'" in err
+
+
+def test_token_create_list_revoke(cli, tmp_path):
+    config = tmp_path / "costcast.yaml"
+    config.write_text("# ours\nfiscal_year_start: 2\n")
+    code, out, err = cli("token", "create", "--name", "erp", "--scope", "exports:read",
+                         "--scope", "read", "--config", config)  # fmt: skip
+    assert code == 0, err
+    token = out.strip()
+    assert token.startswith("cc_") and len(token) > 40
+    text = config.read_text()
+    assert token not in text and "# ours" in text  # only the hash is kept; comments survive
+    code, out, _ = cli("token", "list", "--output", "csv", "--config", config)
+    assert "erp,read exports:read," in out and token not in out
+    code, _, err = cli("token", "create", "--name", "erp", "--scope", "read", "--config", config)
+    assert code == 2 and "exists" in err
+    code, _, err = cli("token", "create", "--name", "x", "--scope", "admin", "--config", config)
+    assert code == 2 and "unknown scope 'admin'" in err
+    assert cli("token", "revoke", "erp", "--config", config)[0] == 0
+    code, _, err = cli("token", "revoke", "erp", "--config", config)
+    assert code == 2 and "no token named 'erp'" in err
