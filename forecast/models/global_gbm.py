@@ -40,10 +40,12 @@ def _features(z: np.ndarray, cut: int, steps: np.ndarray, days: pd.DatetimeIndex
     past = z[:cut]
     level = past[-LEVEL_DAYS:].mean()
     week = past[-7:].mean()
-    weekday_mean = np.array(
-        [past[-LEVEL_DAYS:][(np.arange(cut - min(cut, LEVEL_DAYS), cut) % 7) == r].mean()
-         if cut >= 7 else level for r in range(7)]
-    )  # fmt: skip
+    if cut >= 7:
+        tail = past[-LEVEL_DAYS:]
+        residue = np.arange(cut - len(tail), cut) % 7
+        weekday_mean = np.bincount(residue, tail, 7) / np.bincount(residue, minlength=7)
+    else:
+        weekday_mean = np.full(7, level)
     target_pos = cut + steps
     same_weekday_last_week = past[cut - 7 + (steps % 7)] if cut >= 7 else np.full(len(steps), level)
     return np.column_stack(
@@ -138,10 +140,13 @@ class GlobalGBM:
             raise NotFittedError("this GlobalGBM is not fitted yet: call fit(series) first")
         steps = np.arange(h)
         rows, levels = [], []
+        calendars = {}  # most series end on the same day: their future days are the same
         for key in keys:
             ds, z = self.series_[key]
-            days = pd.date_range(ds[-1] + pd.Timedelta(days=1), periods=h)
-            feats, level = _features(z, len(z), steps, days, _holidays(days, self.holidays_country))
+            if ds[-1] not in calendars:
+                days = pd.date_range(ds[-1] + pd.Timedelta(days=1), periods=h)
+                calendars[ds[-1]] = (days, _holidays(days, self.holidays_country))
+            feats, level = _features(z, len(z), steps, *calendars[ds[-1]])
             rows.append(feats)
             levels.append(level)
         if not rows:
@@ -149,10 +154,13 @@ class GlobalGBM:
         means = self.model_.predict(np.vstack(rows)).reshape(len(keys), h)
         means += np.asarray(levels)[:, None]
         last = max(self.residuals_)
-        pools = [self.residuals_.get(s // 7, self.residuals_[last]) for s in steps]
+        weeks = [(np.flatnonzero(steps // 7 == w), self.residuals_.get(w, self.residuals_[last]))
+                 for w in range(int(steps.max()) // 7 + 1)]  # fmt: skip
         out = {}
         for key, mean, seed in zip(keys, means, seeds, strict=True):
             rng = np.random.default_rng(seed)
-            noise = np.column_stack([rng.choice(pool, size=n_paths) for pool in pools])
+            noise = np.empty((n_paths, h))
+            for cols, pool in weeks:  # each day's residual drawn from its horizon week's pool
+                noise[:, cols] = pool[rng.integers(0, len(pool), size=(n_paths, len(cols)))]
             out[key] = np.clip(np.expm1(mean[None, :] + noise), 0.0, None)
         return out
