@@ -166,7 +166,7 @@ def resolve_models(models: str | Sequence[str]) -> tuple[str, ...]:
 
 
 PROPHET_SHARE = 0.1  # of a run's series, by weight, that auto also tries Prophet on ...
-PROPHET_MIN_SERIES = 20  # ... and never fewer than this many
+PROPHET_MIN_SERIES = 200  # ... and never fewer than this many: smaller runs try it on all
 
 
 def budget_prophet(
@@ -174,7 +174,7 @@ def budget_prophet(
     share: float = PROPHET_SHARE,
     at_least: int = PROPHET_MIN_SERIES,
 ) -> int:
-    """Keep Prophet among the candidates of the heaviest series only; returns how many.
+    """Keep Prophet among the candidates of the heaviest series only; returns how many keep it.
 
     Prophet costs a hundred times what the other models cost per series, and
     auto fits it three times (two scoring windows and the final fit). Spend is
