@@ -82,6 +82,7 @@ def backtest_windows(name: str, task: SeriesTask) -> tuple[float, list]:
 
 
 ENSEMBLE = "ensemble"
+CHEAP_MODELS = frozenset({"seasonal_naive"})  # fitted in milliseconds: not worth a worker
 
 
 def mixture(paths: Sequence[np.ndarray]) -> np.ndarray:
@@ -262,13 +263,23 @@ def _completed(
     elif jobs == 1 or len(tasks) <= 1:
         yield from map(forecast_series, tasks)
     else:
+        # Only series that fit a costly model go to worker processes: shipping the rest
+        # (and their precomputed global paths) costs more than fitting them here, which
+        # this process does while the workers run.
+        heavy = [t for t in tasks if set(t.candidates) - CHEAP_MODELS - set(t.precomputed)]
+        light = [t for t in tasks if not set(t.candidates) - CHEAP_MODELS - set(t.precomputed)]
+        if not heavy:
+            yield from map(forecast_series, light)
+            return
         # Forking a process that runs other threads (a server) can copy a held lock into
         # the child; from any thread but the main one, start workers from a clean server.
         context = None
         if threading.current_thread() is not threading.main_thread():
             context = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            for future in as_completed([pool.submit(forecast_series, t) for t in tasks]):
+            futures = [pool.submit(forecast_series, t) for t in heavy]
+            yield from map(forecast_series, light)
+            for future in as_completed(futures):
                 yield future.result()
 
 
