@@ -123,7 +123,7 @@ def test_forecast_job_runs_in_the_background_and_can_be_polled(client):
 
 def test_bad_forecast_requests_fail_at_once(client):
     answer = client.post("/v1/forecasts", json={"horizon": "soon"})
-    assert answer.status_code == 422 and answer.json()["field"] == "--horizon"
+    assert answer.status_code == 422 and answer.json()["field"] == "horizon"
     answer = client.post("/v1/forecasts", json={"models": "magic"})
     assert answer.status_code == 422 and "magic" in answer.json()["message"]
     answer = client.post("/v1/forecasts", json={"paths": 5})

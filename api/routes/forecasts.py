@@ -24,6 +24,9 @@ router = APIRouter(prefix="/v1/forecasts", tags=["forecasts"], responses=ERRORS)
 log = logging.getLogger("costcast.api")
 
 
+BODY_FIELDS = {"--horizon": "horizon", "--as-of": "as_of", "--models": "models"}
+
+
 class ForecastCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -53,8 +56,15 @@ def start_forecast(
     config, _ = state.current()
     # a bad horizon, model list or as-of date is the caller's mistake: say so now, not in the job
     calendar = FiscalCalendar(config.fiscal_year_start)
-    as_of, _ = plan_dates(ledger, lambda day: calendar.horizon_end(body.horizon, day), body.as_of)
-    resolve_models(body.models)
+    try:
+        as_of, _ = plan_dates(
+            ledger, lambda day: calendar.horizon_end(body.horizon, day), body.as_of
+        )
+        resolve_models(body.models)
+    except CostcastError as exc:
+        # the library names CLI options; here the fields are the request body's
+        exc.field = BODY_FIELDS.get(exc.field, exc.field)
+        raise
     run_id = new_run_id(as_of)
     add_job(ledger, run_id, body.model_dump(mode="json"))
     state.jobs.submit(_run_job, state, run_id, body)
