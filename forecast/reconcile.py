@@ -28,7 +28,7 @@ from forecast.billed import billed_daily
 from forecast.errors import CostcastError, LedgerError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.usage import priced_usage_sql
+from forecast.usage import priced_usage
 
 DEFAULT_TOLERANCE_PCT = 0.02
 DEFAULT_TOLERANCE_USD = 1.0
@@ -62,11 +62,9 @@ def reconcile(
     billed["day"] = pd.to_datetime(billed["day"]).dt.date
     spans = billed.groupby("provider")["day"].agg(["min", "max"])
     first, last = spans["min"].min(), spans["max"].max()
-    priced = ledger.con.execute(
-        f"""SELECT CAST(ts AS DATE) AS day, provider, sum(cost_usd) AS priced_usd
-            FROM ({priced_usage_sql(ledger, book, first, last)}) GROUP BY ALL"""
-    ).df()
-    priced["day"] = pd.to_datetime(priced["day"]).dt.date
+    priced = priced_usage(
+        ledger, book, first, last, "CAST(ts AS DATE) AS day, provider, sum(cost_usd) AS priced_usd"
+    )
     frame = billed.merge(priced, on=["day", "provider"], how="outer")
     frame = frame[frame["provider"].isin(spans.index)]
     inside = [
@@ -76,16 +74,21 @@ def reconcile(
     frame = frame[inside].copy()
     has_billed, has_usage = frame["billed_usd"].notna(), frame["priced_usd"].notna()
     frame[["billed_usd", "priced_usd"]] = frame[["billed_usd", "priced_usd"]].fillna(0.0)
-    frame["diff_usd"] = frame["billed_usd"] - frame["priced_usd"]
-    frame["diff_pct"] = (frame["diff_usd"] / frame["billed_usd"]).where(frame["billed_usd"] != 0)
-    frame["flag"] = (frame["diff_usd"].abs() > tolerance_usd) & (
-        frame["diff_usd"].abs() > tolerance_pct * frame["billed_usd"].abs()
-    )
+    _compare(frame, tolerance_pct, tolerance_usd)
     frame["status"] = "ok"
     frame.loc[frame["flag"], "status"] = "differs"
     frame.loc[~has_usage, "status"] = "no usage"
     frame.loc[~has_billed, "status"] = "not billed"
     return frame[COLUMNS].sort_values(["day", "provider"]).reset_index(drop=True)
+
+
+def _compare(frame: pd.DataFrame, tolerance_pct: float, tolerance_usd: float) -> None:
+    """Add billed minus priced, its share of the bill, and the flag: beyond both tolerances."""
+    frame["diff_usd"] = frame["billed_usd"] - frame["priced_usd"]
+    frame["diff_pct"] = (frame["diff_usd"] / frame["billed_usd"]).where(frame["billed_usd"] != 0)
+    frame["flag"] = (frame["diff_usd"].abs() > tolerance_usd) & (
+        frame["diff_usd"].abs() > tolerance_pct * frame["billed_usd"].abs()
+    )
 
 
 def project_teams(rules: Sequence[AttributionRule], projects: Sequence[str]) -> dict[str, set[str]]:
@@ -130,12 +133,10 @@ def reconcile_projects(
     billed["day"] = pd.to_datetime(billed["day"]).dt.date
     teams = project_teams(rules, sorted(set(billed["project"])))
     owner = {team: project for project, ts in teams.items() for team in ts}
-    priced = ledger.con.execute(
-        f"""SELECT CAST(ts AS DATE) AS day, provider, team, sum(cost_usd) AS priced_usd
-            FROM ({priced_usage_sql(ledger, book, billed["day"].min(), billed["day"].max())})
-            GROUP BY ALL"""
-    ).df()
-    priced["day"] = pd.to_datetime(priced["day"]).dt.date
+    priced = priced_usage(
+        ledger, book, billed["day"].min(), billed["day"].max(),
+        "CAST(ts AS DATE) AS day, provider, team, sum(cost_usd) AS priced_usd",
+    )  # fmt: skip
     priced["project"] = priced["team"].map(owner)
     mapped = set(priced["project"].dropna())
     priced = (
@@ -147,13 +148,8 @@ def reconcile_projects(
     frame["teams"] = frame["project"].map(lambda p: ", ".join(sorted(teams[p])))
     known = frame["project"].isin(mapped)
     frame["priced_usd"] = frame["priced_usd"].where(~known | frame["priced_usd"].notna(), 0.0)
-    frame["diff_usd"] = frame["billed_usd"] - frame["priced_usd"]
-    frame["diff_pct"] = (frame["diff_usd"] / frame["billed_usd"]).where(frame["billed_usd"] != 0)
-    frame["flag"] = (
-        known
-        & (frame["diff_usd"].abs() > tolerance_usd)
-        & (frame["diff_usd"].abs() > tolerance_pct * frame["billed_usd"].abs())
-    )
+    _compare(frame, tolerance_pct, tolerance_usd)
+    frame["flag"] &= known  # an unmapped project is not compared, so never flagged
     frame["status"] = "unmapped"
     frame.loc[known, "status"] = "ok"
     frame.loc[frame["flag"], "status"] = "differs"

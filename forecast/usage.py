@@ -69,6 +69,19 @@ def priced_usage_sql(
     """
 
 
+def priced_usage(
+    ledger: Ledger, book: PriceBook, start: dt.date | None, end: dt.date | None, select: str
+) -> pd.DataFrame:
+    """``select`` (a SELECT list, grouped by its non-aggregate columns) over priced usage in
+    [start, end]; a ``day`` column comes back as dates."""
+    frame = ledger.con.execute(
+        f"SELECT {select} FROM ({priced_usage_sql(ledger, book, start, end)}) GROUP BY ALL"
+    ).df()
+    if "day" in frame:
+        frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    return frame
+
+
 def _range(start: dt.date | None, end: dt.date | None) -> tuple[str, list]:
     clauses, params = [], []
     if start is not None:

@@ -14,23 +14,9 @@ import pandas as pd
 from forecast.billed import billed_daily
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.usage import priced_usage_sql
+from forecast.usage import priced_usage
 
 UNALLOCATED = "(unallocated)"
-
-
-def priced(
-    ledger: Ledger, book: PriceBook, start: dt.date, end: dt.date, select: str
-) -> pd.DataFrame:
-    """``select`` (a SELECT list with GROUP BY ALL semantics) over priced usage in [start, end]."""
-    if ledger.row_count() == 0:
-        return pd.DataFrame()
-    frame = ledger.con.execute(
-        f"SELECT {select} FROM ({priced_usage_sql(ledger, book, start, end)}) GROUP BY ALL"
-    ).df()
-    if "day" in frame:
-        frame["day"] = pd.to_datetime(frame["day"]).dt.date
-    return frame
 
 
 def billed_scaling(
@@ -43,7 +29,7 @@ def billed_scaling(
         empty = pd.DataFrame(columns=["day", "provider", "scale"])
         return empty, pd.DataFrame(columns=["day", "provider", "billed_usd"])
     billed["day"] = pd.to_datetime(billed["day"]).dt.date
-    totals = priced(
+    totals = priced_usage(
         ledger, book, start, end, "CAST(ts AS DATE) AS day, provider, sum(cost_usd) AS priced_usd"
     )
     if totals.empty:
@@ -60,7 +46,7 @@ def actual_cost(
     ledger: Ledger, book: PriceBook, start: dt.date, end: dt.date, by: str
 ) -> pd.DataFrame:
     """Actual USD per day, provider and ``by`` (a usage dimension), with its source."""
-    frame = priced(
+    frame = priced_usage(
         ledger,
         book,
         start,

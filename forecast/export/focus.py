@@ -18,9 +18,10 @@ import pandas as pd
 
 from forecast.config import Config
 from forecast.errors import CostcastError
-from forecast.export.actuals import billed_scaling, priced
+from forecast.export.actuals import billed_scaling
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
+from forecast.usage import priced_usage
 
 FOCUS_COLUMNS = [
     "BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "BillingAccountId",
@@ -51,7 +52,7 @@ def focus_export(
         raise CostcastError(f"--to {end} is before --from {start}", field="to")
     sums = ", ".join(f"sum({expr}) AS tokens_{kind}" for kind, (expr, _) in KINDS.items())
     prices = ", ".join(f"max({col}) AS {col}" for _, col in KINDS.values())
-    frame = priced(
+    frame = priced_usage(
         ledger, book, start, end,
         f"CAST(ts AS DATE) AS day, provider, model, price_model, service_tier, team, {sums}, {prices}",
     )  # fmt: skip
