@@ -266,8 +266,9 @@ def _completed(
         # Only series that fit a costly model go to worker processes: shipping the rest
         # (and their precomputed global paths) costs more than fitting them here, which
         # this process does while the workers run.
-        heavy = [t for t in tasks if set(t.candidates) - CHEAP_MODELS - set(t.precomputed)]
-        light = [t for t in tasks if not set(t.candidates) - CHEAP_MODELS - set(t.precomputed)]
+        costly = [bool(set(t.candidates) - CHEAP_MODELS - set(t.precomputed)) for t in tasks]
+        heavy = [t for t, c in zip(tasks, costly, strict=True) if c]
+        light = [t for t, c in zip(tasks, costly, strict=True) if not c]
         if not heavy:
             yield from map(forecast_series, light)
             return
