@@ -22,12 +22,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from forecast.errors import CostcastError, DataFormatError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.records import BAD_ROW_MARKER, first_violation, normalized_select, typed_source
-from forecast.schema import CANONICAL_COLUMNS, DIMENSIONS
+from forecast.records import (
+    BAD_ROW_MARKER,
+    first_violation,
+    ledger_groups,
+    raw_groups,
+    trimmed_or_null,
+)
+from forecast.schema import CANONICAL_COLUMNS
 from forecast.sources import detect_source, get_source
 from forecast.sources.base import SourceContext, Staged
 from forecast.sources.peek import peek
@@ -185,11 +194,10 @@ def _ingest_one(con, item: _Planned) -> IngestResult:
     return result
 
 
-_MEASURES = """sum(requests) AS requests, sum(input_tokens + _guard) AS input_tokens,
-    sum(cached_input_tokens) AS cached_input_tokens, sum(cache_write_tokens) AS cache_write_tokens,
-    sum(output_tokens) AS output_tokens, sum(reported_cost_usd) AS reported_cost_usd"""
-_DIMS = "ts, bucket, " + ", ".join(f'"{d}"' for d in DIMENSIONS)
-_RID = "NULLIF(trim(src.request_id), '')"
+_RID = "src._rid"
+# Carried out of the one pass over the file: every row's key, in groups of one kind
+# (a second, filtered list would cost as much as the first).
+_KEY_LIST = ("src.by_content AS _by_content", "list(src.k0) AS _keys")
 
 
 def _content_key(identity: str) -> str:
@@ -205,6 +213,15 @@ def _row_key_sql(staged: Staged, identity: str) -> str:
     return f"CASE WHEN {_RID} IS NOT NULL THEN hash('rid', {_RID}) ELSE {content} END"
 
 
+def keyed_rows(staged: Staged, identity: str) -> str:
+    """The staged rows with their key ``k0`` and whether it is a content key (``by_content``)."""
+    by_content = f"{_RID} IS NULL" if staged.has_request_id else "TRUE"
+    return (
+        f"SELECT *, {_row_key_sql(staged, identity)} AS k0, {by_content} AS by_content "
+        f"FROM (SELECT *, {trimmed_or_null('request_id')} AS _rid FROM ({staged.typed_sql})) src"
+    )
+
+
 def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
     """Aggregate the file to ledger grain in one pass, carrying each row's key along.
 
@@ -212,79 +229,72 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
     the rows materialised and filtered one by one.
     """
     staged = item.staged
-    source = typed_source(staged.typed_sql, staged.timezone)
-    select = normalized_select(staged.timezone, staged.requests_default)
-    key = _row_key_sql(staged, item.path.name)
-    by_content = f"{_RID} IS NULL" if staged.has_request_id else "TRUE"
-    rows_sql = f"SELECT {select}, {key} AS k0, {by_content} AS by_content FROM ({source}) src"
+    rows = keyed_rows(staged, item.path.name)
+
+    def groups(rows: str, carry: tuple[str, str] | None = None) -> str:
+        return raw_groups(rows, staged.timezone, staged.requests_default, carry, staged.columns)
+
     tail = f"'{item.source}', {ingest_id}"
     try:
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _agg AS
-                SELECT {_DIMS}, {_MEASURES},
-                       list(k0) FILTER (WHERE NOT by_content) AS id_keys,
-                       list(k0) FILTER (WHERE by_content) AS content_keys
-                FROM ({rows_sql}) GROUP BY ALL"""
-        )
-        # Identical id-less rows each count: number their occurrences.
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE _newkeys AS
-               SELECT unnest(id_keys) AS k FROM _agg
-               UNION ALL
-               SELECT hash(k0, unnest(range(n))) FROM
-                   (SELECT k0, count(*) AS n FROM (SELECT unnest(content_keys) AS k0 FROM _agg)
-                    GROUP BY k0)"""
-        )
-        n_rows, n_distinct = con.execute(
-            "SELECT count(*), count(DISTINCT k) FROM _newkeys"
-        ).fetchall()[0]
-        if n_rows == 0:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS {groups(rows, _KEY_LIST)}")
+        keys = _file_keys(con)
+        if len(keys) == 0:
             raise DataFormatError("the file has a header but no rows", file=str(item.path))
+        distinct = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+        con.register("_newkeys", pa.table({"k": distinct}))
         present = 0
         if con.execute("SELECT EXISTS (SELECT 1 FROM row_keys)").fetchall()[0][0]:
             present = con.execute(
-                "SELECT count(*) FROM (SELECT DISTINCT k FROM _newkeys) SEMI JOIN row_keys USING (k)"
+                "SELECT count(*) FROM _newkeys SEMI JOIN row_keys USING (k)"
             ).fetchall()[0][0]
-        if present == 0 and n_distinct == n_rows:
-            con.execute(
-                f"""INSERT INTO usage SELECT {_DIMS}, requests, input_tokens, cached_input_tokens,
-                        cache_write_tokens, output_tokens, reported_cost_usd, {tail} FROM _agg"""
-            )
+        # Checks every row, through its group: rows the ledger has already must be valid too.
+        checked = ledger_groups("SELECT * FROM _raw")
+        if present == 0 and len(distinct) == len(keys):
+            con.execute(f"INSERT INTO usage SELECT *, {tail} FROM ({checked})")
             con.execute(f"INSERT INTO row_keys SELECT k, {ingest_id} FROM _newkeys")
         else:
+            con.execute(f"SELECT sum(output_tokens) FROM ({checked})").fetchall()
             con.execute(
                 f"""CREATE OR REPLACE TEMP TABLE _rows AS
                     SELECT *, CASE WHEN by_content
                                THEN hash(k0, row_number() OVER (PARTITION BY k0) - 1)
                                ELSE k0 END AS _k
-                    FROM (SELECT src.*, {key} AS k0, {by_content} AS by_content
-                          FROM ({source}) src)"""
+                    FROM ({rows})"""
             )
-            con.execute(
-                f"""INSERT INTO usage SELECT {_DIMS}, {_MEASURES}, {tail} FROM (
-                        SELECT {select} FROM (
-                            SELECT * FROM _rows ANTI JOIN row_keys ON _rows._k = row_keys.k
-                            QUALIFY row_number() OVER (PARTITION BY _k) = 1) src)
-                    GROUP BY ALL"""
-            )
+            fresh = """SELECT * FROM _rows ANTI JOIN row_keys ON _rows._k = row_keys.k
+                       QUALIFY row_number() OVER (PARTITION BY _k) = 1"""
+            con.execute(f"INSERT INTO usage SELECT *, {tail} FROM ({ledger_groups(groups(fresh))})")
             con.execute(
                 f"""INSERT INTO row_keys SELECT k, {ingest_id} FROM
-                    (SELECT DISTINCT k FROM _newkeys) ANTI JOIN row_keys USING (k)"""
+                    _newkeys ANTI JOIN row_keys USING (k)"""
             )
             con.execute("DROP TABLE _rows")
-        con.execute("DROP TABLE _agg; DROP TABLE _newkeys")
+        con.unregister("_newkeys")
+        con.execute("DROP TABLE _raw")
     except duckdb.Error as exc:
         # The transaction is aborted now; its rollback also drops the temp tables.
         raise _BadRow(item, _first_line(exc)) from None
     notes = list(staged.notes)
-    duplicates = n_rows - n_distinct
-    if duplicates:
-        notes.append(
-            f"{duplicates} row(s) repeat a request_id seen earlier in the file; counted once"
-        )
+    repeats = len(keys) - len(distinct)
+    if repeats:
+        notes.append(f"{repeats} row(s) repeat a request_id seen earlier in the file; counted once")
     return IngestResult(
-        str(item.path), item.source, n_rows, n_distinct - present, present, ingest_id, notes
+        str(item.path), item.source, len(keys), len(distinct) - present, present, ingest_id, notes
     )
+
+
+def _file_keys(con) -> np.ndarray:
+    """Every row's key, sorted (a sort beats a hash table on 10M keys); identical id-less
+    rows get their occurrence number hashed in, so each one counts."""
+    by_id = con.sql("SELECT _keys FROM _raw WHERE NOT _by_content").to_arrow_table()
+    by_content = con.execute(
+        """SELECT hash(k0, unnest(range(n))) AS k FROM
+               (SELECT k0, count(*) AS n FROM (SELECT unnest(_keys) AS k0 FROM _raw WHERE _by_content)
+                GROUP BY k0)"""
+    ).fetchnumpy()["k"]
+    keys = np.concatenate([pc.list_flatten(by_id["_keys"]).to_numpy(), by_content])
+    keys.sort()
+    return keys
 
 
 def _describe_bad_row(con, item: _Planned, engine_message: str) -> CostcastError:

@@ -1,18 +1,29 @@
 """Canonical usage records in SQL: parse text columns, check every rule, report the first bad row.
 
 Every source is staged as a relation whose columns are the canonical names
-(all text, missing optional columns NULL). ``normalized_sql`` turns it into
-typed values; ``CHECKS`` lists every rule a row must satisfy, in the order
-errors are reported. The fast path never looks at the checks one by one: a
-single ``error()`` call aborts the ingest query on the first bad row, and
-only then does ``first_violation`` find which row and which rule.
+(``Staged.typed_sql``: numbers as DOUBLE, the rest text). The ledger reads it
+in two stages: ``raw_groups`` sums rows per hour and raw text values, folding
+each per-row rule into an aggregate, and ``ledger_groups`` checks and
+normalises those groups. A single ``error()`` call aborts the ingest query on
+the first bad group; only then does ``first_violation`` walk ``checks`` (every
+rule, in the order errors are reported) to find which row and which rule.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from forecast.schema import BUCKETS, NUMERIC_COLUMNS, SERVICE_TIERS, STATUSES
+from forecast.schema import (
+    BUCKETS,
+    CANONICAL_COLUMNS,
+    DIMENSIONS,
+    NUMERIC_COLUMNS,
+    REQUIRED_COLUMNS,
+    SERVICE_TIERS,
+    STATUSES,
+    TOKEN_COLUMNS,
+)
 
 BAD_ROW_MARKER = "costcast-invalid-row"
 _MAX_EXACT = 2**53
@@ -38,7 +49,7 @@ def _int_ok(col: str) -> str:
 def _has_offset(text: str) -> str:
     """SQL: the date-time text ends in Z, +hh:mm, +hhmm or +hh (a date alone does not count)."""
     return (
-        f"(suffix(upper({text}), 'Z') OR (length({text}) > 16 AND ("
+        f"(right({text}, 1) IN ('Z', 'z') OR (length({text}) > 16 AND ("
         f"substr({text}, -6, 1) IN ('+', '-') OR substr({text}, -5, 1) IN ('+', '-') "
         f"OR substr({text}, -3, 1) IN ('+', '-'))))"
     )
@@ -143,81 +154,152 @@ def _sql_list(values) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-def normalized_select(timezone: str | None, requests_default: str = "1") -> str:
-    """SELECT list turning a *typed* staged row into ledger values (see ``Staged.typed_sql``).
+# Most exports write UTC with a Z: strptime reads those for half what a cast costs.
+# Both only accept text the general path (``_ts_expr``) reads as the same instant.
+_FAST_TS_FORMATS = "['%Y-%m-%dT%H:%M:%S.%fZ', '%Y-%m-%dT%H:%M:%SZ']"
 
-    Numbers arrive as DOUBLE and text as VARCHAR, so each rule costs a
-    comparison, not a parse. ``_guard`` is 0 on good rows and aborts the
-    query on the first bad one; ``first_violation`` then says which and why.
+
+def trimmed_or_null(col: str) -> str:
+    """SQL: ``NULLIF(trim(col), '')``, with trim (a copy) paid only by padded values.
+
+    Written without NULLIF and with trim named once: DuckDB expands NULLIF into
+    a CASE that repeats its argument, and hoists repeated subexpressions out of
+    CASE branches, which would trim every row.
     """
-    whole = "({x} IS NOT NULL AND {x} >= 0 AND {x} = trunc({x}) AND {x} < " + f"{_MAX_EXACT})"
-    optional = f"({{x}} IS NULL OR {whole})"
+    return (
+        f"CASE WHEN {col} = '' THEN NULL "
+        f"WHEN NOT (prefix({col}, ' ') OR suffix({col}, ' ')) THEN {col} "
+        f"WHEN ltrim({col}) = '' THEN NULL ELSE trim({col}) END"
+    )
+
+
+# Stage 1 groups rows by these columns exactly as read; stage 2 normalises each group.
+_RAW_TEXT = ("bucket", "team", "feature", "model", "provider", "service_tier", "status", "user",
+             "deployment")  # fmt: skip
+_INTEGERS = ("requests", *TOKEN_COLUMNS)
+
+
+def raw_groups(
+    rows: str,
+    timezone: str | None,
+    requests_default: str = "1",
+    carry: tuple[str, str] | None = None,
+    columns: Collection[str] = CANONICAL_COLUMNS,
+) -> str:
+    """Stage 1: typed rows (``Staged.typed_sql``) summed per UTC hour and raw text values.
+
+    Every aggregate costs a scattered write per row, so stage 1 keeps to the
+    sums: the number rules are one guard per row (0, or the query aborts),
+    and the text rules wait for ``ledger_groups``, which trims, lower-cases
+    and checks each group once. Columns the file lacks (``columns``) are
+    neither grouped nor summed. ``carry`` is the caller's (column to group
+    by as well, aggregate), e.g. to bring each row's key out of the same pass.
+    """
+    present = set(columns)
 
     def num(col: str) -> str:
         return f'src."{col}"'
 
-    ok = " AND ".join(
-        [
-            "src._ts IS NOT NULL",
-            "src._model IS NOT NULL",
-            f"coalesce(src._bucket, '1h') IN ({_sql_list(BUCKETS)})",
-            f"coalesce(src._status, 'success') IN ({_sql_list(STATUSES)})",
-            f"coalesce(src._tier, 'standard') IN ({_sql_list(SERVICE_TIERS)})",
-            whole.format(x=num("input_tokens")),
-            whole.format(x=num("output_tokens")),
-            optional.format(x=num("requests")),
-            optional.format(x=num("cached_input_tokens")),
-            optional.format(x=num("cache_write_tokens")),
-            f"coalesce({num('cached_input_tokens')}, 0) <= {num('input_tokens')}",
-            f"coalesce({num('cache_write_tokens')}, 0) <= "
-            f"{num('input_tokens')} - coalesce({num('cached_input_tokens')}, 0)",
-            f"({num('cost_usd')} IS NULL OR {num('cost_usd')} >= 0)",
-        ]
+    rules = [f"{num(c)} IS NOT NULL" for c in REQUIRED_COLUMNS if c in _INTEGERS]
+    for col in (c for c in _INTEGERS if c in present):
+        x = num(col)
+        rules.append(f"({x} IS NULL OR ({x} >= 0 AND {x} = trunc({x}) AND {x} < {_MAX_EXACT}))")
+    # input_tokens includes cache reads and writes
+    rules.append(
+        " + ".join(f"coalesce({num(c)}, 0)" for c in ("cached_input_tokens", "cache_write_tokens")
+                   if c in present) + f" <= {num('input_tokens')}"
+        if {"cached_input_tokens", "cache_write_tokens"} & present else "TRUE"
+    )  # fmt: skip
+    if "cost_usd" in present:
+        rules.append(f"({num('cost_usd')} IS NULL OR {num('cost_usd')} >= 0)")
+    guard = (
+        f"CASE WHEN coalesce({' AND '.join(rules)}, FALSE) THEN 0 "
+        f"ELSE CAST(error('{BAD_ROW_MARKER}') AS BIGINT) END"
     )
 
-    def text(col: str) -> str:
-        return f"NULLIF(trim(src.\"{col}\"), '')"
+    def whole(col: str) -> str:
+        return f"CAST({num(col)} AS BIGINT)"
 
-    def count(col: str, default: int | str) -> str:
-        return f"coalesce(CAST({num(col)} AS BIGINT), {default})"
+    grouped = [c for c in _RAW_TEXT if c in present]
+    dims = [f'src."{c}" AS "_raw_{c}"' for c in grouped]
+    dims += [f'NULL::VARCHAR AS "_raw_{c}"' for c in _RAW_TEXT if c not in present]
+    if "requests" in present:
+        requests = f"sum(coalesce({whole('requests')}, {requests_default}))"
+    else:
+        requests = "count(*)" if requests_default == "1" else f"CAST({requests_default} AS BIGINT)"
+    measures = [
+        f"{requests} AS requests",
+        f"sum({whole('input_tokens')} + {guard}) AS input_tokens",
+        *(
+            f"coalesce(sum({whole(c)}), 0) AS {c}" if c in present else f"0 AS {c}"
+            for c in TOKEN_COLUMNS[1:]
+        ),
+        f"sum({num('cost_usd')})" if "cost_usd" in present else "NULL::DOUBLE",
+    ]
+    measures[-1] += " AS reported_cost_usd"
+    by = ["ts", *(f'"_raw_{c}"' for c in grouped)]
+    if carry:
+        dims.append(carry[0])
+        by.append(carry[0].split(" AS ")[-1])
+        measures.append(carry[1])
+    # Text the fast reader refused is trimmed once, below, for the general path.
+    rows = f"""SELECT *, CASE WHEN _fast_ts IS NULL THEN trim("timestamp") END AS _slow_ts
+               FROM (SELECT *, try_strptime("timestamp", {_FAST_TS_FORMATS}) AS _fast_ts
+                     FROM ({rows}))"""
+    ts = f"coalesce(src._fast_ts, {_ts_expr(timezone, 'src._slow_ts')})"
+    return f"""SELECT date_trunc('hour', {ts}) AS ts, {", ".join(dims)}, {", ".join(measures)}
+               FROM ({rows}) src
+               GROUP BY {", ".join(by)}"""
 
-    return f"""
-        CASE WHEN coalesce({ok}, FALSE) THEN 0 ELSE CAST(error('{BAD_ROW_MARKER}') AS BIGINT)
-        END AS _guard,
-        date_trunc('hour', src._ts) AS ts,
-        CASE WHEN src._bucket = '1d' THEN '1d' ELSE '1h' END AS bucket,
-        coalesce({text("team")}, 'unassigned') AS team,
-        coalesce({text("feature")}, 'unassigned') AS feature,
-        src._model AS model,
-        coalesce(lower({text("provider")}), '') AS provider,
-        coalesce(src._tier, 'standard') AS service_tier,
-        coalesce(src._status, 'success') AS status,
-        coalesce({text("user")}, '') AS "user",
-        coalesce({text("deployment")}, '') AS deployment,
-        {count("requests", requests_default)} AS requests,
-        {count("input_tokens", 0)} AS input_tokens,
-        {count("cached_input_tokens", 0)} AS cached_input_tokens,
-        {count("cache_write_tokens", 0)} AS cache_write_tokens,
-        {count("output_tokens", 0)} AS output_tokens,
-        {num("cost_usd")} AS reported_cost_usd
+
+def ledger_groups(raw: str) -> str:
+    """Stage 2: ``raw_groups`` rows checked, normalised and summed to ledger grain.
+
+    ``_guard`` is 0 on good groups and aborts the query on the first bad
+    one; ``first_violation`` then finds the row and the rule.
     """
 
+    def text(col: str) -> str:
+        return f"NULLIF(trim(r.\"_raw_{col}\"), '')"
 
-def typed_source(typed_sql: str, timezone: str | None) -> str:
-    """Wrap a typed staged relation with the derived columns ``normalized_select`` reads."""
+    def low(col: str, default: str) -> str:
+        return f"coalesce(lower({text(col)}), '{default}')"
 
-    def low(col: str) -> str:
-        return f"lower(NULLIF(trim(t.\"{col}\"), ''))"
-
-    ts = _ts_expr(timezone, "trim(t.timestamp)")
-    return f"""SELECT t.*, {ts} AS _ts, NULLIF(trim(t.model), '') AS _model,
-                      {low("bucket")} AS _bucket, {low("status")} AS _status,
-                      {low("service_tier")} AS _tier
-               FROM ({typed_sql}) t"""
+    ok = " AND ".join(
+        [
+            "r.ts IS NOT NULL",
+            f"{text('model')} IS NOT NULL",
+            f"{low('bucket', '1h')} IN ({_sql_list(BUCKETS)})",
+            f"{low('status', 'success')} IN ({_sql_list(STATUSES)})",
+            f"{low('service_tier', 'standard')} IN ({_sql_list(SERVICE_TIERS)})",
+        ]
+    )
+    measures = ("requests", *TOKEN_COLUMNS)
+    return f"""
+        SELECT ts, bucket, {", ".join(f'"{d}"' for d in DIMENSIONS)},
+               sum(requests) AS requests, {", ".join(f"sum({m}) AS {m}" for m in TOKEN_COLUMNS[:-1])},
+               sum(output_tokens + _guard) AS output_tokens,
+               sum(reported_cost_usd) AS reported_cost_usd
+        FROM (
+            SELECT CASE WHEN coalesce({ok}, FALSE) THEN 0
+                        ELSE CAST(error('{BAD_ROW_MARKER}') AS BIGINT) END AS _guard,
+                   r.ts,
+                   CASE WHEN {low("bucket", "1h")} = '1d' THEN '1d' ELSE '1h' END AS bucket,
+                   coalesce({text("team")}, 'unassigned') AS team,
+                   coalesce({text("feature")}, 'unassigned') AS feature,
+                   {text("model")} AS model,
+                   {low("provider", "")} AS provider,
+                   {low("service_tier", "standard")} AS service_tier,
+                   {low("status", "success")} AS status,
+                   coalesce({text("user")}, '') AS "user",
+                   coalesce({text("deployment")}, '') AS deployment,
+                   {", ".join(f"r.{m}" for m in measures)}, r.reported_cost_usd
+            FROM ({raw}) r)
+        GROUP BY ALL"""
 
 
 def typed_select(columns_present, quote=lambda c: f'"{c}"') -> str:
-    """SELECT list casting text columns to the types ``normalized_select`` expects."""
+    """SELECT list casting text columns to the types ``raw_groups`` expects."""
     from forecast.schema import CANONICAL_COLUMNS
 
     parts = []

@@ -45,6 +45,8 @@ class Staged:
     # SQL for a missing request count: one request per row, unless the source
     # cannot count requests at all (then NULL: unknown, never a silent zero).
     requests_default: str = "1"
+    # Canonical columns the file has; the others are NULL throughout, never grouped or summed.
+    columns: frozenset[str] = frozenset(CANONICAL_COLUMNS)
     notes: list[str] = field(default_factory=list)
     cleanup: Callable[[], None] = lambda: None
 

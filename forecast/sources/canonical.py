@@ -86,6 +86,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, ctx: SourceContext, peeked
         loc_label=label,
         has_request_id="request_id" in stripped,
         timezone=ctx.timezone,
+        columns=frozenset(c for c in CANONICAL_COLUMNS if c in stripped),
     )
 
 
