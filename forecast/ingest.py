@@ -56,14 +56,21 @@ class IngestResult:
 @dataclass
 class _Planned:
     path: Path
-    sha: Future[str]  # hashed while the ledger reads the file, unless a size match needs it first
-    source: str
-    staged: Staged | None  # None: this exact file was ingested before
+    hasher: ThreadPoolExecutor
+    source: str = ""
+    staged: Staged | None = None  # None: this exact file was ingested before
     previous: tuple | None = None
     origin: str | None = None  # what the log records instead of the local path (uploads)
+    sha: Future[str] | None = None
+
+    def start_hash(self) -> None:
+        """Hash in the background: best once the ledger's parallel read of the file is done."""
+        if self.sha is None:
+            self.sha = self.hasher.submit(file_sha256, self.path)
 
     @property
     def sha256(self) -> str:
+        self.start_hash()
         return self.sha.result()
 
 
@@ -133,27 +140,27 @@ def ingest_files(
 def _plan(con, path: Path, fmt, context: SourceContext, earlier, hasher) -> _Planned:
     if not path.is_file():
         raise DataFormatError("file not found", file=str(path))
-    size = path.stat().st_size
-    sha = hasher.submit(file_sha256, path)
-    # Only a file of a size seen before can repeat an earlier one: wait for its hash now.
-    previous = None
-    if con.execute("SELECT count(*) FROM ingests WHERE bytes = ?", [size]).fetchall()[0][0]:
-        previous = con.execute(
-            "SELECT path, format, rows_read FROM ingests WHERE sha256 = ? ORDER BY ingest_id LIMIT 1",
-            [sha.result()],
-        ).fetchall()
-        previous = previous[0] if previous else None
-    same = next(
-        (p for p in earlier if p.path.stat().st_size == size and p.sha256 == sha.result()), None
-    )
     peeked = peek(path)
     source = get_source(fmt) if fmt else detect_source(path, peeked)
-    if previous is not None:
-        return _Planned(path, sha, previous[1], None, previous)
+    size = path.stat().st_size
+    item = _Planned(path, hasher)
+    # Only a file of a size seen before can repeat an earlier one: only then is its hash needed now.
+    if con.execute("SELECT count(*) FROM ingests WHERE bytes = ?", [size]).fetchall()[0][0]:
+        found = con.execute(
+            "SELECT path, format, rows_read FROM ingests WHERE sha256 = ? ORDER BY ingest_id LIMIT 1",
+            [item.sha256],
+        ).fetchall()
+        if found:
+            item.previous, item.source = found[0], found[0][1]
+            return item
+    same = next(
+        (p for p in earlier if p.path.stat().st_size == size and p.sha256 == item.sha256), None
+    )
     if same is not None:
-        return _Planned(path, sha, same.source, None, (str(same.path), same.source, None))
-    staged = source.stage(con, path, context, peeked)
-    return _Planned(path, sha, source.name, staged)
+        item.previous, item.source = (str(same.path), same.source, None), same.source
+        return item
+    item.source, item.staged = source.name, source.stage(con, path, context, peeked)
+    return item
 
 
 def _ingest_one(con, item: _Planned) -> IngestResult:
@@ -225,8 +232,9 @@ def keyed_rows(staged: Staged, identity: str) -> str:
 def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
     """Aggregate the file to ledger grain in one pass, carrying each row's key along.
 
-    Only when a key repeats inside the file or is already in the ledger are
-    the rows materialised and filtered one by one.
+    Most files repeat no row, so their groups are inserted while the keys
+    are sorted to prove it. Only when a key repeats inside the file or is
+    already in the ledger are the rows materialised and filtered one by one.
     """
     staged = item.staged
     rows = keyed_rows(staged, item.path.name)
@@ -234,41 +242,40 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
     def groups(rows: str, carry: tuple[str, str] | None = None) -> str:
         return raw_groups(rows, staged.timezone, staged.requests_default, carry, staged.columns)
 
+    # Checks every row, through its group: rows the ledger has already must be valid too.
+    checked = ledger_groups("SELECT * FROM _raw")
     tail = f"'{item.source}', {ingest_id}"
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS {groups(rows, _KEY_LIST)}")
+        # From here on, one core is often idle: hash the file and sort its keys there.
+        item.start_hash()
         keys = _file_keys(con)
         if len(keys) == 0:
             raise DataFormatError("the file has a header but no rows", file=str(item.path))
-        distinct = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+        with ThreadPoolExecutor(max_workers=1) as sorter:
+            sorting = sorter.submit(_sorted_distinct, keys)
+            con.register("_filekeys", pa.table({"k": keys}))
+            overlap = con.execute(
+                """SELECT EXISTS (SELECT 1 FROM row_keys)
+                          AND EXISTS (SELECT 1 FROM _filekeys SEMI JOIN row_keys USING (k))"""
+            ).fetchall()[0][0]
+            con.unregister("_filekeys")
+            if not overlap:
+                con.execute(f"INSERT INTO usage SELECT *, {tail} FROM ({checked})")
+            distinct = sorting.result()
         con.register("_newkeys", pa.table({"k": distinct}))
         present = 0
-        if con.execute("SELECT EXISTS (SELECT 1 FROM row_keys)").fetchall()[0][0]:
+        if not overlap and len(distinct) == len(keys):
+            con.execute(f"INSERT INTO row_keys SELECT k, {ingest_id} FROM _newkeys")
+        elif not overlap:  # repeats inside the file only: take back the optimistic insert
+            con.execute("DELETE FROM usage WHERE ingest_id = ?", [ingest_id])
+            _insert_fresh_rows(con, rows, groups, tail, ingest_id)
+        else:
+            con.execute(f"SELECT sum(output_tokens) FROM ({checked})").fetchall()
             present = con.execute(
                 "SELECT count(*) FROM _newkeys SEMI JOIN row_keys USING (k)"
             ).fetchall()[0][0]
-        # Checks every row, through its group: rows the ledger has already must be valid too.
-        checked = ledger_groups("SELECT * FROM _raw")
-        if present == 0 and len(distinct) == len(keys):
-            con.execute(f"INSERT INTO usage SELECT *, {tail} FROM ({checked})")
-            con.execute(f"INSERT INTO row_keys SELECT k, {ingest_id} FROM _newkeys")
-        else:
-            con.execute(f"SELECT sum(output_tokens) FROM ({checked})").fetchall()
-            con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE _rows AS
-                    SELECT *, CASE WHEN by_content
-                               THEN hash(k0, row_number() OVER (PARTITION BY k0) - 1)
-                               ELSE k0 END AS _k
-                    FROM ({rows})"""
-            )
-            fresh = """SELECT * FROM _rows ANTI JOIN row_keys ON _rows._k = row_keys.k
-                       QUALIFY row_number() OVER (PARTITION BY _k) = 1"""
-            con.execute(f"INSERT INTO usage SELECT *, {tail} FROM ({ledger_groups(groups(fresh))})")
-            con.execute(
-                f"""INSERT INTO row_keys SELECT k, {ingest_id} FROM
-                    _newkeys ANTI JOIN row_keys USING (k)"""
-            )
-            con.execute("DROP TABLE _rows")
+            _insert_fresh_rows(con, rows, groups, tail, ingest_id)
         con.unregister("_newkeys")
         con.execute("DROP TABLE _raw")
     except duckdb.Error as exc:
@@ -283,18 +290,40 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
     )
 
 
+def _insert_fresh_rows(con, rows: str, groups, tail: str, ingest_id: int) -> None:
+    """The slow path: number and filter the rows one by one, then group what is new."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _rows AS
+            SELECT *, CASE WHEN by_content
+                       THEN hash(k0, row_number() OVER (PARTITION BY k0) - 1)
+                       ELSE k0 END AS _k
+            FROM ({rows})"""
+    )
+    fresh = """SELECT * FROM _rows ANTI JOIN row_keys ON _rows._k = row_keys.k
+               QUALIFY row_number() OVER (PARTITION BY _k) = 1"""
+    con.execute(f"INSERT INTO usage SELECT *, {tail} FROM ({ledger_groups(groups(fresh))})")
+    con.execute(
+        f"INSERT INTO row_keys SELECT k, {ingest_id} FROM _newkeys ANTI JOIN row_keys USING (k)"
+    )
+    con.execute("DROP TABLE _rows")
+
+
 def _file_keys(con) -> np.ndarray:
-    """Every row's key, sorted (a sort beats a hash table on 10M keys); identical id-less
-    rows get their occurrence number hashed in, so each one counts."""
+    """Every row's key; identical id-less rows get their occurrence number hashed in,
+    so each one counts."""
     by_id = con.sql("SELECT _keys FROM _raw WHERE NOT _by_content").to_arrow_table()
     by_content = con.execute(
         """SELECT hash(k0, unnest(range(n))) AS k FROM
                (SELECT k0, count(*) AS n FROM (SELECT unnest(_keys) AS k0 FROM _raw WHERE _by_content)
                 GROUP BY k0)"""
     ).fetchnumpy()["k"]
-    keys = np.concatenate([pc.list_flatten(by_id["_keys"]).to_numpy(), by_content])
-    keys.sort()
-    return keys
+    return np.concatenate([pc.list_flatten(by_id["_keys"]).to_numpy(), by_content])
+
+
+def _sorted_distinct(keys: np.ndarray) -> np.ndarray:
+    """The distinct keys: a sort beats a hash table on 10M keys, and needs no GIL."""
+    ordered = np.sort(keys)
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
 
 
 def _describe_bad_row(con, item: _Planned, engine_message: str) -> CostcastError:
