@@ -263,3 +263,106 @@ def test_a_revised_export_replaces_the_old_one_after_remove(ledger, tmp_path):
 
     with pytest.raises(NotFoundError, match="no ingest 99"):
         ledger.remove_ingest(99)
+
+
+def test_spellings_of_one_value_land_in_one_ledger_row(ledger, tmp_path):
+    # The ledger groups raw values first and normalises each group: variants that
+    # normalise alike must still end up as one row with the sums added.
+    header = "timestamp,team,model,status,input_tokens,output_tokens"
+    path = write(
+        tmp_path,
+        "variants.csv",
+        "2026-03-01T00:05:00Z,search,gpt-4o,success,100,1",
+        '2026-03-01T00:10:00Z," search ",gpt-4o,SUCCESS,200,2',
+        "2026-03-01T00:15:00Z,search,gpt-4o ,Success,400,4",
+        "2026-03-01T00:20:00Z,,gpt-4o,success,800,8",
+        header=header,
+    )
+    (result,) = ingest_files(ledger, [path])
+    assert result.rows_added == 4
+    rows = ledger.con.execute(
+        """SELECT team, model, status, requests, input_tokens, output_tokens
+           FROM usage ORDER BY team"""
+    ).fetchall()
+    assert rows == [
+        ("search", "gpt-4o", "success", 3, 700, 7),
+        ("unassigned", "gpt-4o", "success", 1, 800, 8),
+    ]
+
+
+def test_every_way_of_writing_an_instant_lands_in_its_utc_hour(ledger, tmp_path):
+    # 09:59:59.5 UTC and 10:00 UTC, written with Z (with and without fractions),
+    # with offsets, padded, and in the zone given by --timezone (Berlin, UTC+1 in March).
+    times = {
+        "2026-03-01T09:59:59.5Z": "09",
+        "2026-03-01T09:59:59.999999Z": "09",
+        "2026-03-01T10:00:00Z": "10",
+        "2026-03-01T10:00:00.000Z": "10",
+        "2026-03-01T11:00:00+01:00": "10",
+        "2026-03-01T05:00:00-0500": "10",
+        "2026-03-01T10:59:59.123456789Z": "10",
+        " 2026-03-01T10:30:00Z ": "10",
+        "2026-03-01 10:30:00Z": "10",
+        "2026-03-01T11:30:00": "10",
+        "2026-03-01T10:59:00": "09",
+    }
+    lines = [f'"{ts}",x,gpt-4o,1,{i + 1},0,1' for i, ts in enumerate(times)]
+    path = write(tmp_path, "times.csv", *lines)
+    ingest_files(ledger, [path], context=SourceContext(timezone="Europe/Berlin"))
+    got = dict(
+        ledger.con.execute(
+            "SELECT strftime(ts, '%H'), sum(input_tokens) FROM usage GROUP BY ALL"
+        ).fetchall()
+    )
+    expected: dict[str, int] = {}
+    for i, hour in enumerate(times.values()):
+        expected[hour] = expected.get(hour, 0) + i + 1
+    assert got == expected
+
+
+def test_padded_request_ids_are_the_same_request(ledger, tmp_path):
+    header = HEADER + ",request_id"
+    first = write(tmp_path, "a.csv", "2026-03-01T00:00:00Z,x,gpt-4o,1,100,0,1,req-1", header=header)
+    ingest_files(ledger, [first])
+    again = write(
+        tmp_path,
+        "b.csv",
+        '2026-03-01T00:00:00Z,x,gpt-4o,1,100,0,1," req-1 "',
+        '2026-03-01T00:00:00Z,x,gpt-4o,1,40,0,1,"  "',
+        header=header,
+    )
+    (result,) = ingest_files(ledger, [again])
+    # the blank id is no id: that row is keyed by its content and counts
+    assert (result.rows_added, result.rows_present) == (1, 1)
+    assert totals(ledger)["input"] == 140
+
+
+def test_rows_already_in_the_ledger_are_still_checked(ledger, tmp_path):
+    header = HEADER + ",request_id"
+    good = "2026-03-01T00:00:00Z,x,gpt-4o,1,100,0,1,req-1"
+    ingest_files(ledger, [write(tmp_path, "a.csv", good, header=header)])
+    before = snapshot(ledger)
+    # req-1 again, now with a negative count: a repeat of a known row, yet bad
+    bad = write(
+        tmp_path,
+        "b.csv",
+        "2026-03-01T01:00:00Z,x,gpt-4o,1,50,0,1,req-2",
+        "2026-03-01T00:00:00Z,x,gpt-4o,1,-100,0,1,req-1",
+        header=header,
+    )
+    with pytest.raises(DataFormatError, match="must not be negative") as info:
+        ingest_files(ledger, [bad])
+    assert (info.value.line, info.value.field) == (3, "input_tokens")
+    assert snapshot(ledger) == before
+    # and the same inside one file: the repeat of req-2 is bad
+    repeat = write(
+        tmp_path,
+        "c.csv",
+        "2026-03-01T01:00:00Z,x,gpt-4o,1,50,0,1,req-2",
+        "2026-03-01T01:00:00Z,x,gpt-4o,1,50,0,1.5,req-2",
+        header=header,
+    )
+    with pytest.raises(DataFormatError, match="whole number") as info:
+        ingest_files(ledger, [repeat])
+    assert (info.value.line, info.value.field) == (3, "output_tokens")
+    assert snapshot(ledger) == before
