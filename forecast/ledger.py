@@ -67,6 +67,7 @@ class Ledger:
                 )
             self._convert_long_paths()
         if not read_only:
+            self._name_content_hashes()
             self.con.execute(LEDGER_DDL + RUNS_DDL + BILLED_DDL + RESULTS_DDL)
 
     def _has_long_paths(self) -> bool:
@@ -90,6 +91,23 @@ class Ledger:
                    FROM forecast_paths_long GROUP BY run_id, team, feature, model"""
             )
             con.execute("DROP TABLE forecast_paths_long")
+
+    def _name_content_hashes(self) -> None:
+        """Ingests logged a bare SHA-256; the log now names the algorithm with the hash."""
+        found = self.con.execute(
+            """SELECT count(*) FROM information_schema.columns
+               WHERE table_name = 'ingests' AND column_name = 'sha256'"""
+        ).fetchall()[0][0]
+        if not found:
+            return
+        with self.transaction() as con:
+            con.execute("ALTER TABLE ingests RENAME COLUMN sha256 TO content_hash")
+            con.execute(
+                """UPDATE ingests SET content_hash = CASE
+                       WHEN content_hash LIKE 'removed:%'
+                       THEN 'removed:sha256:' || content_hash[9:]
+                       ELSE 'sha256:' || content_hash END"""
+            )
 
     def session(self) -> Ledger:
         """Another connection to the same open database, for one thread or request.
@@ -153,7 +171,8 @@ class Ledger:
             con.execute("DELETE FROM row_keys WHERE ingest_id = ?", [ingest_id])
             # the same file may be ingested again: forget its content hash
             con.execute(
-                "UPDATE ingests SET sha256 = 'removed:' || sha256, rows_added = 0 WHERE ingest_id = ?",
+                "UPDATE ingests SET content_hash = 'removed:' || content_hash, rows_added = 0 "
+                "WHERE ingest_id = ?",
                 [ingest_id],
             )
         return removed

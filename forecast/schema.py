@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS ingests (
     ingest_id     BIGINT PRIMARY KEY,
     path          VARCHAR NOT NULL,
     name          VARCHAR NOT NULL,
-    sha256        VARCHAR NOT NULL,
+    content_hash  VARCHAR NOT NULL,  -- 'blake3:<hex>'; older ledgers logged 'sha256:<hex>'
     bytes         BIGINT NOT NULL,
     format        VARCHAR NOT NULL,
     rows_read     BIGINT NOT NULL,

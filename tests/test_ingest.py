@@ -366,3 +366,39 @@ def test_rows_already_in_the_ledger_are_still_checked(ledger, tmp_path):
         ingest_files(ledger, [repeat])
     assert (info.value.line, info.value.field) == (3, "output_tokens")
     assert snapshot(ledger) == before
+
+
+def test_the_log_names_each_file_by_its_blake3(ledger, fixture_path):
+    import blake3
+
+    path = fixture_path("canonical.csv")
+    ingest_files(ledger, [path])
+    expected = "blake3:" + blake3.blake3(path.read_bytes()).hexdigest()
+    assert ledger.ingests()["content_hash"].tolist() == [expected]
+
+
+def test_a_log_of_bare_sha256_hashes_is_renamed_on_opening(tmp_path, fixture_path):
+    import hashlib
+
+    from forecast.ledger import Ledger
+
+    path = fixture_path("canonical.csv")
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    with Ledger(tmp_path / "old.duckdb") as old:
+        ingest_files(old, [path])
+        ingest_files(old, [write(tmp_path, "b.csv", "2026-03-01T00:00:00Z,x,gpt-4o,1,5,0,1")])
+        old.remove_ingest(2)
+        # as costcast 0.1 logged them: a bare SHA-256 column, 'removed:' marking removals
+        old.con.execute("ALTER TABLE ingests RENAME COLUMN content_hash TO sha256")
+        old.con.execute("UPDATE ingests SET sha256 = ? WHERE ingest_id = 1", [sha])
+        old.con.execute(
+            "UPDATE ingests SET sha256 = 'removed:' || repeat('0', 64) WHERE ingest_id = 2"
+        )
+    with Ledger(tmp_path / "old.duckdb") as reopened:
+        assert reopened.ingests()["content_hash"].tolist() == [
+            f"sha256:{sha}",
+            "removed:sha256:" + "0" * 64,
+        ]
+        # the old hash is another algorithm's: the same file takes the row-key path, adding nothing
+        (again,) = ingest_files(reopened, [path])
+        assert (again.rows_added, again.rows_present) == (0, 3)
