@@ -87,7 +87,13 @@ def file_content_hash(path: Path) -> str:
     """BLAKE3 of the file (``b3sum`` prints the same hex): a third less CPU than SHA-256,
     and the ingest of a large file has none to spare."""
     digest = blake3.blake3()
-    digest.update_mmap(str(path))
+    # Chunks that stay in cache (64 KiB hashes twice as fast as 1 MiB here), and
+    # not update_mmap: a mapped file's pages count towards peak RSS.
+    buffer = bytearray(1 << 16)
+    view = memoryview(buffer)
+    with path.open("rb", buffering=0) as fh:
+        while n := fh.readinto(buffer):
+            digest.update(view[:n])
     return "blake3:" + digest.hexdigest()
 
 
