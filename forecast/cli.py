@@ -374,7 +374,7 @@ app.add_typer(ingests_app, name="ingests")
 
 @ingests_app.command("list")
 def ingests_list(output: OutputOption = Output.table, config: ConfigOption = None) -> None:
-    """Every ingest: file, SHA-256, format, rows read, added and already present, time."""
+    """Every ingest: file, content hash, format, rows read, added and already present, time."""
     cfg = _config(config)
     with Ledger(cfg.ledger, read_only=True) as ledger:
         emit(ledger.ingests(), output, title=f"ingests into {cfg.ledger}")
@@ -382,14 +382,17 @@ def ingests_list(output: OutputOption = Output.table, config: ConfigOption = Non
 
 @ingests_app.command("remove")
 def ingests_remove(
-    ingest_id: Annotated[int, typer.Argument(help="An ingest id from costcast ingests list.")],
+    ingest_ids: Annotated[
+        list[int], typer.Argument(help="One or more ingest ids from costcast ingests list.")
+    ],
     config: ConfigOption = None,
 ) -> None:
-    """Take an ingest's rows back out of the ledger, e.g. before ingesting a revised export."""
+    """Take ingests' rows back out of the ledger, e.g. before ingesting a revised export."""
     cfg = _config(config)
     with Ledger(cfg.ledger) as ledger:
-        removed = ledger.remove_ingest(ingest_id)
-    err.print(f"removed ingest {ingest_id}: {removed:,} ledger rows")
+        removed = ledger.remove_ingests(ingest_ids)
+    for ingest_id, rows in removed.items():
+        err.print(f"removed ingest {ingest_id}: {rows:,} ledger rows")
 
 
 scenario_app = typer.Typer(help="What-if scenario files.", no_args_is_help=True)

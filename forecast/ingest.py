@@ -37,7 +37,7 @@ from forecast.records import (
     raw_groups,
     trimmed_or_null,
 )
-from forecast.schema import CANONICAL_COLUMNS
+from forecast.schema import CANONICAL_COLUMNS, NUMERIC_COLUMNS
 from forecast.sources import detect_source, get_source
 from forecast.sources.base import SourceContext, Staged
 from forecast.sources.peek import peek
@@ -160,9 +160,12 @@ def _plan(con, path: Path, fmt, context: SourceContext, earlier, hasher) -> _Pla
     size = path.stat().st_size
     item = _Planned(path, hasher)
     # Only a file of a size seen before can repeat an earlier one: only then is its hash needed now.
+    # And only an ingest that added every row it read vouches for them all being in the ledger
+    # (rows another ingest brought may have been removed since).
     if con.execute("SELECT count(*) FROM ingests WHERE bytes = ?", [size]).fetchall()[0][0]:
         found = con.execute(
-            "SELECT path, format, rows_read FROM ingests WHERE content_hash = ? ORDER BY ingest_id LIMIT 1",
+            """SELECT path, format, rows_read FROM ingests
+               WHERE content_hash = ? AND rows_added = rows_read ORDER BY ingest_id LIMIT 1""",
             [item.content_hash],
         ).fetchall()
         if found:
@@ -286,7 +289,7 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
         con.register("_newkeys", pa.table({"k": distinct}))
         present = 0
         if not overlap and len(distinct) == len(keys):
-            con.execute(f"INSERT INTO row_keys SELECT k, {ingest_id} FROM _newkeys")
+            con.execute(f"INSERT INTO row_keys (k, ingest_id) SELECT k, {ingest_id} FROM _newkeys")
         elif not overlap:  # repeats inside the file only: take back the optimistic insert
             con.execute("DELETE FROM usage WHERE ingest_id = ?", [ingest_id])
             _insert_fresh_rows(con, rows, groups, tail, ingest_id)
@@ -296,12 +299,15 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
                 "SELECT count(*) FROM _newkeys SEMI JOIN row_keys USING (k)"
             ).fetchall()[0][0]
             _insert_fresh_rows(con, rows, groups, tail, ingest_id)
+        revised = _revised_buckets(con, rows, ingest_id) if staged.revisable else None
         con.unregister("_newkeys")
         con.execute("DROP TABLE _raw")
     except duckdb.Error as exc:
         # The transaction is aborted now; its rollback also drops the temp tables.
         raise _BadRow(item, _first_line(exc)) from None
     notes = list(staged.notes)
+    if revised:
+        notes.append(revised)
     repeats = len(keys) - len(distinct)
     if repeats:
         notes.append(f"{repeats} row(s) repeat a request_id seen earlier in the file; counted once")
@@ -323,9 +329,50 @@ def _insert_fresh_rows(con, rows: str, groups, tail: str, ingest_id: int) -> Non
                QUALIFY row_number() OVER (PARTITION BY _k) = 1"""
     con.execute(f"INSERT INTO usage SELECT *, {tail} FROM ({ledger_groups(groups(fresh))})")
     con.execute(
-        f"INSERT INTO row_keys SELECT k, {ingest_id} FROM _newkeys ANTI JOIN row_keys USING (k)"
+        f"INSERT INTO row_keys (k, ingest_id) SELECT k, {ingest_id} FROM _newkeys ANTI JOIN row_keys USING (k)"
     )
     con.execute("DROP TABLE _rows")
+
+
+def _revised_buckets(con, rows: str, ingest_id: int) -> str | None:
+    """Compare each provider bucket's numbers with the same bucket ingested before.
+
+    The ledger keeps the first numbers it saw (re-ingesting adds nothing), so
+    a download with revised numbers must say so rather than drop them quietly.
+    Bucket files are small: this reads the staged rows a second time.
+    """
+    numbers = ", ".join(f'src."{c}"' for c in NUMERIC_COLUMNS)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _buckets AS
+            SELECT k0 AS k, hash('numbers', {numbers}) AS c FROM ({rows}) src WHERE NOT by_content"""
+    )
+    earlier, changed = con.execute(
+        f"""SELECT list(DISTINCT r.ingest_id ORDER BY r.ingest_id), count(DISTINCT b.k)
+            FROM _buckets b JOIN row_keys r USING (k)
+            WHERE r.ingest_id <> {ingest_id} AND r.content <> b.c"""
+    ).fetchall()[0]
+    inside = con.execute(
+        "SELECT count(*) FROM (SELECT k FROM _buckets GROUP BY k HAVING count(DISTINCT c) > 1)"
+    ).fetchall()[0][0]
+    con.execute(
+        f"""UPDATE row_keys SET content = b.c
+            FROM (SELECT k, min(c) AS c FROM _buckets GROUP BY k) b
+            WHERE row_keys.k = b.k AND row_keys.ingest_id = {ingest_id}"""
+    )
+    con.execute("DROP TABLE _buckets")
+    parts = []
+    if changed:
+        ids = " ".join(map(str, earlier))
+        parts.append(
+            f"{changed} bucket(s) were ingested before (ingest {', '.join(map(str, earlier))}) "
+            "with other numbers; the ledger keeps the earlier numbers. To take this file's "
+            f"instead: costcast ingests remove {ids}, then ingest the files you still want"
+        )
+    if inside:
+        parts.append(
+            f"{inside} bucket(s) appear more than once in this file with different numbers"
+        )
+    return "; ".join(parts) or None
 
 
 def _file_keys(con) -> np.ndarray:

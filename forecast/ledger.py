@@ -13,6 +13,7 @@ writers never meet in an optimistic-concurrency conflict.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
@@ -154,27 +155,34 @@ class Ledger:
         return self.con.execute("SELECT * FROM ingests ORDER BY ingest_id").df()
 
     def remove_ingest(self, ingest_id: int) -> int:
-        """Take one ingest back out (its usage rows and row keys), e.g. before ingesting a
-        revised export. The log keeps a line saying so. Returns the usage rows removed."""
-        found = self.con.execute(
-            "SELECT rows_added FROM ingests WHERE ingest_id = ?", [ingest_id]
-        ).fetchall()
-        if not found:
+        """Take one ingest back out; see ``remove_ingests``. Returns the usage rows removed."""
+        return self.remove_ingests([ingest_id])[ingest_id]
+
+    def remove_ingests(self, ingest_ids: Sequence[int]) -> dict[int, int]:
+        """Take ingests back out (their usage rows and row keys), all or none, e.g. before
+        ingesting a revised export. The log keeps a line saying so. Returns the usage rows
+        removed per ingest."""
+        known = {i for (i,) in self.con.execute("SELECT ingest_id FROM ingests").fetchall()}
+        missing = [i for i in ingest_ids if i not in known]
+        if missing:
             raise NotFoundError(
-                f"no ingest {ingest_id} in this ledger", hint="list them with costcast ingests list"
+                f"no ingest {', '.join(map(str, missing))} in this ledger",
+                hint="list them with costcast ingests list",
             )
+        removed = {}
         with self.transaction() as con:
-            removed = con.execute(
-                "SELECT count(*) FROM usage WHERE ingest_id = ?", [ingest_id]
-            ).fetchall()[0][0]
-            con.execute("DELETE FROM usage WHERE ingest_id = ?", [ingest_id])
-            con.execute("DELETE FROM row_keys WHERE ingest_id = ?", [ingest_id])
-            # the same file may be ingested again: forget its content hash
-            con.execute(
-                "UPDATE ingests SET content_hash = 'removed:' || content_hash, rows_added = 0 "
-                "WHERE ingest_id = ?",
-                [ingest_id],
-            )
+            for ingest_id in dict.fromkeys(ingest_ids):
+                removed[ingest_id] = con.execute(
+                    "SELECT count(*) FROM usage WHERE ingest_id = ?", [ingest_id]
+                ).fetchall()[0][0]
+                con.execute("DELETE FROM usage WHERE ingest_id = ?", [ingest_id])
+                con.execute("DELETE FROM row_keys WHERE ingest_id = ?", [ingest_id])
+                # the same file may be ingested again: forget its content hash
+                con.execute(
+                    "UPDATE ingests SET content_hash = 'removed:' || content_hash, rows_added = 0 "
+                    "WHERE ingest_id = ? AND content_hash NOT LIKE 'removed:%'",
+                    [ingest_id],
+                )
         return removed
 
     def row_count(self) -> int:

@@ -100,8 +100,10 @@ CREATE TABLE IF NOT EXISTS usage (
 -- One 64-bit key per source row ever ingested: what makes re-ingesting a no-op.
 CREATE TABLE IF NOT EXISTS row_keys (
     k          UBIGINT NOT NULL,
-    ingest_id  BIGINT NOT NULL
+    ingest_id  BIGINT NOT NULL,
+    content    UBIGINT              -- provider buckets only: their numbers, to see revisions
 );
+ALTER TABLE row_keys ADD COLUMN IF NOT EXISTS content UBIGINT;
 """
 
 # Forecast runs: immutable once written (see forecast/runs.py).

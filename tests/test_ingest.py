@@ -402,3 +402,42 @@ def test_a_log_of_bare_sha256_hashes_is_renamed_on_opening(tmp_path, fixture_pat
         # the old hash is another algorithm's: the same file takes the row-key path, adding nothing
         (again,) = ingest_files(reopened, [path])
         assert (again.rows_added, again.rows_present) == (0, 3)
+
+
+def test_a_redownloaded_bucket_with_revised_numbers_is_reported(ledger, fixture_path, tmp_path):
+    import json
+
+    page = json.loads(fixture_path("openai_2026_page.json").read_text())
+    # The provider counted late usage in the first bucket: 2,500 output tokens became 2,600.
+    page["data"][0]["results"][0]["output_tokens"] = 2600
+    revised = tmp_path / "openai_again.json"
+    revised.write_text(json.dumps(page))
+    (first,) = ingest_files(ledger, [fixture_path("openai_2026_page.json")])
+    assert totals(ledger)["output"] == 2500 + 800
+    (again,) = ingest_files(ledger, [revised])
+    assert (again.rows_added, again.rows_present) == (0, 2)
+    (note,) = [n for n in again.notes if "other numbers" in n]
+    assert note.startswith(f"1 bucket(s) were ingested before (ingest {first.ingest_id})")
+    assert f"costcast ingests remove {first.ingest_id}" in note
+    assert totals(ledger)["output"] == 2500 + 800  # the first numbers stay until told otherwise
+    # an unchanged re-download says nothing of the kind
+    copy = tmp_path / "copy.json"
+    copy.write_text(fixture_path("openai_2026_page.json").read_text() + "\n")
+    assert not [n for n in ingest_files(ledger, [copy])[0].notes if "other numbers" in n]
+    # taking the old ingest out lets the revised numbers in
+    ledger.remove_ingests([first.ingest_id])
+    (third,) = ingest_files(ledger, [revised])
+    assert third.rows_added == 2
+    assert totals(ledger)["output"] == 2600 + 800
+
+
+def test_removing_ingests_is_all_or_nothing(ledger, tmp_path):
+    from forecast.errors import NotFoundError
+
+    (a,) = ingest_files(ledger, [write(tmp_path, "a.csv", "2026-03-01T00:00:00Z,x,gpt-4o,1,5,0,1")])
+    before = snapshot(ledger)
+    with pytest.raises(NotFoundError, match="no ingest 99"):
+        ledger.remove_ingests([a.ingest_id, 99])
+    assert snapshot(ledger) == before
+    assert ledger.remove_ingests([a.ingest_id]) == {a.ingest_id: 1}
+    assert totals(ledger)["rows"] == 0

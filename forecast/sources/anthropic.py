@@ -154,6 +154,7 @@ def stage(con, path: Path, ctx: SourceContext, peeked: Peek) -> Staged:
         )
     staged = stage_frame(con, frame, "_src_anthropic", "record", notes=notes)
     staged.requests_default = "NULL"
+    staged.revisable = True
     return staged
 
 

@@ -47,6 +47,9 @@ class Staged:
     requests_default: str = "1"
     # Canonical columns the file has; the others are NULL throughout, never grouped or summed.
     columns: frozenset[str] = frozenset(CANONICAL_COLUMNS)
+    # Rows are a provider's usage buckets, keyed by bucket: a later download of the
+    # same bucket may carry revised numbers, which the ingest reports.
+    revisable: bool = False
     notes: list[str] = field(default_factory=list)
     cleanup: Callable[[], None] = lambda: None
 

@@ -152,7 +152,9 @@ def _record(r: dict, kind: str, start, end, path: Path, where: dict, ctx: Source
 
 def stage(con, path: Path, ctx: SourceContext, peeked: Peek) -> Staged:
     frame = frame_from_records(records(path, ctx), path, "usage results")
-    return stage_frame(con, frame, "_src_openai", "record")
+    staged = stage_frame(con, frame, "_src_openai", "record")
+    staged.revisable = True
+    return staged
 
 
 def sniff(path: Path, peeked: Peek) -> bool:
