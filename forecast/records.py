@@ -2,11 +2,12 @@
 
 Every source is staged as a relation whose columns are the canonical names
 (``Staged.typed_sql``: numbers as DOUBLE, the rest text). The ledger reads it
-in two stages: ``raw_groups`` sums rows per hour and raw text values, folding
-each per-row rule into an aggregate, and ``ledger_groups`` checks and
-normalises those groups. A single ``error()`` call aborts the ingest query on
-the first bad group; only then does ``first_violation`` walk ``checks`` (every
-rule, in the order errors are reported) to find which row and which rule.
+in two stages: ``raw_groups`` sums rows per hour and raw text values,
+checking the number rules on every row, and ``ledger_groups`` checks the
+text rules and normalises once per group. An ``error()`` call aborts the
+ingest query on the first bad row or group; only then does
+``first_violation`` walk ``checks`` (every rule, in the order errors are
+reported) to find which row and which rule.
 """
 
 from __future__ import annotations
