@@ -67,6 +67,8 @@ def test_anthropic_usage_report_sums_uncached_cache_reads_and_writes(ledger, fix
     (result,) = ingest_files(ledger, [fixture_path("anthropic_usage_report.json")])
     assert result.format == "anthropic-usage"
     assert "no request count" in " ".join(result.notes)
+    # the one row with 1-hour cache writes has 300 of them
+    assert "300 cache-write token(s) had a 1-hour lifetime" in " ".join(result.notes)
     t = totals(ledger)
     # 410000 + 52000 + 0 + 1300000, and 1000 + 200 + 300 + 0
     assert t["input"] == 1_762_000 + 1_500

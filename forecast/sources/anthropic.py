@@ -140,12 +140,22 @@ def records(path: Path, ctx: SourceContext):
             "output_tokens": output,
             "user": group.get("user_profile_id") or group.get("actor"),
             "request_id": f"anthropic-usage:{begin.isoformat()}:{finish.isoformat()}:{dims}:{extra}",
+            "_write_1h": write_1h,
         }
 
 
 def stage(con, path: Path, ctx: SourceContext, peeked: Peek) -> Staged:
-    frame = frame_from_records(records(path, ctx), path, "usage results")
+    rows = list(records(path, ctx))
+    write_1h = sum(row.pop("_write_1h") for row in rows)
+    frame = frame_from_records(rows, path, "usage results")
     notes = []
+    if write_1h:
+        # The canonical record has one cache-write count; its price is the 5-minute one.
+        notes.append(
+            f"{write_1h:,} cache-write token(s) had a 1-hour lifetime, which Anthropic bills "
+            "at 2x the input price; costcast prices every cache write at the 5-minute rate "
+            "(1.25x), so cost computed for them is low by 0.75x the input price"
+        )
     unknown = int(frame["requests"].isna().sum())
     if unknown:
         notes.append(
