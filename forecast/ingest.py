@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,6 +144,7 @@ def ingest_files(
                 f"cannot read: {_first_line(exc)}", file=str(planned[-1].path)
             ) from None
     finally:
+        con.execute("SET preserve_insertion_order = false")
         hasher.shutdown(wait=True, cancel_futures=True)
         for item in planned:
             if item.staged:
@@ -284,7 +286,7 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
             ).fetchall()[0][0]
             con.unregister("_filekeys")
             if not overlap:
-                con.execute(f"INSERT INTO usage SELECT *, {tail} FROM ({checked})")
+                _insert_in_time_order(con, f"INSERT INTO usage SELECT *, {tail} FROM ({checked})")
             distinct = sorting.result()
         con.register("_newkeys", pa.table({"k": distinct}))
         present = 0
@@ -316,6 +318,19 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
     )
 
 
+def _insert_in_time_order(con, insert: str) -> None:
+    """Insert groups sorted by hour: whole row groups (a parallel, unordered insert leaves
+    partial ones that the checkpoint at close rewrites, 0.4 s for 550k rows), and each
+    ingest's rows laid out in time, which is how usage is read."""
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        con.execute(f"{insert} ORDER BY ts")
+    finally:
+        # In an aborted transaction this fails too; ingest_files resets it after the rollback.
+        with suppress(duckdb.Error):
+            con.execute("SET preserve_insertion_order = false")
+
+
 def _insert_fresh_rows(con, rows: str, groups, tail: str, ingest_id: int) -> None:
     """The slow path: number and filter the rows one by one, then group what is new."""
     con.execute(
@@ -327,7 +342,9 @@ def _insert_fresh_rows(con, rows: str, groups, tail: str, ingest_id: int) -> Non
     )
     fresh = """SELECT * FROM _rows ANTI JOIN row_keys ON _rows._k = row_keys.k
                QUALIFY row_number() OVER (PARTITION BY _k) = 1"""
-    con.execute(f"INSERT INTO usage SELECT *, {tail} FROM ({ledger_groups(groups(fresh))})")
+    _insert_in_time_order(
+        con, f"INSERT INTO usage SELECT *, {tail} FROM ({ledger_groups(groups(fresh))})"
+    )
     con.execute(
         f"INSERT INTO row_keys (k, ingest_id) SELECT k, {ingest_id} FROM _newkeys ANTI JOIN row_keys USING (k)"
     )

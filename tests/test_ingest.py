@@ -157,6 +157,9 @@ def test_unknown_status_and_tier(ledger, tmp_path):
     with pytest.raises(DataFormatError, match="status must be one of success, error") as info:
         ingest_files(ledger, [path])
     assert (info.value.line, info.value.value) == (2, "ok")
+    # the failed insert (it sorts its rows) leaves the connection as it found it
+    setting = "SELECT current_setting('preserve_insertion_order')"
+    assert ledger.con.execute(setting).fetchall() == [(False,)]
     path = write(tmp_path, "t.csv", "2026-03-01T00:00:00Z,gpt-4o,1,1,success,gold", header=header)
     with pytest.raises(DataFormatError, match="service_tier must be one of"):
         ingest_files(ledger, [path])
