@@ -345,30 +345,19 @@ def test_rows_already_in_the_ledger_are_still_checked(ledger, tmp_path):
     good = "2026-03-01T00:00:00Z,x,gpt-4o,1,100,0,1,req-1"
     ingest_files(ledger, [write(tmp_path, "a.csv", good, header=header)])
     before = snapshot(ledger)
-    # req-1 again, now with a negative count: a repeat of a known row, yet bad
-    bad = write(
-        tmp_path,
-        "b.csv",
-        "2026-03-01T01:00:00Z,x,gpt-4o,1,50,0,1,req-2",
-        "2026-03-01T00:00:00Z,x,gpt-4o,1,-100,0,1,req-1",
-        header=header,
-    )
-    with pytest.raises(DataFormatError, match="must not be negative") as info:
-        ingest_files(ledger, [bad])
-    assert (info.value.line, info.value.field) == (3, "input_tokens")
-    assert snapshot(ledger) == before
-    # and the same inside one file: the repeat of req-2 is bad
-    repeat = write(
-        tmp_path,
-        "c.csv",
-        "2026-03-01T01:00:00Z,x,gpt-4o,1,50,0,1,req-2",
-        "2026-03-01T01:00:00Z,x,gpt-4o,1,50,0,1.5,req-2",
-        header=header,
-    )
-    with pytest.raises(DataFormatError, match="whole number") as info:
-        ingest_files(ledger, [repeat])
-    assert (info.value.line, info.value.field) == (3, "output_tokens")
-    assert snapshot(ledger) == before
+    cases = [
+        # req-1 again, now with a negative count: a repeat of a known row, yet bad
+        ("2026-03-01T00:00:00Z,x,gpt-4o,1,-100,0,1,req-1", "must not be negative", "input_tokens"),
+        # and the same inside one file: the repeat of req-2 is bad
+        ("2026-03-01T01:00:00Z,x,gpt-4o,1,50,0,1.5,req-2", "whole number", "output_tokens"),
+    ]
+    for index, (row, message, field) in enumerate(cases):
+        first = "2026-03-01T01:00:00Z,x,gpt-4o,1,50,0,1,req-2"
+        path = write(tmp_path, f"b{index}.csv", first, row, header=header)
+        with pytest.raises(DataFormatError, match=message) as info:
+            ingest_files(ledger, [path])
+        assert (info.value.line, info.value.field) == (3, field)
+        assert snapshot(ledger) == before
 
 
 def test_the_log_names_each_file_by_its_blake3(ledger, fixture_path):
