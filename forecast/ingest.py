@@ -229,7 +229,7 @@ def _ingest_one(con, item: _Planned) -> IngestResult:
 _RID = "src._rid"
 # Carried out of the one pass over the file: every row's key, in groups of one kind
 # (a second, filtered list would cost as much as the first).
-_KEY_LIST = ("src.by_content AS _by_content", "list(src.k0) AS _keys")
+_KEY_LIST = ("src.by_content", "_by_content", "list(src.k0) AS _keys")
 
 
 def _content_key(identity: str) -> str:
@@ -264,7 +264,7 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
     staged = item.staged
     rows = keyed_rows(staged, item.path.name)
 
-    def groups(rows: str, carry: tuple[str, str] | None = None) -> str:
+    def groups(rows: str, carry: tuple[str, str, str] | None = None) -> str:
         return raw_groups(rows, staged.timezone, staged.requests_default, carry, staged.columns)
 
     # Checks every row, through its group: rows the ledger has already must be valid too.

@@ -184,7 +184,7 @@ def raw_groups(
     rows: str,
     timezone: str | None,
     requests_default: str = "1",
-    carry: tuple[str, str] | None = None,
+    carry: tuple[str, str, str] | None = None,
     columns: Collection[str] = CANONICAL_COLUMNS,
 ) -> str:
     """Stage 1: typed rows (``Staged.typed_sql``) summed per UTC hour and raw text values.
@@ -193,8 +193,9 @@ def raw_groups(
     sums: the number rules are one guard per row (0, or the query aborts),
     and the text rules wait for ``ledger_groups``, which trims, lower-cases
     and checks each group once. Columns the file lacks (``columns``) are
-    neither grouped nor summed. ``carry`` is the caller's (column to group
-    by as well, aggregate), e.g. to bring each row's key out of the same pass.
+    neither grouped nor summed. ``carry`` is the caller's (expression to group
+    by as well, its name, aggregate), e.g. to bring each row's key out of the
+    same pass.
     """
     present = set(columns)
 
@@ -240,9 +241,10 @@ def raw_groups(
     measures[-1] += " AS reported_cost_usd"
     by = ["ts", *(f'"_raw_{c}"' for c in grouped)]
     if carry:
-        dims.append(carry[0])
-        by.append(carry[0].split(" AS ")[-1])
-        measures.append(carry[1])
+        expression, name, aggregate = carry
+        dims.append(f"{expression} AS {name}")
+        by.append(name)
+        measures.append(aggregate)
     # Text the fast reader refused is trimmed once, below, for the general path.
     rows = f"""SELECT *, CASE WHEN _fast_ts IS NULL THEN trim("timestamp") END AS _slow_ts
                FROM (SELECT *, try_strptime("timestamp", {_FAST_TS_FORMATS}) AS _fast_ts
@@ -301,8 +303,6 @@ def ledger_groups(raw: str) -> str:
 
 def typed_select(columns_present, quote=lambda c: f'"{c}"') -> str:
     """SELECT list casting text columns to the types ``raw_groups`` expects."""
-    from forecast.schema import CANONICAL_COLUMNS
-
     parts = []
     for col in CANONICAL_COLUMNS:
         kind = "DOUBLE" if col in NUMERIC_COLUMNS else "VARCHAR"
