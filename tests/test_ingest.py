@@ -158,8 +158,9 @@ def test_unknown_status_and_tier(ledger, tmp_path):
         ingest_files(ledger, [path])
     assert (info.value.line, info.value.value) == (2, "ok")
     # the failed insert (it sorts its rows) leaves the connection as it found it
-    setting = "SELECT current_setting('preserve_insertion_order')"
-    assert ledger.con.execute(setting).fetchall() == [(False,)]
+    settings = """SELECT current_setting('preserve_insertion_order'),
+                         current_setting('force_compression')"""
+    assert ledger.con.execute(settings).fetchall() == [(False, "auto")]
     path = write(tmp_path, "t.csv", "2026-03-01T00:00:00Z,gpt-4o,1,1,success,gold", header=header)
     with pytest.raises(DataFormatError, match="service_tier must be one of"):
         ingest_files(ledger, [path])
