@@ -58,7 +58,7 @@ class Ledger:
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self.con.execute("SET preserve_insertion_order = false")
         _session_settings(self.con)
-        if self._has_long_paths():
+        if self._has_column("forecast_paths", "path"):
             if read_only:
                 raise LedgerError(
                     "this ledger keeps forecast paths in an older layout",
@@ -70,12 +70,14 @@ class Ledger:
         if not read_only:
             self._name_content_hashes()
             self.con.execute(LEDGER_DDL + RUNS_DDL + BILLED_DDL + RESULTS_DDL)
+            self._split_bucket_numbers()
 
-    def _has_long_paths(self) -> bool:
+    def _has_column(self, table: str, column: str) -> bool:
         return bool(
             self.con.execute(
                 """SELECT count(*) FROM information_schema.columns
-                   WHERE table_name = 'forecast_paths' AND column_name = 'path'"""
+                   WHERE table_name = ? AND column_name = ?""",
+                [table, column],
             ).fetchall()[0][0]
         )
 
@@ -95,11 +97,7 @@ class Ledger:
 
     def _name_content_hashes(self) -> None:
         """Ingests logged a bare SHA-256; the log now names the algorithm with the hash."""
-        found = self.con.execute(
-            """SELECT count(*) FROM information_schema.columns
-               WHERE table_name = 'ingests' AND column_name = 'sha256'"""
-        ).fetchall()[0][0]
-        if not found:
+        if not self._has_column("ingests", "sha256"):
             return
         with self.transaction() as con:
             con.execute("ALTER TABLE ingests RENAME COLUMN sha256 TO content_hash")
@@ -109,6 +107,17 @@ class Ledger:
                        THEN 'removed:sha256:' || content_hash[9:]
                        ELSE 'sha256:' || content_hash END"""
             )
+
+    def _split_bucket_numbers(self) -> None:
+        """Row keys kept a third column for provider buckets' numbers; they have a table now."""
+        if not self._has_column("row_keys", "content"):
+            return
+        with self.transaction() as con:
+            con.execute(
+                """INSERT INTO bucket_numbers
+                   SELECT k, ingest_id, content FROM row_keys WHERE content IS NOT NULL"""
+            )
+            con.execute("ALTER TABLE row_keys DROP COLUMN content")
 
     def session(self) -> Ledger:
         """Another connection to the same open database, for one thread or request.
@@ -177,6 +186,7 @@ class Ledger:
                 ).fetchall()[0][0]
                 con.execute("DELETE FROM usage WHERE ingest_id = ?", [ingest_id])
                 con.execute("DELETE FROM row_keys WHERE ingest_id = ?", [ingest_id])
+                con.execute("DELETE FROM bucket_numbers WHERE ingest_id = ?", [ingest_id])
                 # the same file may be ingested again: forget its content hash
                 con.execute(
                     "UPDATE ingests SET content_hash = 'removed:' || content_hash, rows_added = 0 "

@@ -202,10 +202,12 @@ def raw_groups(
     def num(col: str) -> str:
         return f'src."{col}"'
 
-    rules = [f"{num(c)} IS NOT NULL" for c in REQUIRED_COLUMNS if c in _INTEGERS]
+    rules = []
     for col in (c for c in _INTEGERS if c in present):
         x = num(col)
-        rules.append(f"({x} IS NULL OR ({x} >= 0 AND {x} = trunc({x}) AND {x} < {_MAX_EXACT}))")
+        whole = f"{x} >= 0 AND {x} = trunc({x}) AND {x} < {_MAX_EXACT}"
+        # A missing required number makes the rule NULL, which the guard treats as broken.
+        rules.append(whole if col in REQUIRED_COLUMNS else f"({x} IS NULL OR ({whole}))")
     # input_tokens includes cache reads and writes
     rules.append(
         " + ".join(f"coalesce({num(c)}, 0)" for c in ("cached_input_tokens", "cache_write_tokens")
@@ -255,11 +257,42 @@ def raw_groups(
                GROUP BY {", ".join(by)}"""
 
 
-def ledger_groups(raw: str) -> str:
+# Stage 2 lower-cases these; the other grouped text is only trimmed.
+_LOWERED = ("provider", "service_tier", "status")
+
+
+def in_ledger_form(raw: str, columns: Collection[str], carried: str) -> str:
+    """SQL, TRUE when no two ``raw_groups`` rows can fall into one ledger row.
+
+    Then stage 2 need not group again (a quarter of its time). It holds when
+    each text column is NULL throughout or already trimmed, non-empty and in
+    the case the ledger keeps, and the carried column (``carried``) has one
+    value: most files are written this way.
+    """
+
+    def one_kind(col: str, kept: str) -> str:
+        # bool_and skips NULLs: a NULL among kept values must count against them
+        return f"(bool_and({col} IS NULL) OR bool_and(coalesce({kept}, FALSE)))"
+
+    parts = [f"(bool_and({carried}) OR bool_and(NOT {carried}))"]
+    for col in (c for c in _RAW_TEXT if c in columns):
+        v = f'"_raw_{col}"'
+        if col == "bucket":
+            kept = f"{v} IN ('1h', '1d')"  # a minute bucket joins its hour
+        else:
+            kept = f"{v} <> '' AND NOT (prefix({v}, ' ') OR suffix({v}, ' '))"
+            if col in _LOWERED:
+                kept += f" AND {v} = lower({v})"
+        parts.append(one_kind(v, kept))
+    return f"SELECT {' AND '.join(parts)} FROM ({raw})"
+
+
+def ledger_groups(raw: str, regroup: bool = True) -> str:
     """Stage 2: ``raw_groups`` rows checked, normalised and summed to ledger grain.
 
     ``_guard`` is 0 on good groups and aborts the query on the first bad
-    one; ``first_violation`` then finds the row and the rule.
+    one; ``first_violation`` then finds the row and the rule. Without
+    ``regroup`` (see ``in_ledger_form``), each raw group is one ledger row.
     """
 
     def text(col: str) -> str:
@@ -278,11 +311,12 @@ def ledger_groups(raw: str) -> str:
         ]
     )
     measures = ("requests", *TOKEN_COLUMNS)
+    total = "sum" if regroup else ""
     return f"""
         SELECT ts, bucket, {", ".join(f'"{d}"' for d in DIMENSIONS)},
-               sum(requests) AS requests, {", ".join(f"sum({m}) AS {m}" for m in TOKEN_COLUMNS[:-1])},
-               sum(output_tokens + _guard) AS output_tokens,
-               sum(reported_cost_usd) AS reported_cost_usd
+               {", ".join(f"{total}({m}) AS {m}" for m in ("requests", *TOKEN_COLUMNS[:-1]))},
+               {total}(output_tokens + _guard) AS output_tokens,
+               {total}(reported_cost_usd) AS reported_cost_usd
         FROM (
             SELECT CASE WHEN coalesce({ok}, FALSE) THEN 0
                         ELSE CAST(error('{BAD_ROW_MARKER}') AS BIGINT) END AS _guard,
@@ -298,7 +332,7 @@ def ledger_groups(raw: str) -> str:
                    coalesce({text("deployment")}, '') AS deployment,
                    {", ".join(f"r.{m}" for m in measures)}, r.reported_cost_usd
             FROM ({raw}) r)
-        GROUP BY ALL"""
+        {"GROUP BY ALL" if regroup else ""}"""
 
 
 def typed_select(columns_present, quote=lambda c: f'"{c}"') -> str:

@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS ingests (
     ingest_id     BIGINT PRIMARY KEY,
     path          VARCHAR NOT NULL,
     name          VARCHAR NOT NULL,
-    content_hash  VARCHAR NOT NULL,  -- 'blake3:<hex>'; older ledgers logged 'sha256:<hex>'
+    content_hash  VARCHAR NOT NULL,  -- 'xxh3_128:<hex>'; older ledgers logged BLAKE3 or SHA-256
     bytes         BIGINT NOT NULL,
     format        VARCHAR NOT NULL,
     rows_read     BIGINT NOT NULL,
@@ -98,12 +98,17 @@ CREATE TABLE IF NOT EXISTS usage (
     ingest_id            BIGINT NOT NULL
 );
 -- One 64-bit key per source row ever ingested: what makes re-ingesting a no-op.
+-- Nothing else per key: every column costs a write per source row.
 CREATE TABLE IF NOT EXISTS row_keys (
     k          UBIGINT NOT NULL,
-    ingest_id  BIGINT NOT NULL,
-    content    UBIGINT              -- provider buckets only: their numbers, to see revisions
+    ingest_id  BIGINT NOT NULL
 );
-ALTER TABLE row_keys ADD COLUMN IF NOT EXISTS content UBIGINT;
+-- Provider usage buckets (keyed by bucket): a hash of each one's numbers, to see revisions.
+CREATE TABLE IF NOT EXISTS bucket_numbers (
+    k          UBIGINT NOT NULL,
+    ingest_id  BIGINT NOT NULL,
+    numbers    UBIGINT NOT NULL
+);
 """
 
 # Forecast runs: immutable once written (see forecast/runs.py).

@@ -7,6 +7,7 @@ import shutil
 import pytest
 from conftest import totals
 
+from forecast import ingest
 from forecast.errors import DataFormatError
 from forecast.ingest import ingest_files
 from forecast.sources import SourceContext
@@ -294,6 +295,53 @@ def test_spellings_of_one_value_land_in_one_ledger_row(ledger, tmp_path):
     ]
 
 
+# Two rows in one hour that the ledger must count as one row: (column, one value, the
+# other, and a value in ledger form for a file of one clean row). The ingest may skip
+# its second grouping only when no such pair exists.
+MERGING_PAIRS = {
+    "padded team": ("team", "a", " a ", "a"),
+    "blank team and unassigned": ("team", "", "unassigned", ""),
+    "status case": ("status", "success", "Success", "success"),
+    "provider case": ("provider", "openai", "OpenAI", "openai"),
+    "minute and hour bucket": ("bucket", "1m", "1h", "1h"),
+    "no bucket and hour bucket": ("bucket", "", "1h", ""),
+    "padded deployment": ("deployment", "d1", "d1 ", "d1"),
+    "with and without request id": ("request_id", "r1", "", "r0"),
+}
+_MERGE_BASE = {"team": "a", "status": "success", "provider": "openai", "bucket": "1h",
+               "deployment": "d1", "request_id": ""}  # fmt: skip
+
+
+def _merge_row(minute: int, column: str, value: str, tokens: int) -> str:
+    text = ",".join(f'"{v}"' for v in {**_MERGE_BASE, column: value}.values())
+    return f"2026-03-01T00:{minute:02d}:00Z,gpt-4o,{text},{tokens},1"
+
+
+@pytest.mark.parametrize("case", MERGING_PAIRS)
+def test_rows_that_normalise_alike_merge_on_every_path(ledger, tmp_path, monkeypatch, case):
+    regrouped = []
+    original = ingest.ledger_groups
+
+    def spy(raw, regroup=True):
+        regrouped.append(regroup)
+        return original(raw, regroup)
+
+    monkeypatch.setattr(ingest, "ledger_groups", spy)
+    header = "timestamp,model," + ",".join(_MERGE_BASE) + ",input_tokens,output_tokens"
+    column, one, other, kept = MERGING_PAIRS[case]
+    clean = write(tmp_path, "clean.csv", _merge_row(1, column, kept, 100), header=header)
+    pair = write(
+        tmp_path, "pair.csv", _merge_row(2, column, one, 10), _merge_row(3, column, other, 1),
+        header=header,
+    )  # fmt: skip
+    ingest_files(ledger, [clean])
+    ingest_files(ledger, [pair])
+    # one clean row goes straight in; the pair is grouped again, into one row
+    assert regrouped == [False, True]
+    rows = ledger.con.execute("SELECT requests, input_tokens FROM usage ORDER BY ingest_id")
+    assert rows.fetchall() == [(1, 100), (2, 11)]
+
+
 def test_every_way_of_writing_an_instant_lands_in_its_utc_hour(ledger, tmp_path):
     # 09:59:59.5 UTC and 10:00 UTC, written with Z (with and without fractions),
     # with offsets, padded, and in the zone given by --timezone (Berlin, UTC+1 in March).
@@ -361,12 +409,22 @@ def test_rows_already_in_the_ledger_are_still_checked(ledger, tmp_path):
         assert snapshot(ledger) == before
 
 
-def test_the_log_names_each_file_by_its_blake3(ledger, fixture_path):
-    import blake3
+def test_the_log_names_each_file_by_its_xxh3_128(ledger, fixture_path, tmp_path):
+    import xxhash
 
+    from forecast.ingest import file_content_hash
+
+    # the published XXH128 of no bytes (xxh128sum /dev/null)
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    assert file_content_hash(empty) == "xxh3_128:99aa06d3014798d86001c324468d497f"
+    # read in chunks: a file of several chunks hashes as its bytes in one piece
+    large = tmp_path / "large"
+    large.write_bytes(bytes(range(256)) * 1000 + b"tail")
+    assert file_content_hash(large) == "xxh3_128:" + xxhash.xxh3_128_hexdigest(large.read_bytes())
     path = fixture_path("canonical.csv")
     ingest_files(ledger, [path])
-    expected = "blake3:" + blake3.blake3(path.read_bytes()).hexdigest()
+    expected = "xxh3_128:" + xxhash.xxh3_128_hexdigest(path.read_bytes())
     assert ledger.ingests()["content_hash"].tolist() == [expected]
 
 
@@ -422,6 +480,33 @@ def test_a_redownloaded_bucket_with_revised_numbers_is_reported(ledger, fixture_
     (third,) = ingest_files(ledger, [revised])
     assert third.rows_added == 2
     assert totals(ledger)["output"] == 2600 + 800
+
+
+def test_bucket_numbers_kept_beside_row_keys_move_to_their_table(tmp_path, fixture_path):
+    import json
+
+    from forecast.ledger import Ledger
+
+    db = tmp_path / "old.duckdb"
+    with Ledger(db) as old:
+        (first,) = ingest_files(old, [fixture_path("openai_2026_page.json")])
+        # as ledgers of late 2026 kept them: a third row_keys column, NULL for other rows
+        old.con.execute("ALTER TABLE row_keys ADD COLUMN content UBIGINT")
+        old.con.execute(
+            """UPDATE row_keys SET content = b.numbers FROM bucket_numbers b
+               WHERE row_keys.k = b.k"""
+        )
+        old.con.execute("DROP TABLE bucket_numbers")
+    page = json.loads(fixture_path("openai_2026_page.json").read_text())
+    page["data"][0]["results"][0]["output_tokens"] = 2600
+    revised = tmp_path / "openai_again.json"
+    revised.write_text(json.dumps(page))
+    with Ledger(db) as reopened:
+        columns = reopened.con.execute("SELECT * FROM row_keys LIMIT 0").description
+        assert [c[0] for c in columns] == ["k", "ingest_id"]
+        # the numbers came along: the revision is still seen
+        (again,) = ingest_files(reopened, [revised])
+        assert [n for n in again.notes if f"(ingest {first.ingest_id})" in n]
 
 
 def test_removing_ingests_is_all_or_nothing(ledger, tmp_path):
