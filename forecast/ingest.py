@@ -276,11 +276,9 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
     tail = f"'{item.source}', {ingest_id}"
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS {groups(rows, _KEY_LIST)}")
-        ready = in_ledger_form("SELECT * FROM _raw", staged.columns, "_by_content")
+        form = in_ledger_form("SELECT * FROM _raw", staged.columns, "_by_content")
         # Checks every row, through its group: rows the ledger has already must be valid too.
-        checked = ledger_groups(
-            "SELECT * FROM _raw", regroup=not con.execute(ready).fetchall()[0][0]
-        )
+        checked = ledger_groups("SELECT * FROM _raw", ready=con.execute(form).fetchall()[0][0])
         # From here on, one core is often idle: hash the file and sort its keys there.
         item.start_hash()
         keys = _file_keys(con)

@@ -287,19 +287,20 @@ def in_ledger_form(raw: str, columns: Collection[str], carried: str) -> str:
     return f"SELECT {' AND '.join(parts)} FROM ({raw})"
 
 
-def ledger_groups(raw: str, regroup: bool = True) -> str:
+def ledger_groups(raw: str, ready: bool = False) -> str:
     """Stage 2: ``raw_groups`` rows checked, normalised and summed to ledger grain.
 
     ``_guard`` is 0 on good groups and aborts the query on the first bad
-    one; ``first_violation`` then finds the row and the rule. Without
-    ``regroup`` (see ``in_ledger_form``), each raw group is one ledger row.
+    one; ``first_violation`` then finds the row and the rule. When the
+    rows are ``ready`` (see ``in_ledger_form``), their text is already
+    normalised and each one is one ledger row: only the rules run.
     """
 
     def text(col: str) -> str:
-        return f"NULLIF(trim(r.\"_raw_{col}\"), '')"
+        return f'r."_raw_{col}"' if ready else f"NULLIF(trim(r.\"_raw_{col}\"), '')"
 
     def low(col: str, default: str) -> str:
-        return f"coalesce(lower({text(col)}), '{default}')"
+        return f"coalesce({text(col) if ready else f'lower({text(col)})'}, '{default}')"
 
     ok = " AND ".join(
         [
@@ -311,7 +312,7 @@ def ledger_groups(raw: str, regroup: bool = True) -> str:
         ]
     )
     measures = ("requests", *TOKEN_COLUMNS)
-    total = "sum" if regroup else ""
+    total = "" if ready else "sum"
     return f"""
         SELECT ts, bucket, {", ".join(f'"{d}"' for d in DIMENSIONS)},
                {", ".join(f"{total}({m}) AS {m}" for m in ("requests", *TOKEN_COLUMNS[:-1]))},
@@ -332,7 +333,7 @@ def ledger_groups(raw: str, regroup: bool = True) -> str:
                    coalesce({text("deployment")}, '') AS deployment,
                    {", ".join(f"r.{m}" for m in measures)}, r.reported_cost_usd
             FROM ({raw}) r)
-        {"GROUP BY ALL" if regroup else ""}"""
+        {"" if ready else "GROUP BY ALL"}"""
 
 
 def typed_select(columns_present, quote=lambda c: f'"{c}"') -> str:

@@ -319,12 +319,12 @@ def _merge_row(minute: int, column: str, value: str, tokens: int) -> str:
 
 @pytest.mark.parametrize("case", MERGING_PAIRS)
 def test_rows_that_normalise_alike_merge_on_every_path(ledger, tmp_path, monkeypatch, case):
-    regrouped = []
+    readiness = []
     original = ingest.ledger_groups
 
-    def spy(raw, regroup=True):
-        regrouped.append(regroup)
-        return original(raw, regroup)
+    def spy(raw, ready=False):
+        readiness.append(ready)
+        return original(raw, ready)
 
     monkeypatch.setattr(ingest, "ledger_groups", spy)
     header = "timestamp,model," + ",".join(_MERGE_BASE) + ",input_tokens,output_tokens"
@@ -336,8 +336,8 @@ def test_rows_that_normalise_alike_merge_on_every_path(ledger, tmp_path, monkeyp
     )  # fmt: skip
     ingest_files(ledger, [clean])
     ingest_files(ledger, [pair])
-    # one clean row goes straight in; the pair is grouped again, into one row
-    assert regrouped == [False, True]
+    # one clean row goes straight in; the pair is normalised and grouped again, into one row
+    assert readiness == [True, False]
     rows = ledger.con.execute("SELECT requests, input_tokens FROM usage ORDER BY ingest_id")
     assert rows.fetchall() == [(1, 100), (2, 11)]
 
