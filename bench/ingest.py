@@ -3,12 +3,12 @@
 Prints costcast's ingest time as a ratio to a bare DuckDB ``read_csv`` +
 group-by of the same file to the same hourly grain, run in the same
 invocation, and the peak RSS of each. Each side runs in its own child
-process (so peak memory is its own) and runs three times, alternating with the
-other side; the fastest run counts (the machine is shared: run-to-run spread is
-about 20%).
+process (so peak memory is its own) and runs ``--runs`` times (5), alternating
+with the other side; the fastest run of each side counts (the machine is shared:
+the same run's time spreads by 20-40%).
 Goal (issue 2): ratio <= 1.5, peak RSS <= 2 GB.
 
-    python bench/ingest.py [--rows N] [--keep]
+    python bench/ingest.py [--rows N] [--runs N] [--dir DIR]
 """
 
 from __future__ import annotations
@@ -91,6 +91,7 @@ def run(code: str, *args: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
@@ -100,7 +101,7 @@ def main() -> None:
         size = csv.stat().st_size / 1e6
         print(f"generated {args.rows:,} rows ({size:,.0f} MB) in {time.perf_counter() - t0:.1f}s")
         base, ours = [], []
-        for attempt in range(3):
+        for attempt in range(args.runs):
             base.append(run(BASELINE, str(csv)))
             ledger = Path(tmp) / f"ledger{attempt}.duckdb"
             ours.append(run(COSTCAST, str(csv), str(ledger)))
