@@ -288,9 +288,10 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
             con.register("_filekeys", pa.table({"k": keys}))
             # Asked apart: DuckDB would probe an empty table with every key.
             overlap = con.execute("SELECT EXISTS (SELECT 1 FROM row_keys)").fetchall()[0][0]
-            overlap = overlap and con.execute(
-                "SELECT EXISTS (SELECT 1 FROM _filekeys SEMI JOIN row_keys USING (k))"
-            ).fetchall()[0][0]
+            if overlap:
+                overlap = con.execute(
+                    "SELECT EXISTS (SELECT 1 FROM _filekeys SEMI JOIN row_keys USING (k))"
+                ).fetchall()[0][0]
             if not overlap:
                 _insert_in_time_order(con, f"INSERT INTO usage SELECT *, {tail} FROM ({checked})")
             ordered = sorting.result()
