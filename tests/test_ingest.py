@@ -108,6 +108,24 @@ def test_request_ids_dedupe_across_files(ledger, tmp_path):
     results = ingest_files(ledger, [a, b])
     assert [(r.rows_added, r.rows_present) for r in results] == [(1, 0), (1, 1)]
     assert totals(ledger)["input"] == 150
+    # a longer version again, its new row in the same hour and group as a known one:
+    # that group's known row stays out of the new ingest's sums
+    c = write(
+        tmp_path,
+        "c.csv",
+        "2026-03-01T00:00:00Z,x,gpt-4o,1,100,0,1,r1",
+        "2026-03-01T01:00:00Z,x,gpt-4o,1,50,0,1,r2",
+        "2026-03-01T00:30:00Z,x,gpt-4o,1,25,0,1,r3",
+        header=header,
+    )
+    (longer,) = ingest_files(ledger, [c])
+    assert (longer.rows_added, longer.rows_present) == (1, 2)
+    added = ledger.con.execute(
+        "SELECT ts::VARCHAR, requests, input_tokens FROM usage WHERE ingest_id = ?",
+        [longer.ingest_id],
+    )
+    assert added.fetchall() == [("2026-03-01 00:00:00", 1, 25)]
+    assert totals(ledger)["input"] == 175
 
 
 def test_one_bad_file_writes_nothing(ledger, fixture_path, tmp_path):
