@@ -8,8 +8,11 @@ only rows not seen before.
 
 The common case (no row seen before) reads the file once: a validating,
 aggregating pass that aborts on the first bad row and carries each hourly
-group's row keys along. Only files that repeat a key inside themselves or
-overlap the ledger take the slower, row-materialising path.
+group's row keys along. A file that overlaps the ledger and has a request
+id on every row (a longer version of a log) is read a second time, for its
+new ids only. Files that repeat a key inside themselves, or overlap the
+ledger with rows keyed by content, take the slowest path: every row is
+materialised and numbered.
 """
 
 from __future__ import annotations
@@ -265,8 +268,9 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
     """Aggregate the file to ledger grain in one pass, carrying each row's key along.
 
     Most files repeat no row, so their groups are inserted while the keys
-    are sorted to prove it. Only when a key repeats inside the file or is
-    already in the ledger are the rows materialised and filtered one by one.
+    are sorted to prove it. When a key repeats inside the file or is
+    already in the ledger, that insert is not made (or taken back) and the
+    new rows are found again from the file (see the module's docstring).
     """
     staged = item.staged
     rows = keyed_rows(staged, item.path.name)
