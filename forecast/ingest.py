@@ -8,11 +8,11 @@ only rows not seen before.
 
 The common case (no row seen before) reads the file once: a validating,
 aggregating pass that aborts on the first bad row and carries each hourly
-group's row keys along. A file that overlaps the ledger and has a request
-id on every row (a longer version of a log) is read a second time, for its
-new ids only. Files that repeat a key inside themselves, or overlap the
-ledger with rows keyed by content, take the slowest path: every row is
-materialised and numbered.
+group's row keys along. A file with a request id on every row that
+overlaps the ledger (a longer version of a log) or repeats an id is read
+again for its new ids, and only the rows of repeated ids are numbered.
+Files with rows keyed by content that repeat or overlap take the slowest
+path: every row is materialised and numbered.
 """
 
 from __future__ import annotations
@@ -313,10 +313,11 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
             else:  # repeats inside the file only: take back the optimistic insert
                 con.execute("DELETE FROM usage WHERE ingest_id = ?", [ingest_id])
             without_id = con.execute("SELECT bool_or(_by_content) FROM _raw").fetchall()[0][0]
-            if not repeats and not without_id:
-                _insert_rows_with_new_ids(con, rows, groups, tail, ingest_id)
-            else:
+            if without_id:
                 _insert_fresh_rows(con, rows, groups, tail, ingest_id)
+            else:
+                again = np.unique(ordered[1:][repeated])
+                _insert_rows_with_new_ids(con, rows, groups, tail, ingest_id, overlap, again)
             con.unregister("_newkeys")
         revised = _revised_buckets(con, rows, ingest_id) if staged.revisable else None
         con.unregister("_filekeys")
@@ -365,18 +366,34 @@ def _insert_keys(con, keys_sql: str, ingest_id: int) -> None:
         con.execute(f"INSERT INTO row_keys (k, ingest_id) SELECT k, {ingest_id} FROM {keys_sql}")
 
 
-def _insert_rows_with_new_ids(con, rows: str, groups, tail: str, ingest_id: int) -> None:
-    """Every row has its own request id: read the file again for the rows whose id
-    is new (a longer version of a log), the others untouched."""
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _fresh AS SELECT k FROM _newkeys ANTI JOIN row_keys USING (k)"
-    )
-    if con.execute("SELECT EXISTS (SELECT 1 FROM _fresh)").fetchall()[0][0]:
+def _insert_rows_with_new_ids(
+    con, rows: str, groups, tail: str, ingest_id: int, overlap: bool, again: np.ndarray
+) -> None:
+    """Every row has its own request id: read the file again for the rows whose id is
+    new (a longer version of a log), each id once (ids ``again`` in the file: the
+    first occurrence DuckDB meets counts). Only rows of repeated ids are numbered."""
+    if overlap:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _fresh AS "
+            "SELECT k FROM _newkeys ANTI JOIN row_keys USING (k)"
+        )
         fresh = f"SELECT r.* FROM ({rows}) r SEMI JOIN _fresh ON r.k0 = _fresh.k"
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE _fresh AS SELECT k FROM _newkeys")
+        fresh = rows
+    if len(again):
+        con.register("_again", pa.table({"k": again}))
+        fresh = f"""SELECT f.* FROM ({fresh}) f ANTI JOIN _again a ON f.k0 = a.k
+                    UNION ALL
+                    SELECT * FROM (SELECT f.* FROM ({fresh}) f SEMI JOIN _again a ON f.k0 = a.k)
+                    QUALIFY row_number() OVER (PARTITION BY k0) = 1"""
+    if con.execute("SELECT EXISTS (SELECT 1 FROM _fresh)").fetchall()[0][0]:
         _insert_in_time_order(
             con, f"INSERT INTO usage SELECT *, {tail} FROM ({ledger_groups(groups(fresh))})"
         )
         _insert_keys(con, "_fresh", ingest_id)
+    if len(again):
+        con.unregister("_again")
     con.execute("DROP TABLE _fresh")
 
 

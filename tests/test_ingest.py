@@ -93,6 +93,23 @@ def test_repeated_request_id_counts_once_and_says_so(ledger, tmp_path):
     assert (result.rows_read, result.rows_added) == (3, 2)
     assert "repeat a request_id" in result.notes[0]
     assert totals(ledger)["input"] == 300
+    # A longer log: req-1 known, req-3 new but logged twice (a retried write, an hour
+    # apart), req-4 new and in req-1's group. Each new id counts once, in one hour.
+    rows += [
+        "2026-03-01T01:00:00Z,search,gpt-4o,1,40,0,10,req-3",
+        "2026-03-01T00:30:00Z,search,gpt-4o,1,7,0,10,req-4",
+        "2026-03-01T02:00:00Z,search,gpt-4o,1,40,0,10,req-3",
+    ]
+    (longer,) = ingest_files(ledger, [write(tmp_path, "more.csv", *rows, header=header)])
+    assert (longer.rows_read, longer.rows_added, longer.rows_present) == (6, 2, 2)
+    assert "2 row(s) repeat a request_id" in longer.notes[0]
+    added = ledger.con.execute(
+        "SELECT hour(ts), requests, input_tokens FROM usage WHERE ingest_id = ? ORDER BY ts",
+        [longer.ingest_id],
+    ).fetchall()
+    assert added[0] == (0, 1, 7) and len(added) == 2
+    assert added[1] in [(1, 1, 40), (2, 1, 40)]
+    assert totals(ledger)["input"] == 347
 
 
 def test_request_ids_dedupe_across_files(ledger, tmp_path):
