@@ -372,29 +372,27 @@ def _insert_rows_with_new_ids(
     """Every row has its own request id: read the file again for the rows whose id is
     new (a longer version of a log), each id once (ids ``again`` in the file: the
     first occurrence DuckDB meets counts). Only rows of repeated ids are numbered."""
+    keys, fresh = "_newkeys", rows
     if overlap:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _fresh AS "
             "SELECT k FROM _newkeys ANTI JOIN row_keys USING (k)"
         )
-        fresh = f"SELECT r.* FROM ({rows}) r SEMI JOIN _fresh ON r.k0 = _fresh.k"
-    else:
-        con.execute("CREATE OR REPLACE TEMP TABLE _fresh AS SELECT k FROM _newkeys")
-        fresh = rows
+        keys, fresh = "_fresh", f"SELECT r.* FROM ({rows}) r SEMI JOIN _fresh ON r.k0 = _fresh.k"
     if len(again):
         con.register("_again", pa.table({"k": again}))
         fresh = f"""SELECT f.* FROM ({fresh}) f ANTI JOIN _again a ON f.k0 = a.k
                     UNION ALL
                     SELECT * FROM (SELECT f.* FROM ({fresh}) f SEMI JOIN _again a ON f.k0 = a.k)
                     QUALIFY row_number() OVER (PARTITION BY k0) = 1"""
-    if con.execute("SELECT EXISTS (SELECT 1 FROM _fresh)").fetchall()[0][0]:
+    if con.execute(f"SELECT EXISTS (SELECT 1 FROM {keys})").fetchall()[0][0]:
         _insert_in_time_order(
             con, f"INSERT INTO usage SELECT *, {tail} FROM ({ledger_groups(groups(fresh))})"
         )
-        _insert_keys(con, "_fresh", ingest_id)
+        _insert_keys(con, keys, ingest_id)
     if len(again):
         con.unregister("_again")
-    con.execute("DROP TABLE _fresh")
+    con.execute("DROP TABLE IF EXISTS _fresh")
 
 
 def _insert_fresh_rows(con, rows: str, groups, tail: str, ingest_id: int) -> None:

@@ -338,13 +338,14 @@ MERGING_PAIRS = {
     "blank team and unassigned": ("team", "", "unassigned", ""),
     "status case": ("status", "success", "Success", "success"),
     "provider case": ("provider", "openai", "OpenAI", "openai"),
+    "service tier case": ("service_tier", "batch", "Batch", "batch"),
     "minute and hour bucket": ("bucket", "1m", "1h", "1h"),
     "no bucket and hour bucket": ("bucket", "", "1h", ""),
     "padded deployment": ("deployment", "d1", "d1 ", "d1"),
     "with and without request id": ("request_id", "r1", "", "r0"),
 }
 _MERGE_BASE = {"team": "a", "status": "success", "provider": "openai", "bucket": "1h",
-               "deployment": "d1", "request_id": ""}  # fmt: skip
+               "service_tier": "standard", "deployment": "d1", "request_id": ""}  # fmt: skip
 
 
 def _merge_row(minute: int, column: str, value: str, tokens: int) -> str:
