@@ -1,56 +1,51 @@
-"""Rolling-origin backtests of daily cost, per model and aggregation level.
+"""Rolling-origin backtests of daily cost, per forecaster and aggregation level.
 
-For each of ``windows`` cutoffs (the last one ``horizon`` days before the
-as-of date, earlier ones ``step`` days apart), every series is fitted on the
-history up to the cutoff, priced with the drivers and book known then, and
-its next ``horizon`` days compared with what was spent. ``auto`` is scored
-as it would have chosen at each cutoff. Series born after a cutoff cannot be
-forecast from it: their spend counts as error, as it would have in real life.
+``cross_validation`` forecasts from each of ``windows`` cutoffs (the last one
+``horizon`` days before the as-of date, earlier ones ``step`` days apart)
+exactly as a run made that day would have: every series fitted on the
+history up to the cutoff, with its own inner cross-validation to choose a
+forecaster and calibrate its paths, priced with the intensities and book
+known then. It returns one long frame, ``unique_id`` (the group), ``ds``,
+``cutoff``, ``y`` (the cost spent) and per forecaster its mean, 80% bounds
+and deciles; ``backtest`` scores it with ``forecast.metrics``.
+
+Every candidate is scored on every series (no costly-model budget here), and
+``auto`` as it would have chosen. Where a candidate could not fit a series
+from a cutoff, that series counts with auto's forecast in the candidate's
+group sums, and the table says on how many series that happened. Series born
+after a cutoff cannot be forecast from it: their spend counts as error, as
+it would have in real life.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from forecast.aggregate import parse_levels
-from forecast.engine import (
-    ALL_MODELS,
-    ENSEMBLE,
-    SeriesTask,
-    calibrate,
-    run_tasks,
-    series_seed,
-)
+from forecast.engine import EngineResult, resolve_forecasters, run_engine
 from forecast.errors import CostcastError
+from forecast.intervals import paths_from
 from forecast.ledger import Ledger
-from forecast.metrics import coverage, pinball, seasonal_scale, wape
+from forecast.metrics import DECILES, coverage, mase_scale, path_summary, pinball, wape
+from forecast.models import AUTO
 from forecast.pricing.book import PriceBook
-from forecast.series import (
-    SERIES_KEYS,
-    daily_drivers,
-    intensities,
-    key_id,
-    last_complete_day,
-    tier_mix,
-    unit_costs,
-)
+from forecast.series import SERIES_KEYS, daily_drivers, last_complete_day, tier_mix
 
-# Every model backtest reports: the candidates, their mixture, and the per-series choice.
-SCORED = (*ALL_MODELS, ENSEMBLE, "auto")
-RESULT_KEYS = ("model", "level", "horizon", "windows", "wape", "mase", "coverage_80", "pinball")
+RESULT_KEYS = ("model", "level", "horizon", "windows", "wape", "mase", "coverage_80", "pinball",
+               "series_skipped")  # fmt: skip
+MIN_HISTORY = 28  # days before the first cutoff
 
 
-def _group_of(key: tuple, levels: Sequence[str]) -> tuple:
+def _group_of(key: tuple, levels: Sequence[str]) -> str:
     named = dict(zip(SERIES_KEYS, key, strict=True))
-    return tuple(named[level] for level in levels) or ("total",)
+    return "|".join(named[level] for level in levels) or "total"
 
 
-def backtest(
+def cross_validation(
     ledger: Ledger,
     book: PriceBook,
     *,
@@ -59,107 +54,153 @@ def backtest(
     step: int | None = None,
     by: str | Sequence[str] | None = None,
     as_of: dt.date | None = None,
-    n_paths: int = 100,
-    seed: int = 0,
+    settings=None,
     jobs: int | None = None,
     dask_client=None,
     on_window: Callable[[dt.date], None] | None = None,
-) -> pd.DataFrame:
-    """One record per model (every model and ``auto``) with the metrics of ``RESULT_KEYS``."""
+) -> tuple[pd.DataFrame, dict]:
+    """(cross-validation frame, per forecaster the series-cutoffs it was skipped on)."""
+    from forecast.runs import RunSettings, _params, driver_series
+
+    settings = settings or RunSettings(n_paths=100)
     levels = parse_levels(by)
     step = step or horizon
     if horizon < 1 or windows < 1 or step < 1:
-        raise CostcastError("horizon, windows and step must be at least 1", field="--windows")
+        raise CostcastError("horizon, windows and step must be at least 1", field="windows")
     as_of = as_of or last_complete_day(ledger)
     drivers = daily_drivers(ledger, book, as_of)
     first_day = drivers["ds"].min().date()
     cutoffs = [
         as_of - dt.timedelta(days=horizon + step * (windows - 1 - i)) for i in range(windows)
     ]
-    if cutoffs[0] - first_day < dt.timedelta(days=28):
+    if cutoffs[0] - first_day < dt.timedelta(days=MIN_HISTORY - 1):
         raise CostcastError(
             f"{windows} windows of {horizon} days {step} days apart reach back to "
-            f"{cutoffs[0]}, but the ledger starts on {first_day}: use fewer windows",
-            field="--windows",
+            f"{cutoffs[0]}, but the ledger starts on {first_day}: a backtest needs "
+            f"{MIN_HISTORY} days before its first cutoff, so use fewer windows",
+            field="windows",
         )
-    actual_by: dict[tuple, list] = defaultdict(list)
-    paths_by: dict[tuple, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    scale_by: dict[tuple, list] = defaultdict(list)
-    daily = drivers.assign(
-        group=[_group_of(k, levels) for k in drivers[list(SERIES_KEYS)].itertuples(index=False)]
-    )
+    candidates = resolve_forecasters(settings.models)
+    group = [_group_of(k, levels) for k in drivers[list(SERIES_KEYS)].itertuples(index=False)]
+    cost_by = drivers.assign(group=group).groupby(["group", "ds"])[["cost"]].sum()
+    frames, skipped = [], {}
     for cutoff in cutoffs:
         if on_window:
             on_window(cutoff)
-        _one_window(
-            ledger, book, drivers, daily, cutoff, horizon, levels, n_paths, seed, jobs,
-            dask_client, actual_by, paths_by, scale_by,
+        cut = pd.Timestamp(cutoff)
+        history = drivers[drivers["ds"] <= cut]
+        days = pd.date_range(cut + pd.Timedelta(days=1), periods=horizon, freq="D")
+        series = driver_series(history, book, tier_mix(ledger, cutoff), days, candidates,
+                               settings, horizon)  # fmt: skip
+        result = run_engine(
+            [s.input for s in series], horizon, end=cut, n_windows=settings.backtest_windows,
+            step=settings.backtest_step, n_paths=settings.n_paths, seed=settings.seed,
+            params=_params(settings), keep_candidates=True, jobs=jobs, dask_client=dask_client,
         )  # fmt: skip
+        names = [*candidates, "ensemble", AUTO]
+        sums: dict[str, dict[str, np.ndarray]] = {}
+        for s in series:
+            f = result.forecasts[s.input.uid]
+            unit = np.einsum("kd,kd->d", f.intensity, s.prices) / 1e6
+            g = _group_of((s.team, s.feature, s.model), levels)
+            for name in names:
+                paths = f.paths if name == AUTO else f.candidate_paths.get(name)
+                if paths is None:
+                    skipped[name] = skipped.get(name, 0) + 1
+                    paths = f.paths
+                into = sums.setdefault(g, {})
+                into[name] = into.get(name, 0.0) + paths * unit[None, :]
+        in_window = cost_by.index.get_level_values("ds").isin(days)
+        present = set(cost_by.index.get_level_values("group")[in_window])
+        for g in sorted(set(sums) | present):
+            daily = cost_by["cost"].get(g, pd.Series(dtype=float))
+            actual = daily.reindex(days, fill_value=0.0).to_numpy()
+            seen = daily[daily.index <= cut].to_numpy()
+            columns = {"unique_id": g, "ds": days, "cutoff": cut, "y": actual,
+                       "scale": mase_scale(seen)}  # fmt: skip
+            for name in names:
+                paths = sums.get(g, {}).get(name, np.zeros((settings.n_paths, horizon)))
+                summary = path_summary(paths)
+                columns[name] = summary["mean"]
+                columns[f"{name}-lo-80"], columns[f"{name}-hi-80"] = (
+                    summary["lo-80"],
+                    summary["hi-80"],
+                )
+                for q, values in zip(DECILES, summary["q"], strict=True):
+                    columns[f"{name}-q{round(q * 100)}"] = values
+            frames.append(pd.DataFrame(columns))
+    return pd.concat(frames, ignore_index=True), skipped
+
+
+def backtest(ledger: Ledger, book: PriceBook, *, horizon: int = 28, windows: int = 8,
+             by: str | Sequence[str] | None = None, **options) -> pd.DataFrame:  # fmt: skip
+    """One record per forecaster (each candidate, the ensemble and ``auto``) with the
+    metrics of ``RESULT_KEYS``, pooled over groups and cutoffs; MASE is the mean over
+    groups of each group's MAE over its in-sample weekly-naive MAE."""
+    cv, skipped = cross_validation(ledger, book, horizon=horizon, windows=windows, by=by, **options)
+    levels = parse_levels(by)
+    names = [c for c in cv.columns if c not in ("unique_id", "ds", "cutoff", "y", "scale")
+             and "-" not in c]  # fmt: skip
+    actual = cv["y"].to_numpy()
     records = []
-    for name in SCORED:
-        actual, paths, scaled = [], [], []
-        for group, actuals in actual_by.items():
-            a = np.concatenate(actuals)
-            p = np.concatenate(paths_by[group][name], axis=1)
-            actual.append(a)
-            paths.append(p)
-            scale = np.mean(scale_by[group])
-            if scale > 0:
-                scaled.append(np.abs(a - p.mean(axis=0)).mean() / scale)
-        a, p = np.concatenate(actual), np.concatenate(paths, axis=1)
-        records.append(
-            {
-                "model": name,
-                "level": ",".join(levels) or "total",
-                "horizon": horizon,
-                "windows": windows,
-                "wape": wape(a, p),
-                "mase": float(np.mean(scaled)) if scaled else None,
-                "coverage_80": coverage(a, p),
-                "pinball": pinball(a, p),
-            }
-        )
+    for name in names:
+        mean = cv[name].to_numpy()
+        per_group = (cv.assign(err=np.abs(actual - mean) / cv["scale"])
+                     .groupby("unique_id")["err"].mean())  # fmt: skip
+        deciles = cv[[f"{name}-q{round(q * 100)}" for q in DECILES]].to_numpy().T
+        records.append({
+            "model": name, "level": ",".join(levels) or "total", "horizon": horizon,
+            "windows": windows, "wape": wape(actual, mean), "mase": float(per_group.mean()),
+            "coverage_80": coverage(actual, cv[f"{name}-lo-80"].to_numpy(),
+                                    cv[f"{name}-hi-80"].to_numpy()),
+            "pinball": pinball(actual, deciles), "series_skipped": skipped.get(name, 0),
+        })  # fmt: skip
     return pd.DataFrame(records, columns=list(RESULT_KEYS))
 
 
-def _one_window(
-    ledger, book, drivers, daily, cutoff, horizon, levels, n_paths, seed, jobs, dask_client,
-    actual_by, paths_by, scale_by,
-) -> None:  # fmt: skip
-    cut = pd.Timestamp(cutoff)
-    history = drivers[drivers["ds"] <= cut]
-    days = pd.date_range(cutoff + dt.timedelta(days=1), periods=horizon, freq="D")
-    keys = intensities(history, cutoff)
-    per_unit = unit_costs(book, keys, tier_mix(ledger, cutoff), days)
-    tasks = [
-        SeriesTask(
-            key=key_id(*k), ds=pd.DatetimeIndex(part["ds"]), y=part["volume"].to_numpy(float),
-            h=horizon, n_paths=n_paths, seed=series_seed(seed, key_id(*k)),
-            candidates=ALL_MODELS, keep_candidates=True,
-        )
-        for k, part in history.groupby(list(SERIES_KEYS), sort=True)
-    ]  # fmt: skip
-    results = run_tasks(tasks, jobs=jobs, dask_client=dask_client)
-    calibrate(tasks, results)  # auto is scored as forecasts are made: calibrated
-    window = daily[(daily["ds"] > cut) & (daily["ds"] <= days[-1])]
-    groups = sorted(
-        set(window["group"])
-        | {_group_of(tuple(k), levels) for k in keys[list(SERIES_KEYS)].itertuples(index=False)}
-    )
-    sums = {g: {name: np.zeros((n_paths, horizon)) for name in SCORED} for g in groups}
-    for key in keys.itertuples(index=False):
-        kid = key_id(key.team, key.feature, key.model)
-        group = _group_of((key.team, key.feature, key.model), levels)
-        result = results[kid]
-        unit = per_unit.loc[kid].to_numpy()[None, :]
-        for name, paths in result.candidate_paths.items():
-            sums[group][name] += paths * unit
-        sums[group]["auto"] += result.paths * unit
-    past = daily[daily["ds"] <= cut]
-    for group in groups:
-        spent = window[window["group"] == group].groupby("ds")["cost"].sum()
-        actual_by[group].append(spent.reindex(days, fill_value=0.0).to_numpy())
-        for name, total in sums[group].items():
-            paths_by[group][name].append(total)
-        history_cost = past[past["group"] == group].groupby("ds")["cost"].sum().to_numpy()
-        scale_by[group].append(seasonal_scale(history_cost) if len(history_cost) > 7 else np.nan)
+def run_score(result: EngineResult, seed: int = 0, n_paths: int = 100) -> dict:
+    """The run's own backtest on total daily cost, from its cross-validation windows.
+
+    Point forecasts are out of sample (each fitted before its cutoff). Each window's
+    interval is drawn from the other windows' errors only (leave one window out), so
+    its coverage is out of sample too. Cost is at the prices of the first forecast day."""
+    bank, plan = result.bank, result.plan
+    outcomes = [result.outcomes[uid] for uid in result.forecasts]
+    W, H = bank.windows, plan.cv_horizon
+    scored = [j for j in range(W) if any(o.unit_cv is not None and not np.isnan(o.actual_cv[j]).any()
+                                         and not np.isnan(o.point_cv[j]).any() for o in outcomes)]  # fmt: skip
+    if not scored:
+        return {"series": 0}
+    rng = np.random.default_rng(seed)
+    actual_all, mean_all, lo_all, hi_all, used = [], [], [], [], set()
+    for j in scored:
+        others = np.array([w for w in range(W) if w != j])
+        if not len(others):
+            break
+        draws = others[rng.integers(0, len(others), n_paths)]
+        total_actual = np.zeros(H)
+        total_paths = np.zeros((n_paths, H))
+        for i, o in enumerate(outcomes):
+            if np.isnan(o.point_cv[j]).any() or np.isnan(o.actual_cv[j]).any():
+                continue
+            used.add(o.uid)
+            unit = np.nan_to_num(o.unit_cv[j])
+            total_actual += o.actual_cv[j] * unit
+            z = bank.draw(i, int(o.cls), draws, int(rng.integers(2**31)))
+            total_paths += paths_from(o.point_cv[j], float(o.levels_cv[j]), z) * unit
+        actual_all.append(total_actual)
+        mean_all.append(total_paths.mean(axis=0))
+        lo, hi = np.quantile(total_paths, [0.1, 0.9], axis=0)
+        lo_all.append(lo)
+        hi_all.append(hi)
+    if not actual_all:
+        return {"series": 0}
+    actual, mean = np.concatenate(actual_all), np.concatenate(mean_all)
+    return {
+        "level": "total",
+        "horizon": H,
+        "windows": len(actual_all),
+        "series": len(used),
+        "wape": wape(actual, mean),
+        "coverage_80": coverage(actual, np.concatenate(lo_all), np.concatenate(hi_all)),
+    }

@@ -240,7 +240,12 @@ def forecast(
     by: Annotated[str, typer.Option(help="Comma-separated: team, feature, model.")] = "team",
     freq: Annotated[str, typer.Option(help="day, week, month or quarter (fiscal).")] = "month",
     models: Annotated[
-        str, typer.Option(help="auto (chosen per series by backtest), prophet or seasonal_naive.")
+        str,
+        typer.Option(
+            help="auto (chosen or combined per series by backtest), or comma-separated "
+            "forecasters: seasonal_naive, ets, theta, tsb, imapa, croston_sba, prophet, "
+            "global_gbm."
+        ),
     ] = "auto",
     as_of: AsOfOption = None,
     paths: Annotated[int, typer.Option(help="Sample paths per series.", min=20, max=2000)] = 200,
@@ -310,17 +315,22 @@ def _report_run(ledger: Ledger, run) -> None:
     if run.meta.get("stale"):
         err.print(f"[yellow]warning[/yellow]: the ledger ends on {run.as_of}, more than a week ago")
     chosen = series["forecaster"].value_counts().to_dict()
-    err.print(f"models chosen per series: {chosen}")
+    err.print(f"forecasters chosen per series: {chosen}")
+    units = series["volume_unit"].value_counts().to_dict()
+    err.print(f"volume forecast in: {units}")
     bt = run.meta.get("backtest") or {}
     if bt.get("series"):
         err.print(
-            f"recent backtest of these models (total daily cost, last {bt['windows']} x "
-            f"{bt['horizon']} days, {bt['series']} series): WAPE {bt['wape']:.1%}, "
-            f"MASE {'n/a' if bt['mase'] is None else format(bt['mase'], '.2f')}, "
+            f"backtest of this run's choices (total daily cost, {bt['windows']} windows x "
+            f"{bt['horizon']} days, {bt['series']} series, out of sample): WAPE {bt['wape']:.1%}, "
             f"80% interval covered {bt['coverage_80']:.0%} of days"
         )
     else:
-        err.print("recent backtest: not enough history to score")
+        err.print("backtest: not enough history to score")
+    for name, entry in sorted((run.meta.get("skipped") or {}).items()):
+        err.print(
+            f"[yellow]skipped[/yellow] {name} on {entry['series']} series (e.g. {entry['example']})"
+        )
     for row in series[series["flag"].notna()].itertuples():
         err.print(f"[yellow]flag[/yellow] {row.team} / {row.feature} / {row.model}: {row.flag}")
 
@@ -335,15 +345,19 @@ def backtest_command(
     by: Annotated[str, typer.Option(help="Level: empty for total, or team, feature, model.")] = "",
     as_of: AsOfOption = None,
     paths: Annotated[int, typer.Option(help="Sample paths per series.", min=20)] = 100,
+    models: Annotated[
+        str, typer.Option(help="auto (every forecaster), or comma-separated forecasters.")
+    ] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     jobs: JobsOption = None,
     dask: DaskOption = None,
     output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
-    """Rolling-origin backtest of daily cost: WAPE, MASE, 80% coverage, pinball per model."""
+    """Rolling-origin backtest of daily cost: WAPE, MASE, 80% coverage, pinball per forecaster."""
     from forecast.backtest import backtest
     from forecast.pricing import load_price_book
+    from forecast.runs import RunSettings
 
     cfg = _config(config)
     book = load_price_book(cfg)
@@ -360,7 +374,8 @@ def backtest_command(
 
         frame = backtest(
             ledger, book, horizon=horizon, windows=windows, step=step, by=by,
-            as_of=_date(as_of, "--as-of"), n_paths=paths, seed=seed, jobs=jobs,
+            as_of=_date(as_of, "--as-of"), jobs=jobs,
+            settings=RunSettings(models=models, n_paths=paths, seed=seed),
             dask_client=client, on_window=window,
         )  # fmt: skip
     if client is not None:

@@ -1,15 +1,17 @@
-"""Fit many daily series and draw their sample paths: model choice per series, in parallel.
+"""Forecast many daily series: cross-validate candidates, choose or combine, calibrate paths.
 
-``--models auto`` scores every candidate on the series' own recent past
-(rolling origin: fit up to a cutoff, forecast ``backtest_horizon`` days,
-repeat for ``backtest_windows`` cutoffs) by MASE against the in-sample
-weekly seasonal naive, and keeps the best. Series too short to judge fall
-back to the seasonal naive and are flagged.
+For a horizon of ``h`` days every series is cross-validated from the same
+cutoffs, ``H, H + step, ...`` days before its end (``H = min(h, 28)``), by
+every candidate forecaster. From each cutoff the series' token intensity is
+forecast too, so the error of a window is measured in *priced volume*: what
+cost, divided by the forecast cost of one unit of volume, shows was used.
+Those errors choose the forecaster (``forecast.selection``) and, for the
+chosen one, become the calibration's trajectories (``forecast.intervals``).
 
-One task per series; tasks run in a process pool, or on a Dask cluster when
-a client is given. Each series draws from its own seed (derived from the run
-seed and the series key), so results do not depend on where or in which
-order tasks run.
+Local candidates run per chunk of series in a process pool, or on a Dask
+cluster when a client is given; global ones run once over the whole panel
+first. Sample paths are drawn afterwards in this process, each series from
+its own seed, so results do not depend on where or in which order chunks run.
 """
 
 from __future__ import annotations
@@ -19,46 +21,83 @@ import multiprocessing
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from forecast.errors import CostcastError
-from forecast.metrics import seasonal_scale
-from forecast.models import MODELS, make_model
-from forecast.models.global_gbm import GlobalGBM
+from forecast.frame import Panel
+from forecast.intensity import intensity_forecast, priced_volume
+from forecast.intervals import ErrorBank, idle_class, sample_paths, series_level
+from forecast.metrics import mase_scale
+from forecast.models import AUTO, ENSEMBLE, FORECASTERS, make_forecaster
+from forecast.selection import Choice, choose, combine
+
+MIN_TRAIN = 28  # days of history before a cutoff for its window to count
+MAX_CV_HORIZON = 28
+COSTLY_SHARE = 0.02  # of a run's series, by weight, that auto also tries costly models on ...
+COSTLY_MIN_SERIES = 40  # ... and never fewer than this many: smaller runs try them on all
+SHORT_FALLBACK = ("seasonal_naive", "tsb", "imapa", "croston_sba")
 
 
 @dataclass
-class SeriesTask:
-    key: str
-    ds: pd.DatetimeIndex
+class SeriesInput:
+    """One series to forecast: daily volume (requests, or tokens where the source has no
+    request counts), its tokens of each priced kind over the same days, and what each
+    kind's token costs on the first forecast day (so errors weigh kinds as cost does)."""
+
+    uid: str
     y: np.ndarray
-    h: int
-    n_paths: int
-    seed: int
+    tokens: np.ndarray  # (kinds, days)
+    price_weights: np.ndarray  # (kinds,)
     candidates: tuple[str, ...]
-    backtest_windows: int = 2
-    backtest_horizon: int = 14
+    weight: float = 1.0  # recent spend: costly candidates go to the heaviest series
+
+
+@dataclass
+class Plan:
+    h: int
+    cutoffs: tuple[int, ...]  # days before the end
+    cv_horizon: int
+    end: pd.Timestamp
     params: dict = field(default_factory=dict)
-    keep_candidates: bool = False  # also return every candidate's paths (for backtests)
-    weight: float = 1.0  # recent spend (or volume): what Prophet's budget is handed out by
-    # Global models are fitted once across all series, before the tasks run:
-    # name -> {"paths": (n_paths, h), "windows": {w: paths (100, backtest_horizon)}}
-    precomputed: dict = field(default_factory=dict)
+    keep_candidates: bool = False
+
+
+@dataclass
+class Outcome:
+    """What the chunk worker learned about one series (before paths are drawn)."""
+
+    uid: str
+    forecaster: str
+    members: tuple[str, ...]
+    scores: dict
+    flag: str | None
+    skipped: dict  # candidate -> why it could not be used on this series
+    point: np.ndarray  # (h,) volume
+    intensity: np.ndarray  # (kinds, h)
+    level: float
+    cls: int
+    errors: np.ndarray  # (windows, H) relative errors of the chosen forecast, NaN if absent
+    actual_cv: np.ndarray  # (windows, H) priced volume in each window
+    point_cv: np.ndarray  # (windows, H) the chosen forecast from each cutoff
+    unit_cv: np.ndarray  # (windows, H) forecast cost of a unit of volume (at today's prices)
+    levels_cv: np.ndarray  # (windows,) the level errors are relative to
+    candidates: dict = field(default_factory=dict)  # name -> (point, errors), when kept
 
 
 @dataclass
 class SeriesForecast:
-    key: str
-    model: str
-    score: float | None  # MASE of the chosen model in its own backtest (None: not judged)
-    flag: str | None  # why the choice was forced, if it was
-    paths: np.ndarray  # (n_paths, h)
-    scores: dict = field(default_factory=dict)  # MASE per candidate
-    # The chosen model's own backtest: (cut index, paths (100, backtest_horizon)) per window.
-    windows: list = field(default_factory=list)
+    uid: str
+    forecaster: str
+    members: tuple[str, ...]
+    score: float | None
+    scores: dict
+    flag: str | None
+    skipped: dict
+    intensity: np.ndarray  # (kinds, h) tokens per unit of volume
+    paths: np.ndarray  # (n_paths, h) volume
     candidate_paths: dict = field(default_factory=dict)
 
 
@@ -66,254 +105,284 @@ def series_seed(seed: int, key: str) -> int:
     return int(hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()[:8], 16)
 
 
-def backtest_windows(name: str, task: SeriesTask) -> tuple[float, list]:
-    """MASE of ``name`` over the task's rolling-origin windows, and each window's paths."""
-    windows = []
-    for w in range(task.backtest_windows, 0, -1):
-        cut = len(task.y) - w * task.backtest_horizon
-        if name in task.precomputed:
-            paths = task.precomputed[name]["windows"][w]
-        else:
-            model = make_model(name, **task.params.get(name, {}))
-            model.fit(task.ds[:cut], task.y[:cut])
-            paths = model.sample_paths(task.backtest_horizon, 100, task.seed + w)
-        windows.append((cut, paths))
-    return _mase(task, windows), windows
+def resolve_forecasters(names: str | Sequence[str]) -> tuple[str, ...]:
+    """``auto`` (every forecaster) or a comma-separated list of names."""
+    listed = names.split(",") if isinstance(names, str) else list(names)
+    listed = [n.strip() for n in listed if n.strip()]
+    if listed == [AUTO] or not listed:
+        return tuple(FORECASTERS)
+    for name in listed:
+        make_forecaster(name)  # raises with the list of names
+    return tuple(dict.fromkeys(listed))
 
 
-ENSEMBLE = "ensemble"
-CHEAP_MODELS = frozenset({"seasonal_naive"})  # fitted in milliseconds: not worth a worker
+def plan_cutoffs(h: int, n_windows: int, step: int) -> tuple[int, tuple[int, ...]]:
+    cv_horizon = min(h, MAX_CV_HORIZON)
+    return cv_horizon, tuple(cv_horizon + step * j for j in range(n_windows))
 
 
-def mixture(paths: Sequence[np.ndarray]) -> np.ndarray:
-    """An equal-weight mixture: path i comes from member i mod k (each member's paths are iid)."""
-    stacked = np.stack(paths)  # (k, n_paths, h)
-    pick = np.arange(stacked.shape[1]) % len(paths)
-    return stacked[pick, np.arange(stacked.shape[1])]
-
-
-def scoring_windows(task: SeriesTask) -> int:
-    """How many backtest windows the history allows, keeping four weeks to fit on."""
-    return min(task.backtest_windows, (len(task.y) - 28) // task.backtest_horizon)
-
-
-def forecast_series(task: SeriesTask) -> SeriesForecast:
-    """Choose (if asked), fit and sample one series. Runs in a worker process.
-
-    With several candidates, their equal mixture (``ensemble``) competes too;
-    it costs no extra fit. A series too young to score gets the mixture,
-    flagged: no single model's guess about a days-old series deserves trust.
-    """
-    candidates = task.candidates
-    flag = None
-    n_windows = scoring_windows(task)
-    short = n_windows < 1 or np.count_nonzero(task.y) < 14
-    scores, windows = {}, {}
-    if not short:
-        scoring = replace(task, backtest_windows=n_windows)
-        for name in candidates:
-            scores[name], windows[name] = backtest_windows(name, scoring)
-        if len(candidates) > 1:
-            windows[ENSEMBLE] = [
-                (parts[0][0], mixture([p for _, p in parts]))
-                for parts in zip(*(windows[n] for n in candidates), strict=True)
-            ]
-            scores[ENSEMBLE] = _mase(task, windows[ENSEMBLE])
-    if len(candidates) == 1:
-        chosen = candidates[0]
-    elif short:
-        chosen = ENSEMBLE
-        flag = f"short history ({len(task.y)} days): mixture of {', '.join(candidates)}"
-    else:
-        chosen = min(scores, key=lambda n: (scores[n], n))
-    needed = candidates if (task.keep_candidates or chosen == ENSEMBLE) else (chosen,)
-    fitted = {}
-    for name in needed:
-        if name in task.precomputed:
-            fitted[name] = task.precomputed[name]["paths"]
-        else:
-            model = make_model(name, **task.params.get(name, {})).fit(task.ds, task.y)
-            fitted[name] = model.sample_paths(task.h, task.n_paths, task.seed)
-    if len(candidates) > 1 and (task.keep_candidates or chosen == ENSEMBLE):
-        fitted[ENSEMBLE] = mixture([fitted[n] for n in candidates])
-    return SeriesForecast(
-        task.key, chosen, scores.get(chosen), flag, fitted[chosen], scores,
-        windows.get(chosen, []), fitted if task.keep_candidates else {},
-    )  # fmt: skip
-
-
-def _mase(task: SeriesTask, windows: list) -> float:
-    scale = seasonal_scale(task.y)
-    if not scale > 0:
-        scale = max(float(np.mean(np.abs(task.y))), 1.0)
-    h = task.backtest_horizon
-    errors = [np.abs(task.y[cut : cut + h] - paths.mean(axis=0)) for cut, paths in windows]
-    return float(np.mean(np.concatenate(errors)) / scale)
-
-
-GLOBAL_MODELS = {GlobalGBM.name: GlobalGBM}
-ALL_MODELS = (*MODELS, *GLOBAL_MODELS)  # what auto chooses from, with their ensemble
-
-
-def resolve_models(models: str | Sequence[str]) -> tuple[str, ...]:
-    names = models.split(",") if isinstance(models, str) else list(models)
-    names = [n.strip() for n in names if n.strip()]
-    if names == ["auto"]:
-        return ALL_MODELS
-    for name in names:
-        if name not in GLOBAL_MODELS:
-            make_model(name)  # raises with the list of models
-    return tuple(names)
-
-
-PROPHET_SHARE = 0.1  # of a run's series, by weight, that auto also tries Prophet on ...
-PROPHET_MIN_SERIES = 200  # ... and never fewer than this many: smaller runs try it on all
-
-
-def budget_prophet(
-    tasks: Sequence[SeriesTask],
-    share: float = PROPHET_SHARE,
-    at_least: int = PROPHET_MIN_SERIES,
+def budget_costly(
+    inputs: Sequence[SeriesInput], share: float = COSTLY_SHARE, at_least: int = COSTLY_MIN_SERIES
 ) -> int:
-    """Keep Prophet among the candidates of the heaviest series only; returns how many keep it.
-
-    Prophet costs a hundred times what the other models cost per series, and
-    auto fits it three times (two scoring windows and the final fit). Spend is
-    heavy-tailed, so the largest tenth of the series carries most of the
-    dollars and of any dollar-weighted error: that is where Prophet's fits go.
-    The rest choose among the seasonal naive, the global model and their
-    mixture. Tasks whose candidates were asked for explicitly are left alone.
-    """
-    eligible = [t for t in tasks if "prophet" in t.candidates and len(t.candidates) > 1]
-    keep = max(int(np.ceil(share * len(tasks))), at_least)
+    """Keep costly candidates (Prophet, AutoETS) for the heaviest series only; returns how
+    many keep them. They cost a hundred times what the others cost per series, and spend
+    is heavy-tailed: the largest series carry most of the dollars and of any
+    dollar-weighted error. Series given exactly one candidate are left alone."""
+    costly = {n for n, cls in FORECASTERS.items() if cls.cost == "costly"}
+    eligible = [s for s in inputs if set(s.candidates) & costly and len(s.candidates) > 1]
+    keep = max(int(np.ceil(share * len(inputs))), at_least)
     if len(eligible) <= keep:
         return len(eligible)
-    ranked = sorted(eligible, key=lambda t: (-t.weight, t.key))
-    for task in ranked[keep:]:
-        task.candidates = tuple(n for n in task.candidates if n != "prophet")
+    for s in sorted(eligible, key=lambda s: (-s.weight, s.uid))[keep:]:
+        s.candidates = tuple(n for n in s.candidates if n not in costly)
     return keep
 
 
-def precompute_global(tasks: Sequence[SeriesTask]) -> None:
-    """Fit each global candidate once on all series (and once per backtest cutoff) and
-    hand every task its share of the paths."""
-    names = {n for t in tasks for n in t.candidates if n in GLOBAL_MODELS}
-    if not tasks or not names:
-        return
-    first = tasks[0]
-    for name in sorted(names):
-        params = first.params.get(name, {})
-        try:
-            full = GLOBAL_MODELS[name](**params).fit({t.key: (t.ds, t.y) for t in tasks})
-        except CostcastError:  # no series long enough to learn from: not a candidate here
-            for t in tasks:
-                t.candidates = tuple(n for n in t.candidates if n != name)
+# -- one chunk of series, in a worker ------------------------------------------------------
+
+
+def _usable(length: int, cutoffs: Sequence[int]) -> np.ndarray:
+    return np.array([length - c >= MIN_TRAIN for c in cutoffs], dtype=bool)
+
+
+def _windows(s: SeriesInput, plan: Plan, usable: np.ndarray):
+    """Per cutoff: the priced volume that came (W, H), the forecast cost of one unit of
+    volume (W, H) and the series' level (W,)."""
+    W, H = len(plan.cutoffs), plan.cv_horizon
+    actual = np.full((W, H), np.nan)
+    unit = np.full((W, H), np.nan)
+    levels = np.full(W, np.nan)
+    for j, cut in enumerate(plan.cutoffs):
+        if not usable[j]:
             continue
-        per_window = {}
-        for w in range(first.backtest_windows, 0, -1):
-            back = w * first.backtest_horizon
-            cut = {t.key: (t.ds[:-back], t.y[:-back]) for t in tasks if scoring_windows(t) >= w}
-            if cut:
-                per_window[w] = GLOBAL_MODELS[name](**params).fit(cut)
-        window_paths = {}
-        for w, model in per_window.items():
-            known = [t for t in tasks if t.key in model.series_]
-            window_paths[w] = model.sample_paths_many(
-                [t.key for t in known], first.backtest_horizon, 100, [t.seed + w for t in known]
+        end = len(s.y) - cut
+        intensity = intensity_forecast(s.y[:end], s.tokens[:, :end], H)
+        priced = priced_volume(s.tokens[:, end : end + H], intensity, s.price_weights)
+        actual[j] = np.where(np.isnan(priced), s.y[end : end + H], priced)
+        unit[j] = s.price_weights @ intensity
+        levels[j] = series_level(s.y[:end])
+    return actual, unit, levels
+
+
+def _relative(actual: np.ndarray, point: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return (actual - point) / np.where(levels > 0, levels, np.nan)[:, None]
+
+
+def forecast_chunk(
+    plan: Plan, inputs: Sequence[SeriesInput], global_forecasts: dict
+) -> list[Outcome]:
+    """Cross-validate and forecast every local candidate of these series, then choose.
+
+    ``global_forecasts`` maps a global candidate to ``{uid: (point, cv)}``."""
+    panel = Panel(tuple(s.uid for s in inputs), tuple(s.y for s in inputs), plan.end)
+    local = sorted({n for s in inputs for n in s.candidates if FORECASTERS[n].scope == "local"}
+                   | set(SHORT_FALLBACK))  # fmt: skip
+    finals: dict[str, dict] = {uid: {} for uid in panel.ids}
+    cvs: dict[str, dict] = {uid: {} for uid in panel.ids}
+    skipped: dict[str, dict] = {uid: {} for uid in panel.ids}
+    # a series too young for any window gets the short-history fallback, nothing else
+    scored = [_usable(len(s.y), plan.cutoffs).any() for s in inputs]
+    costly = {n for n, cls in FORECASTERS.items() if cls.cost == "costly"}
+    for name in local:
+        tried = [i for i, s in enumerate(inputs) if name in s.candidates and scored[i]]
+        young = [i for i, s in enumerate(inputs) if not scored[i] and (
+            name in SHORT_FALLBACK or (name in s.candidates and name not in costly))]  # fmt: skip
+        rows = sorted({*tried, *young})
+        model = make_forecaster(name, **plan.params.get(name, {}))
+        points = model.forecast(panel.take(rows), plan.h)
+        cv = (
+            model.cross_validate(panel.take(tried), plan.cv_horizon, plan.cutoffs)
+            if tried
+            else None
+        )
+        for k, i in enumerate(rows):
+            finals[panel.ids[i]][name] = points[k]
+        for k, i in enumerate(tried):
+            cvs[panel.ids[i]][name] = cv[k]
+        for uid, why in model.skipped_.items():
+            skipped[uid].setdefault(name, why)
+    for name, per_series in global_forecasts.items():
+        for uid in panel.ids:
+            if uid in per_series:
+                finals[uid][name], cvs[uid][name] = per_series[uid][:2]
+                if len(per_series[uid]) > 2:
+                    skipped[uid][name] = per_series[uid][2]
+    return [_decide(s, plan, finals[s.uid], cvs[s.uid], skipped[s.uid]) for s in inputs]
+
+
+def _decide(s: SeriesInput, plan: Plan, finals: dict, cvs: dict, skipped: dict) -> Outcome:
+    usable = _usable(len(s.y), plan.cutoffs)
+    actual, unit, levels = _windows(s, plan, usable)
+    ok = {}
+    for name in s.candidates:
+        point, cv = finals.get(name), cvs.get(name)
+        if point is None or np.isnan(point).any():
+            skipped.setdefault(name, "no forecast")
+            continue
+        if usable.any() and (cv is None or np.isnan(cv[usable]).any()):
+            skipped.setdefault(name, "could not be fitted from every cutoff")
+            continue
+        ok[name] = cv if cv is not None else np.full_like(actual, np.nan)
+    flag = None
+    if usable.any() and ok:
+        choice = choose(actual, {n: np.where(usable[:, None], c, np.nan) for n, c in ok.items()},
+                        mase_scale(s.y))  # fmt: skip
+    else:
+        # too young to score: the median of what was asked for and can fit, else of the
+        # simple forecasters
+        fits = [n for n, f in finals.items() if f is not None and not np.isnan(f).any()]
+        fallback = tuple(n for n in s.candidates if n in fits) or tuple(
+            n for n in SHORT_FALLBACK if n in fits
+        )
+        if not fallback:
+            raise CostcastError(f"series {s.uid!r}: no forecaster could fit its {len(s.y)} days")
+        choice = Choice(ENSEMBLE if len(fallback) > 1 else fallback[0], fallback, {})
+        flag = (
+            f"short history ({len(s.y)} days): median of {', '.join(fallback)}"
+            if not usable.any()
+            else f"no candidate could be scored: median of {', '.join(fallback)}"
+        )
+    point = combine(finals, choice.members)
+    point_cv = combine(cvs, choice.members) if ok and usable.any() else np.full_like(actual, np.nan)
+    kept = {}
+    if plan.keep_candidates:
+        for name, cv in ok.items():
+            kept[name] = (finals[name], _relative(actual, cv, levels))
+        if len(ok) > 1 and usable.any():
+            members = tuple(sorted(ok, key=lambda n: choice.scores.get(n, np.inf)))[:3]
+            kept[ENSEMBLE] = (
+                combine(finals, members),
+                _relative(actual, combine(ok, members), levels),
             )
-        paths = {}
-        for h, n_paths in sorted({(t.h, t.n_paths) for t in tasks}):
-            same = [t for t in tasks if (t.h, t.n_paths) == (h, n_paths)]
-            paths |= full.sample_paths_many(
-                [t.key for t in same], h, n_paths, [t.seed for t in same]
-            )
-        for t in tasks:
-            t.precomputed[name] = {
-                "paths": paths[t.key],
-                "windows": {w: got[t.key] for w, got in window_paths.items() if t.key in got},
-            }
+    end_intensity = intensity_forecast(s.y, s.tokens, plan.h)
+    return Outcome(
+        s.uid, choice.name, choice.members, choice.scores, flag, skipped, point, end_intensity,
+        series_level(s.y), idle_class(s.y), _relative(actual, point_cv, levels), actual,
+        point_cv, unit, levels, kept,
+    )  # fmt: skip
 
 
-def run_tasks(
-    tasks: Sequence[SeriesTask],
-    *,
-    jobs: int | None = None,
-    dask_client=None,
-    on_done: Callable[[SeriesForecast], None] | None = None,
-) -> dict[str, SeriesForecast]:
-    """Every task's forecast, keyed by series key, computed locally or on Dask."""
-    precompute_global(tasks)
-    results: dict[str, SeriesForecast] = {}
-    for result in _completed(tasks, jobs, dask_client):
-        results[result.key] = result
-        if on_done:
-            on_done(result)
-    return results
+# -- the whole run -------------------------------------------------------------------------
 
 
-def _completed(
-    tasks: Sequence[SeriesTask], jobs: int | None, dask_client
-) -> Iterator[SeriesForecast]:
-    """Forecasts as they finish: on Dask, in a process pool, or in this process."""
+def _global_forecasts(plan: Plan, inputs: Sequence[SeriesInput]) -> dict:
+    names = sorted({n for s in inputs for n in s.candidates if FORECASTERS[n].scope == "global"})
+    out = {}
+    for name in names:
+        rows = [s for s in inputs if name in s.candidates]
+        panel = Panel(tuple(s.uid for s in rows), tuple(s.y for s in rows), plan.end)
+        model = make_forecaster(name, **plan.params.get(name, {}))
+        points = model.forecast(panel, plan.h)
+        cv = model.cross_validate(panel, plan.cv_horizon, plan.cutoffs)
+        out[name] = {}
+        for k, uid in enumerate(panel.ids):
+            why = model.skipped_.get(uid)
+            out[name][uid] = (points[k], cv[k]) if why is None else (points[k], cv[k], why)
+    return out
+
+
+def _chunks(inputs: Sequence[SeriesInput], jobs: int) -> list[list[SeriesInput]]:
+    """Contiguous chunks, a few per worker so that a slow one does not hold up the end."""
+    size = int(np.clip(np.ceil(len(inputs) / (4 * max(jobs, 1))), 1, 50))
+    return [list(inputs[i : i + size]) for i in range(0, len(inputs), size)]
+
+
+def _outcomes(plan, inputs, global_forecasts, jobs, dask_client) -> Iterator[list[Outcome]]:
+    jobs = jobs or multiprocessing.cpu_count()
+    chunks = _chunks(inputs, jobs)
+
+    def shipped(chunk):
+        return {n: {s.uid: per[s.uid] for s in chunk if s.uid in per}
+                for n, per in global_forecasts.items()}  # fmt: skip
+
     if dask_client is not None:
         from distributed import as_completed as dask_completed
 
-        for future in dask_completed(dask_client.map(forecast_series, list(tasks), pure=False)):
+        futures = [dask_client.submit(forecast_chunk, plan, c, shipped(c), pure=False)
+                   for c in chunks]  # fmt: skip
+        for future in dask_completed(futures):
             yield future.result()
-    elif jobs == 1 or len(tasks) <= 1:
-        yield from map(forecast_series, tasks)
+    elif jobs == 1 or len(chunks) == 1:
+        for chunk in chunks:
+            yield forecast_chunk(plan, chunk, shipped(chunk))
     else:
-        # Only series that fit a costly model go to worker processes: shipping the rest
-        # (and their precomputed global paths) costs more than fitting them here, which
-        # this process does while the workers run.
-        costly = [bool(set(t.candidates) - CHEAP_MODELS - set(t.precomputed)) for t in tasks]
-        heavy = [t for t, c in zip(tasks, costly, strict=True) if c]
-        light = [t for t, c in zip(tasks, costly, strict=True) if not c]
-        if not heavy:
-            yield from map(forecast_series, light)
-            return
         # Forking a process that runs other threads (a server) can copy a held lock into
         # the child; from any thread but the main one, start workers from a clean server.
         context = None
         if threading.current_thread() is not threading.main_thread():
             context = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [pool.submit(forecast_series, t) for t in heavy]
-            yield from map(forecast_series, light)
+            futures = [pool.submit(forecast_chunk, plan, c, shipped(c)) for c in chunks]
             for future in as_completed(futures):
                 yield future.result()
 
 
-def spread_factor(tasks: Sequence[SeriesTask], results: dict[str, SeriesForecast]) -> float:
-    """How much the chosen models' 80% intervals must stretch to cover 80% of their own
-    backtest days, pooled over every scored series (1.0: already calibrated)."""
-    ratios = []
-    by_key = {t.key: t for t in tasks}
-    for key, result in results.items():
-        y = by_key[key].y
-        for cut, paths in result.windows:
-            actual = y[cut : cut + paths.shape[1]]
-            lo, mid, hi = np.quantile(paths, [0.1, 0.5, 0.9], axis=0)
-            half = np.where(actual >= mid, hi - mid, mid - lo)
-            dev = np.abs(actual - mid)
-            # a miss by a zero-width interval is far outside: no factor would cover it
-            outside = np.where(dev > 0, 1e9, 0.0)
-            ratios.append(np.where(half > 0, dev / np.maximum(half, 1e-12), outside))
-    if not ratios:
-        return 1.0
-    return float(np.clip(np.quantile(np.concatenate(ratios), 0.8), 0.5, 4.0))
+@dataclass
+class EngineResult:
+    forecasts: dict[str, SeriesForecast]
+    outcomes: dict[str, Outcome]
+    bank: ErrorBank
+    plan: Plan
 
 
-def widen(paths: np.ndarray, factor: float) -> np.ndarray:
-    """Stretch paths around their daily median by ``factor``, keeping them >= 0."""
-    mid = np.median(paths, axis=0, keepdims=True)
-    return np.clip(mid + factor * (paths - mid), 0.0, None)
+def run_engine(
+    inputs: Sequence[SeriesInput],
+    h: int,
+    *,
+    end: pd.Timestamp,
+    n_windows: int = 6,
+    step: int = 7,
+    n_paths: int = 200,
+    seed: int = 0,
+    params: dict | None = None,
+    keep_candidates: bool = False,
+    jobs: int | None = None,
+    dask_client=None,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> EngineResult:
+    """Every series' forecast: the chosen forecaster, its sample paths and intensities."""
+    if h < 1:
+        raise CostcastError("the horizon must be at least one day", field="horizon")
+    cv_horizon, cutoffs = plan_cutoffs(h, n_windows, step)
+    plan = Plan(h, cutoffs, cv_horizon, pd.Timestamp(end), params or {}, keep_candidates)
+    outcomes: dict[str, Outcome] = {}
+    for batch in _outcomes(plan, inputs, _global_forecasts(plan, inputs), jobs, dask_client):
+        for outcome in batch:
+            outcomes[outcome.uid] = outcome
+            if on_done:
+                on_done(outcome)
+    order = [s.uid for s in inputs]
+    done = [outcomes[u] for u in order]
+    bank = ErrorBank(np.stack([o.errors for o in done]), np.array([o.cls for o in done]))
+    forecasts = {}
+    seeds = np.array([series_seed(seed, u) for u in order])
+    levels = np.array([o.level for o in done])
+    classes = np.array([o.cls for o in done])
+    rows = np.arange(len(done))
+    chosen = sample_paths(bank, np.stack([o.point for o in done]), levels, rows, classes,
+                          seeds, n_paths, seed)  # fmt: skip
+    for o, paths in zip(done, chosen, strict=True):
+        forecasts[o.uid] = SeriesForecast(
+            o.uid, o.forecaster, o.members, o.scores.get(o.forecaster), o.scores, o.flag,
+            o.skipped, o.intensity, paths,
+        )  # fmt: skip
+    if keep_candidates:
+        _candidate_paths(done, forecasts, levels, classes, seeds, n_paths, seed)
+    return EngineResult(forecasts, outcomes, bank, plan)
 
 
-def calibrate(tasks: Sequence[SeriesTask], results: dict[str, SeriesForecast]) -> float:
-    """Apply the pooled spread factor to every chosen forecast; returns the factor."""
-    factor = spread_factor(tasks, results)
-    if factor != 1.0:
-        for result in results.values():
-            result.paths = widen(result.paths, factor)
-    return factor
+def _candidate_paths(done, forecasts, levels, classes, seeds, n_paths, seed) -> None:
+    """Each candidate calibrated by its own errors, as if it alone had been chosen."""
+    names = sorted({n for o in done for n in o.candidates})
+    for name in names:
+        has = [i for i, o in enumerate(done) if name in o.candidates]
+        errors = np.full((len(done), *done[0].errors.shape), np.nan)
+        for i in has:
+            errors[i] = done[i].candidates[name][1]
+        bank = ErrorBank(errors, classes)
+        points = np.stack([done[i].candidates[name][0] for i in has])
+        drawn = sample_paths(bank, points, levels[has], np.array(has), classes[has], seeds[has],
+                             n_paths, seed)  # fmt: skip
+        for i, paths in zip(has, drawn, strict=True):
+            forecasts[done[i].uid].candidate_paths[name] = paths

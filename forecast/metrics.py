@@ -1,41 +1,40 @@
-"""Forecast accuracy metrics over daily values, one signature each: (actual, paths) -> float.
+"""Forecast accuracy metrics, defined once, and ``evaluate`` over cross-validation frames.
 
-``actual`` is ``(n,)``; ``paths`` is ``(n_paths, n)`` for the same days. The
-point forecast is the mean of the paths; intervals and quantiles come from
-the paths too.
+The metrics take plain arrays over the same days: ``actual``, the point
+forecast ``mean``, and interval bounds or quantiles. Days where either side
+is NaN are left out. ``evaluate`` applies them to a long cross-validation
+frame (``unique_id, ds, cutoff, y`` and a column per model, with
+``<model>-lo-80`` / ``<model>-hi-80`` and ``<model>-q10`` ... ``-q90``), the
+layout statsforecast and utilsforecast use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+import pandas as pd
 
 DECILES = np.arange(1, 10) / 10
 
 
-def wape(actual: np.ndarray, paths: np.ndarray) -> float:
+def _known(*arrays: np.ndarray) -> np.ndarray:
+    mask = np.ones(np.shape(arrays[0]), dtype=bool)
+    for a in arrays:
+        mask &= ~np.isnan(a)
+    return mask
+
+
+def wape(actual: np.ndarray, mean: np.ndarray) -> float:
     """Weighted absolute percentage error: sum |actual - mean| / sum |actual| (a fraction)."""
-    total = np.abs(actual).sum()
-    return float(np.abs(actual - paths.mean(axis=0)).sum() / total) if total > 0 else float("nan")
+    k = _known(actual, mean)
+    total = np.abs(actual[k]).sum()
+    return float(np.abs(actual[k] - mean[k]).sum() / total) if total > 0 else float("nan")
 
 
-def mae(actual: np.ndarray, paths: np.ndarray) -> float:
-    return float(np.abs(actual - paths.mean(axis=0)).mean())
-
-
-def coverage(actual: np.ndarray, paths: np.ndarray, level: float = 0.8) -> float:
-    """Share of days whose actual lies inside the central ``level`` interval."""
-    lo, hi = np.quantile(paths, [(1 - level) / 2, (1 + level) / 2], axis=0)
-    # Cost reaches here by two roads (SQL sums, numpy products): allow rounding noise.
-    tol = 1e-9 * np.maximum(1.0, np.abs(actual))
-    return float(((actual >= lo - tol) & (actual <= hi + tol)).mean())
-
-
-def pinball(actual: np.ndarray, paths: np.ndarray, quantiles=DECILES) -> float:
-    """Mean pinball (quantile) loss over the deciles, in the data's unit."""
-    q = np.quantile(paths, quantiles, axis=0)  # (n_quantiles, n)
-    diff = actual[None, :] - q
-    losses = np.maximum(quantiles[:, None] * diff, (quantiles[:, None] - 1) * diff)
-    return float(losses.mean())
+def mae(actual: np.ndarray, mean: np.ndarray) -> float:
+    k = _known(actual, mean)
+    return float(np.abs(actual[k] - mean[k]).mean()) if k.any() else float("nan")
 
 
 def seasonal_scale(history: np.ndarray, season: int = 7) -> float:
@@ -43,3 +42,77 @@ def seasonal_scale(history: np.ndarray, season: int = 7) -> float:
     if len(history) <= season:
         return float("nan")
     return float(np.abs(history[season:] - history[:-season]).mean())
+
+
+def mase_scale(history: np.ndarray) -> float:
+    """MASE's denominator: the in-sample weekly seasonal naive's mean absolute error, or the
+    mean level where the series is too short or too flat for one (never 0)."""
+    scale = seasonal_scale(history)
+    if not scale > 0:
+        scale = float(np.mean(np.abs(history))) if len(history) else 0.0
+    return scale if scale > 0 else 1.0
+
+
+def mase(actual: np.ndarray, mean: np.ndarray, scale: float) -> float:
+    """Mean absolute scaled error: the forecast's MAE over the in-sample naive's."""
+    return mae(actual, mean) / scale
+
+
+def coverage(actual: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
+    """Share of days whose actual lies inside [lo, hi]."""
+    k = _known(actual, lo, hi)
+    if not k.any():
+        return float("nan")
+    a = actual[k]
+    # Cost reaches here by two roads (SQL sums, numpy products): allow rounding noise.
+    tol = 1e-9 * np.maximum(1.0, np.abs(a))
+    return float(((a >= lo[k] - tol) & (a <= hi[k] + tol)).mean())
+
+
+def pinball(actual: np.ndarray, quantiles: np.ndarray, levels=DECILES) -> float:
+    """Mean pinball (quantile) loss over ``levels``; ``quantiles`` is (levels, days)."""
+    levels = np.asarray(levels)[:, None]
+    diff = actual[None, :] - quantiles
+    loss = np.maximum(levels * diff, (levels - 1) * diff)
+    k = _known(actual[None, :] + quantiles)
+    return float(loss[k].mean()) if k.any() else float("nan")
+
+
+def path_summary(paths: np.ndarray) -> dict[str, np.ndarray]:
+    """Mean, 80% bounds and deciles of sample paths ``(paths, days)``, per day."""
+    q = np.quantile(paths, DECILES, axis=0)
+    return {"mean": paths.mean(axis=0), "lo-80": q[0], "hi-80": q[-1], "q": q}
+
+
+def evaluate(
+    cv: pd.DataFrame,
+    models: Sequence[str],
+    scales: pd.Series | None = None,
+    id_col: str = "unique_id",
+) -> pd.DataFrame:
+    """One row per series and model: ``wape``, ``mase`` (with ``scales``: the MASE
+    denominator per ``(unique_id, cutoff)``), ``coverage_80``, ``pinball``, ``forecasts``
+    (days scored). MASE is the mean over cutoffs of each cutoff's MAE over its scale."""
+    rows = []
+    for uid, part in cv.groupby(id_col, sort=True):
+        actual = part["y"].to_numpy(float)
+        for model in models:
+            mean = part[model].to_numpy(float)
+            row = {id_col: uid, "model": model, "wape": wape(actual, mean),
+                   "forecasts": int(_known(actual, mean).sum())}  # fmt: skip
+            if scales is not None:
+                per_cutoff = [
+                    mase(g["y"].to_numpy(float), g[model].to_numpy(float), scales[(uid, c)])
+                    for c, g in part.groupby("cutoff")
+                ]
+                row["mase"] = float(np.nanmean(per_cutoff)) if per_cutoff else float("nan")
+            if f"{model}-lo-80" in part:
+                row["coverage_80"] = coverage(
+                    actual, part[f"{model}-lo-80"].to_numpy(float),
+                    part[f"{model}-hi-80"].to_numpy(float),
+                )  # fmt: skip
+            deciles = [f"{model}-q{round(q * 100)}" for q in DECILES]
+            if all(c in part for c in deciles):
+                row["pinball"] = pinball(actual, part[deciles].to_numpy(float).T)
+            rows.append(row)
+    return pd.DataFrame(rows)

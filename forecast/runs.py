@@ -19,28 +19,31 @@ import pandas as pd
 import pyarrow as pa
 
 from forecast.engine import (
-    PROPHET_SHARE,
-    SeriesForecast,
-    SeriesTask,
-    budget_prophet,
-    calibrate,
-    resolve_models,
-    run_tasks,
-    series_seed,
+    COSTLY_SHARE,
+    EngineResult,
+    Outcome,
+    SeriesInput,
+    budget_costly,
+    plan_cutoffs,
+    resolve_forecasters,
+    run_engine,
 )
 from forecast.errors import CostcastError, LedgerError, NotFoundError
+from forecast.intensity import better_unit
 from forecast.ledger import Ledger
-from forecast.pricing.book import PriceBook
+from forecast.pricing.book import PRICE_COLUMNS, PriceBook
 from forecast.series import (
+    REQUESTS,
     SERIES_KEYS,
     TOKEN_KINDS,
     daily_drivers,
-    intensities,
+    failure_rate,
     key_id,
+    kind_prices,
     last_complete_day,
     tier_mix,
     tier_shares,
-    unit_costs,
+    token_matrix,
 )
 
 ACTUALS_DAYS = 400
@@ -49,15 +52,15 @@ STALE_AFTER_DAYS = 7
 
 @dataclass
 class RunSettings:
-    models: str = "auto"
+    models: str = "auto"  # auto, or comma-separated forecaster names
     n_paths: int = 200
     seed: int = 0
-    backtest_windows: int = 2
-    backtest_horizon: int = 14
+    backtest_windows: int = 6  # cutoffs every series is cross-validated from ...
+    backtest_step: int = 7  # ... this many days apart
     holidays_country: str | None = "US"
-    # auto tries Prophet on this share of the series, the heaviest by recent spend (see
-    # engine.budget_prophet); 1.0 tries it everywhere
-    prophet_share: float = PROPHET_SHARE
+    # auto tries the costly forecasters (Prophet, AutoETS) on this share of the series, the
+    # heaviest by recent spend (see engine.budget_costly); 1.0 tries them everywhere
+    costly_share: float = COSTLY_SHARE
 
 
 @dataclass
@@ -124,7 +127,7 @@ def create_forecast(
     settings: RunSettings | None = None,
     jobs: int | None = None,
     dask_client=None,
-    on_series: Callable[[SeriesForecast], None] | None = None,
+    on_series: Callable[[Outcome], None] | None = None,
     on_plan: Callable[[int], None] | None = None,
     config_snapshot: dict | None = None,
     run_id: str | None = None,
@@ -135,43 +138,25 @@ def create_forecast(
     """
     settings = settings or RunSettings()
     as_of, end = plan_dates(ledger, horizon_end, as_of)
-    candidates = resolve_models(settings.models)
+    candidates = resolve_forecasters(settings.models)
     h = (end - as_of).days
     drivers = daily_drivers(ledger, book, as_of)
-    drivers = drivers[drivers["ds"] <= pd.Timestamp(as_of)]
     if drivers.empty:
         raise LedgerError(f"the ledger has no usage on or before {as_of}")
-    keys = intensities(drivers, as_of)
     days = pd.date_range(as_of + dt.timedelta(days=1), end, freq="D")
     mix = tier_mix(ledger, as_of)
-    per_unit = unit_costs(book, keys, mix, days)  # raises on unpriced models
-
-    params = {"prophet": {"holidays_country": settings.holidays_country}}
-    tasks = []
-    for (team, feature, model), part in drivers.groupby(list(SERIES_KEYS), sort=True):
-        key = key_id(team, feature, model)
-        tasks.append(
-            SeriesTask(
-                key=key,
-                ds=pd.DatetimeIndex(part["ds"]),
-                y=part["volume"].to_numpy(dtype=float),
-                h=h,
-                n_paths=settings.n_paths,
-                seed=series_seed(settings.seed, key),
-                candidates=candidates,
-                backtest_windows=settings.backtest_windows,
-                backtest_horizon=settings.backtest_horizon,
-                params=params,
-                weight=float(part["cost"].to_numpy()[-28:].sum()),
-            )
-        )
+    series = driver_series(drivers, book, mix, days, candidates, settings, h)
+    inputs = [s.input for s in series]
     if settings.models == "auto":
-        budget_prophet(tasks, settings.prophet_share)
+        budget_costly(inputs, settings.costly_share)
     if on_plan:
-        on_plan(len(tasks))
-    results = run_tasks(tasks, jobs=jobs, dask_client=dask_client, on_done=on_series)
-    backtest = _total_backtest(drivers, results, settings)  # raw: what the models did
-    spread = calibrate(tasks, results)
+        on_plan(len(inputs))
+    result = run_engine(
+        inputs, h, end=pd.Timestamp(as_of), n_windows=settings.backtest_windows,
+        step=settings.backtest_step, n_paths=settings.n_paths, seed=settings.seed,
+        params=_params(settings), jobs=jobs, dask_client=dask_client, on_done=on_series,
+    )  # fmt: skip
+    from forecast.backtest import run_score
 
     prov = provenance(ledger, as_of)
     created = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
@@ -187,13 +172,87 @@ def create_forecast(
             "settings": asdict(settings),
             "provenance": prov,
             "config": config_snapshot or {},
-            "backtest": backtest,
-            "spread_factor": spread,
+            "backtest": run_score(result, seed=settings.seed),
+            "calibration": {
+                "growth_exponent": result.bank.gamma,
+                "cutoffs_days_before": list(result.plan.cutoffs),
+                "window_days": result.plan.cv_horizon,
+            },
+            "skipped": skipped_summary(result.outcomes.values()),
             "stale": (dt.datetime.now(dt.UTC).date() - as_of).days > STALE_AFTER_DAYS,
         },
     )
-    _save(ledger, run, keys, mix, results, per_unit, drivers, days)
+    _save(ledger, run, series, result, drivers, days)
     return run
+
+
+@dataclass
+class DriverSeries:
+    """One (team, feature, model) series as the run prices it."""
+
+    team: str
+    feature: str
+    model: str
+    unit: str  # what volume counts: requests or tokens
+    failure_rate: float
+    tiers: dict
+    prices: np.ndarray  # (kinds, days) USD per million tokens on each forecast day
+    input: SeriesInput
+
+
+def driver_series(
+    drivers: pd.DataFrame,
+    book: PriceBook,
+    mix: pd.DataFrame,
+    days: pd.DatetimeIndex,
+    candidates: tuple[str, ...],
+    settings: RunSettings,
+    h: int,
+) -> list[DriverSeries]:
+    """The engine's inputs, one per key: volume in the unit that backtests better, tokens by
+    kind, and the prices that weigh them. Raises on models the book cannot price."""
+    cv_horizon, cutoffs = plan_cutoffs(h, settings.backtest_windows, settings.backtest_step)
+    prices_of: dict[tuple, np.ndarray] = {}  # most keys share a model and tier mix
+    out = []
+    for (team, feature, model), part in drivers.groupby(list(SERIES_KEYS), sort=True):
+        tiers = tier_shares(mix, team, feature, model)
+        price_key = (model, json.dumps(tiers, sort_keys=True))
+        if price_key not in prices_of:
+            per_kind = kind_prices(book, model, tiers, days)
+            prices_of[price_key] = np.stack([per_kind[k] for k in PRICE_COLUMNS])
+        prices = prices_of[price_key]
+        tokens = token_matrix(part)
+        weights = prices[:, 0] / 1e6
+        requests = part["requests"].to_numpy(dtype=float)
+        unit = better_unit(requests, tokens, weights, cutoffs, cv_horizon)
+        volume = requests if unit == REQUESTS else tokens.sum(axis=0)
+        key = key_id(team, feature, model)
+        out.append(
+            DriverSeries(
+                team, feature, model, unit, failure_rate(part, unit, days[0].date()), tiers,
+                prices,
+                SeriesInput(key, volume, tokens, weights, candidates,
+                            weight=float(part["cost"].to_numpy()[-28:].sum())),
+            )
+        )  # fmt: skip
+    return out
+
+
+def _params(settings: RunSettings) -> dict:
+    return {
+        "prophet": {"holidays_country": settings.holidays_country},
+        "global_gbm": {"holidays_country": settings.holidays_country},
+    }
+
+
+def skipped_summary(outcomes) -> dict:
+    """Per candidate: on how many series it could not be used, and one example why."""
+    out: dict[str, dict] = {}
+    for o in outcomes:
+        for name, why in o.skipped.items():
+            entry = out.setdefault(name, {"series": 0, "example": f"{o.uid}: {why}"})
+            entry["series"] += 1
+    return out
 
 
 def new_run_id(as_of: dt.date | None = None) -> str:
@@ -201,82 +260,52 @@ def new_run_id(as_of: dt.date | None = None) -> str:
     return f"run-{day:%Y%m%d}-{uuid.uuid4().hex[:8]}"
 
 
-def _total_backtest(drivers: pd.DataFrame, results: dict, settings: RunSettings) -> dict:
-    """Score the chosen models' own rolling-origin windows on total daily cost.
-
-    Each series' volume paths are priced at that day's actual cost per unit,
-    so the score measures the forecast of volume, the part a model predicts.
-    """
-    from forecast.metrics import coverage, pinball, seasonal_scale, wape
-
-    h, n_windows = settings.backtest_horizon, settings.backtest_windows
-    by_key = {key_id(*k): part for k, part in drivers.groupby(list(SERIES_KEYS), sort=True)}
-    total_paths = np.zeros((n_windows, 100, h))
-    total_actual = np.zeros((n_windows, h))
-    used = 0
-    for key, result in results.items():
-        if len(result.windows) != n_windows:
-            continue  # too short for every window: not in the run's score
-        part = by_key[key]
-        volume = part["volume"].to_numpy()
-        cost = part["cost"].to_numpy()
-        unit = np.divide(cost, volume, out=np.zeros_like(cost), where=volume > 0)
-        for w, (cut, paths) in enumerate(result.windows):
-            total_paths[w] += paths * unit[cut : cut + h][None, :]
-            total_actual[w] += cost[cut : cut + h]
-        used += 1
-    if not used:
-        return {"series": 0}
-    daily_total = drivers.groupby("ds")["cost"].sum().to_numpy()
-    scale = seasonal_scale(daily_total[: len(daily_total) - n_windows * h])
-    actual = total_actual.ravel()
-    paths = total_paths.transpose(1, 0, 2).reshape(100, -1)
-    return {
-        "level": "total",
-        "horizon": h,
-        "windows": n_windows,
-        "series": used,
-        "wape": wape(actual, paths),
-        "mase": float(np.abs(actual - paths.mean(axis=0)).mean() / scale) if scale > 0 else None,
-        "coverage_80": coverage(actual, paths),
-        "pinball": pinball(actual, paths),
-    }
-
-
-def _save(ledger, run, keys, mix, results, per_unit, drivers, days) -> None:
+def _save(ledger, run, series: list[DriverSeries], result: EngineResult, drivers, days) -> None:
     """One transaction. Paths go in as one array per series, a batch of series at a time, so
     a run of thousands of series never builds one giant frame of Python objects."""
     since = pd.Timestamp(run.as_of) - pd.Timedelta(days=ACTUALS_DAYS)
-    actuals = drivers.loc[drivers["ds"] > since, [*SERIES_KEYS, "ds", "volume", "cost"]].copy()
+    actuals = drivers.loc[drivers["ds"] > since, [*SERIES_KEYS, "ds", "cost"]].copy()
+    unit_of = {key_id(s.team, s.feature, s.model): s.unit for s in series}
+    keys = [key_id(*k) for k in actuals[list(SERIES_KEYS)].itertuples(index=False)]
+    volume = np.where(
+        [unit_of[k] == REQUESTS for k in keys],
+        drivers.loc[actuals.index, "requests"].fillna(0.0),
+        drivers.loc[actuals.index, [f"t_{k}" for k in TOKEN_KINDS]].sum(axis=1),
+    )
+    actuals.insert(4, "volume", volume)
     actuals.insert(0, "run_id", run.run_id)
     con = ledger.con
-    rows = list(keys.itertuples(index=False))
     with ledger.transaction():
         con.execute(
             "INSERT INTO forecast_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
             [run.run_id, run.created_at, run.as_of, run.horizon_end, run.n_paths, run.seed,
              json.dumps(run.meta)],
         )  # fmt: skip
-        series = []
-        for key in rows:
-            result = results[key_id(key.team, key.feature, key.model)]
-            series.append(
-                [run.run_id, key.team, key.feature, key.model, result.model, result.score,
-                 result.flag, key.volume_unit, *(getattr(key, k) for k in TOKEN_KINDS),
-                 key.failure_rate, json.dumps(tier_shares(mix, key.team, key.feature, key.model))]
+        rows = []
+        for s in series:
+            f = result.forecasts[s.input.uid]
+            rows.append(
+                [run.run_id, s.team, s.feature, s.model, f.forecaster, f.score, f.flag, s.unit,
+                 *f.intensity[:, 0], s.failure_rate, json.dumps(s.tiers)]
             )  # fmt: skip
         con.executemany(
-            "INSERT INTO forecast_series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", series
+            "INSERT INTO forecast_series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
         )
-        for first in range(0, len(rows), PATH_BATCH):
-            batch = rows[first : first + PATH_BATCH]
-            volume = np.stack([results[key_id(k.team, k.feature, k.model)].paths for k in batch])
+        for first in range(0, len(series), PATH_BATCH):
+            batch = series[first : first + PATH_BATCH]
+            forecasts = [result.forecasts[s.input.uid] for s in batch]
+            volume = np.stack([f.paths for f in forecasts])
             unit = np.stack(
-                [per_unit.loc[key_id(k.team, k.feature, k.model)].to_numpy() for k in batch]
-            )
+                [np.einsum("kd,kd->d", f.intensity, s.prices) / 1e6
+                 for f, s in zip(forecasts, batch, strict=True)]
+            )  # fmt: skip
             con.register("_paths", _path_table(run, batch, volume, volume * unit[:, None, :], days))
             con.execute("INSERT INTO forecast_paths SELECT * FROM _paths")
             con.unregister("_paths")
+            intensity = np.stack([f.intensity for f in forecasts])
+            con.register("_intensity", _intensity_table(run, batch, intensity, days))
+            con.execute("INSERT INTO forecast_intensity SELECT * FROM _intensity")
+            con.unregister("_intensity")
         con.register("_frame", actuals)
         con.execute(
             """INSERT INTO forecast_actuals
@@ -286,6 +315,25 @@ def _save(ledger, run, keys, mix, results, per_unit, drivers, days) -> None:
 
 
 PATH_BATCH = 200  # series per insert: bounds the memory a save holds beyond the results
+
+
+def _intensity_table(run, batch, intensity: np.ndarray, days) -> pa.Table:
+    """Arrow rows for forecast_intensity: (series, kinds, days) as one list per kind."""
+    n_days = intensity.shape[2]
+    offsets = pa.array(np.arange(len(batch) + 1, dtype=np.int32) * n_days)
+    lists = {
+        kind: pa.ListArray.from_arrays(offsets, pa.array(intensity[:, k].reshape(-1), pa.float64()))
+        for k, kind in enumerate(TOKEN_KINDS)
+    }
+    return pa.table({
+        "run_id": [run.run_id] * len(batch),
+        "team": [k.team for k in batch],
+        "feature": [k.feature for k in batch],
+        "model": [k.model for k in batch],
+        "start": pa.array([days[0].date()] * len(batch), pa.date32()),
+        "n_days": pa.array([n_days] * len(batch), pa.int32()),
+        **lists,
+    })  # fmt: skip
 
 
 def _path_table(run, batch, volume: np.ndarray, cost: np.ndarray, days) -> pa.Table:
@@ -325,6 +373,23 @@ def load_paths(ledger: Ledger, run_id: str, field: str = "cost") -> tuple[pd.Dat
     n_paths, n_days = table["n_paths"][0].as_py(), table["n_days"][0].as_py()
     values = table.column(field).combine_chunks().flatten().to_numpy()
     return keys, values.reshape(len(keys), n_paths, n_days)
+
+
+def load_intensity(ledger: Ledger, run_id: str) -> dict[tuple, dict[str, np.ndarray]]:
+    """(team, feature, model) -> kind -> tokens per unit of volume on each forecast day."""
+    if not ledger.has_table("forecast_intensity"):
+        return {}
+    rows = ledger.con.execute(
+        f"""SELECT team, feature, model, {", ".join(TOKEN_KINDS)} FROM forecast_intensity
+            WHERE run_id = ?""",
+        [run_id],
+    ).fetchall()
+    return {
+        tuple(row[:3]): {
+            k: np.asarray(v, dtype=float) for k, v in zip(TOKEN_KINDS, row[3:], strict=True)
+        }
+        for row in rows
+    }
 
 
 def load_run(ledger: Ledger, run_id: str = "latest") -> ForecastRun:

@@ -136,6 +136,14 @@ CREATE TABLE IF NOT EXISTS forecast_paths (
     model VARCHAR NOT NULL, start DATE NOT NULL, n_days INTEGER NOT NULL,
     n_paths INTEGER NOT NULL, volume DOUBLE[] NOT NULL, cost DOUBLE[] NOT NULL
 );
+-- Tokens of each kind per unit of volume on every forecast day (its trend included): what the
+-- run priced each day's volume with, and what scenarios start from.
+CREATE TABLE IF NOT EXISTS forecast_intensity (
+    run_id VARCHAR NOT NULL, team VARCHAR NOT NULL, feature VARCHAR NOT NULL,
+    model VARCHAR NOT NULL, start DATE NOT NULL, n_days INTEGER NOT NULL,
+    input DOUBLE[] NOT NULL, cached_input DOUBLE[] NOT NULL, cache_write DOUBLE[] NOT NULL,
+    output DOUBLE[] NOT NULL
+);
 -- The same paths one row per series, day and path, for SQL users.
 CREATE OR REPLACE VIEW forecast_path_days AS
 SELECT run_id, team, feature, model,

@@ -5,9 +5,10 @@ plain, uncached input), so they cannot be confused with the canonical
 ``input_tokens`` that includes the cache.
 
 Cost is never forecast directly: it is volume x intensity x the price in
-effect on the day. Volume is the request count; where a source does not
-count requests (Anthropic's usage report), the key's volume is its input
-tokens instead and says so in ``volume_unit``.
+effect on the day. Volume is the request count, or all tokens where a source
+does not count requests (Anthropic's usage report) or where requests forecast
+cost worse than tokens do (``forecast.intensity.better_unit``); the run says
+which in ``volume_unit``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ _KIND_SQL = {
     "output": "output_tokens",
 }
 INTENSITY_WINDOW_DAYS = 28
+REQUESTS, TOKENS = "requests", "tokens"  # the two units volume is forecast in
 
 
 def last_complete_day(ledger: Ledger) -> dt.date:
@@ -48,36 +50,38 @@ def last_complete_day(ledger: Ledger) -> dt.date:
 
 def daily_drivers(ledger: Ledger, book: PriceBook, end: dt.date) -> pd.DataFrame:
     """One row per key and day up to ``end`` (inclusive), zero-filled between a key's first
-    and last day: volume, failed volume, tokens by kind, cost from the book."""
+    day and ``end``: requests (NaN where a source did not count them), tokens by kind,
+    failed requests and failed tokens, cost from the book."""
     priced = priced_usage_sql(ledger, book, None, end)
     kinds = ", ".join(f"sum({sql}) AS t_{kind}" for kind, sql in _KIND_SQL.items())
     frame = ledger.con.execute(
         f"""
         SELECT team, feature, model, CAST(ts AS DATE) AS ds,
-               sum(coalesce(requests, input_tokens)) AS volume,
-               sum(coalesce(requests, input_tokens)) FILTER (WHERE status = 'error') AS failed,
-               bool_or(requests IS NULL) AS tokens_as_volume,
+               CASE WHEN bool_or(requests IS NULL) THEN NULL ELSE sum(requests) END AS requests,
+               coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS failed_requests,
+               coalesce(sum(input_tokens + output_tokens) FILTER (WHERE status = 'error'), 0)
+                   AS failed_tokens,
                {kinds}, sum(cost_usd) AS cost
         FROM ({priced}) GROUP BY ALL ORDER BY ALL
         """
     ).df()
-    frame["failed"] = frame["failed"].fillna(0)
     return _fill_days(frame, end)
 
 
 def _fill_days(frame: pd.DataFrame, end: dt.date) -> pd.DataFrame:
-    """Days without usage are real zeros between a key's first day and ``end``."""
+    """Days without usage are real zeros (no requests either) between a key's first day
+    and ``end``."""
     frame["ds"] = pd.to_datetime(frame["ds"])
     parts = []
     for key, part in frame.groupby(list(SERIES_KEYS), sort=True):
         days = pd.date_range(part["ds"].min(), pd.Timestamp(end), freq="D")
         full = part.set_index("ds").reindex(days)
         full.index.name = "ds"
+        idle = full["cost"].isna()
         for col, value in zip(SERIES_KEYS, key, strict=True):
             full[col] = value
-        numeric = [c for c in full.columns if c not in SERIES_KEYS and c != "tokens_as_volume"]
-        full[numeric] = full[numeric].fillna(0.0)
-        full["tokens_as_volume"] = full["tokens_as_volume"].fillna(False).astype(bool)
+        numeric = [c for c in full.columns if c not in SERIES_KEYS]
+        full.loc[idle, numeric] = 0.0
         parts.append(full.reset_index())
     out = pd.concat(parts, ignore_index=True)
     return out[[*SERIES_KEYS, "ds", *[c for c in out.columns if c not in (*SERIES_KEYS, "ds")]]]
@@ -87,23 +91,20 @@ def key_id(team: str, feature: str, model: str) -> str:
     return f"{team}|{feature}|{model}"
 
 
-def intensities(drivers: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """Per key: tokens of each kind per unit of volume and failure rate over the last
-    ``INTENSITY_WINDOW_DAYS`` days with volume (all history if the key is younger)."""
-    start = pd.Timestamp(as_of) - pd.Timedelta(days=INTENSITY_WINDOW_DAYS - 1)
-    recent = drivers[(drivers["ds"] >= start) & (drivers["ds"] <= pd.Timestamp(as_of))]
-    cols = [f"t_{k}" for k in TOKEN_KINDS]
-    sums = recent.groupby(list(SERIES_KEYS))[[*cols, "volume", "failed"]].sum()
-    older = drivers.groupby(list(SERIES_KEYS))[[*cols, "volume", "failed"]].sum()
-    sums = sums.where(sums["volume"] > 0, older.reindex(sums.index))
-    out = pd.DataFrame(index=sums.index)
-    volume = sums["volume"].replace(0, np.nan)
-    for kind in TOKEN_KINDS:
-        out[kind] = (sums[f"t_{kind}"] / volume).fillna(0.0)
-    out["failure_rate"] = (sums["failed"] / volume).fillna(0.0)
-    unit = drivers.groupby(list(SERIES_KEYS))["tokens_as_volume"].any()
-    out["volume_unit"] = np.where(unit.reindex(out.index), "input_tokens", "requests")
-    return out.reset_index()
+def token_matrix(part: pd.DataFrame) -> np.ndarray:
+    """(kinds, days) tokens of each priced kind, in ``TOKEN_KINDS`` order."""
+    return part[[f"t_{k}" for k in TOKEN_KINDS]].to_numpy(dtype=float).T
+
+
+def failure_rate(part: pd.DataFrame, unit: str, as_of: dt.date) -> float:
+    """Failed share of the volume over the last 28 days (all history if those were idle)."""
+    failed, total = ("failed_requests", "requests") if unit == REQUESTS else ("failed_tokens", None)
+    volume = part[total] if total else part[[f"t_{k}" for k in TOKEN_KINDS]].sum(axis=1)
+    recent = part["ds"] > pd.Timestamp(as_of) - pd.Timedelta(days=INTENSITY_WINDOW_DAYS)
+    for rows in (recent, slice(None)):
+        if volume[rows].sum() > 0:
+            return float(part.loc[rows, failed].sum() / volume[rows].sum())
+    return 0.0
 
 
 def tier_mix(ledger: Ledger, as_of: dt.date) -> pd.DataFrame:
@@ -146,24 +147,3 @@ def kind_prices(
         for kind in PRICE_COLUMNS:
             out[kind] += share * table[kind].to_numpy()[idx]
     return out
-
-
-def unit_costs(
-    book: PriceBook,
-    keys: pd.DataFrame,
-    mix: pd.DataFrame,
-    days: pd.DatetimeIndex,
-) -> pd.DataFrame:
-    """USD per unit of volume, per key and future day: intensity x tier-blended price.
-
-    ``keys`` holds one row per key with its intensities (``intensities``).
-    Returns a (key x day) frame indexed by key id.
-    """
-    rows = {}
-    for key in keys.itertuples(index=False):
-        tiers = tier_shares(mix, key.team, key.feature, key.model)
-        prices = kind_prices(book, key.model, tiers, days)
-        rows[key_id(key.team, key.feature, key.model)] = (
-            sum(getattr(key, kind) * prices[kind] for kind in PRICE_COLUMNS) / 1e6
-        )
-    return pd.DataFrame.from_dict(rows, orient="index", columns=days)

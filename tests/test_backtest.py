@@ -5,33 +5,52 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
-from test_forecast import AS_OF, KEYS, daily_csv
+from test_forecast import KEYS, daily_csv
 
 from forecast.backtest import RESULT_KEYS, backtest
 from forecast.errors import CostcastError
 from forecast.ingest import ingest_files
-from forecast.metrics import coverage, pinball, seasonal_scale, wape
+from forecast.metrics import coverage, evaluate, mase, mase_scale, pinball, seasonal_scale, wape
+from forecast.models import FORECASTERS
 from forecast.pricing import load_price_book
+from forecast.runs import RunSettings
 
 
 def test_metrics_by_hand():
     actual = np.array([10.0, 20.0, 30.0])
-    paths = np.array([[12.0, 18.0, 30.0], [8.0, 22.0, 30.0]])  # mean 10, 20, 30
-    assert wape(actual, paths) == 0.0
-    shifted = paths + 3  # mean 13, 23, 33: errors 3 each, sum |actual| = 60
-    assert wape(actual, shifted) == pytest.approx(9 / 60)
-    # 80% interval of two paths spans between them: 10 in [8.4, 11.6], 20 in [18.4, 21.6]
-    assert coverage(actual, paths) == 1.0
-    assert coverage(actual + 5, paths) == 0.0
-    # one path equal to the truth: every quantile is the truth, no loss
-    assert pinball(actual, actual[None, :]) == 0.0
-    # a constant forecast 1 above: under-forecast loss is 0, over-forecast (1 - q) * 1
+    mean = np.array([13.0, 23.0, 33.0])  # errors 3 each, sum |actual| = 60
+    assert wape(actual, actual) == 0.0
+    assert wape(actual, mean) == pytest.approx(9 / 60)
+    assert coverage(actual, actual - 1, actual + 1) == 1.0
+    assert coverage(actual, mean - 1, mean + 1) == 0.0
+    assert coverage(
+        actual, np.array([9.0, 21.0, 29.0]), np.array([11.0, 22.0, 31.0])
+    ) == pytest.approx(2 / 3)
+    # every quantile equal to the truth: no loss
+    assert pinball(actual, np.repeat(actual[None, :], 9, axis=0)) == 0.0
+    # every quantile 1 above: under-forecast loss is 0, over-forecast (1 - q) * 1
     expected = np.mean([1 - q for q in np.arange(1, 10) / 10])
-    assert pinball(actual, (actual + 1)[None, :]) == pytest.approx(expected)
-    assert seasonal_scale(np.array([1, 2, 3, 4, 5, 6, 7, 3, 2, 3, 4, 5, 6, 7.0])) == pytest.approx(
-        2 / 7
-    )
+    assert pinball(actual, np.repeat((actual + 1)[None, :], 9, axis=0)) == pytest.approx(expected)
+    week = np.array([1, 2, 3, 4, 5, 6, 7, 3, 2, 3, 4, 5, 6, 7.0])
+    assert seasonal_scale(week) == pytest.approx(2 / 7)
+    assert mase(actual, mean, 2 / 7) == pytest.approx(3 / (2 / 7))
+    assert mase_scale(np.full(20, 4.0)) == 4.0  # flat: the mean level, never zero
+    # days either side does not know are left out
+    assert wape(np.array([10.0, np.nan]), np.array([12.0, 5.0])) == pytest.approx(0.2)
+
+
+def test_evaluate_scores_a_cross_validation_frame():
+    cv = pd.DataFrame({
+        "unique_id": ["a"] * 4, "cutoff": [1, 1, 2, 2], "y": [10.0, 10, 20, 20],
+        "m": [12.0, 12, 20, 20], "m-lo-80": [11.0, 9, 19, 21], "m-hi-80": [13.0, 11, 21, 22],
+    })  # fmt: skip
+    scales = pd.Series({("a", 1): 2.0, ("a", 2): 1.0})
+    row = evaluate(cv, ["m"], scales).iloc[0]
+    assert row["wape"] == pytest.approx(4 / 60)
+    assert row["mase"] == pytest.approx(np.mean([2 / 2.0, 0 / 1.0]))
+    assert row["coverage_80"] == pytest.approx(2 / 4) and row["forecasts"] == 4
 
 
 @pytest.fixture
@@ -40,18 +59,21 @@ def weekly_ledger(ledger, tmp_path):
     return ledger
 
 
+@pytest.mark.slow
 def test_constant_spend_is_forecast_without_error(weekly_ledger):
     frame = backtest(
-        weekly_ledger, load_price_book(), horizon=7, windows=2, by="team", n_paths=30, jobs=1
-    )
+        weekly_ledger, load_price_book(), horizon=7, windows=2, by="team", jobs=1,
+        settings=RunSettings(n_paths=30),
+    )  # fmt: skip
     assert list(frame.columns) == list(RESULT_KEYS)
-    assert set(frame["model"]) == {"seasonal_naive", "prophet", "global_gbm", "ensemble", "auto"}
-    naive = frame.set_index("model").loc["seasonal_naive"]
-    assert naive["wape"] == pytest.approx(0.0, abs=1e-12)
-    assert naive["coverage_80"] == 1.0
-    assert naive["pinball"] == pytest.approx(0.0, abs=1e-12)
+    assert set(frame["model"]) == {*FORECASTERS, "ensemble", "auto"}
+    scores = frame.set_index("model")
+    exact = scores.drop(index="croston_sba")  # Croston's bias correction forecasts 5% low
+    assert (exact["wape"] < 1e-6).all(), exact["wape"]
+    assert (exact["coverage_80"] == 1.0).all() and (exact["pinball"] < 1e-6).all()
+    assert scores.loc["croston_sba", "wape"] == pytest.approx(0.05, abs=1e-3)
     assert (frame["level"] == "team").all() and (frame["windows"] == 2).all()
-    assert ((frame["wape"] >= 0) & (frame["coverage_80"] <= 1)).all()
+    assert (frame["series_skipped"] == 0).all()
 
 
 def test_too_many_windows_for_the_history(weekly_ledger):
@@ -65,13 +87,12 @@ def test_backtest_command_json_has_exactly_the_documented_keys(cli, tmp_path, mo
     cli("ingest", daily_csv(tmp_path / "u.csv", KEYS, days=100))
     code, out, err = cli(
         "backtest", "--horizon", "7", "--windows", "2", "--by", "model", "--paths", "20",
-        "--output", "json", "--jobs", "1",
+        "--output", "json", "--jobs", "1", "--models",
+        "seasonal_naive,ets,theta,tsb,imapa,croston_sba,global_gbm",
     )  # fmt: skip
     assert code == 0, err
     records = json.loads(out)
-    assert [set(r) for r in records] == [set(RESULT_KEYS)] * 5
-    assert {r["model"] for r in records} == {
-        "seasonal_naive", "prophet", "global_gbm", "ensemble", "auto",
-    }  # fmt: skip
+    named = {"seasonal_naive", "ets", "theta", "tsb", "imapa", "croston_sba", "global_gbm"}
+    assert [set(r) for r in records] == [set(RESULT_KEYS)] * (len(named) + 2)
+    assert {r["model"] for r in records} == {*named, "ensemble", "auto"}
     assert all(0 <= r["coverage_80"] <= 1 for r in records)
-    assert AS_OF  # the fixture data end on AS_OF; the backtest ends there too

@@ -168,7 +168,7 @@ def test_forecast_command_outputs_runs_and_charts(cli, workdir):
         ),
         ("", ("--horizon", "2025-Q1"), "on or before the as-of date"),
         ("", ("--by", "colour"), "cannot forecast by colour"),
-        ("", ("--models", "arima"), "unknown model 'arima'"),
+        ("", ("--models", "arima"), "unknown forecaster 'arima'"),
         ("", ("--as-of", "2027-01-01"), "after the ledger's last complete day"),
     ],
 )

@@ -140,7 +140,7 @@ def test_same_seed_same_numbers_and_runs_are_listed(constant_ledger):
     assert prov["rows"] == 120 * 3 and prov["last_day"] == str(AS_OF)
 
 
-def test_short_history_gets_a_flagged_mixture(ledger, tmp_path):
+def test_short_history_gets_a_flagged_median_of_simple_forecasters(ledger, tmp_path):
     ingest_files(ledger, [daily_csv(tmp_path / "u.csv", KEYS[:1], days=20)])
     run = create_forecast(
         ledger, load_price_book(), horizon_end=AS_OF + dt.timedelta(days=7),
@@ -150,7 +150,11 @@ def test_short_history_gets_a_flagged_mixture(ledger, tmp_path):
         "SELECT forecaster, flag FROM forecast_series WHERE run_id = ?", [run.run_id]
     ).fetchall()[0]
     assert forecaster == "ensemble"
-    assert flag == "short history (20 days): mixture of seasonal_naive, prophet"
+    assert (
+        flag == "short history (20 days): median of seasonal_naive, theta, tsb, imapa, croston_sba"
+    )
+    # the global model needs 35 days: it is skipped on this series, and the run says so
+    assert run.meta["skipped"]["global_gbm"]["series"] == 1
 
 
 def test_as_of_cuts_history_and_bad_requests_are_refused(constant_ledger, tmp_path):
@@ -255,22 +259,23 @@ def test_a_ledger_with_paths_in_the_old_long_layout_is_converted(constant_ledger
         assert load_paths(readonly, run.run_id, "cost")[1].shape == (3, 20, 10)
 
 
-def test_auto_tries_prophet_on_the_heaviest_series_only():
-    from forecast.engine import SeriesTask, budget_prophet, resolve_models
+def test_auto_tries_costly_forecasters_on_the_heaviest_series_only():
+    from forecast.engine import SeriesInput, budget_costly, resolve_forecasters
 
-    auto = resolve_models("auto")
-    ds = pd.date_range("2026-01-01", periods=10)
-    tasks = [
-        SeriesTask(f"k{i}", ds, np.ones(10), 5, 20, i, auto, weight=float(i)) for i in range(50)
-    ]
-    assert budget_prophet(tasks, share=0.1, at_least=3) == 5  # 10% of 50
-    with_prophet = {t.key for t in tasks if "prophet" in t.candidates}
-    assert with_prophet == {"k45", "k46", "k47", "k48", "k49"}  # the five heaviest
-    assert all(
-        set(t.candidates) == set(auto) - {"prophet"} for t in tasks if t.key not in with_prophet
-    )
-    small = [SeriesTask(f"k{i}", ds, np.ones(10), 5, 20, i, auto) for i in range(4)]
-    assert budget_prophet(small, share=0.1, at_least=20) == 4  # a small run keeps it everywhere
-    forced = [SeriesTask(f"k{i}", ds, np.ones(10), 5, 20, i, ("prophet",)) for i in range(50)]
-    budget_prophet(forced, share=0.1, at_least=3)
-    assert all(t.candidates == ("prophet",) for t in forced)
+    auto = resolve_forecasters("auto")
+    costly = {"prophet", "ets"}
+
+    def series(i, candidates=auto):
+        return SeriesInput(f"k{i}", np.ones(10), np.ones((4, 10)), np.ones(4), candidates,
+                           weight=float(i))  # fmt: skip
+
+    inputs = [series(i) for i in range(50)]
+    assert budget_costly(inputs, share=0.1, at_least=3) == 5  # 10% of 50
+    with_costly = {s.uid for s in inputs if costly <= set(s.candidates)}
+    assert with_costly == {"k45", "k46", "k47", "k48", "k49"}  # the five heaviest
+    assert all(set(s.candidates) == set(auto) - costly for s in inputs if s.uid not in with_costly)
+    small = [series(i) for i in range(4)]
+    assert budget_costly(small, share=0.1, at_least=20) == 4  # a small run keeps them everywhere
+    forced = [series(i, ("prophet",)) for i in range(50)]
+    budget_costly(forced, share=0.1, at_least=3)
+    assert all(s.candidates == ("prophet",) for s in forced)

@@ -14,7 +14,7 @@ from api.errors import NotReady
 from api.pages import ERRORS, Limit, Offset, Page, page
 from api.state import AppState
 from forecast.aggregate import config_budgets, summarize
-from forecast.engine import resolve_models
+from forecast.engine import resolve_forecasters
 from forecast.errors import CostcastError, NotFoundError
 from forecast.fiscal import FiscalCalendar
 from forecast.jobs import add_job, forecast_detail, list_forecasts, set_status
@@ -60,7 +60,7 @@ def start_forecast(
         as_of, _ = plan_dates(
             ledger, lambda day: calendar.horizon_end(body.horizon, day), body.as_of
         )
-        resolve_models(body.models)
+        resolve_forecasters(body.models)
     except CostcastError as exc:
         # the library names CLI options; here the fields are the request body's
         exc.field = BODY_FIELDS.get(exc.field, exc.field)

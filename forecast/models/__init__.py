@@ -1,33 +1,46 @@
-"""Forecasters: one contract, several models; ``make_model`` builds one by name."""
+"""Forecasters: one contract (``base``), one registry; ``make_forecaster`` builds one by name."""
 
 from __future__ import annotations
 
 from forecast.errors import CostcastError
-from forecast.models.base import Forecaster, NotFittedError
-from forecast.models.naive import SeasonalNaive
+from forecast.models.base import Forecaster, LocalForecaster, NotFittedError
+from forecast.models.global_gbm import GlobalGBM
 from forecast.models.prophet import ProphetForecaster
+from forecast.models.stats import ETS, IMAPA, TSB, CrostonSBA, SeasonalNaive, Theta
 
-MODELS: dict[str, type[Forecaster]] = {
-    SeasonalNaive.name: SeasonalNaive,
-    ProphetForecaster.name: ProphetForecaster,
+FORECASTERS: dict[str, type[Forecaster]] = {
+    cls.name: cls
+    for cls in (SeasonalNaive, ETS, Theta, TSB, IMAPA, CrostonSBA, ProphetForecaster, GlobalGBM)
 }
+AUTO = "auto"
+ENSEMBLE = "ensemble"  # the robust combination auto falls back on; see forecast.selection
 
 
-def make_model(name: str, **params) -> Forecaster:
+def make_forecaster(name: str, **params) -> Forecaster:
     try:
-        return MODELS[name](**params)
+        cls = FORECASTERS[name]
     except KeyError:
         raise CostcastError(
-            f"unknown model {name!r}; choose from auto, {', '.join(MODELS)}, global_gbm",
-            field="--models",
+            f"unknown forecaster {name!r}; choose from {AUTO}, {', '.join(FORECASTERS)}",
+            field="models",
         ) from None
+    return cls(**params)
 
 
 __all__ = [
-    "MODELS",
+    "AUTO",
+    "ENSEMBLE",
+    "ETS",
+    "FORECASTERS",
+    "IMAPA",
+    "TSB",
+    "CrostonSBA",
     "Forecaster",
+    "GlobalGBM",
+    "LocalForecaster",
     "NotFittedError",
     "ProphetForecaster",
     "SeasonalNaive",
-    "make_model",
+    "Theta",
+    "make_forecaster",
 ]

@@ -1,19 +1,37 @@
-"""The forecaster contract, in the scikit-learn spirit.
+"""The forecaster contract, one for local and global models, in the scikit-learn spirit.
 
-``__init__`` only stores parameters; ``fit(ds, y)`` learns from one daily
-series and returns ``self``; ``sample_paths(h, n_paths, seed)`` gives an
-``(n_paths, h)`` array of possible futures. Fitted attributes end in ``_``.
-Asking a model that was not fitted raises ``NotFittedError``.
+``__init__`` only stores parameters. A forecaster gives **point forecasts**
+(the mean of the daily value) for every series of a panel, and the same from
+past cutoffs for cross-validation; sample paths and intervals are not its job
+but the calibration's (``forecast.intervals``), which draws them from every
+model's own rolling-origin errors in the same way.
+
+- ``forecast(panel, h)`` -> ``(series, h)`` array, a row of NaN where the model
+  could not fit a series (the reason is in ``skipped_``);
+- ``cross_validate(panel, h, cutoffs)`` -> ``(series, cutoffs, h)``, each cutoff
+  a number of days before the panel's end, NaN where a series was too young;
+- ``fit(df)`` / ``predict(h)`` do the same on long frames for notebook use.
+
+A *local* model learns from each series alone (``_fit_one`` / ``_predict_one``
+over one array, as statsforecast models do); a *global* one learns across the
+panel at once.
 """
 
 from __future__ import annotations
 
 import inspect
+import warnings
+from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from forecast.errors import CostcastError
+from forecast.frame import Panel, forecast_frame
+
+# What a model may raise on data it cannot handle: skipped for that series, never fatal.
+FIT_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError, IndexError)
 
 
 class NotFittedError(CostcastError):
@@ -21,7 +39,12 @@ class NotFittedError(CostcastError):
 
 
 class Forecaster:
-    name = "base"
+    name: ClassVar[str] = "base"
+    scope: ClassVar[str] = "local"  # or "global"
+    # "cheap" fits in about a millisecond; "costly" ones (Prophet, AutoETS) take a tenth of
+    # a second or more per fit, so auto tries them on the heaviest series only.
+    cost: ClassVar[str] = "cheap"
+    min_days: ClassVar[int] = 1  # the shortest history the model fits
 
     def get_params(self) -> dict:
         """Constructor parameters, read from the signature so copies never drift."""
@@ -31,30 +54,111 @@ class Forecaster:
     def clone(self) -> Forecaster:
         return type(self)(**self.get_params())
 
-    def fit(self, ds: pd.DatetimeIndex, y: np.ndarray) -> Forecaster:
-        raise NotImplementedError
-
-    def sample_paths(self, h: int, n_paths: int, seed: int) -> np.ndarray:
-        raise NotImplementedError
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "last_day_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet: call fit(ds, y) first"
-            )
-
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
+    # -- the panel contract ------------------------------------------------------------
 
-def check_series(ds: pd.DatetimeIndex, y: np.ndarray) -> tuple[pd.DatetimeIndex, np.ndarray]:
-    ds = pd.DatetimeIndex(ds)
-    y = np.asarray(y, dtype=float)
-    if len(ds) != len(y) or len(y) == 0:
-        raise CostcastError(f"a series needs as many days as values (got {len(ds)} and {len(y)})")
-    if not np.isfinite(y).all() or (y < 0).any():
-        raise CostcastError("series values must be finite and >= 0")
-    if len(ds) > 1 and not (np.diff(ds.values) == np.timedelta64(1, "D")).all():
-        raise CostcastError("a series must have one value per consecutive day")
-    return ds, y
+    def forecast(self, panel: Panel, h: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def cross_validate(self, panel: Panel, h: int, cutoffs: Sequence[int]) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- long frames ---------------------------------------------------------------------
+
+    def fit(self, df: pd.DataFrame) -> Forecaster:
+        self.panel_ = Panel.from_frame(df)
+        return self
+
+    def predict(self, h: int) -> pd.DataFrame:
+        """Point forecasts as a long frame ``unique_id, ds, <name>``."""
+        if not hasattr(self, "panel_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet: call fit(df) first"
+            )
+        means = self.forecast(self.panel_, h)
+        keep = ~np.isnan(means).any(axis=1)
+        ids = [uid for uid, k in zip(self.panel_.ids, keep, strict=True) if k]
+        return forecast_frame(ids, self.panel_.end, means[keep], self.name)
+
+
+class LocalForecaster(Forecaster):
+    """A model fitted to each series alone. Subclasses give ``_fit_one(y) -> state`` and
+    ``_predict_one(state, h) -> mean`` (``self._train_end`` is the day ``y`` ends on, for
+    models that need the calendar); ``_forward_one(state, y, h)`` where the model can
+    forecast a longer series with the parameters it already has (statsforecast's
+    ``forward``), which makes cross-validation one fit instead of one per cutoff."""
+
+    def _fit_one(self, y: np.ndarray):
+        raise NotImplementedError
+
+    def _predict_one(self, state, h: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _forecast_one(self, y: np.ndarray, h: int) -> np.ndarray:
+        return self._predict_one(self._fit_one(y), h)
+
+    _forward_one = None  # (state, y, h) -> mean, where the model supports it
+
+    def _guarded(self, uid: str, call, *args) -> np.ndarray | None:
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")  # statsmodels and Prophet warn on every fit
+                mean = np.asarray(call(*args), dtype=float)
+        except FIT_ERRORS as exc:
+            self.skipped_[uid] = f"{type(exc).__name__}: {exc}"[:200]
+            return None
+        if not np.isfinite(mean).all():
+            self.skipped_[uid] = "the fit gave non-finite forecasts"
+            return None
+        return np.clip(mean, 0.0, None)  # a mean of usage is never negative
+
+    def forecast(self, panel: Panel, h: int) -> np.ndarray:
+        self.skipped_ = getattr(self, "skipped_", {})
+        out = np.full((len(panel), h), np.nan)
+        self._train_end = panel.end
+        for i, (uid, y) in enumerate(zip(panel.ids, panel.values, strict=True)):
+            if len(y) < self.min_days:
+                self.skipped_[uid] = f"needs {self.min_days} days, has {len(y)}"
+                continue
+            mean = self._guarded(uid, self._forecast_one, y, h)
+            if mean is not None:
+                out[i] = mean
+        return out
+
+    def cross_validate(self, panel: Panel, h: int, cutoffs: Sequence[int]) -> np.ndarray:
+        self.skipped_ = getattr(self, "skipped_", {})
+        result = np.full((len(panel), len(cutoffs), h), np.nan)
+        for i, (uid, y) in enumerate(zip(panel.ids, panel.values, strict=True)):
+            usable = [j for j, c in enumerate(cutoffs) if len(y) - c >= self.min_days]
+            if not usable:
+                continue
+            if self._forward_one is not None:
+                # learn the parameters once, at the earliest cutoff, as statsforecast's
+                # cross_validation(refit=False) does: no later data leaks into them
+                earliest = max(usable, key=lambda j: cutoffs[j])
+                self._train_end = panel.end - pd.Timedelta(days=cutoffs[earliest])
+                state = self._guarded_state(uid, y[: len(y) - cutoffs[earliest]])
+                if state is None:
+                    continue
+            for j in usable:
+                train = y[: len(y) - cutoffs[j]]
+                self._train_end = panel.end - pd.Timedelta(days=cutoffs[j])
+                if self._forward_one is not None:
+                    mean = self._guarded(uid, self._forward_one, state, train, h)
+                else:
+                    mean = self._guarded(uid, self._forecast_one, train, h)
+                if mean is not None:
+                    result[i, j] = mean
+        return result
+
+    def _guarded_state(self, uid: str, y: np.ndarray):
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                return self._fit_one(y)
+        except FIT_ERRORS as exc:
+            self.skipped_[uid] = f"{type(exc).__name__}: {exc}"[:200]
+            return None

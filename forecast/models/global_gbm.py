@@ -1,24 +1,30 @@
 """A global model: one scikit-learn gradient-boosting regressor learned across all series.
 
-It predicts a day's volume relative to the series' recent level, from
-calendar features (weekday, day of year, holiday), the horizon, and the
-series' own recent shape (last-week and last-four-week means, its weekday
-profile, the same weekday a week before the cutoff). Every series and many
-past cutoffs are training rows, so a young or bursty series borrows what the
-others show. Sample paths resample the model's own out-of-sample-like
-residuals (from the training cutoffs), per horizon week, on the log scale.
+It predicts a day's value as a multiple of the series' level (its mean over
+the 28 days before the cutoff) from calendar features (weekday, holiday),
+the horizon step, and the series' recent shape (last week against the level,
+its weekday profile, the same weekday a week before, the share of idle days,
+how much it varies, its trend). Every series and several past cutoffs are
+training rows, so a young or bursty series borrows what the others show.
+
+The loss is Poisson (log link): the prediction is the *mean* multiple, never
+negative, and no exponentiated log-scale error inflates it. A series idle for
+its last 28 days is forecast at zero.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from forecast.errors import CostcastError
+from forecast.frame import Panel
+from forecast.models.base import Forecaster
 
 LEVEL_DAYS = 28
+RATIO_CAP = 100.0  # a day at 100x the level is a burst the mean should not chase further
 
 
 @lru_cache(maxsize=64)
@@ -35,132 +41,167 @@ def _holidays(days: pd.DatetimeIndex, country: str | None) -> np.ndarray:
     return np.isin(days.to_numpy().astype("datetime64[D]"), known).astype(float)
 
 
-def _features(z: np.ndarray, cut: int, steps: np.ndarray, days: pd.DatetimeIndex, hol: np.ndarray):
-    """Rows for forecasting days ``cut + steps`` of log series ``z`` from history ``z[:cut]``."""
-    past = z[:cut]
-    level = past[-LEVEL_DAYS:].mean()
-    week = past[-7:].mean()
-    if cut >= 7:
-        tail = past[-LEVEL_DAYS:]
-        residue = np.arange(cut - len(tail), cut) % 7
-        weekday_mean = np.bincount(residue, tail, 7) / np.bincount(residue, minlength=7)
-    else:
-        weekday_mean = np.full(7, level)
-    target_pos = cut + steps
-    same_weekday_last_week = past[cut - 7 + (steps % 7)] if cut >= 7 else np.full(len(steps), level)
-    return np.column_stack(
+def _shape(past: np.ndarray) -> tuple[float, np.ndarray]:
+    """(level, features of the series' recent shape relative to its level), or level 0."""
+    tail = past[-LEVEL_DAYS:]
+    level = float(tail.mean())
+    if level <= 0:
+        return 0.0, np.zeros(6)
+    before = past[-2 * LEVEL_DAYS : -LEVEL_DAYS]
+    trend = level / before.mean() if len(before) >= 7 and before.mean() > 0 else 1.0
+    return level, np.array(
         [
-            steps,
-            days.day_of_week.to_numpy(),
-            days.day_of_year.to_numpy(),
-            hol,
-            np.full(len(steps), week - level),
-            weekday_mean[target_pos % 7] - level,
-            same_weekday_last_week - level,
-            np.full(len(steps), np.log1p(cut)),
+            past[-7:].mean() / level,
+            past[-14:].mean() / level,
+            np.mean(tail == 0),
+            tail.std() / level,
+            min(trend, RATIO_CAP),
+            np.log1p(len(past)),
         ]
-    ), level
+    )
 
 
-class GlobalGBM:
-    """Fit on many series at once; then sample paths for any of them."""
+def _weekday_profile(past: np.ndarray, level: float) -> np.ndarray:
+    """Mean of each position mod 7 over the last four weeks, relative to the level;
+    index ``i`` is the weekday of the day ``i`` days after the series' last day + 1."""
+    tail = past[-LEVEL_DAYS:]
+    residue = (np.arange(len(tail)) - len(tail)) % 7  # 0 = the weekday of the next day
+    counts = np.bincount(residue, minlength=7)
+    sums = np.bincount(residue, tail, minlength=7)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), level) / level
+
+
+class GlobalGBM(Forecaster):
+    """Fit on many series at once; point forecasts for any of them."""
 
     name = "global_gbm"
+    scope = "global"
+    min_days = LEVEL_DAYS + 7
 
     def __init__(
         self,
         max_horizon: int = 91,
-        cutoffs_per_series: int = 12,
+        max_rows: int = 100_000,
         holidays_country: str | None = "US",
-        max_iter: int = 200,
+        max_iter: int = 100,
         random_state: int = 0,
-        max_rows: int = 400_000,
     ) -> None:
         self.max_horizon = max_horizon
-        self.cutoffs_per_series = cutoffs_per_series
         self.max_rows = max_rows
         self.holidays_country = holidays_country
         self.max_iter = max_iter
         self.random_state = random_state
 
-    def fit(self, series: dict[str, tuple[pd.DatetimeIndex, np.ndarray]]) -> GlobalGBM:
+    def _calendar(self, first: pd.Timestamp, last: pd.Timestamp) -> tuple[pd.Timestamp, np.ndarray]:
+        """(first day, (days, 2) weekday and holiday flag of every day from it to ``last``):
+        looked up by index, not recomputed per row."""
+        days = pd.date_range(first, last, freq="D")
+        return first, np.column_stack(
+            [days.dayofweek.to_numpy(), _holidays(days, self.holidays_country)]
+        )
+
+    def _rows(self, past: np.ndarray, end: pd.Timestamp, steps: np.ndarray, calendar):
+        """Feature rows for days ``end + 1 + steps`` of a series whose history is ``past``."""
+        level, shape = _shape(past)
+        if level <= 0:
+            return 0.0, None
+        first, table = calendar
+        at = (end - first).days + 1 + steps
+        profile = _weekday_profile(past, level)
+        last_week = past[-7:] / level if len(past) >= 7 else np.ones(7)
+        n = len(steps)
+        return level, np.column_stack(
+            [
+                np.minimum(steps, self.max_horizon - 1),
+                table[at],
+                profile[steps % 7],
+                last_week[steps % 7],
+                np.broadcast_to(shape, (n, len(shape))),
+            ]
+        )
+
+    def _train(self, panel: Panel):
+        """Learn from cutoffs inside each series of ``panel`` (targets up to its end)."""
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         rng = np.random.default_rng(self.random_state)
-        X, y, steps_all = [], [], []
-        self.series_ = {}
-        # Past a few hundred thousand rows the trees learn little more: with many series,
-        # fewer cutoffs each (never fewer than two).
-        cutoffs = int(np.clip(self.max_rows // (max(len(series), 1) * self.max_horizon), 2,
-                              self.cutoffs_per_series))  # fmt: skip
-        for key, (ds, values) in series.items():
-            z = np.log1p(np.asarray(values, dtype=float))
-            ds = pd.DatetimeIndex(ds)
-            self.series_[key] = (ds, z)
-            n = len(z)
-            if n < LEVEL_DAYS + 7:
-                continue
-            h = min(self.max_horizon, n - LEVEL_DAYS)
-            cuts = rng.integers(LEVEL_DAYS, n - 1, size=cutoffs)
-            holiday = _holidays(ds, self.holidays_country)  # once per series, not per cutoff
-            for cut in cuts:
-                steps = np.arange(min(h, n - cut))
-                feats, level = _features(z, cut, steps, ds[cut + steps], holiday[cut + steps])
-                X.append(feats)
-                y.append(z[cut + steps] - level)
-                steps_all.append(steps)
+        lengths = panel.lengths()
+        fit_on = np.flatnonzero(lengths >= self.min_days)
+        if not len(fit_on):
+            return None
+        per_series = max(1, self.max_rows // (len(fit_on) * self.max_horizon))
+        calendar = self._calendar(min(panel.starts()), panel.end)
+        X, y = [], []
+        for i in fit_on:
+            values = panel.values[i]
+            n = len(values)
+            for cut in rng.integers(LEVEL_DAYS, n - 1, size=min(per_series, 12)):
+                steps = np.arange(min(self.max_horizon, n - cut))
+                end = panel.end - pd.Timedelta(days=n - cut)
+                level, rows = self._rows(values[:cut], end, steps, calendar)
+                if rows is None:
+                    continue
+                X.append(rows)
+                y.append(np.minimum(values[cut + steps] / level, RATIO_CAP))
         if not X:
-            raise CostcastError("the global model needs at least one series of 35 days or more")
-        X, y, steps_all = np.vstack(X), np.concatenate(y), np.concatenate(steps_all)
+            return None
         model = HistGradientBoostingRegressor(
-            max_iter=self.max_iter, learning_rate=0.05, random_state=self.random_state
-        )
-        model.fit(X, y)
-        self.model_ = model
-        # In-sample residuals by horizon week: the spread of the sample paths. A sample of
-        # rows describes the spread as well as all of them.
-        rows = rng.choice(len(y), size=min(len(y), 50_000), replace=False)
-        X, y, steps_all = X[rows], y[rows], steps_all[rows]
-        residuals = y - model.predict(X)
-        self.residuals_ = {
-            w: residuals[steps_all // 7 == w] for w in range(int(steps_all.max() // 7) + 1)
-        }
-        return self
+            loss="poisson", max_iter=self.max_iter, learning_rate=0.05,
+            random_state=self.random_state,
+        )  # fmt: skip
+        return model.fit(np.vstack(X), np.concatenate(y))
 
-    def sample_paths(self, key: str, h: int, n_paths: int, seed: int) -> np.ndarray:
-        return self.sample_paths_many([key], h, n_paths, [seed])[key]
-
-    def sample_paths_many(
-        self, keys: list[str], h: int, n_paths: int, seeds: list[int]
-    ) -> dict[str, np.ndarray]:
-        """Paths for many series with one prediction call: key -> (n_paths, h)."""
-        if not hasattr(self, "model_"):
-            from forecast.models.base import NotFittedError
-
-            raise NotFittedError("this GlobalGBM is not fitted yet: call fit(series) first")
+    def _predict(self, model, panel: Panel, h: int) -> np.ndarray:
+        out = np.full((len(panel), h), np.nan)
         steps = np.arange(h)
-        rows, levels = [], []
-        calendars = {}  # most series end on the same day: their future days are the same
-        for key in keys:
-            ds, z = self.series_[key]
-            if ds[-1] not in calendars:
-                days = pd.date_range(ds[-1] + pd.Timedelta(days=1), periods=h)
-                calendars[ds[-1]] = (days, _holidays(days, self.holidays_country))
-            feats, level = _features(z, len(z), steps, *calendars[ds[-1]])
+        calendar = self._calendar(panel.end, panel.end + pd.Timedelta(days=h))
+        rows, where, levels = [], [], []
+        for i, values in enumerate(panel.values):
+            if len(values) < LEVEL_DAYS:
+                continue
+            level, feats = self._rows(values, panel.end, steps, calendar)
+            if feats is None:
+                out[i] = 0.0  # idle for four weeks: nothing to scale a forecast by
+                continue
             rows.append(feats)
+            where.append(i)
             levels.append(level)
-        if not rows:
-            return {}
-        means = self.model_.predict(np.vstack(rows)).reshape(len(keys), h)
-        means += np.asarray(levels)[:, None]
-        last = max(self.residuals_)
-        weeks = [(np.flatnonzero(steps // 7 == w), self.residuals_.get(w, self.residuals_[last]))
-                 for w in range(int(steps.max()) // 7 + 1)]  # fmt: skip
-        out = {}
-        for key, mean, seed in zip(keys, means, seeds, strict=True):
-            rng = np.random.default_rng(seed)
-            noise = np.empty((n_paths, h))
-            for cols, pool in weeks:  # each day's residual drawn from its horizon week's pool
-                noise[:, cols] = pool[rng.integers(0, len(pool), size=(n_paths, len(cols)))]
-            out[key] = np.clip(np.expm1(mean[None, :] + noise), 0.0, None)
+        if rows:
+            ratios = model.predict(np.vstack(rows)).reshape(len(rows), h)
+            out[where] = ratios * np.asarray(levels)[:, None]
         return out
+
+    def _skip_all(self, panel: Panel) -> None:
+        for uid in panel.ids:
+            self.skipped_[uid] = f"no series has {self.min_days} days with usage to learn from"
+
+    def forecast(self, panel: Panel, h: int) -> np.ndarray:
+        self.skipped_ = {}
+        model = self._train(panel)
+        if model is None:
+            self._skip_all(panel)
+            return np.full((len(panel), h), np.nan)
+        self.model_ = model
+        return self._predicted(panel, self._predict(model, panel, h))
+
+    def cross_validate(self, panel: Panel, h: int, cutoffs: Sequence[int]) -> np.ndarray:
+        """Learned once, before the earliest cutoff (no later target leaks in), then asked
+        from every cutoff, as statsforecast's cross_validation(refit=False) does."""
+        self.skipped_ = {}
+        result = np.full((len(panel), len(cutoffs), h), np.nan)
+        model = self._train(panel.cut(max(cutoffs), min_length=1))
+        if model is None:
+            return result
+        index = {uid: i for i, uid in enumerate(panel.ids)}
+        for j, cutoff in enumerate(cutoffs):
+            past = panel.cut(cutoff, min_length=LEVEL_DAYS)
+            means = self._predict(model, past, h)
+            for uid, mean in zip(past.ids, means, strict=True):
+                result[index[uid], j] = mean
+        return result
+
+    def _predicted(self, panel: Panel, means: np.ndarray) -> np.ndarray:
+        for uid, row in zip(panel.ids, means, strict=True):
+            if np.isnan(row).any():
+                self.skipped_[uid] = f"needs {LEVEL_DAYS} days, has fewer"
+        return means

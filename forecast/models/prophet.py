@@ -3,19 +3,18 @@
 Fits daily volume on its own scale with multiplicative seasonality: the
 weekly swing scales with the level, and the trend stays linear. (On the log
 scale a feature's launch ramp becomes exponential growth, and the trend
-uncertainty explodes within a quarter.) Sample paths are Prophet's own
-predictive samples (future trend changes and noise), clipped at zero.
+uncertainty explodes within a quarter.) The point forecast is ``yhat``;
+intervals come from the calibration, like every model's.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 
 import numpy as np
 import pandas as pd
 
-from forecast.models.base import Forecaster, check_series
+from forecast.models.base import LocalForecaster
 
 # Prophet logs every fit and a missing plotly at import; neither helps a user.
 logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
@@ -28,8 +27,10 @@ def _quiet_cmdstan() -> None:
     logger.disabled = True  # its handlers are re-added as models load; levels do not hold
 
 
-class ProphetForecaster(Forecaster):
+class ProphetForecaster(LocalForecaster):
     name = "prophet"
+    cost = "costly"
+    min_days = 14
 
     def __init__(
         self,
@@ -47,11 +48,12 @@ class ProphetForecaster(Forecaster):
         self.seasonality_prior_scale = seasonality_prior_scale
         self.max_history = max_history
 
-    def fit(self, ds: pd.DatetimeIndex, y: np.ndarray) -> ProphetForecaster:
+    def _fit_one(self, y: np.ndarray):
         from prophet import Prophet
 
-        ds, y = check_series(ds, y)
-        ds, y = ds[-self.max_history :], y[-self.max_history :]
+        end = self._train_end
+        y = y[-self.max_history :]
+        ds = pd.date_range(end=end, periods=len(y), freq="D")
         yearly = self.yearly_seasonality
         if yearly == "auto":
             yearly = len(y) >= 2 * 365
@@ -66,29 +68,11 @@ class ProphetForecaster(Forecaster):
         )
         if self.holidays_country:
             model.add_country_holidays(country_name=self.holidays_country)
-        with warnings.catch_warnings():
-            # Prophet uses pandas features pandas deprecates; that is Prophet's to fix.
-            warnings.simplefilter("ignore", FutureWarning)
-            warnings.simplefilter("ignore", DeprecationWarning)
-            _quiet_cmdstan()
-            model.fit(pd.DataFrame({"ds": ds, "y": y}), algorithm="LBFGS")
-        self.model_ = model
-        self.last_day_ = ds[-1]
-        return self
+        _quiet_cmdstan()
+        model.fit(pd.DataFrame({"ds": ds, "y": y}), algorithm="LBFGS")
+        return model, end
 
-    def sample_paths(self, h: int, n_paths: int, seed: int) -> np.ndarray:
-        self._check_fitted()
-        future = pd.DataFrame(
-            {"ds": pd.date_range(self.last_day_ + pd.Timedelta(days=1), periods=h)}
-        )
-        self.model_.uncertainty_samples = n_paths
-        state = np.random.get_state()
-        np.random.seed(seed % 2**32)  # Prophet samples from numpy's global generator
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)
-                warnings.simplefilter("ignore", DeprecationWarning)
-                samples = self.model_.predictive_samples(future)["yhat"]  # (h, n_paths)
-        finally:
-            np.random.set_state(state)
-        return np.clip(samples.T, 0.0, None)
+    def _predict_one(self, state, h: int) -> np.ndarray:
+        model, end = state
+        future = pd.DataFrame({"ds": pd.date_range(end + pd.Timedelta(days=1), periods=h)})
+        return model.predict(future)["yhat"].to_numpy()

@@ -24,7 +24,7 @@ import pandas as pd
 from forecast.errors import LedgerError, ScenarioError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PRICE_COLUMNS, PriceBook
-from forecast.runs import ForecastRun, load_paths
+from forecast.runs import ForecastRun, load_intensity, load_paths
 from forecast.scenario.schema import Range, Scenario
 from forecast.series import kind_prices
 
@@ -79,6 +79,7 @@ def load_baseline(ledger: Ledger, run: ForecastRun, book: PriceBook) -> Baseline
         series[["team", "feature", "model"]].itertuples(index=False, name=None)
     ):
         raise LedgerError(f"run {run.run_id} is incomplete: its paths do not match its series")
+    intensity = load_intensity(ledger, run.run_id)
     streams = []
     prices: dict[tuple, dict] = {}  # most series share a model and tier mix
     for i, row in enumerate(series.itertuples(index=False)):
@@ -86,10 +87,13 @@ def load_baseline(ledger: Ledger, run: ForecastRun, book: PriceBook) -> Baseline
         key = (row.model, row.tiers)
         if key not in prices:
             prices[key] = kind_prices(book, row.model, tiers, days)
+        # runs before intensity was forecast kept one number per kind
+        per_day = intensity.get((row.team, row.feature, row.model)) or {
+            k: np.full(d, getattr(row, k)) for k in PRICE_COLUMNS
+        }
         streams.append(
             Stream(
-                row.team, row.feature, row.model, volumes[i],
-                {k: np.full(d, getattr(row, k)) for k in PRICE_COLUMNS},
+                row.team, row.feature, row.model, volumes[i], dict(per_day),
                 np.full(d, row.failure_rate), dict(prices[key]), tiers,
             )
         )  # fmt: skip

@@ -1,0 +1,327 @@
+"""Accuracy benchmark: costcast against plain baselines on real LLM usage, and the demo's quarters.
+
+**Real usage** (``../shared/data/real-usage/daily.csv``): every stream total
+and every per-model series with at least 60 days goes into one ledger as
+canonical daily rows (team = stream, feature = model or ``all``), priced at a
+flat price (input $1, cached input $0.10, cache write $1.25, output $4 per
+million tokens: the models are mostly not in any price book, and MASE and
+coverage do not depend on the price). Each series is shifted by whole weeks
+to end on the same day (weekdays kept; at most six trailing days dropped).
+Run twice: requests present where the source has them, and tokens only.
+
+From rolling origins seven days apart (``--origins``, the latest ``h`` days
+before the end), for h = 7, 14 and 28, costcast's ``cross_validation`` runs
+the whole pipeline as a forecast made that day would, and every series with
+at least 28 days of history at an origin is scored on its daily cost. In the
+same run, on the same series and origins, plain baselines written with their
+libraries' defaults: statsforecast ``SeasonalNaive(7)`` and
+``AutoETS(season_length=7)`` (80% intervals from ``level=[80]``), and
+``Prophet()`` (``yhat``, ``yhat_lower``/``yhat_upper`` at its default 80%).
+
+Per method and h: MASE (per series: the mean over its origins of MAE over the
+in-sample weekly seasonal naive's MAE) mean and median over series, pooled
+WAPE, 80% interval coverage of days, and the number of forecasts (series x
+origins).
+
+**Demo quarters** (``--demo``): the demo organisation re-forecast from an
+as-of date every two weeks; each fiscal quarter the run covers and the data
+close (this quarter's landing and the next quarter) is checked per team and
+in total against its P10-P90.
+
+    python bench/accuracy.py [--horizons 7,14,28] [--origins 10] [--demo] [--jobs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+# This folder has a forecast.py: keep it off the import path.
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-usage" / "daily.csv"
+END = dt.date(2026, 6, 28)  # every real series is moved to end on this day
+FLAT = {"input": 1.0, "cached_input": 0.10, "cache_write": 1.25, "output": 4.0}
+MIN_DAYS = 60
+MIN_HISTORY = 28
+BASELINES = ("SeasonalNaive(7)", "AutoETS(7)", "Prophet()")
+
+
+def real_series(path: Path) -> dict[str, pd.DataFrame]:
+    frame = pd.read_csv(path, parse_dates=["date"])
+    out = {}
+    for name, part in frame.groupby("series", sort=True):
+        if len(part) >= MIN_DAYS:
+            out[name] = part.sort_values("date").reset_index(drop=True)
+    return out
+
+
+def canonical_rows(series: dict[str, pd.DataFrame], with_requests: bool) -> pd.DataFrame:
+    rows = []
+    for name, part in series.items():
+        stream, _, model = name.partition("/")
+        last = part["date"].max().date()
+        shift = dt.timedelta(days=7 * -(-(END - last).days // 7))  # whole weeks, to END or past
+        part = part.assign(date=part["date"] + shift)
+        part = part[part["date"] <= pd.Timestamp(END)]
+        # some per-model series only report total tokens: counted as (uncached) input
+        split = part[["input_tokens", "cached_input_tokens", "output_tokens"]].notna().any(axis=1)
+        part = part.assign(input_tokens=part["input_tokens"].where(split, part["total_tokens"]))
+        cached = part["cached_input_tokens"].fillna(0)
+        write = part["cache_write_tokens"].fillna(0)
+        tokens = pd.DataFrame({
+            "timestamp": part["date"].dt.strftime("%Y-%m-%dT00:00:00Z"), "bucket": "1d",
+            "team": stream.split("__")[0].lower(), "feature": (model or "all").lower(),
+            "model": "flat-model",
+            "input_tokens": (part["input_tokens"].fillna(0) + cached + write).astype("int64"),
+            "cached_input_tokens": cached.astype("int64"),
+            "cache_write_tokens": write.astype("int64"),
+            "output_tokens": part["output_tokens"].fillna(0).astype("int64"),
+        })  # fmt: skip
+        if with_requests:
+            tokens["requests"] = part["requests"].astype("Int64")
+        used = (tokens["input_tokens"] + tokens["output_tokens"]) > 0
+        rows.append(tokens[used])
+    out = pd.concat(rows, ignore_index=True)
+    if with_requests and out["requests"].isna().any():
+        # a source without request counts (a whole stream) stays without them
+        out["requests"] = out["requests"].astype("Float64")
+    return out
+
+
+def flat_config(folder: Path) -> Path:
+    path = folder / "costcast.yaml"
+    prices = ", ".join(f"{k}: {v}" for k, v in FLAT.items())
+    path.write_text(
+        "ledger: bench.duckdb\nprices:\n  entries:\n"
+        f"    - {{model: flat-model, provider: flat, effective: 2000-01-01, {prices}}}\n"
+    )
+    return path
+
+
+def baseline_forecasts(history: np.ndarray, ds: pd.DatetimeIndex, h: int) -> dict:
+    """Each baseline's (mean, lo, hi) with its library's defaults."""
+    from prophet import Prophet
+    from statsforecast.models import AutoETS, SeasonalNaive
+
+    out = {}
+    for name, model in (("SeasonalNaive(7)", SeasonalNaive(7)),
+                        ("AutoETS(7)", AutoETS(season_length=7))):  # fmt: skip
+        try:
+            f = model.forecast(y=history, h=h, level=[80])
+            out[name] = (f["mean"], f["lo-80"], f["hi-80"])
+        except Exception as exc:
+            print(f"  {name} failed: {exc}", file=sys.stderr)
+    model = Prophet()
+    model.fit(pd.DataFrame({"ds": ds, "y": history}))
+    f = model.predict(model.make_future_dataframe(h, include_history=False))
+    out["Prophet()"] = (
+        f["yhat"].to_numpy(),
+        f["yhat_lower"].to_numpy(),
+        f["yhat_upper"].to_numpy(),
+    )
+    return out
+
+
+def score(rows: list[dict]) -> pd.DataFrame:
+    """rows: one per (method, series, origin) with actual, mean, lo, hi, scale."""
+    table = []
+    frame = pd.DataFrame(rows)
+    for method, part in frame.groupby("method", sort=False):
+        actual = np.concatenate(part["actual"].to_list())
+        mean = np.concatenate(part["mean"].to_list())
+        lo = np.concatenate(part["lo"].to_list())
+        hi = np.concatenate(part["hi"].to_list())
+        part = part.assign(mase=[np.abs(a - m).mean() / s for a, m, s in
+                                 zip(part["actual"], part["mean"], part["scale"], strict=True)])  # fmt: skip
+        per_series = part.groupby("series")["mase"].mean()
+        table.append({
+            "method": method, "mase_mean": per_series.mean(), "mase_median": per_series.median(),
+            "wape": np.abs(actual - mean).sum() / np.abs(actual).sum(),
+            "coverage_80": np.mean((actual >= lo - 1e-9) & (actual <= hi + 1e-9)),
+            "forecasts": len(part), "series": part["series"].nunique(),
+        })  # fmt: skip
+    return pd.DataFrame(table)
+
+
+def run_real(with_requests: bool, horizons, origins: int, jobs) -> dict[int, pd.DataFrame]:
+    from forecast.backtest import cross_validation
+    from forecast.config import load_config
+    from forecast.ingest import ingest_files
+    from forecast.ledger import Ledger
+    from forecast.metrics import mase_scale
+    from forecast.models import FORECASTERS
+    from forecast.pricing import load_price_book
+    from forecast.runs import RunSettings
+    from forecast.series import daily_drivers
+
+    series = real_series(DATA)
+    tables = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        csv = folder / "usage.csv"
+        canonical_rows(series, with_requests).to_csv(csv, index=False)
+        config = load_config(flat_config(folder))
+        book = load_price_book(config)
+        with Ledger(config.ledger) as ledger:
+            ingest_files(ledger, [csv])
+            drivers = daily_drivers(ledger, book, END)
+            costs = {f"{t}|{f}": part.set_index("ds")["cost"]
+                     for (t, f), part in drivers.groupby(["team", "feature"])}  # fmt: skip
+            for h in horizons:
+                longest = max(len(c) for c in costs.values())
+                n = min(origins, (longest - MIN_HISTORY - h) // 7 + 1)
+                started = time.perf_counter()
+                cv, _ = cross_validation(
+                    ledger, book, horizon=h, windows=n, step=7, by="team,feature", as_of=END,
+                    settings=RunSettings(n_paths=200), jobs=jobs,
+                )  # fmt: skip
+                ours = time.perf_counter() - started
+                names = ["auto", "ensemble", *FORECASTERS]
+                rows = []
+                for (uid, cutoff), part in cv.groupby(["unique_id", "cutoff"], sort=True):
+                    cost = costs[uid]
+                    history = cost[cost.index <= cutoff]
+                    if len(history) < MIN_HISTORY:
+                        continue
+                    actual = part["y"].to_numpy()
+                    scale = mase_scale(history.to_numpy())
+                    base = dict(series=uid, origin=cutoff, actual=actual, scale=scale)
+                    for name in names:
+                        rows.append(base | {"method": f"costcast {name}", "mean": part[name].to_numpy(),
+                                            "lo": part[f"{name}-lo-80"].to_numpy(),
+                                            "hi": part[f"{name}-hi-80"].to_numpy()})  # fmt: skip
+                    for name, (m, lo, hi) in baseline_forecasts(
+                        history.to_numpy(), pd.DatetimeIndex(history.index), h
+                    ).items():
+                        rows.append(
+                            base | {"method": name, "mean": np.clip(m, 0, None), "lo": lo, "hi": hi}
+                        )
+                table = score(rows)
+                table.insert(0, "h", h)
+                tables[h] = table
+                print(
+                    f"  h={h}: {n} origins, costcast cross-validation {ours:.0f}s", file=sys.stderr
+                )
+    return tables
+
+
+def run_demo(jobs, every_days: int = 14) -> pd.DataFrame:
+    from forecast.aggregate import summarize
+    from forecast.config import load_config
+    from forecast.demo import write_demo_data
+    from forecast.fiscal import FiscalCalendar
+    from forecast.ingest import ingest_files
+    from forecast.ledger import Ledger
+    from forecast.pricing import load_price_book
+    from forecast.runs import RunSettings, create_forecast
+    from forecast.series import daily_drivers
+
+    end = dt.date(2026, 11, 30)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write_demo_data(tmp, seed=0, months=15, end=end)
+        config = load_config(Path(tmp) / "costcast.yaml")
+        book = load_price_book(config)
+        calendar = FiscalCalendar(config.fiscal_year_start)
+        with Ledger(Path(tmp) / "demo.duckdb") as ledger:
+            ingest_files(ledger, [f for f in files if f.name.startswith("usage-")])
+            drivers = daily_drivers(ledger, book, end)
+            drivers["quarter"] = calendar.labels(drivers["ds"], "quarter").to_numpy()
+            actual = drivers.groupby(["team", "quarter"])["cost"].sum()
+            total = drivers.groupby("quarter")["cost"].sum()
+            last_full = calendar.period_start(end + dt.timedelta(days=1), "quarter")
+            as_of = dt.date(2026, 2, 1)
+            while as_of < end - dt.timedelta(days=60):
+                horizon = calendar.horizon_end("next-quarter", as_of)
+                run = create_forecast(ledger, book, as_of=as_of, horizon_end=min(horizon, end),
+                                      settings=RunSettings(), jobs=jobs)  # fmt: skip
+                table = summarize(ledger, run, by="team", freq="quarter", calendar=calendar)
+                for row in table.itertuples(index=False):
+                    start = calendar.period_start(
+                        dt.date.fromisoformat(_quarter_start(row.period, calendar)), "quarter"
+                    )
+                    stop = calendar.period_end(start, "quarter")
+                    if stop > min(horizon, end) + dt.timedelta(days=1) or stop > last_full:
+                        continue  # the run or the data do not cover the whole quarter
+                    truth = (
+                        total[row.period] if row.team == "total" else actual[(row.team, row.period)]
+                    )
+                    rows.append({"as_of": as_of, "team": row.team, "quarter": row.period,
+                                 "ahead": "this" if start <= as_of else "next",
+                                 "actual": truth, "mean": row.mean, "p10": row.p10, "p90": row.p90,
+                                 "inside": row.p10 <= truth <= row.p90,
+                                 "daily_coverage": run.meta["backtest"].get("coverage_80")})  # fmt: skip
+                print(f"  demo as of {as_of}: done", file=sys.stderr)
+                as_of += dt.timedelta(days=every_days)
+    return pd.DataFrame(rows)
+
+
+def _quarter_start(label: str, calendar) -> str:
+    year, q = int(label[:4]), int(label[-1])
+    start = calendar.year_start(year)
+    month = (start.month - 1 + 3 * (q - 1)) % 12 + 1
+    return dt.date(year + (start.month - 1 + 3 * (q - 1)) // 12, month, 1).isoformat()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--horizons", default="7,14,28")
+    parser.add_argument("--origins", type=int, default=10)
+    parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--demo", action="store_true", help="also the demo's quarter totals")
+    parser.add_argument("--demo-only", action="store_true")
+    args = parser.parse_args()
+    logging.getLogger("cmdstanpy").disabled = True
+    logging.getLogger("prophet").setLevel(logging.ERROR)
+    warnings.simplefilter("ignore")
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_columns", 20)
+    horizons = [int(h) for h in args.horizons.split(",")]
+    if not args.demo_only:
+        for with_requests in (True, False):
+            label = "requests present where the source has them" if with_requests else "tokens only"
+            print(f"\n== real usage, {label}", file=sys.stderr)
+            tables = run_real(with_requests, horizons, args.origins, args.jobs)
+            print(f"\n## Real usage, {label}\n")
+            for h, table in tables.items():
+                print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"), "\n")
+                _goals(table, h)
+    if args.demo or args.demo_only:
+        print("\n== demo quarter totals", file=sys.stderr)
+        demo = run_demo(args.jobs)
+        print("\n## Demo re-forecasts: quarter totals inside P10-P90\n")
+        summary = demo.groupby(["ahead"]).agg(
+            checks=("inside", "size"), coverage=("inside", "mean")
+        )
+        print(summary.to_string(float_format=lambda v: f"{v:.3f}"))
+        print(f"\nall: {demo['inside'].mean():.3f} of {len(demo)} quarter totals "
+              f"({demo['as_of'].nunique()} as-of dates); totals only: "
+              f"{demo[demo.team == 'total']['inside'].mean():.3f}; the runs' own daily 80% "
+              f"coverage: {demo.groupby('as_of')['daily_coverage'].first().mean():.3f}")  # fmt: skip
+
+
+def _goals(table: pd.DataFrame, h: int) -> None:
+    by = table.set_index("method")
+    auto = by.loc["costcast auto", "mase_median"]
+    best = by.loc[list(BASELINES), "mase_median"].min()
+    naive = by.loc["SeasonalNaive(7)"]
+    print(
+        f"   h={h}: auto median MASE / best baseline's = {auto / best:.2f} (goal <= 0.90); "
+        f"auto / seasonal naive: median {auto / naive['mase_median']:.2f}, mean "
+        f"{by.loc['costcast auto', 'mase_mean'] / naive['mase_mean']:.2f} (goal <= 1.05); "
+        f"auto coverage {by.loc['costcast auto', 'coverage_80']:.2f} (goal 0.75-0.85)\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The one data shape: a long frame of daily series, ``unique_id, ds, y`` (plus driver columns).
+
+Users and front ends hand over long frames, as with statsforecast; models
+work on a ``Panel``, the same data as one array per series, so that fitting
+thousands of series never slices a frame per series (statsforecast keeps a
+``GroupedArray`` for the same reason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import CostcastError
+
+ID, DS, Y = "unique_id", "ds", "y"
+
+
+def validate_frame(
+    df: pd.DataFrame, id_col: str = ID, time_col: str = DS, target_col: str = Y
+) -> None:
+    """Refuse a frame that is not a long frame of daily, finite, non-negative values."""
+    missing = [c for c in (id_col, time_col, target_col) if c not in df.columns]
+    if missing:
+        raise CostcastError(
+            f"the frame lacks column(s) {', '.join(missing)}",
+            hint=f"a long frame has one row per series and day: {id_col}, {time_col}, {target_col}",
+        )
+    values = pd.to_numeric(df[target_col], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        row = df.iloc[int(np.flatnonzero(bad)[0])]
+        raise CostcastError(
+            f"series {row[id_col]!r} on {row[time_col]}: {target_col} must be a finite number >= 0",
+            field=target_col,
+            value=row[target_col],
+        )
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Daily series, one array each, every series ending on ``end``.
+
+    ``values[i]`` holds series ``ids[i]`` from its first day through ``end``,
+    one value per consecutive day.
+    """
+
+    ids: tuple[str, ...]
+    values: tuple[np.ndarray, ...]
+    end: pd.Timestamp
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def lengths(self) -> np.ndarray:
+        return np.array([len(v) for v in self.values], dtype=int)
+
+    def starts(self) -> list[pd.Timestamp]:
+        return [self.end - pd.Timedelta(days=len(v) - 1) for v in self.values]
+
+    def take(self, index: Sequence[int]) -> Panel:
+        return Panel(tuple(self.ids[i] for i in index), tuple(self.values[i] for i in index),
+                     self.end)  # fmt: skip
+
+    def cut(self, days: int, min_length: int = 1) -> Panel:
+        """The panel as it was ``days`` days before its end: series shorter than
+        ``min_length`` by then are left out."""
+        keep = [i for i, v in enumerate(self.values) if len(v) - days >= min_length]
+        return Panel(
+            tuple(self.ids[i] for i in keep),
+            tuple(self.values[i][: len(self.values[i]) - days] for i in keep),
+            self.end - pd.Timedelta(days=days),
+        )
+
+    @classmethod
+    def from_frame(
+        cls, df: pd.DataFrame, id_col: str = ID, time_col: str = DS, target_col: str = Y
+    ) -> Panel:
+        """Series of a long frame; gaps are refused, and every series must end on the same day
+        (fill it with zeros where a series had no usage)."""
+        validate_frame(df, id_col, time_col, target_col)
+        frame = df[[id_col, time_col, target_col]].copy()
+        frame[time_col] = pd.to_datetime(frame[time_col])
+        frame = frame.sort_values([id_col, time_col], kind="stable")
+        ends = frame.groupby(id_col, sort=True)[time_col].max()
+        if ends.nunique() > 1:
+            raise CostcastError(
+                f"every series must end on the same day; {ends.idxmin()!r} ends "
+                f"{ends.min():%Y-%m-%d} and {ends.idxmax()!r} {ends.max():%Y-%m-%d}",
+                field=time_col,
+                hint="fill the days without usage with zeros",
+            )
+        ids, values = [], []
+        for uid, part in frame.groupby(id_col, sort=True):
+            days = part[time_col].to_numpy()
+            if len(days) > 1 and not (np.diff(days) == np.timedelta64(1, "D")).all():
+                raise CostcastError(
+                    f"series {uid!r} must have one value per consecutive day", field=time_col
+                )
+            ids.append(str(uid))
+            values.append(part[target_col].to_numpy(dtype=float))
+        if not ids:
+            raise CostcastError("the frame holds no series")
+        return cls(tuple(ids), tuple(values), pd.Timestamp(ends.iloc[0]))
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                ID: np.repeat(np.array(self.ids, dtype=object), self.lengths()),
+                DS: np.concatenate([pd.date_range(s, self.end, freq="D") for s in self.starts()]),
+                Y: np.concatenate(self.values),
+            }
+        )
+
+
+def future_days(end: pd.Timestamp, h: int) -> pd.DatetimeIndex:
+    return pd.date_range(end + pd.Timedelta(days=1), periods=h, freq="D")
+
+
+def forecast_frame(ids: Sequence[str], end: pd.Timestamp, means: np.ndarray, name: str):
+    """Long frame ``unique_id, ds, <name>`` from a (series, h) array of point forecasts."""
+    h = means.shape[1]
+    return pd.DataFrame(
+        {
+            ID: np.repeat(np.array(ids, dtype=object), h),
+            DS: np.tile(future_days(end, h), len(ids)),
+            name: means.reshape(-1),
+        }
+    )

@@ -1,0 +1,133 @@
+"""Statistical models from statsforecast, one small wrapper each.
+
+Each wrapper keeps its own parameters and builds a fresh statsforecast model
+per fit (statsforecast models hold their fit on the instance). The point
+forecast is the model's own mean; the intermittent-demand models (TSB,
+IMAPA, Croston SBA) forecast a flat daily rate, which is what a bursty
+series with idle days is best summarised by.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from forecast.models.base import LocalForecaster
+
+WEEK = 7
+
+
+class _StatsForecastModel(LocalForecaster):
+    def _model(self):
+        raise NotImplementedError
+
+    def _fit_one(self, y: np.ndarray):
+        return self._model().fit(y=y)
+
+    def _predict_one(self, state, h: int) -> np.ndarray:
+        return state.predict(h=h)["mean"]
+
+    def _forecast_one(self, y: np.ndarray, h: int) -> np.ndarray:
+        return self._model().forecast(y=y, h=h)["mean"]
+
+
+class _Forwardable(_StatsForecastModel):
+    """Models whose fitted parameters can forecast a longer series (``forward``)."""
+
+    def _forward_one(self, state, y: np.ndarray, h: int) -> np.ndarray:
+        return state.forward(y=y, h=h)["mean"]
+
+
+class SeasonalNaive(_StatsForecastModel):
+    """Next Monday looks like the last Monday."""
+
+    name = "seasonal_naive"
+    min_days = WEEK
+
+    def __init__(self, season_length: int = WEEK) -> None:
+        self.season_length = season_length
+
+    def _model(self):
+        from statsforecast.models import SeasonalNaive as Model
+
+        return Model(season_length=self.season_length)
+
+
+class ETS(_Forwardable):
+    """Exponential smoothing, its error, trend and season types chosen by AICc (AutoETS)."""
+
+    name = "ets"
+    cost = "costly"
+    min_days = 2 * WEEK
+
+    def __init__(self, season_length: int = WEEK, model: str = "ZZZ") -> None:
+        self.season_length = season_length
+        self.model = model
+
+    def _model(self):
+        from statsforecast.models import AutoETS
+
+        return AutoETS(season_length=self.season_length, model=self.model)
+
+
+class Theta(_Forwardable):
+    """Dynamic optimised Theta on the deseasonalised series (the M4 competition's best
+    Theta variant), with a weekly seasonal decomposition where a test finds one."""
+
+    name = "theta"
+    min_days = 2 * WEEK
+
+    def __init__(self, season_length: int = WEEK) -> None:
+        self.season_length = season_length
+
+    def _model(self):
+        from statsforecast.models import DynamicOptimizedTheta
+
+        return DynamicOptimizedTheta(season_length=self.season_length)
+
+
+class TSB(_StatsForecastModel):
+    """Teunter-Syntetos-Babai: demand size and probability smoothed apart; the rate decays
+    when demand stops, which Croston's method never does."""
+
+    name = "tsb"
+    min_days = WEEK
+
+    def __init__(self, alpha_d: float = 0.1, alpha_p: float = 0.1) -> None:
+        self.alpha_d = alpha_d
+        self.alpha_p = alpha_p
+
+    def _model(self):
+        from statsforecast.models import TSB as Model
+
+        return Model(alpha_d=self.alpha_d, alpha_p=self.alpha_p)
+
+
+class IMAPA(_StatsForecastModel):
+    """Intermittent multiple aggregation: the mean of SES forecasts at several aggregation
+    levels, robust to how lumpy the series is."""
+
+    name = "imapa"
+    min_days = WEEK
+
+    def __init__(self) -> None:
+        pass
+
+    def _model(self):
+        from statsforecast.models import IMAPA as Model
+
+        return Model()
+
+
+class CrostonSBA(_StatsForecastModel):
+    """Croston's method with the Syntetos-Boylan bias correction."""
+
+    name = "croston_sba"
+    min_days = WEEK
+
+    def __init__(self) -> None:
+        pass
+
+    def _model(self):
+        from statsforecast.models import CrostonSBA as Model
+
+        return Model()

@@ -1,0 +1,54 @@
+"""Choosing a forecaster per series from its rolling-origin scores, or combining several.
+
+Every candidate is scored by MASE over all the series' cross-validation
+windows (mean absolute error of its point forecasts, scaled by the in-sample
+weekly seasonal naive's). The **ensemble** is the day-by-day median of the
+three best candidates' point forecasts: a median ignores one wild member, so
+it is the robust choice when no single model clearly wins. ``auto`` keeps the
+best single candidate only when it beats the ensemble by more than
+``CLEAR_MARGIN``; otherwise the ensemble.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from forecast.metrics import mase
+from forecast.models import ENSEMBLE
+
+ENSEMBLE_SIZE = 3
+CLEAR_MARGIN = 0.05
+
+
+@dataclass
+class Choice:
+    name: str  # a candidate's name or ENSEMBLE
+    members: tuple[str, ...]  # the candidates it combines (one for a single model)
+    scores: dict[str, float]  # MASE per candidate and the ensemble
+
+
+def combine(forecasts: Mapping[str, np.ndarray], members: tuple[str, ...]) -> np.ndarray:
+    """The ensemble's point forecast: the median over its members, day by day."""
+    if len(members) == 1:
+        return forecasts[members[0]]
+    return np.median(np.stack([forecasts[m] for m in members]), axis=0)
+
+
+def choose(actual: np.ndarray, cv: Mapping[str, np.ndarray], scale: float) -> Choice:
+    """Pick from candidates' cross-validation forecasts (each ``(windows, h)``, NaN where
+    it has none) against ``actual`` (same shape)."""
+    scores = {name: mase(actual, forecast, scale) for name, forecast in cv.items()}
+    ranked = sorted((s, n) for n, s in scores.items() if np.isfinite(s))
+    if not ranked:
+        raise ValueError("no candidate has a scored window")
+    best = ranked[0][1]
+    if len(ranked) == 1:
+        return Choice(best, (best,), scores)
+    members = tuple(n for _, n in ranked[:ENSEMBLE_SIZE])
+    scores[ENSEMBLE] = mase(actual, combine(cv, members), scale)
+    if scores[best] < (1 - CLEAR_MARGIN) * scores[ENSEMBLE]:
+        return Choice(best, (best,), scores)
+    return Choice(ENSEMBLE, members, scores)
