@@ -29,16 +29,17 @@ import pandas as pd
 from forecast.errors import CostcastError
 from forecast.frame import Panel
 from forecast.intensity import intensity_forecast, priced_volume
-from forecast.intervals import ErrorBank, idle_class, sample_paths, series_level
+from forecast.intervals import ErrorBank, idle_class, noise_level, sample_paths, series_level
 from forecast.metrics import mase_scale
 from forecast.models import AUTO, ENSEMBLE, FORECASTERS, make_forecaster
 from forecast.selection import Choice, choose, combine
 
-MIN_TRAIN = 28  # days of history before a cutoff for its window to count
+MIN_TRAIN = 21  # days of history before a cutoff for its window to count
 MAX_CV_HORIZON = 28
 COSTLY_SHARE = 0.02  # of a run's series, by weight, that auto also tries costly models on ...
 COSTLY_MIN_SERIES = 40  # ... and never fewer than this many: smaller runs try them on all
 SHORT_FALLBACK = ("seasonal_naive", "tsb", "imapa", "croston_sba")
+MEAN = "history_mean"  # the last resort, for a series of a day or two that nothing else fits
 
 
 @dataclass
@@ -117,8 +118,21 @@ def resolve_forecasters(names: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def plan_cutoffs(h: int, n_windows: int, step: int) -> tuple[int, tuple[int, ...]]:
+    """(H, cutoffs in days before the end): windows of ``H = min(h, 28)`` days, the latest
+    cutoffs only 7, 14, 21 days back (their windows end with the data, so they are shorter
+    than H: young series have errors of their own, and the last weeks weigh most), the
+    rest H days back and earlier, ``step`` days apart (14 once H passes two weeks, so
+    that full windows overlap less)."""
     cv_horizon = min(h, MAX_CV_HORIZON)
-    return cv_horizon, tuple(cv_horizon + step * j for j in range(n_windows))
+    partial = list(range(7, cv_horizon, 7))[: max(n_windows - 1, 0)]
+    spacing = step if cv_horizon <= 14 else max(step, 14)
+    full = [cv_horizon + spacing * j for j in range(max(n_windows - len(partial), 1))]
+    return cv_horizon, tuple(sorted(partial + full))
+
+
+def reaches(plan: Plan) -> np.ndarray:
+    """Days each window covers: its cutoff's distance from the end, at most H."""
+    return np.minimum(np.array(plan.cutoffs), plan.cv_horizon)
 
 
 def budget_costly(
@@ -147,19 +161,19 @@ def _usable(length: int, cutoffs: Sequence[int]) -> np.ndarray:
 
 def _windows(s: SeriesInput, plan: Plan, usable: np.ndarray):
     """Per cutoff: the priced volume that came (W, H), the forecast cost of one unit of
-    volume (W, H) and the series' level (W,)."""
+    volume (W, H) and the series' level (W,); NaN past a window's reach."""
     W, H = len(plan.cutoffs), plan.cv_horizon
     actual = np.full((W, H), np.nan)
     unit = np.full((W, H), np.nan)
     levels = np.full(W, np.nan)
-    for j, cut in enumerate(plan.cutoffs):
+    for j, (cut, reach) in enumerate(zip(plan.cutoffs, reaches(plan), strict=True)):
         if not usable[j]:
             continue
         end = len(s.y) - cut
-        intensity = intensity_forecast(s.y[:end], s.tokens[:, :end], H)
-        priced = priced_volume(s.tokens[:, end : end + H], intensity, s.price_weights)
-        actual[j] = np.where(np.isnan(priced), s.y[end : end + H], priced)
-        unit[j] = s.price_weights @ intensity
+        intensity = intensity_forecast(s.y[:end], s.tokens[:, :end], reach)
+        priced = priced_volume(s.tokens[:, end : end + reach], intensity, s.price_weights)
+        actual[j, :reach] = np.where(np.isnan(priced), s.y[end : end + reach], priced)
+        unit[j, :reach] = s.price_weights @ intensity
         levels[j] = series_level(s.y[:end])
     return actual, unit, levels
 
@@ -214,20 +228,20 @@ def forecast_chunk(
 def _decide(s: SeriesInput, plan: Plan, finals: dict, cvs: dict, skipped: dict) -> Outcome:
     usable = _usable(len(s.y), plan.cutoffs)
     actual, unit, levels = _windows(s, plan, usable)
+    cells = usable[:, None] & (np.arange(plan.cv_horizon)[None, :] < reaches(plan)[:, None])
     ok = {}
     for name in s.candidates:
         point, cv = finals.get(name), cvs.get(name)
         if point is None or np.isnan(point).any():
             skipped.setdefault(name, "no forecast")
             continue
-        if usable.any() and (cv is None or np.isnan(cv[usable]).any()):
+        if usable.any() and (cv is None or np.isnan(cv[cells]).any()):
             skipped.setdefault(name, "could not be fitted from every cutoff")
             continue
-        ok[name] = cv if cv is not None else np.full_like(actual, np.nan)
+        ok[name] = np.where(cells, cv, np.nan) if cv is not None else np.full_like(actual, np.nan)
     flag = None
     if usable.any() and ok:
-        choice = choose(actual, {n: np.where(usable[:, None], c, np.nan) for n, c in ok.items()},
-                        mase_scale(s.y))  # fmt: skip
+        choice = choose(actual, ok, mase_scale(s.y))
     else:
         # too young to score: the median of what was asked for and can fit, else of the
         # simple forecasters
@@ -235,8 +249,9 @@ def _decide(s: SeriesInput, plan: Plan, finals: dict, cvs: dict, skipped: dict) 
         fallback = tuple(n for n in s.candidates if n in fits) or tuple(
             n for n in SHORT_FALLBACK if n in fits
         )
-        if not fallback:
-            raise CostcastError(f"series {s.uid!r}: no forecaster could fit its {len(s.y)} days")
+        if not fallback:  # nothing fits days this few: their mean, flat
+            finals[MEAN] = np.full(plan.h, float(np.mean(s.y)) if len(s.y) else 0.0)
+            fallback = (MEAN,)
         choice = Choice(ENSEMBLE if len(fallback) > 1 else fallback[0], fallback, {})
         flag = (
             f"short history ({len(s.y)} days): median of {', '.join(fallback)}"
@@ -244,7 +259,7 @@ def _decide(s: SeriesInput, plan: Plan, finals: dict, cvs: dict, skipped: dict) 
             else f"no candidate could be scored: median of {', '.join(fallback)}"
         )
     point = combine(finals, choice.members)
-    point_cv = combine(cvs, choice.members) if ok and usable.any() else np.full_like(actual, np.nan)
+    point_cv = combine(ok, choice.members) if ok and usable.any() else np.full_like(actual, np.nan)
     kept = {}
     if plan.keep_candidates:
         for name, cv in ok.items():
@@ -354,7 +369,10 @@ def run_engine(
                 on_done(outcome)
     order = [s.uid for s in inputs]
     done = [outcomes[u] for u in order]
-    bank = ErrorBank(np.stack([o.errors for o in done]), np.array([o.cls for o in done]))
+    noise = np.array([noise_level(s.y) for s in inputs])
+    bank = ErrorBank(np.stack([o.errors for o in done]), np.array([o.cls for o in done]), noise,
+                     reaches(plan))  # fmt: skip
+    bank.calibrate(seed)
     forecasts = {}
     seeds = np.array([series_seed(seed, u) for u in order])
     levels = np.array([o.level for o in done])
@@ -368,21 +386,22 @@ def run_engine(
             o.skipped, o.intensity, paths,
         )  # fmt: skip
     if keep_candidates:
-        _candidate_paths(done, forecasts, levels, classes, seeds, n_paths, seed)
+        _candidate_paths(done, forecasts, bank, levels, seeds, n_paths, seed)
     return EngineResult(forecasts, outcomes, bank, plan)
 
 
-def _candidate_paths(done, forecasts, levels, classes, seeds, n_paths, seed) -> None:
+def _candidate_paths(done, forecasts, chosen: ErrorBank, levels, seeds, n_paths, seed) -> None:
     """Each candidate calibrated by its own errors, as if it alone had been chosen."""
     names = sorted({n for o in done for n in o.candidates})
     for name in names:
         has = [i for i, o in enumerate(done) if name in o.candidates]
-        errors = np.full((len(done), *done[0].errors.shape), np.nan)
+        errors = np.full(chosen.errors.shape, np.nan)
         for i in has:
             errors[i] = done[i].candidates[name][1]
-        bank = ErrorBank(errors, classes)
+        bank = ErrorBank(errors, chosen.classes, chosen.noise, chosen.reaches)
+        bank.calibrate(seed)
         points = np.stack([done[i].candidates[name][0] for i in has])
-        drawn = sample_paths(bank, points, levels[has], np.array(has), classes[has], seeds[has],
-                             n_paths, seed)  # fmt: skip
+        drawn = sample_paths(bank, points, levels[has], np.array(has), chosen.classes[has],
+                             seeds[has], n_paths, seed)  # fmt: skip
         for i, paths in zip(has, drawn, strict=True):
             forecasts[done[i].uid].candidate_paths[name] = paths

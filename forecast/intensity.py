@@ -31,6 +31,7 @@ TREND_WEEKS = 12
 MIN_TREND_WEEKS = 6
 DAMPING = 0.995  # per day
 MAX_CHANGE = 3.0
+UNIT_MARGIN = 0.05  # how much better tokens must forecast cost to be the volume
 
 
 def intensity_forecast(volume: np.ndarray, tokens: np.ndarray, h: int) -> np.ndarray:
@@ -106,14 +107,15 @@ def better_unit(
     weights: np.ndarray,
     cutoffs: Sequence[int],
     horizon: int,
-    min_train: int = LEVEL_DAYS,
+    min_train: int = 21,
 ) -> str:
     """``"requests"`` or ``"tokens"``: which volume, times its forecast intensity, would
     have forecast priced tokens better from ``cutoffs`` (days before the end), each with
     the same plain forecast of volume (its weekday means over the last four weeks).
 
     Requests win where tokens per request are steadier than the token count; tokens win
-    where requests are missing, never count anything, or vary without telling cost."""
+    where requests are missing, never count anything, or vary without telling cost (by
+    ``UNIT_MARGIN`` at least: a tie goes to requests)."""
     total = tokens.sum(axis=0)
     if requests is None or np.isnan(requests).any() or requests.sum() <= 0:
         return "tokens"
@@ -124,14 +126,17 @@ def better_unit(
     for unit, volume in (("requests", requests), ("tokens", total)):
         error = 0.0
         for cut in cutoffs:
-            end = len(volume) - cut
+            end, n = len(volume) - cut, min(horizon, cut)
             if end < min_train:
                 continue
-            reference = _weekday_means(volume[:end], horizon)
-            unit_cost = weights @ intensity_forecast(volume[:end], tokens[:, :end], horizon)
-            error += np.abs(cost[end : end + horizon] - reference * unit_cost).sum()
+            reference = _weekday_means(volume[:end], n)
+            unit_cost = weights @ intensity_forecast(volume[:end], tokens[:, :end], n)
+            error += np.abs(cost[end : end + n] - reference * unit_cost).sum()
         errors[unit] = error
-    return "requests" if errors["requests"] <= errors["tokens"] else "tokens"
+    # requests are the natural driver (scenarios launch and route requests): tokens must win
+    noise = 1e-9 * np.abs(cost).sum()  # rounding differences are not a win
+    better = errors["tokens"] < (1 - UNIT_MARGIN) * errors["requests"] - noise
+    return "tokens" if better else "requests"
 
 
 def _weekday_means(past: np.ndarray, h: int) -> np.ndarray:

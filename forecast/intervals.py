@@ -1,11 +1,11 @@
 """Calibrated sample paths: each series' point forecast plus errors it really made.
 
 Every series is cross-validated from the same cutoffs (``forecast.engine``).
-The errors of its chosen forecast at each cutoff, over the next ``H`` days,
-form one **error trajectory**, in units of the series' level at that cutoff
-(its mean over the 28 days before). A sample path is the point forecast plus
-one whole trajectory, scaled by today's level. This is empirical (conformal)
-calibration per horizon step, and it keeps what matters for finance:
+The errors of its chosen forecast from each cutoff, over the days the window
+reaches, form one **error trajectory**, in units of the series' level at that
+cutoff (its mean over the 28 days before). A sample path is the point
+forecast plus one whole trajectory, scaled by today's level: empirical
+(conformal) calibration per horizon step, that keeps what matters to finance:
 
 - **Days are not independent.** A trajectory is replayed whole, so a path
   that runs high in week one runs high in week two as it really did, and the
@@ -16,11 +16,18 @@ calibration per horizon step, and it keeps what matters for finance:
   org-wide change) add up in team and company totals as they did.
 - **Short histories borrow.** A series with ``n`` own trajectories takes its
   own with probability ``n / (n + PRIOR_WINDOWS)``; otherwise one of a
-  *similar* series (same idle-day class) at the same cutoff, rescaled by
-  the ratio of the two series' typical error size.
-- **Beyond the validated horizon** a trajectory's last-week level error grows
-  like ``(k / H) ** gamma``, ``gamma`` fitted per run from how the weekly level
-  error grew within ``H`` (0: noise around a fixed level; 0.5: a random walk).
+  *similar* series (same idle-day class) at the same cutoff, rescaled to the
+  series' own error size. A series with no trajectory at all gets its error
+  size from its own day-to-day noise, as its class-mates' errors relate to theirs.
+- **Beyond a window's reach** (the validated days) a trajectory's last-week
+  level error grows like ``(k / reach) ** gamma``, ``gamma`` fitted per run
+  from how the weekly level error grew within full windows (0: noise around
+  a fixed level; 0.5: a random walk), and its daily pattern repeats.
+- **Few trajectories are too narrow.** Empirical quantiles of a handful of
+  draws under-cover, so each window is held out in turn and the draws from
+  the others are stretched until they cover 80% of its days and of its window
+  totals (``calibrate_spread``): the finite-sample correction, measured out
+  of sample.
 - **The mean is the point forecast.** Errors are centred across paths, paths
   are clipped at zero, and each day is rescaled to the point forecast's mean,
   so no skew or clipping moves the number that adds up in every total.
@@ -29,13 +36,14 @@ calibration per horizon step, and it keeps what matters for finance:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 PRIOR_WINDOWS = 4  # own trajectories count this much more than the pool's before they win
 IDLE_CLASSES = (0.1, 0.5)  # share of idle days among the last 56: smooth, some, mostly idle
 DEFAULT_GAMMA = 0.5
+SCALE_STEPS = 7  # error size is compared over the first week, which every window reaches
 
 
 def idle_class(values: np.ndarray) -> int:
@@ -52,6 +60,16 @@ def series_level(values: np.ndarray) -> float:
     return level if level > 0 else (float(values.mean()) if len(values) else 0.0)
 
 
+def noise_level(values: np.ndarray) -> float:
+    """Day-to-day noise relative to the level: the mean absolute change from the same weekday
+    a week before (from the day before in a series younger than two weeks)."""
+    level = series_level(values)
+    lag = 7 if len(values) > 14 else 1
+    if level <= 0 or len(values) <= lag:
+        return float("nan")
+    return float(np.abs(values[lag:] - values[:-lag]).mean() / level)
+
+
 def _nanmean(values: np.ndarray, axis) -> np.ndarray:
     """NaN-skipping mean that is NaN, without a warning, where nothing is known."""
     known = ~np.isnan(values)
@@ -62,7 +80,7 @@ def _nanmean(values: np.ndarray, axis) -> np.ndarray:
 
 def growth_exponent(errors: np.ndarray) -> float:
     """How the weekly level error grows with the week of the horizon, as a power law fitted
-    over the run's trajectories (series, windows, H); in [0, 1]."""
+    over the run's full-length trajectories (series, windows, H); in [0, 1]."""
     weeks = errors.shape[2] // 7
     if weeks < 2:
         return DEFAULT_GAMMA
@@ -79,23 +97,51 @@ def growth_exponent(errors: np.ndarray) -> float:
     return float(np.clip(slope, 0.0, 1.0))
 
 
+def extend(z: np.ndarray, h: int, gamma: float) -> np.ndarray:
+    """Trajectories (paths, reach) carried to ``h`` days: beyond the reach, the last week's
+    level error grows like a power of the horizon and its daily pattern repeats, weekday
+    kept."""
+    reach = z.shape[1]
+    if h <= reach:
+        return z[:, :h]
+    week = min(7, reach)
+    last = z[:, reach - week :]
+    level = last.mean(axis=1, keepdims=True)
+    beyond = np.arange(reach, h)
+    growth = ((beyond + 1) / max(reach - week / 2, 1.0)) ** gamma
+    noise = (last - level)[:, (beyond - (reach - week)) % week]
+    return np.concatenate([z, level * growth[None, :] + noise], axis=1)
+
+
 @dataclass
 class ErrorBank:
-    """The run's error trajectories: ``errors`` (series, windows, H), NaN for a window a
-    series is too young for; ``classes`` its idle-day class per series."""
+    """The run's error trajectories: ``errors`` (series, windows, H), NaN past each
+    window's ``reaches`` and for windows a series is too young for; ``classes`` the idle-day
+    class and ``noise`` the in-sample ``noise_level`` of each series."""
 
     errors: np.ndarray
     classes: np.ndarray
+    noise: np.ndarray
+    reaches: np.ndarray
+    spread: float = 1.0  # see calibrate
+    factors: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.has = ~np.isnan(self.errors).any(axis=2)  # (series, windows)
-        self.scales = _nanmean(np.abs(self.errors), axis=(1, 2))
-        self.gamma = growth_exponent(self.errors)
+        self.has = ~np.isnan(self.errors[:, :, 0])  # (series, windows)
+        self.scales = _nanmean(np.abs(self.errors[:, :, :SCALE_STEPS]), axis=(1, 2))
+        full = self.reaches == self.errors.shape[2]
+        self.gamma = growth_exponent(self.errors[:, full]) if full.any() else DEFAULT_GAMMA
         self._mates: dict[tuple[int, int], np.ndarray] = {}
 
     @property
     def windows(self) -> int:
         return self.errors.shape[1]
+
+    def calibrate(self, seed: int = 0) -> None:
+        """Stretch every draw by the larger of the daily and the window-total factors
+        (``calibrate_spread``), so that neither days nor totals are overconfident."""
+        self.factors = calibrate_spread(self, seed=seed)
+        self.spread = max(self.factors.values())
 
     def mates(self, cls: int, window: int) -> np.ndarray:
         """Series of the class with a trajectory at ``window`` (any class if none has one)."""
@@ -108,56 +154,111 @@ class ErrorBank:
         return self._mates[key]
 
     def scale_of(self, i: int, cls: int) -> float:
-        if self.has[i].any():
+        """Series ``i``'s typical first-week error: its own, or its day-to-day noise times
+        how its class-mates' errors relate to their noise."""
+        if i >= 0 and self.has[i].any():
             return float(self.scales[i])
-        known = self.scales[self.has.any(axis=1) & (self.classes == cls)]
-        if not len(known):
-            known = self.scales[self.has.any(axis=1)]
-        return float(np.median(known)) if len(known) else 0.0
+        known = self.has.any(axis=1) & (self.noise > 0)
+        mates = known & (self.classes == cls)
+        ratios = self.scales[mates if mates.any() else known] / self.noise[mates if mates.any() else known]
+        noise = self.noise[i] if i >= 0 else np.nan
+        if not len(ratios):
+            return 0.0
+        if not noise > 0:  # nothing to go by but the class
+            pool = self.scales[mates if mates.any() else known]
+            return float(np.median(pool))
+        return float(noise * np.median(ratios))
 
-    def draw(self, i: int, cls: int, window_draws: np.ndarray, seed: int) -> np.ndarray:
-        """(paths, H) relative errors for series ``i`` (an index into the bank, or -1 for a
-        series with no trajectories of its own), centred across paths."""
+    def draw(self, i: int, cls: int, window_draws: np.ndarray, seed: int, h: int) -> np.ndarray:
+        """(paths, h) relative errors for series ``i`` (an index into the bank, or -1 for a
+        series it does not hold), centred across paths and stretched by ``spread``."""
         rng = np.random.default_rng(seed)
         paths = len(window_draws)
+        if not self.has.any():
+            return self.spread * self._unvalidated(i, rng, paths, h)
         own = np.zeros(self.windows, dtype=bool) if i < 0 else self.has[i]
         alpha = own.sum() / (own.sum() + PRIOR_WINDOWS)
         take_own = own[window_draws] & (rng.random(paths) < alpha)
-        z = np.zeros((paths, self.errors.shape[2]))
-        if take_own.any():
-            z[take_own] = self.errors[i, window_draws[take_own]]
-        scale = self.scale_of(i, cls) if i >= 0 else self.scale_of_class(cls)
-        for window in np.unique(window_draws[~take_own]):
-            rows = np.flatnonzero(~take_own & (window_draws == window))
+        scale = self.scale_of(i, cls)
+        z = np.zeros((paths, h))
+        for window in np.unique(window_draws):
+            reach = int(self.reaches[window])
+            rows = np.flatnonzero(window_draws == window)
+            mine = rows[take_own[rows]]
+            if len(mine):
+                z[mine] = extend(np.repeat(self.errors[i, window, None, :reach], len(mine), 0),
+                                 h, self.gamma)  # fmt: skip
+            others = rows[~take_own[rows]]
             mates = self.mates(cls, int(window))
-            if not len(mates):
+            if not len(others) or not len(mates):
                 continue
-            picked = mates[rng.integers(0, len(mates), size=len(rows))]
-            ratio = np.divide(scale, self.scales[picked], out=np.zeros(len(rows)),
+            picked = mates[rng.integers(0, len(mates), size=len(others))]
+            ratio = np.divide(scale, self.scales[picked], out=np.zeros(len(others)),
                               where=self.scales[picked] > 0)  # fmt: skip
-            z[rows] = self.errors[picked, window] * ratio[:, None]
+            borrowed = self.errors[picked, window, :reach] * ratio[:, None]
+            z[others] = extend(borrowed, h, self.gamma)
+        return self.spread * (z - z.mean(axis=0, keepdims=True))
+
+    def _unvalidated(self, i: int, rng: np.random.Generator, paths: int, h: int) -> np.ndarray:
+        """No series of the run is old enough for one window: errors of the size of the
+        series' own day-to-day noise, half a level error that persists and grows like a
+        random walk, half a daily error. Wide and rough; the run flags these series."""
+        noise = self.noise[i] if i >= 0 and self.noise[i] > 0 else 1.0
+        steps = np.arange(1, h + 1)
+        level = rng.normal(0, 1, (paths, 1)) * np.sqrt(steps / 7)[None, :]
+        z = noise * (level + rng.normal(0, 1, (paths, h))) / np.sqrt(2)
         return z - z.mean(axis=0, keepdims=True)
 
-    def scale_of_class(self, cls: int) -> float:
-        known = self.scales[self.has.any(axis=1) & (self.classes == cls)]
-        if not len(known):
-            known = self.scales[self.has.any(axis=1)]
-        return float(np.median(known)) if len(known) else 0.0
+
+def needed_factors(z: np.ndarray, actual: np.ndarray, coverage: float) -> np.ndarray:
+    """Per column: the least factor by which the central ``coverage`` interval of ``z``
+    (paths, n) must stretch around zero to hold ``actual`` (n,)."""
+    lo, hi = np.quantile(z, [(1 - coverage) / 2, (1 + coverage) / 2], axis=0)
+    bound = np.where(actual >= 0, hi, lo)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # a miss by a zero-width interval: no stretch covers it (a large number, not inf,
+        # so that quantiles of these stay finite)
+        need = np.where(bound * actual > 0, actual / bound, 1e9)
+    return np.where(actual == 0, 0.0, need)
 
 
-def extend(z: np.ndarray, h: int, gamma: float) -> np.ndarray:
-    """Trajectories (paths, H) carried to ``h`` days: beyond H, the last week's level error
-    grows like a power of the horizon and its day-to-day pattern repeats, weekday kept."""
-    H = z.shape[1]
-    if h <= H:
-        return z[:, :h]
-    week = min(7, H)
-    last = z[:, H - week :]
-    level = last.mean(axis=1, keepdims=True)
-    beyond = np.arange(H, h)
-    growth = ((beyond + 1) / max(H - week / 2, 1.0)) ** gamma
-    noise = (last - level)[:, (beyond - (H - week)) % week]
-    return np.concatenate([z, level * growth[None, :] + noise], axis=1)
+def calibrate_spread(
+    bank: ErrorBank, seed: int = 0, n_paths: int = 100, coverage: float = 0.8,
+    max_series: int = 500,
+) -> dict:  # fmt: skip
+    """Stretch factors that make the bank's intervals cover ``coverage`` of days (and of
+    window totals) they did not see: each window is held out in turn, its errors compared
+    with paths drawn from the other windows only."""
+    W = bank.windows
+    if W < 2:
+        return {"daily": 1.0, "total": 1.0}
+    rng = np.random.default_rng(seed)
+    rows = np.flatnonzero(bank.has.any(axis=1))
+    if len(rows) > max_series:
+        rows = np.sort(rng.choice(rows, max_series, replace=False))
+    daily, total = [], []
+    saved, bank.spread = bank.spread, 1.0
+    try:
+        for j in range(W):
+            others = np.array([w for w in range(W) if w != j])
+            draws = others[rng.integers(0, len(others), n_paths)]
+            reach = int(bank.reaches[j])
+            for i in rows:
+                if not bank.has[i, j]:
+                    continue
+                z = bank.draw(int(i), int(bank.classes[i]), draws, int(rng.integers(2**31)), reach)
+                held_out = bank.errors[i, j, :reach]
+                daily.append(needed_factors(z, held_out, coverage))
+                total.append(needed_factors(z.sum(axis=1)[:, None], held_out.sum()[None], coverage))
+    finally:
+        bank.spread = saved
+    if not daily:
+        return {"daily": 1.0, "total": 1.0}
+
+    def factor(values) -> float:
+        return float(np.clip(np.quantile(np.concatenate(values), coverage), 0.5, 5.0))
+
+    return {"daily": factor(daily), "total": factor(total)}
 
 
 def paths_from(point: np.ndarray, level: float, z: np.ndarray) -> np.ndarray:
@@ -186,5 +287,5 @@ def sample_paths(
         if bank.windows == 0:
             yield np.repeat(point[None, :], n_paths, axis=0)
             continue
-        z = extend(bank.draw(int(row), int(cls), window_draws, int(seed)), h, bank.gamma)
+        z = bank.draw(int(row), int(cls), window_draws, int(seed), h)
         yield paths_from(point, float(level), z)

@@ -175,8 +175,10 @@ def create_forecast(
             "backtest": run_score(result, seed=settings.seed),
             "calibration": {
                 "growth_exponent": result.bank.gamma,
+                "spread_factors": result.bank.factors,
                 "cutoffs_days_before": list(result.plan.cutoffs),
                 "window_days": result.plan.cv_horizon,
+                "series_with_windows": int(result.bank.has.any(axis=1).sum()),
             },
             "skipped": skipped_summary(result.outcomes.values()),
             "stale": (dt.datetime.now(dt.UTC).date() - as_of).days > STALE_AFTER_DAYS,

@@ -24,6 +24,7 @@ from forecast.frame import Panel
 from forecast.models.base import Forecaster
 
 LEVEL_DAYS = 28
+MIN_PREDICT_DAYS = 14  # a series this young is forecast from what it has (it learns nothing)
 RATIO_CAP = 100.0  # a day at 100x the level is a burst the mean should not chase further
 
 
@@ -157,7 +158,7 @@ class GlobalGBM(Forecaster):
         calendar = self._calendar(panel.end, panel.end + pd.Timedelta(days=h))
         rows, where, levels = [], [], []
         for i, values in enumerate(panel.values):
-            if len(values) < LEVEL_DAYS:
+            if len(values) < MIN_PREDICT_DAYS:
                 continue
             level, feats = self._rows(values, panel.end, steps, calendar)
             if feats is None:
@@ -194,7 +195,7 @@ class GlobalGBM(Forecaster):
             return result
         index = {uid: i for i, uid in enumerate(panel.ids)}
         for j, cutoff in enumerate(cutoffs):
-            past = panel.cut(cutoff, min_length=LEVEL_DAYS)
+            past = panel.cut(cutoff, min_length=MIN_PREDICT_DAYS)
             means = self._predict(model, past, h)
             for uid, mean in zip(past.ids, means, strict=True):
                 result[index[uid], j] = mean
@@ -203,5 +204,5 @@ class GlobalGBM(Forecaster):
     def _predicted(self, panel: Panel, means: np.ndarray) -> np.ndarray:
         for uid, row in zip(panel.ids, means, strict=True):
             if np.isnan(row).any():
-                self.skipped_[uid] = f"needs {LEVEL_DAYS} days, has fewer"
+                self.skipped_[uid] = f"needs {MIN_PREDICT_DAYS} days, has fewer"
         return means

@@ -90,7 +90,7 @@ class TSB(_StatsForecastModel):
     when demand stops, which Croston's method never does."""
 
     name = "tsb"
-    min_days = WEEK
+    min_days = 1
 
     def __init__(self, alpha_d: float = 0.1, alpha_p: float = 0.1) -> None:
         self.alpha_d = alpha_d
@@ -107,7 +107,7 @@ class IMAPA(_StatsForecastModel):
     levels, robust to how lumpy the series is."""
 
     name = "imapa"
-    min_days = WEEK
+    min_days = 1
 
     def __init__(self) -> None:
         pass
@@ -122,7 +122,7 @@ class CrostonSBA(_StatsForecastModel):
     """Croston's method with the Syntetos-Boylan bias correction."""
 
     name = "croston_sba"
-    min_days = WEEK
+    min_days = 1
 
     def __init__(self) -> None:
         pass

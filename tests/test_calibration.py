@@ -1,0 +1,154 @@
+"""Selection, intensity and calibrated paths, on cases whose answers are known by construction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.engine import SeriesInput, resolve_forecasters, run_engine
+from forecast.intensity import better_unit, intensity_forecast
+from forecast.intervals import ErrorBank, extend, growth_exponent, paths_from
+from forecast.models import ENSEMBLE
+from forecast.selection import choose, combine
+
+END = pd.Timestamp("2026-06-30")
+
+
+def test_a_clear_winner_is_chosen_and_a_close_race_is_combined():
+    actual = np.full((2, 3), 10.0)
+    cv = {"a": actual + 1, "b": actual + 4, "c": actual - 5, "d": actual + 9}
+    # a misses by 1, the median of a, b, c by 1 too: a is not clearly better than the ensemble
+    choice = choose(actual, cv, scale=1.0)
+    assert choice.name == ENSEMBLE and choice.members == ("a", "b", "c")
+    assert choice.scores == {"a": 1.0, "b": 4.0, "c": 5.0, "d": 9.0, ENSEMBLE: 1.0}
+    cv |= {"a": actual.copy(), "c": actual + 6}  # exact, and the median of a, b, c is 4 off
+    assert choose(actual, cv, scale=1.0).name == "a"
+    np.testing.assert_array_equal(combine(cv, ("b", "c", "d")), actual + 6)  # median of 4, 6, 9
+
+
+def test_paths_keep_the_point_forecast_as_their_mean_and_stay_non_negative():
+    point = np.array([10.0, 0.0, 5.0, 1.0])
+    z = np.random.default_rng(0).normal(0, 2, size=(400, 4))
+    z -= z.mean(axis=0)
+    paths = paths_from(point, 3.0, z)
+    assert (paths >= 0).all()
+    np.testing.assert_allclose(paths.mean(axis=0), point)  # clipping at 0 moved no mean
+    assert paths[:, 1].max() == 0.0  # a zero forecast stays zero
+
+
+def test_errors_beyond_the_validated_horizon_grow_like_a_power_of_it():
+    H = 14
+    level_error = np.r_[np.zeros(7), np.full(7, 0.2)]  # the last week runs 20% high
+    z = np.stack([level_error, -level_error])
+    for gamma in (0.0, 0.5, 1.0):
+        out = extend(z, 42, gamma)
+        assert out.shape == (2, 42)
+        np.testing.assert_array_equal(out[:, :H], z)
+        # day 41 (the 42nd) against the last validated week's centre, H - 3.5 days out
+        np.testing.assert_allclose(out[0, 41], 0.2 * (42 / 10.5) ** gamma)
+        np.testing.assert_allclose(out[1], -out[0])
+
+
+def test_growth_exponent_tells_noise_from_a_random_walk():
+    rng = np.random.default_rng(1)
+    noise = rng.normal(0, 1, size=(200, 6, 28))
+    assert growth_exponent(noise) < 0.15  # noise around a fixed level: no growth
+    walk = np.cumsum(rng.normal(0, 1, size=(200, 6, 28)), axis=2)
+    assert 0.35 < growth_exponent(walk) < 0.65  # a random walk: like the square root
+
+
+def test_identical_series_share_their_shocks_in_every_total():
+    """Paths draw the same cutoff for every series: perfectly correlated series give a
+    total whose interval is the sum of theirs, not the square-root-shrunk one."""
+    rng = np.random.default_rng(2)
+    trajectory = rng.normal(0, 0.3, size=(6, 14))
+    errors = np.repeat(trajectory[None], 20, axis=0)  # 20 series, the same errors
+    bank = ErrorBank(errors, np.zeros(20, dtype=int), np.ones(20), np.full(6, 14))
+    draws = rng.integers(0, 6, 300)
+    one = bank.draw(0, 0, draws, seed=1, h=14)
+    total = sum(bank.draw(i, 0, draws, seed=100 + i, h=14) for i in range(20))
+    np.testing.assert_allclose(total, 20 * one)
+
+
+def test_a_series_without_windows_borrows_its_class_errors_at_its_own_noise():
+    errors = np.full((4, 4, 7), np.nan)
+    errors[0] = 0.1 * np.random.default_rng(3).choice([-1.0, 1.0], size=(4, 7))
+    errors[1] = 10 * errors[0]  # another class: must not be borrowed from
+    # series 2 is as noisy day to day as series 0, series 3 twice as noisy
+    bank = ErrorBank(errors, np.array([0, 1, 0, 0]), np.array([0.5, 0.5, 0.5, 1.0]), np.full(4, 7))
+    draws = np.arange(4).repeat(25)
+    borrowed = errors[0][draws] - errors[0][draws].mean(axis=0)  # the class-mate's, not 10x
+    np.testing.assert_allclose(bank.draw(2, 0, draws, seed=0, h=7), borrowed)
+    np.testing.assert_allclose(bank.draw(3, 0, draws, seed=0, h=7), 2 * borrowed)
+
+
+def test_few_trajectories_are_stretched_until_held_out_windows_are_covered():
+    """Six draws of a normal error per step: their 10-90% range covers far less than 80%
+    of a new draw; holding each window out finds the stretch that restores it."""
+    rng = np.random.default_rng(7)
+    errors = rng.normal(0, 1, size=(200, 6, 7))
+    bank = ErrorBank(errors, np.zeros(200, dtype=int), np.ones(200), np.full(6, 7))
+    bank.calibrate(seed=0)
+    assert 1.1 < bank.factors["daily"] < 1.6
+    fresh = rng.normal(0, 1, size=(200, 7))
+    draws = rng.integers(0, 6, 500)
+    inside = []
+    for i in range(200):
+        lo, hi = np.quantile(bank.draw(i, 0, draws, seed=i, h=7), [0.1, 0.9], axis=0)
+        inside.append((fresh[i] >= lo) & (fresh[i] <= hi))
+    assert 0.75 <= np.mean(inside) <= 0.88
+
+
+def test_intensity_carries_a_growing_prompt_forward():
+    days = 300
+    requests = np.full(days, 100.0)
+    per_request = np.linspace(15_000, 21_000, days)  # +20 tokens a day
+    tokens = np.stack([requests * per_request, requests * 500])
+    forecast = intensity_forecast(requests, tokens, 90)
+    # the level of the last four weeks, carried to today and on, damped
+    assert forecast[0, 0] == pytest.approx(21_000, rel=0.01)
+    assert 21_000 * 1.04 < forecast[0, -1] < 21_000 + 20 * 90  # grows, never beyond the line
+    np.testing.assert_allclose(forecast[1], 500, rtol=1e-6)  # a steady kind stays put
+    flat = np.stack([requests * 15_000 * np.exp(np.random.default_rng(4).normal(0, 0.05, days))])
+    assert intensity_forecast(requests, flat, 90)[0, -1] == pytest.approx(15_000, rel=0.05)
+
+
+def test_volume_is_counted_in_tokens_where_requests_say_nothing_about_cost():
+    rng = np.random.default_rng(5)
+    days = 120
+    tokens_per_day = 1e6 * np.exp(rng.normal(0, 0.05, days))
+    cutoffs, weights = [28, 35, 42], np.array([1e-6])
+    # requests jump around while the tokens stay steady: forecast the tokens
+    noisy_requests = rng.choice([10.0, 1000.0], size=days)
+    assert better_unit(noisy_requests, tokens_per_day[None], weights, cutoffs, 28) == "tokens"
+    # a weekly cycle in requests with steady tokens per request: either works; requests win ties
+    weekly = np.where(np.arange(days) % 7 < 5, 1000.0, 200.0)
+    assert better_unit(weekly, 800 * weekly[None], weights, cutoffs, 28) == "requests"
+    assert better_unit(None, tokens_per_day[None], weights, cutoffs, 28) == "tokens"
+
+
+@pytest.mark.slow
+def test_intervals_cover_what_they_say_on_series_from_a_known_process():
+    """80% intervals of 60 series whose futures are simulated by the same process cover
+    close to 80% of days, and 28-day totals about as often."""
+    rng = np.random.default_rng(6)
+    n, days, h = 60, 210, 28
+    inputs, futures = [], []
+    weekday = np.where(np.arange(days + h) % 7 < 5, 1.0, 0.4)
+    for i in range(n):
+        log_level = np.cumsum(rng.normal(0, 0.03, days + h))  # a slowly wandering level
+        y = rng.poisson(200 * np.exp(log_level) * weekday).astype(float)
+        inputs.append(SeriesInput(f"s{i}", y[:days], 1000 * y[None, :days], np.array([1e-6]),
+                                  resolve_forecasters("seasonal_naive,theta,tsb,imapa")))  # fmt: skip
+        futures.append(y[days:])
+    result = run_engine(inputs, h, end=END, n_paths=200, jobs=1)
+    inside, total_inside = [], []
+    for s, future in zip(inputs, futures, strict=True):
+        paths = result.forecasts[s.uid].paths
+        lo, hi = np.quantile(paths, [0.1, 0.9], axis=0)
+        inside.append((future >= lo) & (future <= hi))
+        lo, hi = np.quantile(paths.sum(axis=1), [0.1, 0.9])
+        total_inside.append(lo <= future.sum() <= hi)
+    assert 0.72 <= np.mean(inside) <= 0.88
+    assert 0.6 <= np.mean(total_inside) <= 0.95
