@@ -153,7 +153,7 @@ def score(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
-def run_real(with_requests: bool, horizons, origins: int, jobs) -> dict[int, pd.DataFrame]:
+def run_real(with_requests: bool, horizons, origins: int, jobs, save: Path | None = None):
     from forecast.backtest import cross_validation
     from forecast.config import load_config
     from forecast.ingest import ingest_files
@@ -206,6 +206,9 @@ def run_real(with_requests: bool, horizons, origins: int, jobs) -> dict[int, pd.
                         rows.append(
                             base | {"method": name, "mean": np.clip(m, 0, None), "lo": lo, "hi": hi}
                         )
+                if save:  # every forecast, for a closer look (per series, per origin)
+                    label = "requests" if with_requests else "tokens"
+                    pd.to_pickle({"rows": rows, "cv": cv}, save / f"real-{label}-h{h}.pkl")
                 table = score(rows)
                 table.insert(0, "h", h)
                 tables[h] = table
@@ -280,6 +283,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--demo", action="store_true", help="also the demo's quarter totals")
     parser.add_argument("--demo-only", action="store_true")
+    parser.add_argument("--save", type=Path, help="keep every forecast here (pickles)")
     args = parser.parse_args()
     logging.getLogger("cmdstanpy").disabled = True
     logging.getLogger("prophet").setLevel(logging.ERROR)
@@ -291,7 +295,7 @@ def main() -> None:
         for with_requests in (True, False):
             label = "requests present where the source has them" if with_requests else "tokens only"
             print(f"\n== real usage, {label}", file=sys.stderr)
-            tables = run_real(with_requests, horizons, args.origins, args.jobs)
+            tables = run_real(with_requests, horizons, args.origins, args.jobs, args.save)
             print(f"\n## Real usage, {label}\n")
             for h, table in tables.items():
                 print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"), "\n")

@@ -108,8 +108,33 @@ def summarize(
     frames.append(_stats_frame(totals, total, periods, quantiles))
     frame = pd.concat(frames, ignore_index=True)
     frame = _with_budgets(frame, levels, budgets, groups, sums, periods)
+    covered = period_coverage(ledger, run, periods, freq, calendar)
+    frame["days"] = frame["period"].map({p: c[0] for p, c in covered.items()})
+    frame["partial"] = frame["period"].map({p: c[0] < c[1] for p, c in covered.items()})
     frame["run_id"] = run.run_id
     return frame
+
+
+def period_coverage(
+    ledger: Ledger, run: ForecastRun, periods: Sequence[str], freq: str, calendar: FiscalCalendar
+) -> dict[str, tuple[int, int]]:
+    """Per period: (days the numbers cover, days the period has). A period is covered by
+    the actuals the run saw (from the ledger's first day) and its forecast days; the first
+    and last periods of a run are often covered only in part, and say so."""
+    first = ledger.con.execute(
+        "SELECT min(ds) FROM forecast_actuals WHERE run_id = ?", [run.run_id]
+    ).fetchall()[0][0]
+    seen_from = max(first or run.start, calendar.period_start(run.start, freq))
+    out = {}
+    for label in periods:
+        if freq in ("day", "week"):
+            start = dt.date.fromisoformat(label)
+            end = calendar.period_end(start, freq)
+        else:
+            start, end = calendar.parse_period(label)
+        from_day, to_day = max(start, seen_from), min(end, run.horizon_end + dt.timedelta(days=1))
+        out[label] = (max((to_day - from_day).days, 0), (end - start).days)
+    return out
 
 
 def _stats_frame(

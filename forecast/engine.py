@@ -32,7 +32,7 @@ from forecast.intensity import intensity_forecast, priced_volume
 from forecast.intervals import ErrorBank, idle_class, noise_level, sample_paths, series_level
 from forecast.metrics import mase_scale
 from forecast.models import AUTO, ENSEMBLE, FORECASTERS, make_forecaster
-from forecast.selection import Choice, choose, combine
+from forecast.selection import ENSEMBLE_SIZE, Choice, choose, combine
 
 MIN_TRAIN = 21  # days of history before a cutoff for its window to count
 MAX_CV_HORIZON = 28
@@ -199,21 +199,18 @@ def forecast_chunk(
     scored = [_usable(len(s.y), plan.cutoffs).any() for s in inputs]
     costly = {n for n, cls in FORECASTERS.items() if cls.cost == "costly"}
     for name in local:
-        tried = [i for i, s in enumerate(inputs) if name in s.candidates and scored[i]]
+        tried = {i for i, s in enumerate(inputs) if name in s.candidates and scored[i]}
         young = [i for i, s in enumerate(inputs) if not scored[i] and (
             name in SHORT_FALLBACK or (name in s.candidates and name not in costly))]  # fmt: skip
         rows = sorted({*tried, *young})
         model = make_forecaster(name, **plan.params.get(name, {}))
-        points = model.forecast(panel.take(rows), plan.h)
-        cv = (
-            model.cross_validate(panel.take(tried), plan.cv_horizon, plan.cutoffs)
-            if tried
-            else None
+        points, cv = model.forecast_and_validate(
+            panel.take(rows), plan.h, plan.cv_horizon, plan.cutoffs
         )
         for k, i in enumerate(rows):
             finals[panel.ids[i]][name] = points[k]
-        for k, i in enumerate(tried):
-            cvs[panel.ids[i]][name] = cv[k]
+            if i in tried:
+                cvs[panel.ids[i]][name] = cv[k]
         for uid, why in model.skipped_.items():
             skipped[uid].setdefault(name, why)
     for name, per_series in global_forecasts.items():
@@ -265,7 +262,7 @@ def _decide(s: SeriesInput, plan: Plan, finals: dict, cvs: dict, skipped: dict) 
         for name, cv in ok.items():
             kept[name] = (finals[name], _relative(actual, cv, levels))
         if len(ok) > 1 and usable.any():
-            members = tuple(sorted(ok, key=lambda n: choice.scores.get(n, np.inf)))[:3]
+            members = tuple(sorted(ok, key=lambda n: choice.scores.get(n, np.inf)))[:ENSEMBLE_SIZE]
             kept[ENSEMBLE] = (
                 combine(finals, members),
                 _relative(actual, combine(ok, members), levels),
@@ -288,8 +285,7 @@ def _global_forecasts(plan: Plan, inputs: Sequence[SeriesInput]) -> dict:
         rows = [s for s in inputs if name in s.candidates]
         panel = Panel(tuple(s.uid for s in rows), tuple(s.y for s in rows), plan.end)
         model = make_forecaster(name, **plan.params.get(name, {}))
-        points = model.forecast(panel, plan.h)
-        cv = model.cross_validate(panel, plan.cv_horizon, plan.cutoffs)
+        points, cv = model.forecast_and_validate(panel, plan.h, plan.cv_horizon, plan.cutoffs)
         out[name] = {}
         for k, uid in enumerate(panel.ids):
             why = model.skipped_.get(uid)

@@ -160,7 +160,10 @@ class ErrorBank:
             return float(self.scales[i])
         known = self.has.any(axis=1) & (self.noise > 0)
         mates = known & (self.classes == cls)
-        ratios = self.scales[mates if mates.any() else known] / self.noise[mates if mates.any() else known]
+        ratios = (
+            self.scales[mates if mates.any() else known]
+            / self.noise[mates if mates.any() else known]
+        )
         noise = self.noise[i] if i >= 0 else np.nan
         if not len(ratios):
             return 0.0

@@ -3,8 +3,10 @@
 Every candidate is scored by MASE over all the series' cross-validation
 windows (mean absolute error of its point forecasts, scaled by the in-sample
 weekly seasonal naive's). The **ensemble** is the day-by-day median of the
-three best candidates' point forecasts: a median ignores one wild member, so
-it is the robust choice when no single model clearly wins. ``auto`` keeps the
+five best candidates' point forecasts (all of them where fewer are scored): a
+median ignores the wildest members, so it is the robust choice when no single
+model clearly wins, which on bursty usage, judged over a few weeks, is most of
+the time. ``auto`` keeps the
 best single candidate only when it beats the ensemble by more than
 ``CLEAR_MARGIN``; otherwise the ensemble.
 """
@@ -19,8 +21,8 @@ import numpy as np
 from forecast.metrics import mase
 from forecast.models import ENSEMBLE
 
-ENSEMBLE_SIZE = 3
-CLEAR_MARGIN = 0.05
+ENSEMBLE_SIZE = 5
+CLEAR_MARGIN = 0.10
 
 
 @dataclass

@@ -17,14 +17,19 @@ END = pd.Timestamp("2026-06-30")
 
 def test_a_clear_winner_is_chosen_and_a_close_race_is_combined():
     actual = np.full((2, 3), 10.0)
-    cv = {"a": actual + 1, "b": actual + 4, "c": actual - 5, "d": actual + 9}
-    # a misses by 1, the median of a, b, c by 1 too: a is not clearly better than the ensemble
+    misses = {"a": 1.0, "b": -1.2, "c": 1.5, "d": -2.0, "e": 3.0, "f": 8.0}
+    cv = {name: actual + miss for name, miss in misses.items()}
+    # the five best are a-e; their median (11, 8.8, 11.5, 8, 13 -> 11) misses by 1, as a does
     choice = choose(actual, cv, scale=1.0)
-    assert choice.name == ENSEMBLE and choice.members == ("a", "b", "c")
-    assert choice.scores == {"a": 1.0, "b": 4.0, "c": 5.0, "d": 9.0, ENSEMBLE: 1.0}
-    cv |= {"a": actual.copy(), "c": actual + 6}  # exact, and the median of a, b, c is 4 off
+    assert choice.name == ENSEMBLE and choice.members == ("a", "b", "c", "d", "e")
+    assert choice.scores == pytest.approx({**{n: abs(m) for n, m in misses.items()}, ENSEMBLE: 1.0})
+    # a exact, the others 4-9 high: the median of the five best (15) misses by 5
+    cv = {
+        name: actual + miss
+        for name, miss in {"a": 0, "b": 4, "c": 6, "d": 5, "e": 7, "f": 9}.items()
+    }
     assert choose(actual, cv, scale=1.0).name == "a"
-    np.testing.assert_array_equal(combine(cv, ("b", "c", "d")), actual + 6)  # median of 4, 6, 9
+    np.testing.assert_array_equal(combine(cv, ("b", "c", "f")), actual + 6)  # median of 4, 6, 9
 
 
 def test_paths_keep_the_point_forecast_as_their_mean_and_stay_non_negative():

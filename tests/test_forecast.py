@@ -76,6 +76,14 @@ def test_parts_add_up_to_the_total_and_landing(constant_ledger):
         assert teams["mean"].sum() == pytest.approx(total["mean"], rel=1e-12)
         assert total["p90"] >= total["p50"] >= total["p10"]
     assert set(table.period) == {"2026-06", "2026-07", "2026-08"}
+    # June: 15 days of actuals and 15 forecast; nothing is partial
+    assert not table["partial"].any() and set(table["days"]) == {30, 31}
+    cut = create_forecast(
+        constant_ledger, book, horizon_end=dt.date(2026, 7, 10),
+        settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
+    )  # fmt: skip
+    july = summarize(constant_ledger, cut, by="team", freq="month").query("period == '2026-07'")
+    assert july["partial"].all() and (july["days"] == 10).all()  # the horizon ends on the 10th
 
 
 def test_price_cut_in_the_book_halves_cost_from_its_day(constant_ledger, tmp_path):

@@ -63,6 +63,10 @@ def test_halving_a_price_halves_that_models_cost_from_its_day_only(baseline):
     assert periods.loc[("gpt-4o", "2026-06"), "delta_mean"] == pytest.approx(0.0)
     assert periods.loc[("gpt-4o", "2026-07"), "delta_mean"] == pytest.approx(-15 * GPT4O_DAY)
     assert periods.loc[("gpt-4.1", "2026-07"), "delta_mean"] == pytest.approx(0.0)
+    # the run ends on 15 July: July is covered for 15 of its 31 days, and says so
+    flags = months.groupby("period")[["days", "partial"]].first()
+    assert flags.loc["2026-07"].tolist() == [15, True]
+    assert flags.loc["2026-06"].tolist() == [30, False]
 
 
 def test_launch_with_fixed_numbers_adds_requests_times_tokens_times_price(baseline):

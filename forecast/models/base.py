@@ -30,6 +30,7 @@ import pandas as pd
 from forecast.errors import CostcastError
 from forecast.frame import Panel, forecast_frame
 
+REUSE_SHARE = 0.8  # of the history the earliest cutoff's fit must have seen to serve today
 # What a model may raise on data it cannot handle: skipped for that series, never fatal.
 FIT_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError, IndexError)
 
@@ -65,6 +66,12 @@ class Forecaster:
 
     def cross_validate(self, panel: Panel, h: int, cutoffs: Sequence[int]) -> np.ndarray:
         raise NotImplementedError
+
+    def forecast_and_validate(
+        self, panel: Panel, h: int, cv_h: int, cutoffs: Sequence[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``forecast`` and ``cross_validate`` in one call, for models that can share work."""
+        return self.forecast(panel, h), self.cross_validate(panel, cv_h, cutoffs)
 
     # -- long frames ---------------------------------------------------------------------
 
@@ -116,43 +123,53 @@ class LocalForecaster(Forecaster):
         return np.clip(mean, 0.0, None)  # a mean of usage is never negative
 
     def forecast(self, panel: Panel, h: int) -> np.ndarray:
+        return self.forecast_and_validate(panel, h, h, ())[0]
+
+    def cross_validate(self, panel: Panel, h: int, cutoffs: Sequence[int]) -> np.ndarray:
+        return self.forecast_and_validate(panel, None, h, cutoffs)[1]
+
+    def forecast_and_validate(
+        self, panel: Panel, h: int | None, cv_h: int, cutoffs: Sequence[int]
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """Both at once: a model with ``_forward_one`` learns its parameters once, at the
+        earliest cutoff (as statsforecast's ``cross_validation(refit=False)`` does, so no
+        later data leaks into them), forecasts from every later cutoff with them, and from
+        the end too when that fit saw most of the history (``REUSE_SHARE``)."""
         self.skipped_ = getattr(self, "skipped_", {})
-        out = np.full((len(panel), h), np.nan)
-        self._train_end = panel.end
+        points = None if h is None else np.full((len(panel), h), np.nan)
+        cv = np.full((len(panel), len(cutoffs), cv_h), np.nan)
         for i, (uid, y) in enumerate(zip(panel.ids, panel.values, strict=True)):
             if len(y) < self.min_days:
                 self.skipped_[uid] = f"needs {self.min_days} days, has {len(y)}"
                 continue
-            mean = self._guarded(uid, self._forecast_one, y, h)
-            if mean is not None:
-                out[i] = mean
-        return out
-
-    def cross_validate(self, panel: Panel, h: int, cutoffs: Sequence[int]) -> np.ndarray:
-        self.skipped_ = getattr(self, "skipped_", {})
-        result = np.full((len(panel), len(cutoffs), h), np.nan)
-        for i, (uid, y) in enumerate(zip(panel.ids, panel.values, strict=True)):
             usable = [j for j, c in enumerate(cutoffs) if len(y) - c >= self.min_days]
-            if not usable:
-                continue
-            if self._forward_one is not None:
-                # learn the parameters once, at the earliest cutoff, as statsforecast's
-                # cross_validation(refit=False) does: no later data leaks into them
+            state, learned = None, 0
+            if self._forward_one is not None and usable:
                 earliest = max(usable, key=lambda j: cutoffs[j])
+                learned = len(y) - cutoffs[earliest]
                 self._train_end = panel.end - pd.Timedelta(days=cutoffs[earliest])
-                state = self._guarded_state(uid, y[: len(y) - cutoffs[earliest]])
+                state = self._guarded_state(uid, y[:learned])
                 if state is None:
                     continue
             for j in usable:
                 train = y[: len(y) - cutoffs[j]]
                 self._train_end = panel.end - pd.Timedelta(days=cutoffs[j])
-                if self._forward_one is not None:
-                    mean = self._guarded(uid, self._forward_one, state, train, h)
+                if state is not None:
+                    mean = self._guarded(uid, self._forward_one, state, train, cv_h)
                 else:
-                    mean = self._guarded(uid, self._forecast_one, train, h)
+                    mean = self._guarded(uid, self._forecast_one, train, cv_h)
                 if mean is not None:
-                    result[i, j] = mean
-        return result
+                    cv[i, j] = mean
+            if points is None:
+                continue
+            self._train_end = panel.end
+            if state is not None and learned >= REUSE_SHARE * len(y):
+                mean = self._guarded(uid, self._forward_one, state, y, h)
+            else:
+                mean = self._guarded(uid, self._forecast_one, y, h)
+            if mean is not None:
+                points[i] = mean
+        return points, cv
 
     def _guarded_state(self, uid: str, y: np.ndarray):
         try:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from forecast.aggregate import period_coverage
 from forecast.errors import LedgerError, ScenarioError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PRICE_COLUMNS, PriceBook
@@ -462,6 +463,15 @@ def evaluate(
     # each stream's (paths, days) cost, once: periods, budget and charts all sum it
     costs = {id(st): st.cost() for st in [*base_streams, *full]}
     periods = _periods(baseline, base_streams, full, calendar, costs)
+    for freq in ("month", "quarter"):
+        rows = periods["freq"] == freq
+        labels = list(dict.fromkeys(periods.loc[rows, "period"]))
+        covered = period_coverage(ledger, run, labels, freq, calendar)
+        periods.loc[rows, "days"] = periods.loc[rows, "period"].map(lambda p: covered[p][0])
+        periods.loc[rows, "partial"] = periods.loc[rows, "period"].map(
+            lambda p: covered[p][0] < covered[p][1]
+        )
+    periods = periods.astype({"days": int, "partial": bool})
     budget = None
     if scenario.budget is not None:
         budget = _budget(baseline, base_streams, full, calendar, scenario.budget, costs)
