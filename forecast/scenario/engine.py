@@ -467,10 +467,10 @@ def evaluate(
         rows = periods["freq"] == freq
         labels = list(dict.fromkeys(periods.loc[rows, "period"]))
         covered = period_coverage(ledger, run, labels, freq, calendar)
-        periods.loc[rows, "days"] = periods.loc[rows, "period"].map(lambda p: covered[p][0])
-        periods.loc[rows, "partial"] = periods.loc[rows, "period"].map(
-            lambda p: covered[p][0] < covered[p][1]
-        )
+        days = {p: c[0] for p, c in covered.items()}
+        partial = {p: c[0] < c[1] for p, c in covered.items()}
+        periods.loc[rows, "days"] = periods.loc[rows, "period"].map(days)
+        periods.loc[rows, "partial"] = periods.loc[rows, "period"].map(partial)
     periods = periods.astype({"days": int, "partial": bool})
     budget = None
     if scenario.budget is not None:
