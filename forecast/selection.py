@@ -6,9 +6,10 @@ weekly seasonal naive's). The **ensemble** is the day-by-day median of the
 five best candidates' point forecasts (all of them where fewer are scored): a
 median ignores the wildest members, so it is the robust choice when no single
 model clearly wins, which on bursty usage, judged over a few weeks, is most of
-the time. ``auto`` keeps the
-best single candidate only when it beats the ensemble by more than
-``CLEAR_MARGIN``; otherwise the ensemble.
+the time. ``auto`` keeps the best single candidate only when it wins
+clearly: by more than ``CLEAR_MARGIN`` over all windows *and* in at least
+``CLEAR_WINS`` of the windows one by one (a win in one lucky window is not a
+pattern); otherwise the ensemble.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from forecast.models import ENSEMBLE
 
 ENSEMBLE_SIZE = 5
 CLEAR_MARGIN = 0.10
+CLEAR_WINS = 0.8  # share of the scored windows the single candidate must win
 
 
 @dataclass
@@ -50,7 +52,20 @@ def choose(actual: np.ndarray, cv: Mapping[str, np.ndarray], scale: float) -> Ch
     if len(ranked) == 1:
         return Choice(best, (best,), scores)
     members = tuple(n for _, n in ranked[:ENSEMBLE_SIZE])
-    scores[ENSEMBLE] = mase(actual, combine(cv, members), scale)
-    if scores[best] < (1 - CLEAR_MARGIN) * scores[ENSEMBLE]:
+    ensemble = combine(cv, members)
+    scores[ENSEMBLE] = mase(actual, ensemble, scale)
+    if scores[best] < (1 - CLEAR_MARGIN) * scores[ENSEMBLE] and (
+        _window_wins(actual, cv[best], ensemble) >= CLEAR_WINS
+    ):
         return Choice(best, (best,), scores)
     return Choice(ENSEMBLE, members, scores)
+
+
+def _window_wins(actual: np.ndarray, single: np.ndarray, ensemble: np.ndarray) -> float:
+    """Share of the scored windows (rows) in which ``single`` has the smaller error."""
+    wins = []
+    for a, s, e in zip(actual, single, ensemble, strict=True):
+        known = ~np.isnan(a) & ~np.isnan(s)
+        if known.any():
+            wins.append(np.abs(a - s)[known].sum() < np.abs(a - e)[known].sum())
+    return float(np.mean(wins)) if wins else 0.0

@@ -30,6 +30,9 @@ def test_a_clear_winner_is_chosen_and_a_close_race_is_combined():
     }
     assert choose(actual, cv, scale=1.0).name == "a"
     np.testing.assert_array_equal(combine(cv, ("b", "c", "f")), actual + 6)  # median of 4, 6, 9
+    # a better overall (3 against the ensemble's 5.5) but only thanks to its first window
+    cv["a"] = actual + np.array([[0.0], [6.0]])
+    assert choose(actual, cv, scale=1.0).name == ENSEMBLE
 
 
 def test_paths_keep_the_point_forecast_as_their_mean_and_stay_non_negative():
