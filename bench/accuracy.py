@@ -303,6 +303,8 @@ def main() -> None:
     if args.demo or args.demo_only:
         print("\n== demo quarter totals", file=sys.stderr)
         demo = run_demo(args.jobs)
+        if args.save:
+            demo.to_pickle(args.save / "demo.pkl")
         print("\n## Demo re-forecasts: quarter totals inside P10-P90\n")
         summary = demo.groupby(["ahead"]).agg(
             checks=("inside", "size"), coverage=("inside", "mean")

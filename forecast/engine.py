@@ -35,7 +35,7 @@ from forecast.models import AUTO, ENSEMBLE, FORECASTERS, make_forecaster
 from forecast.selection import ENSEMBLE_SIZE, Choice, choose, combine
 
 MIN_TRAIN = 21  # days of history before a cutoff for its window to count
-MAX_CV_HORIZON = 28
+MAX_CV_HORIZON = 91
 COSTLY_SHARE = 0.02  # of a run's series, by weight, that auto also tries costly models on ...
 COSTLY_MIN_SERIES = 40  # ... and never fewer than this many: smaller runs try them on all
 SHORT_FALLBACK = ("seasonal_naive", "tsb", "imapa", "croston_sba")
@@ -118,15 +118,20 @@ def resolve_forecasters(names: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def plan_cutoffs(h: int, n_windows: int, step: int) -> tuple[int, tuple[int, ...]]:
-    """(H, cutoffs in days before the end): windows of ``H = min(h, 28)`` days, the latest
-    cutoffs only 7, 14, 21 days back (their windows end with the data, so they are shorter
-    than H: young series have errors of their own, and the last weeks weigh most), the
-    rest H days back and earlier, ``step`` days apart (14 once H passes two weeks, so
-    that full windows overlap less)."""
+    """(H, cutoffs in days before the end) for windows of ``H = min(h, 91)`` days.
+
+    Every cutoff is whole weeks back. The latest are only 7, 14 (21), 28 and 56 days back: their windows end with
+    the data, so they reach fewer than H days, but young series get errors of their own
+    and the last weeks count most. The rest are H days back and earlier, ``step`` days
+    apart (14 once H passes two weeks, so that full windows overlap less): they show how
+    errors grow over the whole window, a quarter for a quarter's forecast."""
     cv_horizon = min(h, MAX_CV_HORIZON)
-    partial = list(range(7, cv_horizon, 7))[: max(n_windows - 1, 0)]
+    near = (7, 14, 21, 28, 56) if cv_horizon <= 28 else (7, 14, 28, 56)
+    partial = [d for d in near if d < cv_horizon][: max(n_windows - 2, 0)]
     spacing = step if cv_horizon <= 14 else max(step, 14)
-    full = [cv_horizon + spacing * j for j in range(max(n_windows - len(partial), 1))]
+    # whole weeks back, so that day k of every window falls on the weekday of day k ahead
+    first = -(-cv_horizon // 7) * 7
+    full = [first + spacing * j for j in range(max(n_windows - len(partial), 1))]
     return cv_horizon, tuple(sorted(partial + full))
 
 

@@ -138,7 +138,8 @@ def test_forecast_command_outputs_runs_and_charts(cli, workdir):
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
     assert list(rows[0]) == [
-        "team", "period", "mean", "p10", "p50", "p90", "budget", "p_exceed", "run_id",
+        "team", "period", "mean", "p10", "p50", "p90", "budget", "p_exceed", "days",
+        "partial", "run_id",
     ]  # fmt: skip
     assert {r["team"] for r in rows} == {"search", "support", "total"}
     assert {r["period"] for r in rows} == {"2026-06", "2026-07"}
@@ -154,7 +155,8 @@ def test_forecast_command_outputs_runs_and_charts(cli, workdir):
     code, out, _ = cli("forecast", "--horizon", "7d", "--by", "", "--models", "seasonal_naive",
                        "--paths", "20", "--jobs", "1", "--output", "json")  # fmt: skip
     records = json.loads(out)
-    assert all(set(r) == {"period", "mean", "p10", "p50", "p90", "budget", "p_exceed", "run_id"}
+    assert all(set(r) == {"period", "mean", "p10", "p50", "p90", "budget", "p_exceed", "days",
+                          "partial", "run_id"}
                for r in records)  # fmt: skip
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -196,9 +198,57 @@ def test_fiscal_quarters_follow_the_configured_start(constant_ledger):
     assert list(table.period) == ["2026-Q2", "2026-Q3"]
 
 
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A real Dask cluster on loopback: a scheduler and two single-threaded worker processes,
+    each started as its own program, as on separate machines."""
+    import json
+    import subprocess
+    import time
+
+    info = tmp_path / "scheduler.json"
+    scheduler = subprocess.Popen(
+        [Path(sys.executable).parent / "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+         "--no-dashboard", "--scheduler-file", str(info)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    workers = []
+    try:
+        for _ in range(100):
+            if info.exists() and info.stat().st_size:
+                break
+            time.sleep(0.1)
+        address = json.loads(info.read_text())["address"]
+        workers = [
+            subprocess.Popen(
+                [
+                    Path(sys.executable).parent / "dask",
+                    "worker",
+                    address,
+                    "--nthreads",
+                    "1",
+                    "--nworkers",
+                    "1",
+                    "--no-dashboard",
+                    "--host",
+                    "127.0.0.1",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(2)
+        ]
+        yield address
+    finally:
+        for process in (*workers, scheduler):
+            process.terminate()
+        for process in (*workers, scheduler):
+            process.wait(timeout=30)
+
+
 @pytest.mark.slow
-def test_dask_cluster_gives_the_same_paths_as_local_processes(tmp_path):
-    from distributed import Client, LocalCluster
+def test_a_dask_cluster_of_separate_processes_gives_the_local_paths(tmp_path, dask_cluster):
+    from distributed import Client, get_task_stream
 
     rng = np.random.default_rng(3)
     path = tmp_path / "noisy.csv"
@@ -211,7 +261,7 @@ def test_dask_cluster_gives_the_same_paths_as_local_processes(tmp_path):
             )
     path.write_text("\n".join(rows) + "\n")
     book = load_price_book()
-    settings = RunSettings(models="auto", n_paths=40, seed=11)
+    settings = RunSettings(models="seasonal_naive,theta,tsb,imapa,global_gbm", n_paths=40, seed=11)
     horizon = dt.date(2026, 7, 15)
 
     def paths_of(ledger, run):
@@ -225,18 +275,17 @@ def test_dask_cluster_gives_the_same_paths_as_local_processes(tmp_path):
         ingest_files(local, [path])
         local_run = create_forecast(local, book, horizon_end=horizon, settings=settings, jobs=2)
         expected = paths_of(local, local_run)
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-        Ledger(tmp_path / "b.duckdb") as remote,
-    ):
+    with Client(dask_cluster, timeout=60) as client, Ledger(tmp_path / "b.duckdb") as remote:
+        client.wait_for_workers(2, timeout=60)
         ingest_files(remote, [path])
-        dask_run = create_forecast(
-            remote, book, horizon_end=horizon, settings=settings, dask_client=client
-        )
+        with get_task_stream(client) as stream:
+            dask_run = create_forecast(
+                remote, book, horizon_end=horizon, settings=settings, dask_client=client
+            )
         got = paths_of(remote, dask_run)
+    # the series' chunks really ran in the worker processes, not here
+    chunks = [t for t in stream.data if "forecast_chunk" in t["key"]]
+    assert len(chunks) == 3 and all(t["worker"].startswith("tcp://127.0.0.1:") for t in chunks)
     pd.testing.assert_frame_equal(expected, got)
 
 
