@@ -36,8 +36,8 @@ from forecast.selection import ENSEMBLE_SIZE, Choice, choose, combine
 
 MIN_TRAIN = 21  # days of history before a cutoff for its window to count
 MAX_CV_HORIZON = 91
-COSTLY_SHARE = 0.02  # of a run's series, by weight, that auto also tries costly models on ...
-COSTLY_MIN_SERIES = 40  # ... and never fewer than this many: smaller runs try them on all
+COSTLY_SHARE = 0.005  # of a run's series, by weight, that auto also tries costly models on ...
+COSTLY_MIN_SERIES = 20  # ... and never fewer than this many: smaller runs try them on all
 SHORT_FALLBACK = ("seasonal_naive", "tsb", "imapa", "croston_sba")
 MEAN = "history_mean"  # the last resort, for a series of a day or two that nothing else fits
 
@@ -307,6 +307,7 @@ def _chunks(inputs: Sequence[SeriesInput], jobs: int) -> list[list[SeriesInput]]
 def _outcomes(plan, inputs, global_forecasts, jobs, dask_client) -> Iterator[list[Outcome]]:
     jobs = jobs or multiprocessing.cpu_count()
     chunks = _chunks(inputs, jobs)
+    _import_models(inputs)
 
     def shipped(chunk):
         return {n: {s.uid: per[s.uid] for s in chunk if s.uid in per}
@@ -332,6 +333,15 @@ def _outcomes(plan, inputs, global_forecasts, jobs, dask_client) -> Iterator[lis
             futures = [pool.submit(forecast_chunk, plan, c, shipped(c)) for c in chunks]
             for future in as_completed(futures):
                 yield future.result()
+
+
+def _import_models(inputs: Sequence[SeriesInput]) -> None:
+    """Import the candidates' libraries here, once: forked workers inherit them instead of
+    each spending seconds importing statsforecast (or Prophet) again."""
+    import statsforecast.models  # noqa: F401
+
+    if any("prophet" in s.candidates for s in inputs):
+        import prophet  # noqa: F401
 
 
 @dataclass

@@ -227,7 +227,7 @@ def needed_factors(z: np.ndarray, actual: np.ndarray, coverage: float) -> np.nda
 
 def calibrate_spread(
     bank: ErrorBank, seed: int = 0, n_paths: int = 100, coverage: float = 0.8,
-    max_series: int = 500,
+    max_series: int = 200,
 ) -> dict:  # fmt: skip
     """Stretch factors that make the bank's intervals cover ``coverage`` of days (and of
     window totals) they did not see: each window is held out in turn, its errors compared

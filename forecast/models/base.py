@@ -30,7 +30,7 @@ import pandas as pd
 from forecast.errors import CostcastError
 from forecast.frame import Panel, forecast_frame
 
-REUSE_SHARE = 0.8  # of the history the earliest cutoff's fit must have seen to serve today
+REUSE_SHARE = 0.6  # of the history the earliest cutoff's fit must have seen to serve today
 # What a model may raise on data it cannot handle: skipped for that series, never fatal.
 FIT_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError, IndexError)
 

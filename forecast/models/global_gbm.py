@@ -82,7 +82,7 @@ class GlobalGBM(Forecaster):
     def __init__(
         self,
         max_horizon: int = 91,
-        max_rows: int = 100_000,
+        max_rows: int = 60_000,
         holidays_country: str | None = "US",
         max_iter: int = 100,
         random_state: int = 0,
