@@ -103,6 +103,9 @@ def forecast_detail(ledger: Ledger, run_id: str) -> dict:
         "horizon_end": run.horizon_end.isoformat(),
         "n_paths": run.n_paths,
         "seed": run.seed,
-        **{k: run.meta.get(k) for k in ("settings", "provenance", "backtest", "spread_factor")},
+        **{
+            k: run.meta.get(k)
+            for k in ("settings", "provenance", "backtest", "calibration", "skipped")
+        },
         "series": json.loads(series.to_json(orient="records")),
     }

@@ -319,14 +319,8 @@ def _save(ledger, run, series: list[DriverSeries], result: EngineResult, drivers
 PATH_BATCH = 200  # series per insert: bounds the memory a save holds beyond the results
 
 
-def _intensity_table(run, batch, intensity: np.ndarray, days) -> pa.Table:
-    """Arrow rows for forecast_intensity: (series, kinds, days) as one list per kind."""
-    n_days = intensity.shape[2]
-    offsets = pa.array(np.arange(len(batch) + 1, dtype=np.int32) * n_days)
-    lists = {
-        kind: pa.ListArray.from_arrays(offsets, pa.array(intensity[:, k].reshape(-1), pa.float64()))
-        for k, kind in enumerate(TOKEN_KINDS)
-    }
+def _series_table(run, batch, days, n_days: int, columns: dict) -> pa.Table:
+    """Arrow rows of one run's series, one row each: the key columns, then ``columns``."""
     return pa.table({
         "run_id": [run.run_id] * len(batch),
         "team": [k.team for k in batch],
@@ -334,28 +328,29 @@ def _intensity_table(run, batch, intensity: np.ndarray, days) -> pa.Table:
         "model": [k.model for k in batch],
         "start": pa.array([days[0].date()] * len(batch), pa.date32()),
         "n_days": pa.array([n_days] * len(batch), pa.int32()),
-        **lists,
+        **columns,
     })  # fmt: skip
+
+
+def _lists(values: np.ndarray) -> pa.ListArray:
+    """One list per row of ``values`` (rows, ...), its other axes flattened in order."""
+    size = int(np.prod(values.shape[1:]))
+    offsets = pa.array(np.arange(len(values) + 1, dtype=np.int32) * size)
+    return pa.ListArray.from_arrays(offsets, pa.array(values.reshape(-1), pa.float64()))
+
+
+def _intensity_table(run, batch, intensity: np.ndarray, days) -> pa.Table:
+    """Arrow rows for forecast_intensity: (series, kinds, days) as one list per kind."""
+    lists = {kind: _lists(intensity[:, k]) for k, kind in enumerate(TOKEN_KINDS)}
+    return _series_table(run, batch, days, intensity.shape[2], lists)
 
 
 def _path_table(run, batch, volume: np.ndarray, cost: np.ndarray, days) -> pa.Table:
     """Arrow rows for forecast_paths; (series, paths, days) arrays become one list each."""
-    size = volume.shape[1] * volume.shape[2]
-    offsets = pa.array(np.arange(len(batch) + 1, dtype=np.int32) * size)
-
-    def lists(values: np.ndarray) -> pa.ListArray:
-        return pa.ListArray.from_arrays(offsets, pa.array(values.reshape(-1), pa.float64()))
-
-    return pa.table({
-        "run_id": [run.run_id] * len(batch),
-        "team": [k.team for k in batch],
-        "feature": [k.feature for k in batch],
-        "model": [k.model for k in batch],
-        "start": pa.array([days[0].date()] * len(batch), pa.date32()),
-        "n_days": pa.array([volume.shape[2]] * len(batch), pa.int32()),
+    return _series_table(run, batch, days, volume.shape[2], {
         "n_paths": pa.array([volume.shape[1]] * len(batch), pa.int32()),
-        "volume": lists(volume),
-        "cost": lists(cost),
+        "volume": _lists(volume),
+        "cost": _lists(cost),
     })  # fmt: skip
 
 

@@ -17,10 +17,17 @@ WEEK = 7
 
 
 class _StatsForecastModel(LocalForecaster):
+    statsforecast_class: str  # the model's name in statsforecast.models
     max_history: int | None = None  # the most recent days a fit looks at (None: all)
 
     def _model(self):
-        raise NotImplementedError
+        """A fresh statsforecast model from this wrapper's own parameters (all of them but
+        ``max_history``, which is ours)."""
+        import statsforecast.models
+
+        if "_params" not in vars(self):  # read once: a run builds thousands of these
+            self._params = {k: v for k, v in self.get_params().items() if k != "max_history"}
+        return getattr(statsforecast.models, self.statsforecast_class)(**self._params)
 
     def _recent(self, y: np.ndarray) -> np.ndarray:
         return y if self.max_history is None else y[-self.max_history :]
@@ -46,32 +53,24 @@ class SeasonalNaive(_StatsForecastModel):
     """Next Monday looks like the last Monday."""
 
     name = "seasonal_naive"
+    statsforecast_class = "SeasonalNaive"
     min_days = WEEK
 
     def __init__(self, season_length: int = WEEK) -> None:
         self.season_length = season_length
-
-    def _model(self):
-        from statsforecast.models import SeasonalNaive as Model
-
-        return Model(season_length=self.season_length)
 
 
 class ETS(_Forwardable):
     """Exponential smoothing, its error, trend and season types chosen by AICc (AutoETS)."""
 
     name = "ets"
+    statsforecast_class = "AutoETS"
     cost = "costly"
     min_days = 2 * WEEK
 
     def __init__(self, season_length: int = WEEK, model: str = "ZZZ") -> None:
         self.season_length = season_length
         self.model = model
-
-    def _model(self):
-        from statsforecast.models import AutoETS
-
-        return AutoETS(season_length=self.season_length, model=self.model)
 
 
 class Theta(_Forwardable):
@@ -81,16 +80,12 @@ class Theta(_Forwardable):
     about the trend to come."""
 
     name = "theta"
+    statsforecast_class = "DynamicOptimizedTheta"
     min_days = 2 * WEEK
 
     def __init__(self, season_length: int = WEEK, max_history: int | None = 182) -> None:
         self.season_length = season_length
         self.max_history = max_history
-
-    def _model(self):
-        from statsforecast.models import DynamicOptimizedTheta
-
-        return DynamicOptimizedTheta(season_length=self.season_length)
 
 
 class TSB(_StatsForecastModel):
@@ -98,16 +93,12 @@ class TSB(_StatsForecastModel):
     when demand stops, which Croston's method never does."""
 
     name = "tsb"
+    statsforecast_class = "TSB"
     min_days = 1
 
     def __init__(self, alpha_d: float = 0.1, alpha_p: float = 0.1) -> None:
         self.alpha_d = alpha_d
         self.alpha_p = alpha_p
-
-    def _model(self):
-        from statsforecast.models import TSB as Model
-
-        return Model(alpha_d=self.alpha_d, alpha_p=self.alpha_p)
 
 
 class IMAPA(_StatsForecastModel):
@@ -115,27 +106,19 @@ class IMAPA(_StatsForecastModel):
     levels, robust to how lumpy the series is."""
 
     name = "imapa"
+    statsforecast_class = "IMAPA"
     min_days = 1
 
-    def __init__(self) -> None:
+    def __init__(self) -> None:  # no parameters: statsforecast optimises them per series
         pass
-
-    def _model(self):
-        from statsforecast.models import IMAPA as Model
-
-        return Model()
 
 
 class CrostonSBA(_StatsForecastModel):
     """Croston's method with the Syntetos-Boylan bias correction."""
 
     name = "croston_sba"
+    statsforecast_class = "CrostonSBA"
     min_days = 1
 
-    def __init__(self) -> None:
+    def __init__(self) -> None:  # no parameters: statsforecast optimises them per series
         pass
-
-    def _model(self):
-        from statsforecast.models import CrostonSBA as Model
-
-        return Model()
