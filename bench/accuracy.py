@@ -284,6 +284,7 @@ def main() -> None:
     parser.add_argument("--demo", action="store_true", help="also the demo's quarter totals")
     parser.add_argument("--demo-only", action="store_true")
     parser.add_argument("--save", type=Path, help="keep every forecast here (pickles)")
+    parser.add_argument("--only", choices=["requests", "tokens"], help="one of the two runs")
     args = parser.parse_args()
     logging.getLogger("cmdstanpy").disabled = True
     logging.getLogger("prophet").setLevel(logging.ERROR)
@@ -293,6 +294,8 @@ def main() -> None:
     horizons = [int(h) for h in args.horizons.split(",")]
     if not args.demo_only:
         for with_requests in (True, False):
+            if args.only and args.only != ("requests" if with_requests else "tokens"):
+                continue
             label = "requests present where the source has them" if with_requests else "tokens only"
             print(f"\n== real usage, {label}", file=sys.stderr)
             tables = run_real(with_requests, horizons, args.origins, args.jobs, args.save)

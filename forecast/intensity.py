@@ -31,7 +31,7 @@ TREND_WEEKS = 12
 MIN_TREND_WEEKS = 6
 DAMPING = 0.995  # per day
 MAX_CHANGE = 3.0
-UNIT_MARGIN = 0.05  # how much better tokens must forecast cost to be the volume
+UNIT_MARGIN = 0.05  # how much better requests must forecast cost to be the volume
 
 
 def intensity_forecast(volume: np.ndarray, tokens: np.ndarray, h: int) -> np.ndarray:
@@ -113,9 +113,9 @@ def better_unit(
     have forecast priced tokens better from ``cutoffs`` (days before the end), each with
     the same plain forecast of volume (its weekday means over the last four weeks).
 
-    Requests win where tokens per request are steadier than the token count; tokens win
-    where requests are missing, never count anything, or vary without telling cost (by
-    ``UNIT_MARGIN`` at least: a tie goes to requests)."""
+    Requests win where they forecast cost better by ``UNIT_MARGIN`` at least (tokens per
+    request steadier than the token count); tokens win ties, and where requests are
+    missing, never count anything, or vary without telling cost."""
     total = tokens.sum(axis=0)
     if requests is None or np.isnan(requests).any() or requests.sum() <= 0:
         return "tokens"
@@ -133,10 +133,11 @@ def better_unit(
             unit_cost = weights @ intensity_forecast(volume[:end], tokens[:, :end], n)
             error += np.abs(cost[end : end + n] - reference * unit_cost).sum()
         errors[unit] = error
-    # requests are the natural driver (scenarios launch and route requests): tokens must win
+    # Cost is linear in tokens: forecasting them is one error, requests times tokens per
+    # request two. Requests must earn their place.
     noise = 1e-9 * np.abs(cost).sum()  # rounding differences are not a win
-    better = errors["tokens"] < (1 - UNIT_MARGIN) * errors["requests"] - noise
-    return "tokens" if better else "requests"
+    better = errors["requests"] < (1 - UNIT_MARGIN) * errors["tokens"] - noise
+    return "requests" if better else "tokens"
 
 
 def _weekday_means(past: np.ndarray, h: int) -> np.ndarray:

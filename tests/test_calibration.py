@@ -122,17 +122,21 @@ def test_intensity_carries_a_growing_prompt_forward():
     assert intensity_forecast(requests, flat, 90)[0, -1] == pytest.approx(15_000, rel=0.05)
 
 
-def test_volume_is_counted_in_tokens_where_requests_say_nothing_about_cost():
+def test_volume_is_counted_in_requests_only_where_they_forecast_cost_better():
     rng = np.random.default_rng(5)
     days = 120
-    tokens_per_day = 1e6 * np.exp(rng.normal(0, 0.05, days))
     cutoffs, weights = [28, 35, 42], np.array([1e-6])
     # requests jump around while the tokens stay steady: forecast the tokens
+    tokens_per_day = 1e6 * np.exp(rng.normal(0, 0.05, days))
     noisy_requests = rng.choice([10.0, 1000.0], size=days)
     assert better_unit(noisy_requests, tokens_per_day[None], weights, cutoffs, 28) == "tokens"
-    # a weekly cycle in requests with steady tokens per request: either works; requests win ties
+    # steady requests whose prompt grows 1% a day: the intensity's trend carries the growth,
+    # a plain profile of the token count cannot
     weekly = np.where(np.arange(days) % 7 < 5, 1000.0, 200.0)
-    assert better_unit(weekly, 800 * weekly[None], weights, cutoffs, 28) == "requests"
+    growing = 500 * np.exp(0.01 * np.arange(days))
+    assert better_unit(weekly, (weekly * growing)[None], weights, cutoffs, 28) == "requests"
+    # tokens per request fixed: both forecast cost equally well, and the tie goes to tokens
+    assert better_unit(weekly, 800 * weekly[None], weights, cutoffs, 28) == "tokens"
     assert better_unit(None, tokens_per_day[None], weights, cutoffs, 28) == "tokens"
 
 
