@@ -101,25 +101,37 @@ class GlobalGBM(Forecaster):
             [days.dayofweek.to_numpy(), _holidays(days, self.holidays_country)]
         )
 
-    def _rows(self, past: np.ndarray, end: pd.Timestamp, steps: np.ndarray, calendar):
-        """Feature rows for days ``end + 1 + steps`` of a series whose history is ``past``."""
+    @staticmethod
+    def _summary(past: np.ndarray) -> tuple[float, np.ndarray | None]:
+        """(level, the series' weekday profile, last week and shape relative to the level),
+        or level 0 and None for a series idle over its last four weeks."""
         level, shape = _shape(past)
         if level <= 0:
             return 0.0, None
-        first, table = calendar
-        at = (end - first).days + 1 + steps
-        profile = _weekday_profile(past, level)
         last_week = past[-7:] / level if len(past) >= 7 else np.ones(7)
-        n = len(steps)
-        return level, np.column_stack(
+        return level, np.concatenate([_weekday_profile(past, level), last_week, shape])
+
+    def _matrix(self, summaries: np.ndarray, steps: np.ndarray, calendar_rows: np.ndarray):
+        """Feature rows of many series for the same days: (series x steps, features)."""
+        n = len(summaries)
+        week = steps % 7
+        return np.column_stack(
             [
-                np.minimum(steps, self.max_horizon - 1),
-                table[at],
-                profile[steps % 7],
-                last_week[steps % 7],
-                np.broadcast_to(shape, (n, len(shape))),
+                np.tile(np.minimum(steps, self.max_horizon - 1), n),
+                np.tile(calendar_rows, (n, 1)),
+                summaries[:, week].reshape(-1),  # the profile, on each day's weekday
+                summaries[:, 7 + week].reshape(-1),  # the same weekday last week
+                np.repeat(summaries[:, 14:], len(steps), axis=0),
             ]
         )
+
+    def _rows(self, past: np.ndarray, end: pd.Timestamp, steps: np.ndarray, calendar):
+        """Feature rows for days ``end + 1 + steps`` of a series whose history is ``past``."""
+        level, summary = self._summary(past)
+        if summary is None:
+            return 0.0, None
+        first, table = calendar
+        return level, self._matrix(summary[None], steps, table[(end - first).days + 1 + steps])
 
     def _train(self, panel: Panel):
         """Learn from cutoffs inside each series of ``panel`` (targets up to its end)."""
@@ -155,20 +167,21 @@ class GlobalGBM(Forecaster):
     def _predict(self, model, panel: Panel, h: int) -> np.ndarray:
         out = np.full((len(panel), h), np.nan)
         steps = np.arange(h)
-        calendar = self._calendar(panel.end, panel.end + pd.Timedelta(days=h))
-        rows, where, levels = [], [], []
+        _, table = self._calendar(panel.end, panel.end + pd.Timedelta(days=h))
+        summaries, where, levels = [], [], []
         for i, values in enumerate(panel.values):
             if len(values) < MIN_PREDICT_DAYS:
                 continue
-            level, feats = self._rows(values, panel.end, steps, calendar)
-            if feats is None:
+            level, summary = self._summary(values)
+            if summary is None:
                 out[i] = 0.0  # idle for four weeks: nothing to scale a forecast by
                 continue
-            rows.append(feats)
+            summaries.append(summary)
             where.append(i)
             levels.append(level)
-        if rows:
-            ratios = model.predict(np.vstack(rows)).reshape(len(rows), h)
+        if summaries:
+            X = self._matrix(np.stack(summaries), steps, table[1 + steps])
+            ratios = model.predict(X).reshape(len(summaries), h)
             out[where] = ratios * np.asarray(levels)[:, None]
         return out
 
