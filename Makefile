@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/forecast.py
 	$(BIN)/python bench/scenario.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/accuracy.py --demo
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache
