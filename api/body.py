@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import BodyTooLarge, UnsupportedMediaType
 from forecast.errors import CostcastError
-from forecast.ledger import Ledger
+from forecast.workspace import Workspace
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -95,21 +95,18 @@ async def handle_upload(
     state,
     filename: str,
     types: tuple[str, ...],
-    work: Callable[[Ledger, Path], dict],
+    work: Callable[[Workspace, Path], dict],
 ) -> dict:
     """Check the content type, stream the body to a temporary file under the upload limit,
-    run ``work(session, path)`` in a worker thread, and remove the file. Errors about the
+    run ``work(workspace, path)`` in a worker thread, and remove the file. Errors about the
     temporary copy name the file the client sent."""
     check_type(request, types)
     config, _ = state.current()
     folder, path = await save_upload(request, int(config.api.max_upload_mb * 1024 * 1024), filename)
 
     def run() -> dict:
-        session = state.ledger.session()
-        try:
-            return work(session, path)
-        finally:
-            session.close()
+        with state.workspace() as workspace:
+            return work(workspace, path)
 
     try:
         return await run_in_threadpool(run)

@@ -14,6 +14,7 @@ from forecast.config import SCOPES, ApiToken, Config
 from forecast.ledger import Ledger
 from forecast.pricing import PriceBook
 from forecast.tokens import find_token
+from forecast.workspace import Workspace
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `costcast token create`.")
 
@@ -41,9 +42,16 @@ def get_book(state: State) -> PriceBook:
     return state.current()[1]
 
 
+def get_workspace(state: State, ledger: Annotated[Ledger, Depends(get_ledger)]) -> Workspace:
+    """The service layer over this request's ledger session and the current config."""
+    config, book = state.current()
+    return Workspace(config, ledger, book)
+
+
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 ConfigDep = Annotated[Config, Depends(get_config)]
 BookDep = Annotated[PriceBook, Depends(get_book)]
+WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 
 
 class RequireScope:

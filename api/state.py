@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from api.settings import Settings
@@ -14,6 +16,7 @@ from forecast.errors import CostcastError
 from forecast.jobs import fail_unfinished
 from forecast.ledger import Ledger
 from forecast.pricing import PriceBook, load_price_book
+from forecast.workspace import Workspace
 
 log = logging.getLogger("costcast.api")
 
@@ -54,6 +57,17 @@ class AppState:
                 except CostcastError as exc:
                     log.error("config not reloaded, keeping the last good one: %s", exc)
             return self.config, self.book
+
+    @contextmanager
+    def workspace(self) -> Iterator[Workspace]:
+        """The service layer over a fresh ledger session, for work off the request's own
+        (a forecast job, an upload, a scenario run in a worker thread)."""
+        config, book = self.current()
+        session = self.ledger.session()
+        try:
+            yield Workspace(config, session, book)
+        finally:
+            session.close()
 
     def close(self) -> None:
         # A running forecast finishes and is saved; queued ones are dropped and marked

@@ -222,7 +222,7 @@ def run_demo(jobs, every_days: int = 14) -> pd.DataFrame:
     from forecast.aggregate import summarize
     from forecast.config import load_config
     from forecast.demo import write_demo_data
-    from forecast.fiscal import FiscalCalendar
+    from forecast.fiscal import FiscalCalendar, Horizon
     from forecast.ingest import ingest_files
     from forecast.ledger import Ledger
     from forecast.pricing import load_price_book
@@ -246,7 +246,7 @@ def run_demo(jobs, every_days: int = 14) -> pd.DataFrame:
             as_of = dt.date(2026, 2, 1)
             while as_of < end - dt.timedelta(days=60):
                 horizon = calendar.horizon_end("next-quarter", as_of)
-                run = create_forecast(ledger, book, as_of=as_of, horizon_end=min(horizon, end),
+                run = create_forecast(ledger, book, as_of=as_of, horizon=Horizon.until(min(horizon, end)),
                                       settings=RunSettings(), jobs=jobs)  # fmt: skip
                 table = summarize(ledger, run, by="team", freq="quarter", calendar=calendar)
                 for row in table.itertuples(index=False):

@@ -42,6 +42,7 @@ changes:
 def setup(folder: Path, months: int) -> tuple[Path, str, str, str]:
     from forecast.config import SCOPES
     from forecast.demo import write_demo_data
+    from forecast.fiscal import Horizon
     from forecast.ingest import ingest_files
     from forecast.ledger import Ledger
     from forecast.pricing import load_price_book
@@ -58,7 +59,7 @@ def setup(folder: Path, months: int) -> tuple[Path, str, str, str]:
     with Ledger(cfg.ledger) as ledger:
         ingest_files(ledger, [p for p in written if p.name.startswith("usage-")])
         run = create_forecast(
-            ledger, load_price_book(cfg), horizon_end=end + dt.timedelta(days=90),
+            ledger, load_price_book(cfg), horizon=Horizon.until(end + dt.timedelta(days=90)),
             settings=RunSettings(models="seasonal_naive", n_paths=200), jobs=2,
         )  # fmt: skip
         team = ledger.con.execute("SELECT min(team) FROM forecast_series WHERE run_id = ?",

@@ -67,6 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     from forecast import (
         FiscalCalendar,
+        Horizon,
         Ledger,
         RunSettings,
         create_forecast,
@@ -84,7 +85,7 @@ def main() -> None:
             ingest_files(ledger, [csv])
             start = time.perf_counter()
             run = create_forecast(
-                ledger, book, horizon_end=END + dt.timedelta(days=90),
+                ledger, book, horizon=Horizon.until(END + dt.timedelta(days=90)),
                 settings=RunSettings(models=args.models, n_paths=200),
             )  # fmt: skip
             fit = time.perf_counter() - start

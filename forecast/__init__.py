@@ -16,7 +16,7 @@ from forecast.errors import (
     UnknownModelError,
     UnpricedModelError,
 )
-from forecast.fiscal import FiscalCalendar
+from forecast.fiscal import FiscalCalendar, Horizon
 from forecast.ingest import ingest_files
 from forecast.ledger import Ledger
 from forecast.plots import fan_chart, waterfall_chart
@@ -26,6 +26,7 @@ from forecast.scenario import Scenario, load_scenario, parse_scenario
 from forecast.scenario.engine import ScenarioResult, evaluate
 from forecast.sources import SourceContext
 from forecast.usage import usage_summary
+from forecast.workspace import Workspace
 
 __all__ = [
     "Config",
@@ -34,6 +35,7 @@ __all__ = [
     "DataFormatError",
     "FiscalCalendar",
     "ForecastRun",
+    "Horizon",
     "Ledger",
     "LedgerError",
     "PriceBook",
@@ -43,6 +45,7 @@ __all__ = [
     "SourceContext",
     "UnknownModelError",
     "UnpricedModelError",
+    "Workspace",
     "backtest",
     "create_forecast",
     "evaluate",

@@ -92,11 +92,11 @@ def summarize(
     budget, p_exceed; plus total rows."""
     levels = parse_levels(by)
     if not quantiles or any(not 0 < q < 1 for q in quantiles):
-        raise CostcastError("quantiles must lie strictly between 0 and 1", field="quantiles",
+        raise CostcastError("quantiles must lie strictly between 0 and 1", param="quantiles",
                             value=list(quantiles))  # fmt: skip
     if freq not in OUTPUT_FREQS:
         raise CostcastError(
-            f"unknown period {freq!r}; choose from {', '.join(OUTPUT_FREQS)}", field="--freq"
+            f"unknown period {freq!r}; choose from {', '.join(OUTPUT_FREQS)}", param="freq"
         )
     calendar = calendar or FiscalCalendar()
     groups, sums, periods = period_sums(ledger, run, levels, freq, calendar)

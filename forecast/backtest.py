@@ -66,7 +66,7 @@ def cross_validation(
     levels = parse_levels(by)
     step = step or horizon
     if horizon < 1 or windows < 1 or step < 1:
-        raise CostcastError("horizon, windows and step must be at least 1", field="windows")
+        raise CostcastError("horizon, windows and step must be at least 1", param="windows")
     as_of = as_of or last_complete_day(ledger)
     drivers = daily_drivers(ledger, book, as_of)
     first_day = drivers["ds"].min().date()
@@ -78,7 +78,7 @@ def cross_validation(
             f"{windows} windows of {horizon} days {step} days apart reach back to "
             f"{cutoffs[0]}, but the ledger starts on {first_day}: a backtest needs "
             f"{MIN_HISTORY} days before its first cutoff, so use fewer windows",
-            field="windows",
+            param="windows",
         )
     candidates = resolve_forecasters(settings.models)
     group = [_group_of(k, levels) for k in drivers[list(SERIES_KEYS)].itertuples(index=False)]

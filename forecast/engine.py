@@ -369,7 +369,7 @@ def run_engine(
 ) -> EngineResult:
     """Every series' forecast: the chosen forecaster, its sample paths and intensities."""
     if h < 1:
-        raise CostcastError("the horizon must be at least one day", field="horizon")
+        raise CostcastError("the horizon must be at least one day", param="horizon")
     cv_horizon, cutoffs = plan_cutoffs(h, n_windows, step)
     plan = Plan(h, cutoffs, cv_horizon, pd.Timestamp(end), params or {}, keep_candidates)
     outcomes: dict[str, Outcome] = {}

@@ -3,9 +3,16 @@
 Every error a user can cause is one of these. Each carries where it happened
 (file, line or record, field, value) so the CLI and the API can print one
 clean message instead of a traceback.
+
+A mistake in what an operation was asked (a frequency, a date, a horizon) names
+the operation's parameter in ``param``, neutrally (``as_of``, ``freq``): each
+front end renders it its own way, the CLI as its option (``--as-of``), the API
+as the query or body field.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 
 def printable(text: str) -> str:
@@ -27,6 +34,7 @@ class CostcastError(Exception):
         column: int | None = None,
         record: int | None = None,
         field: str | None = None,
+        param: str | None = None,
         value: object = None,
         hint: str | None = None,
     ) -> None:
@@ -36,11 +44,13 @@ class CostcastError(Exception):
         self.column = column
         self.record = record
         self.field = field
+        self.param = param
         self.value = value
         self.hint = hint
         super().__init__(self.__str__())
 
-    def location(self) -> str:
+    def location(self, param: Callable[[str], str] = repr) -> str:
+        """Where, in words; ``param`` renders a parameter's name as the front end spells it."""
         parts = []
         if self.file:
             parts.append(str(self.file))
@@ -52,10 +62,15 @@ class CostcastError(Exception):
             parts.append(f"record {self.record}")
         if self.field:
             parts.append(f"field {self.field!r}")
+        if self.param:
+            parts.append(param(self.param))
         return ", ".join(parts)
 
     def __str__(self) -> str:
-        where = self.location()
+        return self.render()
+
+    def render(self, param: Callable[[str], str] = repr) -> str:
+        where = self.location(param)
         text = f"{where}: {self.message}" if where else self.message
         if self.value is not None:
             text += f" (got {self.value!r})"
@@ -72,7 +87,7 @@ class CostcastError(Exception):
             "line": self.line,
             "column": self.column,
             "record": self.record,
-            "field": self.field,
+            "field": self.field if self.field is not None else self.param,
             "value": None if self.value is None else str(self.value),
             "hint": self.hint,
         }

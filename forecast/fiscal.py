@@ -67,7 +67,7 @@ class FiscalCalendar:
         if freq == "year":
             return self.year_start(self.fiscal_year(day))
         raise CostcastError(
-            f"unknown period {freq!r}; choose from {', '.join(FREQS)}", field="--freq"
+            f"unknown period {freq!r}; choose from {', '.join(FREQS)}", param="freq"
         )
 
     def period_end(self, start: dt.date, freq: str) -> dt.date:
@@ -112,56 +112,84 @@ class FiscalCalendar:
         except ValueError:  # month 13, year 0000 or 9999's last quarter
             raise CostcastError(
                 "not a calendar period (months run 01-12, years 0001-9998)",
-                field="period",
+                param="period",
                 value=text,
             ) from None
         raise CostcastError(
             "expected a fiscal period like 2027-Q2, FY2027 or 2027-03",
-            field="period",
+            param="period",
             value=text,
         )
 
-    def horizon_end(self, text: str, as_of: dt.date) -> dt.date:
-        """Last forecast day for ``--horizon``: ``90d``, a fiscal period to reach (``2027-Q2``,
-        ``FY2027``), or ``this-quarter``, ``next-quarter``, ``this-year``, ``next-year``
-        counted from the first forecast day."""
+
+_RELATIVE = {"this-quarter": ("quarter", 0), "next-quarter": ("quarter", 1),
+             "this-year": ("year", 0), "next-year": ("year", 1)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """How far a forecast reaches, parsed once from what the user wrote (``horizon``):
+    ``90d`` (days after the as-of date), a fiscal period to reach (``2027-Q2``, ``FY2027``),
+    a period counted from the first forecast day (``this-quarter``, ``next-quarter``,
+    ``this-year``, ``next-year``), or a fixed last day (``Horizon.until``). Its last day
+    depends on the as-of date, which may not be known yet when it is parsed."""
+
+    text: str
+    days: int | None = None
+    relative: tuple[str, int] | None = None  # (quarter or year, how many ahead)
+    last_day: dt.date | None = None
+    calendar: FiscalCalendar = FiscalCalendar()
+
+    @classmethod
+    def parse(cls, text: str, calendar: FiscalCalendar) -> Horizon:
         text = text.strip()
-        relative = {"this-quarter": ("quarter", 0), "next-quarter": ("quarter", 1),
-                    "this-year": ("year", 0), "next-year": ("year", 1)}  # fmt: skip
-        if text.lower() in relative:
-            freq, ahead = relative[text.lower()]
-            start = self.period_start(as_of + dt.timedelta(days=1), freq)
-            for _ in range(ahead + 1):
-                end = self.period_end(start, freq)
-                start = end
-            return end - dt.timedelta(days=1)
+        if text.lower() in _RELATIVE:
+            return cls(text, relative=_RELATIVE[text.lower()], calendar=calendar)
         if m := _DAYS.match(text):
             days = int(m[1])
             if not 1 <= days <= MAX_HORIZON_DAYS:
                 raise CostcastError(
-                    f"horizon must be 1 to {MAX_HORIZON_DAYS} days", field="--horizon", value=text
+                    f"horizon must be 1 to {MAX_HORIZON_DAYS} days", param="horizon", value=text
                 )
-            return as_of + dt.timedelta(days=days)
+            return cls(text, days=days, calendar=calendar)
         try:
-            _, end = self.parse_period(text)
+            _, end = calendar.parse_period(text)
         except CostcastError:
             raise CostcastError(
                 "expected a number of days (90d), a fiscal period (2027-Q2, FY2027) or "
                 "this-quarter, next-quarter, this-year, next-year",
-                field="--horizon",
+                param="horizon",
                 value=text,
             ) from None
-        last = end - dt.timedelta(days=1)
+        return cls(text, last_day=end - dt.timedelta(days=1), calendar=calendar)
+
+    @classmethod
+    def until(cls, day: dt.date) -> Horizon:
+        return cls(day.isoformat(), last_day=day)
+
+    def end(self, as_of: dt.date) -> dt.date:
+        """The last forecast day for a run as of ``as_of``."""
+        if self.days is not None:
+            return as_of + dt.timedelta(days=self.days)
+        if self.relative is not None:
+            freq, ahead = self.relative
+            start = self.calendar.period_start(as_of + dt.timedelta(days=1), freq)
+            for _ in range(ahead + 1):
+                end = self.calendar.period_end(start, freq)
+                start = end
+            return end - dt.timedelta(days=1)
+        last = self.last_day
+        assert last is not None  # one of days, relative, last_day is always set
         if last <= as_of:
             raise CostcastError(
-                f"horizon {text} ended on {last}, on or before the as-of date {as_of}",
-                field="--horizon",
-                value=text,
+                f"horizon {self.text} ended on {last}, on or before the as-of date {as_of}",
+                param="horizon",
+                value=self.text,
             )
         if (last - as_of).days > MAX_HORIZON_DAYS:
             raise CostcastError(
-                f"horizon {text} ends {last}, more than {MAX_HORIZON_DAYS} days after {as_of}",
-                field="--horizon",
-                value=text,
+                f"horizon {self.text} ends {last}, more than {MAX_HORIZON_DAYS} days after {as_of}",
+                param="horizon",
+                value=self.text,
             )
         return last

@@ -60,7 +60,7 @@ def list_forecasts(ledger: Ledger, status: str | None = None) -> pd.DataFrame:
     """Saved runs (done) and jobs not done, newest first."""
     if status is not None and status not in STATUSES:
         raise CostcastError(
-            f"unknown status {status!r}; choose from {', '.join(STATUSES)}", field="status"
+            f"unknown status {status!r}; choose from {', '.join(STATUSES)}", param="status"
         )
     runs = list_runs(ledger).assign(status="done", error=None)
     jobs = ledger.con.execute(

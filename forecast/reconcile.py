@@ -50,9 +50,9 @@ def reconcile(
     ``not billed`` (usage, but no bill that day inside the provider's billed range).
     """
     if tolerance_pct < 0 or tolerance_usd < 0:
-        raise CostcastError("tolerances must not be negative", field="tolerance")
+        raise CostcastError("tolerances must not be negative", param="tolerance")
     if start and end and end < start:
-        raise CostcastError(f"--to {end} is before --from {start}", field="--to")
+        raise CostcastError(f"the last day {end} is before the first {start}", param="to")
     billed = billed_daily(ledger, start, end)
     if billed.empty:
         raise LedgerError(

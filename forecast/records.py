@@ -80,7 +80,7 @@ def checks(timezone: str | None) -> list[Check]:
     ts = _ts_expr(timezone)
     no_offset_msg = (
         "timestamp has no UTC offset; write it with Z or +hh:mm, or name the zone "
-        "with --timezone (e.g. --timezone Europe/Berlin)"
+        "with --timezone (timezone= through the API), e.g. Europe/Berlin"
     )
     out = [
         Check("timestamp", f"{raw_ts} IS NULL", "timestamp is missing"),

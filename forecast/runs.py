@@ -29,6 +29,7 @@ from forecast.engine import (
     run_engine,
 )
 from forecast.errors import CostcastError, LedgerError, NotFoundError
+from forecast.fiscal import Horizon
 from forecast.intensity import better_unit
 from forecast.ledger import Ledger
 from forecast.pricing.book import PRICE_COLUMNS, PriceBook
@@ -97,9 +98,7 @@ def provenance(ledger: Ledger, as_of: dt.date) -> dict:
     }
 
 
-def plan_dates(
-    ledger: Ledger, horizon_end: dt.date | Callable[[dt.date], dt.date], as_of: dt.date | None
-) -> tuple[dt.date, dt.date]:
+def plan_dates(ledger: Ledger, horizon: Horizon, as_of: dt.date | None) -> tuple[dt.date, dt.date]:
     """(as_of, last forecast day) a run would use, or the error saying why it cannot run."""
     if ledger.row_count() == 0:
         raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
@@ -108,21 +107,16 @@ def plan_dates(
         as_of = complete
     elif as_of > complete:
         raise CostcastError(
-            f"--as-of {as_of} is after the ledger's last complete day {complete}", field="--as-of"
+            f"as-of date {as_of} is after the ledger's last complete day {complete}", param="as_of"
         )
-    end = horizon_end(as_of) if callable(horizon_end) else horizon_end
-    if end <= as_of:
-        raise CostcastError(
-            f"the horizon ends {end}, not after the as-of date {as_of}", field="--horizon"
-        )
-    return as_of, end
+    return as_of, horizon.end(as_of)
 
 
 def create_forecast(
     ledger: Ledger,
     book: PriceBook,
     *,
-    horizon_end: dt.date | Callable[[dt.date], dt.date],
+    horizon: Horizon,
     as_of: dt.date | None = None,
     settings: RunSettings | None = None,
     jobs: int | None = None,
@@ -137,7 +131,7 @@ def create_forecast(
     ``run_id`` lets a caller name the run before it exists (the API hands it out at once).
     """
     settings = settings or RunSettings()
-    as_of, end = plan_dates(ledger, horizon_end, as_of)
+    as_of, end = plan_dates(ledger, horizon, as_of)
     candidates = resolve_forecasters(settings.models)
     h = (end - as_of).days
     drivers = daily_drivers(ledger, book, as_of)
@@ -391,7 +385,7 @@ def load_intensity(ledger: Ledger, run_id: str) -> dict[tuple, dict[str, np.ndar
 
 def load_run(ledger: Ledger, run_id: str = "latest") -> ForecastRun:
     if not ledger.has_table("forecast_runs"):
-        raise NotFoundError("no forecast runs yet: run costcast forecast first", field="run")
+        raise NotFoundError("no forecast runs yet: run costcast forecast first", param="run")
     if run_id == "latest":
         rows = ledger.con.execute(
             "SELECT * FROM forecast_runs ORDER BY created_at DESC, run_id DESC LIMIT 1"
@@ -402,7 +396,7 @@ def load_run(ledger: Ledger, run_id: str = "latest") -> ForecastRun:
         ).fetchall()
     if not rows:
         raise NotFoundError(
-            f"no forecast run {run_id!r}", field="run", hint="list them with costcast runs list"
+            f"no forecast run {run_id!r}", param="run", hint="list them with costcast runs list"
         )
     run_id, created, as_of, end, n_paths, seed, meta = rows[0]
     return ForecastRun(run_id, created, as_of, end, n_paths, seed, json.loads(meta))

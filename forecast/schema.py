@@ -57,7 +57,7 @@ def split_keys(by, allowed: tuple[str, ...], verb: str) -> list[str]:
     if unknown:
         raise CostcastError(
             f"cannot {verb} by {', '.join(unknown)}; choose from {', '.join(allowed)}",
-            field="--by",
+            param="by",
         )
     return keys
 

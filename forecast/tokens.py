@@ -49,7 +49,7 @@ def create_token(config_path: Path, name: str, scopes: Sequence[str]) -> str:
     if unknown or not scopes:
         raise CostcastError(
             f"unknown scope {unknown[0]!r}" if unknown else "give at least one scope",
-            field="--scope",
+            param="scope",
             hint=f"the scopes are: {', '.join(SCOPES)}",
         )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -66,7 +66,7 @@ def create_token(config_path: Path, name: str, scopes: Sequence[str]) -> str:
         if any(t.get("name") == name for t in tokens):
             raise CostcastError(
                 f"a token named {name!r} exists",
-                field="--name",
+                param="name",
                 hint=f"revoke it first (costcast token revoke {name}) or pick another name",
             )
         tokens.append(entry)

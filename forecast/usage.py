@@ -109,12 +109,12 @@ def usage_summary(
     keys = parse_group_keys(by)
     if freq not in FREQS:
         raise CostcastError(
-            f"unknown frequency {freq!r}; choose from {', '.join(FREQS)}", field="--freq"
+            f"unknown frequency {freq!r}; choose from {', '.join(FREQS)}", param="freq"
         )
     if ledger.row_count() == 0:
         raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
     if start and end and end < start:
-        raise CostcastError(f"--to {end} is before --from {start}", field="--to")
+        raise CostcastError(f"the last day {end} is before the first {start}", param="to")
     priced = priced_usage_sql(ledger, book, start, end)
     group_cols = "".join(f', "{k}"' for k in keys)
     frame = ledger.con.execute(

@@ -28,10 +28,9 @@ QUARTER = [
         "END = dt.date.today() - dt.timedelta(days=1)\n"
         "written = cc.write_demo_data(WORKDIR, seed=7, months=15, end=END)\n"
         "config = cc.load_config(WORKDIR / 'costcast.yaml')\n"
-        "book = cc.load_price_book(config)\n"
-        "calendar = cc.FiscalCalendar(config.fiscal_year_start)\n"
-        "ledger = cc.Ledger(config.ledger)\n"
-        "results = cc.ingest_files(ledger, sorted(WORKDIR.glob('usage-*.csv')), book=book)\n"
+        "# the workspace: config, price book, fiscal calendar and ledger, as the CLI and API use them\n"
+        "ws = cc.Workspace(config, cc.Ledger(config.ledger))\n"
+        "results = ws.ingest(sorted(WORKDIR.glob('usage-*.csv')))\n"
         "print(f'{sum(r.rows_added for r in results):,} rows from {len(results)} files; '\n"
         "      f'fiscal year starts in month {config.fiscal_year_start}')"
     ),
@@ -40,8 +39,7 @@ QUARTER = [
         "usage day, so the demo's provider price cut shows from its date."
     ),
     new_code_cell(
-        "cc.usage_summary(ledger, book, by='team', freq='month',\n"
-        "                 start=END - dt.timedelta(days=120)).pivot_table(\n"
+        "ws.usage(by='team', freq='month', start=END - dt.timedelta(days=120)).pivot_table(\n"
         "    index='timestamp', columns='team', values='cost_usd').round(0)"
     ),
     new_markdown_cell(
@@ -50,11 +48,9 @@ QUARTER = [
         "data it saw; its id traces every figure below."
     ),
     new_code_cell(
-        "run = cc.create_forecast(\n"
-        "    ledger, book,\n"
-        "    horizon_end=lambda as_of: calendar.horizon_end('next-quarter', as_of),\n"
+        "run = ws.forecast(\n"
+        "    ws.horizon('next-quarter'),\n"
         "    settings=cc.RunSettings(models='auto', n_paths=200, seed=0),\n"
-        "    config_snapshot=config.model_dump(mode='json', exclude={'source'}),\n"
         ")\n"
         "print(run.run_id, 'as of', run.as_of, 'through', run.horizon_end)\n"
         "run.meta['backtest']"
@@ -66,18 +62,16 @@ QUARTER = [
         "above the budget. The current quarter includes actual spend to date."
     ),
     new_code_cell(
-        "budgets = [b.model_dump(exclude_none=True) for b in config.budgets]\n"
-        "quarters = cc.summarize(ledger, run, by='team', freq='quarter', calendar=calendar,\n"
-        "                        budgets=budgets)\n"
+        "quarters = ws.forecast_table(run, by='team', freq='quarter')  # with the config's budgets\n"
         "quarters.drop(columns='run_id').round(2)"
     ),
     new_code_cell(
-        "this_quarter = calendar.label(run.start, 'quarter')\n"
+        "this_quarter = ws.calendar.label(run.start, 'quarter')\n"
         "landing = quarters[(quarters.team == 'total') & (quarters.period == this_quarter)]\n"
         "landing[['period', 'mean', 'p10', 'p50', 'p90', 'budget', 'p_exceed']].round(2)"
     ),
     new_code_cell(
-        "png = cc.fan_chart(ledger, run, ['team'], WORKDIR / 'fan.png')\n"
+        "png = cc.fan_chart(ws.ledger, run, ['team'], WORKDIR / 'fan.png')\n"
         "from IPython.display import Image\n"
         "Image(filename=str(png))"
     ),
@@ -86,8 +80,8 @@ QUARTER = [
         "date, every model and `auto`, on daily total cost. `wape` is the absolute error as "
         "a share of spend; `coverage_80` should be near 0.8."
     ),
-    new_code_cell("cc.backtest(ledger, book, horizon=28, windows=2).round(3)"),
-    new_code_cell("ledger.close()"),
+    new_code_cell("ws.backtest(horizon=28, windows=2).round(3)"),
+    new_code_cell("ws.ledger.close()"),
 ]
 
 
@@ -118,7 +112,7 @@ changes:
     start: {start + dt.timedelta(days=60)}
 '''
 scenario = cc.parse_scenario(yaml_text)
-result = cc.evaluate(ledger, run, book, scenario, calendar)
+result = ws.run_scenario(scenario)
 {k: round(v['mean']) for k, v in result.totals.items() if isinstance(v, dict)}"""
 
 WHAT_IF = [
@@ -138,13 +132,10 @@ WHAT_IF = [
         "WORKDIR = Path(tempfile.mkdtemp(prefix='costcast-'))\n"
         "cc.write_demo_data(WORKDIR, seed=7, months=15, end=dt.date.today() - dt.timedelta(days=1))\n"
         "config = cc.load_config(WORKDIR / 'costcast.yaml')\n"
-        "book = cc.load_price_book(config)\n"
-        "calendar = cc.FiscalCalendar(config.fiscal_year_start)\n"
-        "ledger = cc.Ledger(config.ledger)\n"
-        "cc.ingest_files(ledger, sorted(WORKDIR.glob('usage-*.csv')))\n"
-        "run = cc.create_forecast(\n"
-        "    ledger, book, horizon_end=lambda as_of: calendar.horizon_end('next-year', as_of),\n"
-        "    settings=cc.RunSettings(models='seasonal_naive', n_paths=200),\n"
+        "ws = cc.Workspace(config, cc.Ledger(config.ledger))\n"
+        "ws.ingest(sorted(WORKDIR.glob('usage-*.csv')))\n"
+        "run = ws.forecast(\n"
+        "    ws.horizon('next-year'), settings=cc.RunSettings(models='seasonal_naive', n_paths=200)\n"
         ")\n"
         "print('baseline', run.run_id, 'through', run.horizon_end)"
     ),
@@ -171,13 +162,13 @@ WHAT_IF = [
     ),
     new_code_cell(
         "variant = cc.parse_scenario(yaml_text.replace('share: 0.6', 'share: 0.3'))\n"
-        "other = cc.evaluate(ledger, run, book, variant, calendar)\n"
+        "other = ws.run_scenario(variant)\n"
         "pd.DataFrame({\n"
         "    '60% routed': {k: result.totals[k]['mean'] for k in ('baseline', 'scenario', 'delta')},\n"
         "    '30% routed': {k: other.totals[k]['mean'] for k in ('baseline', 'scenario', 'delta')},\n"
         "}).round(0)"
     ),
-    new_code_cell("ledger.close()"),
+    new_code_cell("ws.ledger.close()"),
 ]
 
 

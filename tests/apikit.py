@@ -9,6 +9,7 @@ from pathlib import Path
 from test_forecast import AS_OF, KEYS, daily_csv
 
 from forecast.config import SCOPES
+from forecast.fiscal import Horizon
 from forecast.ingest import ingest_files
 from forecast.ledger import Ledger
 from forecast.pricing import load_price_book
@@ -42,7 +43,7 @@ def make_workspace(folder: Path, with_run: bool = True, with_usage: bool = True)
             ingest_files(ledger, [usage])
         if with_usage and with_run:
             run_id = create_forecast(
-                ledger, load_price_book(), horizon_end=HORIZON_END,
+                ledger, load_price_book(), horizon=Horizon.until(HORIZON_END),
                 settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
             ).run_id  # fmt: skip
     return {"config": config, "tokens": tokens, "run_id": run_id, "usage": usage, "as_of": AS_OF}

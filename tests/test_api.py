@@ -121,6 +121,12 @@ def test_forecast_job_runs_in_the_background_and_can_be_polled(client):
     assert run_id in {row["run_id"] for row in done["data"]}
 
 
+def test_a_parameter_mistake_names_the_query_field(client):
+    answer = client.get("/v1/usage", params={"freq": "year"})
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "freq" and "--" not in answer.text
+
+
 def test_bad_forecast_requests_fail_at_once(client):
     answer = client.post("/v1/forecasts", json={"horizon": "soon"})
     assert answer.status_code == 422 and answer.json()["field"] == "horizon"

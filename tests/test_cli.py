@@ -186,6 +186,18 @@ def test_forecast_mistakes_exit_2(cli, workdir, extra_config, args, message):
     assert message in err and "Traceback" not in err + out
 
 
+def test_a_parameter_mistake_names_the_option(cli, workdir, fixture_path):
+    (workdir / "costcast.yaml").write_text("ledger: costcast.duckdb\n")
+    assert cli("ingest", fixture_path("canonical.csv"))[0] == 0
+    code, _, err = cli("usage", "--freq", "year")
+    assert code == 2 and "option --freq: unknown frequency 'year'" in err
+    code, _, err = cli("usage", "--from", "2026-03-02", "--to", "2026-03-01")
+    assert code == 2 and "option --to: the last day 2026-03-01 is before the first" in err
+    # a positional argument has no option: it is named as in the command's usage line
+    code, _, err = cli("export", "journal", "2027-Q5")
+    assert code == 2 and "PERIOD" in err and "Traceback" not in err
+
+
 def test_scenario_run_json_and_plot(cli, workdir):
     from test_forecast import KEYS, daily_csv
 

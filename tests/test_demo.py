@@ -107,14 +107,14 @@ def test_injected_events_show_in_the_ledger(demo):
 def test_every_example_scenario_runs_against_the_demo_forecast(demo, tmp_path):
     from pathlib import Path
 
-    from forecast.fiscal import FiscalCalendar
+    from forecast.fiscal import FiscalCalendar, Horizon
     from forecast.runs import RunSettings, create_forecast
     from forecast.scenario import load_scenario
     from forecast.scenario.engine import evaluate
 
     ledger, book, _ = demo
     run = create_forecast(
-        ledger, book, horizon_end=dt.date(2027, 6, 30),
+        ledger, book, horizon=Horizon.until(dt.date(2027, 6, 30)),
         settings=RunSettings(models="seasonal_naive", n_paths=60), jobs=2,
     )  # fmt: skip
     examples = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))

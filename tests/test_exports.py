@@ -17,6 +17,7 @@ from forecast.billed import import_billed
 from forecast.config import Accounting, Config
 from forecast.errors import ConfigError
 from forecast.export import build_journal, focus_export
+from forecast.fiscal import Horizon
 from forecast.ingest import ingest_files
 from forecast.pricing import load_price_book
 from forecast.runs import RunSettings, create_forecast
@@ -66,7 +67,7 @@ def test_journal_lines_add_up_to_the_run_mean_of_a_noisy_forecast(ledger, tmp_pa
     (tmp_path / "noisy.csv").write_text("\n".join(rows) + "\n")
     ingest_files(ledger, [tmp_path / "noisy.csv"])
     run = create_forecast(
-        ledger, load_price_book(), horizon_end=dt.date(2026, 7, 31),
+        ledger, load_price_book(), horizon=Horizon.until(dt.date(2026, 7, 31)),
         settings=RunSettings(models="seasonal_naive", n_paths=100), jobs=1,
     )  # fmt: skip
     config = Config(accounting=Accounting(cost_centers={"a": "CC-A", "b": "CC-BC", "c": "CC-BC"}))

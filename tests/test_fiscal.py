@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from forecast.errors import CostcastError
-from forecast.fiscal import FiscalCalendar
+from forecast.fiscal import FiscalCalendar, Horizon
 
 D = dt.date
 
@@ -40,17 +40,29 @@ def test_period_starts_ends_and_labels():
 def test_horizon_in_days_or_periods():
     cal = FiscalCalendar(2)
     as_of = D(2026, 11, 26)
-    assert cal.horizon_end("90d", as_of) == D(2027, 2, 24)
-    assert cal.horizon_end("2027-Q1", as_of) == D(2027, 4, 30)
-    assert cal.horizon_end("FY2026", as_of) == D(2027, 1, 31)
+
+    def end(text: str, day: dt.date = as_of) -> dt.date:
+        return Horizon.parse(text, cal).end(day)
+
+    assert end("90d") == D(2027, 2, 24)
+    assert end("2027-Q1") == D(2027, 4, 30)
+    assert end("FY2026") == D(2027, 1, 31)
     # counted from the first forecast day, 2026-11-27, in FY2026-Q4 (Nov-Jan)
-    assert cal.horizon_end("this-quarter", as_of) == D(2027, 1, 31)
-    assert cal.horizon_end("next-quarter", as_of) == D(2027, 4, 30)
-    assert cal.horizon_end("next-year", as_of) == D(2028, 1, 31)
-    assert cal.horizon_end("this-quarter", D(2027, 1, 31)) == D(2027, 4, 30)
-    with pytest.raises(CostcastError, match="on or before the as-of date"):
-        cal.horizon_end("2026-Q2", as_of)
-    with pytest.raises(CostcastError, match="expected a number of days"):
-        cal.horizon_end("next quarter", as_of)
+    assert end("this-quarter") == D(2027, 1, 31)
+    assert end("next-quarter") == D(2027, 4, 30)
+    assert end("next-year") == D(2028, 1, 31)
+    assert end("this-quarter", D(2027, 1, 31)) == D(2027, 4, 30)
+    assert Horizon.until(D(2027, 3, 1)).end(as_of) == D(2027, 3, 1)
+    # a period already over is only wrong once the as-of date is known...
+    past = Horizon.parse("2026-Q2", cal)
+    with pytest.raises(CostcastError, match="on or before the as-of date") as info:
+        past.end(as_of)
+    assert info.value.param == "horizon"
+    # ...but what is not a horizon at all fails when it is read
+    with pytest.raises(CostcastError, match="expected a number of days") as info:
+        Horizon.parse("next quarter", cal)
+    assert info.value.param == "horizon" and info.value.to_dict()["field"] == "horizon"
+    with pytest.raises(CostcastError, match="1 to 1830 days"):
+        Horizon.parse("0d", cal)
     with pytest.raises(CostcastError, match="month number"):
         FiscalCalendar(13)

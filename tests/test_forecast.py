@@ -13,7 +13,7 @@ import pytest
 from forecast.aggregate import summarize
 from forecast.config import load_config
 from forecast.errors import CostcastError, LedgerError
-from forecast.fiscal import FiscalCalendar
+from forecast.fiscal import FiscalCalendar, Horizon
 from forecast.ingest import ingest_files
 from forecast.ledger import Ledger
 from forecast.pricing import load_price_book
@@ -50,7 +50,7 @@ def constant_ledger(ledger, tmp_path):
 def test_constant_traffic_forecasts_that_constant(constant_ledger, models):
     book = load_price_book()
     run = create_forecast(
-        constant_ledger, book, horizon_end=AS_OF + dt.timedelta(days=30),
+        constant_ledger, book, horizon=Horizon.until(AS_OF + dt.timedelta(days=30)),
         settings=RunSettings(models=models, n_paths=50), jobs=1,
     )  # fmt: skip
     assert run.as_of == AS_OF and run.start == dt.date(2026, 6, 16)
@@ -64,7 +64,7 @@ def test_constant_traffic_forecasts_that_constant(constant_ledger, models):
 def test_parts_add_up_to_the_total_and_landing(constant_ledger):
     book = load_price_book()
     run = create_forecast(
-        constant_ledger, book, horizon_end=dt.date(2026, 8, 31),
+        constant_ledger, book, horizon=Horizon.until(dt.date(2026, 8, 31)),
         settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
     )  # fmt: skip
     table = summarize(constant_ledger, run, by="team", freq="month")
@@ -81,7 +81,7 @@ def test_parts_add_up_to_the_total_and_landing(constant_ledger):
     # June: 15 days of actuals and 15 forecast; nothing is partial
     assert not table["partial"].any() and set(table["days"]) == {30, 31}
     cut = create_forecast(
-        constant_ledger, book, horizon_end=dt.date(2026, 7, 10),
+        constant_ledger, book, horizon=Horizon.until(dt.date(2026, 7, 10)),
         settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
     )  # fmt: skip
     july = summarize(constant_ledger, cut, by="team", freq="month").query("period == '2026-07'")
@@ -96,7 +96,7 @@ def test_price_cut_in_the_book_halves_cost_from_its_day(constant_ledger, tmp_pat
     )
     book = load_price_book(load_config(tmp_path / "costcast.yaml"))
     run = create_forecast(
-        constant_ledger, book, horizon_end=dt.date(2026, 7, 14),
+        constant_ledger, book, horizon=Horizon.until(dt.date(2026, 7, 14)),
         settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
     )  # fmt: skip
     p50 = (
@@ -119,7 +119,7 @@ def test_price_cut_in_the_book_halves_cost_from_its_day(constant_ledger, tmp_pat
 
 def test_budgets_probability_of_exceeding(constant_ledger):
     run = create_forecast(
-        constant_ledger, load_price_book(), horizon_end=dt.date(2026, 9, 30),
+        constant_ledger, load_price_book(), horizon=Horizon.until(dt.date(2026, 9, 30)),
         settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
     )  # fmt: skip
     quarter = 92 * DAILY_COST  # Q3: July-September
@@ -137,7 +137,7 @@ def test_budgets_probability_of_exceeding(constant_ledger):
 def test_same_seed_same_numbers_and_runs_are_listed(constant_ledger):
     settings = RunSettings(models="seasonal_naive", n_paths=40, seed=7)
     runs = [
-        create_forecast(constant_ledger, load_price_book(), horizon_end=dt.date(2026, 7, 31),
+        create_forecast(constant_ledger, load_price_book(), horizon=Horizon.until(dt.date(2026, 7, 31)),
                         settings=settings, jobs=1)
         for _ in range(2)
     ]  # fmt: skip
@@ -153,7 +153,7 @@ def test_same_seed_same_numbers_and_runs_are_listed(constant_ledger):
 def test_short_history_gets_a_flagged_median_of_simple_forecasters(ledger, tmp_path):
     ingest_files(ledger, [daily_csv(tmp_path / "u.csv", KEYS[:1], days=20)])
     run = create_forecast(
-        ledger, load_price_book(), horizon_end=AS_OF + dt.timedelta(days=7),
+        ledger, load_price_book(), horizon=Horizon.until(AS_OF + dt.timedelta(days=7)),
         settings=RunSettings(models="auto", n_paths=30), jobs=1,
     )  # fmt: skip
     forecaster, flag = ledger.con.execute(
@@ -171,26 +171,29 @@ def test_as_of_cuts_history_and_bad_requests_are_refused(constant_ledger, tmp_pa
     book = load_price_book()
     cut = dt.date(2026, 5, 31)
     run = create_forecast(
-        constant_ledger, book, as_of=cut, horizon_end=dt.date(2026, 6, 30),
+        constant_ledger, book, as_of=cut, horizon=Horizon.until(dt.date(2026, 6, 30)),
         settings=RunSettings(models="seasonal_naive", n_paths=20), jobs=1,
     )  # fmt: skip
     assert run.as_of == cut
     assert load_run(constant_ledger, run.run_id).meta["provenance"]["last_day"] == str(cut)
     with pytest.raises(CostcastError, match="after the ledger's last complete day"):
         create_forecast(
-            constant_ledger, book, as_of=dt.date(2026, 7, 1), horizon_end=dt.date(2026, 8, 1)
+            constant_ledger,
+            book,
+            as_of=dt.date(2026, 7, 1),
+            horizon=Horizon.until(dt.date(2026, 8, 1)),
         )
-    with pytest.raises(CostcastError, match="not after the as-of date"):
-        create_forecast(constant_ledger, book, horizon_end=dt.date(2026, 6, 1))
+    with pytest.raises(CostcastError, match="on or before the as-of date"):
+        create_forecast(constant_ledger, book, horizon=Horizon.until(dt.date(2026, 6, 1)))
     with pytest.raises(CostcastError, match="cannot forecast by colour"):
         summarize(constant_ledger, run, by="colour")
     with Ledger(tmp_path / "empty.duckdb") as empty, pytest.raises(LedgerError, match="empty"):
-        create_forecast(empty, book, horizon_end=dt.date(2026, 8, 1))
+        create_forecast(empty, book, horizon=Horizon.until(dt.date(2026, 8, 1)))
 
 
 def test_fiscal_quarters_follow_the_configured_start(constant_ledger):
     run = create_forecast(
-        constant_ledger, load_price_book(), horizon_end=dt.date(2026, 8, 31),
+        constant_ledger, load_price_book(), horizon=Horizon.until(dt.date(2026, 8, 31)),
         settings=RunSettings(models="seasonal_naive", n_paths=20), jobs=1,
     )  # fmt: skip
     table = summarize(constant_ledger, run, freq="quarter", calendar=FiscalCalendar(2))
@@ -273,14 +276,16 @@ def test_a_dask_cluster_of_separate_processes_gives_the_local_paths(tmp_path, da
 
     with Ledger(tmp_path / "a.duckdb") as local:
         ingest_files(local, [path])
-        local_run = create_forecast(local, book, horizon_end=horizon, settings=settings, jobs=2)
+        local_run = create_forecast(
+            local, book, horizon=Horizon.until(horizon), settings=settings, jobs=2
+        )
         expected = paths_of(local, local_run)
     with Client(dask_cluster, timeout=60) as client, Ledger(tmp_path / "b.duckdb") as remote:
         client.wait_for_workers(2, timeout=60)
         ingest_files(remote, [path])
         with get_task_stream(client) as stream:
             dask_run = create_forecast(
-                remote, book, horizon_end=horizon, settings=settings, dask_client=client
+                remote, book, horizon=Horizon.until(horizon), settings=settings, dask_client=client
             )
         got = paths_of(remote, dask_run)
     # the series' chunks really ran in the worker processes, not here
@@ -295,7 +300,7 @@ def test_a_ledger_with_paths_in_the_old_long_layout_is_converted(constant_ledger
     from forecast.runs import load_paths
 
     run = create_forecast(
-        constant_ledger, load_price_book(), horizon_end=AS_OF + dt.timedelta(days=10),
+        constant_ledger, load_price_book(), horizon=Horizon.until(AS_OF + dt.timedelta(days=10)),
         settings=RunSettings(models="seasonal_naive", n_paths=20), jobs=1,
     )  # fmt: skip
     keys, before = load_paths(constant_ledger, run.run_id, "volume")

@@ -9,7 +9,7 @@ import pytest
 from test_forecast import AS_OF, daily_csv
 
 from forecast.errors import CostcastError, ScenarioError, UnknownModelError
-from forecast.fiscal import FiscalCalendar
+from forecast.fiscal import FiscalCalendar, Horizon
 from forecast.ingest import ingest_files
 from forecast.pricing import load_price_book
 from forecast.runs import RunSettings, create_forecast, load_run
@@ -32,7 +32,7 @@ def baseline(tmp_path_factory):
     ingest_files(ledger, [daily_csv(tmp / "u.csv", KEYS)])
     book = load_price_book()
     run = create_forecast(
-        ledger, book, horizon_end=dt.date(2026, 7, 15),
+        ledger, book, horizon=Horizon.until(dt.date(2026, 7, 15)),
         settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
     )  # fmt: skip
     yield ledger, run, book

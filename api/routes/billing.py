@@ -8,11 +8,12 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 
 from api.body import handle_upload
-from api.deps import BookDep, ConfigDep, LedgerDep, Read, State, UsageWrite
+from api.deps import LedgerDep, Read, State, UsageWrite, WorkspaceDep
 from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
 from api.routes.usage import FilenameQuery
-from forecast.billed import import_billed, list_billed_imports
-from forecast.reconcile import DEFAULT_TOLERANCE_PCT, DEFAULT_TOLERANCE_USD, reconciliation
+from forecast.billed import list_billed_imports
+from forecast.reconcile import DEFAULT_TOLERANCE_PCT, DEFAULT_TOLERANCE_USD
+from forecast.workspace import Workspace
 
 router = APIRouter(tags=["billing"], responses=ERRORS)
 BILLED_TYPES = ("text/csv", "application/json", "application/x-ndjson", "text/plain")
@@ -29,8 +30,8 @@ async def upload_billed(
     """Import a provider's billed costs: OpenAI Costs API pages, an Anthropic cost report
     (legacy or analytics), or FOCUS CSV. Revised days replace earlier amounts."""
 
-    def work(session, path) -> dict:
-        (result,) = import_billed(session, [path], format, names=[f"upload:{filename}"])
+    def work(workspace: Workspace, path) -> dict:
+        (result,) = workspace.import_billed([path], format, names=[f"upload:{filename}"])
         return {**result.__dict__, "path": filename}
 
     return await handle_upload(request, state, filename, BILLED_TYPES, work)
@@ -44,9 +45,7 @@ def list_uploads(ledger: LedgerDep, token: Read, limit: int = Limit, offset: int
 
 @router.get("/v1/reconciliation", response_model=Page)
 def reconcile_route(
-    ledger: LedgerDep,
-    book: BookDep,
-    config: ConfigDep,
+    workspace: WorkspaceDep,
     token: Read,
     start: dt.date | None = Query(None, alias="from", description="First day."),
     end: dt.date | None = Query(None, alias="to", description="Last day (inclusive)."),
@@ -61,10 +60,9 @@ def reconcile_route(
 ) -> Page:
     """Priced usage against billed cost per day and provider (or project), flagged above the
     tolerances."""
-    frame = reconciliation(
-        ledger, book, config.attribution, by=by, start=start, end=end,
-        tolerance_pct=tolerance_pct, tolerance_usd=tolerance_usd,
-    )  # fmt: skip
+    frame = workspace.reconcile(
+        by=by, start=start, end=end, tolerance_pct=tolerance_pct, tolerance_usd=tolerance_usd
+    )
     if flagged:
         frame = frame[frame["flag"]]
     return page(frame, limit, offset)

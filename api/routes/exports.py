@@ -13,11 +13,8 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import BookDep, ConfigDep, ExportsRead, LedgerDep
+from api.deps import ExportsRead, WorkspaceDep
 from api.pages import ERRORS
-from forecast.errors import CostcastError
-from forecast.export import build_journal, focus_export
-from forecast.fiscal import FiscalCalendar
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"], responses=ERRORS)
 
@@ -36,9 +33,7 @@ FILE_CONTENT = {
 
 @router.get("/journal", response_class=Response, responses=FILE_CONTENT)
 def journal(
-    ledger: LedgerDep,
-    book: BookDep,
-    config: ConfigDep,
+    workspace: WorkspaceDep,
     token: ExportsRead,
     period: str = Query(description="Fiscal period: 2027-Q1, 2027-03 or FY2027.", max_length=20),
     basis: Literal["forecast", "actuals", "scenario"] = "forecast",
@@ -48,10 +43,9 @@ def journal(
     format: Literal["csv", "json", "xlsx"] = "csv",
 ) -> Response:
     """Accrual journal lines for a fiscal period: one debit/credit pair per cost centre."""
-    built = build_journal(
-        ledger, book, config, period=period, basis=basis, measure=measure, run_id=run,
-        scenario_id=scenario,
-    )  # fmt: skip
+    built = workspace.journal(
+        period, basis=basis, measure=measure, run_id=run, scenario_id=scenario
+    )
     body = {"csv": built.to_csv, "json": built.to_json, "xlsx": built.to_xlsx}[format]()
     name = f"journal-{built.meta['period']}-{basis}.{format}"
     return Response(
@@ -67,9 +61,7 @@ def journal(
 
 @router.get("/focus", response_class=Response, responses=FILE_CONTENT)
 def focus(
-    ledger: LedgerDep,
-    book: BookDep,
-    config: ConfigDep,
+    workspace: WorkspaceDep,
     token: ExportsRead,
     start: dt.date | None = Query(None, alias="from", description="First day."),
     end: dt.date | None = Query(None, alias="to", description="Last day (inclusive)."),
@@ -79,12 +71,8 @@ def focus(
     format: Literal["csv", "json"] = "csv",
 ) -> Response:
     """Actual LLM cost as FOCUS 1.2 rows (billed where the bill is in, else priced usage)."""
-    if period is not None:
-        first, after = FiscalCalendar(config.fiscal_year_start).parse_period(period)
-        start, end = first, after - dt.timedelta(days=1)
-    if start is None or end is None:
-        raise CostcastError("give from and to, or a period", field="from")
-    frame = focus_export(ledger, book, config, start, end)
+    start, end = workspace.span(start, end, period)
+    frame = workspace.focus(start, end)
     if format == "csv":
         buffer = io.StringIO()
         frame.to_csv(buffer, index=False, lineterminator="\n")

@@ -9,22 +9,16 @@ import logging
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ConfigDep, ForecastsWrite, LedgerDep, Read, State
+from api.deps import ForecastsWrite, LedgerDep, Read, State, WorkspaceDep
 from api.errors import NotReady
 from api.pages import ERRORS, Limit, Offset, Page, page
 from api.state import AppState
-from forecast.aggregate import config_budgets, summarize
-from forecast.engine import resolve_forecasters
 from forecast.errors import CostcastError, NotFoundError
-from forecast.fiscal import FiscalCalendar
 from forecast.jobs import add_job, forecast_detail, list_forecasts, set_status
-from forecast.runs import RunSettings, create_forecast, load_run, new_run_id, plan_dates
+from forecast.runs import RunSettings, new_run_id
 
 router = APIRouter(prefix="/v1/forecasts", tags=["forecasts"], responses=ERRORS)
 log = logging.getLogger("costcast.api")
-
-
-BODY_FIELDS = {"--horizon": "horizon", "--as-of": "as_of", "--models": "models"}
 
 
 class ForecastCreate(BaseModel):
@@ -50,23 +44,18 @@ class ForecastAccepted(BaseModel):
 
 @router.post("", status_code=202, response_model=ForecastAccepted)
 def start_forecast(
-    body: ForecastCreate, state: State, ledger: LedgerDep, token: ForecastsWrite, response: Response
+    body: ForecastCreate,
+    state: State,
+    workspace: WorkspaceDep,
+    token: ForecastsWrite,
+    response: Response,
 ) -> ForecastAccepted:
     """Queue a run; poll ``href`` until its status is done (or failed, with the error)."""
-    config, _ = state.current()
     # a bad horizon, model list or as-of date is the caller's mistake: say so now, not in the job
-    calendar = FiscalCalendar(config.fiscal_year_start)
-    try:
-        as_of, _ = plan_dates(
-            ledger, lambda day: calendar.horizon_end(body.horizon, day), body.as_of
-        )
-        resolve_forecasters(body.models)
-    except CostcastError as exc:
-        # the library names CLI options; here the fields are the request body's
-        exc.field = BODY_FIELDS.get(exc.field, exc.field)
-        raise
+    horizon = workspace.horizon(body.horizon)
+    as_of, _ = workspace.check_forecast(horizon, body.as_of, body.models)
     run_id = new_run_id(as_of)
-    add_job(ledger, run_id, body.model_dump(mode="json"))
+    add_job(workspace.ledger, run_id, body.model_dump(mode="json"))
     state.jobs.submit(_run_job, state, run_id, body)
     href = f"/v1/forecasts/{run_id}"
     response.headers["Location"] = href
@@ -74,32 +63,25 @@ def start_forecast(
 
 
 def _run_job(state: AppState, run_id: str, body: ForecastCreate) -> None:
-    session = state.ledger.session()
-    try:
-        set_status(session, run_id, "running")
-        config, book = state.current()
-        calendar = FiscalCalendar(config.fiscal_year_start)
-        create_forecast(
-            session,
-            book,
-            horizon_end=lambda day: calendar.horizon_end(body.horizon, day),
-            as_of=body.as_of,
-            settings=RunSettings(models=body.models, n_paths=body.paths, seed=body.seed),
-            jobs=state.settings.forecast_jobs,
-            config_snapshot=config.model_dump(mode="json", exclude={"source", "api"}),
-            run_id=run_id,
-        )
-        set_status(session, run_id, "done")
-    except CostcastError as exc:
-        set_status(session, run_id, "failed", exc.to_dict())
-    except Exception as exc:  # a bug: the job must still end, and say so
-        log.exception("forecast job %s failed", run_id)
-        set_status(
-            session, run_id, "failed",
-            {"error": "InternalError", "message": f"unexpected {type(exc).__name__}; see the server log"},
-        )  # fmt: skip
-    finally:
-        session.close()
+    with state.workspace() as workspace:
+        try:
+            set_status(workspace.ledger, run_id, "running")
+            workspace.forecast(
+                workspace.horizon(body.horizon),
+                as_of=body.as_of,
+                settings=RunSettings(models=body.models, n_paths=body.paths, seed=body.seed),
+                jobs=state.settings.forecast_jobs,
+                run_id=run_id,
+            )
+            set_status(workspace.ledger, run_id, "done")
+        except CostcastError as exc:
+            set_status(workspace.ledger, run_id, "failed", exc.to_dict())
+        except Exception as exc:  # a bug: the job must still end, and say so
+            log.exception("forecast job %s failed", run_id)
+            set_status(
+                workspace.ledger, run_id, "failed",
+                {"error": "InternalError", "message": f"unexpected {type(exc).__name__}; see the server log"},
+            )  # fmt: skip
 
 
 @router.get("", response_model=Page)
@@ -124,8 +106,7 @@ def get_one(run_id: str, ledger: LedgerDep, token: Read) -> dict:
 @router.get("/{run_id}/series", response_model=Page)
 def series(
     run_id: str,
-    ledger: LedgerDep,
-    config: ConfigDep,
+    workspace: WorkspaceDep,
     token: Read,
     by: str = Query("team", description="Comma-separated: team, feature, model; empty for total."),
     freq: str = Query("month", description="day, week, month, quarter or year (fiscal)."),
@@ -137,21 +118,17 @@ def series(
     """Mean and quantiles of spend per group and fiscal period (actuals to date included),
     with budgets and the chance of exceeding them."""
     try:
-        run = load_run(ledger, run_id)
+        run = workspace.run(run_id)
     except NotFoundError:
-        detail = forecast_detail(ledger, run_id)  # 404 if there is no such job either
+        detail = forecast_detail(workspace.ledger, run_id)  # 404 if there is no such job either
         raise NotReady(f"run {run_id} is {detail['status']}", field="run_id") from None
     try:
         qs = [float(q) for q in quantiles.split(",") if q.strip()]
     except ValueError:
         raise CostcastError(
-            "quantiles must be numbers like 0.1,0.5,0.9", field="quantiles", value=quantiles
+            "quantiles must be numbers like 0.1,0.5,0.9", param="quantiles", value=quantiles
         ) from None
-    calendar = FiscalCalendar(config.fiscal_year_start)
-    frame = summarize(
-        ledger, run, by=by, freq=freq, calendar=calendar, quantiles=qs,
-        budgets=config_budgets(config, ledger, run.run_id),
-    )  # fmt: skip
+    frame = workspace.forecast_table(run, by=by, freq=freq, quantiles=qs)
     if period is not None:
         frame = frame[frame["period"] == period.strip()]
     return page(frame, limit, offset)

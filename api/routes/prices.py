@@ -6,16 +6,15 @@ import datetime as dt
 
 from fastapi import APIRouter, Query
 
-from api.deps import BookDep, Read
+from api.deps import Read, WorkspaceDep
 from api.pages import ERRORS, Limit, Offset, Page, page
-from forecast.pricing import price_table
 
 router = APIRouter(prefix="/v1/prices", tags=["prices"], responses=ERRORS)
 
 
 @router.get("", response_model=Page)
 def prices(
-    book: BookDep,
+    workspace: WorkspaceDep,
     token: Read,
     on: dt.date | None = Query(None, description="Date (default: today, UTC)."),
     tier: str = Query("standard", description="standard, batch, flex or priority."),
@@ -25,4 +24,4 @@ def prices(
 ) -> Page:
     """USD per million tokens by kind, in effect on the date, with each price's source."""
     day = on or dt.datetime.now(dt.UTC).date()
-    return page(price_table(book, day, tier, model), limit, offset)
+    return page(workspace.prices(day, tier, model), limit, offset)

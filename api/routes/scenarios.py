@@ -12,11 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from api.body import check_type, read_limited
 from api.deps import LedgerDep, Read, ScenariosWrite, State
 from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
-from forecast.fiscal import FiscalCalendar
-from forecast.runs import load_run
 from forecast.scenario import parse_scenario, scenario_json_schema
-from forecast.scenario.engine import evaluate
-from forecast.scenario.store import list_results, load_result, save_result
+from forecast.scenario.store import list_results, load_result
 
 router = APIRouter(prefix="/v1/scenarios", tags=["scenarios"], responses=ERRORS)
 
@@ -42,18 +39,10 @@ async def post_scenario(
     side per period, team and model (P10/P50/P90), the delta, each change's share of it, and
     the chance of exceeding the scenario's budget."""
     scenario = await _parse(request, state)
-    config, book = state.current()
 
     def work() -> dict:
-        session = state.ledger.session()
-        try:
-            baseline = load_run(session, run or scenario.baseline)
-            result = evaluate(
-                session, baseline, book, scenario, FiscalCalendar(config.fiscal_year_start)
-            )
-            return load_result(session, save_result(session, result))
-        finally:
-            session.close()
+        with state.workspace() as workspace:
+            return workspace.save_scenario(workspace.run_scenario(scenario, run))
 
     return await run_in_threadpool(work)
 

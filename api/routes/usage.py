@@ -8,11 +8,9 @@ import datetime as dt
 from fastapi import APIRouter, Query, Request
 
 from api.body import handle_upload
-from api.deps import BookDep, LedgerDep, Read, State, UsageWrite
+from api.deps import LedgerDep, Read, State, UsageWrite, WorkspaceDep
 from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
-from forecast.ingest import ingest_files
-from forecast.sources import SourceContext
-from forecast.usage import usage_summary
+from forecast.workspace import Workspace
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"], responses=ERRORS)
 
@@ -42,14 +40,10 @@ async def upload_usage(
     timezone: str | None = Query(None, description="Zone of offset-less timestamps."),
 ) -> dict:
     """Ingest one usage export; rows seen before are not added again."""
-    config, book = state.current()
 
-    def ingest(session, path) -> dict:
-        context = SourceContext(
-            timezone=timezone or config.timezone, attribution=config.attribution
-        )
-        (result,) = ingest_files(
-            session, [path], fmt=format, context=context, book=book,
+    def ingest(workspace: Workspace, path) -> dict:
+        (result,) = workspace.ingest(
+            [path], fmt=format, timezone=timezone,
             origins=[f"upload:{filename} (token {token.name})"],
         )  # fmt: skip
         return {
@@ -70,8 +64,7 @@ def list_uploads(ledger: LedgerDep, token: Read, limit: int = Limit, offset: int
 
 @router.get("", response_model=Page)
 def usage(
-    ledger: LedgerDep,
-    book: BookDep,
+    workspace: WorkspaceDep,
     token: Read,
     by: str = Query(
         "", description="Comma-separated: team, feature, model, provider, user, deployment."
@@ -83,5 +76,5 @@ def usage(
     offset: int = Offset,
 ) -> Page:
     """Requests, failures, tokens and cost (priced, and as reported) per period and group."""
-    frame = usage_summary(ledger, book, by=by, freq=freq, start=start, end=end)
+    frame = workspace.usage(by=by, freq=freq, start=start, end=end)
     return page(frame, limit, offset)

@@ -44,7 +44,7 @@ def read_billed(path: Path, fmt: str | None = None) -> tuple[str, pd.DataFrame, 
     if fmt not in BILLED_FORMATS:
         raise DataFormatError(
             f"unknown billed format {fmt!r}; the formats are: {', '.join(BILLED_FORMATS)}",
-            field="--format",
+            param="format",
         )
     notes: list[str] = []
     if fmt == "focus":
@@ -74,7 +74,8 @@ def _detect(path: Path) -> str:
     raise DataFormatError(
         "cannot tell which billed format this file is",
         file=str(path),
-        hint="pass --format with one of: " + ", ".join(BILLED_FORMATS),
+        hint="say which format (--format, or format= through the API), one of: "
+        + ", ".join(BILLED_FORMATS),
     )
 
 

@@ -49,7 +49,7 @@ def focus_export(
 ) -> pd.DataFrame:
     """FOCUS rows for [start, end], every value already formatted as text (null = "")."""
     if end < start:
-        raise CostcastError(f"--to {end} is before --from {start}", field="to")
+        raise CostcastError(f"the last day {end} is before the first {start}", param="to")
     sums = ", ".join(f"sum({expr}) AS tokens_{kind}" for kind, (expr, _) in KINDS.items())
     prices = ", ".join(f"max({col}) AS {col}" for _, col in KINDS.values())
     frame = priced_usage(
@@ -57,7 +57,7 @@ def focus_export(
         f"CAST(ts AS DATE) AS day, provider, model, price_model, service_tier, team, {sums}, {prices}",
     )  # fmt: skip
     if frame.empty:
-        raise CostcastError(f"no usage between {start} and {end}", field="from")
+        raise CostcastError(f"no usage between {start} and {end}", param="from")
     long = []
     for kind, (_, price_col) in KINDS.items():
         part = frame[["day", "provider", "model", "price_model", "service_tier", "team"]].copy()

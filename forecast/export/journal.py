@@ -94,7 +94,7 @@ def build_journal(
         )
     if measure not in MEASURES:
         raise CostcastError(
-            f"unknown measure {measure!r}; choose from {', '.join(MEASURES)}", field="measure"
+            f"unknown measure {measure!r}; choose from {', '.join(MEASURES)}", param="measure"
         )
     calendar = FiscalCalendar(config.fiscal_year_start)
     start, end = calendar.parse_period(period)  # [start, end)
@@ -105,12 +105,12 @@ def build_journal(
         )
     elif basis == "actuals":
         if measure != "mean":
-            raise CostcastError("actuals have no quantiles: use measure=mean", field="measure")
+            raise CostcastError("actuals have no quantiles: use measure=mean", param="measure")
         per_team, source_id, data_hash = _actuals(ledger, book, start, end)
     else:
         if measure != "mean":
             raise CostcastError(
-                "scenario results keep per-line means only: use measure=mean", field="measure"
+                "scenario results keep per-line means only: use measure=mean", param="measure"
             )
         per_team, source_id, data_hash = _scenario(ledger, label, scenario_id)
     amounts = _by_cost_center(per_team, config)
@@ -156,13 +156,13 @@ def _forecast(ledger, calendar, label, start, end, measure, run_id):
     if last_day > run.horizon_end:
         raise CostcastError(
             f"run {run.run_id} forecasts through {run.horizon_end}, before {label} ends on {last_day}",
-            field="period",
+            param="period",
             hint="start a run with a longer horizon, or choose an earlier period",
         )
     if last_day < run.start:
         raise CostcastError(
             f"{label} ended before run {run.run_id}'s first forecast day {run.start}",
-            field="period",
+            param="period",
             hint="use basis=actuals for past periods",
         )
     table = summarize(ledger, run, by="team", freq=freq, calendar=calendar)
@@ -176,7 +176,7 @@ def _actuals(ledger, book, start, end):
     frame = actual_cost(ledger, book, start, last_day, "team")
     if frame.empty:
         raise CostcastError(
-            f"no usage or billed cost between {start} and {last_day}", field="period"
+            f"no usage or billed cost between {start} and {last_day}", param="period"
         )
     per_team = frame.groupby("team")["cost_usd"].sum().to_dict()
     ordered = frame.sort_values(["day", "provider", "team"]).to_csv(
@@ -190,7 +190,7 @@ def _scenario(ledger, label, scenario_id):
     from forecast.scenario.store import load_result
 
     if not scenario_id:
-        raise CostcastError("basis=scenario needs a scenario result id", field="scenario")
+        raise CostcastError("basis=scenario needs a scenario result id", param="scenario")
     result = load_result(ledger, scenario_id)
     periods = pd.DataFrame(result["periods"])
     rows = periods[periods["period"] == label]
@@ -198,7 +198,7 @@ def _scenario(ledger, label, scenario_id):
         known = sorted(set(periods["period"]))
         raise CostcastError(
             f"scenario result {scenario_id} has no period {label}",
-            field="period",
+            param="period",
             hint=f"its periods are: {', '.join(known)}",
         )
     per_team = rows.groupby("team")["scenario_mean"].sum().to_dict()

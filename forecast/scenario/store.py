@@ -39,7 +39,7 @@ def load_result(ledger: Ledger, result_id: str) -> dict:
             [result_id],
         ).fetchall()
     if not rows:
-        raise NotFoundError(f"no scenario result {result_id!r}", field="scenario")
+        raise NotFoundError(f"no scenario result {result_id!r}", param="scenario")
     created, scenario, result = rows[0]
     return {
         "id": result_id,

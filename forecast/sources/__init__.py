@@ -27,7 +27,7 @@ def get_source(name: str) -> Source:
         return SOURCES[name]
     except KeyError:
         raise DataFormatError(
-            f"unknown format {name!r}; the formats are: {', '.join(SOURCES)}", field="--format"
+            f"unknown format {name!r}; the formats are: {', '.join(SOURCES)}", param="format"
         ) from None
 
 
@@ -40,12 +40,12 @@ def detect_source(path: Path, peeked: Peek) -> Source:
         raise DataFormatError(
             "cannot tell which format this file is",
             file=str(path),
-            hint=f"pass --format with one of:\n{listing}",
+            hint=f"say which format (--format, or format= through the API), one of:\n{listing}",
         )
     raise DataFormatError(
         f"the file could be any of: {', '.join(s.name for s in matches)}",
         file=str(path),
-        hint="pass --format to choose",
+        hint="say which format (--format, or format= through the API)",
     )
 
 

@@ -1,19 +1,27 @@
-"""Finance commands of the ``costcast`` CLI: billed actuals, reconciliation, exports.
-Registered on the main app by forecast/cli.py."""
+"""Finance commands: billed actuals, reconciliation, journal and FOCUS exports."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from forecast.cli import ConfigOption, Output, OutputOption, _config, _date, app, emit, err, out
+from forecast.cli.common import (
+    ConfigOption,
+    Output,
+    OutputOption,
+    emit,
+    err,
+    out,
+    parse_date,
+    workspace,
+    write_bytes,
+)
 from forecast.errors import CostcastError
-from forecast.ledger import Ledger
 
+app = typer.Typer()
 billing_app = typer.Typer(
     help="What providers billed (kept apart from usage).", no_args_is_help=True
 )
@@ -35,12 +43,9 @@ def billing_import(
 ) -> None:
     """Import OpenAI Costs API pages, Anthropic cost reports or FOCUS CSV: all files or none;
     a day billed again with another amount replaces the earlier one."""
-    from forecast.billed import import_billed
-
-    cfg = _config(config)
-    with Ledger(cfg.ledger) as ledger:
-        results = import_billed(ledger, files, fmt)
-    table = Table(title=f"billed actuals in {cfg.ledger}")
+    with workspace(config) as ws:
+        results = ws.import_billed(files, fmt)
+    table = Table(title=f"billed actuals in {ws.config.ledger}")
     for col in ("file", "format", "rows", "added", "revised", "unchanged", "USD"):
         table.add_column(col, justify="left" if col in ("file", "format") else "right")
     for r in results:
@@ -59,9 +64,8 @@ def billing_list(output: OutputOption = Output.table, config: ConfigOption = Non
     """Every billed-cost import: rows added, revised, unchanged and the amount."""
     from forecast.billed import list_billed_imports
 
-    cfg = _config(config)
-    with Ledger(cfg.ledger, read_only=True) as ledger:
-        emit(list_billed_imports(ledger), output, title="billed imports")
+    with workspace(config, read_only=True) as ws:
+        emit(list_billed_imports(ws.ledger), output, title="billed imports")
 
 
 @app.command("reconcile")
@@ -84,15 +88,10 @@ def reconcile_command(
     """Compare cost priced from usage with billed cost per day and provider.
 
     Exits 1 when any day is flagged, so a scheduled job can alert on it."""
-    from forecast.pricing import load_price_book
-    from forecast.reconcile import reconciliation
-
-    cfg = _config(config)
-    book = load_price_book(cfg)
-    with Ledger(cfg.ledger, read_only=True) as ledger:
-        frame = reconciliation(
-            ledger, book, cfg.attribution, by=by, start=_date(start, "--from"),
-            end=_date(end, "--to"), tolerance_pct=tolerance_pct, tolerance_usd=tolerance_usd,
+    with workspace(config, read_only=True) as ws:
+        frame = ws.reconcile(
+            by=by, start=parse_date(start, "from"), end=parse_date(end, "to"),
+            tolerance_pct=tolerance_pct, tolerance_usd=tolerance_usd,
         )  # fmt: skip
     shown = frame[frame["flag"]] if flagged else frame
     emit(shown, output, title="priced usage vs billed (USD)")
@@ -119,21 +118,14 @@ def export_journal(
     config: ConfigOption = None,
 ) -> None:
     """Accrual journal lines for a fiscal period: one debit/credit pair per cost centre."""
-    from forecast.export import build_journal
-    from forecast.pricing import load_price_book
-
     if fmt not in ("csv", "json", "xlsx"):
-        raise CostcastError("choose csv, json or xlsx", field="--format", value=fmt)
+        raise CostcastError("choose csv, json or xlsx", param="format", value=fmt)
     if fmt == "xlsx" and out_file is None:
-        raise CostcastError("an xlsx journal needs --out FILE", field="--out")
-    cfg = _config(config)
-    with Ledger(cfg.ledger, read_only=True) as ledger:
-        journal = build_journal(
-            ledger, load_price_book(cfg), cfg, period=period, basis=basis, measure=measure,
-            run_id=run, scenario_id=scenario,
-        )  # fmt: skip
+        raise CostcastError("an xlsx journal needs a file to write", param="out")
+    with workspace(config, read_only=True) as ws:
+        journal = ws.journal(period, basis=basis, measure=measure, run_id=run, scenario_id=scenario)
     body = {"csv": journal.to_csv, "json": journal.to_json, "xlsx": journal.to_xlsx}[fmt]()
-    _write(body, out_file)
+    write_bytes(body, out_file)
     err.print(
         f"{journal.meta['journal_id']}: {len(journal.lines)} lines, total "
         f"{journal.meta['total']} {journal.meta['currency']} from {journal.meta['source_id']}"
@@ -150,22 +142,8 @@ def export_focus(
     config: ConfigOption = None,
 ) -> None:
     """Actual LLM cost as FOCUS 1.2 CSV rows (billed where the bill is in, else priced)."""
-    from forecast.export import focus_export
-    from forecast.pricing import load_price_book
-
-    cfg = _config(config)
-    first, last = _date(start, "--from"), _date(end, "--to")
-    assert first is not None and last is not None  # typer requires both
-    with Ledger(cfg.ledger, read_only=True) as ledger:
-        frame = focus_export(ledger, load_price_book(cfg), cfg, first, last)
-    _write(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"), out_file)
+    with workspace(config, read_only=True) as ws:
+        first, last = ws.span(parse_date(start, "from"), parse_date(end, "to"))
+        frame = ws.focus(first, last)
+    write_bytes(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"), out_file)
     err.print(f"{len(frame):,} FOCUS rows, {first} to {last}")
-
-
-def _write(body: bytes, path: Path | None) -> None:
-    if path is None:
-        sys.stdout.buffer.write(body)
-        sys.stdout.flush()
-    else:
-        path.write_bytes(body)
-        err.print(f"wrote {path}")

@@ -1,5 +1,4 @@
-"""Server commands of the ``costcast`` CLI: API tokens and ``serve``.
-Registered on the main app by forecast/cli.py."""
+"""Server commands: API tokens and ``serve``."""
 
 from __future__ import annotations
 
@@ -9,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from forecast.cli import ConfigOption, Output, OutputOption, _config, app, emit, err, out
+from forecast.cli.common import ConfigOption, Output, OutputOption, config_of, emit, err, out
 from forecast.config import DEFAULT_CONFIG_NAME, SCOPES
 
+app = typer.Typer()
 token_app = typer.Typer(help="API tokens (only their hashes are stored).", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
@@ -45,7 +45,7 @@ def token_list(output: OutputOption = Output.table, config: ConfigOption = None)
 
     from forecast.tokens import list_tokens
 
-    rows = list_tokens(_config(config))
+    rows = list_tokens(config_of(config))
     emit(pd.DataFrame(rows, columns=["name", "scopes", "created"]), output, title="API tokens")
 
 
@@ -76,7 +76,7 @@ def serve(
     same ledger are refused until it stops, so work through the API meanwhile."""
     import uvicorn
 
-    cfg = _config(config)  # fail here, with a clean message, on a bad config
+    cfg = config_of(config)  # fail here, with a clean message, on a bad config
     if config is not None:
         os.environ["COSTCAST_CONFIG"] = str(config)
     if jobs is not None:

@@ -1,0 +1,58 @@
+"""The ``costcast`` command line, one module per command group, assembled here.
+
+Every command reads its options, calls the service layer (``forecast.workspace``)
+and renders the answer; library errors become one clean message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from forecast.cli import finance, forecasting, scenarios, server, usage
+from forecast.cli.common import err
+from forecast.errors import CostcastError
+
+app = typer.Typer(
+    name="costcast",
+    help="Forecast and steer LLM API spend.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(usage.app)
+app.add_typer(forecasting.app)
+app.add_typer(scenarios.app, name="scenario")
+app.add_typer(finance.app)
+app.add_typer(server.app)
+
+
+def _options() -> set[str]:
+    """Every long option of every command: a parameter named in an error is rendered as
+    the option the user typed where there is one."""
+    names: set[str] = set()
+    stack = [typer.main.get_command(app)]
+    while stack:
+        command = stack.pop()
+        stack.extend(getattr(command, "commands", {}).values())  # a group's commands
+        names.update(o for p in command.params for o in p.opts if o.startswith("--"))
+    return names
+
+
+def render_param(name: str) -> str:
+    option = "--" + name.replace("_", "-")
+    return f"option {option}" if option in _options() else name.upper()
+
+
+def main() -> None:
+    try:
+        app()
+    except CostcastError as exc:
+        message = exc.render(param=render_param)
+        err.print(f"[bold red]error:[/bold red] {message}", highlight=False, markup=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""Forecast commands: forecast, backtest and the saved runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from forecast.cli.common import (
+    AsOfOption,
+    ConfigOption,
+    DaskOption,
+    JobsOption,
+    Output,
+    OutputOption,
+    dask_client,
+    emit,
+    emit_json,
+    err,
+    parse_date,
+    workspace,
+)
+from forecast.runs import ForecastRun, RunSettings
+
+app = typer.Typer()
+runs_app = typer.Typer(help="Saved forecast runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+FORECASTERS_HELP = "seasonal_naive, ets, theta, tsb, imapa, croston_sba, prophet, global_gbm"
+
+
+@app.command()
+def forecast(
+    horizon: Annotated[
+        str,
+        typer.Option(
+            help="Days ahead (90d), a fiscal period to reach (2027-Q2, FY2027), "
+            "or this-quarter, next-quarter, this-year, next-year."
+        ),
+    ] = "90d",
+    by: Annotated[str, typer.Option(help="Comma-separated: team, feature, model.")] = "team",
+    freq: Annotated[str, typer.Option(help="day, week, month or quarter (fiscal).")] = "month",
+    models: Annotated[
+        str,
+        typer.Option(
+            help="auto (chosen or combined per series by backtest), or comma-separated "
+            f"forecasters: {FORECASTERS_HELP}."
+        ),
+    ] = "auto",
+    as_of: AsOfOption = None,
+    paths: Annotated[int, typer.Option(help="Sample paths per series.", min=20, max=2000)] = 200,
+    seed: Annotated[int, typer.Option(help="Same data, settings and seed: same numbers.")] = 0,
+    jobs: JobsOption = None,
+    dask: DaskOption = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a fan chart (PNG) here.")] = None,
+    output: OutputOption = Output.table,
+    config: ConfigOption = None,
+) -> None:
+    """Forecast daily spend per series with P10/P50/P90 per fiscal period; saves a run."""
+    from forecast.aggregate import parse_levels
+
+    levels = parse_levels(by)
+    settings = RunSettings(models=models, n_paths=paths, seed=seed)
+    with (
+        workspace(config) as ws,
+        Progress(
+            TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(), console=err, transient=True,
+        ) as progress,
+    ):  # fmt: skip
+        client = dask_client(dask or (ws.config.dask.address if ws.config.dask else None))
+        task = progress.add_task("fitting series", total=None)
+        try:
+            run = ws.forecast(
+                ws.horizon(horizon),
+                as_of=parse_date(as_of, "as_of"),
+                settings=settings,
+                jobs=jobs,
+                dask_client=client,
+                on_plan=lambda n: progress.update(task, total=n),
+                on_series=lambda _: progress.advance(task),
+            )
+        finally:
+            if client is not None:
+                client.close()
+        progress.stop()
+        table = ws.forecast_table(run, by=levels, freq=freq)
+        _report_run(ws, run)
+        if plot:
+            from forecast.plots import fan_chart
+
+            err.print(f"wrote {fan_chart(ws.ledger, run, levels, plot)}")
+    title = f"forecast {run.run_id}: as of {run.as_of}, through {run.horizon_end} (USD)"
+    emit(table.drop(columns="run_id") if output is Output.table else table, output, title=title)
+
+
+def _report_run(ws, run: ForecastRun) -> None:
+    from forecast.runs import run_series
+
+    series = run_series(ws.ledger, run.run_id)
+    err.print(f"run id: {run.run_id}")
+    err.print(
+        f"as of {run.as_of} (history up to and including that day); forecast {run.start} to {run.horizon_end}"
+    )
+    if run.meta.get("stale"):
+        err.print(f"[yellow]warning[/yellow]: the ledger ends on {run.as_of}, more than a week ago")
+    chosen = series["forecaster"].value_counts().to_dict()
+    err.print(f"forecasters chosen per series: {chosen}")
+    units = series["volume_unit"].value_counts().to_dict()
+    err.print(f"volume forecast in: {units}")
+    bt = run.meta.get("backtest") or {}
+    if bt.get("series"):
+        err.print(
+            f"backtest of this run's choices (total daily cost, {bt['windows']} windows x "
+            f"{bt['horizon']} days, {bt['series']} series, out of sample): WAPE {bt['wape']:.1%}, "
+            f"80% interval covered {bt['coverage_80']:.0%} of days"
+        )
+    else:
+        err.print("backtest: not enough history to score")
+    for name, entry in sorted((run.meta.get("skipped") or {}).items()):
+        err.print(
+            f"[yellow]skipped[/yellow] {name} on {entry['series']} series (e.g. {entry['example']})"
+        )
+    for row in series[series["flag"].notna()].itertuples():
+        err.print(f"[yellow]flag[/yellow] {row.team} / {row.feature} / {row.model}: {row.flag}")
+
+
+@app.command("backtest")
+def backtest_command(
+    horizon: Annotated[int, typer.Option(help="Days forecast from each cutoff.", min=1)] = 28,
+    windows: Annotated[int, typer.Option(help="Number of cutoffs.", min=1)] = 8,
+    step: Annotated[
+        int | None, typer.Option(help="Days between cutoffs (default: the horizon).", min=1)
+    ] = None,
+    by: Annotated[str, typer.Option(help="Level: empty for total, or team, feature, model.")] = "",
+    as_of: AsOfOption = None,
+    paths: Annotated[int, typer.Option(help="Sample paths per series.", min=20)] = 100,
+    models: Annotated[
+        str, typer.Option(help="auto (every forecaster), or comma-separated forecasters.")
+    ] = "auto",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    jobs: JobsOption = None,
+    dask: DaskOption = None,
+    output: OutputOption = Output.table,
+    config: ConfigOption = None,
+) -> None:
+    """Rolling-origin backtest of daily cost: WAPE, MASE, 80% coverage, pinball per forecaster."""
+    with (
+        workspace(config, read_only=True) as ws,
+        Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                 console=err, transient=True) as progress,
+    ):  # fmt: skip
+        client = dask_client(dask or (ws.config.dask.address if ws.config.dask else None))
+        task = progress.add_task("backtest", total=windows)
+
+        def window(cutoff) -> None:
+            progress.update(task, description=f"window from {cutoff}", advance=1)
+
+        try:
+            frame = ws.backtest(
+                horizon=horizon, windows=windows, step=step, by=by,
+                as_of=parse_date(as_of, "as_of"), jobs=jobs,
+                settings=RunSettings(models=models, n_paths=paths, seed=seed),
+                dask_client=client, on_window=window,
+            )  # fmt: skip
+        finally:
+            if client is not None:
+                client.close()
+    emit(frame, output, title=f"backtest: {windows} windows of {horizon} days, daily cost")
+
+
+@runs_app.command("list")
+def runs_list(output: OutputOption = Output.table, config: ConfigOption = None) -> None:
+    """Every saved forecast run, newest first."""
+    from forecast.runs import list_runs
+
+    with workspace(config, read_only=True) as ws:
+        emit(list_runs(ws.ledger), output, title="forecast runs")
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="A run id, or latest.")] = "latest",
+    output: OutputOption = Output.table,
+    config: ConfigOption = None,
+) -> None:
+    """A run's provenance, settings and the forecaster chosen for each series."""
+    from forecast.runs import run_series
+
+    with workspace(config, read_only=True) as ws:
+        run = ws.run(run_id)
+        series = run_series(ws.ledger, run.run_id)
+    if output is Output.json:
+        emit_json({
+            "run_id": run.run_id, "created_at": str(run.created_at), "as_of": str(run.as_of),
+            "horizon_end": str(run.horizon_end), "n_paths": run.n_paths, "seed": run.seed,
+            **run.meta, "series": json.loads(series.to_json(orient="records")),
+        })  # fmt: skip
+        return
+    prov = run.meta["provenance"]
+    err.print(
+        f"{run.run_id}: created {run.created_at}, as of {run.as_of}, through {run.horizon_end}, "
+        f"{run.n_paths} paths, seed {run.seed}\n"
+        f"data: {prov['rows']:,} ledger rows, {prov['first_day']} to {prov['last_day']}, "
+        f"content hash {prov['content_hash']}"
+    )
+    emit(series, output, title=f"series of {run.run_id}")

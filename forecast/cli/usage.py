@@ -1,0 +1,138 @@
+"""Usage commands: demo data, ingest, the ingest log, usage summaries and prices."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from forecast.cli.common import (
+    ConfigOption,
+    Output,
+    OutputOption,
+    emit,
+    err,
+    out,
+    parse_date,
+    workspace,
+)
+
+app = typer.Typer()
+ingests_app = typer.Typer(help="The ledger's ingest log.", no_args_is_help=True)
+app.add_typer(ingests_app, name="ingests")
+
+
+@app.command("demo-data")
+def demo_data(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path("data"),
+    seed: Annotated[int, typer.Option(help="Random seed; same seed and dates, same files.")] = 7,
+    months: Annotated[int, typer.Option(help="Months of history.", min=1, max=60)] = 15,
+    end: Annotated[
+        str | None, typer.Option(help="Last day of data, YYYY-MM-DD (default: yesterday, UTC).")
+    ] = None,
+) -> None:
+    """Write a synthetic organisation's hourly usage history, its price overrides and ground truth."""
+    from forecast.demo import write_demo_data
+
+    end_day = parse_date(end, "end") or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    with err.status("generating demo usage…"):
+        written = write_demo_data(out_dir, seed=seed, months=months, end=end_day)
+    for path in written:
+        err.print(f"wrote {path}")
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Usage export files.")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="Source format (default: detected).")
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(help="Zone of timestamps written without an offset, e.g. Europe/Berlin."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Add usage exports to the ledger: all files or none; rows seen before are not added again."""
+    with (
+        workspace(config) as ws,
+        Progress(
+            TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err
+        ) as progress,
+    ):
+        task = progress.add_task("ingesting", total=len(files))
+
+        def step(path: Path) -> None:
+            progress.update(task, description=f"ingesting {path.name}", advance=1)
+
+        results = ws.ingest(files, fmt=fmt, timezone=timezone, on_file=step)
+    table = Table(title=f"ledger {ws.config.ledger}")
+    for col in ("file", "format", "rows read", "added", "already present"):
+        table.add_column(col, justify="left" if col in ("file", "format") else "right")
+    for r in results:
+        table.add_row(
+            r.path, r.format, f"{r.rows_read:,}", f"{r.rows_added:,}", f"{r.rows_present:,}"
+        )
+    out.print(table)
+    for r in results:
+        for note in r.notes:
+            err.print(f"[yellow]note[/yellow] {r.path}: {note}")
+
+
+@app.command()
+def usage(
+    by: Annotated[
+        str, typer.Option(help="Comma-separated: team, feature, model, provider, user, deployment.")
+    ] = "",
+    freq: Annotated[str, typer.Option(help="hour, day, week or month.")] = "month",
+    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day (inclusive).")] = None,
+    output: OutputOption = Output.table,
+    config: ConfigOption = None,
+) -> None:
+    """Requests, failures, tokens and cost (from the price book, and as reported) per period."""
+    with workspace(config, read_only=True) as ws:
+        frame = ws.usage(
+            by=by, freq=freq, start=parse_date(start, "from"), end=parse_date(end, "to")
+        )
+    emit(frame, output, title=f"usage by {by or 'total'} per {freq}")
+
+
+@app.command()
+def prices(
+    model: Annotated[str | None, typer.Argument(help="Model name (default: every model).")] = None,
+    on: Annotated[str | None, typer.Option(help="Date, YYYY-MM-DD (default: today).")] = None,
+    tier: Annotated[str, typer.Option(help="standard, batch, flex or priority.")] = "standard",
+    output: OutputOption = Output.table,
+    config: ConfigOption = None,
+) -> None:
+    """The price in effect on a date (USD per million tokens), with its source."""
+    day = parse_date(on, "on") or dt.datetime.now(dt.UTC).date()
+    with workspace(config, ledger=False) as ws:
+        frame = ws.prices(day, tier, model)
+    emit(frame, output, title=f"prices on {day} (USD per million tokens)")
+
+
+@ingests_app.command("list")
+def ingests_list(output: OutputOption = Output.table, config: ConfigOption = None) -> None:
+    """Every ingest: file, content hash, format, rows read, added and already present, time."""
+    with workspace(config, read_only=True) as ws:
+        emit(ws.ledger.ingests(), output, title=f"ingests into {ws.config.ledger}")
+
+
+@ingests_app.command("remove")
+def ingests_remove(
+    ingest_ids: Annotated[
+        list[int], typer.Argument(help="One or more ingest ids from costcast ingests list.")
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Take ingests' rows back out of the ledger, e.g. before ingesting a revised export."""
+    with workspace(config) as ws:
+        removed = ws.ledger.remove_ingests(ingest_ids)
+    for ingest_id, rows in removed.items():
+        err.print(f"removed ingest {ingest_id}: {rows:,} ledger rows")

@@ -1,0 +1,225 @@
+"""The service layer: one configured costcast (config, price book, fiscal calendar, ledger)
+and everything a front end can ask of it.
+
+The CLI and the API both call these methods and do nothing else but read their
+inputs and render the answer: neither builds a calendar, parses a horizon, prices,
+evaluates a scenario or assembles an export on its own. A method's parameters carry
+the names errors use (``param="as_of"``), which each front end renders its own way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from forecast.config import Config
+from forecast.errors import CostcastError
+from forecast.fiscal import FiscalCalendar, Horizon
+from forecast.ledger import Ledger
+from forecast.pricing import PriceBook, load_price_book
+from forecast.runs import ForecastRun, RunSettings
+
+
+class Workspace:
+    """A config with its price book and calendar, over an open ledger (or a session of it).
+
+    Price lookups need no ledger: a workspace without one answers them while another
+    process (the API server) holds the ledger file."""
+
+    def __init__(
+        self, config: Config, ledger: Ledger | None = None, book: PriceBook | None = None
+    ) -> None:
+        self.config = config
+        self._ledger = ledger
+        self.book = book if book is not None else load_price_book(config)
+        self.calendar = FiscalCalendar(config.fiscal_year_start)
+
+    @property
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            raise RuntimeError("this workspace was opened without its ledger")  # a bug, not input
+        return self._ledger
+
+    @classmethod
+    @contextmanager
+    def open(
+        cls, config: Config, *, read_only: bool = False, ledger: bool = True
+    ) -> Iterator[Workspace]:
+        """Open the config's ledger (unless ``ledger`` is false) for a ``with`` block."""
+        book = load_price_book(config)  # a bad price file fails before the ledger is opened
+        if not ledger:
+            yield cls(config, None, book)
+            return
+        with Ledger(config.ledger, read_only=read_only) as opened:
+            yield cls(config, opened, book)
+
+    # -- usage -----------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        files: Sequence[str | Path],
+        *,
+        fmt: str | None = None,
+        timezone: str | None = None,
+        origins: Sequence[str] | None = None,
+        on_file: Callable[[Path], None] | None = None,
+    ):
+        """Add usage exports to the ledger, all or none (see ``forecast.ingest``)."""
+        from forecast.ingest import ingest_files
+        from forecast.sources import SourceContext
+
+        context = SourceContext(
+            timezone=timezone or self.config.timezone, attribution=self.config.attribution
+        )
+        return ingest_files(
+            self.ledger, files, fmt=fmt, context=context, book=self.book, origins=origins,
+            on_file=on_file,
+        )  # fmt: skip
+
+    def usage(
+        self,
+        *,
+        by: str = "",
+        freq: str = "month",
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+    ) -> pd.DataFrame:
+        from forecast.usage import usage_summary
+
+        return usage_summary(self.ledger, self.book, by=by, freq=freq, start=start, end=end)
+
+    def prices(self, on: dt.date, tier: str = "standard", model: str | None = None):
+        from forecast.pricing import price_table
+
+        return price_table(self.book, on, tier, model)
+
+    # -- forecasts ---------------------------------------------------------------------------
+
+    def horizon(self, text: str) -> Horizon:
+        return Horizon.parse(text, self.calendar)
+
+    def check_forecast(
+        self, horizon: Horizon, as_of: dt.date | None, models: str
+    ) -> tuple[dt.date, dt.date]:
+        """(as-of date, last day) a forecast would use, or the error it would fail with:
+        for checking a request before it is queued."""
+        from forecast.engine import resolve_forecasters
+        from forecast.runs import plan_dates
+
+        dates = plan_dates(self.ledger, horizon, as_of)
+        resolve_forecasters(models)
+        return dates
+
+    def forecast(
+        self,
+        horizon: Horizon,
+        *,
+        as_of: dt.date | None = None,
+        settings: RunSettings | None = None,
+        jobs: int | None = None,
+        dask_client=None,
+        on_plan: Callable[[int], None] | None = None,
+        on_series: Callable | None = None,
+        run_id: str | None = None,
+    ) -> ForecastRun:
+        """Fit, save and return a forecast run; the config it ran under (without the API's
+        tokens) is kept in the run."""
+        from forecast.runs import create_forecast
+
+        return create_forecast(
+            self.ledger, self.book, horizon=horizon, as_of=as_of, settings=settings, jobs=jobs,
+            dask_client=dask_client, on_plan=on_plan, on_series=on_series, run_id=run_id,
+            config_snapshot=self.config.model_dump(mode="json", exclude={"source", "api"}),
+        )  # fmt: skip
+
+    def run(self, run_id: str = "latest") -> ForecastRun:
+        from forecast.runs import load_run
+
+        return load_run(self.ledger, run_id)
+
+    def forecast_table(
+        self,
+        run: ForecastRun,
+        *,
+        by: str | Sequence[str] = "team",
+        freq: str = "month",
+        quantiles: Sequence[float] | None = None,
+    ) -> pd.DataFrame:
+        """Mean and quantiles per group and fiscal period, with the config's budgets."""
+        from forecast.aggregate import config_budgets, summarize
+
+        options = {} if quantiles is None else {"quantiles": quantiles}
+        return summarize(
+            self.ledger, run, by=by, freq=freq, calendar=self.calendar,
+            budgets=config_budgets(self.config, self.ledger, run.run_id), **options,
+        )  # fmt: skip
+
+    def backtest(self, **options) -> pd.DataFrame:
+        """Rolling-origin backtest (see ``forecast.backtest.backtest`` for the options)."""
+        from forecast.backtest import backtest
+
+        return backtest(self.ledger, self.book, **options)
+
+    # -- scenarios ---------------------------------------------------------------------------
+
+    def run_scenario(self, scenario, run_id: str | None = None):
+        """Evaluate a parsed scenario against a run (default: the one it names)."""
+        from forecast.scenario.engine import evaluate
+
+        baseline = self.run(run_id or scenario.baseline)
+        return evaluate(self.ledger, baseline, self.book, scenario, self.calendar)
+
+    def save_scenario(self, result) -> dict:
+        """Save an evaluated scenario; returns the saved result as ``load_result`` reads it."""
+        from forecast.scenario.store import load_result, save_result
+
+        return load_result(self.ledger, save_result(self.ledger, result))
+
+    # -- finance ---------------------------------------------------------------------------
+
+    def import_billed(self, files: list[Path], fmt: str | None = None, names=None):
+        from forecast.billed import import_billed
+
+        return import_billed(self.ledger, files, fmt, names=names)
+
+    def reconcile(self, **options) -> pd.DataFrame:
+        from forecast.reconcile import reconciliation
+
+        return reconciliation(self.ledger, self.book, self.config.attribution, **options)
+
+    def journal(
+        self,
+        period: str,
+        *,
+        basis: str = "forecast",
+        measure: str = "mean",
+        run_id: str | None = None,
+        scenario_id: str | None = None,
+    ):
+        from forecast.export import build_journal
+
+        return build_journal(
+            self.ledger, self.book, self.config, period=period, basis=basis, measure=measure,
+            run_id=run_id, scenario_id=scenario_id,
+        )  # fmt: skip
+
+    def span(
+        self, start: dt.date | None, end: dt.date | None, period: str | None = None
+    ) -> tuple[dt.date, dt.date]:
+        """[first, last] day from ``from``/``to`` or from a fiscal period."""
+        if period is not None:
+            first, after = self.calendar.parse_period(period)
+            return first, after - dt.timedelta(days=1)
+        if start is None or end is None:
+            raise CostcastError("give from and to, or a period", param="from")
+        return start, end
+
+    def focus(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """FOCUS 1.2 rows for [start, end], every value formatted as text."""
+        from forecast.export import focus_export
+
+        return focus_export(self.ledger, self.book, self.config, start, end)
