@@ -83,7 +83,8 @@ def cross_validation(
     candidates = resolve_forecasters(settings.models)
     group = [_group_of(k, levels) for k in drivers[list(SERIES_KEYS)].itertuples(index=False)]
     cost_by = drivers.assign(group=group).groupby(["group", "ds"])[["cost"]].sum()
-    frames, skipped = [], {}
+    frames: list[pd.DataFrame] = []
+    skipped: dict[str, dict] = {}
     for cutoff in cutoffs:
         if on_window:
             on_window(cutoff)

@@ -148,7 +148,6 @@ def load_config(path: str | Path | None = None) -> Config:
             config = Config.model_validate(data)
         except ValidationError as exc:
             raise_validation_error(exc.errors(), doc, ConfigError)
-            raise
         config = config._rebase(path.resolve().parent).model_copy(update={"source": path})
     env_db = os.environ.get("COSTCAST_DB")
     if env_db:

@@ -285,7 +285,7 @@ def _decide(s: SeriesInput, plan: Plan, finals: dict, cvs: dict, skipped: dict) 
 
 def _global_forecasts(plan: Plan, inputs: Sequence[SeriesInput]) -> dict:
     names = sorted({n for s in inputs for n in s.candidates if FORECASTERS[n].scope == "global"})
-    out = {}
+    out: dict = {}
     for name in names:
         rows = [s for s in inputs if name in s.candidates]
         panel = Panel(tuple(s.uid for s in rows), tuple(s.y for s in rows), plan.end)

@@ -99,7 +99,11 @@ def project_teams(rules: Sequence[AttributionRule], projects: Sequence[str]) -> 
         if not rule.team:
             continue
         pattern = rule.match.get("project_id")
-        if set(rule.match) == {"project_id"} and not any(c in pattern for c in "*?["):
+        if (
+            pattern is not None
+            and set(rule.match) == {"project_id"}
+            and not any(c in pattern for c in "*?[")
+        ):
             exact.setdefault(pattern, set()).add(rule.team)
         else:
             others.add(rule.team)

@@ -205,9 +205,9 @@ def raw_groups(
     rules = []
     for col in (c for c in _INTEGERS if c in present):
         x = num(col)
-        whole = f"{x} >= 0 AND {x} = trunc({x}) AND {x} < {_MAX_EXACT}"
+        is_whole = f"{x} >= 0 AND {x} = trunc({x}) AND {x} < {_MAX_EXACT}"
         # A missing required number makes the rule NULL, which the guard treats as broken.
-        rules.append(whole if col in REQUIRED_COLUMNS else f"({x} IS NULL OR ({whole}))")
+        rules.append(is_whole if col in REQUIRED_COLUMNS else f"({x} IS NULL OR ({is_whole}))")
     # input_tokens includes cache reads and writes
     rules.append(
         " + ".join(f"coalesce({num(c)}, 0)" for c in ("cached_input_tokens", "cache_write_tokens")

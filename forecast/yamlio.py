@@ -7,10 +7,12 @@ plain Python data and look a pydantic error location up in it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
+from pydantic_core import ErrorDetails
 
 from forecast.errors import CostcastError
 
@@ -24,7 +26,7 @@ class _NoAliasLoader(yaml.SafeLoader):
     none of our files need them, so refusing them is the simplest defence.
     """
 
-    def compose_node(self, parent, index):  # type: ignore[override]
+    def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.constructor.ConstructorError(
@@ -128,8 +130,8 @@ def format_loc(loc: tuple[str | int, ...]) -> str:
 
 
 def raise_validation_error(
-    errors: list[dict[str, Any]], doc: LocatedYaml, error: type[CostcastError] = CostcastError
-) -> None:
+    errors: Sequence[ErrorDetails], doc: LocatedYaml, error: type[CostcastError] = CostcastError
+) -> NoReturn:
     """Turn the first pydantic error (``ValidationError.errors()``) into a located error."""
     first = errors[0]
     loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,8 @@ class Forecaster:
     # a second or more per fit, so auto tries them on the heaviest series only.
     cost: ClassVar[str] = "cheap"
     min_days: ClassVar[int] = 1  # the shortest history the model fits
+    # Why a series got no forecast from this model (series id -> reason), after a call.
+    skipped_: dict[str, str]
 
     def get_params(self) -> dict:
         """Constructor parameters, read from the signature so copies never drift."""
@@ -98,16 +100,20 @@ class LocalForecaster(Forecaster):
     forecast a longer series with the parameters it already has (statsforecast's
     ``forward``), which makes cross-validation one fit instead of one per cutoff."""
 
-    def _fit_one(self, y: np.ndarray):
+    forwards: ClassVar[bool] = False  # has ``_forward_one``
+    _train_end: pd.Timestamp
+
+    def _fit_one(self, y: np.ndarray) -> Any:
         raise NotImplementedError
 
-    def _predict_one(self, state, h: int) -> np.ndarray:
+    def _predict_one(self, state: Any, h: int) -> np.ndarray:
         raise NotImplementedError
 
     def _forecast_one(self, y: np.ndarray, h: int) -> np.ndarray:
         return self._predict_one(self._fit_one(y), h)
 
-    _forward_one = None  # (state, y, h) -> mean, where the model supports it
+    def _forward_one(self, state: Any, y: np.ndarray, h: int) -> np.ndarray:
+        raise NotImplementedError
 
     def _guarded(self, uid: str, call, *args) -> np.ndarray | None:
         try:
@@ -126,9 +132,16 @@ class LocalForecaster(Forecaster):
         return self.forecast_and_validate(panel, h, h, ())[0]
 
     def cross_validate(self, panel: Panel, h: int, cutoffs: Sequence[int]) -> np.ndarray:
-        return self.forecast_and_validate(panel, None, h, cutoffs)[1]
+        return self._run(panel, None, h, cutoffs)[1]
 
     def forecast_and_validate(
+        self, panel: Panel, h: int, cv_h: int, cutoffs: Sequence[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        points, cv = self._run(panel, h, cv_h, cutoffs)
+        assert points is not None  # asked for with h
+        return points, cv
+
+    def _run(
         self, panel: Panel, h: int | None, cv_h: int, cutoffs: Sequence[int]
     ) -> tuple[np.ndarray | None, np.ndarray]:
         """Both at once: a model with ``_forward_one`` learns its parameters once, at the
@@ -144,7 +157,7 @@ class LocalForecaster(Forecaster):
                 continue
             usable = [j for j, c in enumerate(cutoffs) if len(y) - c >= self.min_days]
             state, learned = None, 0
-            if self._forward_one is not None and usable:
+            if self.forwards and usable:
                 earliest = max(usable, key=lambda j: cutoffs[j])
                 learned = len(y) - cutoffs[earliest]
                 self._train_end = panel.end - pd.Timedelta(days=cutoffs[earliest])

@@ -54,9 +54,11 @@ class ProphetForecaster(LocalForecaster):
         end = self._train_end
         y = y[-self.max_history :]
         ds = pd.date_range(end=end, periods=len(y), freq="D")
-        yearly = self.yearly_seasonality
-        if yearly == "auto":
-            yearly = len(y) >= 2 * 365
+        yearly: bool = (
+            len(y) >= 2 * 365
+            if self.yearly_seasonality == "auto"
+            else bool(self.yearly_seasonality)
+        )
         model = Prophet(
             weekly_seasonality=self.weekly_seasonality,
             yearly_seasonality=yearly,

@@ -45,6 +45,8 @@ class _StatsForecastModel(LocalForecaster):
 class _Forwardable(_StatsForecastModel):
     """Models whose fitted parameters can forecast a longer series (``forward``)."""
 
+    forwards = True
+
     def _forward_one(self, state, y: np.ndarray, h: int) -> np.ndarray:
         return state.forward(y=self._recent(y), h=h)["mean"]
 

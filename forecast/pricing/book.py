@@ -192,7 +192,6 @@ def bundled_entries() -> list[PriceEntry]:
         return _BookFile.model_validate(doc.data).entries
     except ValidationError as exc:
         raise_validation_error(exc.errors(), doc, ConfigError)
-        raise  # unreachable; keeps type checkers calm
 
 
 def load_price_file(path: str | Path) -> list[PriceEntry]:
@@ -202,7 +201,6 @@ def load_price_file(path: str | Path) -> list[PriceEntry]:
         return _BookFile.model_validate(doc.data).entries
     except ValidationError as exc:
         raise_validation_error(exc.errors(), doc, ConfigError)
-        raise
 
 
 def load_price_book(config=None) -> PriceBook:

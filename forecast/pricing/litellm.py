@@ -7,10 +7,12 @@ import json
 from pathlib import Path
 
 from forecast.errors import ConfigError
-from forecast.pricing.book import PriceEntry
+from forecast.pricing.book import PriceEntry, Tier
 
 # LiteLLM field suffix for each tier it prices; standard has none.
-_TIER_SUFFIX = {"standard": "", "batch": "_batches", "flex": "_flex", "priority": "_priority"}
+_TIER_SUFFIX: dict[Tier, str] = {
+    "standard": "", "batch": "_batches", "flex": "_flex", "priority": "_priority"
+}  # fmt: skip
 _PROVIDERS = {
     "openai": "openai",
     "text-completion-openai": "openai",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,39 +26,12 @@ from forecast.errors import LedgerError, ScenarioError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PRICE_COLUMNS, PriceBook
 from forecast.runs import ForecastRun, load_intensity, load_paths
-from forecast.scenario.schema import Range, Scenario
+from forecast.scenario.changes import Range
+from forecast.scenario.schema import Scenario
+from forecast.scenario.streams import Context, Stream
 from forecast.series import kind_prices
 
-INPUT_KINDS = ("input", "cached_input", "cache_write")
 EXACT_SHAPLEY_MAX = 10
-DAYS_PER_MONTH = 30.4375
-
-
-@dataclass
-class Stream:
-    team: str
-    feature: str
-    model: str
-    volume: np.ndarray  # (paths, days)
-    intensity: dict  # kind -> tokens per unit of volume, (days,) or (paths, days)
-    failure: np.ndarray  # (days,) or (paths, days)
-    prices: dict  # kind -> USD per million tokens, (days,) or (paths, days)
-    tiers: dict = field(default_factory=lambda: {"standard": 1.0})
-
-    def per_unit(self) -> np.ndarray:
-        """USD per unit of volume: (days,), or (paths, days) when a drawn range is in play."""
-        return sum(self.intensity[k] * self.prices[k] for k in PRICE_COLUMNS) / 1e6
-
-    def cost(self) -> np.ndarray:
-        return self.volume * self.per_unit()
-
-    def total(self) -> np.ndarray:
-        """Cost over the horizon per path; a product with the daily unit cost when it is the
-        same for every path, without building the (paths, days) cost."""
-        unit = self.per_unit()
-        if np.ndim(unit) == 1:
-            return self.volume @ unit
-        return (self.volume * unit).sum(axis=1)
 
 
 @dataclass
@@ -123,69 +96,22 @@ class _Applier:
     def __init__(self, baseline: Baseline, scenario: Scenario, book: PriceBook, seed: int):
         self.baseline = baseline
         self.scenario = scenario
-        self.book = book
         n = baseline.run.n_paths
+        self.context = Context(baseline.days, n, book)
         rng = np.random.default_rng(seed)
         self.values = [
             {name: pert(getattr(change, name), rng, n) for name in type(change).model_fields}
             for change in scenario.changes
         ]
-        self.matched = [0] * len(scenario.changes)
-        self._prices: dict[tuple, dict] = {}
-        self.weights = [self.weight(change) for change in scenario.changes]  # asked per subset
-        # Only series some change can reach are copied and recomputed per evaluation;
-        # the rest cost the same in every subset of changes.
-        reach = [self._reaches(s) for s in baseline.streams]
+        self.weights = [change.weight(baseline.days) for change in scenario.changes]
+        # Only series some change can reach are recomputed per evaluation; the rest cost
+        # the same in every subset of changes.
+        reach = [
+            any(c.targets([s], self.context) for c in scenario.changes) for s in baseline.streams
+        ]
         self.touched = [s for s, r in zip(baseline.streams, reach, strict=True) if r]
         self.untouched = [s for s, r in zip(baseline.streams, reach, strict=True) if not r]
         self.untouched_total = _total(self.untouched)
-
-    def _reaches(self, stream: Stream) -> bool:
-        for change in self.scenario.changes:
-            if change.kind == "launch":
-                continue
-            model = {"route": getattr(change, "from_model", None), "price": change.model}.get(
-                change.kind
-            )
-            if self.matches(stream, change, model=model):
-                return True
-        return False
-
-    def weight(self, change) -> np.ndarray:
-        """0 before start and after end; ramps linearly to 1 over ramp_days from start."""
-        days = (self.baseline.days - pd.Timestamp(change.start)).days.to_numpy().astype(float)
-        w = np.clip((days + 1) / max(change.ramp_days, 1), 0.0, 1.0)
-        w[days < 0] = 0.0
-        if change.end is not None:
-            w[self.baseline.days > pd.Timestamp(change.end)] = 0.0
-        return w
-
-    def prices(self, model: str, tiers: dict) -> dict:
-        """The book's prices per kind and day for a model and tier mix, computed once per
-        evaluation (every subset of changes asks again)."""
-        key = (model, json.dumps(tiers, sort_keys=True))
-        if key not in self._prices:
-            self._prices[key] = kind_prices(self.book, model, tiers, self.baseline.days)
-        return dict(self._prices[key])
-
-    def same_model(self, a: str, b: str) -> bool:
-        return a == b or (
-            self.book.resolve(a) is not None and self.book.resolve(a) == self.book.resolve(b)
-        )
-
-    def matches(self, stream: Stream, change, model: str | None = None) -> bool:
-        for level in ("team", "feature"):
-            wanted = getattr(change, level)
-            if wanted is not None and getattr(stream, level) not in (
-                [wanted] if isinstance(wanted, str) else wanted
-            ):
-                return False
-        models = model if model is not None else change.model
-        if models is not None:
-            names = [models] if isinstance(models, str) else models
-            if not any(self.same_model(stream.model, m) for m in names):
-                return False
-        return True
 
     def apply(
         self,
@@ -195,138 +121,26 @@ class _Applier:
     ) -> list[Stream]:
         """The reachable streams (or ``streams``) after the changes in ``subset``, in file
         order; ``launches`` limits which launch changes add their stream."""
-        # Changes replace arrays and never write into them, so a copy of each stream with
-        # its own dicts is enough: the arrays stay shared with the baseline.
-        out = [
-            replace(s, intensity=dict(s.intensity), prices=dict(s.prices))
-            for s in (self.touched if streams is None else streams)
-        ]
+        return self.acting(subset, streams, launches)[0]
+
+    def acting(
+        self,
+        subset: set[int] | range,
+        streams: list[Stream] | None = None,
+        launches: set[int] | None = None,
+    ) -> tuple[list[Stream], set[int]]:
+        """``apply``, and which of the changes acted (found streams, or added one)."""
+        out = list(self.touched if streams is None else streams)
+        acted = set()
         for index, change in enumerate(self.scenario.changes):
-            if index not in subset:
+            if index not in subset or (
+                change.adds and launches is not None and index not in launches
+            ):
                 continue
-            if change.kind == "launch" and launches is not None and index not in launches:
-                continue
-            out = getattr(self, f"_{change.kind}")(out, change, self.values[index], index)
-        return out
-
-    # One method per change kind: (streams, change, drawn values, index) -> streams.
-
-    def _launch(self, streams, change, v, index):
-        days = self.baseline.days
-        w = self.weights[index]
-        months = np.maximum((days - pd.Timestamp(change.start)).days.to_numpy(), 0) / DAYS_PER_MONTH
-        volume = v["requests_per_day"] * w * (1 + v["monthly_growth"]) ** months
-        volume = np.broadcast_to(volume, (self.baseline.run.n_paths, len(days))).copy()
-        cached = v["input_tokens_per_request"] * v["cached_share"]
-        intensity = {
-            "input": v["input_tokens_per_request"] - cached + np.zeros(len(days)),
-            "cached_input": cached + np.zeros(len(days)),
-            "cache_write": np.zeros(len(days)),
-            "output": v["output_tokens_per_request"] + np.zeros(len(days)),
-        }
-        tiers = {"standard": 1.0}
-        prices = self.prices(change.model, tiers)
-        self.matched[index] += 1
-        return [*streams, Stream(change.team, change.feature, change.model, volume, intensity,
-                                 np.zeros(len(days)), prices, tiers)]  # fmt: skip
-
-    def _traffic(self, streams, change, v, index):
-        w = self.weights[index]
-        if change.factor is not None:
-            factor = 1 + w * (v["factor"] - 1)
-        else:
-            days = (self.baseline.days - pd.Timestamp(change.start)).days.to_numpy()
-            factor = (1 + v["monthly_growth"]) ** (w * np.maximum(days, 0) / DAYS_PER_MONTH)
-        for s in streams:
-            if self.matches(s, change):
-                s.volume = s.volume * factor
-                self.matched[index] += 1
-        return streams
-
-    def _route(self, streams, change, v, index):
-        w = self.weights[index]
-        moved_streams = []
-        for s in streams:
-            if not self.matches(s, change, model=change.from_model):
-                continue
-            moved = s.volume * (v["share"] * w)
-            s.volume = s.volume - moved
-            prices = self.prices(change.to_model, s.tiers)
-            intensity = {k: s.intensity[k] * v["intensity_factor"] for k in PRICE_COLUMNS}
-            moved_streams.append(
-                Stream(s.team, s.feature, change.to_model, moved, intensity,
-                       np.clip(s.failure * v["failure_factor"], 0, 0.99), prices, s.tiers)
-            )  # fmt: skip
-            self.matched[index] += 1
-        return streams + moved_streams
-
-    def _price(self, streams, change, v, index):
-        w = self.weights[index]
-        new = {"input": change.input_per_mtok, "cached_input": change.cached_input_per_mtok,
-               "output": change.output_per_mtok}  # fmt: skip
-        for s in streams:
-            if not self.matches(s, change, model=change.model):
-                continue
-            for kind in PRICE_COLUMNS:
-                if v["discount"] is not None:
-                    s.prices[kind] = s.prices[kind] * (1 - w * v["discount"])
-                elif new.get(kind) is not None:
-                    s.prices[kind] = (1 - w) * s.prices[kind] + w * new[kind]
-            self.matched[index] += 1
-        return streams
-
-    def _tokens(self, streams, change, v, index):
-        w = self.weights[index]
-        factors = {k: v["factor"] for k in PRICE_COLUMNS} if v["factor"] is not None else {}
-        if v["input_factor"] is not None:
-            factors |= dict.fromkeys(INPUT_KINDS, v["input_factor"])
-        if v["output_factor"] is not None:
-            factors["output"] = v["output_factor"]
-        for s in streams:
-            if self.matches(s, change):
-                for kind, f in factors.items():
-                    s.intensity[kind] = s.intensity[kind] * (1 + w * (f - 1))
-                self.matched[index] += 1
-        return streams
-
-    def _cache(self, streams, change, v, index):
-        w = self.weights[index]
-        for s in streams:
-            if not self.matches(s, change):
-                continue
-            total = sum(s.intensity[k] for k in INPUT_KINDS)
-            cached = s.intensity["cached_input"] + w * (
-                v["cached_share"] * total - s.intensity["cached_input"]
-            )
-            s.intensity["cached_input"] = cached
-            s.intensity["input"] = np.maximum(total - cached - s.intensity["cache_write"], 0.0)
-            self.matched[index] += 1
-        return streams
-
-    def _retries(self, streams, change, v, index):
-        w = self.weights[index]
-        for s in streams:
-            if not self.matches(s, change):
-                continue
-            target = (
-                v["failure_rate"]
-                if v["failure_rate"] is not None
-                else s.failure * v["failure_factor"]
-            )
-            new = np.clip(s.failure + w * (target - s.failure), 0.0, 0.99)
-            # calls = successes / (1 - failure rate): each failure is retried
-            s.volume = s.volume * (1 - s.failure) / (1 - new)
-            s.failure = new
-            self.matched[index] += 1
-        return streams
-
-    def _sunset(self, streams, change, v, index):
-        w = self.weights[index]
-        for s in streams:
-            if self.matches(s, change):
-                s.volume = s.volume * (1 - w)
-                self.matched[index] += 1
-        return streams
+            if change.adds or change.targets(out, self.context):
+                acted.add(index)
+                out = change.apply(out, self.values[index], self.weights[index], self.context)
+        return out, acted
 
 
 def _total(streams: list[Stream]) -> np.ndarray | float:
@@ -346,13 +160,13 @@ def shapley(applier: _Applier) -> list[float]:
     """
     changes = applier.scenario.changes
     everything = set(range(len(changes)))
-    launched = [i for i, c in enumerate(changes) if c.kind == "launch"]
-    origins = [([s], set()) for s in applier.touched] + [([], {i}) for i in launched]
+    launched = [i for i, c in enumerate(changes) if c.adds]
+    origins: list[tuple[list[Stream], set[int]]] = [([s], set()) for s in applier.touched]
+    origins += [([], {i}) for i in launched]
     phi = [0.0] * len(changes)
     for streams, launches in origins:
-        before = list(applier.matched)
-        applier.apply(everything, streams, launches)  # which changes reach this origin at all
-        players = [i for i, count in enumerate(applier.matched) if count > before[i]]
+        # the changes that reach this origin at all, with every change in play
+        players = sorted(applier.acting(everything, streams, launches)[1])
         if not players:
             continue
         cache: dict[frozenset, float] = {}
@@ -383,7 +197,7 @@ def _shapley_values(players: list[int], value) -> dict[int, float]:
     rng = np.random.default_rng(0)
     orders = 200
     for _ in range(orders):
-        current = frozenset()
+        current: frozenset[int] = frozenset()
         for i in rng.permutation(players):
             phi[int(i)] += (value(current | {int(i)}) - value(current)) / orders
             current = current | {int(i)}
@@ -430,10 +244,10 @@ def evaluate(
                 f"changes[{index}] ({change.kind}) starts {change.start}, before the baseline's "
                 f"first forecast day {run.start}: applied from {run.start}"
             )
-    full = applier.untouched + applier.apply(set(range(len(scenario.changes))))
-    for index, count in enumerate(applier.matched):
-        if count == 0:
-            change = scenario.changes[index]
+    changed, acted = applier.acting(range(len(scenario.changes)))
+    full = applier.untouched + changed
+    for index, change in enumerate(scenario.changes):
+        if index not in acted:
             scope = ", ".join(f"{k}={getattr(change, k)}" for k in ("team", "feature", "model")
                               if getattr(change, k, None) is not None)  # fmt: skip
             raise ScenarioError(

@@ -14,6 +14,7 @@ from forecast.attribution import AttributionRule
 from forecast.errors import DataFormatError
 from forecast.records import typed_select
 from forecast.schema import CANONICAL_COLUMNS
+from forecast.sources.peek import Peek
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,9 @@ class Staged:
 class Source:
     name: str
     description: str
-    stage: Callable[[duckdb.DuckDBPyConnection, Path, SourceContext, str], Staged]
+    stage: Callable[[duckdb.DuckDBPyConnection, Path, SourceContext, Peek], Staged]
     # Cheap look at the first bytes / first record: True when the file is this format.
-    sniff: Callable[[Path, object], bool]
+    sniff: Callable[[Path, Peek], bool]
 
 
 def frame_from_records(
@@ -111,8 +112,12 @@ def stage_frame(
         has_request_id=has_ids,
         timezone=timezone,
         notes=notes or [],
-        cleanup=lambda: con.unregister(name),
+        cleanup=lambda: _unregister(con, name),
     )
+
+
+def _unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    con.unregister(name)
 
 
 def read_json_documents(path: Path) -> list[tuple[int, object]]:
@@ -203,7 +208,7 @@ def iso_utc(seconds: float) -> str:
 
 def bucket_for(seconds: float, path: Path, where: dict) -> str:
     """A bucket's width in seconds as the canonical 1m / 1h / 1d."""
-    widths = {60: "1m", 3600: "1h", 86400: "1d"}
+    widths: dict[float, str] = {60: "1m", 3600: "1h", 86400: "1d"}
     if seconds not in widths:
         raise DataFormatError(
             "bucket is not 1 minute, 1 hour or 1 day long",

@@ -1,0 +1,53 @@
+"""price: a model's new prices, or a discount, from a date."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from forecast.pricing.book import PRICE_COLUMNS
+from forecast.scenario.changes.base import ChangeKind, Number, Values, bounded
+from forecast.scenario.streams import Context, Stream
+
+
+class Price(ChangeKind):
+    """A model's new prices (USD per million tokens) or a discount, from a date."""
+
+    kind: Literal["price"]
+    model: str
+    discount: Number | None = None
+    input_per_mtok: float | None = Field(default=None, ge=0)
+    cached_input_per_mtok: float | None = Field(default=None, ge=0)
+    output_per_mtok: float | None = Field(default=None, ge=0)
+    tier: Literal["standard", "batch", "flex", "priority"] | None = None
+
+    @model_validator(mode="after")
+    def _what(self) -> Price:
+        prices = (self.input_per_mtok, self.cached_input_per_mtok, self.output_per_mtok)
+        if self.discount is None and all(p is None for p in prices):
+            raise ValueError("give a discount or at least one of the *_per_mtok prices")
+        if self.discount is not None:
+            bounded(self.discount, 0, 1, "discount")
+        return self
+
+    def apply(
+        self, streams: list[Stream], values: Values, weight: np.ndarray, ctx: Context
+    ) -> list[Stream]:
+        new = {"input": self.input_per_mtok, "cached_input": self.cached_input_per_mtok,
+               "output": self.output_per_mtok}  # fmt: skip
+        hit = set(self.targets(streams, ctx))
+        out = []
+        for i, s in enumerate(streams):
+            if i in hit:
+                prices = dict(s.prices)
+                for kind in PRICE_COLUMNS:
+                    if values["discount"] is not None:
+                        prices[kind] = prices[kind] * (1 - weight * values["discount"])
+                    elif new.get(kind) is not None:
+                        prices[kind] = (1 - weight) * prices[kind] + weight * new[kind]
+                s = replace(s, prices=prices)
+            out.append(s)
+        return out
