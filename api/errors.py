@@ -46,11 +46,16 @@ def status_for(exc: CostcastError) -> int:
     return 422
 
 
-async def _costcast_error(request: Request, exc: CostcastError) -> JSONResponse:
+# Starlette types every handler as taking Exception; each narrows to what it is registered for.
+
+
+async def _costcast_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, CostcastError)
     return JSONResponse(exc.to_dict(), status_code=status_for(exc))
 
 
-async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
     body = (
         exc.detail
         if isinstance(exc.detail, dict)
@@ -59,7 +64,8 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     first = errors[0] if errors else {}
     field = ".".join(str(p) for p in first.get("loc", ()))

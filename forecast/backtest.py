@@ -84,7 +84,7 @@ def cross_validation(
     group = [_group_of(k, levels) for k in drivers[list(SERIES_KEYS)].itertuples(index=False)]
     cost_by = drivers.assign(group=group).groupby(["group", "ds"])[["cost"]].sum()
     frames: list[pd.DataFrame] = []
-    skipped: dict[str, dict] = {}
+    skipped: dict[str, int] = {}  # forecaster -> series it could not fit
     for cutoff in cutoffs:
         if on_window:
             on_window(cutoff)

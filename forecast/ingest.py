@@ -69,15 +69,15 @@ class _Planned:
     origin: str | None = None  # what the log records instead of the local path (uploads)
     digest: Future[str] | None = None
 
-    def start_hash(self) -> None:
+    def start_hash(self) -> Future[str]:
         """Hash in the background, on whichever core the ledger leaves free."""
         if self.digest is None:
             self.digest = self.hasher.submit(file_content_hash, self.path)
+        return self.digest
 
     @property
     def content_hash(self) -> str:
-        self.start_hash()
-        return self.digest.result()
+        return self.start_hash().result()
 
 
 class _BadRow(Exception):
@@ -201,6 +201,7 @@ def _plan(con, path: Path, fmt, context: SourceContext, earlier, hasher) -> _Pla
 def _ingest_one(con, item: _Planned) -> IngestResult:
     ingest_id = con.execute("SELECT nextval('ingest_id_seq')").fetchall()[0][0]
     if item.staged is None:
+        assert item.previous is not None  # planned as a file ingested before
         rows = item.previous[2]
         if rows is None:  # same content given twice in one command
             rows = con.execute(
@@ -273,6 +274,7 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
     new rows are found again from the file (see the module's docstring).
     """
     staged = item.staged
+    assert staged is not None  # a file ingested before has no rows to insert
     rows = keyed_rows(staged, item.path.name)
 
     def groups(rows: str, carry: tuple[str, str, str] | None = None) -> str:
@@ -481,6 +483,7 @@ def _sorted(keys: pa.ChunkedArray) -> np.ndarray:
 
 def _describe_bad_row(con, item: _Planned, engine_message: str) -> CostcastError:
     staged = item.staged
+    assert staged is not None  # only rows being inserted can be bad
     try:
         found = first_violation(con, staged.sql, staged.timezone, staged.loc_sql)
     except duckdb.Error as exc:  # the text reader failed too: the file itself is malformed

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -23,7 +23,7 @@ MEDIA = {
     "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-FILE_CONTENT = {
+FILE_CONTENT: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {m.split(";")[0]: {"schema": {"type": "string"}} for m in MEDIA.values()},
         "description": "The export file.",

@@ -17,11 +17,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from forecast.errors import DataFormatError
-from forecast.sources.base import expect, read_json_documents
+from forecast.sources.base import expect, mapping, read_json_documents
 
 BILLED_FORMATS = ("openai_costs", "anthropic_costs", "focus")
 COLUMNS = ["day", "provider", "project", "model", "line_item", "amount_usd", "where"]
@@ -82,12 +83,9 @@ def _detect(path: Path) -> str:
 def _pages(path: Path, what: str):
     for line, doc in read_json_documents(path):
         for page in doc if isinstance(doc, list) else [doc]:
-            expect(
-                isinstance(page, dict) and isinstance(page.get("data"), list),
-                f'expected {what} pages ({{"data": [...], "has_more": ...}})',
-                path,
-                line=line,
-            )
+            message = f'expected {what} pages ({{"data": [...], "has_more": ...}})'
+            page = mapping(page, message, path, line=line)
+            expect(isinstance(page.get("data"), list), message, path, line=line)
             yield line, page["data"]
 
 
@@ -240,7 +238,7 @@ def _focus(path: Path, notes: list[str]):
     skipped: dict[str, int] = {}
     for index, row in enumerate(frame.to_dict("records")):
         line = index + 2  # the header is line 1
-        where = {"line": line}
+        where: dict[str, Any] = {"line": line}
         category = row.get("ChargeCategory") or "Usage"
         service = row.get("ServiceCategory") or "AI and Machine Learning"
         if category != "Usage" or service != "AI and Machine Learning":

@@ -122,7 +122,7 @@ def build_journal(
     text = (
         f"{acc.description} {label} ({basis}" + (f", {measure}" if measure != "mean" else "") + ")"
     )
-    rows: list[dict] = []
+    rows: list[list] = []
     for center in sorted(rounded):
         amount = rounded[center]
         if amount == 0:

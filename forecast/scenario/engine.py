@@ -143,9 +143,9 @@ class _Applier:
         return out, acted
 
 
-def _total(streams: list[Stream]) -> np.ndarray | float:
-    """Total cost over the horizon, per path."""
-    return sum((s.total() for s in streams), 0.0)
+def _total(streams: list[Stream]) -> np.ndarray:
+    """Total cost over the horizon, per path (a 0-d zero without streams)."""
+    return np.asarray(sum((s.total() for s in streams), 0.0), dtype=float)
 
 
 def shapley(applier: _Applier) -> list[float]:

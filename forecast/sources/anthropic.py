@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from forecast.attribution import attribute
 from forecast.errors import DataFormatError
@@ -21,6 +22,7 @@ from forecast.sources.base import (
     expect,
     flatten,
     frame_from_records,
+    mapping,
     read_json_documents,
     require_int,
     stage_frame,
@@ -43,11 +45,9 @@ def _items(path: Path):
     """(starting_at, ending_at, row, group) for every result of every page."""
     for _, doc in read_json_documents(path):
         for page in doc if isinstance(doc, list) else [doc]:
-            expect(
-                isinstance(page, dict) and isinstance(page.get("data"), list),
-                'expected Anthropic usage pages ({"data": [...], "has_more": ...})',
-                path,
-            )
+            message = 'expected Anthropic usage pages ({"data": [...], "has_more": ...})'
+            page = mapping(page, message, path)
+            expect(isinstance(page.get("data"), list), message, path)
             for item in page["data"]:
                 if "results" in item:  # usage report: a bucket of grouped results
                     for row in item["results"] or []:
@@ -78,7 +78,7 @@ def _time(value, path: Path, where: dict, field: str) -> dt.datetime:
 
 def records(path: Path, ctx: SourceContext):
     for record, (start, end, row, group) in enumerate(_items(path), start=1):
-        where = {"record": record}
+        where: dict[str, Any] = {"record": record}
         begin = _time(start, path, where, "starting_at")
         finish = _time(end, path, where, "ending_at")
         model = group.get("model") or row.get("model")

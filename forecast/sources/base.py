@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -194,9 +195,16 @@ def require_int(value: object, path: Path, where: dict, field: str, required: bo
     return int(number)
 
 
-def expect(condition: bool, message: str, path: Path, **where) -> None:
+def expect(condition: bool, message: str, path: Path, **where: Any) -> None:
     if not condition:
         raise DataFormatError(message, file=str(path), **where)
+
+
+def mapping(value: object, message: str, path: Path, **where: Any) -> dict:
+    """``value`` if it is a JSON object, else the located error ``message``."""
+    if not isinstance(value, dict):
+        raise DataFormatError(message, file=str(path), **where)
+    return value
 
 
 def iso_utc(seconds: float) -> str:

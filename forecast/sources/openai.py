@@ -11,6 +11,7 @@ the new meaning; anything older with the old one.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from forecast.attribution import attribute
 from forecast.errors import DataFormatError
@@ -22,6 +23,7 @@ from forecast.sources.base import (
     expect,
     frame_from_records,
     iso_utc,
+    mapping,
     read_json_documents,
     require_int,
     stage_frame,
@@ -59,11 +61,9 @@ def _pages(path: Path) -> list[dict]:
     pages = []
     for _, doc in read_json_documents(path):
         for page in doc if isinstance(doc, list) else [doc]:
-            expect(
-                isinstance(page, dict) and page.get("object") == "page" and "data" in page,
-                'expected OpenAI usage pages ({"object": "page", "data": [...]})',
-                path,
-            )
+            message = 'expected OpenAI usage pages ({"object": "page", "data": [...]})'
+            page = mapping(page, message, path)
+            expect(page.get("object") == "page" and "data" in page, message, path)
             pages.append(page)
     return pages
 
@@ -75,7 +75,7 @@ def records(path: Path, ctx: SourceContext):
             start, end = bucket.get("start_time"), bucket.get("end_time")
             for result in bucket.get("results") or []:
                 record += 1
-                where = {"record": record}
+                where: dict[str, Any] = {"record": record}
                 expect(
                     isinstance(start, int | float) and isinstance(end, int | float),
                     "bucket has no numeric start_time / end_time",

@@ -21,6 +21,7 @@ from forecast.sources.base import (
     expect,
     frame_from_records,
     iso_utc,
+    mapping,
     read_json_documents,
     require_int,
     stage_frame,
@@ -61,11 +62,9 @@ def _spans(path: Path):
     index = 0
     for _, doc in read_json_documents(path):
         for part in doc if isinstance(doc, list) else [doc]:
-            expect(
-                isinstance(part, dict) and "resourceSpans" in part,
-                'expected OTLP JSON ({"resourceSpans": [...]})',
-                path,
-            )
+            message = 'expected OTLP JSON ({"resourceSpans": [...]})'
+            part = mapping(part, message, path)
+            expect("resourceSpans" in part, message, path)
             for resource_spans in part["resourceSpans"]:
                 resource = attribute_values(
                     (resource_spans.get("resource") or {}).get("attributes")
@@ -113,7 +112,7 @@ def records(path: Path, ctx: SourceContext, skipped: dict):
             "team": team,
             "feature": feature,
             "model": attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model"),
-            "provider": _PROVIDERS.get(provider, provider),
+            "provider": _PROVIDERS.get(provider or "", provider),
             "status": "error" if _failed(span, attrs) else "success",
             "requests": 1,
             "input_tokens": num("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"),
