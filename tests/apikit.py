@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from test_forecast import AS_OF, KEYS, daily_csv
+from builders import AS_OF, KEYS, daily_csv
 
 from forecast.config import SCOPES
 from forecast.fiscal import Horizon

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from apikit import bearer, make_workspace
+from builders import DAILY_COST, daily_csv
 from fastapi.testclient import TestClient
-from test_forecast import DAILY_COST, daily_csv
 
 from api.main import create_app
 from api.settings import Settings, get_settings

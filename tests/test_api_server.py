@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from apikit import Server, bearer, make_workspace
-from test_forecast import DAILY_COST
+from builders import DAILY_COST
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from test_forecast import KEYS, daily_csv
+from builders import KEYS, daily_csv
 
 from forecast.backtest import RESULT_KEYS, backtest
 from forecast.errors import CostcastError

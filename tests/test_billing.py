@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 import pytest
-from test_forecast import KEYS, daily_csv
+from builders import KEYS, daily_csv
 
 from forecast.billed import billed_daily, import_billed, read_billed
 from forecast.errors import DataFormatError, LedgerError

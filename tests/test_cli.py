@@ -128,7 +128,7 @@ def test_prices_lists_the_book_on_a_date(cli):
 
 
 def test_forecast_command_outputs_runs_and_charts(cli, workdir):
-    from test_forecast import KEYS, daily_csv
+    from builders import KEYS, daily_csv
 
     assert cli("ingest", daily_csv(workdir / "u.csv", KEYS, days=90))[0] == 0
     code, out, err = cli(
@@ -175,7 +175,7 @@ def test_forecast_command_outputs_runs_and_charts(cli, workdir):
     ],
 )
 def test_forecast_mistakes_exit_2(cli, workdir, extra_config, args, message):
-    from test_forecast import KEYS, daily_csv
+    from builders import KEYS, daily_csv
 
     (workdir / "costcast.yaml").write_text("ledger: costcast.duckdb\n" + extra_config)
     assert cli("ingest", daily_csv(workdir / "u.csv", KEYS[:1], days=60))[0] == 0
@@ -199,7 +199,7 @@ def test_a_parameter_mistake_names_the_option(cli, workdir, fixture_path):
 
 
 def test_scenario_run_json_and_plot(cli, workdir):
-    from test_forecast import KEYS, daily_csv
+    from builders import KEYS, daily_csv
 
     assert cli("ingest", daily_csv(workdir / "u.csv", KEYS, days=60))[0] == 0
     code, _, err = cli("forecast", "--horizon", "30d", "--models", "seasonal_naive",

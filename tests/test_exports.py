@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from test_forecast import KEYS, daily_csv
+from builders import KEYS, daily_csv
 
 from forecast.billed import import_billed
 from forecast.config import Accounting, Config

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from builders import AS_OF, DAILY_COST, KEYS, daily_csv
 
 from forecast.aggregate import summarize
 from forecast.config import load_config
@@ -18,26 +19,6 @@ from forecast.ingest import ingest_files
 from forecast.ledger import Ledger
 from forecast.pricing import load_price_book
 from forecast.runs import RunSettings, create_forecast, list_runs, load_run
-
-AS_OF = dt.date(2026, 6, 15)
-
-
-def daily_csv(path, keys, days=120, end=AS_OF, requests=100, input_tokens=1000, output_tokens=100):
-    """Daily buckets: each key makes ``requests`` calls a day of the given size."""
-    rows = ["timestamp,bucket,team,feature,model,requests,input_tokens,output_tokens"]
-    for day in pd.date_range(end - dt.timedelta(days=days - 1), end):
-        for team, feature, model in keys:
-            rows.append(
-                f"{day:%Y-%m-%d}T00:00:00Z,1d,{team},{feature},{model},{requests},"
-                f"{requests * input_tokens},{requests * output_tokens}"
-            )
-    path.write_text("\n".join(rows) + "\n")
-    return path
-
-
-KEYS = [("search", "ask", "gpt-4o"), ("support", "bot", "gpt-4o"), ("support", "triage", "gpt-4o")]
-# gpt-4o from 2024-10-02: $2.50 input, $10 output per million tokens
-DAILY_COST = 100 * (1000 * 2.50 + 100 * 10) / 1e6  # = 0.35 USD per key and day
 
 
 @pytest.fixture

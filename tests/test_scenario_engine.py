@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from test_forecast import AS_OF, daily_csv
+from builders import AS_OF, daily_csv
 
 from forecast.errors import CostcastError, ScenarioError, UnknownModelError
 from forecast.fiscal import FiscalCalendar, Horizon

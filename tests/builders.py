@@ -1,0 +1,25 @@
+"""Small ledgers' inputs whose right answers can be worked out by hand, shared by the tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+AS_OF = dt.date(2026, 6, 15)
+KEYS = [("search", "ask", "gpt-4o"), ("support", "bot", "gpt-4o"), ("support", "triage", "gpt-4o")]
+# gpt-4o from 2024-10-02: $2.50 input, $10 output per million tokens
+DAILY_COST = 100 * (1000 * 2.50 + 100 * 10) / 1e6  # = 0.35 USD per key and day
+
+
+def daily_csv(path, keys, days=120, end=AS_OF, requests=100, input_tokens=1000, output_tokens=100):
+    """Daily buckets: each key makes ``requests`` calls a day of the given size."""
+    rows = ["timestamp,bucket,team,feature,model,requests,input_tokens,output_tokens"]
+    for day in pd.date_range(end - dt.timedelta(days=days - 1), end):
+        for team, feature, model in keys:
+            rows.append(
+                f"{day:%Y-%m-%d}T00:00:00Z,1d,{team},{feature},{model},{requests},"
+                f"{requests * input_tokens},{requests * output_tokens}"
+            )
+    path.write_text("\n".join(rows) + "\n")
+    return path
