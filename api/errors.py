@@ -8,6 +8,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from forecast.errors import (
@@ -61,7 +62,21 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc.detail, dict)
         else {"error": "HTTPError", "message": exc.detail}
     )
-    return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed(request))
+    return JSONResponse(body, status_code=exc.status_code, headers=headers or None)
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route serves on this path. Starlette's own 405 names the methods
+    of the first route that matched the path only, though GET and POST on one path are
+    often two routes (a list and an upload)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, APIRoute) and route.path_regex.match(request.url.path):
+            methods |= route.methods
+    return sorted(methods)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -31,6 +31,7 @@ class ErrorBody(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
     for code, text in (
+        (400, "The body could not be parsed (not JSON, or cut off)"),
         (401, "No valid bearer token"),
         (403, "The token lacks the scope this route needs"),
         (404, "No such run, result or model"),

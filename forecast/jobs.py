@@ -93,7 +93,7 @@ def forecast_detail(ledger: Ledger, run_id: str) -> dict:
     try:
         run = load_run(ledger, run_id)
     except NotFoundError:
-        raise NotFoundError(f"no forecast run {run_id!r}", field="run_id") from None
+        raise NotFoundError(f"no forecast run {run_id!r}", param="run_id") from None
     series = run_series(ledger, run.run_id)
     return {
         "run_id": run.run_id,

@@ -109,6 +109,14 @@ def plan_dates(ledger: Ledger, horizon: Horizon, as_of: dt.date | None) -> tuple
         raise CostcastError(
             f"as-of date {as_of} is after the ledger's last complete day {complete}", param="as_of"
         )
+    else:
+        first = ledger.con.execute("SELECT min(ts)::DATE FROM usage").fetchall()[0][0]
+        if as_of < first:
+            raise CostcastError(
+                f"as-of date {as_of} is before the ledger's first day {first}: "
+                "there is no history to forecast from",
+                param="as_of",
+            )
     return as_of, horizon.end(as_of)
 
 

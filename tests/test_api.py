@@ -128,6 +128,10 @@ def test_a_parameter_mistake_names_the_query_field(client):
 
 
 def test_bad_forecast_requests_fail_at_once(client):
+    # an as-of date before any usage: refused before anything is queued
+    answer = client.post("/v1/forecasts", json={"as_of": "2000-01-01"})
+    assert answer.status_code == 422 and answer.json()["field"] == "as_of"
+    assert "before the ledger's first day" in answer.json()["message"]
     answer = client.post("/v1/forecasts", json={"horizon": "soon"})
     assert answer.status_code == 422 and answer.json()["field"] == "horizon"
     answer = client.post("/v1/forecasts", json={"models": "magic"})

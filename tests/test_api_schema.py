@@ -1,5 +1,6 @@
 """schemathesis over the app's own OpenAPI schema: generated requests (valid and not) to
-every operation must never get a 5xx, and every answer must match the schema."""
+every operation must never get a 5xx, and every answer (status, content type, headers,
+body) must be one the schema documents."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from apikit import bearer, make_workspace
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from api.main import create_app
 from api.settings import Settings, get_settings
@@ -47,5 +54,12 @@ def running_app(workspace):
 def test_no_server_errors_and_answers_match_the_schema(case, workspace):
     case.call_and_validate(
         headers=bearer(workspace["tokens"]["all"]),
-        checks=[not_a_server_error, response_schema_conformance],
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_headers_conformance,
+            response_schema_conformance,
+            allow_header_conformance,
+        ],
     )

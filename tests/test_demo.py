@@ -19,6 +19,7 @@ from forecast.usage import usage_summary
 END = dt.date(2026, 10, 31)
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
     a = write_demo_data(tmp_path / "a", seed=3, months=1, end=END)
     b = write_demo_data(tmp_path / "b", seed=3, months=1, end=END)

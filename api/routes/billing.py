@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from api.body import handle_upload
 from api.deps import LedgerDep, Read, State, UsageWrite, WorkspaceDep
+from api.models import BilledUpload
 from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
 from api.routes.usage import FilenameQuery
 from forecast.billed import list_billed_imports
@@ -19,7 +20,12 @@ router = APIRouter(tags=["billing"], responses=ERRORS)
 BILLED_TYPES = ("text/csv", "application/json", "application/x-ndjson", "text/plain")
 
 
-@router.post("/v1/billing/uploads", status_code=201, openapi_extra=raw_body(BILLED_TYPES))
+@router.post(
+    "/v1/billing/uploads",
+    status_code=201,
+    response_model=BilledUpload,
+    openapi_extra=raw_body(BILLED_TYPES),
+)
 async def upload_billed(
     request: Request,
     state: State,

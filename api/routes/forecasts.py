@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ForecastsWrite, LedgerDep, Read, State, WorkspaceDep
 from api.errors import NotReady
+from api.models import ForecastDetail
 from api.pages import ERRORS, Limit, Offset, Page, page
 from api.state import AppState
 from forecast.errors import CostcastError, NotFoundError
@@ -96,7 +97,7 @@ def list_all(
     return page(list_forecasts(ledger, status), limit, offset)
 
 
-@router.get("/{run_id}")
+@router.get("/{run_id}", response_model=ForecastDetail)
 def get_one(run_id: str, ledger: LedgerDep, token: Read) -> dict:
     """A run with its provenance (rows, days, content hash), settings, backtest and the model
     chosen per series; for a job not done, its status and error."""

@@ -7,17 +7,22 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import State
+from api.models import Live, NotReadyBody, Ready
 
 router = APIRouter(prefix="/health", tags=["health"])
 
 
-@router.get("/live")
+@router.get("/live", response_model=Live)
 def live() -> dict:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get("/ready", responses={503: {"description": "The ledger cannot be read"}})
+@router.get(
+    "/ready",
+    response_model=Ready,
+    responses={503: {"model": NotReadyBody, "description": "The ledger cannot be read"}},
+)
 def ready(state: State):
     """The ledger answers a query."""
     session = state.ledger.session()

@@ -5,12 +5,14 @@ errors (field path, line, column) as ``costcast scenario validate``."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.body import check_type, read_limited
 from api.deps import LedgerDep, Read, ScenariosWrite, State
+from api.models import ScenarioSaved, ScenarioValid
 from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
 from forecast.scenario import parse_scenario, scenario_json_schema
 from forecast.scenario.store import list_results, load_result
@@ -28,7 +30,7 @@ async def _parse(request: Request, state):
     return parse_scenario(text, source="request body")
 
 
-@router.post("", status_code=201, openapi_extra=BODY)
+@router.post("", status_code=201, response_model=ScenarioSaved, openapi_extra=BODY)
 async def post_scenario(
     request: Request,
     state: State,
@@ -47,14 +49,14 @@ async def post_scenario(
     return await run_in_threadpool(work)
 
 
-@router.post("/validate")
+@router.post("/validate", response_model=ScenarioValid)
 async def validate(request: Request, state: State, token: ScenariosWrite) -> dict:
     """Check a scenario against the schema without evaluating it."""
     scenario = await _parse(request, state)
     return {"valid": True, "name": scenario.name, "changes": [c.kind for c in scenario.changes]}
 
 
-@router.get("/schema")
+@router.get("/schema", response_model=dict[str, Any])
 def schema(token: Read) -> dict:
     """The scenario JSON Schema (the one in scenarios/schema.json)."""
     return json.loads(scenario_json_schema())
@@ -66,7 +68,7 @@ def list_all(ledger: LedgerDep, token: Read, limit: int = Limit, offset: int = O
     return page(list_results(ledger), limit, offset)
 
 
-@router.get("/{result_id}")
+@router.get("/{result_id}", response_model=ScenarioSaved)
 def get_one(result_id: str, ledger: LedgerDep, token: Read) -> dict:
     """A saved result, with the scenario it answered."""
     return load_result(ledger, result_id)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from api.body import handle_upload
 from api.deps import LedgerDep, Read, State, UsageWrite, WorkspaceDep
+from api.models import UsageUpload
 from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
 from forecast.workspace import Workspace
 
@@ -30,7 +31,12 @@ FilenameQuery = Query(
 )
 
 
-@router.post("/uploads", status_code=201, openapi_extra=raw_body(UPLOAD_TYPES))
+@router.post(
+    "/uploads",
+    status_code=201,
+    response_model=UsageUpload,
+    openapi_extra=raw_body(UPLOAD_TYPES),
+)
 async def upload_usage(
     request: Request,
     state: State,
