@@ -60,7 +60,7 @@ def setup(folder: Path, months: int) -> tuple[Path, str, str, str]:
         ingest_files(ledger, [p for p in written if p.name.startswith("usage-")])
         run = create_forecast(
             ledger, load_price_book(cfg), horizon=Horizon.until(end + dt.timedelta(days=90)),
-            settings=RunSettings(models="seasonal_naive", n_paths=200), jobs=2,
+            settings=RunSettings(forecasters="seasonal_naive", n_paths=200), jobs=2,
         )  # fmt: skip
         team = ledger.con.execute("SELECT min(team) FROM forecast_series WHERE run_id = ?",
                                   [run.run_id]).fetchall()[0][0]  # fmt: skip

@@ -7,7 +7,7 @@ on the first 337 days and scored on the last 28 (WAPE, sum over series).
 Prints series per second of each, their ratio, both WAPEs, and peak RSS.
 Goal (issue 11): ratio >= 10 with WAPE no worse than 0.211 (auto before issue 11).
 
-    python bench/forecast.py [--series 2000] [--models auto] [--jobs N]
+    python bench/forecast.py [--series 2000] [--forecasters auto] [--jobs N]
                              [--dask tcp://HOST:8786] [--baseline-series N]
 
 With ``--dask`` the series are forecast on that cluster and the peak memory
@@ -101,7 +101,7 @@ def engine(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--series", type=int, default=2000)
-    parser.add_argument("--models", default="auto")
+    parser.add_argument("--forecasters", "--models", dest="models", default="auto")
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--dask", help="scheduler address, e.g. tcp://10.0.0.5:8786")
     parser.add_argument("--baseline-series", type=int, default=None)
@@ -126,7 +126,7 @@ def main() -> None:
     print(f"plain Prophet loop: {base_s:7.1f}s  {n_base / base_s:6.2f} series/s  "
           f"WAPE@28 {base_wape:.3f}  ({n_base} series)")  # fmt: skip
     print(f"costcast engine:    {ours_s:7.1f}s  {n / ours_s:6.2f} series/s  WAPE@28 {ours_wape:.3f}"
-          f"  (on the same {n_base}; --models {args.models}: {chosen})")  # fmt: skip
+          f"  (on the same {n_base}; --forecasters {args.models}: {chosen})")  # fmt: skip
     ratio = (n / ours_s) / (n_base / base_s)
     print(f"throughput ratio (costcast / plain, series per second): {ratio:.2f}  "
           f"(goal >= 10, WAPE <= 0.211)")  # fmt: skip

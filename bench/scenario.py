@@ -1,13 +1,13 @@
 """Scenario benchmark: a 5-change scenario on a forecast run of N series x 365 days of history.
 
 Builds a ledger of synthetic daily usage (N series over 8 teams and 8
-models), fits a run (``--models``, default prophet, 90-day horizon), then
+models), fits a run (``--forecasters``, default prophet, 90-day horizon), then
 times evaluating a five-change scenario (launch, route, price, tokens,
 retries; two with ranges; exact Shapley shares over 32 subsets) against it.
 Prints the evaluation time as a ratio to the run's fitting time, both
 measured in this process. Goal (issue 4): <= 1%.
 
-    python bench/scenario.py [--series 1000] [--models prophet]
+    python bench/scenario.py [--series 1000] [--forecasters prophet]
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def write_usage(path: Path, n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--series", type=int, default=1000)
-    parser.add_argument("--models", default="prophet")
+    parser.add_argument("--forecasters", "--models", dest="models", default="prophet")
     args = parser.parse_args()
     from forecast import (
         FiscalCalendar,
@@ -86,7 +86,7 @@ def main() -> None:
             start = time.perf_counter()
             run = create_forecast(
                 ledger, book, horizon=Horizon.until(END + dt.timedelta(days=90)),
-                settings=RunSettings(models=args.models, n_paths=200),
+                settings=RunSettings(forecasters=args.models, n_paths=200),
             )  # fmt: skip
             fit = time.perf_counter() - start
             scenario = parse_scenario(SCENARIO)
@@ -94,7 +94,9 @@ def main() -> None:
             result = evaluate(ledger, run, book, scenario, FiscalCalendar(1))
             scen = time.perf_counter() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{args.series} series x 365 days, 90-day horizon, 200 paths, --models {args.models}")
+    print(
+        f"{args.series} series x 365 days, 90-day horizon, 200 paths, --forecasters {args.models}"
+    )
     print(f"forecast run (fit + save): {fit:8.1f}s")
     print(
         f"5-change scenario:         {scen:8.2f}s  (delta {result.totals['delta']['mean']:,.0f} USD)"

@@ -80,7 +80,7 @@ def cross_validation(
             f"{MIN_HISTORY} days before its first cutoff, so use fewer windows",
             param="windows",
         )
-    candidates = resolve_forecasters(settings.models)
+    candidates = resolve_forecasters(settings.forecasters)
     group = [_group_of(k, levels) for k in drivers[list(SERIES_KEYS)].itertuples(index=False)]
     cost_by = drivers.assign(group=group).groupby(["group", "ds"])[["cost"]].sum()
     frames: list[pd.DataFrame] = []

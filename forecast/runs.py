@@ -53,7 +53,7 @@ STALE_AFTER_DAYS = 7
 
 @dataclass
 class RunSettings:
-    models: str = "auto"  # auto, or comma-separated forecaster names
+    forecasters: str = "auto"  # auto, or comma-separated forecaster names
     n_paths: int = 200
     seed: int = 0
     backtest_windows: int = 6  # cutoffs every series is cross-validated from ...
@@ -140,7 +140,7 @@ def create_forecast(
     """
     settings = settings or RunSettings()
     as_of, end = plan_dates(ledger, horizon, as_of)
-    candidates = resolve_forecasters(settings.models)
+    candidates = resolve_forecasters(settings.forecasters)
     h = (end - as_of).days
     drivers = daily_drivers(ledger, book, as_of)
     if drivers.empty:
@@ -149,7 +149,7 @@ def create_forecast(
     mix = tier_mix(ledger, as_of)
     series = driver_series(drivers, book, mix, days, candidates, settings, h)
     inputs = [s.input for s in series]
-    if settings.models == "auto":
+    if settings.forecasters == "auto":
         budget_costly(inputs, settings.costly_share)
     if on_plan:
         on_plan(len(inputs))
@@ -416,7 +416,8 @@ def list_runs(ledger: Ledger) -> pd.DataFrame:
     return ledger.con.execute(
         """SELECT r.run_id, r.created_at, r.as_of, r.horizon_end, r.n_paths,
                   count(s.team) AS series,
-                  json_extract_string(r.meta, '$.settings.models') AS models
+                  coalesce(json_extract_string(r.meta, '$.settings.forecasters'),
+                           json_extract_string(r.meta, '$.settings.models')) AS forecasters
            FROM forecast_runs r LEFT JOIN forecast_series s USING (run_id)
            GROUP BY ALL ORDER BY r.created_at DESC, r.run_id DESC"""
     ).df()

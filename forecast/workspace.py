@@ -103,7 +103,7 @@ class Workspace:
         return Horizon.parse(text, self.calendar)
 
     def check_forecast(
-        self, horizon: Horizon, as_of: dt.date | None, models: str
+        self, horizon: Horizon, as_of: dt.date | None, forecasters: str
     ) -> tuple[dt.date, dt.date]:
         """(as-of date, last day) a forecast would use, or the error it would fail with:
         for checking a request before it is queued."""
@@ -111,7 +111,7 @@ class Workspace:
         from forecast.runs import plan_dates
 
         dates = plan_dates(self.ledger, horizon, as_of)
-        resolve_forecasters(models)
+        resolve_forecasters(forecasters)
         return dates
 
     def forecast(

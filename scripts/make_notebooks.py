@@ -50,7 +50,7 @@ QUARTER = [
     new_code_cell(
         "run = ws.forecast(\n"
         "    ws.horizon('next-quarter'),\n"
-        "    settings=cc.RunSettings(models='auto', n_paths=200, seed=0),\n"
+        "    settings=cc.RunSettings(forecasters='auto', n_paths=200, seed=0),\n"
         ")\n"
         "print(run.run_id, 'as of', run.as_of, 'through', run.horizon_end)\n"
         "run.meta['backtest']"
@@ -135,7 +135,7 @@ WHAT_IF = [
         "ws = cc.Workspace(config, cc.Ledger(config.ledger))\n"
         "ws.ingest(sorted(WORKDIR.glob('usage-*.csv')))\n"
         "run = ws.forecast(\n"
-        "    ws.horizon('next-year'), settings=cc.RunSettings(models='seasonal_naive', n_paths=200)\n"
+        "    ws.horizon('next-year'), settings=cc.RunSettings(forecasters='seasonal_naive', n_paths=200)\n"
         ")\n"
         "print('baseline', run.run_id, 'through', run.horizon_end)"
     ),

@@ -44,7 +44,7 @@ def make_workspace(folder: Path, with_run: bool = True, with_usage: bool = True)
         if with_usage and with_run:
             run_id = create_forecast(
                 ledger, load_price_book(), horizon=Horizon.until(HORIZON_END),
-                settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
+                settings=RunSettings(forecasters="seasonal_naive", n_paths=50), jobs=1,
             ).run_id  # fmt: skip
     return {"config": config, "tokens": tokens, "run_id": run_id, "usage": usage, "as_of": AS_OF}
 

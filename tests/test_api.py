@@ -104,7 +104,7 @@ def test_upload_limits_and_content_types(client):
 
 def test_forecast_job_runs_in_the_background_and_can_be_polled(client):
     answer = client.post(
-        "/v1/forecasts", json={"horizon": "30d", "models": "seasonal_naive", "paths": 20}
+        "/v1/forecasts", json={"horizon": "30d", "forecasters": "seasonal_naive", "paths": 20}
     )
     assert answer.status_code == 202
     run_id = answer.json()["run_id"]

@@ -132,7 +132,7 @@ def test_forecast_command_outputs_runs_and_charts(cli, workdir):
 
     assert cli("ingest", daily_csv(workdir / "u.csv", KEYS, days=90))[0] == 0
     code, out, err = cli(
-        "forecast", "--horizon", "30d", "--by", "team", "--models", "seasonal_naive",
+        "forecast", "--horizon", "30d", "--by", "team", "--forecasters", "seasonal_naive",
         "--paths", "20", "--jobs", "1", "--output", "csv", "--plot", workdir / "fan.png",
     )  # fmt: skip
     assert code == 0, err

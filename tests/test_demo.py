@@ -116,7 +116,7 @@ def test_every_example_scenario_runs_against_the_demo_forecast(demo, tmp_path):
     ledger, book, _ = demo
     run = create_forecast(
         ledger, book, horizon=Horizon.until(dt.date(2027, 6, 30)),
-        settings=RunSettings(models="seasonal_naive", n_paths=60), jobs=2,
+        settings=RunSettings(forecasters="seasonal_naive", n_paths=60), jobs=2,
     )  # fmt: skip
     examples = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
     deltas = {}

@@ -68,7 +68,7 @@ def test_journal_lines_add_up_to_the_run_mean_of_a_noisy_forecast(ledger, tmp_pa
     ingest_files(ledger, [tmp_path / "noisy.csv"])
     run = create_forecast(
         ledger, load_price_book(), horizon=Horizon.until(dt.date(2026, 7, 31)),
-        settings=RunSettings(models="seasonal_naive", n_paths=100), jobs=1,
+        settings=RunSettings(forecasters="seasonal_naive", n_paths=100), jobs=1,
     )  # fmt: skip
     config = Config(accounting=Accounting(cost_centers={"a": "CC-A", "b": "CC-BC", "c": "CC-BC"}))
     journal = build_journal(ledger, load_price_book(), config, period="2026-06", run_id=run.run_id)

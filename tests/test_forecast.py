@@ -32,7 +32,7 @@ def test_constant_traffic_forecasts_that_constant(constant_ledger, models):
     book = load_price_book()
     run = create_forecast(
         constant_ledger, book, horizon=Horizon.until(AS_OF + dt.timedelta(days=30)),
-        settings=RunSettings(models=models, n_paths=50), jobs=1,
+        settings=RunSettings(forecasters=models, n_paths=50), jobs=1,
     )  # fmt: skip
     assert run.as_of == AS_OF and run.start == dt.date(2026, 6, 16)
     daily = constant_ledger.con.execute(
@@ -46,7 +46,7 @@ def test_parts_add_up_to_the_total_and_landing(constant_ledger):
     book = load_price_book()
     run = create_forecast(
         constant_ledger, book, horizon=Horizon.until(dt.date(2026, 8, 31)),
-        settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
+        settings=RunSettings(forecasters="seasonal_naive", n_paths=50), jobs=1,
     )  # fmt: skip
     table = summarize(constant_ledger, run, by="team", freq="month")
     june = table[table.period == "2026-06"].set_index("team")
@@ -63,7 +63,7 @@ def test_parts_add_up_to_the_total_and_landing(constant_ledger):
     assert not table["partial"].any() and set(table["days"]) == {30, 31}
     cut = create_forecast(
         constant_ledger, book, horizon=Horizon.until(dt.date(2026, 7, 10)),
-        settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
+        settings=RunSettings(forecasters="seasonal_naive", n_paths=50), jobs=1,
     )  # fmt: skip
     july = summarize(constant_ledger, cut, by="team", freq="month").query("period == '2026-07'")
     assert july["partial"].all() and (july["days"] == 10).all()  # the horizon ends on the 10th
@@ -78,7 +78,7 @@ def test_price_cut_in_the_book_halves_cost_from_its_day(constant_ledger, tmp_pat
     book = load_price_book(load_config(tmp_path / "costcast.yaml"))
     run = create_forecast(
         constant_ledger, book, horizon=Horizon.until(dt.date(2026, 7, 14)),
-        settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
+        settings=RunSettings(forecasters="seasonal_naive", n_paths=50), jobs=1,
     )  # fmt: skip
     p50 = (
         constant_ledger.con.execute(
@@ -101,7 +101,7 @@ def test_price_cut_in_the_book_halves_cost_from_its_day(constant_ledger, tmp_pat
 def test_budgets_probability_of_exceeding(constant_ledger):
     run = create_forecast(
         constant_ledger, load_price_book(), horizon=Horizon.until(dt.date(2026, 9, 30)),
-        settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
+        settings=RunSettings(forecasters="seasonal_naive", n_paths=50), jobs=1,
     )  # fmt: skip
     quarter = 92 * DAILY_COST  # Q3: July-September
     budgets = [
@@ -116,7 +116,7 @@ def test_budgets_probability_of_exceeding(constant_ledger):
 
 
 def test_same_seed_same_numbers_and_runs_are_listed(constant_ledger):
-    settings = RunSettings(models="seasonal_naive", n_paths=40, seed=7)
+    settings = RunSettings(forecasters="seasonal_naive", n_paths=40, seed=7)
     runs = [
         create_forecast(constant_ledger, load_price_book(), horizon=Horizon.until(dt.date(2026, 7, 31)),
                         settings=settings, jobs=1)
@@ -135,7 +135,7 @@ def test_short_history_gets_a_flagged_median_of_simple_forecasters(ledger, tmp_p
     ingest_files(ledger, [daily_csv(tmp_path / "u.csv", KEYS[:1], days=20)])
     run = create_forecast(
         ledger, load_price_book(), horizon=Horizon.until(AS_OF + dt.timedelta(days=7)),
-        settings=RunSettings(models="auto", n_paths=30), jobs=1,
+        settings=RunSettings(forecasters="auto", n_paths=30), jobs=1,
     )  # fmt: skip
     forecaster, flag = ledger.con.execute(
         "SELECT forecaster, flag FROM forecast_series WHERE run_id = ?", [run.run_id]
@@ -153,7 +153,7 @@ def test_as_of_cuts_history_and_bad_requests_are_refused(constant_ledger, tmp_pa
     cut = dt.date(2026, 5, 31)
     run = create_forecast(
         constant_ledger, book, as_of=cut, horizon=Horizon.until(dt.date(2026, 6, 30)),
-        settings=RunSettings(models="seasonal_naive", n_paths=20), jobs=1,
+        settings=RunSettings(forecasters="seasonal_naive", n_paths=20), jobs=1,
     )  # fmt: skip
     assert run.as_of == cut
     assert load_run(constant_ledger, run.run_id).meta["provenance"]["last_day"] == str(cut)
@@ -175,7 +175,7 @@ def test_as_of_cuts_history_and_bad_requests_are_refused(constant_ledger, tmp_pa
 def test_fiscal_quarters_follow_the_configured_start(constant_ledger):
     run = create_forecast(
         constant_ledger, load_price_book(), horizon=Horizon.until(dt.date(2026, 8, 31)),
-        settings=RunSettings(models="seasonal_naive", n_paths=20), jobs=1,
+        settings=RunSettings(forecasters="seasonal_naive", n_paths=20), jobs=1,
     )  # fmt: skip
     table = summarize(constant_ledger, run, freq="quarter", calendar=FiscalCalendar(2))
     # February start: May-July is Q2 of FY2026, August starts Q3
@@ -245,7 +245,9 @@ def test_a_dask_cluster_of_separate_processes_gives_the_local_paths(tmp_path, da
             )
     path.write_text("\n".join(rows) + "\n")
     book = load_price_book()
-    settings = RunSettings(models="seasonal_naive,theta,tsb,imapa,global_gbm", n_paths=40, seed=11)
+    settings = RunSettings(
+        forecasters="seasonal_naive,theta,tsb,imapa,global_gbm", n_paths=40, seed=11
+    )
     horizon = dt.date(2026, 7, 15)
 
     def paths_of(ledger, run):
@@ -282,7 +284,7 @@ def test_a_ledger_with_paths_in_the_old_long_layout_is_converted(constant_ledger
 
     run = create_forecast(
         constant_ledger, load_price_book(), horizon=Horizon.until(AS_OF + dt.timedelta(days=10)),
-        settings=RunSettings(models="seasonal_naive", n_paths=20), jobs=1,
+        settings=RunSettings(forecasters="seasonal_naive", n_paths=20), jobs=1,
     )  # fmt: skip
     keys, before = load_paths(constant_ledger, run.run_id, "volume")
     con = constant_ledger.con

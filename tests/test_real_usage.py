@@ -66,7 +66,7 @@ def test_tokens_only_streams_get_distinct_candidates_and_real_intervals(tmp_path
     with ledger:
         frame = backtest(
             ledger, book, horizon=14, windows=3, step=7, by="team", jobs=2,
-            settings=RunSettings(models="seasonal_naive,ets,theta,tsb,imapa,global_gbm",
+            settings=RunSettings(forecasters="seasonal_naive,ets,theta,tsb,imapa,global_gbm",
                                  n_paths=100),
         ).set_index("model")  # fmt: skip
     candidates = ["seasonal_naive", "ets", "theta", "tsb", "imapa", "global_gbm"]

@@ -33,7 +33,7 @@ def baseline(tmp_path_factory):
     book = load_price_book()
     run = create_forecast(
         ledger, book, horizon=Horizon.until(dt.date(2026, 7, 15)),
-        settings=RunSettings(models="seasonal_naive", n_paths=50), jobs=1,
+        settings=RunSettings(forecasters="seasonal_naive", n_paths=50), jobs=1,
     )  # fmt: skip
     yield ledger, run, book
     ledger.close()

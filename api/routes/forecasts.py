@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from api.deps import ForecastsWrite, LedgerDep, Read, State, WorkspaceDep
 from api.errors import NotReady
@@ -31,7 +31,14 @@ class ForecastCreate(BaseModel):
         description="Days ahead (90d), a fiscal period to reach (2027-Q2, FY2027), or "
         "this-quarter, next-quarter, this-year, next-year.",
     )
-    models: str = Field("auto", max_length=100, description="auto, prophet, seasonal_naive, ...")
+    forecasters: str = Field(
+        "auto",
+        max_length=100,
+        # "models" was this field's name before "model" came to mean the LLM only
+        validation_alias=AliasChoices("forecasters", "models"),
+        description="auto, or comma-separated: seasonal_naive, ets, theta, tsb, imapa, "
+        "croston_sba, prophet, global_gbm.",
+    )
     as_of: dt.date | None = Field(None, description="Cut the history at this day.")
     paths: int = Field(200, ge=20, le=2000, description="Sample paths per series.")
     seed: int = Field(0, ge=0, le=2**31 - 1)
@@ -54,7 +61,7 @@ def start_forecast(
     """Queue a run; poll ``href`` until its status is done (or failed, with the error)."""
     # a bad horizon, model list or as-of date is the caller's mistake: say so now, not in the job
     horizon = workspace.horizon(body.horizon)
-    as_of, _ = workspace.check_forecast(horizon, body.as_of, body.models)
+    as_of, _ = workspace.check_forecast(horizon, body.as_of, body.forecasters)
     run_id = new_run_id(as_of)
     add_job(workspace.ledger, run_id, body.model_dump(mode="json"))
     state.jobs.submit(_run_job, state, run_id, body)
@@ -70,7 +77,9 @@ def _run_job(state: AppState, run_id: str, body: ForecastCreate) -> None:
             workspace.forecast(
                 workspace.horizon(body.horizon),
                 as_of=body.as_of,
-                settings=RunSettings(models=body.models, n_paths=body.paths, seed=body.seed),
+                settings=RunSettings(
+                    forecasters=body.forecasters, n_paths=body.paths, seed=body.seed
+                ),
                 jobs=state.settings.forecast_jobs,
                 run_id=run_id,
             )

@@ -43,11 +43,13 @@ def forecast(
     ] = "90d",
     by: Annotated[str, typer.Option(help="Comma-separated: team, feature, model.")] = "team",
     freq: Annotated[str, typer.Option(help="day, week, month or quarter (fiscal).")] = "month",
-    models: Annotated[
+    forecasters: Annotated[
         str,
         typer.Option(
+            "--forecasters",
+            "--models",  # its name before "model" came to mean the LLM only
             help="auto (chosen or combined per series by backtest), or comma-separated "
-            f"forecasters: {FORECASTERS_HELP}."
+            f"forecasters: {FORECASTERS_HELP}.",
         ),
     ] = "auto",
     as_of: AsOfOption = None,
@@ -63,7 +65,7 @@ def forecast(
     from forecast.aggregate import parse_levels
 
     levels = parse_levels(by)
-    settings = RunSettings(models=models, n_paths=paths, seed=seed)
+    settings = RunSettings(forecasters=forecasters, n_paths=paths, seed=seed)
     with (
         workspace(config) as ws,
         Progress(
@@ -138,8 +140,13 @@ def backtest_command(
     by: Annotated[str, typer.Option(help="Level: empty for total, or team, feature, model.")] = "",
     as_of: AsOfOption = None,
     paths: Annotated[int, typer.Option(help="Sample paths per series.", min=20)] = 100,
-    models: Annotated[
-        str, typer.Option(help="auto (every forecaster), or comma-separated forecasters.")
+    forecasters: Annotated[
+        str,
+        typer.Option(
+            "--forecasters",
+            "--models",
+            help="auto (every forecaster), or comma-separated forecasters.",
+        ),
     ] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     jobs: JobsOption = None,
@@ -163,7 +170,7 @@ def backtest_command(
             frame = ws.backtest(
                 horizon=horizon, windows=windows, step=step, by=by,
                 as_of=parse_date(as_of, "as_of"), jobs=jobs,
-                settings=RunSettings(models=models, n_paths=paths, seed=seed),
+                settings=RunSettings(forecasters=forecasters, n_paths=paths, seed=seed),
                 dask_client=client, on_window=window,
             )  # fmt: skip
         finally:
