@@ -134,7 +134,8 @@ def test_bad_forecast_requests_fail_at_once(client):
     assert "before the ledger's first day" in answer.json()["message"]
     answer = client.post("/v1/forecasts", json={"horizon": "soon"})
     assert answer.status_code == 422 and answer.json()["field"] == "horizon"
-    answer = client.post("/v1/forecasts", json={"models": "magic"})
+    answer = client.post("/v1/forecasts", json={"models": "magic"})  # the old name still works
+    assert answer.json()["field"] == "forecasters"
     assert answer.status_code == 422 and "magic" in answer.json()["message"]
     answer = client.post("/v1/forecasts", json={"paths": 5})
     assert answer.status_code == 422 and answer.json()["field"] == "body.paths"

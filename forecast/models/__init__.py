@@ -22,7 +22,7 @@ def make_forecaster(name: str, **params) -> Forecaster:
     except KeyError:
         raise CostcastError(
             f"unknown forecaster {name!r}; choose from {AUTO}, {', '.join(FORECASTERS)}",
-            param="models",
+            param="forecasters",
         ) from None
     return cls(**params)
 
