@@ -21,7 +21,8 @@ from forecast.ingest import ingest_files
 from forecast.ledger import Ledger
 from forecast.plots import fan_chart, waterfall_chart
 from forecast.pricing import PriceBook, load_price_book
-from forecast.runs import ForecastRun, RunSettings, create_forecast, list_runs, load_run
+from forecast.runs import RunSettings, create_forecast
+from forecast.runstore import ForecastRun, list_runs, load_run
 from forecast.scenario import Scenario, load_scenario, parse_scenario
 from forecast.scenario.engine import ScenarioResult, evaluate
 from forecast.sources import SourceContext

@@ -18,7 +18,14 @@ import pandas as pd
 from forecast.errors import CostcastError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
-from forecast.runs import ForecastRun, load_paths
+from forecast.periods import exceed_share, period_totals
+from forecast.runstore import (
+    ForecastRun,
+    first_actual_day,
+    load_actuals,
+    load_paths,
+    load_period_paths,
+)
 from forecast.schema import split_keys
 
 LEVELS = ("team", "feature", "model")
@@ -41,13 +48,13 @@ def period_sums(
     """(groups, sums, periods): per group of ``levels`` (every series when empty: one group),
     path and period, the cost summed over the group's series and the period's days, with
     the actuals of the period's days up to the as-of date added to every path."""
-    keys, cost = load_paths(ledger, run.run_id, "cost")  # (series, paths, days)
-    days = pd.date_range(run.start, run.horizon_end, freq="D")
-    labels = calendar.labels(days, freq).to_numpy()
-    # periods are runs of consecutive days: one reduceat sums them all
-    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
-    periods = list(labels[starts])
-    per_series = np.add.reduceat(cost, starts, axis=2)  # (series, paths, periods)
+    kept = load_period_paths(ledger, run.run_id, freq, calendar)
+    if kept is not None:
+        keys, per_series, periods = kept  # actuals to date already in
+    else:
+        keys, cost = load_paths(ledger, run.run_id, "cost")  # (series, paths, days)
+        days = pd.date_range(run.start, run.horizon_end, freq="D")
+        per_series, periods = period_totals(cost, calendar.labels(days, freq).to_numpy())
     levels = list(levels)
     if levels:
         groups = keys[levels].drop_duplicates().sort_values(levels).reset_index(drop=True)
@@ -59,11 +66,9 @@ def period_sums(
     onehot = np.zeros((len(groups), len(keys)))
     onehot[index.to_numpy(), np.arange(len(keys))] = 1.0
     sums = (onehot @ per_series.reshape(len(keys), -1)).reshape(len(groups), *per_series.shape[1:])
-    first = calendar.period_start(run.start, freq)
-    past = ledger.con.execute(
-        "SELECT team, feature, model, ds, cost FROM forecast_actuals WHERE run_id = ? AND ds >= ?",
-        [run.run_id, first],
-    ).df()
+    if kept is not None:
+        return groups, sums, periods
+    past = load_actuals(ledger, run.run_id, calendar.period_start(run.start, freq))
     if not past.empty:
         past["period"] = calendar.labels(past["ds"], freq).to_numpy()
         past = past.groupby([*levels, "period"], as_index=False)["cost"].sum()
@@ -121,9 +126,7 @@ def period_coverage(
     """Per period: (days the numbers cover, days the period has). A period is covered by
     the actuals the run saw (from the ledger's first day) and its forecast days; the first
     and last periods of a run are often covered only in part, and say so."""
-    first = ledger.con.execute(
-        "SELECT min(ds) FROM forecast_actuals WHERE run_id = ?", [run.run_id]
-    ).fetchall()[0][0]
+    first = first_actual_day(ledger, run.run_id)
     seen_from = max(first or run.start, calendar.period_start(run.start, freq))
     out = {}
     for label in periods:
@@ -171,23 +174,13 @@ def _with_budgets(frame, levels, budgets, groups, sums, periods) -> pd.DataFrame
             inside &= (groups[level] == value).to_numpy()
         paths = sums[inside, :, periods.index(budget["period"])].sum(axis=0)
         frame.loc[match, "budget"] = budget["amount"]
-        frame.loc[match, "p_exceed"] = float((paths > budget["amount"]).mean())
+        frame.loc[match, "p_exceed"] = exceed_share(paths, budget["amount"])
     return frame
-
-
-def history(ledger: Ledger, run: ForecastRun, by: Sequence[str], since: dt.date) -> pd.DataFrame:
-    """Daily actual cost per group the run saw, from ``since`` to its as-of date."""
-    group = ", ".join(f'"{k}"' for k in by)
-    return ledger.con.execute(
-        f"""SELECT {(group + ",") if by else ""} ds, sum(cost) AS cost FROM forecast_actuals
-            WHERE run_id = ? AND ds >= ? GROUP BY ALL ORDER BY ALL""",
-        [run.run_id, since],
-    ).df()
 
 
 def config_budgets(config, ledger: Ledger, run_id: str) -> list[dict]:
     """The config's budgets, refusing any that name a team, feature or model the run lacks."""
-    from forecast.runs import run_series
+    from forecast.runstore import run_series
 
     series = run_series(ledger, run_id)
     budgets = []

@@ -15,7 +15,7 @@ import pandas as pd
 
 from forecast.errors import CostcastError, NotFoundError
 from forecast.ledger import Ledger
-from forecast.runs import list_runs, load_run, run_series
+from forecast.runstore import list_runs, load_run, run_series
 
 STATUSES = ("queued", "running", "done", "failed")
 

@@ -13,9 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from forecast.aggregate import history
 from forecast.ledger import Ledger
-from forecast.runs import ForecastRun, load_paths
+from forecast.runstore import ForecastRun, group_actuals, load_paths
 
 HISTORY_DAYS = 120
 MAX_PANELS = 6
@@ -44,7 +43,7 @@ def fan_chart(ledger: Ledger, run: ForecastRun, by: Sequence[str], path: str | P
     """One panel per group (the largest ones, the rest as "other"), written to ``path``."""
     by = list(by)
     bands = daily_bands(ledger, run, by)
-    past = history(ledger, run, by, run.as_of - dt.timedelta(days=HISTORY_DAYS))
+    past = group_actuals(ledger, run.run_id, by, run.as_of - dt.timedelta(days=HISTORY_DAYS))
     if by:
         size = bands.assign(mid=bands["q"].str[2]).groupby(by)["mid"].sum()
         top = list(size.sort_values(ascending=False).index[: MAX_PANELS - 1])

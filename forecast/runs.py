@@ -3,7 +3,7 @@
 A run is immutable once saved: what data it saw (rows, days, a content hash
 of the ledger rows up to its as-of date), its settings, the model chosen per
 series with its score, the drivers it priced with, and per key, day and
-path the volume and cost. Every aggregate is rebuilt from those paths.
+path the volume and cost; ``forecast.runstore`` writes and reads it.
 """
 
 from __future__ import annotations
@@ -12,15 +12,13 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from forecast.engine import (
     COSTLY_SHARE,
-    EngineResult,
     Outcome,
     SeriesInput,
     budget_costly,
@@ -28,11 +26,12 @@ from forecast.engine import (
     resolve_forecasters,
     run_engine,
 )
-from forecast.errors import CostcastError, LedgerError, NotFoundError
-from forecast.fiscal import Horizon
+from forecast.errors import CostcastError, LedgerError
+from forecast.fiscal import FiscalCalendar, Horizon
 from forecast.intensity import better_unit
 from forecast.ledger import Ledger
 from forecast.pricing.book import PRICE_COLUMNS, PriceBook
+from forecast.runstore import ForecastRun, save_run
 from forecast.series import (
     REQUESTS,
     SERIES_KEYS,
@@ -62,21 +61,6 @@ class RunSettings:
     # auto tries the costly forecasters (Prophet, AutoETS) on this share of the series, the
     # heaviest by recent spend (see engine.budget_costly); 1.0 tries them everywhere
     costly_share: float = COSTLY_SHARE
-
-
-@dataclass
-class ForecastRun:
-    run_id: str
-    created_at: dt.datetime
-    as_of: dt.date
-    horizon_end: dt.date
-    n_paths: int
-    seed: int
-    meta: dict = field(default_factory=dict)
-
-    @property
-    def start(self) -> dt.date:
-        return self.as_of + dt.timedelta(days=1)
 
 
 def provenance(ledger: Ledger, as_of: dt.date) -> dict:
@@ -133,10 +117,12 @@ def create_forecast(
     on_plan: Callable[[int], None] | None = None,
     config_snapshot: dict | None = None,
     run_id: str | None = None,
+    calendar: FiscalCalendar | None = None,
 ) -> ForecastRun:
     """Fit every (team, feature, model) series up to ``as_of`` and save a run to the ledger.
 
-    ``run_id`` lets a caller name the run before it exists (the API hands it out at once).
+    ``run_id`` lets a caller name the run before it exists (the API hands it out at once);
+    ``calendar`` is the fiscal calendar its month, quarter and year totals are kept in.
     """
     settings = settings or RunSettings()
     as_of, end = plan_dates(ledger, horizon, as_of)
@@ -186,7 +172,8 @@ def create_forecast(
             "stale": (dt.datetime.now(dt.UTC).date() - as_of).days > STALE_AFTER_DAYS,
         },
     )
-    _save(ledger, run, series, result, drivers, days)
+    actuals = _actuals(run, series, drivers)
+    save_run(ledger, run, series, result, actuals, days, calendar or FiscalCalendar())
     return run
 
 
@@ -264,9 +251,9 @@ def new_run_id(as_of: dt.date | None = None) -> str:
     return f"run-{day:%Y%m%d}-{uuid.uuid4().hex[:8]}"
 
 
-def _save(ledger, run, series: list[DriverSeries], result: EngineResult, drivers, days) -> None:
-    """One transaction. Paths go in as one array per series, a batch of series at a time, so
-    a run of thousands of series never builds one giant frame of Python objects."""
+def _actuals(run: ForecastRun, series: list[DriverSeries], drivers: pd.DataFrame) -> pd.DataFrame:
+    """The history a run keeps (its last ``ACTUALS_DAYS``): cost, and volume in each series'
+    own unit."""
     since = pd.Timestamp(run.as_of) - pd.Timedelta(days=ACTUALS_DAYS)
     actuals = drivers.loc[drivers["ds"] > since, [*SERIES_KEYS, "ds", "cost"]].copy()
     unit_of = {key_id(s.team, s.feature, s.model): s.unit for s in series}
@@ -277,153 +264,4 @@ def _save(ledger, run, series: list[DriverSeries], result: EngineResult, drivers
         drivers.loc[actuals.index, [f"t_{k}" for k in TOKEN_KINDS]].sum(axis=1),
     )
     actuals.insert(4, "volume", volume)
-    actuals.insert(0, "run_id", run.run_id)
-    con = ledger.con
-    with ledger.transaction():
-        con.execute(
-            "INSERT INTO forecast_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [run.run_id, run.created_at, run.as_of, run.horizon_end, run.n_paths, run.seed,
-             json.dumps(run.meta)],
-        )  # fmt: skip
-        rows = []
-        for s in series:
-            f = result.forecasts[s.input.uid]
-            rows.append(
-                [run.run_id, s.team, s.feature, s.model, f.forecaster, f.score, f.flag, s.unit,
-                 *f.intensity[:, 0], s.failure_rate, json.dumps(s.tiers)]
-            )  # fmt: skip
-        con.executemany(
-            "INSERT INTO forecast_series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-        )
-        for first in range(0, len(series), PATH_BATCH):
-            batch = series[first : first + PATH_BATCH]
-            forecasts = [result.forecasts[s.input.uid] for s in batch]
-            volume = np.stack([f.paths for f in forecasts])
-            unit = np.stack(
-                [np.einsum("kd,kd->d", f.intensity, s.prices) / 1e6
-                 for f, s in zip(forecasts, batch, strict=True)]
-            )  # fmt: skip
-            con.register("_paths", _path_table(run, batch, volume, volume * unit[:, None, :], days))
-            con.execute("INSERT INTO forecast_paths SELECT * FROM _paths")
-            con.unregister("_paths")
-            intensity = np.stack([f.intensity for f in forecasts])
-            con.register("_intensity", _intensity_table(run, batch, intensity, days))
-            con.execute("INSERT INTO forecast_intensity SELECT * FROM _intensity")
-            con.unregister("_intensity")
-        con.register("_frame", actuals)
-        con.execute(
-            """INSERT INTO forecast_actuals
-               SELECT run_id, team, feature, model, CAST(ds AS DATE), volume, cost FROM _frame"""
-        )
-        con.unregister("_frame")
-
-
-PATH_BATCH = 200  # series per insert: bounds the memory a save holds beyond the results
-
-
-def _series_table(run, batch, days, n_days: int, columns: dict) -> pa.Table:
-    """Arrow rows of one run's series, one row each: the key columns, then ``columns``."""
-    return pa.table({
-        "run_id": [run.run_id] * len(batch),
-        "team": [k.team for k in batch],
-        "feature": [k.feature for k in batch],
-        "model": [k.model for k in batch],
-        "start": pa.array([days[0].date()] * len(batch), pa.date32()),
-        "n_days": pa.array([n_days] * len(batch), pa.int32()),
-        **columns,
-    })  # fmt: skip
-
-
-def _lists(values: np.ndarray) -> pa.ListArray:
-    """One list per row of ``values`` (rows, ...), its other axes flattened in order."""
-    size = int(np.prod(values.shape[1:]))
-    offsets = pa.array(np.arange(len(values) + 1, dtype=np.int32) * size)
-    return pa.ListArray.from_arrays(offsets, pa.array(values.reshape(-1), pa.float64()))
-
-
-def _intensity_table(run, batch, intensity: np.ndarray, days) -> pa.Table:
-    """Arrow rows for forecast_intensity: (series, kinds, days) as one list per kind."""
-    lists = {kind: _lists(intensity[:, k]) for k, kind in enumerate(TOKEN_KINDS)}
-    return _series_table(run, batch, days, intensity.shape[2], lists)
-
-
-def _path_table(run, batch, volume: np.ndarray, cost: np.ndarray, days) -> pa.Table:
-    """Arrow rows for forecast_paths; (series, paths, days) arrays become one list each."""
-    return _series_table(run, batch, days, volume.shape[2], {
-        "n_paths": pa.array([volume.shape[1]] * len(batch), pa.int32()),
-        "volume": _lists(volume),
-        "cost": _lists(cost),
-    })  # fmt: skip
-
-
-def load_paths(ledger: Ledger, run_id: str, field: str = "cost") -> tuple[pd.DataFrame, np.ndarray]:
-    """(keys, paths): the run's series in (team, feature, model) order and their ``field``
-    ("cost" or "volume") as one (series, paths, days) array."""
-    if field not in ("cost", "volume"):
-        raise ValueError(f"no path field {field!r}")
-    table = ledger.con.sql(
-        f"""SELECT team, feature, model, n_paths, n_days, {field} FROM forecast_paths
-            WHERE run_id = $run ORDER BY team, feature, model""",
-        params={"run": run_id},
-    ).to_arrow_table()
-    keys = table.select(list(SERIES_KEYS)).to_pandas()
-    if not len(keys):
-        return keys, np.zeros((0, 0, 0))
-    n_paths, n_days = table["n_paths"][0].as_py(), table["n_days"][0].as_py()
-    values = table.column(field).combine_chunks().flatten().to_numpy()
-    return keys, values.reshape(len(keys), n_paths, n_days)
-
-
-def load_intensity(ledger: Ledger, run_id: str) -> dict[tuple, dict[str, np.ndarray]]:
-    """(team, feature, model) -> kind -> tokens per unit of volume on each forecast day."""
-    if not ledger.has_table("forecast_intensity"):
-        return {}
-    rows = ledger.con.execute(
-        f"""SELECT team, feature, model, {", ".join(TOKEN_KINDS)} FROM forecast_intensity
-            WHERE run_id = ?""",
-        [run_id],
-    ).fetchall()
-    return {
-        tuple(row[:3]): {
-            k: np.asarray(v, dtype=float) for k, v in zip(TOKEN_KINDS, row[3:], strict=True)
-        }
-        for row in rows
-    }
-
-
-def load_run(ledger: Ledger, run_id: str = "latest") -> ForecastRun:
-    if not ledger.has_table("forecast_runs"):
-        raise NotFoundError("no forecast runs yet: run costcast forecast first", param="run")
-    if run_id == "latest":
-        rows = ledger.con.execute(
-            "SELECT * FROM forecast_runs ORDER BY created_at DESC, run_id DESC LIMIT 1"
-        ).fetchall()
-    else:
-        rows = ledger.con.execute(
-            "SELECT * FROM forecast_runs WHERE run_id = ?", [run_id]
-        ).fetchall()
-    if not rows:
-        raise NotFoundError(
-            f"no forecast run {run_id!r}", param="run", hint="list them with costcast runs list"
-        )
-    run_id, created, as_of, end, n_paths, seed, meta = rows[0]
-    return ForecastRun(run_id, created, as_of, end, n_paths, seed, json.loads(meta))
-
-
-def list_runs(ledger: Ledger) -> pd.DataFrame:
-    if not ledger.has_table("forecast_runs"):
-        return pd.DataFrame(columns=["run_id", "created_at", "as_of", "horizon_end", "series"])
-    return ledger.con.execute(
-        """SELECT r.run_id, r.created_at, r.as_of, r.horizon_end, r.n_paths,
-                  count(s.team) AS series,
-                  coalesce(json_extract_string(r.meta, '$.settings.forecasters'),
-                           json_extract_string(r.meta, '$.settings.models')) AS forecasters
-           FROM forecast_runs r LEFT JOIN forecast_series s USING (run_id)
-           GROUP BY ALL ORDER BY r.created_at DESC, r.run_id DESC"""
-    ).df()
-
-
-def run_series(ledger: Ledger, run_id: str) -> pd.DataFrame:
-    return ledger.con.execute(
-        "SELECT * EXCLUDE (run_id) FROM forecast_series WHERE run_id = ? ORDER BY ALL", [run_id]
-    ).df()
+    return actuals

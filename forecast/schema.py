@@ -111,7 +111,7 @@ CREATE TABLE IF NOT EXISTS bucket_numbers (
 );
 """
 
-# Forecast runs: immutable once written (see forecast/runs.py).
+# Forecast runs: immutable once written (see forecast/runstore.py).
 RUNS_DDL = """
 CREATE TABLE IF NOT EXISTS forecast_runs (
     run_id       VARCHAR PRIMARY KEY,
@@ -152,6 +152,13 @@ SELECT run_id, team, feature, model,
 FROM (SELECT run_id, team, feature, model, start, n_days,
              unnest(range(n_days * n_paths)) AS i, unnest(volume) AS volume, unnest(cost) AS cost
       FROM forecast_paths);
+-- Per series, fiscal period and path, the period's cost (actuals of its days before the
+-- run's first forecast day included): what period tables add up, kept at save.
+CREATE TABLE IF NOT EXISTS forecast_period_paths (
+    run_id VARCHAR NOT NULL, fiscal_start TINYINT NOT NULL, freq VARCHAR NOT NULL,
+    team VARCHAR NOT NULL, feature VARCHAR NOT NULL, model VARCHAR NOT NULL,
+    period VARCHAR NOT NULL, paths DOUBLE[] NOT NULL
+);
 -- The history the run saw for its last year: landing (actuals to date) and charts.
 CREATE TABLE IF NOT EXISTS forecast_actuals (
     run_id VARCHAR NOT NULL, team VARCHAR NOT NULL, feature VARCHAR NOT NULL,

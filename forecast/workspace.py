@@ -21,7 +21,8 @@ from forecast.errors import CostcastError
 from forecast.fiscal import FiscalCalendar, Horizon
 from forecast.ledger import Ledger
 from forecast.pricing import PriceBook, load_price_book
-from forecast.runs import ForecastRun, RunSettings
+from forecast.runs import RunSettings
+from forecast.runstore import ForecastRun
 
 
 class Workspace:
@@ -133,11 +134,12 @@ class Workspace:
         return create_forecast(
             self.ledger, self.book, horizon=horizon, as_of=as_of, settings=settings, jobs=jobs,
             dask_client=dask_client, on_plan=on_plan, on_series=on_series, run_id=run_id,
+            calendar=self.calendar,
             config_snapshot=self.config.model_dump(mode="json", exclude={"source", "api"}),
         )  # fmt: skip
 
     def run(self, run_id: str = "latest") -> ForecastRun:
-        from forecast.runs import load_run
+        from forecast.runstore import load_run
 
         return load_run(self.ledger, run_id)
 

@@ -18,7 +18,8 @@ from forecast.fiscal import FiscalCalendar, Horizon
 from forecast.ingest import ingest_files
 from forecast.ledger import Ledger
 from forecast.pricing import load_price_book
-from forecast.runs import RunSettings, create_forecast, list_runs, load_run
+from forecast.runs import RunSettings, create_forecast
+from forecast.runstore import list_runs, load_run
 
 
 @pytest.fixture
@@ -113,6 +114,34 @@ def test_budgets_probability_of_exceeding(constant_ledger):
     assert q3.loc["total", "p_exceed"] == 1.0
     assert q3.loc["search", "p_exceed"] == 0.0
     assert pd.isna(q3.loc["support", "budget"])
+
+
+def test_kept_period_totals_are_the_sums_of_the_paths(constant_ledger):
+    """What a run keeps at save (per series, fiscal period and path) must give the tables
+    that summing every day of every path gives: computed here both ways."""
+    calendar = FiscalCalendar(2)
+    run = create_forecast(
+        constant_ledger, load_price_book(), horizon=Horizon.until(dt.date(2026, 10, 31)),
+        settings=RunSettings(forecasters="seasonal_naive", n_paths=30), jobs=1, calendar=calendar,
+    )  # fmt: skip
+    budgets = [{"period": "2026-Q2", "team": "support", "amount": 40.0}]
+    kept = {
+        (by, freq): summarize(constant_ledger, run, by=by, freq=freq, calendar=calendar,
+                              budgets=budgets)
+        for by in ("", "team", "team,model") for freq in ("month", "quarter", "year")
+    }  # fmt: skip
+    # kept under a fiscal year from February: a calendar year is summed from the paths
+    other = summarize(constant_ledger, run, by="team", freq="quarter", calendar=FiscalCalendar(1))
+    con = constant_ledger.con
+    assert con.execute("SELECT count(*) FROM forecast_period_paths").fetchall()[0][0] > 0
+    con.execute("DELETE FROM forecast_period_paths")  # as a run saved by an older costcast
+    for (by, freq), table in kept.items():
+        summed = summarize(constant_ledger, run, by=by, freq=freq, calendar=calendar,
+                           budgets=budgets)  # fmt: skip
+        pd.testing.assert_frame_equal(table, summed, check_exact=False, rtol=1e-9)
+    summed = summarize(constant_ledger, run, by="team", freq="quarter", calendar=FiscalCalendar(1))
+    pd.testing.assert_frame_equal(other, summed)
+    assert list(other["period"].unique()) == ["2026-Q2", "2026-Q3", "2026-Q4"]
 
 
 def test_same_seed_same_numbers_and_runs_are_listed(constant_ledger):
@@ -280,7 +309,7 @@ def test_a_dask_cluster_of_separate_processes_gives_the_local_paths(tmp_path, da
 def test_a_ledger_with_paths_in_the_old_long_layout_is_converted(constant_ledger, tmp_path):
     from forecast.errors import LedgerError
     from forecast.ledger import Ledger
-    from forecast.runs import load_paths
+    from forecast.runstore import load_paths
 
     run = create_forecast(
         constant_ledger, load_price_book(), horizon=Horizon.until(AS_OF + dt.timedelta(days=10)),

@@ -12,7 +12,8 @@ from forecast.errors import CostcastError, ScenarioError, UnknownModelError
 from forecast.fiscal import FiscalCalendar, Horizon
 from forecast.ingest import ingest_files
 from forecast.pricing import load_price_book
-from forecast.runs import RunSettings, create_forecast, load_run
+from forecast.runs import RunSettings, create_forecast
+from forecast.runstore import load_run
 from forecast.scenario import parse_scenario
 from forecast.scenario.engine import evaluate, load_baseline
 

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import State
 from api.models import Live, NotReadyBody, Ready
+from forecast.runstore import count_runs
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -27,7 +28,7 @@ def ready(state: State):
     """The ledger answers a query."""
     session = state.ledger.session()
     try:
-        rows = session.con.execute("SELECT count(*) FROM forecast_runs").fetchall()[0][0]
+        rows = count_runs(session)
     except duckdb.Error as exc:
         return JSONResponse({"status": "not ready", "message": str(exc).splitlines()[0]}, 503)
     finally:

@@ -23,7 +23,8 @@ from forecast.cli.common import (
     parse_date,
     workspace,
 )
-from forecast.runs import ForecastRun, RunSettings
+from forecast.runs import RunSettings
+from forecast.runstore import ForecastRun
 
 app = typer.Typer()
 runs_app = typer.Typer(help="Saved forecast runs.", no_args_is_help=True)
@@ -100,7 +101,7 @@ def forecast(
 
 
 def _report_run(ws, run: ForecastRun) -> None:
-    from forecast.runs import run_series
+    from forecast.runstore import run_series
 
     series = run_series(ws.ledger, run.run_id)
     err.print(f"run id: {run.run_id}")
@@ -182,7 +183,7 @@ def backtest_command(
 @runs_app.command("list")
 def runs_list(output: OutputOption = Output.table, config: ConfigOption = None) -> None:
     """Every saved forecast run, newest first."""
-    from forecast.runs import list_runs
+    from forecast.runstore import list_runs
 
     with workspace(config, read_only=True) as ws:
         emit(list_runs(ws.ledger), output, title="forecast runs")
@@ -195,7 +196,7 @@ def runs_show(
     config: ConfigOption = None,
 ) -> None:
     """A run's provenance, settings and the forecaster chosen for each series."""
-    from forecast.runs import run_series
+    from forecast.runstore import run_series
 
     with workspace(config, read_only=True) as ws:
         run = ws.run(run_id)

@@ -146,7 +146,7 @@ def build_journal(
 
 
 def _forecast(ledger, calendar, label, start, end, measure, run_id):
-    from forecast.runs import load_run
+    from forecast.runstore import load_run
 
     run = load_run(ledger, run_id or "latest")
     freq = {"Q": "quarter", "F": "year"}.get(

@@ -24,8 +24,9 @@ import pandas as pd
 from forecast.aggregate import period_coverage
 from forecast.errors import LedgerError, ScenarioError
 from forecast.ledger import Ledger
+from forecast.periods import exceed_share, period_totals
 from forecast.pricing.book import PRICE_COLUMNS, PriceBook
-from forecast.runs import ForecastRun, load_intensity, load_paths
+from forecast.runstore import ForecastRun, load_actuals, load_intensity, load_paths, series_rows
 from forecast.scenario.changes import Range
 from forecast.scenario.schema import Scenario
 from forecast.scenario.streams import Context, Stream
@@ -45,9 +46,7 @@ class Baseline:
 def load_baseline(ledger: Ledger, run: ForecastRun, book: PriceBook) -> Baseline:
     days = pd.date_range(run.start, run.horizon_end, freq="D")
     d = len(days)
-    series = ledger.con.execute(
-        "SELECT * FROM forecast_series WHERE run_id = ? ORDER BY team, feature, model", [run.run_id]
-    ).df()
+    series = series_rows(ledger, run.run_id)
     keys, volumes = load_paths(ledger, run.run_id, "volume")
     if list(keys.itertuples(index=False, name=None)) != list(
         series[["team", "feature", "model"]].itertuples(index=False, name=None)
@@ -71,10 +70,7 @@ def load_baseline(ledger: Ledger, run: ForecastRun, book: PriceBook) -> Baseline
                 np.full(d, row.failure_rate), dict(prices[key]), tiers,
             )
         )  # fmt: skip
-    actuals = ledger.con.execute(
-        "SELECT team, feature, model, ds, cost FROM forecast_actuals WHERE run_id = ?",
-        [run.run_id],
-    ).df()
+    actuals = load_actuals(ledger, run.run_id)
     return Baseline(run, days, streams, actuals)
 
 
@@ -304,12 +300,9 @@ def evaluate(
 def _period_sums(baseline: Baseline, streams: list[Stream], calendar, freq: str, costs) -> dict:
     """(team, model, period) -> cost per path, actuals of the period's past days included."""
     labels = calendar.labels(baseline.days, freq).to_numpy()
-    # periods are runs of consecutive days: sum each run with one reduceat per stream
-    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
-    names = labels[starts]
     out: dict[tuple, np.ndarray] = {}
     for s in streams:
-        sums = np.add.reduceat(costs[id(s)], starts, axis=1)
+        sums, names = period_totals(costs[id(s)], labels)
         for j, label in enumerate(names):
             key = (s.team, s.model, label)
             out[key] = out.get(key, 0) + sums[:, j]
@@ -364,6 +357,6 @@ def _budget(baseline, base_streams, scen_streams, calendar, budget, costs) -> di
     return {
         "amount": budget.amount,
         "period": budget.period,
-        "p_exceed_baseline": float((totals[0] > budget.amount).mean()),
-        "p_exceed_scenario": float((totals[1] > budget.amount).mean()),
+        "p_exceed_baseline": exceed_share(totals[0], budget.amount),
+        "p_exceed_scenario": exceed_share(totals[1], budget.amount),
     }
