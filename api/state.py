@@ -1,15 +1,20 @@
 """What the server holds while it runs: the open ledger, the config and its price book,
-and the forecast job queue. Made in the app's lifespan, never at import."""
+the forecast job queue and the answers to reads (``api.cache``). Made in the app's
+lifespan, never at import."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
+from fastapi import Request
+
+from api.cache import ReadCache
 from api.settings import Settings
 from forecast.config import Config, load_config
 from forecast.errors import CostcastError
@@ -19,6 +24,7 @@ from forecast.pricing import PriceBook, load_price_book
 from forecast.workspace import Workspace
 
 log = logging.getLogger("costcast.api")
+T = TypeVar("T")
 
 
 class AppState:
@@ -28,6 +34,8 @@ class AppState:
         self.config = load_config(settings.config)
         self.book = load_price_book(self.config)
         self._stamp = self._config_stamp()
+        self._config_version = 0
+        self.reads = ReadCache()
         # The one connection that owns the file; requests work through sessions of it.
         self.ledger = Ledger(self.config.ledger, write_lock=threading.Lock())
         interrupted = fail_unfinished(self.ledger)
@@ -54,9 +62,18 @@ class AppState:
                     config = load_config(self.config.source)
                     self.book = load_price_book(config)
                     self.config = config
+                    self._config_version += 1
                 except CostcastError as exc:
                     log.error("config not reloaded, keeping the last good one: %s", exc)
             return self.config, self.book
+
+    def cached(self, request: Request, compute: Callable[[], T]) -> T:
+        """``compute()``, or its answer to the same path and query since the ledger and the
+        config last changed."""
+        key = (request.url.path, tuple(sorted(request.query_params.multi_items())))
+        self.current()  # a config edited on disk is a change too
+        version = (self.ledger.changes.count, self._config_version)
+        return self.reads.get(key, version, compute)
 
     @contextmanager
     def workspace(self) -> Iterator[Workspace]:

@@ -28,6 +28,15 @@ from forecast.schema import BILLED_DDL, LEDGER_DDL, RESULTS_DDL, RUNS_DDL
 DEFAULT_MEMORY_LIMIT = "1GB"
 
 
+class Changes:
+    """How many transactions this process committed to the ledger, shared by its sessions:
+    an answer computed at one count is still the answer while the count stands (the
+    process that holds a ledger open for writing is the only one writing it)."""
+
+    def __init__(self) -> None:
+        self.count = 0  # bumped under the write lock, read without it
+
+
 class Ledger:
     """An open ledger file. Use as a context manager or call ``close``."""
 
@@ -42,6 +51,7 @@ class Ledger:
         self.path = Path(path)
         self.read_only = read_only
         self.write_lock = write_lock
+        self.changes = Changes()
         if read_only and not self.path.exists():
             raise LedgerError(
                 "ledger not found: ingest usage first (costcast ingest FILE)",
@@ -126,6 +136,7 @@ class Ledger:
         """
         other = object.__new__(Ledger)
         other.path, other.read_only, other.write_lock = self.path, self.read_only, self.write_lock
+        other.changes = self.changes
         other.con = self.con.cursor()
         _session_settings(other.con)
         return other
@@ -150,6 +161,7 @@ class Ledger:
                 self.con.execute("ROLLBACK")
                 raise
             self.con.execute("COMMIT")
+            self.changes.count += 1
 
     def has_table(self, name: str) -> bool:
         return bool(

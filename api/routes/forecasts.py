@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from api.deps import ForecastsWrite, LedgerDep, Read, State, WorkspaceDep
@@ -96,6 +96,8 @@ def _run_job(state: AppState, run_id: str, body: ForecastCreate) -> None:
 
 @router.get("", response_model=Page)
 def list_all(
+    request: Request,
+    state: State,
     ledger: LedgerDep,
     token: Read,
     status: str | None = Query(None, description="queued, running, done or failed."),
@@ -103,19 +105,21 @@ def list_all(
     offset: int = Offset,
 ) -> Page:
     """Saved runs and jobs not yet done, newest first."""
-    return page(list_forecasts(ledger, status), limit, offset)
+    return state.cached(request, lambda: page(list_forecasts(ledger, status), limit, offset))
 
 
 @router.get("/{run_id}", response_model=ForecastDetail)
-def get_one(run_id: str, ledger: LedgerDep, token: Read) -> dict:
-    """A run with its provenance (rows, days, content hash), settings, backtest and the model
-    chosen per series; for a job not done, its status and error."""
-    return forecast_detail(ledger, run_id)
+def get_one(run_id: str, request: Request, state: State, ledger: LedgerDep, token: Read) -> dict:
+    """A run with its provenance (rows, days, content hash), settings, backtest and the
+    forecaster chosen per series; for a job not done, its status and error."""
+    return state.cached(request, lambda: forecast_detail(ledger, run_id))
 
 
 @router.get("/{run_id}/series", response_model=Page)
 def series(
     run_id: str,
+    request: Request,
+    state: State,
     workspace: WorkspaceDep,
     token: Read,
     by: str = Query("team", description="Comma-separated: team, feature, model; empty for total."),
@@ -127,6 +131,12 @@ def series(
 ) -> Page:
     """Mean and quantiles of spend per group and fiscal period (actuals to date included),
     with budgets and the chance of exceeding them."""
+    return state.cached(
+        request, lambda: _series(workspace, run_id, by, freq, period, quantiles, limit, offset)
+    )
+
+
+def _series(workspace, run_id, by, freq, period, quantiles, limit, offset) -> Page:
     try:
         run = workspace.run(run_id)
     except NotFoundError:

@@ -70,6 +70,8 @@ def list_uploads(ledger: LedgerDep, token: Read, limit: int = Limit, offset: int
 
 @router.get("", response_model=Page)
 def usage(
+    request: Request,
+    state: State,
     workspace: WorkspaceDep,
     token: Read,
     by: str = Query(
@@ -82,5 +84,7 @@ def usage(
     offset: int = Offset,
 ) -> Page:
     """Requests, failures, tokens and cost (priced, and as reported) per period and group."""
-    frame = workspace.usage(by=by, freq=freq, start=start, end=end)
-    return page(frame, limit, offset)
+    return state.cached(
+        request,
+        lambda: page(workspace.usage(by=by, freq=freq, start=start, end=end), limit, offset),
+    )
