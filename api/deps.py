@@ -48,7 +48,6 @@ def get_workspace(state: State, ledger: Annotated[Ledger, Depends(get_ledger)]) 
     return Workspace(config, ledger, book)
 
 
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 ConfigDep = Annotated[Config, Depends(get_config)]
 BookDep = Annotated[PriceBook, Depends(get_book)]
 WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]

@@ -81,6 +81,14 @@ class Workspace:
             on_file=on_file,
         )  # fmt: skip
 
+    def ingests(self) -> pd.DataFrame:
+        """The ingest log: every file ingested, by the CLI or through the API."""
+        return self.ledger.ingests()
+
+    def remove_ingests(self, ingest_ids: Sequence[int]) -> dict[int, int]:
+        """Take ingests' rows back out; ingest id -> ledger rows removed."""
+        return self.ledger.remove_ingests(ingest_ids)
+
     def usage(
         self,
         *,
@@ -138,10 +146,50 @@ class Workspace:
             config_snapshot=self.config.model_dump(mode="json", exclude={"source", "api"}),
         )  # fmt: skip
 
+    def queue_job(self, run_id: str, request: dict) -> None:
+        """Record a forecast requested through the API, before it runs."""
+        from forecast.jobs import add_job
+
+        add_job(self.ledger, run_id, request)
+
+    def job_status(self, run_id: str, status: str, error: dict | None = None) -> None:
+        from forecast.jobs import set_status
+
+        set_status(self.ledger, run_id, status, error)
+
     def run(self, run_id: str = "latest") -> ForecastRun:
         from forecast.runstore import load_run
 
         return load_run(self.ledger, run_id)
+
+    def saved_runs(self) -> pd.DataFrame:
+        """Every saved run, newest first."""
+        from forecast.runstore import list_runs
+
+        return list_runs(self.ledger)
+
+    def runs(self, status: str | None = None) -> pd.DataFrame:
+        """Saved runs and forecast jobs not yet done, newest first."""
+        from forecast.jobs import list_forecasts
+
+        return list_forecasts(self.ledger, status)
+
+    def run_detail(self, run_id: str) -> dict:
+        """A run's provenance, settings, backtest, calibration and series; a job's status."""
+        from forecast.jobs import forecast_detail
+
+        return forecast_detail(self.ledger, run_id)
+
+    def run_series(self, run: ForecastRun) -> pd.DataFrame:
+        """Per series: the forecaster chosen, its score, unit, drivers and flag."""
+        from forecast.runstore import run_series
+
+        return run_series(self.ledger, run.run_id)
+
+    def fan_chart(self, run: ForecastRun, levels: Sequence[str], path: Path) -> Path:
+        from forecast.plots import fan_chart
+
+        return fan_chart(self.ledger, run, list(levels), path)
 
     def forecast_table(
         self,
@@ -181,7 +229,22 @@ class Workspace:
 
         return load_result(self.ledger, save_result(self.ledger, result))
 
+    def scenario_results(self) -> pd.DataFrame:
+        from forecast.scenario.store import list_results
+
+        return list_results(self.ledger)
+
+    def scenario_result(self, result_id: str) -> dict:
+        from forecast.scenario.store import load_result
+
+        return load_result(self.ledger, result_id)
+
     # -- finance ---------------------------------------------------------------------------
+
+    def billed_imports(self) -> pd.DataFrame:
+        from forecast.billed import list_billed_imports
+
+        return list_billed_imports(self.ledger)
 
     def import_billed(self, files: list[Path], fmt: str | None = None, names=None):
         from forecast.billed import import_billed

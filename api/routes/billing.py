@@ -8,11 +8,10 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 
 from api.body import handle_upload
-from api.deps import LedgerDep, Read, State, UsageWrite, WorkspaceDep
+from api.deps import Read, State, UsageWrite, WorkspaceDep
 from api.models import BilledUpload
 from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
 from api.routes.usage import FilenameQuery
-from forecast.billed import list_billed_imports
 from forecast.reconcile import DEFAULT_TOLERANCE_PCT, DEFAULT_TOLERANCE_USD
 from forecast.workspace import Workspace
 
@@ -44,9 +43,11 @@ async def upload_billed(
 
 
 @router.get("/v1/billing/uploads", response_model=Page)
-def list_uploads(ledger: LedgerDep, token: Read, limit: int = Limit, offset: int = Offset) -> Page:
+def list_uploads(
+    workspace: WorkspaceDep, token: Read, limit: int = Limit, offset: int = Offset
+) -> Page:
     """Every billed-cost import with rows added, revised and unchanged."""
-    return page(list_billed_imports(ledger), limit, offset)
+    return page(workspace.billed_imports(), limit, offset)
 
 
 @router.get("/v1/reconciliation", response_model=Page)

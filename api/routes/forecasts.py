@@ -9,13 +9,12 @@ import logging
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from api.deps import ForecastsWrite, LedgerDep, Read, State, WorkspaceDep
+from api.deps import ForecastsWrite, Read, State, WorkspaceDep
 from api.errors import NotReady
 from api.models import ForecastDetail
 from api.pages import ERRORS, Limit, Offset, Page, page
 from api.state import AppState
 from forecast.errors import CostcastError, NotFoundError
-from forecast.jobs import add_job, forecast_detail, list_forecasts, set_status
 from forecast.runs import RunSettings, new_run_id
 
 router = APIRouter(prefix="/v1/forecasts", tags=["forecasts"], responses=ERRORS)
@@ -63,7 +62,7 @@ def start_forecast(
     horizon = workspace.horizon(body.horizon)
     as_of, _ = workspace.check_forecast(horizon, body.as_of, body.forecasters)
     run_id = new_run_id(as_of)
-    add_job(workspace.ledger, run_id, body.model_dump(mode="json"))
+    workspace.queue_job(run_id, body.model_dump(mode="json"))
     state.jobs.submit(_run_job, state, run_id, body)
     href = f"/v1/forecasts/{run_id}"
     response.headers["Location"] = href
@@ -73,7 +72,7 @@ def start_forecast(
 def _run_job(state: AppState, run_id: str, body: ForecastCreate) -> None:
     with state.workspace() as workspace:
         try:
-            set_status(workspace.ledger, run_id, "running")
+            workspace.job_status(run_id, "running")
             workspace.forecast(
                 workspace.horizon(body.horizon),
                 as_of=body.as_of,
@@ -83,13 +82,13 @@ def _run_job(state: AppState, run_id: str, body: ForecastCreate) -> None:
                 jobs=state.settings.forecast_jobs,
                 run_id=run_id,
             )
-            set_status(workspace.ledger, run_id, "done")
+            workspace.job_status(run_id, "done")
         except CostcastError as exc:
-            set_status(workspace.ledger, run_id, "failed", exc.to_dict())
+            workspace.job_status(run_id, "failed", exc.to_dict())
         except Exception as exc:  # a bug: the job must still end, and say so
             log.exception("forecast job %s failed", run_id)
-            set_status(
-                workspace.ledger, run_id, "failed",
+            workspace.job_status(
+                run_id, "failed",
                 {"error": "InternalError", "message": f"unexpected {type(exc).__name__}; see the server log"},
             )  # fmt: skip
 
@@ -98,21 +97,23 @@ def _run_job(state: AppState, run_id: str, body: ForecastCreate) -> None:
 def list_all(
     request: Request,
     state: State,
-    ledger: LedgerDep,
+    workspace: WorkspaceDep,
     token: Read,
     status: str | None = Query(None, description="queued, running, done or failed."),
     limit: int = Limit,
     offset: int = Offset,
 ) -> Page:
     """Saved runs and jobs not yet done, newest first."""
-    return state.cached(request, lambda: page(list_forecasts(ledger, status), limit, offset))
+    return state.cached(request, lambda: page(workspace.runs(status), limit, offset))
 
 
 @router.get("/{run_id}", response_model=ForecastDetail)
-def get_one(run_id: str, request: Request, state: State, ledger: LedgerDep, token: Read) -> dict:
+def get_one(
+    run_id: str, request: Request, state: State, workspace: WorkspaceDep, token: Read
+) -> dict:
     """A run with its provenance (rows, days, content hash), settings, backtest and the
     forecaster chosen per series; for a job not done, its status and error."""
-    return state.cached(request, lambda: forecast_detail(ledger, run_id))
+    return state.cached(request, lambda: workspace.run_detail(run_id))
 
 
 @router.get("/{run_id}/series", response_model=Page)
@@ -140,7 +141,7 @@ def _series(workspace, run_id, by, freq, period, quantiles, limit, offset) -> Pa
     try:
         run = workspace.run(run_id)
     except NotFoundError:
-        detail = forecast_detail(workspace.ledger, run_id)  # 404 if there is no such job either
+        detail = workspace.run_detail(run_id)  # 404 if there is no such job either
         raise NotReady(f"run {run_id} is {detail['status']}", field="run_id") from None
     try:
         qs = [float(q) for q in quantiles.split(",") if q.strip()]

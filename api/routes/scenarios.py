@@ -11,11 +11,10 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.body import check_type, read_limited
-from api.deps import LedgerDep, Read, ScenariosWrite, State
+from api.deps import Read, ScenariosWrite, State, WorkspaceDep
 from api.models import ScenarioSaved, ScenarioValid
 from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
 from forecast.scenario import parse_scenario, scenario_json_schema
-from forecast.scenario.store import list_results, load_result
 
 router = APIRouter(prefix="/v1/scenarios", tags=["scenarios"], responses=ERRORS)
 
@@ -63,12 +62,14 @@ def schema(token: Read) -> dict:
 
 
 @router.get("", response_model=Page)
-def list_all(ledger: LedgerDep, token: Read, limit: int = Limit, offset: int = Offset) -> Page:
+def list_all(
+    workspace: WorkspaceDep, token: Read, limit: int = Limit, offset: int = Offset
+) -> Page:
     """Saved scenario results, newest first."""
-    return page(list_results(ledger), limit, offset)
+    return page(workspace.scenario_results(), limit, offset)
 
 
 @router.get("/{result_id}", response_model=ScenarioSaved)
-def get_one(result_id: str, ledger: LedgerDep, token: Read) -> dict:
+def get_one(result_id: str, workspace: WorkspaceDep, token: Read) -> dict:
     """A saved result, with the scenario it answered."""
-    return load_result(ledger, result_id)
+    return workspace.scenario_result(result_id)

@@ -8,7 +8,7 @@ import datetime as dt
 from fastapi import APIRouter, Query, Request
 
 from api.body import handle_upload
-from api.deps import LedgerDep, Read, State, UsageWrite, WorkspaceDep
+from api.deps import Read, State, UsageWrite, WorkspaceDep
 from api.models import UsageUpload
 from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
 from forecast.workspace import Workspace
@@ -63,9 +63,11 @@ async def upload_usage(
 
 
 @router.get("/uploads", response_model=Page)
-def list_uploads(ledger: LedgerDep, token: Read, limit: int = Limit, offset: int = Offset) -> Page:
+def list_uploads(
+    workspace: WorkspaceDep, token: Read, limit: int = Limit, offset: int = Offset
+) -> Page:
     """The ingest log: every file ingested, by the CLI or through the API."""
-    return page(ledger.ingests(), limit, offset)
+    return page(workspace.ingests(), limit, offset)
 
 
 @router.get("", response_model=Page)

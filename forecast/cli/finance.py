@@ -62,10 +62,9 @@ def billing_import(
 @billing_app.command("list")
 def billing_list(output: OutputOption = Output.table, config: ConfigOption = None) -> None:
     """Every billed-cost import: rows added, revised, unchanged and the amount."""
-    from forecast.billed import list_billed_imports
 
     with workspace(config, read_only=True) as ws:
-        emit(list_billed_imports(ws.ledger), output, title="billed imports")
+        emit(ws.billed_imports(), output, title="billed imports")
 
 
 @app.command("reconcile")

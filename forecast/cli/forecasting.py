@@ -93,17 +93,13 @@ def forecast(
         table = ws.forecast_table(run, by=levels, freq=freq)
         _report_run(ws, run)
         if plot:
-            from forecast.plots import fan_chart
-
-            err.print(f"wrote {fan_chart(ws.ledger, run, levels, plot)}")
+            err.print(f"wrote {ws.fan_chart(run, levels, plot)}")
     title = f"forecast {run.run_id}: as of {run.as_of}, through {run.horizon_end} (USD)"
     emit(table.drop(columns="run_id") if output is Output.table else table, output, title=title)
 
 
 def _report_run(ws, run: ForecastRun) -> None:
-    from forecast.runstore import run_series
-
-    series = run_series(ws.ledger, run.run_id)
+    series = ws.run_series(run)
     err.print(f"run id: {run.run_id}")
     err.print(
         f"as of {run.as_of} (history up to and including that day); forecast {run.start} to {run.horizon_end}"
@@ -183,10 +179,8 @@ def backtest_command(
 @runs_app.command("list")
 def runs_list(output: OutputOption = Output.table, config: ConfigOption = None) -> None:
     """Every saved forecast run, newest first."""
-    from forecast.runstore import list_runs
-
     with workspace(config, read_only=True) as ws:
-        emit(list_runs(ws.ledger), output, title="forecast runs")
+        emit(ws.saved_runs(), output, title="forecast runs")
 
 
 @runs_app.command("show")
@@ -196,11 +190,9 @@ def runs_show(
     config: ConfigOption = None,
 ) -> None:
     """A run's provenance, settings and the forecaster chosen for each series."""
-    from forecast.runstore import run_series
-
     with workspace(config, read_only=True) as ws:
         run = ws.run(run_id)
-        series = run_series(ws.ledger, run.run_id)
+        series = ws.run_series(run)
     if output is Output.json:
         emit_json({
             "run_id": run.run_id, "created_at": str(run.created_at), "as_of": str(run.as_of),

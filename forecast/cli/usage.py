@@ -121,7 +121,7 @@ def prices(
 def ingests_list(output: OutputOption = Output.table, config: ConfigOption = None) -> None:
     """Every ingest: file, content hash, format, rows read, added and already present, time."""
     with workspace(config, read_only=True) as ws:
-        emit(ws.ledger.ingests(), output, title=f"ingests into {ws.config.ledger}")
+        emit(ws.ingests(), output, title=f"ingests into {ws.config.ledger}")
 
 
 @ingests_app.command("remove")
@@ -133,6 +133,6 @@ def ingests_remove(
 ) -> None:
     """Take ingests' rows back out of the ledger, e.g. before ingesting a revised export."""
     with workspace(config) as ws:
-        removed = ws.ledger.remove_ingests(ingest_ids)
+        removed = ws.remove_ingests(ingest_ids)
     for ingest_id, rows in removed.items():
         err.print(f"removed ingest {ingest_id}: {rows:,} ledger rows")
