@@ -113,6 +113,7 @@ def event_dates(start: dt.date, end: dt.date) -> dict[str, dt.date]:
     }
 
 
+# Long on purpose: the demo organisation's story, event by event, in one place.
 def generate(seed: int, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, dict]:
     """Hourly canonical usage rows and the ground truth of the injected events."""
     rng = np.random.default_rng(seed)

@@ -180,6 +180,7 @@ _RAW_TEXT = ("bucket", "team", "feature", "model", "provider", "service_tier", "
 _INTEGERS = ("requests", *TOKEN_COLUMNS)
 
 
+# Long on purpose: one SQL statement, built in the order it reads.
 def raw_groups(
     rows: str,
     timezone: str | None,

@@ -19,6 +19,7 @@ import pandas as pd
 
 from forecast.engine import (
     COSTLY_SHARE,
+    EngineResult,
     Outcome,
     SeriesInput,
     budget_costly,
@@ -144,37 +145,41 @@ def create_forecast(
         step=settings.backtest_step, n_paths=settings.n_paths, seed=settings.seed,
         params=_params(settings), jobs=jobs, dask_client=dask_client, on_done=on_series,
     )  # fmt: skip
-    from forecast.backtest import run_score
-
-    prov = provenance(ledger, as_of)
-    created = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     run = ForecastRun(
         # Ids only name runs; reproducibility comes from data, settings and seed.
         run_id=run_id or new_run_id(as_of),
-        created_at=created,
+        created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
         as_of=as_of,
         horizon_end=end,
         n_paths=settings.n_paths,
         seed=settings.seed,
-        meta={
-            "settings": asdict(settings),
-            "provenance": prov,
-            "config": config_snapshot or {},
-            "backtest": run_score(result, seed=settings.seed),
-            "calibration": {
-                "growth_exponent": result.bank.gamma,
-                "spread_factors": result.bank.factors,
-                "cutoffs_days_before": list(result.plan.cutoffs),
-                "window_days": result.plan.cv_horizon,
-                "series_with_windows": int(result.bank.has.any(axis=1).sum()),
-            },
-            "skipped": skipped_summary(result.outcomes.values()),
-            "stale": (dt.datetime.now(dt.UTC).date() - as_of).days > STALE_AFTER_DAYS,
-        },
+        meta=_meta(ledger, as_of, settings, result, config_snapshot),
     )
     actuals = _actuals(run, series, drivers)
     save_run(ledger, run, series, result, actuals, days, calendar or FiscalCalendar())
     return run
+
+
+def _meta(ledger, as_of, settings: RunSettings, result: EngineResult, config) -> dict:
+    """What a run says about itself: settings, the data it saw, its own backtest score,
+    how its intervals were calibrated, what it skipped."""
+    from forecast.backtest import run_score
+
+    return {
+        "settings": asdict(settings),
+        "provenance": provenance(ledger, as_of),
+        "config": config or {},
+        "backtest": run_score(result, seed=settings.seed),
+        "calibration": {
+            "growth_exponent": result.bank.gamma,
+            "spread_factors": result.bank.factors,
+            "cutoffs_days_before": list(result.plan.cutoffs),
+            "window_days": result.plan.cv_horizon,
+            "series_with_windows": int(result.bank.has.any(axis=1).sum()),
+        },
+        "skipped": skipped_summary(result.outcomes.values()),
+        "stale": (dt.datetime.now(dt.UTC).date() - as_of).days > STALE_AFTER_DAYS,
+    }
 
 
 @dataclass

@@ -217,6 +217,7 @@ _FOCUS_RENAMES = {
 }
 
 
+# Long on purpose: one FOCUS row's checks, each a located error, in the order of the columns.
 def _focus(path: Path, notes: list[str]):
     try:
         frame = pd.read_csv(

@@ -33,6 +33,7 @@ app.add_typer(runs_app, name="runs")
 FORECASTERS_HELP = "seasonal_naive, ets, theta, tsb, imapa, croston_sba, prophet, global_gbm"
 
 
+# Long on purpose: most of it is the options' declarations.
 @app.command()
 def forecast(
     horizon: Annotated[

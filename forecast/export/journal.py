@@ -77,6 +77,7 @@ class Journal:
         return buffer.getvalue()
 
 
+# Long on purpose: the lines and their metadata are one document; split, the steps would pass a dozen values between them.
 def build_journal(
     ledger: Ledger,
     book: PriceBook,

@@ -228,6 +228,7 @@ def _stats(values: np.ndarray) -> dict:
     return {"mean": float(values.mean()), "p10": float(p10), "p50": float(p50), "p90": float(p90)}
 
 
+# Long on purpose: totals, periods, budget and charts share one cost array per stream, computed once here.
 def evaluate(
     ledger: Ledger, run: ForecastRun, book: PriceBook, scenario: Scenario, calendar, seed: int = 0
 ) -> ScenarioResult:

@@ -76,6 +76,7 @@ def _time(value, path: Path, where: dict, field: str) -> dt.datetime:
     return parsed
 
 
+# Long on purpose: one record's fields, each checked where it is read.
 def records(path: Path, ctx: SourceContext):
     for record, (start, end, row, group) in enumerate(_items(path), start=1):
         where: dict[str, Any] = {"record": record}

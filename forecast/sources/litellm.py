@@ -73,6 +73,7 @@ def _first(*values):
     return next((v for v in values if v not in (None, "")), None)
 
 
+# Long on purpose: one record's fields, each checked where it is read.
 def records(path: Path, ctx: SourceContext, label: str):
     for loc, row in _rows(path):
         where = {label: loc}
