@@ -26,13 +26,13 @@ import numpy as np
 import pandas as pd
 
 from forecast.aggregate import parse_levels
-from forecast.engine import EngineResult, resolve_forecasters, run_engine
+from forecast.engine import resolve_forecasters, run_engine
 from forecast.errors import CostcastError
-from forecast.intervals import paths_from
 from forecast.ledger import Ledger
 from forecast.metrics import DECILES, coverage, mase_scale, path_summary, pinball, wape
 from forecast.models import AUTO
 from forecast.pricing.book import PriceBook
+from forecast.runs import RunSettings, driver_series, engine_params
 from forecast.series import SERIES_KEYS, daily_drivers, last_complete_day, tier_mix
 
 RESULT_KEYS = ("model", "level", "horizon", "windows", "wape", "mase", "coverage_80", "pinball",
@@ -61,7 +61,6 @@ def cross_validation(
     on_window: Callable[[dt.date], None] | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """(cross-validation frame, per forecaster the series-cutoffs it was skipped on)."""
-    from forecast.runs import RunSettings, _params, driver_series
 
     settings = settings or RunSettings(n_paths=100)
     levels = parse_levels(by)
@@ -97,7 +96,7 @@ def cross_validation(
         result = run_engine(
             [s.input for s in series], horizon, end=cut, n_windows=settings.backtest_windows,
             step=settings.backtest_step, n_paths=settings.n_paths, seed=settings.seed,
-            params=_params(settings), keep_candidates=True, jobs=jobs, dask_client=dask_client,
+            params=engine_params(settings), keep_candidates=True, jobs=jobs, dask_client=dask_client,
         )  # fmt: skip
         names = [*candidates, "ensemble", AUTO]
         sums: dict[str, dict[str, np.ndarray]] = {}
@@ -158,46 +157,3 @@ def backtest(ledger: Ledger, book: PriceBook, *, horizon: int = 28, windows: int
             "pinball": pinball(actual, deciles), "series_skipped": skipped.get(name, 0),
         })  # fmt: skip
     return pd.DataFrame(records, columns=list(RESULT_KEYS))
-
-
-def run_score(result: EngineResult, seed: int = 0, n_paths: int = 100) -> dict:
-    """The run's own backtest on total daily cost, from its full cross-validation windows.
-
-    Point forecasts are out of sample (each fitted before its cutoff). Each window's
-    interval is drawn from the other windows' errors only (leave one window out), so
-    its coverage is out of sample too. Cost is at the prices of the first forecast day."""
-    bank, plan = result.bank, result.plan
-    outcomes = [result.outcomes[uid] for uid in result.forecasts]
-    H = plan.cv_horizon
-    rng = np.random.default_rng(seed)
-    actual_all, mean_all, lo_all, hi_all, used = [], [], [], [], set()
-    for j in np.flatnonzero(bank.reaches == H):
-        others = np.array([w for w in range(bank.windows) if w != j])
-        members = [(i, o) for i, o in enumerate(outcomes) if bank.has[i, j]]
-        if not len(others) or not members:
-            continue
-        draws = others[rng.integers(0, len(others), n_paths)]
-        total_actual = np.zeros(H)
-        total_paths = np.zeros((n_paths, H))
-        for i, o in members:
-            used.add(o.uid)
-            unit = np.nan_to_num(o.unit_cv[j])
-            total_actual += o.actual_cv[j] * unit
-            z = bank.draw(i, int(o.cls), draws, int(rng.integers(2**31)), H)
-            total_paths += paths_from(o.point_cv[j], float(o.levels_cv[j]), z) * unit
-        actual_all.append(total_actual)
-        mean_all.append(total_paths.mean(axis=0))
-        lo, hi = np.quantile(total_paths, [0.1, 0.9], axis=0)
-        lo_all.append(lo)
-        hi_all.append(hi)
-    if not actual_all:
-        return {"series": 0}
-    actual, mean = np.concatenate(actual_all), np.concatenate(mean_all)
-    return {
-        "level": "total",
-        "horizon": H,
-        "windows": len(actual_all),
-        "series": len(used),
-        "wape": wape(actual, mean),
-        "coverage_80": coverage(actual, np.concatenate(lo_all), np.concatenate(hi_all)),
-    }

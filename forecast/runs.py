@@ -33,10 +33,12 @@ from forecast.intensity import better_unit
 from forecast.ledger import Ledger
 from forecast.pricing.book import PRICE_COLUMNS, PriceBook
 from forecast.runstore import ForecastRun, save_run
+from forecast.scoring import run_score
 from forecast.series import (
     REQUESTS,
     SERIES_KEYS,
     TOKEN_KINDS,
+    DriverSeries,
     daily_drivers,
     failure_rate,
     key_id,
@@ -143,7 +145,7 @@ def create_forecast(
     result = run_engine(
         inputs, h, end=pd.Timestamp(as_of), n_windows=settings.backtest_windows,
         step=settings.backtest_step, n_paths=settings.n_paths, seed=settings.seed,
-        params=_params(settings), jobs=jobs, dask_client=dask_client, on_done=on_series,
+        params=engine_params(settings), jobs=jobs, dask_client=dask_client, on_done=on_series,
     )  # fmt: skip
     run = ForecastRun(
         # Ids only name runs; reproducibility comes from data, settings and seed.
@@ -163,8 +165,6 @@ def create_forecast(
 def _meta(ledger, as_of, settings: RunSettings, result: EngineResult, config) -> dict:
     """What a run says about itself: settings, the data it saw, its own backtest score,
     how its intervals were calibrated, what it skipped."""
-    from forecast.backtest import run_score
-
     return {
         "settings": asdict(settings),
         "provenance": provenance(ledger, as_of),
@@ -180,20 +180,6 @@ def _meta(ledger, as_of, settings: RunSettings, result: EngineResult, config) ->
         "skipped": skipped_summary(result.outcomes.values()),
         "stale": (dt.datetime.now(dt.UTC).date() - as_of).days > STALE_AFTER_DAYS,
     }
-
-
-@dataclass
-class DriverSeries:
-    """One (team, feature, model) series as the run prices it."""
-
-    team: str
-    feature: str
-    model: str
-    unit: str  # what volume counts: requests or tokens
-    failure_rate: float
-    tiers: dict
-    prices: np.ndarray  # (kinds, days) USD per million tokens on each forecast day
-    input: SeriesInput
 
 
 def driver_series(
@@ -234,7 +220,7 @@ def driver_series(
     return out
 
 
-def _params(settings: RunSettings) -> dict:
+def engine_params(settings: RunSettings) -> dict:
     return {
         "prophet": {"holidays_country": settings.holidays_country},
         "global_gbm": {"holidays_country": settings.holidays_country},

@@ -28,7 +28,7 @@ from forecast.series import SERIES_KEYS, TOKEN_KINDS
 
 if TYPE_CHECKING:
     from forecast.engine import EngineResult
-    from forecast.runs import DriverSeries
+    from forecast.series import DriverSeries
 
 PATH_BATCH = 200  # series per insert: bounds the memory a save holds beyond the results
 # Fiscal periods summed per series and path at save; days and weeks are summed when read.

@@ -14,10 +14,12 @@ which in ``volume_unit``.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from forecast.engine import SeriesInput
 from forecast.errors import LedgerError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PRICE_COLUMNS, PriceBook
@@ -147,3 +149,17 @@ def kind_prices(
         for kind in PRICE_COLUMNS:
             out[kind] += share * table[kind].to_numpy()[idx]
     return out
+
+
+@dataclass
+class DriverSeries:
+    """One (team, feature, model) series as the run prices it."""
+
+    team: str
+    feature: str
+    model: str
+    unit: str  # what volume counts: requests or tokens
+    failure_rate: float
+    tiers: dict
+    prices: np.ndarray  # (kinds, days) USD per million tokens on each forecast day
+    input: SeriesInput

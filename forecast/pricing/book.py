@@ -203,21 +203,6 @@ def load_price_file(path: str | Path) -> list[PriceEntry]:
         raise_validation_error(exc.errors(), doc, ConfigError)
 
 
-def load_price_book(config=None) -> PriceBook:
-    """Bundled book, then the config's LiteLLM map, price files and entries, in that order."""
-    from forecast.pricing.litellm import load_litellm_map
-
-    entries = bundled_entries()
-    if config is not None:
-        prices = config.prices
-        if prices.litellm_map is not None:
-            entries += load_litellm_map(prices.litellm_map.path, prices.litellm_map.effective)
-        for path in prices.files:
-            entries += load_price_file(path)
-        entries += list(prices.entries)
-    return PriceBook(entries)
-
-
 def price_table(
     book: PriceBook, on: dt.date, tier: str = "standard", model: str | None = None
 ) -> pd.DataFrame:
