@@ -137,17 +137,10 @@ def kind_prices(
     book: PriceBook, model: str, tiers: dict[str, float], days: pd.DatetimeIndex
 ) -> dict[str, np.ndarray]:
     """USD per million tokens of each kind on each day, blended over the tier mix."""
-    prices = book.frame()
-    prices["effective"] = pd.to_datetime(prices["effective"])
-    book_key = book.resolve(model)
     out = {kind: np.zeros(len(days)) for kind in PRICE_COLUMNS}
     for tier, share in tiers.items():
-        table = prices[(prices.model == book_key) & (prices.tier == tier)].sort_values("effective")
-        idx = np.searchsorted(table["effective"].to_numpy(), days.to_numpy(), side="right") - 1
-        if table.empty or (idx < 0).any():
-            book.price(model, days[0].date(), tier)  # raises, naming the model and tier
-        for kind in PRICE_COLUMNS:
-            out[kind] += share * table[kind].to_numpy()[idx]
+        for kind, prices in book.on_days(model, days, tier).items():
+            out[kind] += share * prices
     return out
 
 

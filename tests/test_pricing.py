@@ -128,3 +128,27 @@ def test_bad_price_entry_is_located(tmp_path):
     with pytest.raises(ConfigError, match="greater than or equal to 0") as info:
         load_config(tmp_path / "costcast.yaml")
     assert (info.value.line, info.value.field) == (3, "prices.entries[0].input")
+
+
+def test_prices_on_many_days_change_on_the_effective_day():
+    book = PriceBook([
+        PriceEntry(model="m", effective=dt.date(2026, 1, 1), input=2.0, output=8.0),
+        PriceEntry(model="m", effective=dt.date(2026, 3, 1), input=1.0, output=4.0,
+                   cached_input=0.25),
+        PriceEntry(model="m", tier="batch", effective=dt.date(2026, 1, 1), input=1.0, output=4.0),
+    ])  # fmt: skip
+    import pandas as pd
+
+    days = pd.date_range("2026-02-27", "2026-03-02", freq="D")
+    prices = book.on_days("m", days)
+    assert list(prices["input"]) == [2.0, 2.0, 1.0, 1.0]
+    assert list(prices["output"]) == [8.0, 8.0, 4.0, 4.0]
+    # the same, entry by entry, through the one-day lookup
+    for i, day in enumerate(days):
+        entry = book.price("m", day.date())
+        assert prices["cached_input"][i] == entry.per_token_kind()["cached_input"]
+    assert list(book.on_days("m", days, "batch")["input"]) == [1.0] * 4
+    with pytest.raises(UnknownModelError, match="first price takes effect 2026-01-01"):
+        book.on_days("m", pd.date_range("2025-12-31", periods=3, freq="D"))
+    with pytest.raises(UnknownModelError, match="has no flex price"):
+        book.on_days("m", days, "flex")

@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -137,6 +139,34 @@ class PriceBook:
                 f"model {model!r} has no {tier} price on {on}; its first price takes effect {first}"
             )
         return in_effect[-1]
+
+    def on_days(
+        self, model: str, days: pd.DatetimeIndex, tier: str = "standard"
+    ) -> dict[str, np.ndarray]:
+        """USD per million tokens of each kind in effect on each of ``days``: the one
+        vectorised lookup (the ledger's own rows are priced the same way by DuckDB's ASOF
+        join on ``frame()``, in ``forecast.usage``). Raises as ``price`` does."""
+        key = self.resolve(model)
+        table = self._tables.get((key, tier)) if key else None
+        if table is None:
+            self.price(model, days[0].date(), tier)  # raises, naming the model and tier
+            raise AssertionError("unreachable: price() raises where the book has no table")
+        effective, values = table
+        idx = np.searchsorted(effective, days.to_numpy(dtype="datetime64[D]"), side="right") - 1
+        if (idx < 0).any():
+            self.price(model, days[int(np.argmin(idx))].date(), tier)  # raises, with the date
+        return {kind: values[k][idx] for k, kind in enumerate(PRICE_COLUMNS)}
+
+    @cached_property
+    def _tables(self) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+        """(model, tier) -> (effective days, (kinds, entries) prices), sorted by day."""
+        out: dict[tuple[str, str], tuple[list, list]] = {}
+        for e in self.entries:  # sorted by model, tier, effective
+            days, rows = out.setdefault((e.model, e.tier), ([], []))
+            days.append(np.datetime64(e.effective, "D"))
+            kinds = e.per_token_kind()
+            rows.append([kinds[k] for k in PRICE_COLUMNS])
+        return {k: (np.array(d), np.array(r, dtype=float).T) for k, (d, r) in out.items()}
 
     def history(self, model: str) -> list[PriceEntry]:
         key = self.resolve(model)
