@@ -52,7 +52,7 @@ from forecast.row_keys import (
     sorted_keys,
 )
 from forecast.sources import detect_source, get_source
-from forecast.sources.base import SourceContext, Staged
+from forecast.sources.base import SHAPE_ERRORS, SourceContext, Staged, shape_problem
 from forecast.sources.peek import peek
 
 
@@ -202,7 +202,15 @@ def _plan(con, path: Path, fmt, context: SourceContext, earlier, hasher) -> _Pla
         item.previous, item.source = (str(same.path), same.source, None), same.source
         return item
     item.start_hash()  # staging reads the file's head on one core: the other hashes
-    item.source, item.staged = source.name, source.stage(con, path, context, peeked)
+    try:
+        staged = source.stage(con, path, context, peeked)
+    except CostcastError:
+        raise
+    except (*SHAPE_ERRORS, RecursionError, UnicodeError) as exc:  # an adapter missed a shape
+        raise DataFormatError(
+            f"not a valid {source.name} file ({shape_problem(exc)})", file=str(path)
+        ) from None
+    item.source, item.staged = source.name, staged
     return item
 
 

@@ -28,6 +28,8 @@ from forecast.schema import (
 
 BAD_ROW_MARKER = "costcast-invalid-row"
 _MAX_EXACT = 2**53
+# No single usage row costs a billion dollars: a larger (or NaN, infinite) cost is a mistake.
+MAX_ROW_COST = 1e9
 
 
 def _text(col: str) -> str:
@@ -126,8 +128,9 @@ def checks(timezone: str | None) -> list[Check]:
         ),
         Check(
             "cost_usd",
-            f"{_text('cost_usd')} IS NOT NULL AND NOT coalesce({_num('cost_usd')} >= 0, FALSE)",
-            "cost_usd must be a number >= 0",
+            f"{_text('cost_usd')} IS NOT NULL AND NOT coalesce(isfinite({_num('cost_usd')}) "
+            f"AND {_num('cost_usd')} >= 0 AND {_num('cost_usd')} < {MAX_ROW_COST}, FALSE)",
+            f"cost_usd must be a finite number from 0 to {MAX_ROW_COST:.0e}",
         ),
     ]
     return out
@@ -216,7 +219,10 @@ def raw_groups(
         if {"cached_input_tokens", "cache_write_tokens"} & present else "TRUE"
     )  # fmt: skip
     if "cost_usd" in present:
-        rules.append(f"({num('cost_usd')} IS NULL OR {num('cost_usd')} >= 0)")
+        cost = num("cost_usd")
+        rules.append(
+            f"({cost} IS NULL OR (isfinite({cost}) AND {cost} >= 0 AND {cost} < {MAX_ROW_COST}))"
+        )
     guard = (
         f"CASE WHEN coalesce({' AND '.join(rules)}, FALSE) THEN 0 "
         f"ELSE CAST(error('{BAD_ROW_MARKER}') AS BIGINT) END"

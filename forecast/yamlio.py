@@ -99,6 +99,9 @@ def parse_yaml(
         raise error(f"not valid YAML: {exc.problem or exc}", file=source, line=line) from None
     except yaml.YAMLError as exc:
         raise error(f"not valid YAML: {exc}", file=source) from None
+    except RecursionError:
+        raise error("nested too deeply: no costcast file nests more than a few levels",
+                    file=source) from None  # fmt: skip
     return LocatedYaml(data, node, source)
 
 

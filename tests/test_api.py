@@ -183,7 +183,7 @@ def test_scenario_errors_say_where(client):
     wrong = SCENARIO.replace(b"factor: 2.0", b"factor: -2")
     answer = client.post("/v1/scenarios", content=wrong, headers=YAML).json()
     assert answer["field"] == "changes[0]" and answer["line"] == 4 and answer["column"] == 5
-    assert "factor must be at least 0" in answer["message"]
+    assert "factor must be between 0 and 1000.0, got -2.0" in answer["message"]
     answer = client.post("/v1/scenarios", params={"run": "run-missing"}, content=SCENARIO,
                          headers=YAML)  # fmt: skip
     assert answer.status_code == 404

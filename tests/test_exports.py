@@ -202,3 +202,20 @@ def test_cli_exports_and_reconcile(cli, constant, fixture_path, tmp_path):
                        "--out", out_file, "--config", config)  # fmt: skip
     assert code == 0, err
     check_focus(pd.read_csv(out_file, dtype=str, keep_default_na=False))
+
+
+def test_a_scenario_journal_never_books_a_missing_mean_as_zero(ledger, tmp_path):
+    """A result saved with a null mean (as scenarios with NaN factors once were) is refused."""
+    import json as _json
+
+    from forecast.errors import CostcastError as _Error
+
+    ledger.con.execute(
+        "INSERT INTO scenario_results VALUES ('scn-x', now(), 'x', 'run-x', '{}', ?)",
+        [_json.dumps({"baseline_run": "run-x", "scenario": {}, "periods": [
+            {"freq": "quarter", "team": "search", "model": "gpt-4o", "period": "2026-Q3",
+             "scenario_mean": None}]})],
+    )  # fmt: skip
+    with pytest.raises(_Error, match="no amount for search"):
+        build_journal(ledger, load_price_book(), CONFIG, period="2026-Q3", basis="scenario",
+                      scenario_id="scn-x")  # fmt: skip

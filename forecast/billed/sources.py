@@ -27,6 +27,7 @@ from forecast.sources.base import expect, mapping, read_json_documents
 BILLED_FORMATS = ("openai_costs", "anthropic_costs", "focus")
 COLUMNS = ["day", "provider", "project", "model", "line_item", "amount_usd", "where"]
 DAY = dt.timedelta(days=1)
+MAX_LINE_USD = Decimal("1e12")  # one bill line above a trillion dollars is a broken export
 # FOCUS ProviderName values as clouds write them, mapped to the ledger's provider names.
 _PROVIDER_ALIASES = {
     "google cloud": "google",
@@ -112,6 +113,11 @@ def _usd(value, currency, path: Path, where: dict, field: str, cents: bool) -> f
         raise DataFormatError(
             "amount must be a finite number", file=str(path), field=field, value=value, **where
         )
+    if abs(amount) > MAX_LINE_USD * (100 if cents else 1):
+        raise DataFormatError(
+            f"amount is beyond any real bill line (more than {MAX_LINE_USD:.0e} USD)",
+            file=str(path), field=field, value=value, **where,
+        )  # fmt: skip
     return float(amount / 100 if cents else amount)
 
 

@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import math
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
@@ -114,6 +115,12 @@ def build_journal(
                 "scenario results keep per-line means only: use measure=mean", param="measure"
             )
         per_team, source_id, data_hash = _scenario(ledger, label, scenario_id)
+    missing = sorted(team for team, value in per_team.items() if not math.isfinite(value))
+    if missing:  # never book a missing number as zero
+        raise CostcastError(
+            f"{source_id} has no amount for {', '.join(missing)} in {label}",
+            param="scenario" if basis == "scenario" else "run",
+        )
     amounts = _by_cost_center(per_team, config)
     total = sum(per_team.values())
     rounded = _round_to_cents(amounts, total)
@@ -202,7 +209,9 @@ def _scenario(ledger, label, scenario_id):
             param="period",
             hint=f"its periods are: {', '.join(known)}",
         )
-    per_team = rows.groupby("team")["scenario_mean"].sum().to_dict()
+    # a null mean stays missing (pandas would sum it as zero) and is refused above
+    means = pd.to_numeric(rows["scenario_mean"], errors="coerce")
+    per_team = means.groupby(rows["team"]).agg(lambda s: s.sum(skipna=False)).to_dict()
     digest = hashlib.sha256(
         json.dumps([result["baseline_run"], result["scenario"]], sort_keys=True).encode()
     ).hexdigest()[:16]

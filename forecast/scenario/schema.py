@@ -22,9 +22,9 @@ MAX_BYTES = 1_000_000
 
 
 class ScenarioBudget(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    amount: float = Field(gt=0)
+    amount: float = Field(gt=0, le=1e15)
     period: str = Field(pattern=r"^(FY\d{4}|\d{4}-Q[1-4]|\d{4}-\d{2})$")
 
 

@@ -12,10 +12,10 @@ import duckdb
 import pandas as pd
 
 from forecast.attribution import AttributionRule
-from forecast.errors import DataFormatError
+from forecast.errors import CostcastError, DataFormatError
 from forecast.records import typed_select
 from forecast.schema import CANONICAL_COLUMNS
-from forecast.sources.peek import Peek
+from forecast.sources.peek import TOO_DEEP, Peek
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def frame_from_records(
     what: str = "usage records",
 ) -> pd.DataFrame:
     """Canonical text frame from adapter records; each record carries ``_loc`` for errors."""
-    rows = list(records)
+    rows = shaped_records(records, path, what)
     if not rows:
         raise DataFormatError(f"no {what} found in the file", file=str(path))
     frame = pd.DataFrame(rows)
@@ -82,6 +82,40 @@ def frame_from_records(
         else:
             out[col] = pd.Series([None] * len(frame), dtype=object)
     return out
+
+
+# What reading a record of the wrong shape raises (a list where an object should be, a
+# number where a string, a missing key): the file's mistake, never costcast's.
+SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError)
+
+
+def shaped_records(records: Iterable[Mapping[str, object]], path: Path, what: str) -> list:
+    """Every record, or a located error for the first one not shaped as the format says."""
+    rows: list = []
+    iterator = iter(records)
+    while True:
+        try:
+            row = next(iterator)
+        except StopIteration:
+            return rows
+        except CostcastError:
+            raise
+        except SHAPE_ERRORS as exc:
+            after = rows[-1].get("_loc") if rows else None
+            where = f"after record {after}" if after is not None else "in the first record"
+            raise DataFormatError(
+                f"{what}: a record {where} is not shaped as this format's ({shape_problem(exc)})",
+                file=str(path),
+            ) from None
+        rows.append(row)
+
+
+def shape_problem(exc: Exception) -> str:
+    """A shape error in words, without Python's type names where they say nothing."""
+    text = str(exc).replace("'NoneType' object", "null").replace("'str' object", "a string")
+    text = text.replace("'list' object", "a list").replace("'int' object", "a number")
+    text = text.replace("'dict' object", "an object").replace("'float' object", "a number")
+    return text[:160] or type(exc).__name__
 
 
 def _as_text(value: object) -> str | None:
@@ -140,6 +174,8 @@ def read_json_documents(path: Path) -> list[tuple[int, object]]:
                 raise DataFormatError(
                     f"not valid JSON: {exc.msg}", file=str(path), line=lineno
                 ) from None
+            except RecursionError:
+                raise DataFormatError(TOO_DEEP, file=str(path), line=lineno) from None
         return docs
     try:
         doc = json.loads(text)
@@ -147,6 +183,8 @@ def read_json_documents(path: Path) -> list[tuple[int, object]]:
         raise DataFormatError(
             f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno
         ) from None
+    except RecursionError:
+        raise DataFormatError(TOO_DEEP, file=str(path)) from None
     return [(1, doc)]
 
 

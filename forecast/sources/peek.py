@@ -11,6 +11,7 @@ from pathlib import Path
 from forecast.errors import DataFormatError
 
 _HEAD_BYTES = 256 * 1024
+TOO_DEEP = "JSON nested too deeply: no usage export nests more than a few levels"
 
 
 @dataclass
@@ -37,11 +38,15 @@ def peek(path: Path) -> Peek:
         first_line = stripped.split("\n", 1)[0].strip()
         try:
             return Peek("jsonl", first=json.loads(first_line))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             pass
         return Peek("json", first=_whole_json(path))
-    reader = csv.reader(io.StringIO(text.split("\n", 1)[0]))
-    header = next(reader, [])
+    # the first line, whatever ends it (old Mac files end lines with a bare CR)
+    lines = text.splitlines()
+    try:
+        header = next(csv.reader(io.StringIO(lines[0] if lines else "")), [])
+    except csv.Error as exc:
+        raise DataFormatError(f"not a CSV header: {exc}", file=str(path), line=1) from None
     return Peek("csv", header=[h.strip() for h in header])
 
 
@@ -50,6 +55,8 @@ def _whole_json(path: Path) -> object:
         return json.loads(path.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
+    except RecursionError:
+        raise DataFormatError(TOO_DEEP, file=str(path)) from None
 
 
 def first_record(doc: object) -> dict:

@@ -19,11 +19,19 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 from forecast.scenario.streams import Context, Stream
 
+# Numbers in a scenario must be finite (a NaN or an infinity would turn into a silent null
+# mean, and a zero accrual downstream); each kind bounds its own to what can be real.
+NUMBERS = ConfigDict(extra="forbid", allow_inf_nan=False)
+MAX_FACTOR = 1000.0  # traffic, tokens, intensity or failures x1000 is already a new product
+MAX_REQUESTS_PER_DAY = 1e12
+MAX_TOKENS_PER_REQUEST = 1e8
+MAX_MONTHLY_GROWTH = 10.0  # +1000% a month
+
 
 class Range(BaseModel):
     """A number a PM cannot know exactly; the engine samples it (PERT) across paths."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = NUMBERS
 
     low: float
     likely: float
@@ -67,7 +75,7 @@ def _listed(names: Names) -> list[str]:
 class ChangeKind(BaseModel):
     """Fields and selection every change has; subclasses add ``kind`` and their own."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = NUMBERS
 
     kind: str
     start: dt.date

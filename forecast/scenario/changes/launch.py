@@ -8,6 +8,9 @@ import numpy as np
 from pydantic import field_validator
 
 from forecast.scenario.changes.base import (
+    MAX_MONTHLY_GROWTH,
+    MAX_REQUESTS_PER_DAY,
+    MAX_TOKENS_PER_REQUEST,
     ChangeKind,
     Number,
     Values,
@@ -32,10 +35,20 @@ class Launch(ChangeKind):
 
     adds: ClassVar[bool] = True
 
-    @field_validator("requests_per_day", "input_tokens_per_request", "output_tokens_per_request")
+    @field_validator("requests_per_day")
     @classmethod
-    def _positive(cls, v: Number, info) -> Number:
-        return bounded(v, 0, None, info.field_name)
+    def _requests(cls, v: Number) -> Number:
+        return bounded(v, 0, MAX_REQUESTS_PER_DAY, "requests_per_day")
+
+    @field_validator("input_tokens_per_request", "output_tokens_per_request")
+    @classmethod
+    def _tokens(cls, v: Number, info) -> Number:
+        return bounded(v, 0, MAX_TOKENS_PER_REQUEST, info.field_name)
+
+    @field_validator("monthly_growth")
+    @classmethod
+    def _growth(cls, v: Number) -> Number:
+        return bounded(v, -1, MAX_MONTHLY_GROWTH, "monthly_growth")
 
     @field_validator("cached_share")
     @classmethod

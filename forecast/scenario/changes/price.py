@@ -12,6 +12,8 @@ from forecast.pricing.book import PRICE_COLUMNS
 from forecast.scenario.changes.base import ChangeKind, Number, Values, bounded
 from forecast.scenario.streams import Context, Stream
 
+MAX_PER_MTOK = 1e6  # USD per million tokens: a thousand times today's dearest model
+
 
 class Price(ChangeKind):
     """A model's new prices (USD per million tokens) or a discount, from a date."""
@@ -19,9 +21,9 @@ class Price(ChangeKind):
     kind: Literal["price"]
     model: str
     discount: Number | None = None
-    input_per_mtok: float | None = Field(default=None, ge=0)
-    cached_input_per_mtok: float | None = Field(default=None, ge=0)
-    output_per_mtok: float | None = Field(default=None, ge=0)
+    input_per_mtok: float | None = Field(default=None, ge=0, le=MAX_PER_MTOK)
+    cached_input_per_mtok: float | None = Field(default=None, ge=0, le=MAX_PER_MTOK)
+    output_per_mtok: float | None = Field(default=None, ge=0, le=MAX_PER_MTOK)
     tier: Literal["standard", "batch", "flex", "priority"] | None = None
 
     @model_validator(mode="after")

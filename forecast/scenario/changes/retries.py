@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 from pydantic import model_validator
 
-from forecast.scenario.changes.base import ChangeKind, Number, Values, bounded
+from forecast.scenario.changes.base import MAX_FACTOR, ChangeKind, Number, Values, bounded
 from forecast.scenario.streams import Context, Stream
 
 
@@ -25,6 +25,8 @@ class Retries(ChangeKind):
             raise ValueError("give exactly one of failure_rate or failure_factor")
         if self.failure_rate is not None:
             bounded(self.failure_rate, 0, 1, "failure_rate")
+        if self.failure_factor is not None:
+            bounded(self.failure_factor, 0, MAX_FACTOR, "failure_factor")
         return self
 
     def apply(

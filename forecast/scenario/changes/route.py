@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from forecast.pricing.book import PRICE_COLUMNS
-from forecast.scenario.changes.base import ChangeKind, Names, Number, Values, bounded
+from forecast.scenario.changes.base import MAX_FACTOR, ChangeKind, Names, Number, Values, bounded
 from forecast.scenario.streams import Context, Stream
 
 
@@ -27,6 +27,11 @@ class Route(ChangeKind):
     @classmethod
     def _share(cls, v: Number) -> Number:
         return bounded(v, 0, 1, "share")
+
+    @field_validator("intensity_factor", "failure_factor")
+    @classmethod
+    def _factor(cls, v: Number, info) -> Number:
+        return bounded(v, 0, MAX_FACTOR, info.field_name)
 
     def selected_models(self) -> Names | None:
         return self.from_model

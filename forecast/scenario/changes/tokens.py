@@ -9,7 +9,14 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from forecast.pricing.book import PRICE_COLUMNS
-from forecast.scenario.changes.base import INPUT_KINDS, ChangeKind, Number, Values, bounded
+from forecast.scenario.changes.base import (
+    INPUT_KINDS,
+    MAX_FACTOR,
+    ChangeKind,
+    Number,
+    Values,
+    bounded,
+)
 from forecast.scenario.streams import Context, Stream
 
 
@@ -27,7 +34,7 @@ class Tokens(ChangeKind):
         if not given:
             raise ValueError("give factor, input_factor or output_factor")
         for f in given:
-            bounded(f, 0, None, "token factor")
+            bounded(f, 0, MAX_FACTOR, "token factor")
         return self
 
     def apply(

@@ -8,7 +8,15 @@ from typing import Literal
 import numpy as np
 from pydantic import model_validator
 
-from forecast.scenario.changes.base import ChangeKind, Number, Values, bounded, months_since
+from forecast.scenario.changes.base import (
+    MAX_FACTOR,
+    MAX_MONTHLY_GROWTH,
+    ChangeKind,
+    Number,
+    Values,
+    bounded,
+    months_since,
+)
 from forecast.scenario.streams import Context, Stream
 
 
@@ -24,7 +32,9 @@ class Traffic(ChangeKind):
         if (self.factor is None) == (self.monthly_growth is None):
             raise ValueError("give exactly one of factor or monthly_growth")
         if self.factor is not None:
-            bounded(self.factor, 0, None, "factor")
+            bounded(self.factor, 0, MAX_FACTOR, "factor")
+        if self.monthly_growth is not None:
+            bounded(self.monthly_growth, -1, MAX_MONTHLY_GROWTH, "monthly_growth")
         return self
 
     def apply(
