@@ -8,10 +8,12 @@ than the limit.
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import shutil
 import tempfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +21,8 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import BodyTooLarge, UnsupportedMediaType
-from forecast.errors import CostcastError
+from forecast.config import ApiConfig
+from forecast.errors import CostcastError, DataFormatError
 from forecast.workspace import Workspace
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -68,6 +71,66 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+_GZIP, _ZSTD, _PARQUET = b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"PAR1"
+
+
+def guard_expansion(path: Path, api: ApiConfig) -> Path:
+    """The upload as ingest may read it, or an error before anything expands past the
+    config's limits: gzip is decompressed here under a byte cap (where allowed at all),
+    zstd is refused (there is no streaming cap for it here), Parquet is checked by its
+    footer's row count and size."""
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    expanded = int(api.max_upload_expanded_mb * 1024 * 1024)
+    if magic.startswith(_ZSTD) or path.suffix.lower() in (".zst", ".zstd"):
+        raise UnsupportedMediaType(
+            "zstd-compressed uploads are not accepted", file=str(path),
+            hint="upload the file uncompressed, or gzip it (where api.allow_compressed_uploads "
+            "is on), or ingest it with the CLI",
+        )  # fmt: skip
+    if magic.startswith(_GZIP):
+        if not api.allow_compressed_uploads:
+            raise UnsupportedMediaType(
+                "compressed uploads are off", file=str(path),
+                hint="upload the file uncompressed, or set api.allow_compressed_uploads: true",
+            )  # fmt: skip
+        return _gunzip(path, expanded)
+    if magic.startswith(_PARQUET):
+        import pyarrow.parquet as pq
+
+        try:
+            meta = pq.read_metadata(path)
+        except (OSError, ValueError):
+            return path  # not readable as Parquet: the ingest says why, with the file name
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if meta.num_rows > api.max_upload_rows or size > expanded:
+            raise BodyTooLarge(
+                f"the Parquet file holds {meta.num_rows:,} rows ({size:,} bytes uncompressed); "
+                f"the limits are {api.max_upload_rows:,} rows and {expanded:,} bytes",
+                file=str(path), hint="raise api.max_upload_rows / api.max_upload_expanded_mb",
+            )  # fmt: skip
+    return path
+
+
+def _gunzip(path: Path, limit: int) -> Path:
+    plain = path.with_name(path.stem if path.suffix.lower() == ".gz" else path.name + ".plain")
+    size = 0
+    try:
+        with gzip.open(path, "rb") as source, plain.open("wb") as target:
+            while chunk := source.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge(
+                        f"the file expands to more than {limit:,} bytes", file=str(path),
+                        hint="raise api.max_upload_expanded_mb in costcast.yaml",
+                    )  # fmt: skip
+                target.write(chunk)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataFormatError(f"not a readable gzip file: {exc}", file=str(path)) from None
+    path.unlink()
+    return plain
+
+
 async def save_upload(request: Request, limit: int, filename: str) -> tuple[Path, Path]:
     """Stream the body to ``<new temp dir>/<filename>``; returns (dir, file). The caller
     removes the directory."""
@@ -105,13 +168,14 @@ async def handle_upload(
     folder, path = await save_upload(request, int(config.api.max_upload_mb * 1024 * 1024), filename)
 
     def run() -> dict:
+        readable = guard_expansion(path, config.api)
         with state.workspace() as workspace:
-            return work(workspace, path)
+            return work(workspace, readable)
 
     try:
         return await run_in_threadpool(run)
     except CostcastError as exc:
-        if exc.file == str(path):
+        if exc.file and exc.file.startswith(str(folder)):  # the temporary copy, or its gunzip
             exc.file = filename
         raise
     finally:

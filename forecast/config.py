@@ -77,6 +77,12 @@ class ApiConfig(BaseModel):
     tokens: list[ApiToken] = Field(default_factory=list)
     max_upload_mb: float = Field(default=50, gt=0)
     max_scenario_kb: float = Field(default=1024, gt=0)
+    # A few hundred KB compressed can expand to millions of rows: uploads may be gzip only
+    # where this is on, and then expand to at most max_upload_expanded_mb; Parquet files
+    # (compressed inside) to at most max_upload_rows rows and that many MB.
+    allow_compressed_uploads: bool = False
+    max_upload_expanded_mb: float = Field(default=500, gt=0)
+    max_upload_rows: int = Field(default=5_000_000, gt=0)
 
 
 class Accounting(BaseModel):
