@@ -219,3 +219,50 @@ def test_a_scenario_journal_never_books_a_missing_mean_as_zero(ledger, tmp_path)
     with pytest.raises(_Error, match="no amount for search"):
         build_journal(ledger, load_price_book(), CONFIG, period="2026-Q3", basis="scenario",
                       scenario_id="scn-x")  # fmt: skip
+
+
+EVIL = ["=cmd|' /C calc'!A0", "+SUM(1+1)", "@SUM(A1:A2)", "-2+3", "a\rb"]
+
+
+def test_names_never_become_formulas_in_csv_or_xlsx(cli, ledger, tmp_path):
+    """Team names and config values anyone can write reach CSV and XLSX as text: OWASP's
+    leading quote in CSV, strings (not formulas) in XLSX, and a bare CR kept in its row."""
+    import csv as _csv
+
+    from openpyxl import load_workbook
+
+    path = tmp_path / "u.csv"
+    rows = ["timestamp,team,feature,model,requests,input_tokens,output_tokens"]
+    for i, team in enumerate(EVIL):
+        quoted = '"' + team.replace('"', '""') + '"'
+        rows.append(f"2026-06-0{i + 1}T00:00:00Z,{quoted},ask,gpt-4o,1,1000,100")
+    path.write_text("\n".join(rows) + "\n")
+    ingest_files(ledger, [path])
+    ledger.close()
+    config = tmp_path / "costcast.yaml"
+    config.write_text(
+        f"ledger: {ledger.path}\naccounting:\n  entity: '=HYPERLINK(\"http://x\")'\n"
+        f"  default_cost_center: '=1+1'\n"
+    )
+    code, out, err = cli("usage", "--by", "team", "--freq", "day", "--output", "csv",
+                         "--config", config)  # fmt: skip
+    assert code == 0, err
+    teams = [row["team"] for row in _csv.DictReader(io.StringIO(out, newline=""))]
+    assert sorted(teams) == sorted("'" + t if t[0] in "=+-@" else t for t in EVIL)
+    out_file = tmp_path / "focus.csv"
+    code, _, err = cli("export", "focus", "--from", "2026-06-01", "--to", "2026-06-05",
+                       "--out", out_file, "--config", config)  # fmt: skip
+    assert code == 0, err
+    with out_file.open(newline="") as handle:
+        focus_teams = {row["x_Team"] for row in _csv.DictReader(handle)}
+    assert "'=cmd|' /C calc'!A0" in focus_teams and "a\rb" in focus_teams
+    xlsx = tmp_path / "j.xlsx"
+    code, _, err = cli("export", "journal", "2026-06", "--basis", "actuals", "--format", "xlsx",
+                       "--out", xlsx, "--config", config)  # fmt: skip
+    assert code == 0, err
+    sheet = load_workbook(xlsx)["journal"]
+    header = [c.value for c in sheet[1]]
+    entity = sheet.cell(row=2, column=header.index("entity") + 1)
+    center = sheet.cell(row=2, column=header.index("cost_center") + 1)
+    assert entity.data_type == "s" and entity.value == '=HYPERLINK("http://x")'
+    assert center.data_type == "s" and center.value == "=1+1"

@@ -7,7 +7,6 @@ The same request gives the same bytes; the source id (run, scenario result or
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from typing import Any, Literal
 
@@ -15,6 +14,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import ExportsRead, WorkspaceDep
 from api.pages import ERRORS
+from forecast.export.focus import focus_csv
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"], responses=ERRORS)
 
@@ -74,9 +74,7 @@ def focus(
     start, end = workspace.span(start, end, period)
     frame = workspace.focus(start, end)
     if format == "csv":
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False, lineterminator="\n")
-        body = buffer.getvalue().encode("utf-8")
+        body = focus_csv(frame)
     else:
         rows = [
             {k: (v if v != "" else None) for k, v in r.items()} for r in frame.to_dict("records")

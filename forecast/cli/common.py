@@ -20,6 +20,7 @@ from rich.table import Table
 
 from forecast.config import Config, load_config
 from forecast.errors import CostcastError
+from forecast.export.csvsafe import csv_text
 from forecast.workspace import Workspace
 
 # Piped output (CI logs, files) gets a wide table instead of rich's 80 columns.
@@ -87,7 +88,7 @@ def dask_client(address: str | None):
 def emit(frame: pd.DataFrame, output: Output, title: str | None = None) -> None:
     """Print a frame as a rich table, CSV or a JSON list of records on stdout."""
     if output is Output.csv:
-        frame.to_csv(sys.stdout, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+        sys.stdout.write(csv_text(frame, date_format="%Y-%m-%dT%H:%M:%SZ"))
     elif output is Output.json:
         records = json.loads(frame.to_json(orient="records", date_format="iso", date_unit="s"))
         sys.stdout.write(json.dumps(records, indent=1) + "\n")

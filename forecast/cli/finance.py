@@ -20,6 +20,7 @@ from forecast.cli.common import (
     write_bytes,
 )
 from forecast.errors import CostcastError
+from forecast.export.focus import focus_csv
 
 app = typer.Typer()
 billing_app = typer.Typer(
@@ -144,5 +145,5 @@ def export_focus(
     with workspace(config, read_only=True) as ws:
         first, last = ws.span(parse_date(start, "from"), parse_date(end, "to"))
         frame = ws.focus(first, last)
-    write_bytes(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"), out_file)
+    write_bytes(focus_csv(frame), out_file)
     err.print(f"{len(frame):,} FOCUS rows, {first} to {last}")

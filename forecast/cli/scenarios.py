@@ -19,6 +19,7 @@ from forecast.cli.common import (
     out,
     workspace,
 )
+from forecast.export.csvsafe import csv_text
 
 app = typer.Typer(help="What-if scenario files.", no_args_is_help=True)
 
@@ -73,7 +74,7 @@ def scenario_run(
         emit_json(result.to_dict())
         return
     if output is Output.csv:
-        result.periods.to_csv(sys.stdout, index=False)
+        sys.stdout.write(csv_text(result.periods))
         return
     t = result.totals
     err.print(

@@ -19,6 +19,7 @@ import pandas as pd
 from forecast.config import Config
 from forecast.errors import CostcastError
 from forecast.export.actuals import billed_scaling
+from forecast.export.csvsafe import csv_text
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
 from forecast.usage import priced_usage
@@ -42,6 +43,19 @@ KINDS = {
 }
 PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic", "google": "Google"}
 PER = 1_000_000  # prices are per million tokens
+
+
+# Free text from usage, bills or the config (amounts, dates and units are ours).
+FOCUS_TEXT_COLUMNS = [
+    "BillingAccountId", "BillingAccountName", "ChargeDescription", "InvoiceIssuerName",
+    "ProviderName", "PublisherName", "ServiceName", "SkuId", "SkuPriceId", "SubAccountId",
+    "SubAccountName", "x_Model", "x_Team", "x_ServiceTier",
+]  # fmt: skip
+
+
+def focus_csv(frame: pd.DataFrame) -> bytes:
+    """FOCUS rows as CSV a spreadsheet cannot run (see ``forecast.export.csvsafe``)."""
+    return csv_text(frame, FOCUS_TEXT_COLUMNS).encode("utf-8")
 
 
 def focus_export(

@@ -32,6 +32,7 @@ from forecast.aggregate import TOTAL, summarize
 from forecast.config import Config
 from forecast.errors import ConfigError, CostcastError
 from forecast.export.actuals import actual_cost
+from forecast.export.csvsafe import csv_text
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
@@ -43,6 +44,9 @@ JOURNAL_COLUMNS = [
     "cost_center", "debit", "credit", "currency", "description", "basis", "measure",
     "source_id", "data_hash",
 ]  # fmt: skip
+# Free text a config or a team name can put in a line (amounts and dates are ours).
+TEXT_COLUMNS = ["journal_id", "entity", "gl_account", "cost_center", "currency", "description",
+                "basis", "measure", "source_id"]  # fmt: skip
 CENT = Decimal("0.01")
 # XLSX files carry a creation time; a fixed one keeps the bytes stable.
 XLSX_CREATED = dt.datetime(2000, 1, 1)
@@ -54,7 +58,7 @@ class Journal:
     meta: dict
 
     def to_csv(self) -> bytes:
-        return self.lines.to_csv(index=False, lineterminator="\n").encode("utf-8")
+        return csv_text(self.lines, TEXT_COLUMNS).encode("utf-8")
 
     def to_json(self) -> bytes:
         lines = [
@@ -65,7 +69,11 @@ class Journal:
 
     def to_xlsx(self) -> bytes:
         buffer = io.BytesIO()
-        with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
+        # every string a string: xlsxwriter would make "=..." a formula and "http..." a link
+        options = {"strings_to_formulas": False, "strings_to_urls": False}
+        with pd.ExcelWriter(
+            buffer, engine="xlsxwriter", engine_kwargs={"options": options}
+        ) as writer:
             writer.book.set_properties({"created": XLSX_CREATED})
             sheet = self.lines.copy()
             for column in ("debit", "credit"):
