@@ -74,7 +74,17 @@ class RequireScope:
                 {"error": "Unauthorized", "message": "a bearer token is required"},
                 headers=challenge,
             )
-        token = find_token(state.current()[0].api.tokens, credentials.credentials)
+        config = state.current()[0]
+        if state.config_problem:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                {
+                    "error": "ConfigInvalid",
+                    "message": "the server's config is invalid; no token is accepted until "
+                    "it is fixed (see the server log)",
+                },
+            )
+        token = find_token(config.api.tokens, credentials.credentials)
         if token is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,

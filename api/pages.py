@@ -39,6 +39,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (413, "Body over the size limit"),
         (415, "Content type not accepted"),
         (422, "Invalid request, with the field, line and column at fault"),
+        (503, "The server's config is invalid: no token is accepted until it is fixed"),
     )
 }
 

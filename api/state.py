@@ -35,6 +35,9 @@ class AppState:
         self.book = load_price_book(self.config)
         self._stamp = self._config_stamp()
         self._config_version = 0
+        # Why the config on disk cannot be used, while it cannot: every token is refused then
+        # (a token removed from a config that no longer validates must not stay valid).
+        self.config_problem: str | None = None
         self.reads = ReadCache()
         # The one connection that owns the file; requests work through sessions of it.
         self.ledger = Ledger(self.config.ledger, write_lock=threading.Lock())
@@ -45,14 +48,19 @@ class AppState:
             max_workers=settings.forecast_workers, thread_name_prefix="forecast"
         )
 
-    def _config_stamp(self) -> float | None:
+    def _config_stamp(self) -> tuple[float, int] | None:
         source = self.config.source
-        return Path(source).stat().st_mtime if source and Path(source).exists() else None
+        if not source or not Path(source).exists():
+            return None
+        stat = Path(source).stat()
+        return stat.st_mtime, stat.st_size  # an edit within the clock's resolution still shows
 
     def current(self) -> tuple[Config, PriceBook]:
         """The config and book, re-read when the file changed (a token made or revoked).
 
-        A config edited into an invalid state keeps the last good one in use.
+        A config edited into an invalid state, or deleted, fails closed: the last good one
+        still names the ledger and prices, but ``config_problem`` says why no token is
+        accepted until the file is valid again.
         """
         with self._config_lock:
             stamp = self._config_stamp()
@@ -63,8 +71,12 @@ class AppState:
                     self.book = load_price_book(config)
                     self.config = config
                     self._config_version += 1
+                    if self.config_problem:
+                        log.warning("config valid again: tokens are accepted")
+                    self.config_problem = None
                 except CostcastError as exc:
-                    log.error("config not reloaded, keeping the last good one: %s", exc)
+                    self.config_problem = str(exc)
+                    log.error("config invalid, every token is refused until it is fixed: %s", exc)
             return self.config, self.book
 
     def cached(self, request: Request, compute: Callable[[], T]) -> T:

@@ -106,3 +106,24 @@ def test_a_revoked_token_is_refused_at_once(client, workspace):
 def test_health_is_public(client):
     assert client.get("/health/live").json() == {"status": "ok"}
     assert client.get("/health/ready").json()["status"] == "ready"
+
+
+def test_an_invalid_or_deleted_config_fails_closed(tmp_path, caplog):
+    """A token removed from a hand-edited config that no longer validates must not stay
+    valid: while the config is broken (or gone) no token is accepted, and the log says why."""
+    workspace = make_workspace(tmp_path, with_run=False)
+    config = workspace["config"]
+    good = config.read_text()
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: Settings(config=config)
+    token = bearer(workspace["tokens"]["all"])
+    with TestClient(app) as client:
+        assert client.get("/v1/prices", headers=token).status_code == 200
+        config.write_text(good + "fiscal_year_start: 13\n")  # the edit that breaks it
+        answer = client.get("/v1/prices", headers=token)
+        assert answer.status_code == 503 and answer.json()["error"] == "ConfigInvalid"
+        assert "fiscal_year_start" in caplog.text
+        config.unlink()
+        assert client.get("/v1/prices", headers=token).status_code == 503
+        config.write_text(good)
+        assert client.get("/v1/prices", headers=token).status_code == 200
