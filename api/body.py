@@ -9,6 +9,7 @@ than the limit.
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 import re
 import shutil
@@ -19,8 +20,9 @@ from pathlib import Path
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
-from api.errors import BodyTooLarge, UnsupportedMediaType
+from api.errors import BodyIncomplete, BodyTooLarge, UnsupportedMediaType
 from forecast.config import ApiConfig
 from forecast.errors import CostcastError, DataFormatError
 from forecast.workspace import Workspace
@@ -71,6 +73,7 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+log = logging.getLogger("costcast.api")
 _GZIP, _ZSTD, _PARQUET = b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"PAR1"
 
 
@@ -146,6 +149,11 @@ async def save_upload(request: Request, limit: int, filename: str) -> tuple[Path
                 if size > limit:
                     raise _too_large(limit)
                 handle.write(chunk)
+    except ClientDisconnect:
+        path.unlink(missing_ok=True)
+        os.rmdir(folder)
+        log.info("upload of %s ended: the client went away after %d bytes", filename, size)
+        raise BodyIncomplete("the client went away before the body arrived") from None
     except BaseException:
         path.unlink(missing_ok=True)
         os.rmdir(folder)

@@ -31,6 +31,13 @@ class UnsupportedMediaType(CostcastError):
     status = 415
 
 
+class BodyIncomplete(CostcastError):
+    """The client went away before its body arrived: nothing to answer, nothing to log but
+    a line."""
+
+    status = 400
+
+
 class NotReady(CostcastError):
     """Asked for a run that is still queued or running (or failed)."""
 
@@ -40,7 +47,7 @@ class NotReady(CostcastError):
 def status_for(exc: CostcastError) -> int:
     if isinstance(exc, NotFoundError | UnknownModelError):
         return 404
-    if isinstance(exc, BodyTooLarge | UnsupportedMediaType | NotReady):
+    if isinstance(exc, BodyTooLarge | UnsupportedMediaType | NotReady | BodyIncomplete):
         return exc.status
     if isinstance(exc, LedgerError | UnpricedModelError):
         return 409  # the request is fine; the ledger or price book cannot answer it yet

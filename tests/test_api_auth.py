@@ -127,3 +127,11 @@ def test_an_invalid_or_deleted_config_fails_closed(tmp_path, caplog):
         assert client.get("/v1/prices", headers=token).status_code == 503
         config.write_text(good)
         assert client.get("/v1/prices", headers=token).status_code == 200
+
+
+def test_a_body_is_read_only_after_the_token_is_checked(client):
+    """Without a valid token a malformed body gets 401, not a description of its faults."""
+    for headers in ({}, bearer("cc_not-a-token")):
+        answer = client.post("/v1/forecasts", content=b"{not json",
+                             headers={**headers, "Content-Type": "application/json"})  # fmt: skip
+        assert answer.status_code == 401, answer.text

@@ -19,10 +19,17 @@ CSV = "timestamp,team,feature,model,requests,input_tokens,output_tokens\n"
 ROW = "2026-03-01T{h:02d}:00:00Z,ops,alerts,gpt-4o,1,1000,100\n"
 
 
-def client_for(tmp_path, extra_api: str = ""):
-    workspace = make_workspace(tmp_path, with_run=False)
+def client_for(tmp_path, extra_api: str = "", with_run: bool = False):
+    workspace = make_workspace(tmp_path, with_run=with_run)
     config = workspace["config"]
-    config.write_text(config.read_text().replace("api:\n", "api:\n" + extra_api))
+    config.write_text(
+        config.read_text()
+        .replace("api:\n", "api:\n" + extra_api)
+        .replace(
+            "  max_scenario_kb: 4\n",
+            "" if "max_scenario_kb" in extra_api else "  max_scenario_kb: 4\n",
+        )
+    )
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: Settings(config=config, forecast_jobs=1)
     client = TestClient(app)
@@ -74,3 +81,49 @@ def test_a_broken_gzip_is_a_format_error(tmp_path, body):
     with client_for(tmp_path, "  allow_compressed_uploads: true\n") as client:
         answer = upload(client, "u.csv.gz", body)
         assert answer.status_code == 422 and answer.json()["file"] == "u.csv.gz"
+
+
+def test_a_scenario_up_to_the_configured_limit_is_read_and_one_past_it_is_413(tmp_path):
+    scenario = (
+        b"name: big\nchanges:\n  - {kind: traffic, team: search, factor: 2, start: 2026-07-01}\n"
+    )
+    padding = b"# " + b"x" * 1000 + b"\n"
+    with client_for(tmp_path, "  max_scenario_kb: 1024\n", with_run=True) as client:
+        headers = {"Content-Type": "application/yaml"}
+        body = scenario + padding * (1_010_000 // len(padding))  # over 1,000,000 bytes
+        assert 1_000_000 < len(body) <= 1024 * 1024
+        answer = client.post("/v1/scenarios", content=body, headers=headers)
+        assert answer.status_code == 201, answer.text[:300]
+        body = scenario + padding * (1024 * 1024 // len(padding) + 1)
+        assert client.post("/v1/scenarios", content=body, headers=headers).status_code == 413
+
+
+def test_a_short_last_line_is_named(tmp_path):
+    body = (CSV + ROW.format(h=1) + "2026-03-01T02:00:00Z\n").encode()
+    with client_for(tmp_path) as client:
+        answer = upload(client, "cut.csv", body)
+        assert answer.status_code == 422 and answer.json()["line"] == 3
+        assert "1 field(s); the header has 7" in answer.json()["message"]
+
+
+def test_a_client_that_goes_away_mid_upload_leaves_a_line_not_a_traceback(caplog):
+    import asyncio
+    import logging
+
+    from starlette.requests import ClientDisconnect
+
+    from api.body import save_upload
+    from api.errors import BodyIncomplete
+
+    class Gone:
+        def __init__(self) -> None:
+            self.headers: dict = {}
+
+        async def stream(self):
+            yield b"timestamp,team\n"
+            raise ClientDisconnect
+
+    caplog.set_level(logging.INFO, logger="costcast.api")
+    with pytest.raises(BodyIncomplete):
+        asyncio.run(save_upload(Gone(), 1 << 20, "u.csv"))  # type: ignore[arg-type]
+    assert "went away after 15 bytes" in caplog.text and "Traceback" not in caplog.text

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
+from api.body import check_type, read_limited
 from api.deps import ForecastsWrite, Read, State, WorkspaceDep
 from api.errors import NotReady
 from api.models import ForecastDetail
@@ -49,12 +52,28 @@ class ForecastAccepted(BaseModel):
     href: str
 
 
-@router.post("", status_code=202, response_model=ForecastAccepted)
+async def _body(request: Request, token: ForecastsWrite) -> ForecastCreate:
+    """The request body, read only once the token is known good: a caller without one
+    learns nothing from how a body is checked."""
+    check_type(request, ("application/json",))
+    raw = await read_limited(request, MAX_BODY)
+    try:
+        return ForecastCreate.model_validate_json(raw or b"{}")
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        raise RequestValidationError(errors) from None
+
+
+MAX_BODY = 16 * 1024  # a forecast request is a few short fields
+BODY = {"requestBody": {"required": False, "content": {
+    "application/json": {"schema": ForecastCreate.model_json_schema()}}}}  # fmt: skip
+
+
+@router.post("", status_code=202, response_model=ForecastAccepted, openapi_extra=BODY)
 def start_forecast(
-    body: ForecastCreate,
+    body: Annotated[ForecastCreate, Depends(_body)],
     state: State,
     workspace: WorkspaceDep,
-    token: ForecastsWrite,
     response: Response,
 ) -> ForecastAccepted:
     """Queue a run; poll ``href`` until its status is done (or failed, with the error)."""

@@ -25,8 +25,9 @@ BODY = raw_body(SCENARIO_TYPES, {"type": "object", "description": "See GET /v1/s
 async def _parse(request: Request, state):
     check_type(request, SCENARIO_TYPES)
     config, _ = state.current()
-    text = await read_limited(request, int(config.api.max_scenario_kb * 1024))
-    return parse_scenario(text, source="request body")
+    limit = int(config.api.max_scenario_kb * 1024)
+    text = await read_limited(request, limit)  # 413 above the limit
+    return parse_scenario(text, source="request body", max_bytes=limit)
 
 
 @router.post("", status_code=201, response_model=ScenarioSaved, openapi_extra=BODY)

@@ -66,9 +66,12 @@ def load_scenario(path: str | Path) -> Scenario:
     return _validate(load_yaml(path, error=ScenarioError, max_bytes=MAX_BYTES))
 
 
-def parse_scenario(text: str | bytes, source: str = "<request>") -> Scenario:
-    """A scenario from YAML (or JSON, which is YAML) text, e.g. an API body."""
-    return _validate(parse_yaml(text, source, error=ScenarioError, max_bytes=MAX_BYTES))
+def parse_scenario(
+    text: str | bytes, source: str = "<request>", max_bytes: int = MAX_BYTES
+) -> Scenario:
+    """A scenario from YAML (or JSON, which is YAML) text, e.g. an API body (whose size
+    limit the API sets, and has checked already)."""
+    return _validate(parse_yaml(text, source, error=ScenarioError, max_bytes=max_bytes))
 
 
 def scenario_json_schema() -> str:

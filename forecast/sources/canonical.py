@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import duckdb
@@ -35,12 +36,32 @@ def _kind(path: Path, peeked: Peek) -> str:
     )
 
 
+def _ragged(path: Path, peeked: Peek) -> None:
+    """Raise for the first line whose field count is not the header's. DuckDB's sniffer
+    reads a short line (often the last, cut off) as another dialect and then reports
+    columns missing from a header that has them all; this says which line is wrong."""
+    if peeked.kind != "csv" or path.suffix.lower() != ".csv" or not peeked.header:
+        return
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        try:
+            for number, row in enumerate(csv.reader(handle), start=1):
+                if row and len(row) != len(peeked.header):
+                    raise DataFormatError(
+                        f"line has {len(row)} field(s); the header has {len(peeked.header)}",
+                        file=str(path),
+                        line=number,
+                    )
+        except csv.Error:
+            return  # not even CSV the csv module reads: DuckDB's own message stands
+
+
 def stage(con: duckdb.DuckDBPyConnection, path: Path, ctx: SourceContext, peeked: Peek) -> Staged:
     kind = _kind(path, peeked)
     reader, loc, label = _readers(path)[kind]
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
     except duckdb.Error as exc:
+        _ragged(path, peeked)
         raise DataFormatError(
             f"cannot read as canonical {_kind(path, peeked)}: {str(exc).splitlines()[0]}",
             file=str(path),
@@ -49,6 +70,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, ctx: SourceContext, peeked
     stripped = {c.strip(): c for c in columns}
     missing = [c for c in REQUIRED_COLUMNS if c not in stripped]
     if missing:
+        _ragged(path, peeked)
         raise DataFormatError(
             f"missing required column(s): {', '.join(missing)}",
             file=str(path),
