@@ -28,7 +28,7 @@ from forecast.billed import billed_daily
 from forecast.errors import CostcastError, LedgerError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.usage import priced_usage
+from forecast.usage import exact_sum, priced_usage
 
 DEFAULT_TOLERANCE_PCT = 0.02
 DEFAULT_TOLERANCE_USD = 1.0
@@ -63,7 +63,11 @@ def reconcile(
     spans = billed.groupby("provider")["day"].agg(["min", "max"])
     first, last = spans["min"].min(), spans["max"].max()
     priced = priced_usage(
-        ledger, book, first, last, "CAST(ts AS DATE) AS day, provider, sum(cost_usd) AS priced_usd"
+        ledger,
+        book,
+        first,
+        last,
+        f"CAST(ts AS DATE) AS day, provider, {exact_sum('cost_usd')} AS priced_usd",
     )
     frame = billed.merge(priced, on=["day", "provider"], how="outer")
     frame = frame[frame["provider"].isin(spans.index)]
@@ -139,7 +143,7 @@ def reconcile_projects(
     owner = {team: project for project, ts in teams.items() for team in ts}
     priced = priced_usage(
         ledger, book, billed["day"].min(), billed["day"].max(),
-        "CAST(ts AS DATE) AS day, provider, team, sum(cost_usd) AS priced_usd",
+        f'CAST(ts AS DATE) AS day, provider, team, {exact_sum("cost_usd")} AS priced_usd',
     )  # fmt: skip
     priced["project"] = priced["team"].map(owner)
     mapped = set(priced["project"].dropna())

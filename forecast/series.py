@@ -23,7 +23,7 @@ from forecast.engine import SeriesInput
 from forecast.errors import LedgerError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PRICE_COLUMNS, PriceBook
-from forecast.usage import priced_usage_sql
+from forecast.usage import exact_sum, priced_usage_sql
 
 SERIES_KEYS = ("team", "feature", "model")
 TOKEN_KINDS = ("input", "cached_input", "cache_write", "output")
@@ -63,7 +63,7 @@ def daily_drivers(ledger: Ledger, book: PriceBook, end: dt.date) -> pd.DataFrame
                coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS failed_requests,
                coalesce(sum(input_tokens + output_tokens) FILTER (WHERE status = 'error'), 0)
                    AS failed_tokens,
-               {kinds}, sum(cost_usd) AS cost
+               {kinds}, {exact_sum("cost_usd")} AS cost
         FROM ({priced}) GROUP BY ALL ORDER BY ALL
         """
     ).df()

@@ -15,7 +15,15 @@ from forecast.schema import DIMENSIONS, split_keys
 GROUP_KEYS = DIMENSIONS
 FREQS = {"hour": "hour", "day": "day", "week": "week", "month": "month"}
 
+
 # cost of one ledger row `u` at price row `p` (USD per million tokens)
+def exact_sum(expr: str) -> str:
+    """SQL summing a money column the same way every time: floating-point sums depend on
+    the order DuckDB's threads add rows in (outputs then differed at 1e-6 from run to run);
+    DECIMAL sums do not. Twelve decimals keep a millionth of a cent."""
+    return f"CAST(sum(CAST({expr} AS DECIMAL(38, 12))) AS DOUBLE)"
+
+
 COST_SQL = """(
     (u.input_tokens - u.cached_input_tokens - u.cache_write_tokens) * p.input
     + u.cached_input_tokens * p.cached_input
@@ -127,8 +135,8 @@ def usage_summary(
                CAST(sum(cached_input_tokens) AS BIGINT) AS cached_input_tokens,
                CAST(sum(cache_write_tokens) AS BIGINT) AS cache_write_tokens,
                CAST(sum(output_tokens) AS BIGINT) AS output_tokens,
-               round(sum(cost_usd), 6) AS cost_usd,
-               round(sum(reported_cost_usd), 6) AS reported_cost_usd
+               round({exact_sum("cost_usd")}, 6) AS cost_usd,
+               round({exact_sum("reported_cost_usd")}, 6) AS reported_cost_usd
         FROM ({priced})
         GROUP BY ALL ORDER BY ALL
         """

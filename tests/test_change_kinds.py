@@ -112,3 +112,39 @@ def test_targets_are_the_streams_a_change_selects():
         {"kind": "launch", "start": "2026-07-01", **EXAMPLES["launch"][0]}
     )
     assert launch.targets([other, stream], ctx) == []  # it adds a stream of its own
+
+
+def test_a_tier_price_change_moves_only_that_tiers_share_of_the_blend():
+    """A stream priced 3/4 standard, 1/4 batch: a batch discount cuts only the batch quarter
+    (worked out from the book's two gpt-4o entries), and a flex price touches nothing."""
+    import datetime as dt
+
+    book = load_price_book()
+    ctx = Context(DAYS, PATHS, book)
+    tiers = {"standard": 0.75, "batch": 0.25}
+    base = plain_stream(ctx)
+    stream = Stream(base.team, base.feature, base.model, base.volume, base.intensity,
+                    base.failure, ctx.prices("gpt-4o", tiers), tiers)  # fmt: skip
+    per_request = {
+        tier: day_cost_with(book.price("gpt-4o", dt.date(2026, 7, 1), tier), 1000, 100)
+        for tier in tiers
+    }
+    before = 10 * 100 * (0.75 * per_request["standard"] + 0.25 * per_request["batch"])
+    assert np.allclose(stream.total(), before)
+
+    def after(tier: str) -> np.ndarray:
+        change = REGISTRY["price"].model_validate(
+            {"kind": "price", "model": "gpt-4o", "discount": 0.5, "tier": tier,
+             "start": "2026-07-01"}
+        )  # fmt: skip
+        values = {n: getattr(change, n) for n in type(change).model_fields}
+        assert change.targets([stream], ctx) == ([0] if tier in tiers else [])
+        return sum(s.total() for s in change.apply([stream], values, change.weight(DAYS), ctx))
+
+    assert np.allclose(after("batch"), before - 10 * 100 * 0.25 * 0.5 * per_request["batch"])
+    assert np.allclose(after("standard"), before - 10 * 100 * 0.75 * 0.5 * per_request["standard"])
+    assert np.allclose(after("flex"), before)
+
+
+def day_cost_with(entry, input_tokens: float, output_tokens: float) -> float:
+    return (input_tokens * entry.input + output_tokens * entry.output) / 1e6

@@ -14,7 +14,7 @@ import pandas as pd
 from forecast.billed import billed_daily
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.usage import priced_usage
+from forecast.usage import exact_sum, priced_usage
 
 UNALLOCATED = "(unallocated)"
 
@@ -30,7 +30,11 @@ def billed_scaling(
         return empty, pd.DataFrame(columns=["day", "provider", "billed_usd"])
     billed["day"] = pd.to_datetime(billed["day"]).dt.date
     totals = priced_usage(
-        ledger, book, start, end, "CAST(ts AS DATE) AS day, provider, sum(cost_usd) AS priced_usd"
+        ledger,
+        book,
+        start,
+        end,
+        f"CAST(ts AS DATE) AS day, provider, {exact_sum('cost_usd')} AS priced_usd",
     )
     if totals.empty:
         totals = pd.DataFrame(columns=["day", "provider", "priced_usd"])
@@ -51,7 +55,7 @@ def actual_cost(
         book,
         start,
         end,
-        f'CAST(ts AS DATE) AS day, provider, "{by}", sum(cost_usd) AS priced_usd',
+        f'CAST(ts AS DATE) AS day, provider, "{by}", {exact_sum("cost_usd")} AS priced_usd',
     )
     if frame.empty:
         frame = pd.DataFrame(columns=["day", "provider", by, "priced_usd"])

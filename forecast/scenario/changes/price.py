@@ -35,6 +35,11 @@ class Price(ChangeKind):
             bounded(self.discount, 0, 1, "discount")
         return self
 
+    def selects(self, stream: Stream, ctx: Context) -> bool:
+        """A tier's price reaches only series that use that tier."""
+        in_tier = self.tier is None or stream.tiers.get(self.tier, 0.0) > 0
+        return in_tier and super().selects(stream, ctx)
+
     def apply(
         self, streams: list[Stream], values: Values, weight: np.ndarray, ctx: Context
     ) -> list[Stream]:
@@ -44,12 +49,21 @@ class Price(ChangeKind):
         out = []
         for i, s in enumerate(streams):
             if i in hit:
-                prices = dict(s.prices)
-                for kind in PRICE_COLUMNS:
-                    if values["discount"] is not None:
-                        prices[kind] = prices[kind] * (1 - weight * values["discount"])
-                    elif new.get(kind) is not None:
-                        prices[kind] = (1 - weight) * prices[kind] + weight * new[kind]
-                s = replace(s, prices=prices)
+                s = replace(s, prices=self._changed(s, values, weight, new, ctx))
             out.append(s)
         return out
+
+    def _changed(self, s: Stream, values: Values, weight, new: dict, ctx: Context) -> dict:
+        """The stream's blended prices with this change: on every tier, or only on the part
+        of the blend its ``tier`` makes up (the book's price for that tier, times its share)."""
+        prices = dict(s.prices)
+        if self.tier is None:
+            share, part = 1.0, prices
+        else:
+            share, part = s.tiers[self.tier], ctx.prices(s.model, {self.tier: 1.0})
+        for kind in PRICE_COLUMNS:
+            if values["discount"] is not None:
+                prices[kind] = prices[kind] - share * weight * values["discount"] * part[kind]
+            elif new.get(kind) is not None:
+                prices[kind] = prices[kind] + share * weight * (new[kind] - part[kind])
+        return prices
