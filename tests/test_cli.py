@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -221,6 +222,17 @@ def test_scenario_run_json_and_plot(cli, workdir):
         body["totals"]["delta"]["mean"]
     )
     assert (workdir / "w.png").read_bytes()[:4] == b"\x89PNG"
+    # saved, as the API saves it: listed, and a journal can be exported from it
+    saved = re.search(r"saved as (scn-[0-9a-f]+)", err)[1]
+    code, out, _ = cli("scenario", "list", "--output", "json")
+    assert code == 0 and [r["id"] for r in json.loads(out)] == [saved]
+    (workdir / "costcast.yaml").write_text("accounting: {default_cost_center: CC-ALL}\n")
+    code, out, err = cli("export", "journal", "2026-07", "--basis", "scenario", "--scenario", saved)
+    assert code == 0, err
+    assert "journal_id" in out.splitlines()[0]
+    code, _, err = cli("scenario", "run", path, "--no-save", "--output", "json")
+    code, out, _ = cli("scenario", "list", "--output", "json")
+    assert code == 0 and len(json.loads(out)) == 1
     code, out, _ = cli("scenario", "compare", path, path, "--output", "json")
     assert code == 0 and len(json.loads(out)) == 2
     code, _, err = cli("scenario", "run", path, "--run", "run-missing")

@@ -60,12 +60,20 @@ def scenario_run(
     file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     run: Annotated[str | None, typer.Option(help="Baseline run id (default: the file's).")] = None,
     plot: Annotated[Path | None, typer.Option(help="Write waterfall + fan chart (PNG).")] = None,
+    save: Annotated[
+        bool, typer.Option(help="Save the result (for export journal --basis scenario).")
+    ] = True,
     output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
-    """Apply a scenario to a forecast run: baseline vs scenario, delta and each change's share."""
-    with workspace(config, read_only=True) as ws:
+    """Apply a scenario to a forecast run: baseline vs scenario, delta and each change's share;
+    saves the result, as the API does, under an id that journal exports take."""
+    with workspace(config, read_only=not save) as ws:
         result = _evaluate_file(ws, file, run)
+        if save:
+            saved = ws.save_scenario(result)
+            err.print(f"saved as {saved['id']} (costcast export journal PERIOD --basis scenario "
+                      f"--scenario {saved['id']})")  # fmt: skip
     if plot:
         from forecast.plots import waterfall_chart
 
@@ -111,6 +119,13 @@ def scenario_compare(
                 "delta_p90": t["delta"]["p90"], "annualized_delta_mean": t["annualized_delta_mean"],
             })  # fmt: skip
     emit(pd.DataFrame(rows), output, title="scenarios against the same baseline (USD)")
+
+
+@app.command("list")
+def scenario_list(output: OutputOption = Output.table, config: ConfigOption = None) -> None:
+    """Saved scenario results, newest first: id, name, baseline run and the mean delta."""
+    with workspace(config, read_only=True) as ws:
+        emit(ws.scenario_results(), output, title="saved scenario results")
 
 
 @app.command("schema")
