@@ -388,8 +388,22 @@ def write_demo_data(out_dir: str | Path, *, seed: int, months: int, end: dt.date
     events = out_dir / "events.yaml"
     events.write_text(yaml.safe_dump(truth, sort_keys=False))
     config = out_dir / "costcast.yaml"
+    settings |= _kept_api(config)
     config.write_text(
         "# Demo configuration written by `costcast demo-data`.\n"
         + yaml.safe_dump(settings, sort_keys=False)
     )
     return [*written, *billed, events, config]
+
+
+def _kept_api(config: Path) -> dict:
+    """The ``api`` section (tokens made for the demo) of a config written before: a second
+    ``demo-data`` must not revoke them."""
+    if not config.exists():
+        return {}
+    try:
+        earlier = yaml.safe_load(config.read_text())
+    except yaml.YAMLError:
+        return {}
+    api = earlier.get("api") if isinstance(earlier, dict) else None
+    return {"api": api} if isinstance(api, dict) else {}

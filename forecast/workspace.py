@@ -267,10 +267,31 @@ class Workspace:
     ):
         from forecast.export import build_journal
 
+        period = self._period_label(period, basis, run_id)
         return build_journal(
             self.ledger, self.book, self.config, period=period, basis=basis, measure=measure,
             run_id=run_id, scenario_id=scenario_id,
         )  # fmt: skip
+
+    def _period_label(self, period: str, basis: str, run_id: str | None) -> str:
+        """``this-month``, ``this-quarter``, ``next-quarter``, ``this-year`` or ``next-year``
+        as the fiscal label they name from the run's first forecast day (today, for other
+        bases)."""
+        words = {"this-month": ("month", 0), "this-quarter": ("quarter", 0),
+                 "next-quarter": ("quarter", 1), "this-year": ("year", 0),
+                 "next-year": ("year", 1)}  # fmt: skip
+        key = period.strip().lower()
+        if key not in words:
+            return period
+        freq, ahead = words[key]
+        if basis == "forecast":
+            day = self.run(run_id or "latest").start
+        else:
+            day = dt.datetime.now(dt.UTC).date()
+        start = self.calendar.period_start(day, freq)
+        for _ in range(ahead):
+            start = self.calendar.period_end(start, freq)
+        return self.calendar.label(start, freq)
 
     def span(
         self, start: dt.date | None, end: dt.date | None, period: str | None = None

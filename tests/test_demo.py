@@ -144,3 +144,14 @@ def test_reconcile_flags_the_billing_gap_and_nothing_else(demo):
     assert row.billed_usd / row.priced_usd == pytest.approx(gap["billed_over_priced"], rel=1e-6)
     # every other day's bill is the priced usage to the cent
     assert frame[~frame.flag].diff_usd.abs().max() < 0.01
+
+
+def test_writing_the_demo_again_keeps_its_api_tokens(tmp_path):
+    from forecast.tokens import create_token, list_tokens
+
+    write_demo_data(tmp_path, seed=1, months=1, end=END)
+    create_token(tmp_path / "costcast.yaml", "erp", ["exports:read"])
+    write_demo_data(tmp_path, seed=1, months=1, end=END)
+    from forecast.config import load_config
+
+    assert [t["name"] for t in list_tokens(load_config(tmp_path / "costcast.yaml"))] == ["erp"]

@@ -106,7 +106,12 @@ def reconcile_command(
 
 @export_app.command("journal")
 def export_journal(
-    period: Annotated[str, typer.Argument(help="Fiscal period: 2027-Q1, 2027-03 or FY2027.")],
+    period: Annotated[
+        str,
+        typer.Argument(
+            help="Fiscal period: 2027-Q1, 2027-03, FY2027, or this-month, this-quarter, next-quarter, this-year, next-year."
+        ),
+    ],
     basis: Annotated[str, typer.Option(help="forecast, actuals or scenario.")] = "forecast",
     measure: Annotated[str, typer.Option(help="mean (lines add up), p50 or p90.")] = "mean",
     run: Annotated[str | None, typer.Option(help="Forecast run id (default: latest).")] = None,
