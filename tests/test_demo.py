@@ -119,15 +119,26 @@ def test_every_example_scenario_runs_against_the_demo_forecast(demo, tmp_path):
         settings=RunSettings(forecasters="seasonal_naive", n_paths=60), jobs=2,
     )  # fmt: skip
     examples = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
-    deltas = {}
+    deltas, budgets = {}, {}
     for path in examples:
         result = evaluate(ledger, run, book, load_scenario(path), FiscalCalendar(2))
         total = result.totals["delta"]["mean"]
         assert sum(c["delta_mean"] for c in result.changes) == pytest.approx(total, abs=1e-6)
-        deltas[path.stem] = total
+        deltas[path.stem], budgets[path.stem] = total, result.budget
+    # each example does on the demo what its name promises
+    assert set(deltas) == {
+        "enable-prompt-caching",
+        "launch-support-bot",
+        "prompt-drift",
+        "provider-price-cut",
+        "retry-loop-returns",
+        "route-summaries-to-mini",
+    }
     assert deltas["provider-price-cut"] < 0 < deltas["prompt-drift"]
-    assert deltas["fix-retry-loop"] < 0 and deltas["route-summaries-to-mini"] < 0
-    assert deltas["launch-support-bot"] != 0
+    assert deltas["enable-prompt-caching"] < 0 and deltas["route-summaries-to-mini"] < 0
+    assert deltas["retry-loop-returns"] > 0 and deltas["launch-support-bot"] > 0
+    launch = budgets["launch-support-bot"]
+    assert launch["p_exceed_scenario"] >= launch["p_exceed_baseline"] + 0.1, launch
 
 
 @pytest.mark.slow
