@@ -91,6 +91,8 @@ def save_run(
             _insert(con, "forecast_paths", _path_table(run, batch, volume, cost, days))
             intensity = np.stack([f.intensity for f in forecasts])
             _insert(con, "forecast_intensity", _intensity_table(run, batch, intensity, days))
+            prices = np.stack([s.prices for s in batch])
+            _insert(con, "forecast_prices", _intensity_table(run, batch, prices, days))
             for freq in KEPT_FREQS:
                 table = _period_table(run, batch, cost, days, freq, calendar, actual_periods[freq])
                 _insert(con, "forecast_period_paths", table)
@@ -260,10 +262,20 @@ def load_paths(ledger: Ledger, run_id: str, field: str = "cost") -> tuple[pd.Dat
 
 def load_intensity(ledger: Ledger, run_id: str) -> dict[tuple, dict[str, np.ndarray]]:
     """(team, feature, model) -> kind -> tokens per unit of volume on each forecast day."""
-    if not ledger.has_table("forecast_intensity"):
+    return _per_kind(ledger, "forecast_intensity", run_id)
+
+
+def load_prices(ledger: Ledger, run_id: str) -> dict[tuple, dict[str, np.ndarray]]:
+    """(team, feature, model) -> kind -> USD per million tokens on each forecast day, as the
+    run priced them (empty for runs saved before runs kept their prices)."""
+    return _per_kind(ledger, "forecast_prices", run_id)
+
+
+def _per_kind(ledger: Ledger, table: str, run_id: str) -> dict[tuple, dict[str, np.ndarray]]:
+    if not ledger.has_table(table):
         return {}
     rows = ledger.con.execute(
-        f"""SELECT team, feature, model, {", ".join(TOKEN_KINDS)} FROM forecast_intensity
+        f"""SELECT team, feature, model, {", ".join(TOKEN_KINDS)} FROM {table}
             WHERE run_id = ?""",
         [run_id],
     ).fetchall()

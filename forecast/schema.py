@@ -152,6 +152,14 @@ SELECT run_id, team, feature, model,
 FROM (SELECT run_id, team, feature, model, start, n_days,
              unnest(range(n_days * n_paths)) AS i, unnest(volume) AS volume, unnest(cost) AS cost
       FROM forecast_paths);
+-- USD per million tokens of each kind on every forecast day, as the run priced it: a
+-- scenario starts from these, whatever the price book says later.
+CREATE TABLE IF NOT EXISTS forecast_prices (
+    run_id VARCHAR NOT NULL, team VARCHAR NOT NULL, feature VARCHAR NOT NULL,
+    model VARCHAR NOT NULL, start DATE NOT NULL, n_days INTEGER NOT NULL,
+    input DOUBLE[] NOT NULL, cached_input DOUBLE[] NOT NULL, cache_write DOUBLE[] NOT NULL,
+    output DOUBLE[] NOT NULL
+);
 -- Per series, fiscal period and path, the period's cost (actuals of its days before the
 -- run's first forecast day included): what period tables add up, kept at save.
 CREATE TABLE IF NOT EXISTS forecast_period_paths (

@@ -216,3 +216,22 @@ def test_shares_played_per_origin_equal_the_whole_game(baseline):
     assert shapley(applier) == pytest.approx(whole, rel=1e-9, abs=1e-9)
     assert sum(whole) == pytest.approx(value(range(n)) - value(()))
     assert all(abs(share) > 1e-6 for share in whole)  # every change does something here
+
+
+def test_the_baseline_keeps_the_prices_its_run_used(baseline):
+    """After a price-book edit the baseline still matches the run it names: the run's own
+    total cost (its saved cost paths), not today's book."""
+    from forecast.pricing import PriceBook, PriceEntry
+    from forecast.runstore import load_paths
+
+    ledger, run, book = baseline
+    _, cost = load_paths(ledger, run.run_id, "cost")
+    run_total = cost.sum(axis=(0, 2)).mean()
+    edited = PriceBook([*book.entries, PriceEntry(model="gpt-4o", effective=dt.date(2026, 1, 1),
+                                                  input=100.0, output=400.0)])  # fmt: skip
+    scenario = parse_scenario(
+        "name: t\nchanges:\n  - {kind: traffic, team: search, factor: 1, start: 2026-07-01}\n"
+    )
+    result = evaluate(ledger, run, edited, scenario, FiscalCalendar(1))
+    assert result.totals["baseline"]["mean"] == pytest.approx(run_total, rel=1e-9)
+    assert result.totals["delta"]["mean"] == pytest.approx(0.0, abs=1e-9)

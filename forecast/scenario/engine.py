@@ -26,7 +26,14 @@ from forecast.errors import LedgerError, ScenarioError
 from forecast.ledger import Ledger
 from forecast.periods import exceed_share, period_totals
 from forecast.pricing.book import PRICE_COLUMNS, PriceBook
-from forecast.runstore import ForecastRun, load_actuals, load_intensity, load_paths, series_rows
+from forecast.runstore import (
+    ForecastRun,
+    load_actuals,
+    load_intensity,
+    load_paths,
+    load_prices,
+    series_rows,
+)
 from forecast.scenario.changes import Range
 from forecast.scenario.schema import Scenario
 from forecast.scenario.streams import Context, Stream
@@ -53,13 +60,15 @@ def load_baseline(ledger: Ledger, run: ForecastRun, book: PriceBook) -> Baseline
     ):
         raise LedgerError(f"run {run.run_id} is incomplete: its paths do not match its series")
     intensity = load_intensity(ledger, run.run_id)
+    kept = load_prices(ledger, run.run_id)  # the run's own prices: a later book edit is not in
     streams = []
     prices: dict[tuple, dict] = {}  # most series share a model and tier mix
     for i, row in enumerate(series.itertuples(index=False)):
         tiers = json.loads(row.tiers)
-        key = (row.model, row.tiers)
+        key = (row.team, row.feature, row.model) if kept else (row.model, row.tiers)
         if key not in prices:
-            prices[key] = kind_prices(book, row.model, tiers, days)
+            # runs saved before runs kept their prices are priced with today's book
+            prices[key] = kept.get(key) or kind_prices(book, row.model, tiers, days)
         # runs before intensity was forecast kept one number per kind
         per_day = intensity.get((row.team, row.feature, row.model)) or {
             k: np.full(d, getattr(row, k)) for k in PRICE_COLUMNS
