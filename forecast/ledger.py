@@ -12,6 +12,7 @@ writers never meet in an optimistic-concurrency conflict.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from contextlib import contextmanager, nullcontext, suppress
@@ -60,11 +61,17 @@ class Ledger:
         try:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
-            raise LedgerError(
-                f"cannot open the ledger: {str(exc).splitlines()[0]}",
-                file=str(self.path),
-                hint="another costcast process may be writing to it; wait for it to finish",
-            ) from None
+            text = str(exc).splitlines()[0]
+            holder = re.search(r"held in (.+?) \(PID (\d+)\)", text)
+            if "lock" in text.lower():
+                by = f" (process {holder[2]})" if holder else ""
+                raise LedgerError(
+                    f"the ledger is in use by another costcast process{by}",
+                    file=str(self.path),
+                    hint="while `costcast serve` runs, it owns the ledger: work through its API, "
+                    "or stop it; otherwise wait for the other command to finish",
+                ) from None
+            raise LedgerError(f"cannot open the ledger: {text}", file=str(self.path)) from None
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self.con.execute("SET preserve_insertion_order = false")
         _session_settings(self.con)

@@ -8,12 +8,14 @@ from collections.abc import Sequence
 import pandas as pd
 
 from forecast.errors import CostcastError, LedgerError
+from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
 from forecast.schema import DIMENSIONS, split_keys
 
 GROUP_KEYS = DIMENSIONS
 FREQS = {"hour": "hour", "day": "day", "week": "week", "month": "month"}
+FISCAL_FREQS = ("quarter", "year")  # months regrouped by the fiscal calendar
 
 
 # cost of one ledger row `u` at price row `p` (USD per million tokens)
@@ -109,15 +111,22 @@ def usage_summary(
     freq: str = "day",
     start: dt.date | None = None,
     end: dt.date | None = None,
+    calendar: FiscalCalendar | None = None,
 ) -> pd.DataFrame:
     """Requests, failures, tokens by kind, book cost and reported cost per period and group.
 
-    ``end`` is inclusive (the whole day). Periods are UTC; weeks start on Monday.
+    ``end`` is inclusive (the whole day). Periods are UTC; weeks start on Monday; quarters
+    and years are fiscal (``calendar``), each row stamped with its first day and labelled
+    (``period``) as forecast tables label them.
     """
     keys = parse_group_keys(by)
+    if freq in FISCAL_FREQS:
+        months = usage_summary(ledger, book, by=by, freq="month", start=start, end=end)
+        return _fiscal(months, keys, freq, calendar or FiscalCalendar())
     if freq not in FREQS:
         raise CostcastError(
-            f"unknown frequency {freq!r}; choose from {', '.join(FREQS)}", param="freq"
+            f"unknown frequency {freq!r}; choose from {', '.join([*FREQS, *FISCAL_FREQS])}",
+            param="freq",
         )
     if ledger.row_count() == 0:
         raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
@@ -142,3 +151,14 @@ def usage_summary(
         """
     ).df()
     return frame
+
+
+def _fiscal(months: pd.DataFrame, keys: list[str], freq: str, calendar: FiscalCalendar):
+    """Monthly rows summed into fiscal quarters or years; a cost stays unknown (null) where
+    any month of it is."""
+    firsts = {m: calendar.period_start(m.date(), freq) for m in months["timestamp"].unique()}
+    starts = months["timestamp"].map(firsts)
+    frame = months.assign(timestamp=pd.to_datetime(starts))
+    totals = frame.groupby(["timestamp", *keys], sort=True).sum(min_count=1).reset_index()
+    totals.insert(1, "period", [calendar.label(t.date(), freq) for t in totals["timestamp"]])
+    return totals

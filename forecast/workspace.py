@@ -99,7 +99,9 @@ class Workspace:
     ) -> pd.DataFrame:
         from forecast.usage import usage_summary
 
-        return usage_summary(self.ledger, self.book, by=by, freq=freq, start=start, end=end)
+        return usage_summary(
+            self.ledger, self.book, by=by, freq=freq, start=start, end=end, calendar=self.calendar
+        )
 
     def prices(self, on: dt.date, tier: str = "standard", model: str | None = None):
         from forecast.pricing import price_table

@@ -190,8 +190,8 @@ def test_forecast_mistakes_exit_2(cli, workdir, extra_config, args, message):
 def test_a_parameter_mistake_names_the_option(cli, workdir, fixture_path):
     (workdir / "costcast.yaml").write_text("ledger: costcast.duckdb\n")
     assert cli("ingest", fixture_path("canonical.csv"))[0] == 0
-    code, _, err = cli("usage", "--freq", "year")
-    assert code == 2 and "option --freq: unknown frequency 'year'" in err
+    code, _, err = cli("usage", "--freq", "decade")
+    assert code == 2 and "option --freq: unknown frequency 'decade'" in err
     code, _, err = cli("usage", "--from", "2026-03-02", "--to", "2026-03-01")
     assert code == 2 and "option --to: the last day 2026-03-01 is before the first" in err
     # a positional argument has no option: it is named as in the command's usage line
@@ -258,3 +258,23 @@ def test_token_create_list_revoke(cli, tmp_path):
     assert cli("token", "revoke", "erp", "--config", config)[0] == 0
     code, _, err = cli("token", "revoke", "erp", "--config", config)
     assert code == 2 and "no token named 'erp'" in err
+
+
+def test_a_ledger_held_by_another_process_gets_the_documented_message(cli, workdir, fixture_path):
+    import subprocess
+    import sys
+
+    assert cli("ingest", fixture_path("canonical.csv"))[0] == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time\n"
+         "con = duckdb.connect('costcast.duckdb'); print('open', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        code, _, err = cli("usage")
+        assert code == 2 and "in use by another costcast process" in err
+        assert "costcast serve" in err and "Conflicting lock" not in err
+    finally:
+        holder.kill()
+        holder.wait()

@@ -88,10 +88,29 @@ def test_bad_arguments(ledger, fixture_path, book):
     ingest_files(ledger, [fixture_path("canonical.csv")])
     with pytest.raises(CostcastError, match="cannot group by colour"):
         usage_summary(ledger, book, by="team,colour")
-    with pytest.raises(CostcastError, match="unknown frequency 'year'") as info:
-        usage_summary(ledger, book, freq="year")
+    with pytest.raises(CostcastError, match="unknown frequency 'decade'") as info:
+        usage_summary(ledger, book, freq="decade")
     # the library names its parameter; each front end spells it its own way
     assert info.value.param == "freq" and "--" not in str(info.value)
     with pytest.raises(CostcastError, match="is before the first") as info:
         usage_summary(ledger, book, start=dt.date(2026, 3, 2), end=dt.date(2026, 3, 1))
     assert info.value.param == "to"
+
+
+def test_fiscal_quarters_add_up_the_months_they_hold(ledger, tmp_path, book):
+    """120 constant days to 2026-06-15, fiscal year from February: 2026-Q1 (Feb-Apr) holds
+    Feb 16 to Apr 30, 74 days; 2026-Q2 (May-Jul) May 1 to Jun 15, 46 days."""
+    from builders import DAILY_COST, KEYS, daily_csv
+
+    from forecast.fiscal import FiscalCalendar
+
+    ingest_files(ledger, [daily_csv(tmp_path / "u.csv", KEYS)])
+    frame = usage_summary(ledger, book, by="team", freq="quarter", calendar=FiscalCalendar(2))
+    search = frame[frame.team == "search"].set_index("period")
+    assert list(search.index) == ["2026-Q1", "2026-Q2"]
+    assert search.loc["2026-Q1", "requests"] == 74 * 100
+    assert search.loc["2026-Q1", "cost_usd"] == pytest.approx(74 * DAILY_COST)
+    assert search.loc["2026-Q2", "cost_usd"] == pytest.approx(46 * DAILY_COST)
+    assert str(search.loc["2026-Q1", "timestamp"].date()) == "2026-02-01"
+    year = usage_summary(ledger, book, freq="year", calendar=FiscalCalendar(2))
+    assert list(year["period"]) == ["FY2026"] and year["requests"].iloc[0] == 3 * 120 * 100

@@ -79,7 +79,7 @@ def usage(
     by: str = Query(
         "", description="Comma-separated: team, feature, model, provider, user, deployment."
     ),
-    freq: str = Query("month", description="hour, day, week or month."),
+    freq: str = Query("month", description="hour, day, week, month, or quarter or year (fiscal)."),
     start: dt.date | None = Query(None, alias="from", description="First day."),
     end: dt.date | None = Query(None, alias="to", description="Last day (inclusive)."),
     limit: int = Limit,

@@ -88,7 +88,9 @@ def usage(
     by: Annotated[
         str, typer.Option(help="Comma-separated: team, feature, model, provider, user, deployment.")
     ] = "",
-    freq: Annotated[str, typer.Option(help="hour, day, week or month.")] = "month",
+    freq: Annotated[
+        str, typer.Option(help="hour, day, week, month, or quarter or year (fiscal).")
+    ] = "month",
     start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day (inclusive).")] = None,
     output: OutputOption = Output.table,
