@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench lab clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/scenario.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/accuracy.py --demo
+
+# JupyterLab on the notebooks, with the notebooks extra installed; they build their own demo.
+lab: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[notebooks]'
+	$(BIN)/jupyter lab notebooks/
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

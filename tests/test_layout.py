@@ -80,3 +80,15 @@ def test_modules_and_functions_stay_small_or_say_why():
                 unexplained.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
     assert not too_long, too_long
     assert not unexplained, unexplained
+
+
+def test_make_lab_installs_jupyterlab_and_opens_the_notebooks():
+    import shutil
+    import subprocess
+
+    make = shutil.which("make")
+    if make is None:  # CI runs through make; a bare checkout without it has nothing to check
+        return
+    plan = subprocess.run([make, "-n", "lab"], cwd=ROOT, capture_output=True, text=True)
+    assert plan.returncode == 0, plan.stderr
+    assert ".[notebooks]" in plan.stdout and "jupyter lab notebooks/" in plan.stdout
