@@ -34,6 +34,7 @@ from forecast.models import AUTO
 from forecast.pricing.book import PriceBook
 from forecast.runs import RunSettings, driver_series, engine_params
 from forecast.series import SERIES_KEYS, daily_drivers, last_complete_day, tier_mix
+from forecast.usage import unpriced
 
 RESULT_KEYS = ("model", "level", "horizon", "windows", "wape", "mase", "coverage_80", "pinball",
                "series_skipped")  # fmt: skip
@@ -68,7 +69,8 @@ def cross_validation(
     if horizon < 1 or windows < 1 or step < 1:
         raise CostcastError("horizon, windows and step must be at least 1", param="windows")
     as_of = as_of or last_complete_day(ledger)
-    drivers = daily_drivers(ledger, book, as_of)
+    # as a forecast does: models the book cannot price are left out
+    drivers = daily_drivers(ledger, book, as_of, exclude=[m for m, _ in unpriced(ledger, book)])
     first_day = drivers["ds"].min().date()
     cutoffs = [
         as_of - dt.timedelta(days=horizon + step * (windows - 1 - i)) for i in range(windows)

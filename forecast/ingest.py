@@ -355,10 +355,12 @@ def _note_unpriced(con, results: list[IngestResult], book: PriceBook) -> None:
         ]
         unpriced = sorted(m for m in models if book.resolve(m) is None)
         if unpriced:
+            example = unpriced[0]
             result.notes.append(
-                "no price for model(s) "
-                + ", ".join(unpriced)
-                + ": add them to prices.entries in costcast.yaml before reporting cost"
+                "warning: no price for model(s) " + ", ".join(unpriced) + ": their cost shows "
+                "as unknown in usage and they are left out of forecasts until you add them "
+                "to costcast.yaml, e.g.\n  prices:\n    entries:\n      - {model: "
+                f"{example}, effective: 2025-01-01, input: 1.00, output: 4.00}}  # USD per 1M"
             )
 
 

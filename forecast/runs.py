@@ -27,7 +27,7 @@ from forecast.engine import (
     resolve_forecasters,
     run_engine,
 )
-from forecast.errors import CostcastError, LedgerError
+from forecast.errors import CostcastError, LedgerError, UnpricedModelError
 from forecast.fiscal import FiscalCalendar, Horizon
 from forecast.intensity import better_unit
 from forecast.ledger import Ledger
@@ -48,6 +48,7 @@ from forecast.series import (
     tier_shares,
     token_matrix,
 )
+from forecast.usage import unpriced
 
 ACTUALS_DAYS = 400
 STALE_AFTER_DAYS = 7
@@ -131,8 +132,12 @@ def create_forecast(
     as_of, end = plan_dates(ledger, horizon, as_of)
     candidates = resolve_forecasters(settings.forecasters)
     h = (end - as_of).days
-    drivers = daily_drivers(ledger, book, as_of)
+    # a model the book cannot price is left out of the run, and the run says so
+    missing = unpriced(ledger, book, None, as_of)
+    drivers = daily_drivers(ledger, book, as_of, exclude=[m for m, _ in missing])
     if drivers.empty:
+        if missing:
+            raise UnpricedModelError([label for _, label in missing])
         raise LedgerError(f"the ledger has no usage on or before {as_of}")
     days = pd.date_range(as_of + dt.timedelta(days=1), end, freq="D")
     mix = tier_mix(ledger, as_of)
@@ -155,7 +160,8 @@ def create_forecast(
         horizon_end=end,
         n_paths=settings.n_paths,
         seed=settings.seed,
-        meta=_meta(ledger, as_of, settings, result, config_snapshot),
+        meta=_meta(ledger, as_of, settings, result, config_snapshot)
+        | {"unpriced": [label for _, label in missing]},
     )
     actuals = _actuals(run, series, drivers)
     save_run(ledger, run, series, result, actuals, days, calendar or FiscalCalendar())

@@ -14,6 +14,7 @@ which in ``volume_unit``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,11 +51,14 @@ def last_complete_day(ledger: Ledger) -> dt.date:
     return end.date() - dt.timedelta(days=1)
 
 
-def daily_drivers(ledger: Ledger, book: PriceBook, end: dt.date) -> pd.DataFrame:
+def daily_drivers(
+    ledger: Ledger, book: PriceBook, end: dt.date, exclude: Sequence[str] = ()
+) -> pd.DataFrame:
     """One row per key and day up to ``end`` (inclusive), zero-filled between a key's first
     day and ``end``: requests (NaN where a source did not count them), tokens by kind,
-    failed requests and failed tokens, cost from the book."""
-    priced = priced_usage_sql(ledger, book, None, end)
+    failed requests and failed tokens, cost from the book. The models in ``exclude`` (those
+    the book cannot price) are left out."""
+    priced = priced_usage_sql(ledger, book, None, end, exclude=exclude)
     kinds = ", ".join(f"sum({sql}) AS t_{kind}" for kind, sql in _KIND_SQL.items())
     frame = ledger.con.execute(
         f"""

@@ -38,24 +38,43 @@ def parse_group_keys(by: str | Sequence[str] | None) -> list[str]:
     return split_keys(by, GROUP_KEYS, "group")
 
 
+def _used(ledger: Ledger, start, end, exclude: Sequence[str] = ()) -> list[tuple]:
+    """(model, tier, first day) of every model and tier used in [start, end]."""
+    where, params = _range(start, end, exclude)
+    return ledger.con.execute(
+        f"""SELECT model, service_tier, min(ts)::DATE FROM usage {where}
+            GROUP BY ALL ORDER BY ALL""",
+        params,
+    ).fetchall()
+
+
+def unpriced(
+    ledger: Ledger, book: PriceBook, start: dt.date | None = None, end: dt.date | None = None
+) -> list[tuple[str, str]]:
+    """(model, what is missing) for every model used in [start, end] the book cannot price."""
+    return book.missing_prices(_used(ledger, start, end))
+
+
 def priced_usage_sql(
     ledger: Ledger,
     book: PriceBook,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    *,
+    strict: bool = True,
+    exclude: Sequence[str] = (),
 ) -> str:
-    """SQL for every ledger row in [start, end] with its book cost; registers the lookups it needs.
+    """SQL for every ledger row in [start, end] (but those of the models in ``exclude``)
+    with its book cost; registers the lookups it needs.
 
-    Raises UnpricedModelError naming every model (and tier) the book cannot price.
+    ``strict``: raise UnpricedModelError naming every model (and tier) the book cannot
+    price; otherwise their rows come with a null cost (unknown, never zero).
     """
     con = ledger.con
-    where, params = _range(start, end)
-    used = con.execute(
-        f"""SELECT model, service_tier, min(ts)::DATE FROM usage {where}
-            GROUP BY ALL ORDER BY ALL""",
-        params,
-    ).fetchall()
-    book.require_prices(used)
+    used = _used(ledger, start, end, exclude)
+    if strict:
+        book.require_prices(used)
+    where, params = _range(start, end, exclude)
     models = pd.DataFrame(
         [(m, book.resolve(m), book.provider_of(m) or "") for m in sorted({m for m, _, _ in used})],
         columns=["model", "key", "provider"],
@@ -74,7 +93,7 @@ def priced_usage_sql(
                p.output AS price_output
         FROM (SELECT * FROM usage {bounds}) u
         JOIN _price_models m ON u.model = m.model
-        ASOF JOIN _prices p
+        ASOF {"" if strict else "LEFT "}JOIN _prices p
             ON m.key = p.model AND u.service_tier = p.tier AND CAST(u.ts AS DATE) >= p.effective
     """
 
@@ -92,8 +111,13 @@ def priced_usage(
     return frame
 
 
-def _range(start: dt.date | None, end: dt.date | None) -> tuple[str, list]:
+def _range(
+    start: dt.date | None, end: dt.date | None, exclude: Sequence[str] = ()
+) -> tuple[str, list]:
     clauses, params = [], []
+    if exclude:  # literals, not parameters: the clause is also inlined (see priced_usage_sql)
+        names = ", ".join("'" + m.replace("'", "''") + "'" for m in sorted(set(exclude)))
+        clauses.append(f"model NOT IN ({names})")
     if start is not None:
         clauses.append("ts >= ?")
         params.append(dt.datetime.combine(start, dt.time()))
@@ -112,16 +136,21 @@ def usage_summary(
     start: dt.date | None = None,
     end: dt.date | None = None,
     calendar: FiscalCalendar | None = None,
+    strict: bool = False,
 ) -> pd.DataFrame:
     """Requests, failures, tokens by kind, book cost and reported cost per period and group.
 
     ``end`` is inclusive (the whole day). Periods are UTC; weeks start on Monday; quarters
     and years are fiscal (``calendar``), each row stamped with its first day and labelled
-    (``period``) as forecast tables label them.
+    (``period``) as forecast tables label them. A group with usage of a model the book
+    cannot price shows its cost as unknown (null, never zero) and counts those requests in
+    ``unpriced_requests``; ``strict`` makes such usage an error instead.
     """
     keys = parse_group_keys(by)
     if freq in FISCAL_FREQS:
-        months = usage_summary(ledger, book, by=by, freq="month", start=start, end=end)
+        months = usage_summary(
+            ledger, book, by=by, freq="month", start=start, end=end, strict=strict
+        )
         return _fiscal(months, keys, freq, calendar or FiscalCalendar())
     if freq not in FREQS:
         raise CostcastError(
@@ -132,7 +161,7 @@ def usage_summary(
         raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
     if start and end and end < start:
         raise CostcastError(f"the last day {end} is before the first {start}", param="to")
-    priced = priced_usage_sql(ledger, book, start, end)
+    priced = priced_usage_sql(ledger, book, start, end, strict=strict)
     group_cols = "".join(f', "{k}"' for k in keys)
     frame = ledger.con.execute(
         f"""
@@ -144,8 +173,11 @@ def usage_summary(
                CAST(sum(cached_input_tokens) AS BIGINT) AS cached_input_tokens,
                CAST(sum(cache_write_tokens) AS BIGINT) AS cache_write_tokens,
                CAST(sum(output_tokens) AS BIGINT) AS output_tokens,
-               round({exact_sum("cost_usd")}, 6) AS cost_usd,
-               round({exact_sum("reported_cost_usd")}, 6) AS reported_cost_usd
+               CASE WHEN bool_or(cost_usd IS NULL) THEN NULL
+                    ELSE round({exact_sum("cost_usd")}, 6) END AS cost_usd,
+               round({exact_sum("reported_cost_usd")}, 6) AS reported_cost_usd,
+               CAST(coalesce(sum(requests) FILTER (WHERE cost_usd IS NULL), 0) AS BIGINT)
+                   AS unpriced_requests
         FROM ({priced})
         GROUP BY ALL ORDER BY ALL
         """
@@ -159,6 +191,9 @@ def _fiscal(months: pd.DataFrame, keys: list[str], freq: str, calendar: FiscalCa
     firsts = {m: calendar.period_start(m.date(), freq) for m in months["timestamp"].unique()}
     starts = months["timestamp"].map(firsts)
     frame = months.assign(timestamp=pd.to_datetime(starts))
-    totals = frame.groupby(["timestamp", *keys], sort=True).sum(min_count=1).reset_index()
+    groups = frame.groupby(["timestamp", *keys], sort=True)
+    totals = groups.sum(min_count=1)
+    totals["cost_usd"] = groups["cost_usd"].agg(lambda s: s.sum(skipna=False))  # unknown stays
+    totals = totals.reset_index()
     totals.insert(1, "period", [calendar.label(t.date(), freq) for t in totals["timestamp"]])
     return totals

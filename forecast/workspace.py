@@ -96,12 +96,20 @@ class Workspace:
         freq: str = "month",
         start: dt.date | None = None,
         end: dt.date | None = None,
+        strict: bool = False,
     ) -> pd.DataFrame:
         from forecast.usage import usage_summary
 
         return usage_summary(
-            self.ledger, self.book, by=by, freq=freq, start=start, end=end, calendar=self.calendar
-        )
+            self.ledger, self.book, by=by, freq=freq, start=start, end=end,
+            calendar=self.calendar, strict=strict,
+        )  # fmt: skip
+
+    def unpriced(self) -> list[str]:
+        """What the book cannot price of the ledger's usage, in words."""
+        from forecast.usage import unpriced
+
+        return [label for _, label in unpriced(self.ledger, self.book)]
 
     def prices(self, on: dt.date, tier: str = "standard", model: str | None = None):
         from forecast.pricing import price_table

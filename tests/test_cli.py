@@ -51,7 +51,7 @@ def test_ingest_then_usage_csv_and_json(cli, workdir, fixture_path):
     assert list(rows[0]) == [
         "timestamp", "team", "model", "requests", "failed_requests", "input_tokens",
         "cached_input_tokens", "cache_write_tokens", "output_tokens", "cost_usd",
-        "reported_cost_usd",
+        "reported_cost_usd", "unpriced_requests",
     ]  # fmt: skip
     assert rows[0]["timestamp"] == "2026-03-01T00:00:00Z"
     code, out, _ = cli("usage", "--output", "json")
@@ -100,8 +100,12 @@ def test_unpriced_model_names_it_and_how_to_add_it(cli, workdir):
     path.write_text(
         "timestamp,model,input_tokens,output_tokens\n2026-01-01T00:00:00Z,mystery-9,5,1\n"
     )
-    assert cli("ingest", path)[0] == 0
-    code, _, err = cli("usage")
+    code, _, err = cli("ingest", path)
+    assert code == 0 and "warning: no price for model(s) mystery-9" in err and "prices:" in err
+    code, out, err = cli("usage", "--output", "json")
+    assert code == 0 and json.loads(out)[0]["cost_usd"] is None
+    assert "no price for mystery-9" in err
+    code, _, err = cli("usage", "--strict")
     assert code == 2
     assert "mystery-9" in err and "prices:" in err
 

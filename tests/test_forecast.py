@@ -353,3 +353,16 @@ def test_auto_tries_costly_forecasters_on_the_heaviest_series_only():
     forced = [series(i, ("prophet",)) for i in range(50)]
     budget_costly(forced, share=0.1, at_least=3)
     assert all(s.candidates == ("prophet",) for s in forced)
+
+
+def test_a_model_the_book_cannot_price_is_left_out_and_named(ledger, tmp_path):
+    from forecast.runstore import run_series
+
+    ingest_files(ledger, [daily_csv(tmp_path / "u.csv", KEYS[:1])])
+    ingest_files(ledger, [daily_csv(tmp_path / "m.csv", [("search", "ask", "mystery-7")])])
+    run = create_forecast(
+        ledger, load_price_book(), horizon=Horizon.until(AS_OF + dt.timedelta(days=7)),
+        settings=RunSettings(forecasters="seasonal_naive", n_paths=20), jobs=1,
+    )  # fmt: skip
+    assert run.meta["unpriced"] == ["mystery-7"]
+    assert list(run_series(ledger, run.run_id)["model"]) == ["gpt-4o"]

@@ -278,9 +278,9 @@ def test_a_second_writer_gets_a_clear_error(tmp_path):
     )  # fmt: skip
     try:
         assert holder.stdout.readline().strip() == "ok"
-        with pytest.raises(LedgerError, match="cannot open the ledger") as info:
+        with pytest.raises(LedgerError, match="in use by another costcast process") as info:
             Ledger(path)
-        assert "another costcast process" in info.value.hint
+        assert "costcast serve" in info.value.hint
     finally:
         holder.kill()
         holder.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from forecast.errors import CostcastError, LedgerError, UnpricedModelError
@@ -33,7 +34,7 @@ def test_cost_per_team_by_hand(ledger, fixture_path, book):
     assert list(frame.columns) == [
         "timestamp", "team", "requests", "failed_requests", "input_tokens",
         "cached_input_tokens", "cache_write_tokens", "output_tokens", "cost_usd",
-        "reported_cost_usd",
+        "reported_cost_usd", "unpriced_requests",
     ]  # fmt: skip
 
 
@@ -68,17 +69,23 @@ def test_provider_comes_from_the_book_when_the_source_has_none(ledger, fixture_p
     assert frame["provider"].tolist() == ["anthropic", "openai"]
 
 
-def test_unpriced_models_stop_the_summary(ledger, tmp_path, book):
+def test_unpriced_models_show_as_unknown_cost_and_strict_stops(ledger, tmp_path, book):
     path = tmp_path / "x.csv"
     path.write_text(
-        "timestamp,model,input_tokens,output_tokens\n"
-        "2026-01-01T00:00:00Z,mystery-1,1,1\n2026-01-01T00:00:00Z,mystery-2,1,1\n"
-        "2026-01-01T00:00:00Z,gpt-4o,1,1\n"
+        "timestamp,team,model,input_tokens,output_tokens\n"
+        "2026-01-01T00:00:00Z,a,mystery-1,1,1\n2026-01-01T00:00:00Z,a,mystery-2,1,1\n"
+        "2026-01-01T00:00:00Z,b,gpt-4o,1000000,0\n"
     )
     (result,) = ingest_files(ledger, [path], book=book)
-    assert "mystery-1, mystery-2" in result.notes[0]
+    assert "mystery-1, mystery-2" in result.notes[0] and "prices:" in result.notes[0]
+    by_team = usage_summary(ledger, book, by="team").set_index("team")
+    assert pd.isna(by_team.loc["a", "cost_usd"])  # unknown, never zero
+    assert by_team.loc["a", "unpriced_requests"] == 2
+    assert by_team.loc["b", "cost_usd"] == pytest.approx(2.50)  # 1M gpt-4o input tokens
+    assert by_team.loc["b", "unpriced_requests"] == 0
+    assert pd.isna(usage_summary(ledger, book)["cost_usd"].iloc[0])  # the total too
     with pytest.raises(UnpricedModelError) as info:
-        usage_summary(ledger, book)
+        usage_summary(ledger, book, strict=True)
     assert info.value.models == ["mystery-1", "mystery-2"]
 
 

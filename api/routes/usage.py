@@ -82,11 +82,14 @@ def usage(
     freq: str = Query("month", description="hour, day, week, month, or quarter or year (fiscal)."),
     start: dt.date | None = Query(None, alias="from", description="First day."),
     end: dt.date | None = Query(None, alias="to", description="Last day (inclusive)."),
+    strict: bool = Query(False, description="Fail on usage the price book cannot price."),
     limit: int = Limit,
     offset: int = Offset,
 ) -> Page:
     """Requests, failures, tokens and cost (priced, and as reported) per period and group."""
     return state.cached(
         request,
-        lambda: page(workspace.usage(by=by, freq=freq, start=start, end=end), limit, offset),
+        lambda: page(
+            workspace.usage(by=by, freq=freq, start=start, end=end, strict=strict), limit, offset
+        ),
     )

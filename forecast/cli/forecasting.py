@@ -120,6 +120,10 @@ def _report_run(ws, run: ForecastRun) -> None:
         )
     else:
         err.print("backtest: not enough history to score")
+    for label in run.meta.get("unpriced") or []:
+        err.print(
+            f"[yellow]left out[/yellow] {label}: no price in the book (add it to prices.entries)"
+        )
     for name, entry in sorted((run.meta.get("skipped") or {}).items()):
         err.print(
             f"[yellow]skipped[/yellow] {name} on {entry['series']} series (e.g. {entry['example']})"

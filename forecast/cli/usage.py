@@ -93,14 +93,23 @@ def usage(
     ] = "month",
     start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day (inclusive).")] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Fail on usage of a model the price book cannot price.")
+    ] = False,
     output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
-    """Requests, failures, tokens and cost (from the price book, and as reported) per period."""
+    """Requests, failures, tokens and cost (from the price book, and as reported) per period.
+
+    A group with usage the book cannot price shows its cost as unknown (empty, never zero)
+    and counts those requests in unpriced_requests; --strict makes it an error."""
     with workspace(config, read_only=True) as ws:
         frame = ws.usage(
-            by=by, freq=freq, start=parse_date(start, "from"), end=parse_date(end, "to")
-        )
+            by=by, freq=freq, start=parse_date(start, "from"), end=parse_date(end, "to"),
+            strict=strict,
+        )  # fmt: skip
+        for label in ws.unpriced():
+            err.print(f"[yellow]warning[/yellow] no price for {label}: its cost shows as unknown")
     emit(frame, output, title=f"usage by {by or 'total'} per {freq}")
 
 

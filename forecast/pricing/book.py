@@ -191,20 +191,23 @@ class PriceBook:
 
     def require_prices(self, keys: Iterable[tuple[str, str, dt.date]]) -> None:
         """Raise one error naming every (model, tier) with no price on its first usage date."""
+        missing = self.missing_prices(keys)
+        if missing:
+            raise UnpricedModelError([label for _, label in missing])
+
+    def missing_prices(self, keys: Iterable[tuple[str, str, dt.date]]) -> list[tuple[str, str]]:
+        """(model, what is missing) for every (model, tier, first usage day) the book cannot
+        price from that day on."""
         missing = []
         for model, tier, first_day in keys:
             key = self.resolve(model)
             label = model if tier == "standard" else f"{model} ({tier} tier)"
-            if key is None:
-                missing.append(label)
-                continue
             dates = [e.effective for e in self.entries if e.model == key and e.tier == tier]
-            if not dates:
-                missing.append(label)
+            if key is None or not dates:
+                missing.append((model, label))
             elif min(dates) > first_day:
-                missing.append(f"{label}: used from {first_day}, first price {min(dates)}")
-        if missing:
-            raise UnpricedModelError(missing)
+                missing.append((model, f"{label}: used from {first_day}, first price {min(dates)}"))
+        return missing
 
 
 def _suggest(model: str, known: set[str]) -> str:
