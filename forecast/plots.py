@@ -1,4 +1,6 @@
-"""Charts: the forecast fan (history, P50, 50% and 80% bands) per group."""
+"""Charts: the forecast fan per group (history, P50, 50% and 80% bands), the finance view
+(period totals with P10-P90 against budget, and the burn-up of the current period), and a
+scenario's waterfall."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; never a window
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
@@ -18,6 +21,7 @@ from forecast.runstore import ForecastRun, group_actuals, load_paths
 
 HISTORY_DAYS = 120
 MAX_PANELS = 6
+THOUSANDS = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}")
 
 
 def daily_bands(ledger: Ledger, run: ForecastRun, by: Sequence[str]) -> pd.DataFrame:
@@ -106,8 +110,17 @@ def waterfall_chart(result, path: str | Path) -> Path:
     left.bar(len(labels) - 1, result.totals["scenario"]["mean"], color="C0")
     left.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
     left.set_ylabel("USD over the horizon (mean)")
+    # from zero: the baseline and scenario bars are compared by their height
     levels = np.cumsum([base, *(d for _, d in steps)])
-    left.set_ylim(levels.min() * 0.95, levels.max() * 1.02)
+    left.set_ylim(0, max(levels.max(), result.totals["scenario"]["mean"]) * 1.12)
+    values = [base, *(d for _, d in steps), result.totals["scenario"]["mean"]]
+    tops = [base, *levels[1:], result.totals["scenario"]["mean"]]
+    for i, (value, top) in enumerate(zip(values, tops, strict=True)):
+        signed = 0 < i < len(values) - 1
+        left.annotate(f"{value:+,.0f}" if signed else f"{value:,.0f}", (i, max(top, top - value)),
+                      ha="center", va="bottom", fontsize=7, xytext=(0, 2),
+                      textcoords="offset points")  # fmt: skip
+    left.yaxis.set_major_formatter(THOUSANDS)
     left.set_title(result.scenario.name, loc="left", fontsize=10)
     days = pd.to_datetime(result.daily["days"])
     for name, color in (("baseline", "0.5"), ("scenario", "C0")):
@@ -115,8 +128,58 @@ def waterfall_chart(result, path: str | Path) -> Path:
         right.fill_between(days, q10, q90, color=color, alpha=0.2)
         right.plot(days, q50, color=color, label=f"{name} P50 (band: P10-P90)")
     right.set_ylabel("USD / day")
+    right.set_ylim(bottom=0)
+    right.yaxis.set_major_formatter(THOUSANDS)
     right.legend(loc="upper left", fontsize=8)
     right.set_title(f"baseline run {result.baseline_run}", loc="left", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def budget_chart(table: pd.DataFrame, burn: pd.DataFrame, title: str, path: str | Path) -> Path:
+    """Left: each fiscal period's total (actuals to date plus forecast) as a bar with its
+    P10-P90 range and value, and its budget where one is set. Right: the current period's
+    cumulative spend, actual then forecast (P50, P10-P90), against its budget.
+
+    ``table``: the total rows of a forecast table (period, mean, p10, p90, budget);
+    ``burn``: day, actual (cumulative, to the as-of date), p10, p50, p90 (cumulative
+    forecast after it), and ``burn.attrs["budget"]`` and ``["period"]``."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5))
+    x = np.arange(len(table))
+    means = table["mean"].to_numpy(dtype=float)
+    # a skewed period's mean can lie outside its P10-P90: draw the range, never a negative bar
+    low = np.clip(means - table["p10"].to_numpy(dtype=float), 0, None)
+    high = np.clip(table["p90"].to_numpy(dtype=float) - means, 0, None)
+    left.bar(x, means, color="C0", alpha=0.8, yerr=[low, high], capsize=4, label="mean, P10-P90")
+    for i, value in enumerate(means):  # inside the bar: the range and budget stay readable
+        left.annotate(f"{value:,.0f}", (i, value / 2), ha="center", va="center", fontsize=9,
+                      color="white", fontweight="bold")  # fmt: skip
+    budgets = pd.to_numeric(table["budget"], errors="coerce").to_numpy(dtype=float)
+    if np.isfinite(budgets).any():
+        left.scatter(x, budgets, marker="_", s=900, color="C3", linewidths=2, label="budget")
+    left.set_xticks(x, table["period"])
+    left.set_ylim(0, np.nanmax([*(means + high), *budgets]) * 1.15)
+    left.yaxis.set_major_formatter(THOUSANDS)
+    left.set_ylabel("USD per period")
+    left.legend(loc="upper right", fontsize=8)
+    left.set_title(title, loc="left", fontsize=10)
+    days = pd.to_datetime(burn["day"])
+    right.plot(days, burn["actual"], color="0.2", label="actual to date")
+    right.fill_between(days, burn["p10"], burn["p90"], color="C0", alpha=0.2, label="P10-P90")
+    right.plot(days, burn["p50"], color="C0", label="forecast P50")
+    budget = burn.attrs.get("budget")
+    if budget:
+        right.axhline(budget, color="C3", linewidth=1.5, label=f"budget {budget:,.0f}")
+    right.set_ylim(bottom=0)
+    right.yaxis.set_major_formatter(THOUSANDS)
+    right.set_ylabel("USD, cumulative")
+    right.legend(loc="upper left", fontsize=8)
+    right.set_title(f"{burn.attrs.get('period', '')}: burn-up against budget", loc="left",
+                    fontsize=10)  # fmt: skip
+    fig.autofmt_xdate()
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

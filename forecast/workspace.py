@@ -201,6 +201,36 @@ class Workspace:
 
         return fan_chart(self.ledger, run, list(levels), path)
 
+    def budget_chart(self, run: ForecastRun, freq: str, path: Path) -> Path:
+        """Finance's chart of a run: period totals with P10-P90 against budget, and the
+        burn-up of the period the forecast starts in."""
+        import numpy as np
+
+        from forecast.plots import budget_chart
+        from forecast.runstore import group_actuals, load_paths
+
+        table = self.forecast_table(run, by="", freq=freq)
+        period = self.calendar.label(run.start, freq)
+        first = self.calendar.period_start(run.start, freq)
+        last = min(self.calendar.period_end(first, freq), run.horizon_end + dt.timedelta(days=1))
+        past = group_actuals(self.ledger, run.run_id, [], first)
+        _, cost = load_paths(self.ledger, run.run_id, "cost")
+        ahead = cost.sum(axis=0)[:, : (last - run.start).days]  # (paths, days of the period)
+        spent = np.cumsum(past["cost"].to_numpy(dtype=float))
+        start = spent[-1] if len(spent) else 0.0
+        bands = np.quantile(start + np.cumsum(ahead, axis=1), [0.1, 0.5, 0.9], axis=0)
+        days = [*pd.to_datetime(past["ds"]), *pd.date_range(run.start, periods=ahead.shape[1])]
+        nan = [np.nan] * ahead.shape[1]
+        burn = pd.DataFrame({
+            "day": days, "actual": [*spent, *nan],
+            "p10": [*[np.nan] * len(spent), *bands[0]], "p50": [*[np.nan] * len(spent), *bands[1]],
+            "p90": [*[np.nan] * len(spent), *bands[2]],
+        })  # fmt: skip
+        row = table[table["period"] == period]
+        burn.attrs = {"period": period,
+                      "budget": float(row["budget"].iloc[0]) if len(row) and pd.notna(row["budget"].iloc[0]) else None}  # fmt: skip
+        return budget_chart(table, burn, f"{run.run_id}: total per {freq}", path)
+
     def forecast_table(
         self,
         run: ForecastRun,

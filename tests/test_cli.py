@@ -282,3 +282,15 @@ def test_a_ledger_held_by_another_process_gets_the_documented_message(cli, workd
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_finance_chart_of_a_forecast(cli, workdir):
+    from builders import KEYS, daily_csv
+
+    (workdir / "costcast.yaml").write_text("budgets:\n  - {period: 2026-Q3, amount: 100}\n")
+    assert cli("ingest", daily_csv(workdir / "u.csv", KEYS, days=60))[0] == 0
+    code, _, err = cli("forecast", "--horizon", "2026-Q3", "--forecasters", "seasonal_naive",
+                       "--paths", "20", "--jobs", "1", "--freq", "quarter",
+                       "--budget-plot", workdir / "b.png")  # fmt: skip
+    assert code == 0, err
+    assert (workdir / "b.png").read_bytes()[:4] == b"\x89PNG" and "wrote" in err

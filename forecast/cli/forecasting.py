@@ -60,6 +60,10 @@ def forecast(
     jobs: JobsOption = None,
     dask: DaskOption = None,
     plot: Annotated[Path | None, typer.Option(help="Write a fan chart (PNG) here.")] = None,
+    budget_plot: Annotated[
+        Path | None,
+        typer.Option(help="Write finance's chart (PNG): period totals, P10-P90, budget, burn-up."),
+    ] = None,
     output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
@@ -95,6 +99,9 @@ def forecast(
         _report_run(ws, run)
         if plot:
             err.print(f"wrote {ws.fan_chart(run, levels, plot)}")
+        if budget_plot:
+            period_freq = freq if freq in ("month", "quarter", "year") else "quarter"
+            err.print(f"wrote {ws.budget_chart(run, period_freq, budget_plot)}")
     title = f"forecast {run.run_id}: as of {run.as_of}, through {run.horizon_end} (USD)"
     emit(table.drop(columns="run_id") if output is Output.table else table, output, title=title)
 
