@@ -111,6 +111,12 @@ class Workspace:
 
         return [label for _, label in unpriced(self.ledger, self.book)]
 
+    def kpis(self, **options) -> pd.DataFrame:
+        """Spend KPIs per group and period (see ``forecast.kpis`` for the formulas)."""
+        from forecast.kpis import kpis
+
+        return kpis(self.ledger, self.book, **options)
+
     def prices(self, on: dt.date, tier: str = "standard", model: str | None = None):
         from forecast.pricing import price_table
 

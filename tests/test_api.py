@@ -297,3 +297,14 @@ def test_usage_upload_of_an_unknown_format_says_which_formats_exist(client):
                          content=b"hello\nworld\n", headers={"Content-Type": "text/plain"})  # fmt: skip
     assert answer.status_code == 422
     assert answer.json()["file"] == "notes.txt" and "--format" in answer.json()["hint"]
+
+
+def test_kpis_per_team_and_week(client):
+    body = client.get("/v1/kpis", params={"by": "team", "freq": "week", "from": "2026-05-04",
+                                          "to": "2026-05-10"}).json()  # fmt: skip
+    rows = {r["team"]: r for r in body["data"]}
+    assert set(rows) == {"search", "support"}
+    # constant traffic: 1,000 input tokens a call, no failures, no growth
+    assert rows["search"]["tokens_per_request_input"] == 1000
+    assert rows["search"]["failed_share"] == 0 and rows["search"]["token_inflation"] == 0
+    assert rows["search"]["cost_per_success"] == pytest.approx(DAILY_COST / 100)

@@ -114,6 +114,29 @@ def usage(
 
 
 @app.command()
+def kpis(
+    by: Annotated[
+        str, typer.Option(help="Comma-separated: team, feature, model, provider, user, deployment.")
+    ] = "",
+    freq: Annotated[str, typer.Option(help="day, week or month.")] = "week",
+    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day (inclusive).")] = None,
+    output: OutputOption = Output.table,
+    config: ConfigOption = None,
+) -> None:
+    """Spend KPIs per group and period. cost_per_success = cost_usd / successful_requests
+    (failed and retried calls' cost included); failed_share = failed_requests / requests;
+    failed_cost_usd = cost of the calls that failed; tokens_per_request_KIND = tokens / requests;
+    token_inflation = input tokens per request / the same over the 28 days before the period,
+    minus 1. Unknown (empty) where a source counts no requests or the book has no price."""
+    with workspace(config, read_only=True) as ws:
+        frame = ws.kpis(
+            by=by, freq=freq, start=parse_date(start, "from"), end=parse_date(end, "to")
+        )
+    emit(frame, output, title=f"KPIs by {by or 'total'} per {freq}")
+
+
+@app.command()
 def prices(
     model: Annotated[str | None, typer.Argument(help="Model name (default: every model).")] = None,
     on: Annotated[str | None, typer.Option(help="Date, YYYY-MM-DD (default: today).")] = None,

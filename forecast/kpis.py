@@ -1,0 +1,124 @@
+"""Spend KPIs per group and period, from the ledger: how efficient completions are, what
+failures cost, and whether prompts are growing.
+
+Formulas (all per group and period; cost is the book's, failed and retried calls included):
+
+- ``cost_per_success`` = cost_usd / successful_requests
+- ``failed_share`` = failed_requests / requests
+- ``failed_cost_usd`` = the cost of the calls that failed (what failures and retries cost)
+- ``tokens_per_request_<kind>`` = tokens of that kind / requests (kinds: input, cached_input,
+  cache_write, output; input includes cache reads and writes)
+- ``token_inflation`` = input tokens per request in the period / input tokens per request
+  over the ``baseline_days`` before the period starts, minus 1 (+0.25: prompts 25% longer)
+
+Where a source counts tokens but not requests, the per-request figures are unknown (null);
+where the book cannot price a model, the cost figures are unknown: never zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import pandas as pd
+
+from forecast.errors import CostcastError, LedgerError
+from forecast.ledger import Ledger
+from forecast.pricing.book import PriceBook
+from forecast.usage import exact_sum, parse_group_keys, priced_usage_sql
+
+KPI_FREQS = ("day", "week", "month")
+BASELINE_DAYS = 28
+KINDS = ("input", "cached_input", "cache_write", "output")
+
+
+def kpis(
+    ledger: Ledger,
+    book: PriceBook,
+    *,
+    by: str | Sequence[str] | None = None,
+    freq: str = "week",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    baseline_days: int = BASELINE_DAYS,
+) -> pd.DataFrame:
+    """One row per group and period with the KPIs of the module docstring."""
+    keys = parse_group_keys(by)
+    if freq not in KPI_FREQS:
+        raise CostcastError(
+            f"unknown frequency {freq!r}; choose from {', '.join(KPI_FREQS)}", param="freq"
+        )
+    if ledger.row_count() == 0:
+        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
+    if start and end and end < start:
+        raise CostcastError(f"the last day {end} is before the first {start}", param="to")
+    # the baseline of the first period reaches back before it
+    since = None if start is None else start - dt.timedelta(days=baseline_days + 31)
+    priced = priced_usage_sql(ledger, book, since, end, strict=False)
+    frame = ledger.con.execute(_sql(priced, keys, freq, baseline_days)).df()
+    if start is not None:
+        frame = frame[frame["period_start"] >= pd.Timestamp(start)]
+    return _ratios(frame.reset_index(drop=True), keys)
+
+
+def _sql(priced: str, keys: list[str], freq: str, baseline_days: int) -> str:
+    """Per group and period: counts, cost, failed cost and tokens; and the input tokens per
+    request of the same group over the ``baseline_days`` before the period."""
+    group = "".join(f', "{k}"' for k in keys)
+    join = " AND ".join([f'd."{k}" IS NOT DISTINCT FROM p."{k}"' for k in keys] or ["TRUE"])
+    tokens = ", ".join(
+        f"CAST(sum({'input_tokens' if k == 'input' else k + '_tokens'}) AS DOUBLE) AS t_{k}"
+        for k in KINDS
+    )
+    return f"""
+        WITH rows AS (SELECT * FROM ({priced})),
+        daily AS (
+            SELECT CAST(ts AS DATE) AS day {group}, sum(requests) AS requests,
+                   sum(input_tokens) AS input_tokens
+            FROM rows GROUP BY ALL
+        ),
+        periods AS (
+            SELECT CAST(date_trunc('{freq}', ts) AS DATE) AS period_start {group},
+                   sum(requests) AS requests,
+                   sum(requests) FILTER (WHERE status <> 'error') AS successful_requests,
+                   coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS failed_requests,
+                   CASE WHEN bool_or(cost_usd IS NULL) THEN NULL
+                        ELSE {exact_sum("cost_usd")} END AS cost_usd,
+                   CASE WHEN bool_or(cost_usd IS NULL) THEN NULL
+                        ELSE coalesce(CAST(sum(CAST(cost_usd AS DECIMAL(38, 12)))
+                                      FILTER (WHERE status = 'error') AS DOUBLE), 0)
+                   END AS failed_cost_usd,
+                   {tokens}
+            FROM rows GROUP BY ALL
+        ),
+        baseline AS (
+            SELECT p.period_start {"".join(f', p."{k}"' for k in keys)},
+                   sum(d.input_tokens) / nullif(sum(d.requests), 0) AS baseline_input_per_request
+            FROM periods p JOIN daily d ON {join}
+                 AND d.day >= p.period_start - INTERVAL {int(baseline_days)} DAY
+                 AND d.day < p.period_start
+            GROUP BY ALL
+        )
+        SELECT p.*, b.baseline_input_per_request
+        FROM periods p LEFT JOIN baseline b
+             ON p.period_start = b.period_start
+             {"".join(f' AND p."{k}" IS NOT DISTINCT FROM b."{k}"' for k in keys)}
+        ORDER BY ALL
+        """
+
+
+def _ratios(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    requests = frame["requests"].astype(float)
+    out = frame[["period_start", *keys]].copy()
+    out["requests"] = frame["requests"]
+    out["successful_requests"] = frame["successful_requests"]
+    out["failed_requests"] = frame["failed_requests"]
+    out["cost_usd"] = frame["cost_usd"].round(6)
+    out["cost_per_success"] = (frame["cost_usd"] / frame["successful_requests"]).round(8)
+    out["failed_share"] = (frame["failed_requests"] / requests).round(6)
+    out["failed_cost_usd"] = frame["failed_cost_usd"].round(6)
+    for kind in KINDS:
+        out[f"tokens_per_request_{kind}"] = (frame[f"t_{kind}"] / requests).round(3)
+    inflation = out["tokens_per_request_input"] / frame["baseline_input_per_request"] - 1
+    out["token_inflation"] = inflation.round(6)
+    return out.replace([float("inf"), float("-inf")], pd.NA)
