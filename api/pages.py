@@ -56,6 +56,11 @@ def page(frame: pd.DataFrame, limit: int, offset: int) -> Page:
 
 
 Limit = Query(100, ge=1, le=10_000, description="Rows per page.")
+GroupBy = Query(
+    "", description="Comma-separated: team, feature, model, provider, user, deployment."
+)
+From = Query(None, alias="from", description="First day.")
+To = Query(None, alias="to", description="Last day (inclusive).")
 Offset = Query(0, ge=0, description="Rows to skip.")
 
 

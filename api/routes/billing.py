@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from api.body import handle_upload
 from api.deps import Read, State, UsageWrite, WorkspaceDep
 from api.models import BilledUpload
-from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
+from api.pages import ERRORS, From, Limit, Offset, Page, To, page, raw_body
 from api.routes.usage import FilenameQuery
 from forecast.reconcile import DEFAULT_TOLERANCE_PCT, DEFAULT_TOLERANCE_USD
 from forecast.workspace import Workspace
@@ -54,8 +54,8 @@ def list_uploads(
 def reconcile_route(
     workspace: WorkspaceDep,
     token: Read,
-    start: dt.date | None = Query(None, alias="from", description="First day."),
-    end: dt.date | None = Query(None, alias="to", description="Last day (inclusive)."),
+    start: dt.date | None = From,
+    end: dt.date | None = To,
     tolerance_pct: float = Query(DEFAULT_TOLERANCE_PCT, ge=0, le=10),
     tolerance_usd: float = Query(DEFAULT_TOLERANCE_USD, ge=0, le=1e9),
     flagged: bool = Query(False, description="Only days that differ beyond both tolerances."),

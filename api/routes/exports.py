@@ -13,7 +13,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from api.deps import ExportsRead, WorkspaceDep
-from api.pages import ERRORS
+from api.pages import ERRORS, From, To
 from forecast.export.focus import focus_csv
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"], responses=ERRORS)
@@ -63,8 +63,8 @@ def journal(
 def focus(
     workspace: WorkspaceDep,
     token: ExportsRead,
-    start: dt.date | None = Query(None, alias="from", description="First day."),
-    end: dt.date | None = Query(None, alias="to", description="Last day (inclusive)."),
+    start: dt.date | None = From,
+    end: dt.date | None = To,
     period: str | None = Query(
         None, description="Or a fiscal period instead of from/to.", max_length=20
     ),

@@ -7,7 +7,7 @@ import datetime as dt
 from fastapi import APIRouter, Query, Request
 
 from api.deps import Read, State, WorkspaceDep
-from api.pages import ERRORS, Limit, Offset, Page, page
+from api.pages import ERRORS, From, GroupBy, Limit, Offset, Page, To, page
 
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"], responses=ERRORS)
 
@@ -18,12 +18,10 @@ def kpis(
     state: State,
     workspace: WorkspaceDep,
     token: Read,
-    by: str = Query(
-        "", description="Comma-separated: team, feature, model, provider, user, deployment."
-    ),
+    by: str = GroupBy,
     freq: str = Query("week", description="day, week or month."),
-    start: dt.date | None = Query(None, alias="from", description="First day."),
-    end: dt.date | None = Query(None, alias="to", description="Last day (inclusive)."),
+    start: dt.date | None = From,
+    end: dt.date | None = To,
     limit: int = Limit,
     offset: int = Offset,
 ) -> Page:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from api.body import handle_upload
 from api.deps import Read, State, UsageWrite, WorkspaceDep
 from api.models import UsageUpload
-from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
+from api.pages import ERRORS, From, GroupBy, Limit, Offset, Page, To, page, raw_body
 from forecast.workspace import Workspace
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"], responses=ERRORS)
@@ -76,12 +76,10 @@ def usage(
     state: State,
     workspace: WorkspaceDep,
     token: Read,
-    by: str = Query(
-        "", description="Comma-separated: team, feature, model, provider, user, deployment."
-    ),
+    by: str = GroupBy,
     freq: str = Query("month", description="hour, day, week, month, or quarter or year (fiscal)."),
-    start: dt.date | None = Query(None, alias="from", description="First day."),
-    end: dt.date | None = Query(None, alias="to", description="Last day (inclusive)."),
+    start: dt.date | None = From,
+    end: dt.date | None = To,
     strict: bool = Query(False, description="Fail on usage the price book cannot price."),
     limit: int = Limit,
     offset: int = Offset,

@@ -11,6 +11,7 @@ once per path; ``weight`` is its effect per day, 0 to 1.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any, ClassVar
 
 import numpy as np
@@ -125,6 +126,13 @@ class ChangeKind(BaseModel):
         self, streams: list[Stream], values: Values, weight: np.ndarray, ctx: Context
     ) -> list[Stream]:
         raise NotImplementedError
+
+    def each_target(
+        self, streams: list[Stream], ctx: Context, change: Callable[[Stream], Stream]
+    ) -> list[Stream]:
+        """``streams`` with ``change`` applied to those this change targets, in order."""
+        hit = set(self.targets(streams, ctx))
+        return [change(s) if i in hit else s for i, s in enumerate(streams)]
 
 
 DAYS_PER_MONTH = 30.4375

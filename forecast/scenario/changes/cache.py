@@ -26,14 +26,11 @@ class Cache(ChangeKind):
     def apply(
         self, streams: list[Stream], values: Values, weight: np.ndarray, ctx: Context
     ) -> list[Stream]:
-        hit = set(self.targets(streams, ctx))
-        out = []
-        for i, s in enumerate(streams):
-            if i in hit:
-                total = sum(s.intensity[k] for k in INPUT_KINDS)
-                now = s.intensity["cached_input"]
-                cached = now + weight * (values["cached_share"] * total - now)
-                uncached = np.maximum(total - cached - s.intensity["cache_write"], 0.0)
-                s = replace(s, intensity={**s.intensity, "cached_input": cached, "input": uncached})
-            out.append(s)
-        return out
+        def cache(s: Stream) -> Stream:
+            total = sum(s.intensity[k] for k in INPUT_KINDS)
+            now = s.intensity["cached_input"]
+            cached = now + weight * (values["cached_share"] * total - now)
+            uncached = np.maximum(total - cached - s.intensity["cache_write"], 0.0)
+            return replace(s, intensity={**s.intensity, "cached_input": cached, "input": uncached})
+
+        return self.each_target(streams, ctx, cache)

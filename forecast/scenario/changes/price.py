@@ -45,13 +45,9 @@ class Price(ChangeKind):
     ) -> list[Stream]:
         new = {"input": self.input_per_mtok, "cached_input": self.cached_input_per_mtok,
                "output": self.output_per_mtok}  # fmt: skip
-        hit = set(self.targets(streams, ctx))
-        out = []
-        for i, s in enumerate(streams):
-            if i in hit:
-                s = replace(s, prices=self._changed(s, values, weight, new, ctx))
-            out.append(s)
-        return out
+        return self.each_target(
+            streams, ctx, lambda s: replace(s, prices=self._changed(s, values, weight, new, ctx))
+        )
 
     def _changed(self, s: Stream, values: Values, weight, new: dict, ctx: Context) -> dict:
         """The stream's blended prices with this change: on every tier, or only on the part

@@ -32,17 +32,11 @@ class Retries(ChangeKind):
     def apply(
         self, streams: list[Stream], values: Values, weight: np.ndarray, ctx: Context
     ) -> list[Stream]:
-        hit = set(self.targets(streams, ctx))
-        out = []
-        for i, s in enumerate(streams):
-            if i in hit:
-                target = (
-                    values["failure_rate"]
-                    if values["failure_rate"] is not None
-                    else s.failure * values["failure_factor"]
-                )
-                new = np.clip(s.failure + weight * (target - s.failure), 0.0, 0.99)
-                # calls = successes / (1 - failure rate): each failure is retried
-                s = replace(s, volume=s.volume * (1 - s.failure) / (1 - new), failure=new)
-            out.append(s)
-        return out
+        def retried(s: Stream) -> Stream:
+            rate, factor = values["failure_rate"], values["failure_factor"]
+            target = rate if rate is not None else s.failure * factor
+            new = np.clip(s.failure + weight * (target - s.failure), 0.0, 0.99)
+            # calls = successes / (1 - failure rate): each failure is retried
+            return replace(s, volume=s.volume * (1 - s.failure) / (1 - new), failure=new)
+
+        return self.each_target(streams, ctx, retried)

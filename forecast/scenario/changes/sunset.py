@@ -20,8 +20,4 @@ class Sunset(ChangeKind):
     def apply(
         self, streams: list[Stream], values: Values, weight: np.ndarray, ctx: Context
     ) -> list[Stream]:
-        hit = set(self.targets(streams, ctx))
-        return [
-            replace(s, volume=s.volume * (1 - weight)) if i in hit else s
-            for i, s in enumerate(streams)
-        ]
+        return self.each_target(streams, ctx, lambda s: replace(s, volume=s.volume * (1 - weight)))

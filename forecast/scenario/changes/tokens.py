@@ -47,10 +47,7 @@ class Tokens(ChangeKind):
             factors |= dict.fromkeys(INPUT_KINDS, values["input_factor"])
         if values["output_factor"] is not None:
             factors["output"] = values["output_factor"]
-        hit = set(self.targets(streams, ctx))
-        return [
-            replace(s, intensity={**s.intensity, **{
-                kind: s.intensity[kind] * (1 + weight * (f - 1)) for kind, f in factors.items()
-            }}) if i in hit else s
-            for i, s in enumerate(streams)
-        ]  # fmt: skip
+        return self.each_target(streams, ctx, lambda s: replace(s, intensity={
+            **s.intensity,
+            **{kind: s.intensity[kind] * (1 + weight * (f - 1)) for kind, f in factors.items()},
+        }))  # fmt: skip

@@ -44,7 +44,4 @@ class Traffic(ChangeKind):
             factor = 1 + weight * (values["factor"] - 1)
         else:
             factor = (1 + values["monthly_growth"]) ** (weight * months_since(self.start, ctx.days))
-        hit = set(self.targets(streams, ctx))
-        return [
-            replace(s, volume=s.volume * factor) if i in hit else s for i, s in enumerate(streams)
-        ]
+        return self.each_target(streams, ctx, lambda s: replace(s, volume=s.volume * factor))
