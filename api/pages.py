@@ -9,6 +9,8 @@ import pandas as pd
 from fastapi import Query
 from pydantic import BaseModel
 
+from forecast.usage import GROUP_HELP
+
 
 class Page(BaseModel):
     data: list[dict[str, Any]]
@@ -56,9 +58,7 @@ def page(frame: pd.DataFrame, limit: int, offset: int) -> Page:
 
 
 Limit = Query(100, ge=1, le=10_000, description="Rows per page.")
-GroupBy = Query(
-    "", description="Comma-separated: team, feature, model, provider, user, deployment."
-)
+GroupBy = Query("", description=GROUP_HELP)
 From = Query(None, alias="from", description="First day.")
 To = Query(None, alias="to", description="Last day (inclusive).")
 Offset = Query(0, ge=0, description="Rows to skip.")

@@ -14,6 +14,7 @@ from forecast.pricing.book import PriceBook
 from forecast.schema import DIMENSIONS, split_keys
 
 GROUP_KEYS = DIMENSIONS
+GROUP_HELP = "Comma-separated: " + ", ".join(GROUP_KEYS) + "."  # help texts say what works
 FREQS = {"hour": "hour", "day": "day", "week": "week", "month": "month"}
 FISCAL_FREQS = ("quarter", "year")  # months regrouped by the fiscal calendar
 

@@ -294,3 +294,15 @@ def test_finance_chart_of_a_forecast(cli, workdir):
                        "--budget-plot", workdir / "b.png")  # fmt: skip
     assert code == 0, err
     assert (workdir / "b.png").read_bytes()[:4] == b"\x89PNG" and "wrote" in err
+
+
+def test_the_group_keys_the_help_lists_all_work(cli, workdir, fixture_path):
+    from forecast.usage import GROUP_KEYS
+
+    assert cli("ingest", fixture_path("canonical.csv"))[0] == 0
+    code, out, _ = cli("usage", "--help")
+    listed = " ".join(out.split())
+    assert all(key in listed for key in GROUP_KEYS)
+    code, out, err = cli("usage", "--by", ",".join(GROUP_KEYS), "--output", "json")
+    assert code == 0, err
+    assert set(GROUP_KEYS) <= set(json.loads(out)[0])

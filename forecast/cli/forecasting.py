@@ -23,6 +23,7 @@ from forecast.cli.common import (
     parse_date,
     workspace,
 )
+from forecast.models import FORECASTERS
 from forecast.runs import RunSettings
 from forecast.runstore import ForecastRun
 
@@ -30,7 +31,7 @@ app = typer.Typer()
 runs_app = typer.Typer(help="Saved forecast runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
-FORECASTERS_HELP = "seasonal_naive, ets, theta, tsb, imapa, croston_sba, prophet, global_gbm"
+FORECASTERS_HELP = ", ".join(FORECASTERS)  # from the registry: the help lists what works
 
 
 # Long on purpose: most of it is the options' declarations.

@@ -20,6 +20,7 @@ from forecast.cli.common import (
     parse_date,
     workspace,
 )
+from forecast.usage import GROUP_HELP
 
 app = typer.Typer()
 ingests_app = typer.Typer(help="The ledger's ingest log.", no_args_is_help=True)
@@ -85,9 +86,7 @@ def ingest(
 
 @app.command()
 def usage(
-    by: Annotated[
-        str, typer.Option(help="Comma-separated: team, feature, model, provider, user, deployment.")
-    ] = "",
+    by: Annotated[str, typer.Option(help=GROUP_HELP)] = "",
     freq: Annotated[
         str, typer.Option(help="hour, day, week, month, or quarter or year (fiscal).")
     ] = "month",
@@ -115,9 +114,7 @@ def usage(
 
 @app.command()
 def kpis(
-    by: Annotated[
-        str, typer.Option(help="Comma-separated: team, feature, model, provider, user, deployment.")
-    ] = "",
+    by: Annotated[str, typer.Option(help=GROUP_HELP)] = "",
     freq: Annotated[str, typer.Option(help="day, week or month.")] = "week",
     start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day (inclusive).")] = None,
