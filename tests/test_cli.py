@@ -306,3 +306,15 @@ def test_the_group_keys_the_help_lists_all_work(cli, workdir, fixture_path):
     code, out, err = cli("usage", "--by", ",".join(GROUP_KEYS), "--output", "json")
     assert code == 0, err
     assert set(GROUP_KEYS) <= set(json.loads(out)[0])
+
+
+def test_table_cells_keep_one_number_of_decimals_per_column():
+    import pandas as pd
+
+    from forecast.cli.common import _cell, _decimals
+
+    money = [_cell(v, _decimals("cost_usd")) for v in (0.5, 1234.5, -0.001)]
+    assert money == ["0.50", "1,234.50", "0.00"]  # cents throughout, no -0.00
+    assert [_cell(v, _decimals("failed_share")) for v in (0.1, 0.12345)] == ["0.1000", "0.1235"]
+    assert _cell(12.5, _decimals("p90")) == "12.50" and _decimals("input") is None
+    assert _cell(pd.NA) == ""

@@ -97,8 +97,9 @@ def emit(frame: pd.DataFrame, output: Output, title: str | None = None) -> None:
         for col in frame.columns:
             numeric = pd.api.types.is_numeric_dtype(frame[col])
             table.add_column(str(col), justify="right" if numeric else "left")
+        decimals = [_decimals(str(col)) for col in frame.columns]
         for row in frame.itertuples(index=False):
-            table.add_row(*(_cell(v) for v in row))
+            table.add_row(*(_cell(v, d) for v, d in zip(row, decimals, strict=True)))
         out.print(table)
 
 
@@ -116,7 +117,24 @@ def write_bytes(body: bytes, path: Path | None) -> None:
         err.print(f"wrote {path}")
 
 
-def _cell(value) -> str:
+# One number of decimals per column, whatever the values: money in cents, shares and
+# ratios to four places; the rest (unit prices, tokens per request) as they come.
+_MONEY_WORDS = ("usd", "cost", "mean", "budget", "delta", "amount")
+_SHARE_WORDS = ("share", "p_exceed", "pct", "inflation", "coverage", "wape", "mase")
+
+
+def _decimals(column: str) -> int | None:
+    name = column.lower()
+    if name in ("cost_per_success",):
+        return 6  # fractions of a cent per call
+    if any(w in name for w in _SHARE_WORDS):
+        return 4
+    if any(w in name for w in _MONEY_WORDS) or (name[:1] == "p" and name[1:].isdigit()):
+        return 2  # mean, p10, p50, p90
+    return None
+
+
+def _cell(value, decimals: int | None = None) -> str:
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, bool | np.bool_):
@@ -130,7 +148,10 @@ def _cell(value) -> str:
             else value.strftime("%Y-%m-%d")
         )
     if isinstance(value, float):
-        # Money and counts read best with two decimals; unit prices need their digits.
+        if decimals is not None:
+            text = f"{value:,.{decimals}f}"
+            return text[1:] if text.startswith("-") and not text.strip("-0.,") else text  # no -0
+        # unit prices and per-request counts keep their digits
         if abs(value) >= 100:
             return f"{value:,.2f}"
         return f"{value:,.6f}".rstrip("0").rstrip(".") or "0"
