@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from forecast.errors import CostcastError, LedgerError
@@ -28,6 +29,7 @@ from forecast.pricing.book import PriceBook
 from forecast.usage import exact_sum, parse_group_keys, priced_usage_sql
 
 KPI_FREQS = ("day", "week", "month")
+TOP_SHARE = 0.05  # the top 5% of users by cost
 BASELINE_DAYS = 28
 KINDS = ("input", "cached_input", "cache_write", "output")
 
@@ -122,3 +124,38 @@ def _ratios(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     inflation = out["tokens_per_request_input"] / frame["baseline_input_per_request"] - 1
     out["token_inflation"] = inflation.round(6)
     return out.replace([float("inf"), float("-inf")], pd.NA)
+
+
+def top_users(
+    ledger: Ledger,
+    book: PriceBook,
+    *,
+    freq: str = "month",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    top: float = TOP_SHARE,
+) -> pd.DataFrame:
+    """Per period: how many users spent, how many make up the top ``top`` of them by cost
+    (at least one), and that top's share of the users' cost. Usage without a user is left
+    out; a period whose cost is unknown for some user has an unknown share."""
+    if freq not in KPI_FREQS:
+        raise CostcastError(
+            f"unknown frequency {freq!r}; choose from {', '.join(KPI_FREQS)}", param="freq"
+        )
+    priced = priced_usage_sql(ledger, book, start, end, strict=False)
+    per_user = ledger.con.execute(
+        f"""SELECT CAST(date_trunc('{freq}', ts) AS DATE) AS period_start, "user",
+                   CASE WHEN bool_or(cost_usd IS NULL) THEN NULL
+                        ELSE {exact_sum("cost_usd")} END AS cost_usd
+            FROM ({priced}) WHERE "user" IS NOT NULL AND "user" <> ''
+            GROUP BY ALL ORDER BY ALL"""
+    ).df()
+    rows = []
+    for period, part in per_user.groupby("period_start", sort=True):
+        costs = part["cost_usd"].to_numpy(dtype=float)
+        n_top = max(1, int(len(costs) * top))
+        known = not np.isnan(costs).any() and costs.sum() > 0
+        share = float(np.sort(costs)[-n_top:].sum() / costs.sum()) if known else None
+        rows.append({"period_start": period, "users": len(costs), "top_users": n_top,
+                     "top_cost_share": None if share is None else round(share, 6)})  # fmt: skip
+    return pd.DataFrame(rows, columns=["period_start", "users", "top_users", "top_cost_share"])

@@ -117,6 +117,12 @@ class Workspace:
 
         return kpis(self.ledger, self.book, **options)
 
+    def top_users(self, **options) -> pd.DataFrame:
+        """Per period: the top 5% of users' share of cost (see ``forecast.kpis``)."""
+        from forecast.kpis import top_users
+
+        return top_users(self.ledger, self.book, **options)
+
     def prices(self, on: dt.date, tier: str = "standard", model: str | None = None):
         from forecast.pricing import price_table
 

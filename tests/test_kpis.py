@@ -57,3 +57,21 @@ def pd_isna(value) -> bool:
     import pandas as pd
 
     return bool(pd.isna(value))
+
+
+def test_the_top_five_percent_of_users_share(ledger, tmp_path, book):
+    """40 users in March; user i spends i x 2.50 USD (i million gpt-4o input tokens). The top
+    5% are 2 users, 39 and 40: (39 + 40) / (1 + ... + 40) = 79 / 820 of the cost."""
+    from forecast.kpis import top_users
+
+    rows = ["timestamp,team,model,user,requests,input_tokens,output_tokens"]
+    rows += [f"2026-03-10T00:00:00Z,t,gpt-4o,u{i:02d},1,{i * 1_000_000},0" for i in range(1, 41)]
+    rows += ["2026-03-11T00:00:00Z,t,gpt-4o,,1,999000000,0"]  # no user: not counted
+    path = tmp_path / "users.csv"
+    path.write_text("\n".join(rows) + "\n")
+    ingest_files(ledger, [path])
+    frame = top_users(ledger, book, freq="month")
+    assert len(frame) == 1
+    row = frame.iloc[0]
+    assert (row["users"], row["top_users"]) == (40, 2)
+    assert row["top_cost_share"] == pytest.approx(79 / 820, abs=1e-6)  # kept to 6 places

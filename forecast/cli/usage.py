@@ -118,6 +118,13 @@ def kpis(
     freq: Annotated[str, typer.Option(help="day, week or month.")] = "week",
     start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day (inclusive).")] = None,
+    top_users: Annotated[
+        bool,
+        typer.Option(
+            help="Instead: per period, the top 5% of users' share of cost "
+            "(top_cost_share = their cost / all users' cost)."
+        ),
+    ] = False,
     output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
@@ -126,10 +133,13 @@ def kpis(
     failed_cost_usd = cost of the calls that failed; tokens_per_request_KIND = tokens / requests;
     token_inflation = input tokens per request / the same over the 28 days before the period,
     minus 1. Unknown (empty) where a source counts no requests or the book has no price."""
+    first, last = parse_date(start, "from"), parse_date(end, "to")
     with workspace(config, read_only=True) as ws:
-        frame = ws.kpis(
-            by=by, freq=freq, start=parse_date(start, "from"), end=parse_date(end, "to")
-        )
+        if top_users:
+            frame = ws.top_users(freq=freq, start=first, end=last)
+            emit(frame, output, title=f"the top 5% of users' share of cost per {freq}")
+            return
+        frame = ws.kpis(by=by, freq=freq, start=first, end=last)
     emit(frame, output, title=f"KPIs by {by or 'total'} per {freq}")
 
 
