@@ -1,4 +1,5 @@
-"""The bodies routes answer with, declared so the OpenAPI schema documents every answer.
+"""The bodies routes answer with, declared so the OpenAPI schema documents every answer
+(a billed upload answers with the library's own ``BilledImport``).
 
 Pages of rows are ``pages.Page``; errors ``pages.ErrorBody``. Bodies that carry a
 saved document (a run's settings and calibration, a scenario result) declare the
@@ -19,19 +20,6 @@ class UsageUpload(BaseModel):
     rows_read: int
     rows_added: int
     rows_present: int
-    notes: list[str]
-
-
-class BilledUpload(BaseModel):
-    path: str
-    format: str
-    rows: int
-    added: int
-    revised: int
-    unchanged: int
-    amount_usd: float
-    import_id: int | None = None
-    skipped: bool
     notes: list[str]
 
 

@@ -79,6 +79,13 @@ class FiscalCalendar:
         months = {"month": 1, "quarter": 3, "year": 12}[freq]
         return _add_months(start, months)
 
+    def period_ahead(self, day: dt.date, freq: str, ahead: int) -> dt.date:
+        """First day of the period ``ahead`` periods after the one ``day`` is in (0: its own)."""
+        start = self.period_start(day, freq)
+        for _ in range(ahead):
+            start = self.period_end(start, freq)
+        return start
+
     def label(self, day: dt.date, freq: str) -> str:
         start = self.period_start(day, freq)
         if freq in ("day", "week"):
@@ -122,7 +129,7 @@ class FiscalCalendar:
         )
 
 
-_RELATIVE = {"this-quarter": ("quarter", 0), "next-quarter": ("quarter", 1),
+RELATIVE = {"this-quarter": ("quarter", 0), "next-quarter": ("quarter", 1),
              "this-year": ("year", 0), "next-year": ("year", 1)}  # fmt: skip
 
 
@@ -143,8 +150,8 @@ class Horizon:
     @classmethod
     def parse(cls, text: str, calendar: FiscalCalendar) -> Horizon:
         text = text.strip()
-        if text.lower() in _RELATIVE:
-            return cls(text, relative=_RELATIVE[text.lower()], calendar=calendar)
+        if text.lower() in RELATIVE:
+            return cls(text, relative=RELATIVE[text.lower()], calendar=calendar)
         if m := _DAYS.match(text):
             days = int(m[1])
             if not 1 <= days <= MAX_HORIZON_DAYS:
@@ -173,11 +180,8 @@ class Horizon:
             return as_of + dt.timedelta(days=self.days)
         if self.relative is not None:
             freq, ahead = self.relative
-            start = self.calendar.period_start(as_of + dt.timedelta(days=1), freq)
-            for _ in range(ahead + 1):
-                end = self.calendar.period_end(start, freq)
-                start = end
-            return end - dt.timedelta(days=1)
+            start = self.calendar.period_ahead(as_of + dt.timedelta(days=1), freq, ahead)
+            return self.calendar.period_end(start, freq) - dt.timedelta(days=1)
         last = self.last_day
         assert last is not None  # one of days, relative, last_day is always set
         if last <= as_of:

@@ -23,10 +23,15 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from forecast.errors import CostcastError, LedgerError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.usage import exact_sum, parse_group_keys, priced_usage_sql
+from forecast.usage import (
+    check_freq,
+    check_span,
+    exact_sum,
+    parse_group_keys,
+    priced_usage_sql,
+)
 
 KPI_FREQS = ("day", "week", "month")
 TOP_SHARE = 0.05  # the top 5% of users by cost
@@ -46,14 +51,8 @@ def kpis(
 ) -> pd.DataFrame:
     """One row per group and period with the KPIs of the module docstring."""
     keys = parse_group_keys(by)
-    if freq not in KPI_FREQS:
-        raise CostcastError(
-            f"unknown frequency {freq!r}; choose from {', '.join(KPI_FREQS)}", param="freq"
-        )
-    if ledger.row_count() == 0:
-        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
-    if start and end and end < start:
-        raise CostcastError(f"the last day {end} is before the first {start}", param="to")
+    check_freq(freq, KPI_FREQS)
+    check_span(ledger, start, end)
     # the baseline of the first period reaches back before it
     since = None if start is None else start - dt.timedelta(days=baseline_days + 31)
     priced = priced_usage_sql(ledger, book, since, end, strict=False)
@@ -87,8 +86,7 @@ def _sql(priced: str, keys: list[str], freq: str, baseline_days: int) -> str:
                    CASE WHEN bool_or(cost_usd IS NULL) THEN NULL
                         ELSE {exact_sum("cost_usd")} END AS cost_usd,
                    CASE WHEN bool_or(cost_usd IS NULL) THEN NULL
-                        ELSE coalesce(CAST(sum(CAST(cost_usd AS DECIMAL(38, 12)))
-                                      FILTER (WHERE status = 'error') AS DOUBLE), 0)
+                        ELSE coalesce({exact_sum("cost_usd", "status = 'error'")}, 0)
                    END AS failed_cost_usd,
                    {tokens}
             FROM rows GROUP BY ALL
@@ -138,10 +136,7 @@ def top_users(
     """Per period: how many users spent, how many make up the top ``top`` of them by cost
     (at least one), and that top's share of the users' cost. Usage without a user is left
     out; a period whose cost is unknown for some user has an unknown share."""
-    if freq not in KPI_FREQS:
-        raise CostcastError(
-            f"unknown frequency {freq!r}; choose from {', '.join(KPI_FREQS)}", param="freq"
-        )
+    check_freq(freq, KPI_FREQS)
     priced = priced_usage_sql(ledger, book, start, end, strict=False)
     per_user = ledger.con.execute(
         f"""SELECT CAST(date_trunc('{freq}', ts) AS DATE) AS period_start, "user",

@@ -20,11 +20,28 @@ FISCAL_FREQS = ("quarter", "year")  # months regrouped by the fiscal calendar
 
 
 # cost of one ledger row `u` at price row `p` (USD per million tokens)
-def exact_sum(expr: str) -> str:
-    """SQL summing a money column the same way every time: floating-point sums depend on
-    the order DuckDB's threads add rows in (outputs then differed at 1e-6 from run to run);
-    DECIMAL sums do not. Twelve decimals keep a millionth of a cent."""
-    return f"CAST(sum(CAST({expr} AS DECIMAL(38, 12))) AS DOUBLE)"
+def exact_sum(expr: str, where: str | None = None) -> str:
+    """SQL summing a money column (over the rows matching ``where``) the same way every
+    time: floating-point sums depend on the order DuckDB's threads add rows in (outputs then
+    differed at 1e-6 from run to run); DECIMAL sums do not. Twelve decimals keep a millionth
+    of a cent."""
+    only = f" FILTER (WHERE {where})" if where else ""
+    return f"CAST(sum(CAST({expr} AS DECIMAL(38, 12))){only} AS DOUBLE)"
+
+
+def check_freq(freq: str, choices: Sequence[str]) -> None:
+    if freq not in choices:
+        raise CostcastError(
+            f"unknown frequency {freq!r}; choose from {', '.join(choices)}", param="freq"
+        )
+
+
+def check_span(ledger: Ledger, start: dt.date | None, end: dt.date | None) -> None:
+    """The errors a summary over [start, end] of the ledger owes before it is computed."""
+    if ledger.row_count() == 0:
+        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
+    if start and end and end < start:
+        raise CostcastError(f"the last day {end} is before the first {start}", param="to")
 
 
 COST_SQL = """(
@@ -153,15 +170,8 @@ def usage_summary(
             ledger, book, by=by, freq="month", start=start, end=end, strict=strict
         )
         return _fiscal(months, keys, freq, calendar or FiscalCalendar())
-    if freq not in FREQS:
-        raise CostcastError(
-            f"unknown frequency {freq!r}; choose from {', '.join([*FREQS, *FISCAL_FREQS])}",
-            param="freq",
-        )
-    if ledger.row_count() == 0:
-        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
-    if start and end and end < start:
-        raise CostcastError(f"the last day {end} is before the first {start}", param="to")
+    check_freq(freq, [*FREQS, *FISCAL_FREQS])  # the fiscal ones have been answered above
+    check_span(ledger, start, end)
     priced = priced_usage_sql(ledger, book, start, end, strict=strict)
     group_cols = "".join(f', "{k}"' for k in keys)
     frame = ledger.con.execute(

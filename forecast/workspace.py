@@ -18,7 +18,7 @@ import pandas as pd
 
 from forecast.config import Config
 from forecast.errors import CostcastError
-from forecast.fiscal import FiscalCalendar, Horizon
+from forecast.fiscal import RELATIVE, FiscalCalendar, Horizon
 from forecast.ledger import Ledger
 from forecast.pricing import PriceBook, load_price_book
 from forecast.runs import RunSettings
@@ -329,9 +329,7 @@ class Workspace:
         """``this-month``, ``this-quarter``, ``next-quarter``, ``this-year`` or ``next-year``
         as the fiscal label they name from the run's first forecast day (today, for other
         bases)."""
-        words = {"this-month": ("month", 0), "this-quarter": ("quarter", 0),
-                 "next-quarter": ("quarter", 1), "this-year": ("year", 0),
-                 "next-year": ("year", 1)}  # fmt: skip
+        words = {"this-month": ("month", 0), **RELATIVE}
         key = period.strip().lower()
         if key not in words:
             return period
@@ -340,10 +338,7 @@ class Workspace:
             day = self.run(run_id or "latest").start
         else:
             day = dt.datetime.now(dt.UTC).date()
-        start = self.calendar.period_start(day, freq)
-        for _ in range(ahead):
-            start = self.calendar.period_end(start, freq)
-        return self.calendar.label(start, freq)
+        return self.calendar.label(self.calendar.period_ahead(day, freq, ahead), freq)
 
     def span(
         self, start: dt.date | None, end: dt.date | None, period: str | None = None

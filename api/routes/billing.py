@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Request
 
 from api.body import handle_upload
 from api.deps import Read, State, UsageWrite, WorkspaceDep
-from api.models import BilledUpload
 from api.pages import ERRORS, From, Limit, Offset, Page, To, page, raw_body
 from api.routes.usage import FilenameQuery
+from forecast.billed.store import BilledImport
 from forecast.reconcile import DEFAULT_TOLERANCE_PCT, DEFAULT_TOLERANCE_USD
 from forecast.workspace import Workspace
 
@@ -22,7 +22,7 @@ BILLED_TYPES = ("text/csv", "application/json", "application/x-ndjson", "text/pl
 @router.post(
     "/v1/billing/uploads",
     status_code=201,
-    response_model=BilledUpload,
+    response_model=BilledImport,
     openapi_extra=raw_body(BILLED_TYPES),
 )
 async def upload_billed(

@@ -107,8 +107,11 @@ def usage(
             by=by, freq=freq, start=parse_date(start, "from"), end=parse_date(end, "to"),
             strict=strict,
         )  # fmt: skip
-        for label in ws.unpriced():
-            err.print(f"[yellow]warning[/yellow] no price for {label}: its cost shows as unknown")
+        if frame["unpriced_requests"].any():  # only then is the book asked what it lacks
+            for label in ws.unpriced():
+                err.print(
+                    f"[yellow]warning[/yellow] no price for {label}: its cost shows as unknown"
+                )
     emit(frame, output, title=f"usage by {by or 'total'} per {freq}")
 
 
