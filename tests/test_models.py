@@ -86,6 +86,25 @@ def test_global_model_learns_a_shape_shared_by_many_series():
         assert np.abs(mean[i] / truth - 1).mean() < 0.1
 
 
+def test_global_model_summarises_many_series_as_it_does_one():
+    """The batched summary (one matrix for every series with two level windows) gives the
+    per-series summary's numbers, idle and young series included."""
+    from forecast.models.global_gbm import GlobalGBM
+
+    rng = np.random.default_rng(4)
+    pasts = [rng.poisson(rng.uniform(0, 30), n) * (rng.random(n) < rng.uniform(0.1, 1))
+             for n in rng.integers(1, 200, 300)]  # fmt: skip
+    pasts += [np.zeros(60), np.r_[np.zeros(30), np.ones(30)], np.r_[np.ones(30), np.zeros(30)]]
+    levels, summaries = GlobalGBM._summaries([p.astype(float) for p in pasts])
+    for past, level, summary in zip(pasts, levels, summaries, strict=True):
+        one_level, one = GlobalGBM._summary(past.astype(float))
+        assert level == pytest.approx(one_level, rel=1e-12)
+        assert (summary is None) == (one is None)
+        if one is not None:
+            np.testing.assert_allclose(summary, one, rtol=1e-12, atol=1e-12)
+    assert sum(s is None for s in summaries) >= 2  # the two idle ones at least
+
+
 @pytest.mark.parametrize("name", FAST)
 def test_cross_validation_sees_nothing_after_its_cutoff(name):
     """Forecasts from a cutoff are the same whatever happened after it."""

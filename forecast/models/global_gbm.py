@@ -111,6 +111,45 @@ class GlobalGBM(Forecaster):
         last_week = past[-7:] / level if len(past) >= 7 else np.ones(7)
         return level, np.concatenate([_weekday_profile(past, level), last_week, shape])
 
+    @classmethod
+    def _summaries(cls, pasts: Sequence[np.ndarray]) -> tuple[np.ndarray, list]:
+        """``_summary`` of many series at once: (levels, summaries, None where idle).
+
+        Series with two full level windows are summarised together from one
+        matrix of their last ``2 * LEVEL_DAYS`` days, the same numbers ``_summary``
+        gives one by one (a run asks this of every series from every cutoff)."""
+        levels = np.zeros(len(pasts))
+        out: list = [None] * len(pasts)
+        long = [i for i, p in enumerate(pasts) if len(p) >= 2 * LEVEL_DAYS]
+        for i in sorted(set(range(len(pasts))) - set(long)):
+            levels[i], out[i] = cls._summary(pasts[i])
+        if not long:
+            return levels, out
+        recent = np.stack([pasts[i][-2 * LEVEL_DAYS :] for i in long])
+        tail, before = recent[:, LEVEL_DAYS:], recent[:, :LEVEL_DAYS]
+        level = tail.mean(axis=1)
+        live = level > 0
+        with np.errstate(all="ignore"):
+            scaled = tail / level[:, None]
+            past_level = before.mean(axis=1)
+            trend = np.where(past_level > 0, level / past_level, 1.0)
+            # the tail is whole weeks, so each weekday's mean is a reshape away
+            profile = scaled.reshape(len(long), -1, 7).mean(axis=1)
+            rows = np.column_stack([
+                profile,
+                scaled[:, -7:],
+                scaled[:, -7:].mean(axis=1),
+                scaled[:, -14:].mean(axis=1),
+                (tail == 0).mean(axis=1),
+                tail.std(axis=1) / level,
+                np.minimum(trend, RATIO_CAP),
+                np.log1p([len(pasts[i]) for i in long]),
+            ])  # fmt: skip
+        for k, i in enumerate(long):
+            if live[k]:
+                levels[i], out[i] = level[k], rows[k]
+        return levels, out
+
     def _matrix(self, summaries: np.ndarray, steps: np.ndarray, calendar_rows: np.ndarray):
         """Feature rows of many series for the same days: (series x steps, features)."""
         n = len(summaries)
@@ -125,14 +164,6 @@ class GlobalGBM(Forecaster):
             ]
         )
 
-    def _rows(self, past: np.ndarray, end: pd.Timestamp, steps: np.ndarray, calendar):
-        """Feature rows for days ``end + 1 + steps`` of a series whose history is ``past``."""
-        level, summary = self._summary(past)
-        if summary is None:
-            return 0.0, None
-        first, table = calendar
-        return level, self._matrix(summary[None], steps, table[(end - first).days + 1 + steps])
-
     def _train(self, panel: Panel):
         """Learn from cutoffs inside each series of ``panel`` (targets up to its end)."""
         from sklearn.ensemble import HistGradientBoostingRegressor
@@ -143,19 +174,19 @@ class GlobalGBM(Forecaster):
         if not len(fit_on):
             return None
         per_series = max(1, self.max_rows // (len(fit_on) * self.max_horizon))
-        calendar = self._calendar(min(panel.starts()), panel.end)
+        first, table = self._calendar(min(panel.starts()), panel.end)
+        draws = [(i, cut) for i in fit_on
+                 for cut in rng.integers(LEVEL_DAYS, lengths[i] - 1, size=min(per_series, 12))]  # fmt: skip
+        levels, summaries = self._summaries([panel.values[i][:cut] for i, cut in draws])
         X, y = [], []
-        for i in fit_on:
+        for (i, cut), level, summary in zip(draws, levels, summaries, strict=True):
+            if summary is None:
+                continue
             values = panel.values[i]
-            n = len(values)
-            for cut in rng.integers(LEVEL_DAYS, n - 1, size=min(per_series, 12)):
-                steps = np.arange(min(self.max_horizon, n - cut))
-                end = panel.end - pd.Timedelta(days=n - cut)
-                level, rows = self._rows(values[:cut], end, steps, calendar)
-                if rows is None:
-                    continue
-                X.append(rows)
-                y.append(np.minimum(values[cut + steps] / level, RATIO_CAP))
+            steps = np.arange(min(self.max_horizon, len(values) - cut))
+            day = (panel.end - first).days - (len(values) - cut) + 1
+            X.append(self._matrix(summary[None], steps, table[day + steps]))
+            y.append(np.minimum(values[cut + steps] / level, RATIO_CAP))
         if not X:
             return None
         model = HistGradientBoostingRegressor(
@@ -169,10 +200,11 @@ class GlobalGBM(Forecaster):
         steps = np.arange(h)
         _, table = self._calendar(panel.end, panel.end + pd.Timedelta(days=h))
         summaries, where, levels = [], [], []
+        all_levels, all_summaries = self._summaries(panel.values)
         for i, values in enumerate(panel.values):
             if len(values) < MIN_PREDICT_DAYS:
                 continue
-            level, summary = self._summary(values)
+            level, summary = all_levels[i], all_summaries[i]
             if summary is None:
                 out[i] = 0.0  # idle for four weeks: nothing to scale a forecast by
                 continue
