@@ -15,6 +15,7 @@ from forecast.errors import (
     CostcastError,
     LedgerError,
     NotFoundError,
+    OverlapError,
     UnknownModelError,
     UnpricedModelError,
     printable,
@@ -49,7 +50,7 @@ def status_for(exc: CostcastError) -> int:
         return 404
     if isinstance(exc, BodyTooLarge | UnsupportedMediaType | NotReady | BodyIncomplete):
         return exc.status
-    if isinstance(exc, LedgerError | UnpricedModelError):
+    if isinstance(exc, LedgerError | UnpricedModelError | OverlapError):
         return 409  # the request is fine; the ledger or price book cannot answer it yet
     return 422
 

@@ -37,7 +37,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "No valid bearer token"),
         (403, "The token lacks the scope this route needs"),
         (404, "No such run, result or model"),
-        (409, "The ledger cannot answer yet (empty, no billed data, run not finished)"),
+        (
+            409,
+            "The ledger cannot answer yet (empty, no billed data, run not finished), "
+            "or an upload overlaps rows of another file (see on_overlap)",
+        ),
         (413, "Body over the size limit"),
         (415, "Content type not accepted"),
         (422, "Invalid request, with the field, line and column at fault"),

@@ -133,3 +133,8 @@ class LedgerError(CostcastError):
 
 class NotFoundError(CostcastError):
     """A run, scenario result, ingest or token that was asked for by name does not exist."""
+
+
+class OverlapError(CostcastError):
+    """A file's rows without request ids fall on hours and groups that another file of the
+    same source already brought: ingesting them would count them twice."""

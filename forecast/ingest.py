@@ -31,6 +31,7 @@ import xxhash
 
 from forecast.errors import CostcastError, DataFormatError
 from forecast.ledger import Ledger
+from forecast.overlap import check_policy, find_overlaps, record, settle
 from forecast.pricing.book import PriceBook
 from forecast.records import (
     BAD_ROW_MARKER,
@@ -76,6 +77,7 @@ class _Planned:
     previous: tuple | None = None
     origin: str | None = None  # what the log records instead of the local path (uploads)
     digest: Future[str] | None = None
+    on_overlap: str = "refuse"  # rows without ids another file brought: see forecast.overlap
 
     def start_hash(self) -> Future[str]:
         """Hash in the background, on whichever core the ledger leaves free."""
@@ -131,12 +133,16 @@ def ingest_files(
     book: PriceBook | None = None,
     on_file: Callable[[Path], None] | None = None,
     origins: Sequence[str] | None = None,
+    on_overlap: str = "refuse",
 ) -> list[IngestResult]:
     """Ingest every file or none: any error leaves the ledger exactly as it was.
 
     ``origins``, one per path, is what the ingest log records as each file's
     path (e.g. ``upload:usage.csv``), for files that only exist for this call.
+    ``on_overlap`` says what to do with rows without request ids that another
+    file of the same source brought already (``forecast.overlap``).
     """
+    check_policy(on_overlap)
     context = context or SourceContext()
     con = ledger.con
     planned: list[_Planned] = []
@@ -146,6 +152,7 @@ def ingest_files(
             planned.append(_plan(con, Path(raw), fmt, context, planned, hasher))
             if origins is not None:
                 planned[-1].origin = origins[index]
+            planned[-1].on_overlap = on_overlap
         try:
             with ledger.transaction():
                 results = []
@@ -275,6 +282,7 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
         form = in_ledger_form("SELECT * FROM _raw", staged.columns, "_by_content")
         # Checks every row, through its group: rows the ledger has already must be valid too.
         checked = ledger_groups("SELECT * FROM _raw", ready=con.execute(form).fetchall()[0][0])
+        overlap_notes = _settle_overlaps(con, item, ingest_id)
         keys = file_keys(con)
         if len(keys) == 0:
             raise DataFormatError("the file has a header but no rows", file=str(item.path))
@@ -316,7 +324,7 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
     except duckdb.Error as exc:
         # The transaction is aborted now; its rollback also drops the temp tables.
         raise _BadRow(item, _first_line(exc)) from None
-    notes = list(staged.notes)
+    notes = [*staged.notes, *overlap_notes]
     if revised:
         notes.append(revised)
     if repeats:
@@ -325,6 +333,20 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
     return IngestResult(
         str(item.path), item.source, len(keys), distinct - present, present, ingest_id, notes
     )
+
+
+def _settle_overlaps(con, item: _Planned, ingest_id: int) -> list[str]:
+    """Rows keyed by content that other files of this source brought already: refused,
+    replaced or kept as the caller chose (``forecast.overlap``)."""
+    if not con.execute("SELECT bool_or(_by_content) FROM _raw").fetchall()[0][0]:
+        return []
+    record(con, ingest_id)
+    overlaps = find_overlaps(con, "SELECT * FROM _raw WHERE _by_content", item.source,
+                             item.path.name)  # fmt: skip
+    if not overlaps:
+        return []
+    span = con.execute("SELECT min(ts), max(ts) FROM _raw").fetchall()[0]
+    return settle(con, overlaps, item.on_overlap, span, item.source, str(item.path))
 
 
 def _describe_bad_row(con, item: _Planned, engine_message: str) -> CostcastError:

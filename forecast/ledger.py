@@ -86,8 +86,11 @@ class Ledger:
             self._convert_long_paths()
         if not read_only:
             self._name_content_hashes()
+            older = self.has_table("ingests") and not self.has_table("content_ingests")
             self.con.execute(LEDGER_DDL + RUNS_DDL + BILLED_DDL + RESULTS_DDL)
             self._split_bucket_numbers()
+            if older:  # which ingests had rows without ids was not kept: assume all did
+                self.con.execute("INSERT INTO content_ingests SELECT ingest_id FROM ingests")
 
     def _has_column(self, table: str, column: str) -> bool:
         return bool(
@@ -206,6 +209,7 @@ class Ledger:
                 con.execute("DELETE FROM usage WHERE ingest_id = ?", [ingest_id])
                 con.execute("DELETE FROM row_keys WHERE ingest_id = ?", [ingest_id])
                 con.execute("DELETE FROM bucket_numbers WHERE ingest_id = ?", [ingest_id])
+                con.execute("DELETE FROM content_ingests WHERE ingest_id = ?", [ingest_id])
                 # the same file may be ingested again: forget its content hash
                 con.execute(
                     "UPDATE ingests SET content_hash = 'removed:' || content_hash, rows_added = 0 "

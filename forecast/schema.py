@@ -103,6 +103,11 @@ CREATE TABLE IF NOT EXISTS row_keys (
     k          UBIGINT NOT NULL,
     ingest_id  BIGINT NOT NULL
 );
+-- Ingests that brought rows without a request id (keyed by content): what a later file's
+-- such rows are checked against for overlap (forecast/overlap.py).
+CREATE TABLE IF NOT EXISTS content_ingests (
+    ingest_id  BIGINT NOT NULL
+);
 -- Provider usage buckets (keyed by bucket): a hash of each one's numbers, to see revisions.
 CREATE TABLE IF NOT EXISTS bucket_numbers (
     k          UBIGINT NOT NULL,

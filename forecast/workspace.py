@@ -68,6 +68,7 @@ class Workspace:
         timezone: str | None = None,
         origins: Sequence[str] | None = None,
         on_file: Callable[[Path], None] | None = None,
+        on_overlap: str = "refuse",
     ):
         """Add usage exports to the ledger, all or none (see ``forecast.ingest``)."""
         from forecast.ingest import ingest_files
@@ -78,7 +79,7 @@ class Workspace:
         )
         return ingest_files(
             self.ledger, files, fmt=fmt, context=context, book=self.book, origins=origins,
-            on_file=on_file,
+            on_file=on_file, on_overlap=on_overlap,
         )  # fmt: skip
 
     def ingests(self) -> pd.DataFrame:

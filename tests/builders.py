@@ -23,3 +23,21 @@ def daily_csv(path, keys, days=120, end=AS_OF, requests=100, input_tokens=1000, 
             )
     path.write_text("\n".join(rows) + "\n")
     return path
+
+
+def write_csv(folder, name, *lines, header):
+    """A CSV file of ``lines`` under ``header``."""
+    path = folder / name
+    path.write_text("\n".join([header, *lines]) + "\n")
+    return path
+
+
+def snapshot(ledger):
+    """What must not change when an ingest is refused: totals, the log, the row keys."""
+    from conftest import totals
+
+    return (
+        totals(ledger),
+        ledger.con.execute("SELECT count(*) FROM ingests").fetchall(),
+        ledger.con.execute("SELECT count(*) FROM row_keys").fetchall(),
+    )

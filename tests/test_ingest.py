@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from builders import snapshot, write_csv
 from conftest import totals
 
 from forecast import ingest
@@ -16,17 +17,7 @@ HEADER = "timestamp,team,model,requests,input_tokens,cached_input_tokens,output_
 
 
 def write(tmp_path, name, *lines, header=HEADER):
-    path = tmp_path / name
-    path.write_text("\n".join([header, *lines]) + "\n")
-    return path
-
-
-def snapshot(ledger):
-    return (
-        totals(ledger),
-        ledger.con.execute("SELECT count(*) FROM ingests").fetchall(),
-        ledger.con.execute("SELECT count(*) FROM row_keys").fetchall(),
-    )
+    return write_csv(tmp_path, name, *lines, header=header)
 
 
 def test_same_file_twice_adds_nothing(ledger, fixture_path, tmp_path):
@@ -371,7 +362,7 @@ def test_rows_that_normalise_alike_merge_on_every_path(ledger, tmp_path, monkeyp
         header=header,
     )  # fmt: skip
     ingest_files(ledger, [clean])
-    ingest_files(ledger, [pair])
+    ingest_files(ledger, [pair], on_overlap="keep")  # other requests in the same hour
     # one clean row goes straight in; the pair is normalised and grouped again, into one row
     assert readiness == [True, False]
     rows = ledger.con.execute("SELECT requests, input_tokens FROM usage ORDER BY ingest_id")

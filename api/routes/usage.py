@@ -4,6 +4,7 @@ and read summaries grouped like ``costcast usage``."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 
@@ -44,13 +45,19 @@ async def upload_usage(
     filename: str = FilenameQuery,
     format: str | None = Query(None, description="Source format (default: detected)."),
     timezone: str | None = Query(None, description="Zone of offset-less timestamps."),
+    on_overlap: Literal["refuse", "replace", "keep"] = Query(
+        "refuse",
+        description="Rows without a request id that another file of the same source brought "
+        "for the same hours and groups: refuse (409, naming the overlap), replace that file's "
+        "rows in the span this one covers (a re-export), or keep both (other requests).",
+    ),
 ) -> dict:
     """Ingest one usage export; rows seen before are not added again."""
 
     def ingest(workspace: Workspace, path) -> dict:
         (result,) = workspace.ingest(
             [path], fmt=format, timezone=timezone,
-            origins=[f"upload:{filename} (token {token.name})"],
+            origins=[f"upload:{filename} (token {token.name})"], on_overlap=on_overlap,
         )  # fmt: skip
         return {
             "file": filename, "format": result.format, "ingest_id": result.ingest_id,

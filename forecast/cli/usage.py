@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +24,14 @@ from forecast.cli.common import (
 from forecast.usage import GROUP_HELP
 
 app = typer.Typer()
+
+
+class OnOverlap(Enum):  # forecast.overlap.ON_OVERLAP, spelled out for --help
+    refuse = "refuse"
+    replace = "replace"
+    keep = "keep"
+
+
 ingests_app = typer.Typer(help="The ledger's ingest log.", no_args_is_help=True)
 app.add_typer(ingests_app, name="ingests")
 
@@ -56,6 +65,15 @@ def ingest(
         str | None,
         typer.Option(help="Zone of timestamps written without an offset, e.g. Europe/Berlin."),
     ] = None,
+    on_overlap: Annotated[
+        OnOverlap,
+        typer.Option(
+            help="Rows without a request id that another file of the same source brought for "
+            "the same hours and groups: refuse the file (naming the overlap), replace that "
+            "file's rows in the span this one covers (a re-export), or keep both (other "
+            "requests).",
+        ),
+    ] = OnOverlap.refuse,
     config: ConfigOption = None,
 ) -> None:
     """Add usage exports to the ledger: all files or none; rows seen before are not added again."""
@@ -70,7 +88,9 @@ def ingest(
         def step(path: Path) -> None:
             progress.update(task, description=f"ingesting {path.name}", advance=1)
 
-        results = ws.ingest(files, fmt=fmt, timezone=timezone, on_file=step)
+        results = ws.ingest(
+            files, fmt=fmt, timezone=timezone, on_file=step, on_overlap=on_overlap.value
+        )
     table = Table(title=f"ledger {ws.config.ledger}")
     for col in ("file", "format", "rows read", "added", "already present"):
         table.add_column(col, justify="left" if col in ("file", "format") else "right")
