@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pandas as pd
 import pytest
@@ -121,3 +122,40 @@ def test_fiscal_quarters_add_up_the_months_they_hold(ledger, tmp_path, book):
     assert str(search.loc["2026-Q1", "timestamp"].date()) == "2026-02-01"
     year = usage_summary(ledger, book, freq="year", calendar=FiscalCalendar(2))
     assert list(year["period"]) == ["FY2026"] and year["requests"].iloc[0] == 3 * 120 * 100
+
+
+def test_csv_is_the_same_bytes_whatever_order_the_rows_came_in(cli, tmp_path, monkeypatch):
+    """Issue 13, point 8: floating-point sums depend on the order rows are added in. Two
+    ledgers of the same 6,000 requests, ingested in opposite orders, must print the same
+    CSV; each reported cost is the exact decimal sum of what the files say, to the cent."""
+    import decimal
+    import random
+
+    rng = random.Random(8)
+    header = "timestamp,request_id,team,model,requests,input_tokens,output_tokens,cost_usd"
+    lines, exact = [], {}
+    for i in range(6000):
+        day, team = 1 + i % 9, ("search", "support", "ops")[i // 9 % 3]
+        # magnitudes far apart, so that a float sum's result depends on its order
+        cost = f"{rng.choice([0.1, 0.2, 0.3, 1e-7, 1234.5]) * rng.uniform(0.5, 2):.9f}"
+        lines.append(f"2026-03-{day:02d}T{i % 24:02d}:00:00Z,r{i},{team},gpt-4o,1,"
+                     f"{rng.randint(1, 9999)},{rng.randint(1, 999)},{cost}")  # fmt: skip
+        key = (f"2026-03-{day:02d}", team)
+        exact[key] = exact.get(key, decimal.Decimal(0)) + decimal.Decimal(cost)
+    outputs = []
+    for name, order in (("forward", lines), ("backward", lines[::-1])):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "usage.csv").write_text("\n".join([header, *order]) + "\n")
+        monkeypatch.setenv("COSTCAST_DB", str(folder / "ledger.duckdb"))
+        assert cli("ingest", folder / "usage.csv")[0] == 0
+        code, out, err = cli("usage", "--by", "team", "--freq", "day", "--output", "csv")
+        assert code == 0, err
+        outputs.append(out)
+    assert outputs[0] == outputs[1]
+    rows = pd.read_csv(io.StringIO(outputs[0]), dtype=str)
+    assert len(rows) == len(exact) == 27
+    for row in rows.itertuples():
+        want = exact[(row.timestamp[:10], row.team)]
+        assert abs(decimal.Decimal(row.reported_cost_usd) - want) <= decimal.Decimal("0.005")
+        assert "-0" not in row.cost_usd and len(row.reported_cost_usd.split(".")[1]) <= 6
