@@ -17,6 +17,7 @@ import tempfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -166,8 +167,8 @@ async def handle_upload(
     state,
     filename: str,
     types: tuple[str, ...],
-    work: Callable[[Workspace, Path], dict],
-) -> dict:
+    work: Callable[[Workspace, Path], dict[str, Any]],
+) -> dict[str, Any]:
     """Check the content type, stream the body to a temporary file under the upload limit,
     run ``work(workspace, path)`` in a worker thread, and remove the file. Errors about the
     temporary copy name the file the client sent."""
@@ -175,7 +176,7 @@ async def handle_upload(
     config, _ = state.current()
     folder, path = await save_upload(request, int(config.api.max_upload_mb * 1024 * 1024), filename)
 
-    def run() -> dict:
+    def run() -> dict[str, Any]:
         readable = guard_expansion(path, config.api)
         with state.workspace() as workspace:
             return work(workspace, readable)

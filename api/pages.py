@@ -68,7 +68,7 @@ To = Query(None, alias="to", description="Last day (inclusive).")
 Offset = Query(0, ge=0, description="Rows to skip.")
 
 
-def raw_body(types: tuple[str, ...], schema: dict | None = None) -> dict:
+def raw_body(types: tuple[str, ...], schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """openapi_extra for a route that reads its body itself (uploads, YAML)."""
     return {
         "requestBody": {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -90,7 +91,7 @@ def summarize(
     by: str | Sequence[str] | None = None,
     freq: str = "month",
     calendar: FiscalCalendar | None = None,
-    budgets: Sequence[dict] = (),
+    budgets: Sequence[dict[str, Any]] = (),
     quantiles: Sequence[float] = (0.1, 0.5, 0.9),
 ) -> pd.DataFrame:
     """One row per group and period: mean, p10, p50, p90 (or the quantiles asked for),
@@ -178,7 +179,7 @@ def _with_budgets(frame, levels, budgets, groups, sums, periods) -> pd.DataFrame
     return frame
 
 
-def config_budgets(config, ledger: Ledger, run_id: str) -> list[dict]:
+def config_budgets(config, ledger: Ledger, run_id: str) -> list[dict[str, Any]]:
     """The config's budgets, refusing any that name a team, feature or model the run lacks."""
     from forecast.runstore import run_series
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,7 @@ RESULT_KEYS = ("model", "level", "horizon", "windows", "wape", "mase", "coverage
 MIN_HISTORY = 28  # days before the first cutoff
 
 
-def _group_of(key: tuple, levels: Sequence[str]) -> str:
+def _group_of(key: tuple[Any, ...], levels: Sequence[str]) -> str:
     named = dict(zip(SERIES_KEYS, key, strict=True))
     return "|".join(named[level] for level in levels) or "total"
 
@@ -60,7 +61,7 @@ def cross_validation(
     jobs: int | None = None,
     dask_client=None,
     on_window: Callable[[dt.date], None] | None = None,
-) -> tuple[pd.DataFrame, dict]:
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """(cross-validation frame, per forecaster the series-cutoffs it was skipped on)."""
 
     settings = settings or RunSettings(n_paths=100)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -114,7 +115,7 @@ def event_dates(start: dt.date, end: dt.date) -> dict[str, dt.date]:
 
 
 # Long on purpose: the demo organisation's story, event by event, in one place.
-def generate(seed: int, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, dict]:
+def generate(seed: int, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Hourly canonical usage rows and the ground truth of the injected events."""
     rng = np.random.default_rng(seed)
     hours = pd.date_range(start, end + dt.timedelta(days=1), freq="h", inclusive="left", tz="UTC")
@@ -134,7 +135,7 @@ def generate(seed: int, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, dic
     office = 0.15 + np.exp(-0.5 * ((hour - 15) / 3.5) ** 2)
     always_on = 0.6 + 0.4 * np.exp(-0.5 * ((hour - 16) / 5.0) ** 2)
     events = event_dates(start, end)
-    truth: dict = {"seed": seed, "start": str(start), "end": str(end), "events": []}
+    truth: dict[str, Any] = {"seed": seed, "start": str(start), "end": str(end), "events": []}
 
     frames = []
     for f in FEATURES:
@@ -295,7 +296,7 @@ def _split_users(rng, frame: pd.DataFrame) -> pd.DataFrame:
 FISCAL_YEAR_START = 2  # February, so fiscal quarters differ visibly from calendar ones
 
 
-def demo_budgets(usage: pd.DataFrame, end: dt.date) -> list[dict]:
+def demo_budgets(usage: pd.DataFrame, end: dt.date) -> list[dict[str, Any]]:
     """Budgets for this and next fiscal quarter: the last 91 days' spend plus 10%, in
     thousands, for the organisation and its two largest teams (priced at list prices)."""
     from forecast.fiscal import FiscalCalendar
@@ -327,7 +328,7 @@ def demo_budgets(usage: pd.DataFrame, end: dt.date) -> list[dict]:
     return budgets
 
 
-def demo_config(truth: dict, start: dt.date) -> dict:
+def demo_config(truth: dict[str, Any], start: dt.date) -> dict[str, Any]:
     """costcast.yaml for the demo: the price cut, and backfilled prices for models the
     synthetic history uses before their real release."""
     cut = next(e for e in truth["events"] if e["kind"] == "price_cut")
@@ -396,7 +397,7 @@ def write_demo_data(out_dir: str | Path, *, seed: int, months: int, end: dt.date
     return [*written, *billed, events, config]
 
 
-def _kept_api(config: Path) -> dict:
+def _kept_api(config: Path) -> dict[str, Any]:
     """The ``api`` section (tokens made for the demo) of a config written before: a second
     ``demo-data`` must not revoke them."""
     if not config.exists():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -39,8 +40,8 @@ def _priced_daily(usage: pd.DataFrame, book: PriceBook, first: dt.date) -> pd.Da
 
 
 def write_demo_billed(
-    out_dir: Path, usage: pd.DataFrame, price_entries: list[dict], end: dt.date
-) -> tuple[list[Path], dict]:
+    out_dir: Path, usage: pd.DataFrame, price_entries: list[dict[str, Any]], end: dt.date
+) -> tuple[list[Path], dict[str, Any]]:
     """(files written, the billing_gap event)."""
     book = PriceBook([*bundled_entries(), *(PriceEntry.model_validate(e) for e in price_entries)])
     first = end - dt.timedelta(days=BILLED_DAYS - 1)

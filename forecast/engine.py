@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,7 +63,7 @@ class Plan:
     cutoffs: tuple[int, ...]  # days before the end
     cv_horizon: int
     end: pd.Timestamp
-    params: dict = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
     keep_candidates: bool = False
 
 
@@ -73,9 +74,9 @@ class Outcome:
     uid: str
     forecaster: str
     members: tuple[str, ...]
-    scores: dict
+    scores: dict[str, Any]
     flag: str | None
-    skipped: dict  # candidate -> why it could not be used on this series
+    skipped: dict[str, Any]  # candidate -> why it could not be used on this series
     point: np.ndarray  # (h,) volume
     intensity: np.ndarray  # (kinds, h)
     level: float
@@ -85,7 +86,7 @@ class Outcome:
     point_cv: np.ndarray  # (windows, H) the chosen forecast from each cutoff
     unit_cv: np.ndarray  # (windows, H) forecast cost of a unit of volume (at today's prices)
     levels_cv: np.ndarray  # (windows,) the level errors are relative to
-    candidates: dict = field(default_factory=dict)  # name -> (point, errors), when kept
+    candidates: dict[str, Any] = field(default_factory=dict)  # name -> (point, errors), when kept
 
 
 @dataclass
@@ -94,12 +95,12 @@ class SeriesForecast:
     forecaster: str
     members: tuple[str, ...]
     score: float | None
-    scores: dict
+    scores: dict[str, Any]
     flag: str | None
-    skipped: dict
+    skipped: dict[str, Any]
     intensity: np.ndarray  # (kinds, h) tokens per unit of volume
     paths: np.ndarray  # (n_paths, h) volume
-    candidate_paths: dict = field(default_factory=dict)
+    candidate_paths: dict[str, Any] = field(default_factory=dict)
 
 
 def series_seed(seed: int, key: str) -> int:
@@ -189,7 +190,7 @@ def _relative(actual: np.ndarray, point: np.ndarray, levels: np.ndarray) -> np.n
 
 
 def forecast_chunk(
-    plan: Plan, inputs: Sequence[SeriesInput], global_forecasts: dict
+    plan: Plan, inputs: Sequence[SeriesInput], global_forecasts: dict[str, Any]
 ) -> list[Outcome]:
     """Cross-validate and forecast every local candidate of these series, then choose.
 
@@ -197,9 +198,9 @@ def forecast_chunk(
     panel = Panel(tuple(s.uid for s in inputs), tuple(s.y for s in inputs), plan.end)
     local = sorted({n for s in inputs for n in s.candidates if FORECASTERS[n].scope == "local"}
                    | set(SHORT_FALLBACK))  # fmt: skip
-    finals: dict[str, dict] = {uid: {} for uid in panel.ids}
-    cvs: dict[str, dict] = {uid: {} for uid in panel.ids}
-    skipped: dict[str, dict] = {uid: {} for uid in panel.ids}
+    finals: dict[str, dict[str, Any]] = {uid: {} for uid in panel.ids}
+    cvs: dict[str, dict[str, Any]] = {uid: {} for uid in panel.ids}
+    skipped: dict[str, dict[str, Any]] = {uid: {} for uid in panel.ids}
     # a series too young for any window gets the short-history fallback, nothing else
     scored = [_usable(len(s.y), plan.cutoffs).any() for s in inputs]
     costly = {n for n, cls in FORECASTERS.items() if cls.cost == "costly"}
@@ -227,7 +228,9 @@ def forecast_chunk(
     return [_decide(s, plan, finals[s.uid], cvs[s.uid], skipped[s.uid]) for s in inputs]
 
 
-def _decide(s: SeriesInput, plan: Plan, finals: dict, cvs: dict, skipped: dict) -> Outcome:
+def _decide(
+    s: SeriesInput, plan: Plan, finals: dict[str, Any], cvs: dict[str, Any], skipped: dict[str, Any]
+) -> Outcome:
     usable = _usable(len(s.y), plan.cutoffs)
     actual, unit, levels = _windows(s, plan, usable)
     cells = usable[:, None] & (np.arange(plan.cv_horizon)[None, :] < reaches(plan)[:, None])
@@ -283,9 +286,9 @@ def _decide(s: SeriesInput, plan: Plan, finals: dict, cvs: dict, skipped: dict) 
 # -- the whole run -------------------------------------------------------------------------
 
 
-def _global_forecasts(plan: Plan, inputs: Sequence[SeriesInput]) -> dict:
+def _global_forecasts(plan: Plan, inputs: Sequence[SeriesInput]) -> dict[str, Any]:
     names = sorted({n for s in inputs for n in s.candidates if FORECASTERS[n].scope == "global"})
-    out: dict = {}
+    out: dict[str, Any] = {}
     for name in names:
         rows = [s for s in inputs if name in s.candidates]
         panel = Panel(tuple(s.uid for s in rows), tuple(s.y for s in rows), plan.end)
@@ -361,7 +364,7 @@ def run_engine(
     step: int = 7,
     n_paths: int = 200,
     seed: int = 0,
-    params: dict | None = None,
+    params: dict[str, Any] | None = None,
     keep_candidates: bool = False,
     jobs: int | None = None,
     dask_client=None,

@@ -13,6 +13,7 @@ as the query or body field.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 
 def printable(text: str) -> str:
@@ -78,7 +79,7 @@ class CostcastError(Exception):
             text += f"\n  hint: {self.hint}"
         return text
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON body the API answers with."""
         body = {
             "error": type(self).__name__,

@@ -23,11 +23,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import xxhash
+from duckdb import DuckDBPyConnection
 
 from forecast.errors import CostcastError, DataFormatError
 from forecast.ledger import Ledger
@@ -74,7 +76,7 @@ class _Planned:
     hasher: ThreadPoolExecutor
     source: str = ""
     staged: Staged | None = None  # None: this exact file was ingested before
-    previous: tuple | None = None
+    previous: tuple[Any, ...] | None = None
     origin: str | None = None  # what the log records instead of the local path (uploads)
     digest: Future[str] | None = None
     on_overlap: str = "refuse"  # rows without ids another file brought: see forecast.overlap
@@ -178,7 +180,9 @@ def ingest_files(
     return results
 
 
-def _plan(con, path: Path, fmt, context: SourceContext, earlier, hasher) -> _Planned:
+def _plan(
+    con: DuckDBPyConnection, path: Path, fmt, context: SourceContext, earlier, hasher
+) -> _Planned:
     if not path.is_file():
         raise DataFormatError("file not found", file=str(path))
     peeked = peek(path)
@@ -221,7 +225,7 @@ def _plan(con, path: Path, fmt, context: SourceContext, earlier, hasher) -> _Pla
     return item
 
 
-def _ingest_one(con, item: _Planned) -> IngestResult:
+def _ingest_one(con: DuckDBPyConnection, item: _Planned) -> IngestResult:
     ingest_id = con.execute("SELECT nextval('ingest_id_seq')").fetchall()[0][0]
     if item.staged is None:
         assert item.previous is not None  # planned as a file ingested before
@@ -261,7 +265,7 @@ def _ingest_one(con, item: _Planned) -> IngestResult:
 
 
 # Long on purpose: the one-pass insert and its fallbacks share the staged file's SQL and keys (see the module docstring).
-def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
+def _insert_rows(con: DuckDBPyConnection, item: _Planned, ingest_id: int) -> IngestResult:
     """Aggregate the file to ledger grain in one pass, carrying each row's key along.
 
     Most files repeat no row, so their groups are inserted while the keys
@@ -335,7 +339,7 @@ def _insert_rows(con, item: _Planned, ingest_id: int) -> IngestResult:
     )
 
 
-def _settle_overlaps(con, item: _Planned, ingest_id: int) -> list[str]:
+def _settle_overlaps(con: DuckDBPyConnection, item: _Planned, ingest_id: int) -> list[str]:
     """Rows keyed by content that other files of this source brought already: refused,
     replaced or kept as the caller chose (``forecast.overlap``)."""
     if not con.execute("SELECT bool_or(_by_content) FROM _raw").fetchall()[0][0]:
@@ -349,7 +353,9 @@ def _settle_overlaps(con, item: _Planned, ingest_id: int) -> list[str]:
     return settle(con, overlaps, item.on_overlap, span, item.source, str(item.path))
 
 
-def _describe_bad_row(con, item: _Planned, engine_message: str) -> CostcastError:
+def _describe_bad_row(
+    con: DuckDBPyConnection, item: _Planned, engine_message: str
+) -> CostcastError:
     staged = item.staged
     assert staged is not None  # only rows being inserted can be bad
     try:
@@ -365,7 +371,7 @@ def _describe_bad_row(con, item: _Planned, engine_message: str) -> CostcastError
     return DataFormatError(message, file=str(item.path), field=field_name, value=value, **loc)
 
 
-def _note_unpriced(con, results: list[IngestResult], book: PriceBook) -> None:
+def _note_unpriced(con: DuckDBPyConnection, results: list[IngestResult], book: PriceBook) -> None:
     for result in results:
         if not result.rows_added:
             continue

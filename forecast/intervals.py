@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -124,7 +125,7 @@ class ErrorBank:
     noise: np.ndarray
     reaches: np.ndarray
     spread: float = 1.0  # see calibrate
-    factors: dict = field(default_factory=dict)
+    factors: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.has = ~np.isnan(self.errors[:, :, 0])  # (series, windows)
@@ -228,7 +229,7 @@ def needed_factors(z: np.ndarray, actual: np.ndarray, coverage: float) -> np.nda
 def calibrate_spread(
     bank: ErrorBank, seed: int = 0, n_paths: int = 100, coverage: float = 0.8,
     max_series: int = 200,
-) -> dict:  # fmt: skip
+) -> dict[str, Any]:  # fmt: skip
     """Stretch factors that make the bank's intervals cover ``coverage`` of days (and of
     window totals) they did not see: each window is held out in turn, its errors compared
     with paths drawn from the other windows only."""

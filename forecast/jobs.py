@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pandas as pd
 
@@ -24,7 +25,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
-def add_job(ledger: Ledger, run_id: str, request: dict) -> None:
+def add_job(ledger: Ledger, run_id: str, request: dict[str, Any]) -> None:
     with ledger.transaction() as con:
         con.execute(
             "INSERT INTO forecast_jobs VALUES (?, 'queued', ?, NULL, ?, NULL)",
@@ -32,7 +33,9 @@ def add_job(ledger: Ledger, run_id: str, request: dict) -> None:
         )
 
 
-def set_status(ledger: Ledger, run_id: str, status: str, error: dict | None = None) -> None:
+def set_status(
+    ledger: Ledger, run_id: str, status: str, error: dict[str, Any] | None = None
+) -> None:
     finished = _now() if status in ("done", "failed") else None
     with ledger.transaction() as con:
         con.execute(
@@ -74,7 +77,7 @@ def list_forecasts(ledger: Ledger, status: str | None = None) -> pd.DataFrame:
     return frame.sort_values(["created_at", "run_id"], ascending=False).reset_index(drop=True)
 
 
-def forecast_detail(ledger: Ledger, run_id: str) -> dict:
+def forecast_detail(ledger: Ledger, run_id: str) -> dict[str, Any]:
     """A saved run with provenance, backtest and series; or a job's status and error."""
     jobs = ledger.con.execute(
         "SELECT status, requested_at, finished_at, request, error FROM forecast_jobs WHERE run_id = ?",

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
+
+from duckdb import DuckDBPyConnection
 
 from forecast.errors import CostcastError, OverlapError
 from forecast.records import ledger_groups
@@ -47,7 +50,7 @@ def check_policy(on_overlap: str) -> str:
     return on_overlap
 
 
-def find_overlaps(con, raw: str, source: str, name: str) -> list[Overlap]:
+def find_overlaps(con: DuckDBPyConnection, raw: str, source: str, name: str) -> list[Overlap]:
     """Ingests of ``source`` from files not called ``name`` that hold any group of ``raw``
     (SQL of ``records.raw_groups`` rows)."""
     others = con.execute(
@@ -71,13 +74,18 @@ def find_overlaps(con, raw: str, source: str, name: str) -> list[Overlap]:
     return [Overlap(*row) for row in rows]
 
 
-def record(con, ingest_id: int) -> None:
+def record(con: DuckDBPyConnection, ingest_id: int) -> None:
     """This ingest brought rows without ids: later files are checked against it."""
     con.execute("INSERT INTO content_ingests VALUES (?)", [ingest_id])
 
 
 def settle(
-    con, overlaps: list[Overlap], on_overlap: str, span: tuple, source: str, file: str
+    con: DuckDBPyConnection,
+    overlaps: list[Overlap],
+    on_overlap: str,
+    span: tuple[Any, ...],
+    source: str,
+    file: str,
 ) -> list[str]:
     """Refuse, or make room, as chosen; returns the notes the ingest reports."""
     if not overlaps:

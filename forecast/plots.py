@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -52,7 +53,7 @@ def fan_chart(ledger: Ledger, run: ForecastRun, by: Sequence[str], path: str | P
         size = bands.assign(mid=bands["q"].str[2]).groupby(by)["mid"].sum()
         top = list(size.sort_values(ascending=False).index[: MAX_PANELS - 1])
         top = [t if isinstance(t, tuple) else (t,) for t in top]
-        groups: list[dict | None] = [dict(zip(by, t, strict=True)) for t in top]
+        groups: list[dict[str, Any] | None] = [dict(zip(by, t, strict=True)) for t in top]
         if len(size) > len(top):
             groups.append(None)  # "other": everything not in a panel of its own
     else:

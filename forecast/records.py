@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from duckdb import DuckDBPyConnection
+
 from forecast.schema import (
     BUCKETS,
     CANONICAL_COLUMNS,
@@ -356,7 +358,7 @@ def typed_select(columns_present, quote=lambda c: f'"{c}"') -> str:
     return ", ".join(parts)
 
 
-def first_violation(con, src_sql: str, timezone: str | None, loc_expr: str):
+def first_violation(con: DuckDBPyConnection, src_sql: str, timezone: str | None, loc_expr: str):
     """(location, field, message, value) of the first bad row, or None.
 
     Runs single-threaded so row_number() follows the file's order.
@@ -375,12 +377,11 @@ def first_violation(con, src_sql: str, timezone: str | None, loc_expr: str):
                 FROM (SELECT row_number() OVER () AS _rn, * FROM ({src_sql})) AS src
             ) WHERE {any_bad} ORDER BY _where LIMIT 1
             """
-        ).fetchall()
+        ).fetchone()
     finally:
         con.execute(f"SET threads = {threads}")
-    if not row:
+    if row is None:
         return None
-    row = row[0]
     where = row[0]
     n = len(rules)
     for i, rule in enumerate(rules):

@@ -13,6 +13,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from duckdb import DuckDBPyConnection
 
 from forecast.records import ledger_groups, trimmed_or_null
 from forecast.schema import CANONICAL_COLUMNS, NUMERIC_COLUMNS
@@ -51,7 +52,7 @@ SETTINGS_BACK = {"preserve_insertion_order": "false", "force_compression": "'aut
 
 
 @contextmanager
-def _setting(con, name: str, value: str):
+def _setting(con: DuckDBPyConnection, name: str, value: str):
     con.execute(f"SET {name} = {value}")
     try:
         yield
@@ -61,7 +62,7 @@ def _setting(con, name: str, value: str):
             con.execute(f"SET {name} = {SETTINGS_BACK[name]}")
 
 
-def insert_in_time_order(con, insert: str) -> None:
+def insert_in_time_order(con: DuckDBPyConnection, insert: str) -> None:
     """Insert groups sorted by hour: whole row groups (a parallel, unordered insert leaves
     partial ones that the checkpoint at close rewrites, 0.4 s for 550k rows), and each
     ingest's rows laid out in time, which is how usage is read."""
@@ -69,7 +70,7 @@ def insert_in_time_order(con, insert: str) -> None:
         con.execute(f"{insert} ORDER BY ts")
 
 
-def insert_keys(con, keys_sql: str, ingest_id: int) -> None:
+def insert_keys(con: DuckDBPyConnection, keys_sql: str, ingest_id: int) -> None:
     """Store row keys uncompressed: they are 64-bit hashes, and even sorted, bit-packing
     saves a quarter of their size for twice the insert time (0.65 s against 0.3 s for 10M)."""
     with _setting(con, "force_compression", "'uncompressed'"):
@@ -77,7 +78,13 @@ def insert_keys(con, keys_sql: str, ingest_id: int) -> None:
 
 
 def insert_rows_with_new_ids(
-    con, rows: str, groups, tail: str, ingest_id: int, overlap: bool, again: np.ndarray
+    con: DuckDBPyConnection,
+    rows: str,
+    groups,
+    tail: str,
+    ingest_id: int,
+    overlap: bool,
+    again: np.ndarray,
 ) -> None:
     """Every row has its own request id: read the file again for the rows whose id is
     new (a longer version of a log), each id once (ids ``again`` in the file: the
@@ -105,7 +112,9 @@ def insert_rows_with_new_ids(
     con.execute("DROP TABLE IF EXISTS _fresh")
 
 
-def insert_fresh_rows(con, rows: str, groups, tail: str, ingest_id: int) -> None:
+def insert_fresh_rows(
+    con: DuckDBPyConnection, rows: str, groups, tail: str, ingest_id: int
+) -> None:
     """The slow path: number and filter the rows one by one, then group what is new."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _rows AS
@@ -123,7 +132,7 @@ def insert_fresh_rows(con, rows: str, groups, tail: str, ingest_id: int) -> None
     con.execute("DROP TABLE _rows")
 
 
-def revised_buckets(con, rows: str, ingest_id: int) -> str | None:
+def revised_buckets(con: DuckDBPyConnection, rows: str, ingest_id: int) -> str | None:
     """Compare each provider bucket's numbers with the same bucket ingested before.
 
     The ledger keeps the first numbers it saw (re-ingesting adds nothing), so
@@ -166,7 +175,7 @@ def revised_buckets(con, rows: str, ingest_id: int) -> str | None:
     return "; ".join(parts) or None
 
 
-def file_keys(con) -> pa.ChunkedArray:
+def file_keys(con: DuckDBPyConnection) -> pa.ChunkedArray:
     """Every row's key; identical id-less rows get their occurrence number hashed in,
     so each one counts. Left in DuckDB's Arrow chunks: copying 10M keys into one array
     costs a tenth of a second of page faults, which the sorting thread pays instead."""

@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,7 +68,7 @@ class RunSettings:
     costly_share: float = COSTLY_SHARE
 
 
-def provenance(ledger: Ledger, as_of: dt.date) -> dict:
+def provenance(ledger: Ledger, as_of: dt.date) -> dict[str, Any]:
     """Rows, days and an order-independent content hash of the usage up to ``as_of``."""
     rows, first, last, digest = ledger.con.execute(
         """SELECT count(*), min(ts)::DATE, max(ts)::DATE,
@@ -119,7 +120,7 @@ def create_forecast(
     dask_client=None,
     on_series: Callable[[Outcome], None] | None = None,
     on_plan: Callable[[int], None] | None = None,
-    config_snapshot: dict | None = None,
+    config_snapshot: dict[str, Any] | None = None,
     run_id: str | None = None,
     calendar: FiscalCalendar | None = None,
 ) -> ForecastRun:
@@ -168,7 +169,9 @@ def create_forecast(
     return run
 
 
-def _meta(ledger, as_of, settings: RunSettings, result: EngineResult, config) -> dict:
+def _meta(
+    ledger: Ledger, as_of, settings: RunSettings, result: EngineResult, config
+) -> dict[str, Any]:
     """What a run says about itself: settings, the data it saw, its own backtest score,
     how its intervals were calibrated, what it skipped."""
     return {
@@ -200,7 +203,7 @@ def driver_series(
     """The engine's inputs, one per key: volume in the unit that backtests better, tokens by
     kind, and the prices that weigh them. Raises on models the book cannot price."""
     cv_horizon, cutoffs = plan_cutoffs(h, settings.backtest_windows, settings.backtest_step)
-    prices_of: dict[tuple, np.ndarray] = {}  # most keys share a model and tier mix
+    prices_of: dict[tuple[Any, ...], np.ndarray] = {}  # most keys share a model and tier mix
     out = []
     for (team, feature, model), part in drivers.groupby(list(SERIES_KEYS), sort=True):
         tiers = tier_shares(mix, team, feature, model)
@@ -226,16 +229,16 @@ def driver_series(
     return out
 
 
-def engine_params(settings: RunSettings) -> dict:
+def engine_params(settings: RunSettings) -> dict[str, Any]:
     return {
         "prophet": {"holidays_country": settings.holidays_country},
         "global_gbm": {"holidays_country": settings.holidays_country},
     }
 
 
-def skipped_summary(outcomes) -> dict:
+def skipped_summary(outcomes) -> dict[str, Any]:
     """Per candidate: on how many series it could not be used, and one example why."""
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for o in outcomes:
         for name, why in o.skipped.items():
             entry = out.setdefault(name, {"series": 0, "example": f"{o.uid}: {why}"})

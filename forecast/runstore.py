@@ -14,11 +14,12 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from duckdb import DuckDBPyConnection
 
 from forecast.errors import NotFoundError
 from forecast.fiscal import FiscalCalendar
@@ -43,7 +44,7 @@ class ForecastRun:
     horizon_end: dt.date
     n_paths: int
     seed: int
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def start(self) -> dt.date:
@@ -104,7 +105,7 @@ def save_run(
         con.unregister("_frame")
 
 
-def _insert(con, table: str, rows: pa.Table) -> None:
+def _insert(con: DuckDBPyConnection, table: str, rows: pa.Table) -> None:
     con.register("_rows", rows)
     con.execute(f"INSERT INTO {table} SELECT * FROM _rows")
     con.unregister("_rows")
@@ -112,7 +113,7 @@ def _insert(con, table: str, rows: pa.Table) -> None:
 
 def _actual_periods(
     actuals: pd.DataFrame, run: ForecastRun, freq: str, calendar: FiscalCalendar
-) -> dict[tuple, float]:
+) -> dict[tuple[Any, ...], float]:
     """(team, feature, model, period) -> actual cost of the period's days before the run's
     first forecast day: the landing every path of that period starts from."""
     first = pd.Timestamp(calendar.period_start(run.start, freq))
@@ -207,7 +208,7 @@ def series_rows(ledger: Ledger, run_id: str) -> pd.DataFrame:
 PATH_BATCH = 200  # series per insert: bounds the memory a save holds beyond the results
 
 
-def _series_table(run, batch, days, n_days: int, columns: dict) -> pa.Table:
+def _series_table(run, batch, days, n_days: int, columns: dict[str, Any]) -> pa.Table:
     """Arrow rows of one run's series, one row each: the key columns, then ``columns``."""
     return pa.table({
         "run_id": [run.run_id] * len(batch),
@@ -260,18 +261,20 @@ def load_paths(ledger: Ledger, run_id: str, field: str = "cost") -> tuple[pd.Dat
     return keys, values.reshape(len(keys), n_paths, n_days)
 
 
-def load_intensity(ledger: Ledger, run_id: str) -> dict[tuple, dict[str, np.ndarray]]:
+def load_intensity(ledger: Ledger, run_id: str) -> dict[tuple[Any, ...], dict[str, np.ndarray]]:
     """(team, feature, model) -> kind -> tokens per unit of volume on each forecast day."""
     return _per_kind(ledger, "forecast_intensity", run_id)
 
 
-def load_prices(ledger: Ledger, run_id: str) -> dict[tuple, dict[str, np.ndarray]]:
+def load_prices(ledger: Ledger, run_id: str) -> dict[tuple[Any, ...], dict[str, np.ndarray]]:
     """(team, feature, model) -> kind -> USD per million tokens on each forecast day, as the
     run priced them (empty for runs saved before runs kept their prices)."""
     return _per_kind(ledger, "forecast_prices", run_id)
 
 
-def _per_kind(ledger: Ledger, table: str, run_id: str) -> dict[tuple, dict[str, np.ndarray]]:
+def _per_kind(
+    ledger: Ledger, table: str, run_id: str
+) -> dict[tuple[Any, ...], dict[str, np.ndarray]]:
     if not ledger.has_table(table):
         return {}
     rows = ledger.con.execute(

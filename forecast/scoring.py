@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from forecast.engine import EngineResult
@@ -9,7 +11,7 @@ from forecast.intervals import paths_from
 from forecast.metrics import coverage, wape
 
 
-def run_score(result: EngineResult, seed: int = 0, n_paths: int = 100) -> dict:
+def run_score(result: EngineResult, seed: int = 0, n_paths: int = 100) -> dict[str, Any]:
     """The run's own backtest on total daily cost, from its full cross-validation windows.
 
     Point forecasts are out of sample (each fitted before its cutoff). Each window's

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -157,6 +158,6 @@ class DriverSeries:
     model: str
     unit: str  # what volume counts: requests or tokens
     failure_rate: float
-    tiers: dict
+    tiers: dict[str, Any]
     prices: np.ndarray  # (kinds, days) USD per million tokens on each forecast day
     input: SeriesInput

@@ -20,6 +20,7 @@ import secrets
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml import YAML
 
@@ -86,7 +87,7 @@ def revoke_token(config_path: Path, name: str) -> None:
     _edit(config_path, remove)
 
 
-def list_tokens(config: Config) -> list[dict]:
+def list_tokens(config: Config) -> list[dict[str, Any]]:
     return [
         {"name": t.name, "scopes": " ".join(t.scopes), "created": t.created or ""}
         for t in config.api.tokens

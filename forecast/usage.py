@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -56,7 +57,7 @@ def parse_group_keys(by: str | Sequence[str] | None) -> list[str]:
     return split_keys(by, GROUP_KEYS, "group")
 
 
-def _used(ledger: Ledger, start, end, exclude: Sequence[str] = ()) -> list[tuple]:
+def _used(ledger: Ledger, start, end, exclude: Sequence[str] = ()) -> list[tuple[Any, ...]]:
     """(model, tier, first day) of every model and tier used in [start, end]."""
     where, params = _range(start, end, exclude)
     return ledger.con.execute(
@@ -131,7 +132,7 @@ def priced_usage(
 
 def _range(
     start: dt.date | None, end: dt.date | None, exclude: Sequence[str] = ()
-) -> tuple[str, list]:
+) -> tuple[str, list[Any]]:
     clauses, params = [], []
     if exclude:  # literals, not parameters: the clause is also inlined (see priced_usage_sql)
         names = ", ".join("'" + m.replace("'", "''") + "'" for m in sorted(set(exclude)))

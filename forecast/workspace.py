@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -155,7 +156,7 @@ class Workspace:
         jobs: int | None = None,
         dask_client=None,
         on_plan: Callable[[int], None] | None = None,
-        on_series: Callable | None = None,
+        on_series: Callable[..., Any] | None = None,
         run_id: str | None = None,
     ) -> ForecastRun:
         """Fit, save and return a forecast run; the config it ran under (without the API's
@@ -169,13 +170,13 @@ class Workspace:
             config_snapshot=self.config.model_dump(mode="json", exclude={"source", "api"}),
         )  # fmt: skip
 
-    def queue_job(self, run_id: str, request: dict) -> None:
+    def queue_job(self, run_id: str, request: dict[str, Any]) -> None:
         """Record a forecast requested through the API, before it runs."""
         from forecast.jobs import add_job
 
         add_job(self.ledger, run_id, request)
 
-    def job_status(self, run_id: str, status: str, error: dict | None = None) -> None:
+    def job_status(self, run_id: str, status: str, error: dict[str, Any] | None = None) -> None:
         from forecast.jobs import set_status
 
         set_status(self.ledger, run_id, status, error)
@@ -197,7 +198,7 @@ class Workspace:
 
         return list_forecasts(self.ledger, status)
 
-    def run_detail(self, run_id: str) -> dict:
+    def run_detail(self, run_id: str) -> dict[str, Any]:
         """A run's provenance, settings, backtest, calibration and series; a job's status."""
         from forecast.jobs import forecast_detail
 
@@ -276,7 +277,7 @@ class Workspace:
         baseline = self.run(run_id or scenario.baseline)
         return evaluate(self.ledger, baseline, self.book, scenario, self.calendar)
 
-    def save_scenario(self, result) -> dict:
+    def save_scenario(self, result) -> dict[str, Any]:
         """Save an evaluated scenario; returns the saved result as ``load_result`` reads it."""
         from forecast.scenario.store import load_result, save_result
 
@@ -287,7 +288,7 @@ class Workspace:
 
         return list_results(self.ledger)
 
-    def scenario_result(self, result_id: str) -> dict:
+    def scenario_result(self, result_id: str) -> dict[str, Any]:
         from forecast.scenario.store import load_result
 
         return load_result(self.ledger, result_id)

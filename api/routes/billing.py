@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
@@ -31,11 +31,11 @@ async def upload_billed(
     token: UsageWrite,
     filename: str = FilenameQuery,
     format: str | None = Query(None, description="openai_costs, anthropic_costs or focus."),
-) -> dict:
+) -> dict[str, Any]:
     """Import a provider's billed costs: OpenAI Costs API pages, an Anthropic cost report
     (legacy or analytics), or FOCUS CSV. Revised days replace earlier amounts."""
 
-    def work(workspace: Workspace, path) -> dict:
+    def work(workspace: Workspace, path) -> dict[str, Any]:
         (result,) = workspace.import_billed([path], format, names=[f"upload:{filename}"])
         return {**result.__dict__, "path": filename}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -129,7 +129,7 @@ def list_all(
 @router.get("/{run_id}", response_model=ForecastDetail)
 def get_one(
     run_id: str, request: Request, state: State, workspace: WorkspaceDep, token: Read
-) -> dict:
+) -> dict[str, Any]:
     """A run with its provenance (rows, days, content hash), settings, backtest and the
     forecaster chosen per series; for a job not done, its status and error."""
     return state.cached(request, lambda: workspace.run_detail(run_id))

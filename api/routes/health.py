@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -14,7 +16,7 @@ router = APIRouter(prefix="/health", tags=["health"])
 
 
 @router.get("/live", response_model=Live)
-def live() -> dict:
+def live() -> dict[str, Any]:
     """The process is up."""
     return {"status": "ok"}
 

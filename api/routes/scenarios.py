@@ -36,13 +36,13 @@ async def post_scenario(
     state: State,
     token: ScenariosWrite,
     run: str | None = Query(None, description="Baseline run id (default: the scenario's)."),
-) -> dict:
+) -> dict[str, Any]:
     """Evaluate a scenario against a run and save the result: baseline and scenario side by
     side per period, team and model (P10/P50/P90), the delta, each change's share of it, and
     the chance of exceeding the scenario's budget."""
     scenario = await _parse(request, state)
 
-    def work() -> dict:
+    def work() -> dict[str, Any]:
         with state.workspace() as workspace:
             return workspace.save_scenario(workspace.run_scenario(scenario, run))
 
@@ -50,14 +50,14 @@ async def post_scenario(
 
 
 @router.post("/validate", response_model=ScenarioValid)
-async def validate(request: Request, state: State, token: ScenariosWrite) -> dict:
+async def validate(request: Request, state: State, token: ScenariosWrite) -> dict[str, Any]:
     """Check a scenario against the schema without evaluating it."""
     scenario = await _parse(request, state)
     return {"valid": True, "name": scenario.name, "changes": [c.kind for c in scenario.changes]}
 
 
 @router.get("/schema", response_model=dict[str, Any])
-def schema(token: Read) -> dict:
+def schema(token: Read) -> dict[str, Any]:
     """The scenario JSON Schema (the one in scenarios/schema.json)."""
     return json.loads(scenario_json_schema())
 
@@ -71,6 +71,6 @@ def list_all(
 
 
 @router.get("/{result_id}", response_model=ScenarioSaved)
-def get_one(result_id: str, workspace: WorkspaceDep, token: Read) -> dict:
+def get_one(result_id: str, workspace: WorkspaceDep, token: Read) -> dict[str, Any]:
     """A saved result, with the scenario it answered."""
     return workspace.scenario_result(result_id)

@@ -4,7 +4,7 @@ and read summaries grouped like ``costcast usage``."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
@@ -51,10 +51,10 @@ async def upload_usage(
         "for the same hours and groups: refuse (409, naming the overlap), replace that file's "
         "rows in the span this one covers (a re-export), or keep both (other requests).",
     ),
-) -> dict:
+) -> dict[str, Any]:
     """Ingest one usage export; rows seen before are not added again."""
 
-    def ingest(workspace: Workspace, path) -> dict:
+    def ingest(workspace: Workspace, path) -> dict[str, Any]:
         (result,) = workspace.ingest(
             [path], fmt=format, timezone=timezone,
             origins=[f"upload:{filename} (token {token.name})"], on_overlap=on_overlap,

@@ -90,7 +90,7 @@ def _pages(path: Path, what: str):
             yield line, page["data"]
 
 
-def _usd(value, currency, path: Path, where: dict, field: str, cents: bool) -> float:
+def _usd(value, currency, path: Path, where: dict[str, Any], field: str, cents: bool) -> float:
     if str(currency or "").upper() != "USD":
         raise DataFormatError(
             "only USD bills can be read",
@@ -168,7 +168,7 @@ def _openai(path: Path):
             )
 
 
-def _timestamp(value, path: Path, where: dict, field: str) -> dt.datetime:
+def _timestamp(value, path: Path, where: dict[str, Any], field: str) -> dt.datetime:
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError):

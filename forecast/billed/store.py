@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from duckdb import DuckDBPyConnection
 
 from forecast.billed.sources import read_billed
 from forecast.errors import DataFormatError
@@ -56,7 +57,9 @@ def import_billed(
     return results
 
 
-def _import_one(con, path: Path, name: str, kind: str, frame, notes) -> BilledImport:
+def _import_one(
+    con: DuckDBPyConnection, path: Path, name: str, kind: str, frame, notes
+) -> BilledImport:
     digest = file_sha256(path)
     seen = con.execute(
         "SELECT import_id FROM billed_imports WHERE sha256 = ? LIMIT 1", [digest]

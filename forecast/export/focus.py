@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pandas as pd
 
@@ -91,7 +92,7 @@ def focus_export(
     return pd.DataFrame(out, columns=FOCUS_COLUMNS)
 
 
-def _common(day: dt.date, provider: str, config: Config) -> dict:
+def _common(day: dt.date, provider: str, config: Config) -> dict[str, Any]:
     name = PROVIDER_NAMES.get(provider, provider.title() if provider else "Unknown")
     month = day.replace(day=1)
     next_month = (month + dt.timedelta(days=32)).replace(day=1)
@@ -118,7 +119,7 @@ def _common(day: dt.date, provider: str, config: Config) -> dict:
     }
 
 
-def _usage_row(r, config: Config) -> dict:
+def _usage_row(r, config: Config) -> dict[str, Any]:
     sku = f"{r.price_model}:{r.kind}"
     return {
         **_common(r.day, r.provider, config),
@@ -144,7 +145,7 @@ def _usage_row(r, config: Config) -> dict:
     }
 
 
-def _unmatched_row(r, config: Config) -> dict:
+def _unmatched_row(r, config: Config) -> dict[str, Any]:
     """A bill for a day with no usage in the ledger: kept, as one row per day and provider,
     so BilledCost still adds up to the bill."""
     amount = _num(r.billed_usd)

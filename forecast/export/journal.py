@@ -25,6 +25,7 @@ import json
 import math
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
 import pandas as pd
 
@@ -55,7 +56,7 @@ XLSX_CREATED = dt.datetime(2000, 1, 1)
 @dataclass
 class Journal:
     lines: pd.DataFrame
-    meta: dict
+    meta: dict[str, Any]
 
     def to_csv(self) -> bytes:
         return csv_text(self.lines, TEXT_COLUMNS).encode("utf-8")
@@ -138,7 +139,7 @@ def build_journal(
     text = (
         f"{acc.description} {label} ({basis}" + (f", {measure}" if measure != "mean" else "") + ")"
     )
-    rows: list[list] = []
+    rows: list[list[Any]] = []
     for center in sorted(rounded):
         amount = rounded[center]
         if amount == 0:
@@ -161,7 +162,7 @@ def build_journal(
     return Journal(lines, meta)
 
 
-def _forecast(ledger, calendar, label, start, end, measure, run_id):
+def _forecast(ledger: Ledger, calendar, label, start, end, measure, run_id):
     from forecast.runstore import load_run
 
     run = load_run(ledger, run_id or "latest")
@@ -187,7 +188,7 @@ def _forecast(ledger, calendar, label, start, end, measure, run_id):
     return per_team, run.run_id, run.meta["provenance"]["content_hash"]
 
 
-def _actuals(ledger, book, start, end):
+def _actuals(ledger: Ledger, book: PriceBook, start, end):
     last_day = end - dt.timedelta(days=1)
     frame = actual_cost(ledger, book, start, last_day, "team")
     if frame.empty:
@@ -202,7 +203,7 @@ def _actuals(ledger, book, start, end):
     return {k: float(v) for k, v in per_team.items()}, "actuals", digest
 
 
-def _scenario(ledger, label, scenario_id):
+def _scenario(ledger: Ledger, label, scenario_id):
     from forecast.scenario.store import load_result
 
     if not scenario_id:

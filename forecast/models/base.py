@@ -49,7 +49,7 @@ class Forecaster:
     # Why a series got no forecast from this model (series id -> reason), after a call.
     skipped_: dict[str, str]
 
-    def get_params(self) -> dict:
+    def get_params(self) -> dict[str, Any]:
         """Constructor parameters, read from the signature so copies never drift."""
         names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
         return {n: getattr(self, n) for n in names}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -112,14 +113,14 @@ class GlobalGBM(Forecaster):
         return level, np.concatenate([_weekday_profile(past, level), last_week, shape])
 
     @classmethod
-    def _summaries(cls, pasts: Sequence[np.ndarray]) -> tuple[np.ndarray, list]:
+    def _summaries(cls, pasts: Sequence[np.ndarray]) -> tuple[np.ndarray, list[Any]]:
         """``_summary`` of many series at once: (levels, summaries, None where idle).
 
         Series with two full level windows are summarised together from one
         matrix of their last ``2 * LEVEL_DAYS`` days, the same numbers ``_summary``
         gives one by one (a run asks this of every series from every cutoff)."""
         levels = np.zeros(len(pasts))
-        out: list = [None] * len(pasts)
+        out: list[Any] = [None] * len(pasts)
         long = [i for i, p in enumerate(pasts) if len(p) >= 2 * LEVEL_DAYS]
         for i in sorted(set(range(len(pasts))) - set(long)):
             levels[i], out[i] = cls._summary(pasts[i])

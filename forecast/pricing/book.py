@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -160,7 +160,7 @@ class PriceBook:
     @cached_property
     def _tables(self) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
         """(model, tier) -> (effective days, (kinds, entries) prices), sorted by day."""
-        out: dict[tuple[str, str], tuple[list, list]] = {}
+        out: dict[tuple[str, str], tuple[list[Any], list[Any]]] = {}
         for e in self.entries:  # sorted by model, tier, effective
             days, rows = out.setdefault((e.model, e.tier), ([], []))
             days.append(np.datetime64(e.effective, "D"))

@@ -17,6 +17,7 @@ import itertools
 import json
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,7 +63,7 @@ def load_baseline(ledger: Ledger, run: ForecastRun, book: PriceBook) -> Baseline
     intensity = load_intensity(ledger, run.run_id)
     kept = load_prices(ledger, run.run_id)  # the run's own prices: a later book edit is not in
     streams = []
-    prices: dict[tuple, dict] = {}  # most series share a model and tier mix
+    prices: dict[tuple[Any, ...], dict[str, Any]] = {}  # most series share a model and tier mix
     for i, row in enumerate(series.itertuples(index=False)):
         tiers = json.loads(row.tiers)
         key = (row.team, row.feature, row.model) if kept else (row.model, row.tiers)
@@ -98,7 +99,7 @@ def pert(value, rng: np.random.Generator, n: int) -> np.ndarray | float:
 class _Applier:
     """Applies one scenario's changes; draws every uncertain number once."""
 
-    def __init__(self, baseline: Baseline, scenario: Scenario, book: PriceBook, seed: int):
+    def __init__(self, baseline: Baseline, scenario: Scenario, book: PriceBook, seed: int) -> None:
         self.baseline = baseline
         self.scenario = scenario
         n = baseline.run.n_paths
@@ -174,9 +175,9 @@ def shapley(applier: _Applier) -> list[float]:
         players = sorted(applier.acting(everything, streams, launches)[1])
         if not players:
             continue
-        cache: dict[frozenset, float] = {}
+        cache: dict[frozenset[int], float] = {}
 
-        def value(subset: frozenset, streams=streams, launches=launches, cache=cache) -> float:
+        def value(subset: frozenset[int], streams=streams, launches=launches, cache=cache) -> float:
             if subset not in cache:
                 total = _total(applier.apply(set(subset), streams, launches))
                 cache[subset] = float(np.mean(total))
@@ -213,14 +214,14 @@ def _shapley_values(players: list[int], value) -> dict[int, float]:
 class ScenarioResult:
     scenario: Scenario
     baseline_run: str
-    totals: dict
+    totals: dict[str, Any]
     periods: pd.DataFrame
-    changes: list[dict]
-    budget: dict | None
+    changes: list[dict[str, Any]]
+    budget: dict[str, Any] | None
     warnings: list[str]
-    daily: dict  # for charts: baseline and scenario daily total quantiles
+    daily: dict[str, Any]  # for charts: baseline and scenario daily total quantiles
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.scenario.name,
             "baseline_run": self.baseline_run,
@@ -232,7 +233,7 @@ class ScenarioResult:
         }
 
 
-def _stats(values: np.ndarray) -> dict:
+def _stats(values: np.ndarray) -> dict[str, Any]:
     p10, p50, p90 = np.quantile(values, [0.1, 0.5, 0.9])
     return {"mean": float(values.mean()), "p10": float(p10), "p50": float(p50), "p90": float(p90)}
 
@@ -307,10 +308,12 @@ def evaluate(
     return ScenarioResult(scenario, run.run_id, totals, periods, changes, budget, notes, daily)
 
 
-def _period_sums(baseline: Baseline, streams: list[Stream], calendar, freq: str, costs) -> dict:
+def _period_sums(
+    baseline: Baseline, streams: list[Stream], calendar, freq: str, costs
+) -> dict[tuple[str, str, str], np.ndarray]:
     """(team, model, period) -> cost per path, actuals of the period's past days included."""
     labels = calendar.labels(baseline.days, freq).to_numpy()
-    out: dict[tuple, np.ndarray] = {}
+    out: dict[tuple[Any, ...], np.ndarray] = {}
     for s in streams:
         sums, names = period_totals(costs[id(s)], labels)
         for j, label in enumerate(names):
@@ -347,13 +350,13 @@ def _periods(baseline, base_streams, scen_streams, calendar, costs) -> pd.DataFr
     return pd.concat(frames, ignore_index=True)
 
 
-def _budget(baseline, base_streams, scen_streams, calendar, budget, costs) -> dict:
+def _budget(baseline, base_streams, scen_streams, calendar, budget, costs) -> dict[str, Any]:
     freq = (
         "year"
         if budget.period.startswith("FY")
         else ("quarter" if "Q" in budget.period else "month")
     )
-    totals = []
+    totals: list[np.ndarray] = []
     for streams in (base_streams, scen_streams):
         sums = _period_sums(baseline, streams, calendar, freq, costs)
         parts = [v for (team, model, period), v in sums.items() if period == budget.period]
@@ -363,7 +366,7 @@ def _budget(baseline, base_streams, scen_streams, calendar, budget, costs) -> di
                 f"({baseline.run.start} to {baseline.run.horizon_end})",
                 field="budget.period",
             )
-        totals.append(sum(parts))
+        totals.append(np.sum(parts, axis=0))
     return {
         "amount": budget.amount,
         "period": budget.period,

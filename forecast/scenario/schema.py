@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -40,7 +41,7 @@ class Scenario(BaseModel):
     changes: list[Change] = Field(min_length=1)
 
 
-def _without_tags(loc: tuple) -> tuple:
+def _without_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """pydantic puts union tags in error paths (changes.2.route.share.range); YAML has none."""
     return tuple(
         part

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from typing import Any
 
 import pandas as pd
 
@@ -30,7 +31,7 @@ def save_result(ledger: Ledger, result: ScenarioResult) -> str:
     return result_id
 
 
-def load_result(ledger: Ledger, result_id: str) -> dict:
+def load_result(ledger: Ledger, result_id: str) -> dict[str, Any]:
     """The saved result with its id, creation time and the scenario it answered."""
     rows = []
     if ledger.has_table("scenario_results"):

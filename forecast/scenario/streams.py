@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,10 +23,10 @@ class Stream:
     feature: str
     model: str
     volume: np.ndarray  # (paths, days)
-    intensity: dict  # kind -> tokens per unit of volume, (days,) or (paths, days)
+    intensity: dict[str, Any]  # kind -> tokens per unit of volume, (days,) or (paths, days)
     failure: np.ndarray  # (days,) or (paths, days)
-    prices: dict  # kind -> USD per million tokens, (days,) or (paths, days)
-    tiers: dict = field(default_factory=lambda: {"standard": 1.0})
+    prices: dict[str, Any]  # kind -> USD per million tokens, (days,) or (paths, days)
+    tiers: dict[str, Any] = field(default_factory=lambda: {"standard": 1.0})
 
     def per_unit(self) -> np.ndarray:
         """USD per unit of volume: (days,), or (paths, days) when a drawn range is in play."""
@@ -50,9 +51,9 @@ class Context:
     days: pd.DatetimeIndex
     n_paths: int
     book: PriceBook
-    _prices: dict = field(default_factory=dict)
+    _prices: dict[tuple[str, str], dict[str, np.ndarray]] = field(default_factory=dict)
 
-    def prices(self, model: str, tiers: dict) -> dict:
+    def prices(self, model: str, tiers: dict[str, float]) -> dict[str, np.ndarray]:
         """The book's prices per kind and day for a model and tier mix, computed once (every
         subset of changes asks again)."""
         key = (model, json.dumps(tiers, sort_keys=True))

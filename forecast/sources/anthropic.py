@@ -12,6 +12,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from duckdb import DuckDBPyConnection
+
 from forecast.attribution import attribute
 from forecast.errors import DataFormatError
 from forecast.sources.base import (
@@ -62,7 +64,7 @@ def _items(path: Path):
                     )
 
 
-def _time(value, path: Path, where: dict, field: str) -> dt.datetime:
+def _time(value, path: Path, where: dict[str, Any], field: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
@@ -91,7 +93,7 @@ def records(path: Path, ctx: SourceContext):
                 **where,
             )
 
-        def num(field, value, required=True, where=where):
+        def num(field, value, required: bool = True, where=where):
             return require_int(value, path, where, field, required)
 
         creation = row.get("cache_creation") or {}
@@ -145,7 +147,7 @@ def records(path: Path, ctx: SourceContext):
         }
 
 
-def stage(con, path: Path, ctx: SourceContext, peeked: Peek) -> Staged:
+def stage(con: DuckDBPyConnection, path: Path, ctx: SourceContext, peeked: Peek) -> Staged:
     rows = list(records(path, ctx))
     write_1h = sum(row.pop("_write_1h") for row in rows)
     frame = frame_from_records(rows, path, "usage results")

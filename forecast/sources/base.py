@@ -89,9 +89,9 @@ def frame_from_records(
 SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError)
 
 
-def shaped_records(records: Iterable[Mapping[str, object]], path: Path, what: str) -> list:
+def shaped_records(records: Iterable[Mapping[str, object]], path: Path, what: str) -> list[Any]:
     """Every record, or a located error for the first one not shaped as the format says."""
-    rows: list = []
+    rows: list[Any] = []
     iterator = iter(records)
     while True:
         try:
@@ -206,7 +206,9 @@ def _read_text(path: Path) -> str:
         raise DataFormatError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from None
 
 
-def require_int(value: object, path: Path, where: dict, field: str, required: bool = True):
+def require_int(
+    value: object, path: Path, where: dict[str, Any], field: str, required: bool = True
+):
     """A JSON token count, or a DataFormatError naming the record and field."""
     if value is None:
         if required:
@@ -238,7 +240,7 @@ def expect(condition: bool, message: str, path: Path, **where: Any) -> None:
         raise DataFormatError(message, file=str(path), **where)
 
 
-def mapping(value: object, message: str, path: Path, **where: Any) -> dict:
+def mapping(value: object, message: str, path: Path, **where: Any) -> dict[str, Any]:
     """``value`` if it is a JSON object, else the located error ``message``."""
     if not isinstance(value, dict):
         raise DataFormatError(message, file=str(path), **where)
@@ -252,7 +254,7 @@ def iso_utc(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def bucket_for(seconds: float, path: Path, where: dict) -> str:
+def bucket_for(seconds: float, path: Path, where: dict[str, Any]) -> str:
     """A bucket's width in seconds as the canonical 1m / 1h / 1d."""
     widths: dict[float, str] = {60: "1m", 3600: "1h", 86400: "1d"}
     if seconds not in widths:
@@ -265,7 +267,7 @@ def bucket_for(seconds: float, path: Path, where: dict) -> str:
     return widths[seconds]
 
 
-def flatten(prefix: str, value: object, out: dict) -> dict:
+def flatten(prefix: str, value: object, out: dict[str, Any]) -> dict[str, Any]:
     """{'a': {'b': 1}} -> {'prefix.a.b': 1}: attribution rules match on dotted names."""
     if isinstance(value, dict):
         for key, inner in value.items():

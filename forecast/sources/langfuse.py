@@ -10,6 +10,9 @@ fill the canonical cache columns.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from duckdb import DuckDBPyConnection
 
 from forecast.attribution import attribute
 from forecast.errors import DataFormatError
@@ -55,7 +58,9 @@ def _observations(path: Path):
             yield (line if len(items) == 1 else index), obs
 
 
-def _tokens(details: dict, path: Path, where: dict) -> tuple[int, int, int, int]:
+def _tokens(
+    details: dict[str, Any], path: Path, where: dict[str, Any]
+) -> tuple[int, int, int, int]:
     """(input, cached, cache_write, output) from a usageDetails map."""
 
     def num(key):
@@ -92,7 +97,7 @@ def _tokens(details: dict, path: Path, where: dict) -> tuple[int, int, int, int]
     return inp, cached, write, out
 
 
-def records(path: Path, ctx: SourceContext, label: str, skipped: dict):
+def records(path: Path, ctx: SourceContext, label: str, skipped: dict[str, Any]):
     for loc, obs in _observations(path):
         where = {label: loc}
         kind = str(obs.get("type", "")).upper()
@@ -145,7 +150,7 @@ def records(path: Path, ctx: SourceContext, label: str, skipped: dict):
         }
 
 
-def stage(con, path: Path, ctx: SourceContext, peeked: Peek) -> Staged:
+def stage(con: DuckDBPyConnection, path: Path, ctx: SourceContext, peeked: Peek) -> Staged:
     label = "line" if peeked.kind == "jsonl" else "record"
     skipped: dict[str, int] = {}
     frame = frame_from_records(records(path, ctx, label, skipped), path, "generation observations")

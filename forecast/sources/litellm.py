@@ -11,6 +11,9 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
+
+from duckdb import DuckDBPyConnection
 
 from forecast.attribution import attribute
 from forecast.errors import DataFormatError
@@ -57,7 +60,7 @@ def _rows(path: Path):
             yield (line if not isinstance(doc, list) else index + 1), row
 
 
-def _json_field(value, path: Path, where: dict, field: str) -> dict:
+def _json_field(value, path: Path, where: dict[str, Any], field: str) -> dict[str, Any]:
     if value in (None, ""):
         return {}
     if isinstance(value, dict):
@@ -142,7 +145,7 @@ def records(path: Path, ctx: SourceContext, label: str):
         }
 
 
-def stage(con, path: Path, ctx: SourceContext, peeked: Peek) -> Staged:
+def stage(con: DuckDBPyConnection, path: Path, ctx: SourceContext, peeked: Peek) -> Staged:
     label = "line" if peeked.kind in ("csv", "jsonl") else "record"
     frame = frame_from_records(records(path, ctx, label), path, "spend log rows")
     return stage_frame(con, frame, "_src_litellm", label, timezone=ctx.timezone or "UTC")

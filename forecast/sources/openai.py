@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from duckdb import DuckDBPyConnection
+
 from forecast.attribution import attribute
 from forecast.errors import DataFormatError
 from forecast.sources.base import (
@@ -57,7 +59,7 @@ _TIERS = {
 }
 
 
-def _pages(path: Path) -> list[dict]:
+def _pages(path: Path) -> list[dict[str, Any]]:
     pages = []
     for _, doc in read_json_documents(path):
         for page in doc if isinstance(doc, list) else [doc]:
@@ -94,8 +96,10 @@ def records(path: Path, ctx: SourceContext):
                 yield _record(result, kind, start, end, path, where, ctx) | {"_loc": record}
 
 
-def _record(r: dict, kind: str, start, end, path: Path, where: dict, ctx: SourceContext) -> dict:
-    def num(field, required=False):
+def _record(
+    r: dict[str, Any], kind: str, start, end, path: Path, where: dict[str, Any], ctx: SourceContext
+) -> dict[str, Any]:
+    def num(field, required: bool = False):
         return require_int(r.get(field), path, where, field, required)
 
     model = r.get("model")
@@ -150,7 +154,7 @@ def _record(r: dict, kind: str, start, end, path: Path, where: dict, ctx: Source
     }
 
 
-def stage(con, path: Path, ctx: SourceContext, peeked: Peek) -> Staged:
+def stage(con: DuckDBPyConnection, path: Path, ctx: SourceContext, peeked: Peek) -> Staged:
     frame = frame_from_records(records(path, ctx), path, "usage results")
     staged = stage_frame(con, frame, "_src_openai", "record")
     staged.revisable = True

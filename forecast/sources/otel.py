@@ -11,6 +11,9 @@ counted and left out.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from duckdb import DuckDBPyConnection
 
 from forecast.attribution import attribute
 from forecast.errors import DataFormatError
@@ -40,7 +43,7 @@ _PROVIDERS = {
 }
 
 
-def attribute_values(attributes: list | None) -> dict:
+def attribute_values(attributes: list[Any] | None) -> dict[str, Any]:
     """OTLP ``[{key, value: {stringValue|intValue|...}}]`` as a plain dict."""
     out = {}
     for item in attributes or []:
@@ -75,12 +78,12 @@ def _spans(path: Path):
                         yield index, resource, span
 
 
-def _failed(span: dict, attrs: dict) -> bool:
+def _failed(span: dict[str, Any], attrs: dict[str, Any]) -> bool:
     code = (span.get("status") or {}).get("code")
     return code in (2, "2", "STATUS_CODE_ERROR") or bool(attrs.get("error.type"))
 
 
-def records(path: Path, ctx: SourceContext, skipped: dict):
+def records(path: Path, ctx: SourceContext, skipped: dict[str, Any]):
     for index, resource, span in _spans(path):
         where = {"record": index}
         attrs = attribute_values(span.get("attributes"))
@@ -90,7 +93,7 @@ def records(path: Path, ctx: SourceContext, skipped: dict):
             skipped[operation or "non-GenAI"] = skipped.get(operation or "non-GenAI", 0) + 1
             continue
 
-        def num(*names, required=True, attrs=attrs, where=where):
+        def num(*names, required: bool = True, attrs=attrs, where=where):
             value = next((attrs[n] for n in names if n in attrs), None)
             return require_int(value, path, where, names[0], required)
 
@@ -128,7 +131,7 @@ def records(path: Path, ctx: SourceContext, skipped: dict):
         }
 
 
-def stage(con, path: Path, ctx: SourceContext, peeked: Peek) -> Staged:
+def stage(con: DuckDBPyConnection, path: Path, ctx: SourceContext, peeked: Peek) -> Staged:
     skipped: dict[str, int] = {}
     frame = frame_from_records(records(path, ctx, skipped), path, "GenAI model-call spans")
     notes = []

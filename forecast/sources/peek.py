@@ -7,6 +7,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from forecast.errors import DataFormatError
 
@@ -59,7 +60,7 @@ def _whole_json(path: Path) -> object:
         raise DataFormatError(TOO_DEEP, file=str(path)) from None
 
 
-def first_record(doc: object) -> dict:
+def first_record(doc: object) -> dict[str, Any]:
     """The first object in a document that may be a list (of pages or records)."""
     while isinstance(doc, list):
         if not doc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -49,7 +49,9 @@ class Price(ChangeKind):
             streams, ctx, lambda s: replace(s, prices=self._changed(s, values, weight, new, ctx))
         )
 
-    def _changed(self, s: Stream, values: Values, weight, new: dict, ctx: Context) -> dict:
+    def _changed(
+        self, s: Stream, values: Values, weight, new: dict[str, Any], ctx: Context
+    ) -> dict[str, Any]:
         """The stream's blended prices with this change: on every tier, or only on the part
         of the blend its ``tier`` makes up (the book's price for that tier, times its share)."""
         prices = dict(s.prices)
