@@ -76,13 +76,16 @@ class ETS(_Forwardable):
 
 
 class Theta(_Forwardable):
-    """Dynamic optimised Theta on the deseasonalised series (the M4 competition's best
-    Theta variant), with a weekly seasonal decomposition where a test finds one. It looks
-    at the last half year: that halves its fitting time, and older usage says little
-    about the trend to come."""
+    """Dynamic standard Theta (theta = 2, the smoothing and level updated as data come)
+    on the deseasonalised series, with a weekly seasonal decomposition where a test finds
+    one. The optimised variant (DOTM) also fits theta: on the real-usage benchmark `auto`
+    scored the same with either (median MASE within 0.01 at every h), and this one fits
+    in half the time, a fifth of a 2,000-series run. It looks at the last half year:
+    that halves its fitting time again, and older usage says little about the trend to
+    come."""
 
     name = "theta"
-    statsforecast_class = "DynamicOptimizedTheta"
+    statsforecast_class = "DynamicTheta"
     min_days = 2 * WEEK
 
     def __init__(self, season_length: int = WEEK, max_history: int | None = 182) -> None:
