@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -24,7 +25,7 @@ exports of LLM API spend. Every route but `/health/*` needs `Authorization: Bear
 
 def create_app() -> FastAPI:
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = app.dependency_overrides.get(get_settings, get_settings)()
         app.state.costcast = AppState(settings)
         try:

@@ -165,7 +165,9 @@ def _usable(length: int, cutoffs: Sequence[int]) -> np.ndarray:
     return np.array([length - c >= MIN_TRAIN for c in cutoffs], dtype=bool)
 
 
-def _windows(s: SeriesInput, plan: Plan, usable: np.ndarray):
+def _windows(
+    s: SeriesInput, plan: Plan, usable: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per cutoff: the priced volume that came (W, H), the forecast cost of one unit of
     volume (W, H) and the series' level (W,); NaN past a window's reach."""
     W, H = len(plan.cutoffs), plan.cv_horizon
@@ -307,12 +309,18 @@ def _chunks(inputs: Sequence[SeriesInput], jobs: int) -> list[list[SeriesInput]]
     return [list(inputs[i : i + size]) for i in range(0, len(inputs), size)]
 
 
-def _outcomes(plan, inputs, global_forecasts, jobs, dask_client) -> Iterator[list[Outcome]]:
+def _outcomes(
+    plan: Plan,
+    inputs: Sequence[SeriesInput],
+    global_forecasts: dict[str, Any],
+    jobs: int | None,
+    dask_client: Any,
+) -> Iterator[list[Outcome]]:
     jobs = jobs or multiprocessing.cpu_count()
     chunks = _chunks(inputs, jobs)
     _import_models(inputs)
 
-    def shipped(chunk):
+    def shipped(chunk: list[SeriesInput]) -> dict[str, Any]:
         return {n: {s.uid: per[s.uid] for s in chunk if s.uid in per}
                 for n, per in global_forecasts.items()}  # fmt: skip
 
@@ -367,7 +375,7 @@ def run_engine(
     params: dict[str, Any] | None = None,
     keep_candidates: bool = False,
     jobs: int | None = None,
-    dask_client=None,
+    dask_client: Any = None,
     on_done: Callable[[Outcome], None] | None = None,
 ) -> EngineResult:
     """Every series' forecast: the chosen forecaster, its sample paths and intensities."""
@@ -404,7 +412,15 @@ def run_engine(
     return EngineResult(forecasts, outcomes, bank, plan)
 
 
-def _candidate_paths(done, forecasts, chosen: ErrorBank, levels, seeds, n_paths, seed) -> None:
+def _candidate_paths(
+    done: list[Outcome],
+    forecasts: dict[str, SeriesForecast],
+    chosen: ErrorBank,
+    levels: np.ndarray,
+    seeds: np.ndarray,
+    n_paths: int,
+    seed: int,
+) -> None:
     """Each candidate calibrated by its own errors, as if it alone had been chosen."""
     names = sorted({n for o in done for n in o.candidates})
     for name in names:

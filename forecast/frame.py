@@ -120,7 +120,9 @@ def future_days(end: pd.Timestamp, h: int) -> pd.DatetimeIndex:
     return pd.date_range(end + pd.Timedelta(days=1), periods=h, freq="D")
 
 
-def forecast_frame(ids: Sequence[str], end: pd.Timestamp, means: np.ndarray, name: str):
+def forecast_frame(
+    ids: Sequence[str], end: pd.Timestamp, means: np.ndarray, name: str
+) -> pd.DataFrame:
     """Long frame ``unique_id, ds, <name>`` from a (series, h) array of point forecasts."""
     h = means.shape[1]
     return pd.DataFrame(

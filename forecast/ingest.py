@@ -181,7 +181,12 @@ def ingest_files(
 
 
 def _plan(
-    con: DuckDBPyConnection, path: Path, fmt, context: SourceContext, earlier, hasher
+    con: DuckDBPyConnection,
+    path: Path,
+    fmt: str | None,
+    context: SourceContext,
+    earlier: list[_Planned],
+    hasher: ThreadPoolExecutor,
 ) -> _Planned:
     if not path.is_file():
         raise DataFormatError("file not found", file=str(path))

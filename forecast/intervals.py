@@ -71,7 +71,7 @@ def noise_level(values: np.ndarray) -> float:
     return float(np.abs(values[lag:] - values[:-lag]).mean() / level)
 
 
-def _nanmean(values: np.ndarray, axis) -> np.ndarray:
+def _nanmean(values: np.ndarray, axis: int | tuple[int, ...]) -> np.ndarray:
     """NaN-skipping mean that is NaN, without a warning, where nothing is known."""
     known = ~np.isnan(values)
     total = np.where(known, values, 0.0).sum(axis=axis)
@@ -259,7 +259,7 @@ def calibrate_spread(
     if not daily:
         return {"daily": 1.0, "total": 1.0}
 
-    def factor(values) -> float:
+    def factor(values: list[np.ndarray]) -> float:
         return float(np.clip(np.quantile(np.concatenate(values), coverage), 0.5, 5.0))
 
     return {"daily": factor(daily), "total": factor(total)}

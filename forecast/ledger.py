@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+from duckdb import DuckDBPyConnection
 
 from forecast.errors import LedgerError, NotFoundError
 from forecast.schema import BILLED_DDL, LEDGER_DDL, RESULTS_DDL, RUNS_DDL
@@ -154,14 +155,14 @@ class Ledger:
     def __enter__(self) -> Ledger:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def close(self) -> None:
         self.con.close()
 
     @contextmanager
-    def transaction(self):
+    def transaction(self) -> Iterator[DuckDBPyConnection]:
         """All or nothing: anything raised inside rolls every write back."""
         with self.write_lock or nullcontext():
             self.con.execute("BEGIN TRANSACTION")

@@ -69,7 +69,7 @@ def coverage(actual: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
     return float(((a >= lo[k] - tol) & (a <= hi[k] + tol)).mean())
 
 
-def pinball(actual: np.ndarray, quantiles: np.ndarray, levels=DECILES) -> float:
+def pinball(actual: np.ndarray, quantiles: np.ndarray, levels: np.ndarray = DECILES) -> float:
     """Mean pinball (quantile) loss over ``levels``; ``quantiles`` is (levels, days)."""
     levels = np.asarray(levels)[:, None]
     diff = actual[None, :] - quantiles

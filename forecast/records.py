@@ -12,8 +12,9 @@ reported) to find which row and which rule.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from duckdb import DuckDBPyConnection
 
@@ -156,7 +157,7 @@ def _int_checks(col: str, required: bool) -> list[Check]:
     ]
 
 
-def _sql_list(values) -> str:
+def _sql_list(values: Iterable[str]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
@@ -345,7 +346,9 @@ def ledger_groups(raw: str, ready: bool = False) -> str:
         {"" if ready else "GROUP BY ALL"}"""
 
 
-def typed_select(columns_present, quote=lambda c: f'"{c}"') -> str:
+def typed_select(
+    columns_present: Collection[str], quote: Callable[[str], str] = lambda c: f'"{c}"'
+) -> str:
     """SELECT list casting text columns to the types ``raw_groups`` expects."""
     parts = []
     for col in CANONICAL_COLUMNS:
@@ -358,7 +361,9 @@ def typed_select(columns_present, quote=lambda c: f'"{c}"') -> str:
     return ", ".join(parts)
 
 
-def first_violation(con: DuckDBPyConnection, src_sql: str, timezone: str | None, loc_expr: str):
+def first_violation(
+    con: DuckDBPyConnection, src_sql: str, timezone: str | None, loc_expr: str
+) -> tuple[Any, str, str, Any] | None:
     """(location, field, message, value) of the first bad row, or None.
 
     Runs single-threaded so row_number() follows the file's order.

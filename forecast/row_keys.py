@@ -7,6 +7,7 @@ number, where identical rows repeat). ``row_keys`` keeps every key ever ingested
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 import duckdb
@@ -52,7 +53,7 @@ SETTINGS_BACK = {"preserve_insertion_order": "false", "force_compression": "'aut
 
 
 @contextmanager
-def _setting(con: DuckDBPyConnection, name: str, value: str):
+def _setting(con: DuckDBPyConnection, name: str, value: str) -> Iterator[None]:
     con.execute(f"SET {name} = {value}")
     try:
         yield
@@ -80,7 +81,7 @@ def insert_keys(con: DuckDBPyConnection, keys_sql: str, ingest_id: int) -> None:
 def insert_rows_with_new_ids(
     con: DuckDBPyConnection,
     rows: str,
-    groups,
+    groups: Callable[..., str],
     tail: str,
     ingest_id: int,
     overlap: bool,
@@ -113,7 +114,7 @@ def insert_rows_with_new_ids(
 
 
 def insert_fresh_rows(
-    con: DuckDBPyConnection, rows: str, groups, tail: str, ingest_id: int
+    con: DuckDBPyConnection, rows: str, groups: Callable[..., str], tail: str, ingest_id: int
 ) -> None:
     """The slow path: number and filter the rows one by one, then group what is new."""
     con.execute(

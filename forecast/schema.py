@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 # Columns of the canonical record, in the order of usage-record.md.
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "timestamp",
@@ -47,7 +49,7 @@ DIMENSIONS: tuple[str, ...] = (
 )
 
 
-def split_keys(by, allowed: tuple[str, ...], verb: str) -> list[str]:
+def split_keys(by: str | Sequence[str] | None, allowed: tuple[str, ...], verb: str) -> list[str]:
     """``"team, model"`` (or a list) -> ``["team", "model"]``, refusing names not in ``allowed``."""
     from forecast.errors import CostcastError
 

@@ -57,7 +57,9 @@ def parse_group_keys(by: str | Sequence[str] | None) -> list[str]:
     return split_keys(by, GROUP_KEYS, "group")
 
 
-def _used(ledger: Ledger, start, end, exclude: Sequence[str] = ()) -> list[tuple[Any, ...]]:
+def _used(
+    ledger: Ledger, start: dt.date | None, end: dt.date | None, exclude: Sequence[str] = ()
+) -> list[tuple[Any, ...]]:
     """(model, tier, first day) of every model and tier used in [start, end]."""
     where, params = _range(start, end, exclude)
     return ledger.con.execute(
@@ -197,7 +199,9 @@ def usage_summary(
     return frame
 
 
-def _fiscal(months: pd.DataFrame, keys: list[str], freq: str, calendar: FiscalCalendar):
+def _fiscal(
+    months: pd.DataFrame, keys: list[str], freq: str, calendar: FiscalCalendar
+) -> pd.DataFrame:
     """Monthly rows summed into fiscal quarters or years; a cost stays unknown (null) where
     any month of it is."""
     firsts = {m: calendar.period_start(m.date(), freq) for m in months["timestamp"].unique()}

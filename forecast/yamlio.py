@@ -26,7 +26,7 @@ class _NoAliasLoader(yaml.SafeLoader):
     none of our files need them, so refusing them is the simplest defence.
     """
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.constructor.ConstructorError(

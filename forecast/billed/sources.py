@@ -15,6 +15,7 @@ a silent conversion.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ def read_billed(path: Path, fmt: str | None = None) -> tuple[str, pd.DataFrame, 
             param="format",
         )
     notes: list[str] = []
+    rows: Iterable[tuple[Any, ...]]
     if fmt == "focus":
         rows = _focus(path, notes)
     else:
@@ -81,7 +83,7 @@ def _detect(path: Path) -> str:
     )
 
 
-def _pages(path: Path, what: str):
+def _pages(path: Path, what: str) -> Iterator[tuple[int, list[Any]]]:
     for line, doc in read_json_documents(path):
         for page in doc if isinstance(doc, list) else [doc]:
             message = f'expected {what} pages ({{"data": [...], "has_more": ...}})'
@@ -90,7 +92,9 @@ def _pages(path: Path, what: str):
             yield line, page["data"]
 
 
-def _usd(value, currency, path: Path, where: dict[str, Any], field: str, cents: bool) -> float:
+def _usd(
+    value: object, currency: object, path: Path, where: dict[str, Any], field: str, cents: bool
+) -> float:
     if str(currency or "").upper() != "USD":
         raise DataFormatError(
             "only USD bills can be read",
@@ -121,7 +125,7 @@ def _usd(value, currency, path: Path, where: dict[str, Any], field: str, cents: 
     return float(amount / 100 if cents else amount)
 
 
-def _records(path: Path, what: str):
+def _records(path: Path, what: str) -> Iterator[tuple[Any, dict[str, Any]]]:
     """(item, where) for every item of every page; ``where`` names its line and record."""
     record = 0
     for line, items in _pages(path, what):
@@ -130,7 +134,7 @@ def _records(path: Path, what: str):
             yield item, {"line": line, "record": record}
 
 
-def _openai(path: Path):
+def _openai(path: Path) -> Iterator[tuple[Any, ...]]:
     for bucket, where in _records(path, "OpenAI costs"):
         start, end = bucket.get("start_time"), bucket.get("end_time")
         if not isinstance(start, int | float) or isinstance(start, bool):
@@ -168,7 +172,7 @@ def _openai(path: Path):
             )
 
 
-def _timestamp(value, path: Path, where: dict[str, Any], field: str) -> dt.datetime:
+def _timestamp(value: object, path: Path, where: dict[str, Any], field: str) -> dt.datetime:
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError):
@@ -182,7 +186,7 @@ def _timestamp(value, path: Path, where: dict[str, Any], field: str) -> dt.datet
     return stamp.to_pydatetime()
 
 
-def _anthropic(path: Path):
+def _anthropic(path: Path) -> Iterator[tuple[Any, ...]]:
     for item, where in _records(path, "Anthropic cost report"):
         start = _timestamp(item.get("starting_at"), path, where, "starting_at")
         end = _timestamp(item.get("ending_at"), path, where, "ending_at")
@@ -224,7 +228,7 @@ _FOCUS_RENAMES = {
 
 
 # Long on purpose: one FOCUS row's checks, each a located error, in the order of the columns.
-def _focus(path: Path, notes: list[str]):
+def _focus(path: Path, notes: list[str]) -> Iterator[tuple[Any, ...]]:
     try:
         frame = pd.read_csv(
             path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True

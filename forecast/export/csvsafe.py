@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -26,7 +27,7 @@ def neutralised(value: object) -> object:
     return value
 
 
-def csv_text(frame: pd.DataFrame, text_columns: Sequence[str] | None = None, **options) -> str:
+def csv_text(frame: pd.DataFrame, text_columns: Sequence[str] | None = None, **options: Any) -> str:
     """``frame.to_csv`` with its text columns (by default every object column) made safe."""
     columns = [c for c in frame.columns if frame[c].dtype == object] if text_columns is None else [
         c for c in text_columns if c in frame.columns

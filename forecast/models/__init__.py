@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from forecast.errors import CostcastError
 from forecast.models.base import Forecaster, LocalForecaster, NotFittedError
 from forecast.models.global_gbm import GlobalGBM
@@ -16,7 +18,7 @@ AUTO = "auto"
 ENSEMBLE = "ensemble"  # the robust combination auto falls back on; see forecast.selection
 
 
-def make_forecaster(name: str, **params) -> Forecaster:
+def make_forecaster(name: str, **params: Any) -> Forecaster:
     try:
         cls = FORECASTERS[name]
     except KeyError:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -115,7 +115,7 @@ class LocalForecaster(Forecaster):
     def _forward_one(self, state: Any, y: np.ndarray, h: int) -> np.ndarray:
         raise NotImplementedError
 
-    def _guarded(self, uid: str, call, *args) -> np.ndarray | None:
+    def _guarded(self, uid: str, call: Callable[..., Any], *args: Any) -> np.ndarray | None:
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")  # statsmodels and Prophet warn on every fit
@@ -184,7 +184,7 @@ class LocalForecaster(Forecaster):
                 points[i] = mean
         return points, cv
 
-    def _guarded_state(self, uid: str, y: np.ndarray):
+    def _guarded_state(self, uid: str, y: np.ndarray) -> Any:
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")

@@ -151,7 +151,9 @@ class GlobalGBM(Forecaster):
                 levels[i], out[i] = level[k], rows[k]
         return levels, out
 
-    def _matrix(self, summaries: np.ndarray, steps: np.ndarray, calendar_rows: np.ndarray):
+    def _matrix(
+        self, summaries: np.ndarray, steps: np.ndarray, calendar_rows: np.ndarray
+    ) -> np.ndarray:
         """Feature rows of many series for the same days: (series x steps, features)."""
         n = len(summaries)
         week = steps % 7
@@ -165,7 +167,7 @@ class GlobalGBM(Forecaster):
             ]
         )
 
-    def _train(self, panel: Panel):
+    def _train(self, panel: Panel) -> Any:  # a fitted HistGradientBoostingRegressor, or None
         """Learn from cutoffs inside each series of ``panel`` (targets up to its end)."""
         from sklearn.ensemble import HistGradientBoostingRegressor
 
@@ -196,7 +198,7 @@ class GlobalGBM(Forecaster):
         )  # fmt: skip
         return model.fit(np.vstack(X), np.concatenate(y))
 
-    def _predict(self, model, panel: Panel, h: int) -> np.ndarray:
+    def _predict(self, model: Any, panel: Panel, h: int) -> np.ndarray:
         out = np.full((len(panel), h), np.nan)
         steps = np.arange(h)
         _, table = self._calendar(panel.end, panel.end + pd.Timedelta(days=h))

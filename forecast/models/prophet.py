@@ -10,6 +10,7 @@ intervals come from the calibration, like every model's.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,7 +49,7 @@ class ProphetForecaster(LocalForecaster):
         self.seasonality_prior_scale = seasonality_prior_scale
         self.max_history = max_history
 
-    def _fit_one(self, y: np.ndarray):
+    def _fit_one(self, y: np.ndarray) -> tuple[Any, pd.Timestamp]:
         from prophet import Prophet
 
         end = self._train_end
@@ -74,7 +75,7 @@ class ProphetForecaster(LocalForecaster):
         model.fit(pd.DataFrame({"ds": ds, "y": y}), algorithm="LBFGS")
         return model, end
 
-    def _predict_one(self, state, h: int) -> np.ndarray:
+    def _predict_one(self, state: tuple[Any, pd.Timestamp], h: int) -> np.ndarray:
         model, end = state
         future = pd.DataFrame({"ds": pd.date_range(end + pd.Timedelta(days=1), periods=h)})
         return model.predict(future)["yhat"].to_numpy()

@@ -9,6 +9,8 @@ series with idle days is best summarised by.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from forecast.models.base import LocalForecaster
@@ -20,7 +22,7 @@ class _StatsForecastModel(LocalForecaster):
     statsforecast_class: str  # the model's name in statsforecast.models
     max_history: int | None = None  # the most recent days a fit looks at (None: all)
 
-    def _model(self):
+    def _model(self) -> Any:
         """A fresh statsforecast model from this wrapper's own parameters (all of them but
         ``max_history``, which is ours)."""
         import statsforecast.models
@@ -32,10 +34,10 @@ class _StatsForecastModel(LocalForecaster):
     def _recent(self, y: np.ndarray) -> np.ndarray:
         return y if self.max_history is None else y[-self.max_history :]
 
-    def _fit_one(self, y: np.ndarray):
+    def _fit_one(self, y: np.ndarray) -> Any:
         return self._model().fit(y=self._recent(y))
 
-    def _predict_one(self, state, h: int) -> np.ndarray:
+    def _predict_one(self, state: Any, h: int) -> np.ndarray:
         return state.predict(h=h)["mean"]
 
     def _forecast_one(self, y: np.ndarray, h: int) -> np.ndarray:
@@ -47,7 +49,7 @@ class _Forwardable(_StatsForecastModel):
 
     forwards = True
 
-    def _forward_one(self, state, y: np.ndarray, h: int) -> np.ndarray:
+    def _forward_one(self, state: Any, y: np.ndarray, h: int) -> np.ndarray:
         return state.forward(y=self._recent(y), h=h)["mean"]
 
 

@@ -9,6 +9,7 @@ requests, so those rows have an unknown request count (empty), not zero.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ _TIERS = {
 _DIMS = ("workspace_id", "api_key_id", "model", "service_tier", "context_window", "inference_geo")
 
 
-def _items(path: Path):
+def _items(path: Path) -> Iterator[tuple[Any, ...]]:
     """(starting_at, ending_at, row, group) for every result of every page."""
     for _, doc in read_json_documents(path):
         for page in doc if isinstance(doc, list) else [doc]:
@@ -64,7 +65,7 @@ def _items(path: Path):
                     )
 
 
-def _time(value, path: Path, where: dict[str, Any], field: str) -> dt.datetime:
+def _time(value: object, path: Path, where: dict[str, Any], field: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
@@ -79,7 +80,7 @@ def _time(value, path: Path, where: dict[str, Any], field: str) -> dt.datetime:
 
 
 # Long on purpose: one record's fields, each checked where it is read.
-def records(path: Path, ctx: SourceContext):
+def records(path: Path, ctx: SourceContext) -> Iterator[dict[str, Any]]:
     for record, (start, end, row, group) in enumerate(_items(path), start=1):
         where: dict[str, Any] = {"record": record}
         begin = _time(start, path, where, "starting_at")
@@ -93,7 +94,9 @@ def records(path: Path, ctx: SourceContext):
                 **where,
             )
 
-        def num(field, value, required: bool = True, where=where):
+        def num(
+            field: str, value: object, required: bool = True, where: dict[str, Any] = where
+        ) -> Any:  # an int, or None where not required
             return require_int(value, path, where, field, required)
 
         creation = row.get("cache_creation") or {}

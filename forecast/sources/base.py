@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import duckdb
 import pandas as pd
@@ -206,9 +206,17 @@ def _read_text(path: Path) -> str:
         raise DataFormatError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from None
 
 
+@overload
+def require_int(
+    value: object, path: Path, where: dict[str, Any], field: str, required: Literal[True] = True
+) -> int: ...
+@overload
+def require_int(
+    value: object, path: Path, where: dict[str, Any], field: str, required: bool
+) -> int | None: ...
 def require_int(
     value: object, path: Path, where: dict[str, Any], field: str, required: bool = True
-):
+) -> int | None:
     """A JSON token count, or a DataFormatError naming the record and field."""
     if value is None:
         if required:

@@ -9,6 +9,7 @@ fill the canonical cache columns.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ _GEMINI = {
 }
 
 
-def _observations(path: Path):
+def _observations(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     for line, doc in read_json_documents(path):
         if isinstance(doc, dict) and isinstance(doc.get("data"), list):
             items = doc["data"]
@@ -63,7 +64,7 @@ def _tokens(
 ) -> tuple[int, int, int, int]:
     """(input, cached, cache_write, output) from a usageDetails map."""
 
-    def num(key):
+    def num(key: str) -> int:
         return require_int(details[key], path, where, f"usageDetails.{key}")
 
     if _GEMINI & details.keys():
@@ -97,9 +98,11 @@ def _tokens(
     return inp, cached, write, out
 
 
-def records(path: Path, ctx: SourceContext, label: str, skipped: dict[str, Any]):
+def records(
+    path: Path, ctx: SourceContext, label: str, skipped: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
     for loc, obs in _observations(path):
-        where = {label: loc}
+        where: dict[str, Any] = {label: loc}
         kind = str(obs.get("type", "")).upper()
         if kind not in USAGE_TYPES:
             skipped[kind or "untyped"] = skipped.get(kind or "untyped", 0) + 1

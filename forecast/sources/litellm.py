@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ _PROVIDERS = {"vertex_ai": "google", "gemini": "google", "azure": "azure", "bedr
 _SIGNATURE = {"request_id", "startTime", "spend", "prompt_tokens"}
 
 
-def _rows(path: Path):
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line, row dict) from a CSV export or JSON Lines / JSON array."""
     if path.suffix.lower() == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as fh:
@@ -60,7 +61,7 @@ def _rows(path: Path):
             yield (line if not isinstance(doc, list) else index + 1), row
 
 
-def _json_field(value, path: Path, where: dict[str, Any], field: str) -> dict[str, Any]:
+def _json_field(value: Any, path: Path, where: dict[str, Any], field: str) -> dict[str, Any]:
     if value in (None, ""):
         return {}
     if isinstance(value, dict):
@@ -72,14 +73,14 @@ def _json_field(value, path: Path, where: dict[str, Any], field: str) -> dict[st
     return parsed if isinstance(parsed, dict) else {}
 
 
-def _first(*values):
+def _first(*values: Any) -> Any:
     return next((v for v in values if v not in (None, "")), None)
 
 
 # Long on purpose: one record's fields, each checked where it is read.
-def records(path: Path, ctx: SourceContext, label: str):
+def records(path: Path, ctx: SourceContext, label: str) -> Iterator[dict[str, Any]]:
     for loc, row in _rows(path):
-        where = {label: loc}
+        where: dict[str, Any] = {label: loc}
         meta = _json_field(row.get("metadata"), path, where, "metadata")
         usage = meta.get("usage_object") or {}
         extra = meta.get("additional_usage_values") or {}

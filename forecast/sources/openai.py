@@ -10,6 +10,7 @@ the new meaning; anything older with the old one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ def _pages(path: Path) -> list[dict[str, Any]]:
     return pages
 
 
-def records(path: Path, ctx: SourceContext):
+def records(path: Path, ctx: SourceContext) -> Iterator[dict[str, Any]]:
     record = 0
     for page in _pages(path):
         for bucket in page["data"]:
@@ -99,7 +100,7 @@ def records(path: Path, ctx: SourceContext):
 def _record(
     r: dict[str, Any], kind: str, start, end, path: Path, where: dict[str, Any], ctx: SourceContext
 ) -> dict[str, Any]:
-    def num(field, required: bool = False):
+    def num(field: str, required: bool = False) -> Any:  # an int, or None where not required
         return require_int(r.get(field), path, where, field, required)
 
     model = r.get("model")

@@ -10,6 +10,7 @@ counted and left out.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ def attribute_values(attributes: list[Any] | None) -> dict[str, Any]:
     return out
 
 
-def _spans(path: Path):
+def _spans(path: Path) -> Iterator[tuple[int, dict[str, Any], dict[str, Any]]]:
     """(span index, resource attributes, span) over every document of the file."""
     index = 0
     for _, doc in read_json_documents(path):
@@ -83,9 +84,9 @@ def _failed(span: dict[str, Any], attrs: dict[str, Any]) -> bool:
     return code in (2, "2", "STATUS_CODE_ERROR") or bool(attrs.get("error.type"))
 
 
-def records(path: Path, ctx: SourceContext, skipped: dict[str, Any]):
+def records(path: Path, ctx: SourceContext, skipped: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for index, resource, span in _spans(path):
-        where = {"record": index}
+        where: dict[str, Any] = {"record": index}
         attrs = attribute_values(span.get("attributes"))
         operation = attrs.get("gen_ai.operation.name")
         has_usage = any(k.startswith("gen_ai.usage.") for k in attrs)
@@ -93,13 +94,18 @@ def records(path: Path, ctx: SourceContext, skipped: dict[str, Any]):
             skipped[operation or "non-GenAI"] = skipped.get(operation or "non-GenAI", 0) + 1
             continue
 
-        def num(*names, required: bool = True, attrs=attrs, where=where):
+        def num(
+            *names: str,
+            required: bool = True,
+            attrs: dict[str, Any] = attrs,
+            where: dict[str, Any] = where,
+        ) -> Any:  # an int, or None where not required
             value = next((attrs[n] for n in names if n in attrs), None)
             return require_int(value, path, where, names[0], required)
 
         start = span.get("startTimeUnixNano")
         try:
-            seconds = int(start) / 1e9
+            seconds = int(start) / 1e9  # type: ignore[arg-type]  # TypeError is caught
         except (TypeError, ValueError):
             raise DataFormatError(
                 "startTimeUnixNano is not a number", file=str(path), value=start, **where
