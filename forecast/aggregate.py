@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,9 @@ from forecast.runstore import (
     load_period_paths,
 )
 from forecast.schema import split_keys
+
+if TYPE_CHECKING:
+    from forecast.config import Config
 
 LEVELS = ("team", "feature", "model")
 OUTPUT_FREQS = ("day", "week", "month", "quarter", "year")
@@ -142,7 +145,7 @@ def period_coverage(
 
 
 def _stats_frame(
-    groups: pd.DataFrame, sums: np.ndarray, periods: list[str], quantiles
+    groups: pd.DataFrame, sums: np.ndarray, periods: list[str], quantiles: Sequence[float]
 ) -> pd.DataFrame:
     """Rows of (group, period) ordered by group then period, with mean and quantiles across
     paths (linear interpolation, as SQL's quantile_cont)."""
@@ -156,7 +159,14 @@ def _stats_frame(
     return frame
 
 
-def _with_budgets(frame, levels, budgets, groups, sums, periods) -> pd.DataFrame:
+def _with_budgets(
+    frame: pd.DataFrame,
+    levels: Sequence[str],
+    budgets: Sequence[dict[str, Any]],
+    groups: pd.DataFrame,
+    sums: np.ndarray,
+    periods: list[str],
+) -> pd.DataFrame:
     frame["budget"] = pd.NA
     frame["p_exceed"] = pd.NA
     for budget in budgets:
@@ -179,7 +189,7 @@ def _with_budgets(frame, levels, budgets, groups, sums, periods) -> pd.DataFrame
     return frame
 
 
-def config_budgets(config, ledger: Ledger, run_id: str) -> list[dict[str, Any]]:
+def config_budgets(config: Config, ledger: Ledger, run_id: str) -> list[dict[str, Any]]:
     """The config's budgets, refusing any that name a team, feature or model the run lacks."""
     from forecast.runstore import run_series
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -19,6 +19,9 @@ import pandas as pd
 
 from forecast.ledger import Ledger
 from forecast.runstore import ForecastRun, group_actuals, load_paths
+
+if TYPE_CHECKING:
+    from forecast.scenario.engine import ScenarioResult
 
 HISTORY_DAYS = 120
 MAX_PANELS = 6
@@ -40,7 +43,7 @@ def daily_bands(ledger: Ledger, run: ForecastRun, by: Sequence[str]) -> pd.DataF
     return pd.DataFrame(rows, columns=[*by, "ds", "q"])
 
 
-def _label(row, by) -> str:
+def _label(row: Any, by: Sequence[str]) -> str:
     return " / ".join(str(row[k]) for k in by) if by else "total"
 
 
@@ -94,7 +97,7 @@ def fan_chart(ledger: Ledger, run: ForecastRun, by: Sequence[str], path: str | P
     return path
 
 
-def waterfall_chart(result, path: str | Path) -> Path:
+def waterfall_chart(result: ScenarioResult, path: str | Path) -> Path:
     """Baseline -> each change's Shapley share -> scenario (mean total cost over the horizon),
     beside a fan of baseline and scenario daily cost."""
     base = result.totals["baseline"]["mean"]

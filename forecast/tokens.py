@@ -18,7 +18,7 @@ import hmac
 import os
 import secrets
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ def create_token(config_path: Path, name: str, scopes: Sequence[str]) -> str:
     }
     ApiToken.model_validate(entry)  # the name rule, before anything is written
 
-    def add(doc) -> None:
+    def add(doc: dict[str, Any]) -> None:
         tokens = doc.setdefault("api", {}).setdefault("tokens", [])
         if any(t.get("name") == name for t in tokens):
             raise CostcastError(
@@ -77,7 +77,7 @@ def create_token(config_path: Path, name: str, scopes: Sequence[str]) -> str:
 
 
 def revoke_token(config_path: Path, name: str) -> None:
-    def remove(doc) -> None:
+    def remove(doc: dict[str, Any]) -> None:
         tokens = (doc.get("api") or {}).get("tokens") or []
         keep = [t for t in tokens if t.get("name") != name]
         if len(keep) == len(tokens):
@@ -94,7 +94,7 @@ def list_tokens(config: Config) -> list[dict[str, Any]]:
     ]
 
 
-def _edit(path: Path, change) -> None:
+def _edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
     yaml = YAML()
     yaml.preserve_quotes = True
     doc = yaml.load(path.read_text(encoding="utf-8")) if path.exists() else None

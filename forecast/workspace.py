@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -24,6 +24,13 @@ from forecast.ledger import Ledger
 from forecast.pricing import PriceBook, load_price_book
 from forecast.runs import RunSettings
 from forecast.runstore import ForecastRun
+
+if TYPE_CHECKING:  # imported where used: a CLI command loads only what it needs
+    from forecast.billed.store import BilledImport
+    from forecast.export.journal import Journal
+    from forecast.ingest import IngestResult
+    from forecast.scenario.engine import ScenarioResult
+    from forecast.scenario.schema import Scenario
 
 
 class Workspace:
@@ -70,7 +77,7 @@ class Workspace:
         origins: Sequence[str] | None = None,
         on_file: Callable[[Path], None] | None = None,
         on_overlap: str = "refuse",
-    ):
+    ) -> list[IngestResult]:
         """Add usage exports to the ledger, all or none (see ``forecast.ingest``)."""
         from forecast.ingest import ingest_files
         from forecast.sources import SourceContext
@@ -113,19 +120,19 @@ class Workspace:
 
         return [label for _, label in unpriced(self.ledger, self.book)]
 
-    def kpis(self, **options) -> pd.DataFrame:
+    def kpis(self, **options: Any) -> pd.DataFrame:
         """Spend KPIs per group and period (see ``forecast.kpis`` for the formulas)."""
         from forecast.kpis import kpis
 
         return kpis(self.ledger, self.book, **options)
 
-    def top_users(self, **options) -> pd.DataFrame:
+    def top_users(self, **options: Any) -> pd.DataFrame:
         """Per period: the top 5% of users' share of cost (see ``forecast.kpis``)."""
         from forecast.kpis import top_users
 
         return top_users(self.ledger, self.book, **options)
 
-    def prices(self, on: dt.date, tier: str = "standard", model: str | None = None):
+    def prices(self, on: dt.date, tier: str = "standard", model: str | None = None) -> pd.DataFrame:
         from forecast.pricing import price_table
 
         return price_table(self.book, on, tier, model)
@@ -154,7 +161,7 @@ class Workspace:
         as_of: dt.date | None = None,
         settings: RunSettings | None = None,
         jobs: int | None = None,
-        dask_client=None,
+        dask_client: Any = None,
         on_plan: Callable[[int], None] | None = None,
         on_series: Callable[..., Any] | None = None,
         run_id: str | None = None,
@@ -262,7 +269,7 @@ class Workspace:
             budgets=config_budgets(self.config, self.ledger, run.run_id), **options,
         )  # fmt: skip
 
-    def backtest(self, **options) -> pd.DataFrame:
+    def backtest(self, **options: Any) -> pd.DataFrame:
         """Rolling-origin backtest (see ``forecast.backtest.backtest`` for the options)."""
         from forecast.backtest import backtest
 
@@ -270,14 +277,14 @@ class Workspace:
 
     # -- scenarios ---------------------------------------------------------------------------
 
-    def run_scenario(self, scenario, run_id: str | None = None):
+    def run_scenario(self, scenario: Scenario, run_id: str | None = None) -> ScenarioResult:
         """Evaluate a parsed scenario against a run (default: the one it names)."""
         from forecast.scenario.engine import evaluate
 
         baseline = self.run(run_id or scenario.baseline)
         return evaluate(self.ledger, baseline, self.book, scenario, self.calendar)
 
-    def save_scenario(self, result) -> dict[str, Any]:
+    def save_scenario(self, result: ScenarioResult) -> dict[str, Any]:
         """Save an evaluated scenario; returns the saved result as ``load_result`` reads it."""
         from forecast.scenario.store import load_result, save_result
 
@@ -300,12 +307,14 @@ class Workspace:
 
         return list_billed_imports(self.ledger)
 
-    def import_billed(self, files: list[Path], fmt: str | None = None, names=None):
+    def import_billed(
+        self, files: list[Path], fmt: str | None = None, names: list[str] | None = None
+    ) -> list[BilledImport]:
         from forecast.billed import import_billed
 
         return import_billed(self.ledger, files, fmt, names=names)
 
-    def reconcile(self, **options) -> pd.DataFrame:
+    def reconcile(self, **options: Any) -> pd.DataFrame:
         from forecast.reconcile import reconciliation
 
         return reconciliation(self.ledger, self.book, self.config.attribution, **options)
@@ -318,7 +327,7 @@ class Workspace:
         measure: str = "mean",
         run_id: str | None = None,
         scenario_id: str | None = None,
-    ):
+    ) -> Journal:
         from forecast.export import build_journal
 
         period = self._period_label(period, basis, run_id)

@@ -58,7 +58,7 @@ def import_billed(
 
 
 def _import_one(
-    con: DuckDBPyConnection, path: Path, name: str, kind: str, frame, notes
+    con: DuckDBPyConnection, path: Path, name: str, kind: str, frame: pd.DataFrame, notes: list[str]
 ) -> BilledImport:
     digest = file_sha256(path)
     seen = con.execute(

@@ -162,7 +162,15 @@ def build_journal(
     return Journal(lines, meta)
 
 
-def _forecast(ledger: Ledger, calendar, label, start, end, measure, run_id):
+def _forecast(
+    ledger: Ledger,
+    calendar: FiscalCalendar,
+    label: str,
+    start: dt.date,
+    end: dt.date,
+    measure: str,
+    run_id: str | None,
+) -> tuple[dict[str, float], str, str]:
     from forecast.runstore import load_run
 
     run = load_run(ledger, run_id or "latest")
@@ -188,7 +196,9 @@ def _forecast(ledger: Ledger, calendar, label, start, end, measure, run_id):
     return per_team, run.run_id, run.meta["provenance"]["content_hash"]
 
 
-def _actuals(ledger: Ledger, book: PriceBook, start, end):
+def _actuals(
+    ledger: Ledger, book: PriceBook, start: dt.date, end: dt.date
+) -> tuple[dict[str, float], str, str]:
     last_day = end - dt.timedelta(days=1)
     frame = actual_cost(ledger, book, start, last_day, "team")
     if frame.empty:
@@ -203,7 +213,9 @@ def _actuals(ledger: Ledger, book: PriceBook, start, end):
     return {k: float(v) for k, v in per_team.items()}, "actuals", digest
 
 
-def _scenario(ledger: Ledger, label, scenario_id):
+def _scenario(
+    ledger: Ledger, label: str, scenario_id: str | None
+) -> tuple[dict[str, float], str, str]:
     from forecast.scenario.store import load_result
 
     if not scenario_id:

@@ -3,11 +3,16 @@ price files and entries, in that order (later entries win on the same model, tie
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from forecast.pricing.book import PriceBook, bundled_entries, load_price_file
 from forecast.pricing.litellm import load_litellm_map
 
+if TYPE_CHECKING:
+    from forecast.config import Config
 
-def load_price_book(config=None) -> PriceBook:
+
+def load_price_book(config: Config | None = None) -> PriceBook:
     """Bundled book, then the config's LiteLLM map, price files and entries, in that order."""
     entries = bundled_entries()
     if config is not None:

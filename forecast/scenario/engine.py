@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ import pandas as pd
 
 from forecast.aggregate import period_coverage
 from forecast.errors import LedgerError, ScenarioError
+from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.periods import exceed_share, period_totals
 from forecast.pricing.book import PRICE_COLUMNS, PriceBook
@@ -36,9 +38,11 @@ from forecast.runstore import (
     series_rows,
 )
 from forecast.scenario.changes import Range
-from forecast.scenario.schema import Scenario
+from forecast.scenario.schema import Scenario, ScenarioBudget
 from forecast.scenario.streams import Context, Stream
 from forecast.series import kind_prices
+
+Costs = dict[int, np.ndarray]  # id of a stream -> its cost, (paths, days)
 
 EXACT_SHAPLEY_MAX = 10
 
@@ -84,7 +88,7 @@ def load_baseline(ledger: Ledger, run: ForecastRun, book: PriceBook) -> Baseline
     return Baseline(run, days, streams, actuals)
 
 
-def pert(value, rng: np.random.Generator, n: int) -> np.ndarray | float:
+def pert(value: float | Range, rng: np.random.Generator, n: int) -> np.ndarray | float:
     """A fixed number as is; a range as n PERT draws (shape (n, 1), one per path)."""
     if not isinstance(value, Range):
         return value
@@ -188,7 +192,9 @@ def shapley(applier: _Applier) -> list[float]:
     return phi
 
 
-def _shapley_values(players: list[int], value) -> dict[int, float]:
+def _shapley_values(
+    players: list[int], value: Callable[[frozenset[int]], float]
+) -> dict[int, float]:
     n = len(players)
     phi = dict.fromkeys(players, 0.0)
     if n <= EXACT_SHAPLEY_MAX:
@@ -240,7 +246,12 @@ def _stats(values: np.ndarray) -> dict[str, Any]:
 
 # Long on purpose: totals, periods, budget and charts share one cost array per stream, computed once here.
 def evaluate(
-    ledger: Ledger, run: ForecastRun, book: PriceBook, scenario: Scenario, calendar, seed: int = 0
+    ledger: Ledger,
+    run: ForecastRun,
+    book: PriceBook,
+    scenario: Scenario,
+    calendar: FiscalCalendar,
+    seed: int = 0,
 ) -> ScenarioResult:
     baseline = load_baseline(ledger, run, book)
     applier = _Applier(baseline, scenario, book, seed)
@@ -309,7 +320,7 @@ def evaluate(
 
 
 def _period_sums(
-    baseline: Baseline, streams: list[Stream], calendar, freq: str, costs
+    baseline: Baseline, streams: list[Stream], calendar: FiscalCalendar, freq: str, costs: Costs
 ) -> dict[tuple[str, str, str], np.ndarray]:
     """(team, model, period) -> cost per path, actuals of the period's past days included."""
     labels = calendar.labels(baseline.days, freq).to_numpy()
@@ -331,7 +342,13 @@ def _period_sums(
     return out
 
 
-def _periods(baseline, base_streams, scen_streams, calendar, costs) -> pd.DataFrame:
+def _periods(
+    baseline: Baseline,
+    base_streams: list[Stream],
+    scen_streams: list[Stream],
+    calendar: FiscalCalendar,
+    costs: Costs,
+) -> pd.DataFrame:
     frames = []
     for freq in ("month", "quarter"):
         base = _period_sums(baseline, base_streams, calendar, freq, costs)
@@ -350,7 +367,14 @@ def _periods(baseline, base_streams, scen_streams, calendar, costs) -> pd.DataFr
     return pd.concat(frames, ignore_index=True)
 
 
-def _budget(baseline, base_streams, scen_streams, calendar, budget, costs) -> dict[str, Any]:
+def _budget(
+    baseline: Baseline,
+    base_streams: list[Stream],
+    scen_streams: list[Stream],
+    calendar: FiscalCalendar,
+    budget: ScenarioBudget,
+    costs: Costs,
+) -> dict[str, Any]:
     freq = (
         "year"
         if budget.period.startswith("FY")
