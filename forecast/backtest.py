@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 
 from forecast.aggregate import parse_levels
-from forecast.engine import resolve_forecasters, run_engine
+from forecast.engine import run_engine
 from forecast.errors import CostcastError
 from forecast.ledger import Ledger
 from forecast.metrics import DECILES, coverage, mase_scale, path_summary, pinball, wape
-from forecast.models import AUTO
+from forecast.models import AUTO, resolve_forecasters
 from forecast.pricing.book import PriceBook
 from forecast.runs import RunSettings, driver_series, engine_params
 from forecast.series import SERIES_KEYS, daily_drivers, last_complete_day, tier_mix

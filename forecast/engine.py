@@ -32,7 +32,7 @@ from forecast.frame import Panel
 from forecast.intensity import intensity_forecast, priced_volume
 from forecast.intervals import ErrorBank, idle_class, noise_level, sample_paths, series_level
 from forecast.metrics import mase_scale
-from forecast.models import AUTO, ENSEMBLE, FORECASTERS, make_forecaster
+from forecast.models import ENSEMBLE, FORECASTERS, make_forecaster
 from forecast.selection import ENSEMBLE_SIZE, Choice, choose, combine
 
 MIN_TRAIN = 21  # days of history before a cutoff for its window to count
@@ -105,17 +105,6 @@ class SeriesForecast:
 
 def series_seed(seed: int, key: str) -> int:
     return int(hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()[:8], 16)
-
-
-def resolve_forecasters(names: str | Sequence[str]) -> tuple[str, ...]:
-    """``auto`` (every forecaster) or a comma-separated list of names."""
-    listed = names.split(",") if isinstance(names, str) else list(names)
-    listed = [n.strip() for n in listed if n.strip()]
-    if listed == [AUTO] or not listed:
-        return tuple(FORECASTERS)
-    for name in listed:
-        make_forecaster(name)  # raises with the list of names
-    return tuple(dict.fromkeys(listed))
 
 
 def plan_cutoffs(h: int, n_windows: int, step: int) -> tuple[int, tuple[int, ...]]:
@@ -309,13 +298,8 @@ def _chunks(inputs: Sequence[SeriesInput], jobs: int) -> list[list[SeriesInput]]
     return [list(inputs[i : i + size]) for i in range(0, len(inputs), size)]
 
 
-def _outcomes(
-    plan: Plan,
-    inputs: Sequence[SeriesInput],
-    global_forecasts: dict[str, Any],
-    jobs: int | None,
-    dask_client: Any,
-) -> Iterator[list[Outcome]]:
+def _outcomes(plan: Plan, inputs: Sequence[SeriesInput], global_forecasts: dict[str, Any],
+              jobs: int | None, dask_client: Any) -> Iterator[list[Outcome]]:  # fmt: skip
     jobs = jobs or multiprocessing.cpu_count()
     chunks = _chunks(inputs, jobs)
     _import_models(inputs)
@@ -412,15 +396,8 @@ def run_engine(
     return EngineResult(forecasts, outcomes, bank, plan)
 
 
-def _candidate_paths(
-    done: list[Outcome],
-    forecasts: dict[str, SeriesForecast],
-    chosen: ErrorBank,
-    levels: np.ndarray,
-    seeds: np.ndarray,
-    n_paths: int,
-    seed: int,
-) -> None:
+def _candidate_paths(done: list[Outcome], forecasts: dict[str, SeriesForecast], chosen: ErrorBank,
+                     levels: np.ndarray, seeds: np.ndarray, n_paths: int, seed: int) -> None:  # fmt: skip
     """Each candidate calibrated by its own errors, as if it alone had been chosen."""
     names = sorted({n for o in done for n in o.candidates})
     for name in names:

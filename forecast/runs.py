@@ -25,13 +25,13 @@ from forecast.engine import (
     SeriesInput,
     budget_costly,
     plan_cutoffs,
-    resolve_forecasters,
     run_engine,
 )
 from forecast.errors import CostcastError, LedgerError, UnpricedModelError
 from forecast.fiscal import FiscalCalendar, Horizon
 from forecast.intensity import better_unit
 from forecast.ledger import Ledger
+from forecast.models import resolve_forecasters
 from forecast.pricing.book import PRICE_COLUMNS, PriceBook
 from forecast.runstore import ForecastRun, save_run
 from forecast.scoring import run_score

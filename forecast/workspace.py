@@ -147,7 +147,7 @@ class Workspace:
     ) -> tuple[dt.date, dt.date]:
         """(as-of date, last day) a forecast would use, or the error it would fail with:
         for checking a request before it is queued."""
-        from forecast.engine import resolve_forecasters
+        from forecast.models import resolve_forecasters
         from forecast.runs import plan_dates
 
         dates = plan_dates(self.ledger, horizon, as_of)

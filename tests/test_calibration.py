@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.engine import SeriesInput, resolve_forecasters, run_engine
+from forecast.engine import SeriesInput, run_engine
 from forecast.intensity import better_unit, intensity_forecast
 from forecast.intervals import ErrorBank, extend, growth_exponent, paths_from
-from forecast.models import ENSEMBLE
+from forecast.models import ENSEMBLE, resolve_forecasters
 from forecast.selection import choose, combine
 
 END = pd.Timestamp("2026-06-30")

@@ -334,7 +334,8 @@ def test_a_ledger_with_paths_in_the_old_long_layout_is_converted(constant_ledger
 
 
 def test_auto_tries_costly_forecasters_on_the_heaviest_series_only():
-    from forecast.engine import SeriesInput, budget_costly, resolve_forecasters
+    from forecast.engine import SeriesInput, budget_costly
+    from forecast.models import resolve_forecasters
 
     auto = resolve_forecasters("auto")
     costly = {"prophet", "ets"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from forecast.errors import CostcastError
@@ -29,6 +30,17 @@ def make_forecaster(name: str, **params: Any) -> Forecaster:
     return cls(**params)
 
 
+def resolve_forecasters(names: str | Sequence[str]) -> tuple[str, ...]:
+    """``auto`` (every forecaster) or a comma-separated list of names."""
+    listed = names.split(",") if isinstance(names, str) else list(names)
+    listed = [n.strip() for n in listed if n.strip()]
+    if listed == [AUTO] or not listed:
+        return tuple(FORECASTERS)
+    for name in listed:
+        make_forecaster(name)  # raises with the list of names
+    return tuple(dict.fromkeys(listed))
+
+
 __all__ = [
     "AUTO",
     "ENSEMBLE",
@@ -45,4 +57,5 @@ __all__ = [
     "SeasonalNaive",
     "Theta",
     "make_forecaster",
+    "resolve_forecasters",
 ]
