@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from api.errors import BodyIncomplete, BodyTooLarge, UnsupportedMediaType
+from api.state import AppState
 from forecast.config import ApiConfig
 from forecast.errors import CostcastError, DataFormatError
 from forecast.workspace import Workspace
@@ -164,7 +165,7 @@ async def save_upload(request: Request, limit: int, filename: str) -> tuple[Path
 
 async def handle_upload(
     request: Request,
-    state,
+    state: AppState,
     filename: str,
     types: tuple[str, ...],
     work: Callable[[Workspace, Path], dict[str, Any]],

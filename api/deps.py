@@ -20,7 +20,8 @@ _bearer = HTTPBearer(auto_error=False, description="A token from `costcast token
 
 
 def get_state(request: Request) -> AppState:
-    return request.app.state.costcast
+    state: AppState = request.app.state.costcast
+    return state
 
 
 State = Annotated[AppState, Depends(get_state)]

@@ -54,7 +54,10 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON values: times ISO 8601, missing values null."""
     if frame.empty:
         return []
-    return json.loads(frame.to_json(orient="records", date_format="iso", date_unit="s"))
+    rows: list[dict[str, Any]] = json.loads(
+        frame.to_json(orient="records", date_format="iso", date_unit="s")
+    )
+    return rows
 
 
 def page(frame: pd.DataFrame, limit: int, offset: int) -> Page:

@@ -226,7 +226,16 @@ def _deployments(feature: str, days_in: np.ndarray) -> np.ndarray:
     return np.char.add(f"{feature}@v1.", release.astype(str))
 
 
-def _rows(rng, f: Feature, model, hours, requests, error_rate, input_per_request, deployment):
+def _rows(
+    rng: np.random.Generator,
+    f: Feature,
+    model: str,
+    hours: pd.DatetimeIndex,
+    requests: np.ndarray,
+    error_rate: np.ndarray,
+    input_per_request: np.ndarray,
+    deployment: np.ndarray,
+) -> pd.DataFrame:
     errors = rng.binomial(requests, error_rate)
     ok = requests - errors
     jitter = rng.lognormal(0.0, 0.08, size=len(hours))
@@ -267,7 +276,7 @@ def _rows(rng, f: Feature, model, hours, requests, error_rate, input_per_request
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def _split_users(rng, frame: pd.DataFrame) -> pd.DataFrame:
+def _split_users(rng: np.random.Generator, frame: pd.DataFrame) -> pd.DataFrame:
     """One row per hour and analyst: a few heavy users carry most requests (Zipf-like)."""
     users = [f"analyst-{i:02d}" for i in range(1, 26)]
     weights = 1.0 / np.arange(1, len(users) + 1) ** 1.1

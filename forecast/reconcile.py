@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -172,7 +173,7 @@ def reconciliation(
     rules: Sequence[AttributionRule],
     *,
     by: str = "provider",
-    **options,
+    **options: Any,
 ) -> pd.DataFrame:
     """``reconcile`` (by provider) or ``reconcile_projects`` (by project)."""
     if by == "provider":

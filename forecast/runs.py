@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -117,7 +117,7 @@ def create_forecast(
     as_of: dt.date | None = None,
     settings: RunSettings | None = None,
     jobs: int | None = None,
-    dask_client=None,
+    dask_client: Any = None,
     on_series: Callable[[Outcome], None] | None = None,
     on_plan: Callable[[int], None] | None = None,
     config_snapshot: dict[str, Any] | None = None,
@@ -170,7 +170,7 @@ def create_forecast(
 
 
 def _meta(
-    ledger: Ledger, as_of, settings: RunSettings, result: EngineResult, config
+    ledger: Ledger, as_of: dt.date, settings: RunSettings, result: EngineResult, config: Any
 ) -> dict[str, Any]:
     """What a run says about itself: settings, the data it saw, its own backtest score,
     how its intervals were calibrated, what it skipped."""
@@ -236,7 +236,7 @@ def engine_params(settings: RunSettings) -> dict[str, Any]:
     }
 
 
-def skipped_summary(outcomes) -> dict[str, Any]:
+def skipped_summary(outcomes: Iterable[Outcome]) -> dict[str, Any]:
     """Per candidate: on how many series it could not be used, and one example why."""
     out: dict[str, dict[str, Any]] = {}
     for o in outcomes:

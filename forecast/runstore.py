@@ -124,7 +124,15 @@ def _actual_periods(
     return past.groupby([*SERIES_KEYS, "period"])["cost"].sum().to_dict()
 
 
-def _period_table(run, batch, cost: np.ndarray, days, freq: str, calendar, actual) -> pa.Table:
+def _period_table(
+    run: ForecastRun,
+    batch: list[DriverSeries],
+    cost: np.ndarray,
+    days: pd.DatetimeIndex,
+    freq: str,
+    calendar: FiscalCalendar,
+    actual: dict[tuple[Any, ...], float],
+) -> pa.Table:
     """Arrow rows for forecast_period_paths: per series and period, the cost of each path."""
     sums, periods = period_totals(cost, calendar.labels(days, freq).to_numpy())
     for i, s in enumerate(batch):
@@ -208,7 +216,13 @@ def series_rows(ledger: Ledger, run_id: str) -> pd.DataFrame:
 PATH_BATCH = 200  # series per insert: bounds the memory a save holds beyond the results
 
 
-def _series_table(run, batch, days, n_days: int, columns: dict[str, Any]) -> pa.Table:
+def _series_table(
+    run: ForecastRun,
+    batch: list[DriverSeries],
+    days: pd.DatetimeIndex,
+    n_days: int,
+    columns: dict[str, Any],
+) -> pa.Table:
     """Arrow rows of one run's series, one row each: the key columns, then ``columns``."""
     return pa.table({
         "run_id": [run.run_id] * len(batch),
@@ -228,13 +242,21 @@ def _lists(values: np.ndarray) -> pa.ListArray:
     return pa.ListArray.from_arrays(offsets, pa.array(values.reshape(-1), pa.float64()))
 
 
-def _intensity_table(run, batch, intensity: np.ndarray, days) -> pa.Table:
+def _intensity_table(
+    run: ForecastRun, batch: list[DriverSeries], intensity: np.ndarray, days: pd.DatetimeIndex
+) -> pa.Table:
     """Arrow rows for forecast_intensity: (series, kinds, days) as one list per kind."""
     lists = {kind: _lists(intensity[:, k]) for k, kind in enumerate(TOKEN_KINDS)}
     return _series_table(run, batch, days, intensity.shape[2], lists)
 
 
-def _path_table(run, batch, volume: np.ndarray, cost: np.ndarray, days) -> pa.Table:
+def _path_table(
+    run: ForecastRun,
+    batch: list[DriverSeries],
+    volume: np.ndarray,
+    cost: np.ndarray,
+    days: pd.DatetimeIndex,
+) -> pa.Table:
     """Arrow rows for forecast_paths; (series, paths, days) arrays become one list each."""
     return _series_table(run, batch, days, volume.shape[2], {
         "n_paths": pa.array([volume.shape[1]] * len(batch), pa.int32()),

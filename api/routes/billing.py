@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -35,7 +36,7 @@ async def upload_billed(
     """Import a provider's billed costs: OpenAI Costs API pages, an Anthropic cost report
     (legacy or analytics), or FOCUS CSV. Revised days replace earlier amounts."""
 
-    def work(workspace: Workspace, path) -> dict[str, Any]:
+    def work(workspace: Workspace, path: Path) -> dict[str, Any]:
         (result,) = workspace.import_billed([path], format, names=[f"upload:{filename}"])
         return {**result.__dict__, "path": filename}
 

@@ -19,6 +19,7 @@ from api.pages import ERRORS, Limit, Offset, Page, page
 from api.state import AppState
 from forecast.errors import CostcastError, NotFoundError
 from forecast.runs import RunSettings, new_run_id
+from forecast.workspace import Workspace
 
 router = APIRouter(prefix="/v1/forecasts", tags=["forecasts"], responses=ERRORS)
 log = logging.getLogger("costcast.api")
@@ -156,7 +157,16 @@ def series(
     )
 
 
-def _series(workspace, run_id, by, freq, period, quantiles, limit, offset) -> Page:
+def _series(
+    workspace: Workspace,
+    run_id: str,
+    by: str,
+    freq: str,
+    period: str | None,
+    quantiles: str,
+    limit: int,
+    offset: int,
+) -> Page:
     try:
         run = workspace.run(run_id)
     except NotFoundError:

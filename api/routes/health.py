@@ -6,7 +6,7 @@ from typing import Any
 
 import duckdb
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import State
 from api.models import Live, NotReadyBody, Ready
@@ -26,7 +26,7 @@ def live() -> dict[str, Any]:
     response_model=Ready,
     responses={503: {"model": NotReadyBody, "description": "The ledger cannot be read"}},
 )
-def ready(state: State):
+def ready(state: State) -> Response | dict[str, object]:
     """The ledger answers a query."""
     session = state.ledger.session()
     try:

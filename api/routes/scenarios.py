@@ -14,7 +14,9 @@ from api.body import check_type, read_limited
 from api.deps import Read, ScenariosWrite, State, WorkspaceDep
 from api.models import ScenarioSaved, ScenarioValid
 from api.pages import ERRORS, Limit, Offset, Page, page, raw_body
+from api.state import AppState
 from forecast.scenario import parse_scenario, scenario_json_schema
+from forecast.scenario.schema import Scenario
 
 router = APIRouter(prefix="/v1/scenarios", tags=["scenarios"], responses=ERRORS)
 
@@ -22,7 +24,7 @@ SCENARIO_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "applic
 BODY = raw_body(SCENARIO_TYPES, {"type": "object", "description": "See GET /v1/scenarios/schema."})
 
 
-async def _parse(request: Request, state):
+async def _parse(request: Request, state: AppState) -> Scenario:
     check_type(request, SCENARIO_TYPES)
     config, _ = state.current()
     limit = int(config.api.max_scenario_kb * 1024)

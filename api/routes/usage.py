@@ -4,6 +4,7 @@ and read summaries grouped like ``costcast usage``."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -54,7 +55,7 @@ async def upload_usage(
 ) -> dict[str, Any]:
     """Ingest one usage export; rows seen before are not added again."""
 
-    def ingest(workspace: Workspace, path) -> dict[str, Any]:
+    def ingest(workspace: Workspace, path: Path) -> dict[str, Any]:
         (result,) = workspace.ingest(
             [path], fmt=format, timezone=timezone,
             origins=[f"upload:{filename} (token {token.name})"], on_overlap=on_overlap,

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -72,7 +72,7 @@ def parse_date(value: str | None, param: str) -> dt.date | None:
         raise CostcastError("expected a date as YYYY-MM-DD", param=param, value=value) from None
 
 
-def dask_client(address: str | None):
+def dask_client(address: str | None) -> Any:  # a distributed.Client, or None
     if not address:
         return None
     from distributed import Client
@@ -134,7 +134,7 @@ def _decimals(column: str) -> int | None:
     return None
 
 
-def _cell(value, decimals: int | None = None) -> str:
+def _cell(value: Any, decimals: int | None = None) -> str:
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, bool | np.bool_):

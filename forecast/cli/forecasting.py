@@ -26,6 +26,7 @@ from forecast.cli.common import (
 from forecast.models import FORECASTERS
 from forecast.runs import RunSettings
 from forecast.runstore import ForecastRun
+from forecast.workspace import Workspace
 
 app = typer.Typer()
 runs_app = typer.Typer(help="Saved forecast runs.", no_args_is_help=True)
@@ -107,7 +108,7 @@ def forecast(
     emit(table.drop(columns="run_id") if output is Output.table else table, output, title=title)
 
 
-def _report_run(ws, run: ForecastRun) -> None:
+def _report_run(ws: Workspace, run: ForecastRun) -> None:
     series = ws.run_series(run)
     err.print(f"run id: {run.run_id}")
     err.print(
@@ -173,7 +174,7 @@ def backtest_command(
         client = dask_client(dask or (ws.config.dask.address if ws.config.dask else None))
         task = progress.add_task("backtest", total=windows)
 
-        def window(cutoff) -> None:
+        def window(cutoff: object) -> None:
             progress.update(task, description=f"window from {cutoff}", advance=1)
 
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -20,6 +20,10 @@ from forecast.cli.common import (
     workspace,
 )
 from forecast.export.csvsafe import csv_text
+
+if TYPE_CHECKING:  # the scenario engine loads when a command runs one
+    from forecast.scenario.engine import ScenarioResult
+    from forecast.workspace import Workspace
 
 app = typer.Typer(help="What-if scenario files.", no_args_is_help=True)
 
@@ -37,7 +41,7 @@ def scenario_validate(
         out.print(f"{path}: ok ({scenario.name!r}: {kinds})", highlight=False)
 
 
-def _evaluate_file(ws, path: Path, run_id: str | None):
+def _evaluate_file(ws: Workspace, path: Path, run_id: str | None) -> ScenarioResult:
     from forecast.scenario import load_scenario
 
     result = ws.run_scenario(load_scenario(path), run_id)
@@ -46,7 +50,7 @@ def _evaluate_file(ws, path: Path, run_id: str | None):
     return result
 
 
-def _scenario_table(result) -> pd.DataFrame:
+def _scenario_table(result: ScenarioResult) -> pd.DataFrame:
     rows = [{"row": name, **result.totals[name]} for name in ("baseline", "scenario", "delta")]
     rows += [
         {"row": f"change {i + 1}: {c['kind']}", "mean": c["delta_mean"]}

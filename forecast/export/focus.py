@@ -119,7 +119,7 @@ def _common(day: dt.date, provider: str, config: Config) -> dict[str, Any]:
     }
 
 
-def _usage_row(r, config: Config) -> dict[str, Any]:
+def _usage_row(r: Any, config: Config) -> dict[str, Any]:
     sku = f"{r.price_model}:{r.kind}"
     return {
         **_common(r.day, r.provider, config),
@@ -145,7 +145,7 @@ def _usage_row(r, config: Config) -> dict[str, Any]:
     }
 
 
-def _unmatched_row(r, config: Config) -> dict[str, Any]:
+def _unmatched_row(r: Any, config: Config) -> dict[str, Any]:
     """A bill for a day with no usage in the ledger: kept, as one row per day and provider,
     so BilledCost still adds up to the bill."""
     amount = _num(r.billed_usd)

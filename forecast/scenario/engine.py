@@ -181,7 +181,12 @@ def shapley(applier: _Applier) -> list[float]:
             continue
         cache: dict[frozenset[int], float] = {}
 
-        def value(subset: frozenset[int], streams=streams, launches=launches, cache=cache) -> float:
+        def value(
+            subset: frozenset[int],
+            streams: list[Stream] = streams,
+            launches: set[int] = launches,
+            cache: dict[frozenset[int], float] = cache,
+        ) -> float:
             if subset not in cache:
                 total = _total(applier.apply(set(subset), streams, launches))
                 cache[subset] = float(np.mean(total))

@@ -97,9 +97,8 @@ def records(path: Path, ctx: SourceContext) -> Iterator[dict[str, Any]]:
                 yield _record(result, kind, start, end, path, where, ctx) | {"_loc": record}
 
 
-def _record(
-    r: dict[str, Any], kind: str, start, end, path: Path, where: dict[str, Any], ctx: SourceContext
-) -> dict[str, Any]:
+def _record(r: dict[str, Any], kind: str, start: Any, end: Any, path: Path,
+            where: dict[str, Any], ctx: SourceContext) -> dict[str, Any]:  # fmt: skip
     def num(field: str, required: bool = False) -> Any:  # an int, or None where not required
         return require_int(r.get(field), path, where, field, required)
 

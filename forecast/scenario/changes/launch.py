@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import field_validator
+from pydantic import ValidationInfo, field_validator
 
 from forecast.scenario.changes.base import (
     MAX_MONTHLY_GROWTH,
@@ -42,8 +42,8 @@ class Launch(ChangeKind):
 
     @field_validator("input_tokens_per_request", "output_tokens_per_request")
     @classmethod
-    def _tokens(cls, v: Number, info) -> Number:
-        return bounded(v, 0, MAX_TOKENS_PER_REQUEST, info.field_name)
+    def _tokens(cls, v: Number, info: ValidationInfo) -> Number:
+        return bounded(v, 0, MAX_TOKENS_PER_REQUEST, info.field_name or "tokens")
 
     @field_validator("monthly_growth")
     @classmethod

@@ -50,7 +50,7 @@ class Price(ChangeKind):
         )
 
     def _changed(
-        self, s: Stream, values: Values, weight, new: dict[str, Any], ctx: Context
+        self, s: Stream, values: Values, weight: np.ndarray, new: dict[str, Any], ctx: Context
     ) -> dict[str, Any]:
         """The stream's blended prices with this change: on every tier, or only on the part
         of the blend its ``tier`` makes up (the book's price for that tier, times its share)."""

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from forecast.pricing.book import PRICE_COLUMNS
 from forecast.scenario.changes.base import MAX_FACTOR, ChangeKind, Names, Number, Values, bounded
@@ -30,8 +30,8 @@ class Route(ChangeKind):
 
     @field_validator("intensity_factor", "failure_factor")
     @classmethod
-    def _factor(cls, v: Number, info) -> Number:
-        return bounded(v, 0, MAX_FACTOR, info.field_name)
+    def _factor(cls, v: Number, info: ValidationInfo) -> Number:
+        return bounded(v, 0, MAX_FACTOR, info.field_name or "factor")
 
     def selected_models(self) -> Names | None:
         return self.from_model
