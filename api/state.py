@@ -85,7 +85,8 @@ class AppState:
         key = (request.url.path, tuple(sorted(request.query_params.multi_items())))
         self.current()  # a config edited on disk is a change too
         version = (self.ledger.changes.count, self._config_version)
-        return self.reads.get(key, version, compute)
+        answer: T = self.reads.get(key, version, compute)
+        return answer
 
     @contextmanager
     def workspace(self) -> Iterator[Workspace]:

@@ -57,9 +57,9 @@ def cross_validation(
     step: int | None = None,
     by: str | Sequence[str] | None = None,
     as_of: dt.date | None = None,
-    settings=None,
+    settings: RunSettings | None = None,
     jobs: int | None = None,
-    dask_client=None,
+    dask_client: Any = None,
     on_window: Callable[[dt.date], None] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """(cross-validation frame, per forecaster the series-cutoffs it was skipped on)."""
@@ -137,7 +137,7 @@ def cross_validation(
 
 
 def backtest(ledger: Ledger, book: PriceBook, *, horizon: int = 28, windows: int = 8,
-             by: str | Sequence[str] | None = None, **options) -> pd.DataFrame:  # fmt: skip
+             by: str | Sequence[str] | None = None, **options: Any) -> pd.DataFrame:  # fmt: skip
     """One record per forecaster (each candidate, the ensemble and ``auto``) with the
     metrics of ``RESULT_KEYS``, pooled over groups and cutoffs; MASE is the mean over
     groups of each group's MAE over its in-sample weekly-naive MAE."""

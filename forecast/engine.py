@@ -127,7 +127,7 @@ def plan_cutoffs(h: int, n_windows: int, step: int) -> tuple[int, tuple[int, ...
 
 def reaches(plan: Plan) -> np.ndarray:
     """Days each window covers: its cutoff's distance from the end, at most H."""
-    return np.minimum(np.array(plan.cutoffs), plan.cv_horizon)
+    return np.asarray(np.minimum(np.array(plan.cutoffs), plan.cv_horizon))
 
 
 def budget_costly(
@@ -177,7 +177,7 @@ def _windows(
 
 def _relative(actual: np.ndarray, point: np.ndarray, levels: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
-        return (actual - point) / np.where(levels > 0, levels, np.nan)[:, None]
+        return np.asarray((actual - point) / np.where(levels > 0, levels, np.nan)[:, None])
 
 
 def forecast_chunk(

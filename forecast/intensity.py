@@ -55,7 +55,7 @@ def intensity_forecast(volume: np.ndarray, tokens: np.ndarray, h: int) -> np.nda
     steps = np.arange(1, h + 1)
     damped = DAMPING * (1 - DAMPING**steps) / (1 - DAMPING)
     change = np.exp(beta[:, None] * (LEVEL_DAYS / 2 + damped[None, :]))
-    return level[:, None] * np.clip(change, 1 / MAX_CHANGE, MAX_CHANGE)
+    return np.asarray(level[:, None] * np.clip(change, 1 / MAX_CHANGE, MAX_CHANGE))
 
 
 def _weekly_slopes(volume: np.ndarray, tokens: np.ndarray) -> np.ndarray:

@@ -76,7 +76,9 @@ def _nanmean(values: np.ndarray, axis: int | tuple[int, ...]) -> np.ndarray:
     known = ~np.isnan(values)
     total = np.where(known, values, 0.0).sum(axis=axis)
     count = known.sum(axis=axis)
-    return np.divide(total, count, out=np.full(np.shape(total), np.nan), where=count > 0)
+    return np.asarray(
+        np.divide(total, count, out=np.full(np.shape(total), np.nan), where=count > 0)
+    )
 
 
 def growth_exponent(errors: np.ndarray) -> float:
@@ -136,7 +138,7 @@ class ErrorBank:
 
     @property
     def windows(self) -> int:
-        return self.errors.shape[1]
+        return int(self.errors.shape[1])
 
     def calibrate(self, seed: int = 0) -> None:
         """Stretch every draw by the larger of the daily and the window-total factors
@@ -201,7 +203,7 @@ class ErrorBank:
                               where=self.scales[picked] > 0)  # fmt: skip
             borrowed = self.errors[picked, window, :reach] * ratio[:, None]
             z[others] = extend(borrowed, h, self.gamma)
-        return self.spread * (z - z.mean(axis=0, keepdims=True))
+        return np.asarray(self.spread * (z - z.mean(axis=0, keepdims=True)))
 
     def _unvalidated(self, i: int, rng: np.random.Generator, paths: int, h: int) -> np.ndarray:
         """No series of the run is old enough for one window: errors of the size of the
@@ -211,7 +213,7 @@ class ErrorBank:
         steps = np.arange(1, h + 1)
         level = rng.normal(0, 1, (paths, 1)) * np.sqrt(steps / 7)[None, :]
         z = noise * (level + rng.normal(0, 1, (paths, h))) / np.sqrt(2)
-        return z - z.mean(axis=0, keepdims=True)
+        return np.asarray(z - z.mean(axis=0, keepdims=True))
 
 
 def needed_factors(z: np.ndarray, actual: np.ndarray, coverage: float) -> np.ndarray:
@@ -270,7 +272,7 @@ def paths_from(point: np.ndarray, level: float, z: np.ndarray) -> np.ndarray:
     paths = np.clip(point[None, :] + level * z, 0.0, None)
     mean = paths.mean(axis=0)
     factor = np.divide(point, mean, out=np.zeros_like(point), where=mean > 0)
-    return paths * factor[None, :]
+    return np.asarray(paths * factor[None, :])
 
 
 def sample_paths(

@@ -56,7 +56,7 @@ def fail_unfinished(ledger: Ledger) -> int:
                WHERE status IN ('queued', 'running')""",
             [_now(), json.dumps(error)],
         )
-    return count
+    return int(count)
 
 
 def list_forecasts(ledger: Ledger, status: str | None = None) -> pd.DataFrame:

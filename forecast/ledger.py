@@ -222,7 +222,7 @@ class Ledger:
     def row_count(self) -> int:
         if not self.has_table("usage"):
             return 0
-        return self.con.execute("SELECT count(*) FROM usage").fetchall()[0][0]
+        return int(self.con.execute("SELECT count(*) FROM usage").fetchall()[0][0])
 
 
 def _session_settings(con: duckdb.DuckDBPyConnection) -> None:

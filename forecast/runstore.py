@@ -121,7 +121,10 @@ def _actual_periods(
     if past.empty:
         return {}
     past = past.assign(period=calendar.labels(past["ds"], freq).to_numpy())
-    return past.groupby([*SERIES_KEYS, "period"])["cost"].sum().to_dict()
+    totals: dict[tuple[Any, ...], float] = (
+        past.groupby([*SERIES_KEYS, "period"])["cost"].sum().to_dict()
+    )
+    return totals
 
 
 def _period_table(
@@ -197,13 +200,14 @@ def group_actuals(ledger: Ledger, run_id: str, by: Sequence[str], since: dt.date
 
 
 def first_actual_day(ledger: Ledger, run_id: str) -> dt.date | None:
-    return ledger.con.execute(
+    day: dt.date | None = ledger.con.execute(
         "SELECT min(ds) FROM forecast_actuals WHERE run_id = ?", [run_id]
     ).fetchall()[0][0]
+    return day
 
 
 def count_runs(ledger: Ledger) -> int:
-    return ledger.con.execute("SELECT count(*) FROM forecast_runs").fetchall()[0][0]
+    return int(ledger.con.execute("SELECT count(*) FROM forecast_runs").fetchall()[0][0])
 
 
 def series_rows(ledger: Ledger, run_id: str) -> pd.DataFrame:

@@ -38,7 +38,7 @@ def combine(forecasts: Mapping[str, np.ndarray], members: tuple[str, ...]) -> np
     """The ensemble's point forecast: the median over its members, day by day."""
     if len(members) == 1:
         return forecasts[members[0]]
-    return np.median(np.stack([forecasts[m] for m in members]), axis=0)
+    return np.asarray(np.median(np.stack([forecasts[m] for m in members]), axis=0))
 
 
 def choose(actual: np.ndarray, cv: Mapping[str, np.ndarray], scale: float) -> Choice:

@@ -49,7 +49,8 @@ def last_complete_day(ledger: Ledger) -> dt.date:
     ).fetchall()[0][0]
     if end is None:
         raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
-    return end.date() - dt.timedelta(days=1)
+    last: dt.date = end.date() - dt.timedelta(days=1)
+    return last
 
 
 def daily_drivers(
@@ -100,7 +101,7 @@ def key_id(team: str, feature: str, model: str) -> str:
 
 def token_matrix(part: pd.DataFrame) -> np.ndarray:
     """(kinds, days) tokens of each priced kind, in ``TOKEN_KINDS`` order."""
-    return part[[f"t_{k}" for k in TOKEN_KINDS]].to_numpy(dtype=float).T
+    return np.asarray(part[[f"t_{k}" for k in TOKEN_KINDS]].to_numpy(dtype=float).T)
 
 
 def failure_rate(part: pd.DataFrame, unit: str, as_of: dt.date) -> float:

@@ -61,7 +61,8 @@ async def validate(request: Request, state: State, token: ScenariosWrite) -> dic
 @router.get("/schema", response_model=dict[str, Any])
 def schema(token: Read) -> dict[str, Any]:
     """The scenario JSON Schema (the one in scenarios/schema.json)."""
-    return json.loads(scenario_json_schema())
+    schema: dict[str, Any] = json.loads(scenario_json_schema())
+    return schema
 
 
 @router.get("", response_model=Page)

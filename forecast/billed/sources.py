@@ -15,7 +15,7 @@ a silent conversion.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -183,7 +183,7 @@ def _timestamp(value: object, path: Path, where: dict[str, Any], field: str) -> 
         )
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp.to_pydatetime()
+    return dt.datetime.fromisoformat(stamp.isoformat())
 
 
 def _anthropic(path: Path) -> Iterator[tuple[Any, ...]]:
@@ -297,12 +297,13 @@ def _focus(path: Path, notes: list[str]) -> Iterator[tuple[Any, ...]]:
 def _focus_time(text: str, path: Path, line: int, field: str) -> dt.datetime:
     """ISO 8601 as the spec requires, or the ``5/1/25`` dates of the spec's own samples."""
     text = text.strip()
-    for parse in (
+    parsers: tuple[Callable[[str], dt.datetime], ...] = (
         lambda t: dt.datetime.fromisoformat(t.replace("Z", "+00:00")),
         lambda t: dt.datetime.strptime(t, "%m/%d/%y"),
         lambda t: dt.datetime.strptime(t, "%m/%d/%Y"),
         lambda t: dt.datetime.strptime(t, "%m/%d/%y %H:%M"),
-    ):
+    )
+    for parse in parsers:
         try:
             stamp = parse(text)
         except ValueError:

@@ -142,11 +142,7 @@ def _cell(value: Any, decimals: int | None = None) -> str:
     if isinstance(value, float) and value != value:
         return ""
     if isinstance(value, pd.Timestamp):
-        return (
-            value.strftime("%Y-%m-%d %H:%M")
-            if value.hour or value.minute
-            else value.strftime("%Y-%m-%d")
-        )
+        return str(value.strftime("%Y-%m-%d %H:%M" if value.hour or value.minute else "%Y-%m-%d"))
     if isinstance(value, float):
         if decimals is not None:
             text = f"{value:,.{decimals}f}"

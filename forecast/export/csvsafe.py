@@ -40,4 +40,4 @@ def csv_text(frame: pd.DataFrame, text_columns: Sequence[str] | None = None, **o
             safe[column].map(lambda v: isinstance(v, str) and bool(_CONTROL.search(v))).any()
         )
     quoting = csv.QUOTE_NONNUMERIC if controls else csv.QUOTE_MINIMAL
-    return safe.to_csv(index=False, lineterminator="\n", quoting=quoting, **options)
+    return str(safe.to_csv(index=False, lineterminator="\n", quoting=quoting, **options))

@@ -126,7 +126,7 @@ class LocalForecaster(Forecaster):
         if not np.isfinite(mean).all():
             self.skipped_[uid] = "the fit gave non-finite forecasts"
             return None
-        return np.clip(mean, 0.0, None)  # a mean of usage is never negative
+        return np.asarray(np.clip(mean, 0.0, None))  # a mean of usage is never negative
 
     def forecast(self, panel: Panel, h: int) -> np.ndarray:
         return self.forecast_and_validate(panel, h, h, ())[0]

@@ -78,4 +78,4 @@ class ProphetForecaster(LocalForecaster):
     def _predict_one(self, state: tuple[Any, pd.Timestamp], h: int) -> np.ndarray:
         model, end = state
         future = pd.DataFrame({"ds": pd.date_range(end + pd.Timedelta(days=1), periods=h)})
-        return model.predict(future)["yhat"].to_numpy()
+        return np.asarray(model.predict(future)["yhat"].to_numpy())

@@ -38,10 +38,10 @@ class _StatsForecastModel(LocalForecaster):
         return self._model().fit(y=self._recent(y))
 
     def _predict_one(self, state: Any, h: int) -> np.ndarray:
-        return state.predict(h=h)["mean"]
+        return np.asarray(state.predict(h=h)["mean"])
 
     def _forecast_one(self, y: np.ndarray, h: int) -> np.ndarray:
-        return self._model().forecast(y=self._recent(y), h=h)["mean"]
+        return np.asarray(self._model().forecast(y=self._recent(y), h=h)["mean"])
 
 
 class _Forwardable(_StatsForecastModel):
@@ -50,7 +50,7 @@ class _Forwardable(_StatsForecastModel):
     forwards = True
 
     def _forward_one(self, state: Any, y: np.ndarray, h: int) -> np.ndarray:
-        return state.forward(y=self._recent(y), h=h)["mean"]
+        return np.asarray(state.forward(y=self._recent(y), h=h)["mean"])
 
 
 class SeasonalNaive(_StatsForecastModel):

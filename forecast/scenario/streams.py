@@ -30,18 +30,18 @@ class Stream:
 
     def per_unit(self) -> np.ndarray:
         """USD per unit of volume: (days,), or (paths, days) when a drawn range is in play."""
-        return sum(self.intensity[k] * self.prices[k] for k in PRICE_COLUMNS) / 1e6
+        return np.asarray(sum(self.intensity[k] * self.prices[k] for k in PRICE_COLUMNS) / 1e6)
 
     def cost(self) -> np.ndarray:
-        return self.volume * self.per_unit()
+        return np.asarray(self.volume * self.per_unit())
 
     def total(self) -> np.ndarray:
         """Cost over the horizon per path; a product with the daily unit cost when it is the
         same for every path, without building the (paths, days) cost."""
         unit = self.per_unit()
         if np.ndim(unit) == 1:
-            return self.volume @ unit
-        return (self.volume * unit).sum(axis=1)
+            return np.asarray(self.volume @ unit)
+        return np.asarray((self.volume * unit).sum(axis=1))
 
 
 @dataclass

@@ -106,7 +106,7 @@ class ChangeKind(BaseModel):
         w[since < 0] = 0.0
         if self.end is not None:
             w[days > pd.Timestamp(self.end)] = 0.0
-        return w
+        return np.asarray(w)
 
     def selects(self, stream: Stream, ctx: Context) -> bool:
         for level in ("team", "feature"):
@@ -140,4 +140,4 @@ INPUT_KINDS = ("input", "cached_input", "cache_write")
 
 
 def months_since(start: dt.date, days: pd.DatetimeIndex) -> np.ndarray:
-    return np.maximum((days - pd.Timestamp(start)).days.to_numpy(), 0) / DAYS_PER_MONTH
+    return np.asarray(np.maximum((days - pd.Timestamp(start)).days.to_numpy(), 0) / DAYS_PER_MONTH)
