@@ -245,7 +245,7 @@ def run_demo(jobs, every_days: int = 14) -> pd.DataFrame:
             last_full = calendar.period_start(end + dt.timedelta(days=1), "quarter")
             as_of = dt.date(2026, 2, 1)
             while as_of < end - dt.timedelta(days=60):
-                horizon = calendar.horizon_end("next-quarter", as_of)
+                horizon = Horizon.parse("next-quarter", calendar).end(as_of)
                 run = create_forecast(ledger, book, as_of=as_of, horizon=Horizon.until(min(horizon, end)),
                                       settings=RunSettings(), jobs=jobs)  # fmt: skip
                 table = summarize(ledger, run, by="team", freq="quarter", calendar=calendar)
