@@ -132,6 +132,13 @@ class Workspace:
 
         return top_users(self.ledger, self.book, **options)
 
+    def model_cost_spread(self, **options: Any) -> pd.DataFrame:
+        """Cost per request of each model of a feature and what routing would save
+        (see ``forecast.routing``)."""
+        from forecast.routing import model_cost_spread
+
+        return model_cost_spread(self.ledger, self.book, **options)
+
     def prices(self, on: dt.date, tier: str = "standard", model: str | None = None) -> pd.DataFrame:
         from forecast.pricing import price_table
 

@@ -22,6 +22,7 @@ from forecast.cli.common import (
     workspace,
 )
 from forecast.usage import GROUP_HELP
+from forecast.workspace import Workspace
 
 app = typer.Typer()
 
@@ -148,6 +149,24 @@ def kpis(
             "(top_cost_share = their cost / all users' cost)."
         ),
     ] = False,
+    model_spread: Annotated[
+        bool,
+        typer.Option(
+            help="Instead: for features served by several models, each model's cost per "
+            "request and the saving if --share of its requests went to the feature's cheapest "
+            "(over --from/--to, default the last 28 days)."
+        ),
+    ] = False,
+    routing_savings: Annotated[
+        Path | None,
+        typer.Option(
+            help="With the model spread: write a scenario YAML of those routes here, ready "
+            "for costcast scenario run.",
+        ),
+    ] = None,
+    share: Annotated[
+        float, typer.Option(help="Share of a costlier model's requests to move (0-1].")
+    ] = 0.5,
     output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
@@ -158,12 +177,26 @@ def kpis(
     minus 1. Unknown (empty) where a source counts no requests or the book has no price."""
     first, last = parse_date(start, "from"), parse_date(end, "to")
     with workspace(config, read_only=True) as ws:
+        if model_spread or routing_savings:
+            _model_spread(ws, first, last, share, routing_savings, output)
+            return
         if top_users:
             frame = ws.top_users(freq=freq, start=first, end=last)
             emit(frame, output, title=f"the top 5% of users' share of cost per {freq}")
             return
         frame = ws.kpis(by=by, freq=freq, start=first, end=last)
     emit(frame, output, title=f"KPIs by {by or 'total'} per {freq}")
+
+
+def _model_spread(ws: Workspace, first: dt.date | None, last: dt.date | None, share: float,
+                  scenario: Path | None, output: Output) -> None:  # fmt: skip
+    from forecast.routing import routing_scenario
+
+    frame = ws.model_cost_spread(start=first, end=last, share=share)
+    if scenario is not None:
+        scenario.write_text(routing_scenario(frame))
+        err.print(f"wrote {scenario}: run it with costcast scenario run {scenario}")
+    emit(frame, output, title="cost per request of each model of a feature, and routing savings")
 
 
 @app.command()
