@@ -308,3 +308,11 @@ def test_kpis_per_team_and_week(client):
     assert rows["search"]["tokens_per_request_input"] == 1000
     assert rows["search"]["failed_share"] == 0 and rows["search"]["token_inflation"] == 0
     assert rows["search"]["cost_per_success"] == pytest.approx(DAILY_COST / 100)
+
+
+def test_model_spread_is_empty_where_each_feature_has_one_model(client):
+    # every feature of the constant workspace runs on gpt-4o alone: nothing to compare
+    body = client.get("/v1/kpis/model-spread").json()
+    assert body == {"data": [], "count": 0}
+    answer = client.get("/v1/kpis/model-spread", params={"share": 2})
+    assert answer.status_code == 422 and answer.json()["field"] == "query.share"

@@ -31,3 +31,24 @@ def kpis(
         request,
         lambda: page(workspace.kpis(by=by, freq=freq, start=start, end=end), limit, offset),
     )
+
+
+@router.get("/model-spread", response_model=Page)
+def model_spread(
+    request: Request,
+    state: State,
+    workspace: WorkspaceDep,
+    token: Read,
+    start: dt.date | None = From,
+    end: dt.date | None = To,
+    share: float = Query(0.5, gt=0, le=1, description="Share of a costlier model's requests."),
+    limit: int = Limit,
+    offset: int = Offset,
+) -> Page:
+    """For features served by several models: each model's cost per request, the feature's
+    cheapest, and the monthly saving if ``share`` of the requests moved to it (as
+    costcast kpis --model-spread; default window the last 28 days)."""
+    return state.cached(
+        request,
+        lambda: page(workspace.model_cost_spread(start=start, end=end, share=share), limit, offset),
+    )
