@@ -132,6 +132,13 @@ class Workspace:
 
         return top_users(self.ledger, self.book, **options)
 
+    def budget_burn(self, as_of: dt.date | None = None) -> pd.DataFrame:
+        """Each budget in progress: spent, burn rate, landing and exhaustion date
+        (see ``forecast.burn``)."""
+        from forecast.burn import budget_burn
+
+        return budget_burn(self.ledger, self.book, self.config.budgets, self.calendar, as_of=as_of)
+
     def model_cost_spread(self, **options: Any) -> pd.DataFrame:
         """Cost per request of each model of a feature and what routing would save
         (see ``forecast.routing``)."""

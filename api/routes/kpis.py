@@ -52,3 +52,19 @@ def model_spread(
         request,
         lambda: page(workspace.model_cost_spread(start=start, end=end, share=share), limit, offset),
     )
+
+
+@router.get("/budget-burn", response_model=Page)
+def budget_burn(
+    request: Request,
+    state: State,
+    workspace: WorkspaceDep,
+    token: Read,
+    end: dt.date | None = To,
+    limit: int = Limit,
+    offset: int = Offset,
+) -> Page:
+    """Each budget whose period holds ``to`` (default: the last day of data): spent,
+    used_share, burn rate, projected total and exhaustion date, and their basis (as costcast
+    kpis --budget-burn)."""
+    return state.cached(request, lambda: page(workspace.budget_burn(end), limit, offset))

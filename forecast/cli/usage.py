@@ -149,6 +149,15 @@ def kpis(
             "(top_cost_share = their cost / all users' cost)."
         ),
     ] = False,
+    budget_burn: Annotated[
+        bool,
+        typer.Option(
+            help="Instead: each budget of costcast.yaml whose period holds --to (default the "
+            "last day of data): spent, used_share, the burn rate (mean and sd of the last 7 "
+            "days' cost), the projected total and exhaustion date, from the latest forecast "
+            "run where it covers the rest of the period, else from the burn rate (basis)."
+        ),
+    ] = False,
     model_spread: Annotated[
         bool,
         typer.Option(
@@ -177,6 +186,9 @@ def kpis(
     minus 1. Unknown (empty) where a source counts no requests or the book has no price."""
     first, last = parse_date(start, "from"), parse_date(end, "to")
     with workspace(config, read_only=True) as ws:
+        if budget_burn:
+            emit(ws.budget_burn(last), output, title="budgets in progress")
+            return
         if model_spread or routing_savings:
             _model_spread(ws, first, last, share, routing_savings, output)
             return

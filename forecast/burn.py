@@ -1,0 +1,163 @@
+"""Budget burn: how much of each budget in progress is spent, how fast, and when it runs out.
+
+Per budget of ``costcast.yaml`` whose period holds the day asked about (``as_of``, default
+the ledger's last day), for its scope (team, feature, model, or the whole organisation):
+
+- ``spent_usd``: cost from the period's first day to ``as_of``; ``used_share`` = spent / amount;
+- ``burn_rate_usd_per_day`` and ``burn_rate_sd``: mean and standard deviation of the daily
+  cost over the last ``window`` days (7; fewer early in a period);
+- ``projected_total_usd`` and ``exhaustion_date`` (the first day the spend reaches the
+  amount, empty if not within the period), with ``basis`` saying where they come from:
+  ``actual`` where the budget is spent already; ``forecast run ID`` where the latest run
+  forecasts every remaining day of the period (its mean per day); else ``burn rate``
+  (the recent rate carried to the period's end).
+
+Unpriced usage makes the spend unknown (empty), never zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecast.config import Budget
+from forecast.errors import LedgerError
+from forecast.fiscal import FiscalCalendar
+from forecast.ledger import Ledger
+from forecast.pricing.book import PriceBook
+from forecast.runstore import ForecastRun, load_paths, load_run
+from forecast.usage import exact_sum, priced_usage_sql
+
+WINDOW = 7
+SCOPE = ("team", "feature", "model")
+COLUMNS = [
+    "period", *SCOPE, "amount", "spent_usd", "used_share", "days_elapsed", "days_in_period",
+    "burn_rate_usd_per_day", "burn_rate_sd", "projected_total_usd", "exhaustion_date", "basis",
+]  # fmt: skip
+
+
+def budget_burn(
+    ledger: Ledger,
+    book: PriceBook,
+    budgets: Sequence[Budget],
+    calendar: FiscalCalendar,
+    *,
+    as_of: dt.date | None = None,
+    window: int = WINDOW,
+) -> pd.DataFrame:
+    """One row per budget whose period holds ``as_of`` (see the module docstring)."""
+    last = ledger.con.execute("SELECT CAST(max(ts) AS DATE) FROM usage").fetchall()[0][0]
+    if last is None:
+        raise LedgerError("the ledger has no usage yet", hint="ingest an export first")
+    as_of = as_of or last
+    run = _latest_run(ledger)
+    rows = []
+    for budget in budgets:
+        first, after = calendar.parse_period(budget.period)
+        if not first <= as_of < after:
+            continue
+        daily = _daily_cost(ledger, book, budget, first, as_of)
+        rows.append(_row(budget, daily, first, after, as_of, run, ledger, window))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _latest_run(ledger: Ledger) -> ForecastRun | None:
+    if (
+        not ledger.has_table("forecast_runs")
+        or not ledger.con.execute("SELECT count(*) FROM forecast_runs").fetchall()[0][0]
+    ):
+        return None
+    return load_run(ledger, "latest")
+
+
+def _daily_cost(
+    ledger: Ledger, book: PriceBook, budget: Budget, first: dt.date, as_of: dt.date
+) -> pd.Series:
+    """Cost per day from ``first`` to ``as_of`` in the budget's scope, 0 on days without
+    usage, NaN on days with usage the book cannot price."""
+    where = " AND ".join(f'"{k}" = ?' for k in SCOPE if getattr(budget, k)) or "TRUE"
+    params = [getattr(budget, k) for k in SCOPE if getattr(budget, k)]
+    cost = ledger.con.execute(
+        f"""SELECT CAST(ts AS DATE) AS day,
+                   CASE WHEN bool_or(cost_usd IS NULL) THEN NULL
+                        ELSE {exact_sum("cost_usd")} END AS cost
+            FROM ({priced_usage_sql(ledger, book, first, as_of, strict=False)})
+            WHERE {where} GROUP BY ALL""",
+        params,
+    ).df()
+    days = pd.date_range(first, as_of, freq="D").date
+    return cost.set_index("day")["cost"].reindex(days, fill_value=0.0).astype(float)
+
+
+# Long on purpose: one budget's row reads best as the formulas of the module docstring in order.
+def _row(
+    budget: Budget,
+    daily: pd.Series,
+    first: dt.date,
+    after: dt.date,
+    as_of: dt.date,
+    run: ForecastRun | None,
+    ledger: Ledger,
+    window: int,
+) -> dict[str, Any]:
+    spent = float(daily.sum(skipna=False))
+    recent = daily.iloc[-window:]
+    burn = float(recent.mean(skipna=False))
+    sd = float(recent.std(ddof=1, skipna=False)) if len(recent) > 1 else float("nan")
+    remaining = pd.date_range(as_of + dt.timedelta(days=1), after - dt.timedelta(days=1)).date
+    row: dict[str, Any] = {
+        "period": budget.period, **{k: getattr(budget, k) for k in SCOPE},
+        "amount": budget.amount, "spent_usd": round(spent, 6),
+        "used_share": round(spent / budget.amount, 6), "days_elapsed": len(daily),
+        "days_in_period": (after - first).days, "burn_rate_usd_per_day": round(burn, 6),
+        "burn_rate_sd": round(sd, 6), "projected_total_usd": None, "exhaustion_date": None,
+        "basis": None,
+    }  # fmt: skip
+    if math.isnan(spent):
+        return row  # unknown cost: nothing to project
+    cumulative = daily.cumsum()
+    if spent >= budget.amount:
+        ahead = _forecast_days(ledger, run, budget, remaining)
+        rest = float(ahead.sum()) if ahead is not None else burn * len(remaining)
+        row |= {"projected_total_usd": round(spent + rest, 6), "basis": "actual",
+                "exhaustion_date": cumulative[cumulative >= budget.amount].index[0]}  # fmt: skip
+        return row
+    ahead = _forecast_days(ledger, run, budget, remaining)
+    if ahead is not None and run is not None:
+        basis = f"forecast run {run.run_id}"
+    else:
+        ahead = pd.Series(burn, index=remaining, dtype=float)
+        basis = f"burn rate of the last {len(recent)} days"
+    landing = spent + ahead.cumsum()
+    crossed = landing[landing >= budget.amount]
+    row |= {
+        "projected_total_usd": round(float(spent + ahead.sum()), 6),
+        "exhaustion_date": crossed.index[0] if len(crossed) else None,
+        "basis": basis,
+    }
+    return row
+
+
+def _forecast_days(
+    ledger: Ledger, run: ForecastRun | None, budget: Budget, days: np.ndarray
+) -> pd.Series | None:
+    """The run's mean cost per day over ``days`` in the budget's scope, if it forecasts them
+    all; else None."""
+    if run is None or not len(days):
+        return None if run is None else pd.Series(dtype=float)
+    keys, paths = load_paths(ledger, run.run_id)
+    start = run.as_of + dt.timedelta(days=1)
+    if days[0] < start or days[-1] > run.horizon_end or not len(keys):
+        return None
+    inside = np.ones(len(keys), dtype=bool)
+    for k in SCOPE:
+        if getattr(budget, k):
+            inside &= (keys[k] == getattr(budget, k)).to_numpy()
+    offset = (days[0] - start).days
+    mean = paths[inside].sum(axis=0).mean(axis=0)[offset : offset + len(days)]
+    return pd.Series(mean, index=days)

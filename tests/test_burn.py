@@ -1,0 +1,77 @@
+"""Budget burn against constant traffic, worked out by hand: 0.35 USD per key and day."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from builders import AS_OF, DAILY_COST, KEYS, daily_csv
+
+from forecast.burn import budget_burn
+from forecast.config import Budget
+from forecast.fiscal import FiscalCalendar, Horizon
+from forecast.ingest import ingest_files
+from forecast.pricing import load_price_book
+from forecast.runs import RunSettings, create_forecast
+
+BUDGETS = [
+    Budget(period="2026-06", amount=10, team="search"),  # one key: 0.35 a day
+    Budget(period="2026-06", amount=15),  # three keys: 1.05 a day, spent by 06-15
+    Budget(period="2026-07", amount=50),  # not in progress on 06-15
+]
+
+
+@pytest.fixture
+def constant(ledger, tmp_path):
+    ingest_files(ledger, [daily_csv(tmp_path / "u.csv", KEYS)])  # to 2026-06-15
+    return ledger
+
+
+def test_burn_from_the_recent_rate_by_hand(constant):
+    frame = budget_burn(constant, load_price_book(), BUDGETS, FiscalCalendar())
+    assert list(frame["period"]) == ["2026-06", "2026-06"]  # July has not started
+    search = frame.iloc[0]
+    # June 1-15: 15 days x 0.35 = 5.25 of 10; 15 days left at 0.35 a day -> 10.50 in all;
+    # 5.25 + 13 x 0.35 = 9.80 < 10 <= 5.25 + 14 x 0.35 = 10.15: out on June 29
+    assert search["spent_usd"] == pytest.approx(15 * DAILY_COST)
+    assert search["used_share"] == pytest.approx(0.525)
+    assert search["burn_rate_usd_per_day"] == pytest.approx(DAILY_COST)
+    assert search["burn_rate_sd"] == pytest.approx(0, abs=1e-9)
+    assert (search["days_elapsed"], search["days_in_period"]) == (15, 30)
+    assert search["projected_total_usd"] == pytest.approx(30 * DAILY_COST)
+    assert search["exhaustion_date"] == dt.date(2026, 6, 29)
+    assert search["basis"] == "burn rate of the last 7 days"
+    # the whole organisation: 1.05 a day passed 15 on day 15 (15.75), so it is actual
+    everyone = frame.iloc[1]
+    assert everyone["team"] is None and everyone["spent_usd"] == pytest.approx(15.75)
+    assert everyone["exhaustion_date"] == dt.date(2026, 6, 15) and everyone["basis"] == "actual"
+    assert everyone["projected_total_usd"] == pytest.approx(30 * 3 * DAILY_COST)
+    # asked about an earlier day: June 1-10 only
+    earlier = budget_burn(constant, load_price_book(), BUDGETS[:1], FiscalCalendar(),
+                          as_of=dt.date(2026, 6, 10)).iloc[0]  # fmt: skip
+    assert earlier["spent_usd"] == pytest.approx(10 * DAILY_COST)
+
+
+def test_burn_from_a_forecast_that_covers_the_period(constant):
+    book = load_price_book()
+    run = create_forecast(constant, book, horizon=Horizon.until(dt.date(2026, 6, 30)),
+                          settings=RunSettings(forecasters="seasonal_naive", n_paths=50))  # fmt: skip
+    row = budget_burn(constant, book, BUDGETS[:1], FiscalCalendar()).iloc[0]
+    assert row["basis"] == f"forecast run {run.run_id}"
+    # seasonal naive on a constant series forecasts the same 0.35 a day
+    assert row["projected_total_usd"] == pytest.approx(30 * DAILY_COST, rel=1e-6)
+    assert row["exhaustion_date"] == dt.date(2026, 6, 29)
+    assert dt.date(2026, 6, 15) == AS_OF
+
+
+def test_cli_and_api_show_it(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COSTCAST_DB", raising=False)
+    daily_csv(tmp_path / "u.csv", KEYS)
+    (tmp_path / "costcast.yaml").write_text(
+        "budgets:\n  - {period: 2026-06, amount: 10, team: search}\n"
+    )
+    assert cli("ingest", "u.csv")[0] == 0
+    code, out, err = cli("kpis", "--budget-burn", "--output", "csv")
+    assert code == 0, err
+    assert "2026-06,search" in out and "2026-06-29" in out
