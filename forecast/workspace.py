@@ -139,6 +139,17 @@ class Workspace:
 
         return budget_burn(self.ledger, self.book, self.config.budgets, self.calendar, as_of=as_of)
 
+    def deployment_impact(self, deployment: str, **options: Any) -> dict[str, Any]:
+        """What one deployment did to cost per request (see ``forecast.impact``)."""
+        from forecast.impact import deployment_impact
+
+        return deployment_impact(self.ledger, self.book, deployment, **options)
+
+    def rank_deployments(self, **options: Any) -> pd.DataFrame:
+        from forecast.impact import rank_deployments
+
+        return rank_deployments(self.ledger, self.book, **options)
+
     def model_cost_spread(self, **options: Any) -> pd.DataFrame:
         """Cost per request of each model of a feature and what routing would save
         (see ``forecast.routing``)."""

@@ -125,7 +125,7 @@ _SHARE_WORDS = ("share", "p_exceed", "pct", "inflation", "coverage", "wape", "ma
 
 def _decimals(column: str) -> int | None:
     name = column.lower()
-    if name in ("cost_per_success",):
+    if "per_success" in name or "per_request" in name:
         return 6  # fractions of a cent per call
     if any(w in name for w in _SHARE_WORDS):
         return 4

@@ -136,6 +136,7 @@ def usage(
     emit(frame, output, title=f"usage by {by or 'total'} per {freq}")
 
 
+# Long on purpose: one command, its options (each with its formula in --help) and its views.
 @app.command()
 def kpis(
     by: Annotated[str, typer.Option(help=GROUP_HELP)] = "",

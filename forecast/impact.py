@@ -1,0 +1,196 @@
+"""What a deployment did to a feature's cost per request.
+
+A deployment is a value of the usage records' ``deployment`` column; it starts at the first
+hour it appears on a team's feature. Its impact compares that feature's usage over
+``window`` days before the start with the ``window`` days after (cut short at the feature's
+next deployment):
+
+- ``cost_per_request`` and tokens per request of each kind, before and after;
+- ``change`` = cost per request after / before - 1, with a 95% interval from a bootstrap
+  over days that keeps the weekday: day k before the start and day k + window after it fall
+  on the same weekday, so pairs of them are resampled together (2,000 resamples);
+- ``monthly_usd`` = (cost per request after - before) x requests per day after x 30.4375:
+  what the change costs a month at the current volume.
+
+Every figure comes from the ledger's rows of that feature in those two windows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import CostcastError, LedgerError, NotFoundError
+from forecast.ledger import Ledger
+from forecast.pricing.book import PriceBook
+from forecast.usage import priced_usage_sql
+
+WINDOW_DAYS = 7
+BOOTSTRAP = 2000
+DAYS_PER_MONTH = 30.4375
+KINDS = {"input": "input_tokens", "cached_input": "cached_input_tokens",
+         "cache_write": "cache_write_tokens", "output": "output_tokens"}  # fmt: skip
+
+
+def deployments(ledger: Ledger) -> pd.DataFrame:
+    """Every deployment of every team's feature: when it started and ended, in order."""
+    return ledger.con.execute(
+        """SELECT team, feature, deployment, min(ts) AS started, max(ts) AS last_seen,
+                  CAST(sum(requests) AS BIGINT) AS requests
+           FROM usage WHERE deployment <> '' GROUP BY ALL ORDER BY started, team, feature"""
+    ).df()
+
+
+def deployment_impact(
+    ledger: Ledger,
+    book: PriceBook,
+    deployment: str,
+    *,
+    feature: str | None = None,
+    window: int = WINDOW_DAYS,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The impact of one deployment (see the module docstring), with a sentence saying it."""
+    if window < 1:
+        raise CostcastError("the window must be at least one day", param="window", value=window)
+    known = deployments(ledger)
+    mine = known[known["deployment"] == deployment]
+    if feature is not None:
+        mine = mine[mine["feature"] == feature]
+    if mine.empty:
+        raise NotFoundError(f"no deployment {deployment!r}" + (f" of {feature}" if feature else ""),
+                            param="deployment", hint="list them with costcast impact --list")  # fmt: skip
+    if len(mine) > 1:
+        raise CostcastError(
+            f"deployment {deployment!r} ran on several features "
+            f"({', '.join(sorted(mine['feature']))}): name one",
+            param="feature",
+        )
+    row = mine.iloc[0]
+    start = pd.Timestamp(row["started"])
+    later = known[(known["team"] == row["team"]) & (known["feature"] == row["feature"])
+                  & (known["started"] > start)]  # fmt: skip
+    stop = min([start + pd.Timedelta(days=window), *pd.to_datetime(later["started"])])
+    days = _daily(ledger, book, row["team"], row["feature"], start, window, stop)
+    return _impact(days, deployment, row["team"], row["feature"], start, window, seed)
+
+
+def _daily(
+    ledger: Ledger, book: PriceBook, team: str, feature: str, start: pd.Timestamp,
+    window: int, stop: pd.Timestamp,
+) -> pd.DataFrame:  # fmt: skip
+    """Per day relative to the start (-window..-1 before, 0.. after): requests, cost, tokens."""
+    first = (start - pd.Timedelta(days=window)).date()
+    priced = priced_usage_sql(ledger, book, first, stop.date(), strict=False)
+    sums = ", ".join(f"CAST(sum({c}) AS DOUBLE) AS {k}" for k, c in KINDS.items())
+    frame = ledger.con.execute(
+        f"""SELECT CAST(floor(epoch(ts - ?::TIMESTAMP) / 86400) AS INTEGER) AS day,
+                   CAST(sum(requests) AS DOUBLE) AS requests,
+                   CASE WHEN bool_or(cost_usd IS NULL) THEN NULL
+                        ELSE CAST(sum(CAST(cost_usd AS DECIMAL(38, 12))) AS DOUBLE) END AS cost,
+                   {sums}
+            FROM ({priced})
+            WHERE team = ? AND feature = ? AND ts >= ?::TIMESTAMP - INTERVAL {int(window)} DAY
+                  AND ts < ?::TIMESTAMP
+            GROUP BY ALL ORDER BY day""",
+        [start, team, feature, start, stop],
+    ).df()
+    if frame["requests"].isna().any():
+        raise LedgerError(f"{team}/{feature} is counted in tokens only: no cost per request",
+                          param="deployment")  # fmt: skip
+    if frame["cost"].isna().any():
+        raise LedgerError(f"{team}/{feature} uses a model the price book cannot price",
+                          param="deployment", hint="add its price to costcast.yaml")  # fmt: skip
+    return frame
+
+
+# Long on purpose: the figures of the module docstring, one after the other, as one record.
+def _impact(
+    days: pd.DataFrame, deployment: str, team: str, feature: str, start: pd.Timestamp,
+    window: int, seed: int,
+) -> dict[str, Any]:  # fmt: skip
+    # the days before that share a weekday with a day after: a short after-window (the next
+    # deployment came soon) is compared with the same weekdays, not with the whole week
+    after = days[days["day"] >= 0]
+    before = days[days["day"].isin(after["day"] - window)]
+    if before["requests"].sum() <= 0 or after["requests"].sum() <= 0:
+        raise LedgerError(
+            f"deployment {deployment!r} of {feature} has no requests "
+            f"{'before' if before['requests'].sum() <= 0 else 'after'} it in a {window}-day window",
+            param="deployment",
+        )
+    cpr_before = before["cost"].sum() / before["requests"].sum()
+    cpr_after = after["cost"].sum() / after["requests"].sum()
+    change = cpr_after / cpr_before - 1
+    low, high = _interval(days, window, seed)
+    per_day = after["requests"].sum() / len(after)
+    monthly = (cpr_after - cpr_before) * per_day * DAYS_PER_MONTH
+    tokens = {
+        kind: {
+            "before": before[kind].sum() / before["requests"].sum(),
+            "after": after[kind].sum() / after["requests"].sum(),
+        }
+        for kind in KINDS
+    }
+    verb = "raised" if change >= 0 else "lowered"
+    sign = "+" if monthly >= 0 else "-"
+    return {
+        "deployment": deployment, "team": team, "feature": feature,
+        "started": start.isoformat(), "days_before": len(before), "days_after": len(after),
+        "cost_per_request_before": cpr_before, "cost_per_request_after": cpr_after,
+        "change": change, "change_low": low, "change_high": high, "monthly_usd": monthly,
+        "tokens_per_request": tokens,
+        "summary": f"deployment {deployment} {verb} cost per request of {feature} by "
+        f"{abs(change):.0%} (95% CI {low:+.0%} to {high:+.0%}), {sign}${abs(monthly):,.0f} "
+        "a month at the current volume",
+    }  # fmt: skip
+
+
+def _interval(days: pd.DataFrame, window: int, seed: int) -> tuple[float, float]:
+    """95% bootstrap interval of the change, resampling weekday pairs (day k - window before,
+    day k after) together; unpaired days (a short after-window) are left out of it."""
+    by_day = days.set_index("day")
+    pairs = [k for k in range(window) if k in by_day.index and k - window in by_day.index]
+    if len(pairs) < 3:  # fewer pairs say nothing about the spread
+        return float("nan"), float("nan")
+    after = by_day.loc[pairs, ["cost", "requests"]].to_numpy()
+    before = by_day.loc[[k - window for k in pairs], ["cost", "requests"]].to_numpy()
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(pairs), size=(BOOTSTRAP, len(pairs)))
+    a, b = after[picks].sum(axis=1), before[picks].sum(axis=1)  # (resamples, 2)
+    with np.errstate(all="ignore"):
+        changes = (a[:, 0] / a[:, 1]) / (b[:, 0] / b[:, 1]) - 1
+    low, high = np.nanquantile(changes, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def rank_deployments(
+    ledger: Ledger, book: PriceBook, *, since: dt.date | None = None, window: int = WINDOW_DAYS
+) -> pd.DataFrame:
+    """Every deployment (since ``since``) with a feature history before it, ranked by the
+    size of its monthly cost change; those that cannot be measured say why."""
+    rows = []
+    known = deployments(ledger)
+    for row in known.itertuples(index=False):
+        if since is not None and pd.Timestamp(row.started).date() < since:
+            continue
+        earlier = known[(known["team"] == row.team) & (known["feature"] == row.feature)
+                        & (known["started"] < row.started)]  # fmt: skip
+        if earlier.empty:
+            continue  # the feature's first deployment: nothing before it to compare
+        try:
+            found = deployment_impact(ledger, book, row.deployment, feature=row.feature,
+                                      window=window)  # fmt: skip
+        except (LedgerError, CostcastError) as exc:
+            rows.append({"deployment": row.deployment, "team": row.team,
+                         "feature": row.feature, "why_unmeasured": exc.message})  # fmt: skip
+            continue
+        rows.append({k: v for k, v in found.items() if k != "tokens_per_request"})
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    order = frame["monthly_usd"].abs().sort_values(ascending=False, na_position="last").index
+    return frame.loc[order].reset_index(drop=True)

@@ -1,0 +1,86 @@
+"""Deployment impact against two weeks worked out by hand, and a noisy case whose true
+change the interval must cover."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+
+from forecast.errors import CostcastError, NotFoundError
+from forecast.impact import deployment_impact, rank_deployments
+from forecast.ingest import ingest_files
+from forecast.pricing import load_price_book
+
+HEADER = "timestamp,bucket,team,feature,model,deployment,requests,input_tokens,output_tokens\n"
+MONDAY = dt.date(2026, 3, 2)
+
+
+def two_weeks(path, growth=1.2, noise=0.0, seed=0):
+    """ops/triage on gpt-4o: 100 calls on weekdays, 40 on weekends, 1,000 input and 100
+    output tokens a call under v1 (first week), ``growth`` x the input under v2."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(14):
+        day = MONDAY + dt.timedelta(days=i)
+        calls = 100 if day.weekday() < 5 else 40
+        version, per_call = ("v1", 1000) if i < 7 else ("v2", 1000 * growth)
+        per_call *= float(np.exp(rng.normal(0, noise)))
+        rows.append(f"{day}T00:00:00Z,1d,ops,triage,gpt-4o,triage@{version},{calls},"
+                    f"{round(calls * per_call)},{calls * 100}")  # fmt: skip
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    return path
+
+
+def test_a_longer_prompt_by_hand(ledger, tmp_path):
+    ingest_files(ledger, [two_weeks(tmp_path / "u.csv")])
+    found = deployment_impact(ledger, load_price_book(), "triage@v2")
+    # gpt-4o: (1000 * 2.50 + 100 * 10) / 1e6 = 0.0035 a call before, (1200 * 2.50 + 1000) / 1e6
+    # = 0.0040 after: +14.29%, the same every day, so the interval is the point. 580 calls a
+    # week: 0.0005 * 580 / 7 * 30.4375 = 1.261 USD a month more.
+    assert found["cost_per_request_before"] == pytest.approx(0.0035)
+    assert found["cost_per_request_after"] == pytest.approx(0.0040)
+    assert found["change"] == pytest.approx(0.0040 / 0.0035 - 1)
+    assert found["change_low"] == pytest.approx(found["change"])
+    assert found["change_high"] == pytest.approx(found["change"])
+    assert found["monthly_usd"] == pytest.approx(0.0005 * 580 / 7 * 30.4375)
+    assert found["tokens_per_request"]["input"] == {"before": 1000, "after": 1200}
+    assert (found["days_before"], found["days_after"]) == (7, 7)
+    assert found["summary"] == ("deployment triage@v2 raised cost per request of triage by 14% "
+                                "(95% CI +14% to +14%), +$1 a month at the current volume")  # fmt: skip
+
+
+def test_the_interval_covers_the_true_change_on_noisy_days(ledger, tmp_path):
+    ingest_files(ledger, [two_weeks(tmp_path / "u.csv", growth=1.1, noise=0.05, seed=3)])
+    found = deployment_impact(ledger, load_price_book(), "triage@v2")
+    true = (1100 * 2.5 + 1000) / (1000 * 2.5 + 1000) - 1  # +7.1%
+    assert found["change_low"] < true < found["change_high"]
+    assert found["change_high"] - found["change_low"] < 0.15
+
+
+def test_mistakes_and_the_ranking(ledger, tmp_path):
+    ingest_files(ledger, [two_weeks(tmp_path / "u.csv")])
+    book = load_price_book()
+    with pytest.raises(NotFoundError, match="no deployment 'triage@v9'"):
+        deployment_impact(ledger, book, "triage@v9")
+    with pytest.raises(CostcastError, match="no requests before"):
+        deployment_impact(ledger, book, "triage@v1")  # the first: nothing before it
+    with pytest.raises(CostcastError, match="at least one day"):
+        deployment_impact(ledger, book, "triage@v2", window=0)
+    ranked = rank_deployments(ledger, book)
+    assert list(ranked["deployment"]) == ["triage@v2"]  # v1 has no history before it
+
+
+def test_cli_impact(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COSTCAST_DB", raising=False)
+    assert cli("ingest", two_weeks(tmp_path / "u.csv"))[0] == 0
+    code, out, err = cli("impact", "triage@v2", "--output", "json")
+    assert code == 0, err
+    assert json.loads(out)["change"] == pytest.approx(0.0040 / 0.0035 - 1)
+    code, out, _ = cli("impact", "--list", "--output", "csv")
+    assert code == 0 and "triage@v2" in out
+    code, _, err = cli("impact", "nope")
+    assert code == 2 and "no deployment 'nope'" in err
