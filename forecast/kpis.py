@@ -154,3 +154,29 @@ def top_users(
         rows.append({"period_start": period, "users": len(costs), "top_users": n_top,
                      "top_cost_share": None if share is None else round(share, 6)})  # fmt: skip
     return pd.DataFrame(rows, columns=["period_start", "users", "top_users", "top_cost_share"])
+
+
+def user_costs(
+    ledger: Ledger, book: PriceBook, *, start: dt.date | None = None, end: dt.date | None = None
+) -> pd.Series:
+    """Each user's cost over [start, end], largest first; usage without a user is left out,
+    and a user whose cost the book cannot price (part of it) is left out too."""
+    check_span(ledger, start, end)
+    priced = priced_usage_sql(ledger, book, start, end, strict=False)
+    frame = ledger.con.execute(
+        f"""SELECT "user", {exact_sum("cost_usd")} AS cost_usd
+            FROM ({priced}) WHERE "user" IS NOT NULL AND "user" <> ''
+            GROUP BY ALL HAVING NOT bool_or(cost_usd IS NULL) ORDER BY cost_usd DESC, "user" """
+    ).df()
+    return frame.set_index("user")["cost_usd"]
+
+
+def lorenz_points(costs: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(share of users, share of cost) from the cheapest user up: the Lorenz curve, starting
+    at (0, 0) and ending at (1, 1)."""
+    values = np.sort(np.asarray(costs, dtype=float))
+    if not len(values) or values.sum() <= 0:
+        return np.array([0.0, 1.0]), np.array([0.0, 1.0])
+    x = np.arange(len(values) + 1) / len(values)
+    y = np.concatenate([[0.0], np.cumsum(values) / values.sum()])
+    return x, y

@@ -189,3 +189,24 @@ def budget_chart(table: pd.DataFrame, burn: pd.DataFrame, title: str, path: str 
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def lorenz_chart(costs: pd.Series, path: str | Path, top: float = 0.05) -> Path:
+    """How unequal spend is across users: the Lorenz curve, with the top ``top`` marked."""
+    from forecast.kpis import lorenz_points
+
+    x, y = lorenz_points(costs)
+    n_top = max(1, int(len(costs) * top))
+    share = float(np.sort(costs.to_numpy())[-n_top:].sum() / costs.sum()) if len(costs) else 0.0
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.plot(x, y, color="tab:blue", label="cost by user, cheapest first")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="every user the same")
+    ax.axvline(1 - n_top / max(len(costs), 1), color="tab:red", linewidth=0.8)
+    ax.set_title(f"{len(costs)} users: the top {top:.0%} ({n_top}) spend {share:.0%} of the cost")
+    ax.set_xlabel("share of users")
+    ax.set_ylabel("share of cost")
+    ax.legend(loc="upper left")
+    path = Path(path)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path

@@ -132,6 +132,11 @@ class Workspace:
 
         return top_users(self.ledger, self.book, **options)
 
+    def user_costs(self, **options: Any) -> pd.Series:
+        from forecast.kpis import user_costs
+
+        return user_costs(self.ledger, self.book, **options)
+
     def budget_burn(self, as_of: dt.date | None = None) -> pd.DataFrame:
         """Each budget in progress: spent, burn rate, landing and exhaustion date
         (see ``forecast.burn``)."""

@@ -75,3 +75,24 @@ def test_the_top_five_percent_of_users_share(ledger, tmp_path, book):
     row = frame.iloc[0]
     assert (row["users"], row["top_users"]) == (40, 2)
     assert row["top_cost_share"] == pytest.approx(79 / 820, abs=1e-6)  # kept to 6 places
+
+
+def test_the_lorenz_curve_by_hand(ledger, tmp_path, book, cli, monkeypatch):
+    from forecast.kpis import lorenz_points, user_costs
+
+    x, y = lorenz_points([7.0, 1.0, 1.0, 1.0])  # cheapest first: 1, 1, 1, then 7 of 10
+    assert list(x) == [0, 0.25, 0.5, 0.75, 1]
+    assert list(y) == pytest.approx([0, 0.1, 0.2, 0.3, 1])
+    rows = ["timestamp,team,model,user,requests,input_tokens,output_tokens"]
+    rows += [f"2026-03-10T00:00:00Z,t,gpt-4o,u{i:02d},1,{i * 1_000_000},0" for i in range(1, 5)]
+    (tmp_path / "users.csv").write_text("\n".join(rows) + "\n")
+    ingest_files(ledger, [tmp_path / "users.csv"])
+    costs = user_costs(ledger, book)  # u04 spends 4 x 2.50, the most
+    assert list(costs.index) == ["u04", "u03", "u02", "u01"]
+    assert costs.iloc[0] == pytest.approx(10.0)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COSTCAST_DB", str(ledger.path))
+    ledger.close()
+    code, _, err = cli("kpis", "--top-users", "--plot", "lorenz.png")
+    assert code == 0, err
+    assert (tmp_path / "lorenz.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -177,6 +177,10 @@ def kpis(
     share: Annotated[
         float, typer.Option(help="Share of a costlier model's requests to move (0-1].")
     ] = 0.5,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="With --top-users: write the Lorenz curve of cost by user (PNG)."),
+    ] = None,
     output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
@@ -195,6 +199,11 @@ def kpis(
             return
         if top_users:
             frame = ws.top_users(freq=freq, start=first, end=last)
+            if plot is not None:
+                from forecast.plots import lorenz_chart
+
+                lorenz_chart(ws.user_costs(start=first, end=last), plot)
+                err.print(f"wrote {plot}")
             emit(frame, output, title=f"the top 5% of users' share of cost per {freq}")
             return
         frame = ws.kpis(by=by, freq=freq, start=first, end=last)
