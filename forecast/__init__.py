@@ -19,7 +19,7 @@ from forecast.errors import (
 from forecast.fiscal import FiscalCalendar, Horizon
 from forecast.ingest import ingest_files
 from forecast.ledger import Ledger
-from forecast.plots import fan_chart, waterfall_chart
+from forecast.plots import fan_chart, lorenz_chart, waterfall_chart
 from forecast.pricing import PriceBook, load_price_book
 from forecast.runs import RunSettings, create_forecast
 from forecast.runstore import ForecastRun, list_runs, load_run
@@ -57,6 +57,7 @@ __all__ = [
     "load_price_book",
     "load_run",
     "load_scenario",
+    "lorenz_chart",
     "parse_scenario",
     "summarize",
     "usage_summary",
