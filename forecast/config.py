@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from forecast.attribution import AttributionRule
 from forecast.errors import ConfigError
 from forecast.pricing.book import PriceEntry
+from forecast.watch.rules import AlertRules
 from forecast.yamlio import load_yaml, raise_validation_error
 
 DEFAULT_CONFIG_NAME = "costcast.yaml"
@@ -115,6 +116,7 @@ class Config(BaseModel):
     dask: DaskConfig | None = None
     api: ApiConfig = Field(default_factory=ApiConfig)
     accounting: Accounting = Field(default_factory=Accounting)
+    alerts: AlertRules = Field(default_factory=AlertRules)
     source: Path | None = Field(default=None, exclude=True)
 
     def _rebase(self, base: Path) -> Config:

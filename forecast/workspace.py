@@ -24,6 +24,7 @@ from forecast.ledger import Ledger
 from forecast.pricing import PriceBook, load_price_book
 from forecast.runs import RunSettings
 from forecast.runstore import ForecastRun
+from forecast.watchspace import SpendWatch
 
 if TYPE_CHECKING:  # imported where used: a CLI command loads only what it needs
     from forecast.billed.store import BilledImport
@@ -33,7 +34,7 @@ if TYPE_CHECKING:  # imported where used: a CLI command loads only what it needs
     from forecast.scenario.schema import Scenario
 
 
-class Workspace:
+class Workspace(SpendWatch):
     """A config with its price book and calendar, over an open ledger (or a session of it).
 
     Price lookups need no ledger: a workspace without one answers them while another
@@ -119,48 +120,6 @@ class Workspace:
         from forecast.usage import unpriced
 
         return [label for _, label in unpriced(self.ledger, self.book)]
-
-    def kpis(self, **options: Any) -> pd.DataFrame:
-        """Spend KPIs per group and period (see ``forecast.kpis`` for the formulas)."""
-        from forecast.kpis import kpis
-
-        return kpis(self.ledger, self.book, **options)
-
-    def top_users(self, **options: Any) -> pd.DataFrame:
-        """Per period: the top 5% of users' share of cost (see ``forecast.kpis``)."""
-        from forecast.kpis import top_users
-
-        return top_users(self.ledger, self.book, **options)
-
-    def user_costs(self, **options: Any) -> pd.Series:
-        from forecast.kpis import user_costs
-
-        return user_costs(self.ledger, self.book, **options)
-
-    def budget_burn(self, as_of: dt.date | None = None) -> pd.DataFrame:
-        """Each budget in progress: spent, burn rate, landing and exhaustion date
-        (see ``forecast.burn``)."""
-        from forecast.burn import budget_burn
-
-        return budget_burn(self.ledger, self.book, self.config.budgets, self.calendar, as_of=as_of)
-
-    def deployment_impact(self, deployment: str, **options: Any) -> dict[str, Any]:
-        """What one deployment did to cost per request (see ``forecast.impact``)."""
-        from forecast.impact import deployment_impact
-
-        return deployment_impact(self.ledger, self.book, deployment, **options)
-
-    def rank_deployments(self, **options: Any) -> pd.DataFrame:
-        from forecast.impact import rank_deployments
-
-        return rank_deployments(self.ledger, self.book, **options)
-
-    def model_cost_spread(self, **options: Any) -> pd.DataFrame:
-        """Cost per request of each model of a feature and what routing would save
-        (see ``forecast.routing``)."""
-        from forecast.routing import model_cost_spread
-
-        return model_cost_spread(self.ledger, self.book, **options)
 
     def prices(self, on: dt.date, tier: str = "standard", model: str | None = None) -> pd.DataFrame:
         from forecast.pricing import price_table

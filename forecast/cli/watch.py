@@ -1,8 +1,10 @@
-"""Spend watch commands: what a deployment did to a feature's cost per request."""
+"""Spend watch commands: alerts (watch) and what a deployment did to cost per request."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import sys
 from typing import Annotated
 
 import pandas as pd
@@ -60,3 +62,80 @@ def impact(
         frame[f"{kind}_per_request_before"] = values["before"]
         frame[f"{kind}_per_request_after"] = values["after"]
     emit(frame, output, title=summary)
+
+
+def _hour(text: str | None, param: str) -> dt.datetime | None:
+    from forecast.errors import CostcastError
+
+    if text is None:
+        return None
+    try:
+        stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise CostcastError("expected YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)", param=param,
+                            value=text) from None  # fmt: skip
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+    return stamp.replace(minute=0, second=0, microsecond=0)
+
+
+@app.command()
+def watch(
+    at: Annotated[
+        str | None, typer.Option(help="Check this hour (UTC; default the last hour of data).")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="Replay history from this hour (UTC) ...")
+    ] = None,
+    end: Annotated[str | None, typer.Option("--to", help="... to this hour, inclusive.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="Check without recording alerts in the ledger.")
+    ] = False,
+    output: OutputOption = Output.table,
+    config: ConfigOption = None,
+) -> None:
+    """Alerts from the rules in costcast.yaml (alerts:): an hour's cost above its seasonal
+    baseline (hourly_spike) and a failed share above 5% over 3 hours (failures). A check at
+    an hour records new alerts in the ledger and resolves cleared ones; --from/--to replays
+    history hour by hour as if watch had run then, recording nothing. Exits 1 when an alert
+    fired, so that cron or CI can act on it."""
+    from forecast.errors import CostcastError
+
+    first, last, hour = _hour(start, "from"), _hour(end, "to"), _hour(at, "at")
+    if (first is None) != (last is None):
+        raise CostcastError("give both --from and --to to replay", param="from")
+    if first is not None and hour is not None:
+        raise CostcastError("either --at or --from/--to, not both", param="at")
+    read_only = dry_run or first is not None
+    with workspace(config, read_only=read_only) as ws:
+        if first is not None and last is not None:
+            if last < first:
+                raise CostcastError(f"--to {last} is before --from {first}", param="to")
+            records = [dict(a.to_dict(), status="replayed") for a in ws.replay_alerts(first, last)]
+            fired = bool(records)
+            title = f"alerts a watch would have raised from {first} to {last}"
+        else:
+            done = ws.check_alerts(hour, dry_run=dry_run)
+            records = [dict(a.to_dict(), status=status) for status, group in
+                       (("fired", done.fired), ("open", done.still_open),
+                        ("resolved", done.resolved)) for a in group]  # fmt: skip
+            fired = bool(done.fired)
+            title = f"alerts at {done.at}" + (" (dry run: nothing recorded)" if dry_run else "")
+    if output is Output.json:
+        out.print_json(json.dumps(records, default=str))
+    else:
+        frame = pd.DataFrame(records, columns=["rule", "scope", "fired_at", "resolved_at",
+                                               "value", "threshold", "contributors", "status"])  # fmt: skip
+        for col in ("scope", "contributors"):
+            frame[col] = frame[col].map(_words)
+        emit(frame, output, title=title)
+    if fired:
+        sys.exit(1)
+
+
+def _words(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(f"{c['dimension']} {c['value']} {c['share']:.0%}" for c in value)
+    return str(value)

@@ -1,0 +1,1 @@
+"""Spend watch: alert rules and the alerts they raise (see rules.py and alerts.py)."""

@@ -1,0 +1,175 @@
+"""Alerts from the ledger: replayed over a span of history, or checked at one hour with
+their state kept in the ledger (an alert fires once, stays open while its rule holds, and
+resolves the first hour it no longer does).
+
+Each alert is one record: ``rule``, ``scope`` (the team, feature... it concerns),
+``fired_at``, ``resolved_at`` (empty while open), ``value`` and ``threshold`` at the hour it
+fired, and ``contributors``: for each dimension not in the scope, the value that carried
+most of the change (the spike's extra cost, or the failed requests) and its share.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import LedgerError
+from forecast.ledger import Ledger
+from forecast.pricing.book import PriceBook
+from forecast.schema import DIMENSIONS
+from forecast.usage import priced_usage_sql
+from forecast.watch.rules import WEEK_HOURS, AlertRules, Verdict, failures, hourly_spike
+
+HISTORY_HOURS = 5 * WEEK_HOURS  # four weeks of baseline before the first hour judged
+CONTRIBUTOR_DIMS = ("team", "feature", "model", "user", "deployment")
+
+
+@dataclass
+class Alert:
+    rule: str
+    scope: dict[str, str]
+    fired_at: dt.datetime
+    resolved_at: dt.datetime | None
+    value: float
+    threshold: float
+    contributors: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "scope": self.scope, "fired_at": self.fired_at.isoformat(),
+                "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
+                "value": self.value, "threshold": self.threshold,
+                "contributors": self.contributors}  # fmt: skip
+
+
+@dataclass
+class Hourly:
+    hours: pd.DatetimeIndex
+    scopes: list[dict[str, str]]
+    cost: np.ndarray  # (hours, scopes)
+    requests: np.ndarray
+    failed: np.ndarray
+
+
+def hourly(ledger: Ledger, book: PriceBook, by: list[str], first: dt.datetime,
+           last: dt.datetime) -> Hourly:  # fmt: skip
+    """Cost, requests and failed requests per hour and scope, every hour of [first, last]
+    (0 where a scope had no usage; unpriced usage counts no cost)."""
+    keys = ", ".join(f'"{k}"' for k in by)
+    frame = ledger.con.execute(
+        f"""SELECT date_trunc('hour', ts) AS hour, {keys},
+                   coalesce(CAST(sum(CAST(cost_usd AS DECIMAL(38, 12))) AS DOUBLE), 0) AS cost,
+                   CAST(coalesce(sum(requests), 0) AS DOUBLE) AS requests,
+                   CAST(coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS DOUBLE)
+                       AS failed
+            FROM ({priced_usage_sql(ledger, book, first.date(), last.date(), strict=False)})
+            WHERE ts >= ? AND ts <= ? GROUP BY ALL""",
+        [first, last],
+    ).df()
+    hours = pd.date_range(first, last, freq="h")
+    table = frame.pivot_table(index="hour", columns=by, values=["cost", "requests", "failed"],
+                              aggfunc="sum", fill_value=0.0)  # fmt: skip
+    if table.empty:
+        zero = np.zeros((len(hours), 0))
+        return Hourly(hours, [], zero, zero, zero)
+    table = table.reindex(hours, fill_value=0.0)
+    scopes_index = table["cost"].columns
+    scopes = [dict(zip(by, (k if isinstance(k, tuple) else (k,)), strict=True))
+              for k in scopes_index]  # fmt: skip
+    return Hourly(hours, scopes, table["cost"].to_numpy(), table["requests"].to_numpy(),
+                  table["failed"].to_numpy())  # fmt: skip
+
+
+def verdicts(data: Hourly, rules: AlertRules) -> dict[str, Verdict]:
+    out = {}
+    if rules.hourly_spike.enabled:
+        out["hourly_spike"] = hourly_spike(data.cost, rules.hourly_spike)
+    if rules.failures.enabled:
+        out["failures"] = failures(data.requests, data.failed, rules.failures)
+    return out
+
+
+def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetime,
+           end: dt.datetime, contributors: bool = True) -> list[Alert]:  # fmt: skip
+    """Every alert a watch running each hour of [start, end] would have raised, in order."""
+    _check_usage(ledger)
+    data = hourly(ledger, book, rules.by, start - dt.timedelta(hours=HISTORY_HOURS), end)
+    judged = data.hours >= pd.Timestamp(start)
+    alerts = []
+    for rule, verdict in verdicts(data, rules).items():
+        for j, scope in enumerate(data.scopes):
+            for i, end_at in episodes(verdict.holds[:, j] & judged, rules.clear_hours):
+                resolved = None if end_at is None else data.hours[end_at].to_pydatetime()
+                alerts.append(Alert(rule, scope, data.hours[i].to_pydatetime(), resolved,
+                                    float(verdict.value[i, j]), float(verdict.threshold[i, j])))  # fmt: skip
+    alerts.sort(key=lambda a: (a.fired_at, a.rule, json.dumps(a.scope, sort_keys=True)))
+    if contributors:
+        for alert in alerts:
+            alert.contributors = contributors_of(ledger, book, alert, rules)
+    return alerts
+
+
+def episodes(holds: np.ndarray, clear_hours: int) -> list[tuple[int, int | None]]:
+    """(first hour, resolving hour or None while open) of each alert: an alert opens the
+    first hour its rule holds and resolves once the rule has not held for ``clear_hours``
+    hours in a row (at the first of them), so a flickering condition is one alert."""
+    out: list[tuple[int, int | None]] = []
+    start, quiet = None, 0
+    for i, on in enumerate(holds):
+        if on:
+            start = i if start is None else start
+            quiet = 0
+        elif start is not None:
+            quiet += 1
+            if quiet >= clear_hours:
+                out.append((start, i - quiet + 1))
+                start, quiet = None, 0
+    if start is not None:
+        out.append((start, None))
+    return out
+
+
+def _check_usage(ledger: Ledger) -> None:
+    if (
+        not ledger.has_table("usage")
+        or not ledger.con.execute("SELECT count(*) FROM usage").fetchall()[0][0]
+    ):
+        raise LedgerError("the ledger has no usage yet", hint="ingest an export first")
+
+
+def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertRules
+                  ) -> list[dict[str, Any]]:  # fmt: skip
+    """Per dimension outside the scope: the value carrying most of the change and its share
+    (a spike's extra cost over the same hours a week before; the failed requests)."""
+    where = " AND ".join(f'"{k}" = ?' for k in alert.scope)
+    hour = pd.Timestamp(alert.fired_at)
+    weeks = [hour - pd.Timedelta(hours=WEEK_HOURS * k)
+             for k in range(1, rules.hourly_spike.weeks + 1)]  # fmt: skip
+    priced = priced_usage_sql(ledger, book, weeks[-1].date(), hour.date(), strict=False)
+    out = []
+    for dim in (d for d in CONTRIBUTOR_DIMS if d not in alert.scope and d in DIMENSIONS):
+        frame = ledger.con.execute(
+            f"""SELECT "{dim}" AS value, date_trunc('hour', ts) AS hour,
+                       coalesce(sum(cost_usd), 0) AS cost,
+                       coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS failed
+                FROM ({priced}) WHERE {where} AND date_trunc('hour', ts) IN ({", ".join("?" * (1 + len(weeks)))})
+                GROUP BY ALL""",
+            [*alert.scope.values(), hour, *weeks],
+        ).df()
+        now = frame[frame["hour"] == hour].set_index("value")
+        if alert.rule == "failures":
+            change = now["failed"].astype(float)
+        else:
+            before = frame[frame["hour"] != hour].groupby("value")["cost"].sum() / len(weeks)
+            change = now["cost"].sub(before.reindex(now.index, fill_value=0.0))
+        change = change[(change > 0) & (change.index != "")]  # no value: not a contributor
+        if change.empty or change.sum() <= 0:
+            continue
+        top = change.idxmax()
+        out.append({"dimension": dim, "value": top,
+                    "share": round(float(change[top] / change.sum()), 4)})  # fmt: skip
+    return out

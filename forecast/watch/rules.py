@@ -1,0 +1,127 @@
+"""Alert rules (``alerts:`` in costcast.yaml) and what each one asks of an hour.
+
+Every rule looks at each scope (by default a team's feature) hour by hour, using only the
+hours before it, so a replay of history raises what a watch running then would have:
+
+- ``hourly_spike``: the hour's cost is above its seasonal baseline (the median of the same
+  hour of the week over the preceding ``weeks``; of the same hour of the day over the last
+  7 days while fewer weeks are known) by more than ``rise`` (30%), by more than ``spread``
+  robust standard deviations of those same hours (1.4826 x their median absolute
+  deviation: a scope whose hours swing widely must swing further), and by at least
+  ``min_increase_usd``, so that noise on small amounts does not fire;
+- ``failures``: the failed share of requests over the last ``hours`` (3) is above
+  ``max_share`` (5%) with at least ``min_requests`` requests in them.
+
+An hour's condition holding opens an alert; it resolves once the condition has been clear
+for ``clear_hours`` (3) hours in a row, so that a condition that flickers is one alert.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from forecast.schema import DIMENSIONS
+
+WEEK_HOURS = 168
+MAD_TO_SD = 1.4826
+
+
+class SpikeRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    rise: float = Field(default=0.30, gt=0, le=100)
+    spread: float = Field(default=3.0, ge=0, le=100)
+    min_increase_usd: float = Field(default=5.0, ge=0, le=1e9)
+    weeks: int = Field(default=4, ge=1, le=52)
+
+
+class FailureRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    max_share: float = Field(default=0.05, gt=0, lt=1)
+    hours: int = Field(default=3, ge=1, le=168)
+    min_requests: int = Field(default=100, ge=1)
+
+
+class AlertRules(BaseModel):
+    """The ``alerts:`` section: which rules run, on which scope, with which thresholds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    by: list[str] = Field(default_factory=lambda: ["team", "feature"])
+    # an alert resolves once its rule has been clear this many hours in a row
+    clear_hours: int = Field(default=3, ge=1, le=168)
+    hourly_spike: SpikeRule = Field(default_factory=SpikeRule)
+    failures: FailureRule = Field(default_factory=FailureRule)
+
+    def model_post_init(self, context: object) -> None:
+        unknown = [k for k in self.by if k not in DIMENSIONS]
+        if unknown or not self.by:
+            raise ValueError(f"by must name some of {', '.join(DIMENSIONS)}; got {self.by}")
+
+
+@dataclass
+class Verdict:
+    """One rule over (hours, scopes): where it holds, the value and the threshold."""
+
+    holds: np.ndarray  # bool
+    value: np.ndarray
+    threshold: np.ndarray
+    baseline: np.ndarray  # what the value is compared with (NaN where not applicable)
+
+
+def seasonal_baseline(cost: np.ndarray, weeks: int) -> tuple[np.ndarray, np.ndarray]:
+    """(median, robust sd) of the same hour of the week over the preceding ``weeks`` (at
+    least two known), else of the same hour of the day over the last 7 days (at least
+    three); NaN where neither is known. ``cost`` is (hours, scopes), hour 0 the oldest."""
+    weekly = _lagged(cost, WEEK_HOURS, weeks)
+    daily = _lagged(cost, 24, 7)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: young scopes
+        med_w = np.nanmedian(weekly, axis=0)
+        sd_w = MAD_TO_SD * np.nanmedian(np.abs(weekly - med_w), axis=0)
+        med_d = np.nanmedian(daily, axis=0)
+        sd_d = MAD_TO_SD * np.nanmedian(np.abs(daily - med_d), axis=0)
+    enough_w = np.sum(~np.isnan(weekly), axis=0) >= 2
+    enough_d = np.sum(~np.isnan(daily), axis=0) >= 3
+    median = np.where(enough_w, med_w, np.where(enough_d, med_d, np.nan))
+    sd = np.where(enough_w, sd_w, np.where(enough_d, sd_d, np.nan))
+    return median, sd
+
+
+def _lagged(values: np.ndarray, step: int, count: int) -> np.ndarray:
+    """(count, hours, scopes): the value ``k * step`` hours earlier, k = 1..count; NaN before
+    the first hour."""
+    out = np.full((count, *values.shape), np.nan)
+    for k in range(1, count + 1):
+        lag = k * step
+        if lag < len(values):
+            out[k - 1, lag:] = values[:-lag]
+    return out
+
+
+def hourly_spike(cost: np.ndarray, rule: SpikeRule) -> Verdict:
+    median, sd = seasonal_baseline(cost, rule.weeks)
+    rise = np.maximum.reduce([rule.rise * median, rule.spread * sd,
+                              np.full_like(median, rule.min_increase_usd)])  # fmt: skip
+    threshold = median + rise
+    with np.errstate(invalid="ignore"):
+        holds = ~np.isnan(median) & (cost > threshold)
+    return Verdict(holds, cost, threshold, median)
+
+
+def failures(requests: np.ndarray, failed: np.ndarray, rule: FailureRule) -> Verdict:
+    """Failed share over the trailing ``hours`` (this one included)."""
+    window = np.ones(rule.hours)
+    total = np.apply_along_axis(lambda c: np.convolve(c, window)[: len(c)], 0, requests)
+    bad = np.apply_along_axis(lambda c: np.convolve(c, window)[: len(c)], 0, failed)
+    with np.errstate(all="ignore"):
+        share = np.where(total > 0, bad / total, 0.0)
+    holds = (total >= rule.min_requests) & (share > rule.max_share)
+    return Verdict(holds, share, np.full_like(share, rule.max_share), np.full_like(share, np.nan))

@@ -1,0 +1,96 @@
+"""Alert state in the ledger: a check at an hour opens each alert once, keeps it open while
+its rule holds, and resolves it when it clears (see ``alerts.episodes``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+
+from forecast.ledger import Ledger
+from forecast.pricing.book import PriceBook
+from forecast.watch.alerts import Alert, contributors_of, replay
+from forecast.watch.rules import WEEK_HOURS, AlertRules
+
+ALERTS_DDL = """
+CREATE SEQUENCE IF NOT EXISTS alert_id_seq START 1;
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id BIGINT PRIMARY KEY, rule VARCHAR NOT NULL, scope VARCHAR NOT NULL,
+    fired_at TIMESTAMP NOT NULL, resolved_at TIMESTAMP, value DOUBLE, threshold DOUBLE,
+    contributors VARCHAR NOT NULL
+);
+"""
+LOOKBACK = dt.timedelta(hours=WEEK_HOURS)  # how far back a check looks for an open episode
+
+
+@dataclass
+class Check:
+    at: dt.datetime
+    fired: list[Alert]  # new this check
+    still_open: list[Alert]
+    resolved: list[Alert]
+
+
+def _key(rule: str, scope: dict[str, str]) -> tuple[str, str]:
+    return rule, json.dumps(scope, sort_keys=True)
+
+
+def check(ledger: Ledger, book: PriceBook, rules: AlertRules, at: dt.datetime,
+          dry_run: bool = False) -> Check:  # fmt: skip
+    """The alerts open at hour ``at`` against those the ledger holds open: new ones fire,
+    cleared ones resolve; with ``dry_run`` nothing is written."""
+    found = replay(ledger, book, rules, at - LOOKBACK, at, contributors=False)
+    active = {_key(a.rule, a.scope): a for a in found if a.resolved_at is None}
+    cleared = {_key(a.rule, a.scope): a for a in found if a.resolved_at is not None}
+    stored = _open_alerts(ledger)
+    fired = [a for k, a in active.items() if k not in stored]
+    still = [stored[k] for k in stored if k in active]
+    resolved = []
+    for k, alert in stored.items():
+        if k not in active:
+            alert.resolved_at = cleared[k].resolved_at if k in cleared else at
+            resolved.append(alert)
+    if fired:
+        for alert in fired:
+            alert.contributors = contributors_of(ledger, book, alert, rules)
+    if not dry_run and (fired or resolved):
+        _write(ledger, fired, resolved)
+    return Check(at, fired, still, resolved)
+
+
+def _open_alerts(ledger: Ledger) -> dict[tuple[str, str], Alert]:
+    if not ledger.has_table("alerts"):
+        return {}
+    rows = ledger.con.execute(
+        """SELECT rule, scope, fired_at, value, threshold, contributors FROM alerts
+           WHERE resolved_at IS NULL ORDER BY alert_id"""
+    ).fetchall()
+    return {(r[0], r[1]): Alert(r[0], json.loads(r[1]), r[2], None, r[3], r[4], json.loads(r[5]))
+            for r in rows}  # fmt: skip
+
+
+def _write(ledger: Ledger, fired: list[Alert], resolved: list[Alert]) -> None:
+    with ledger.transaction() as con:
+        con.execute(ALERTS_DDL)
+        for a in fired:
+            con.execute(
+                "INSERT INTO alerts VALUES (nextval('alert_id_seq'), ?, ?, ?, NULL, ?, ?, ?)",
+                [a.rule, _key(a.rule, a.scope)[1], a.fired_at, a.value, a.threshold,
+                 json.dumps(a.contributors)],
+            )  # fmt: skip
+        for a in resolved:
+            con.execute(
+                "UPDATE alerts SET resolved_at = ? WHERE rule = ? AND scope = ? "
+                "AND resolved_at IS NULL",
+                [a.resolved_at, a.rule, _key(a.rule, a.scope)[1]],
+            )
+
+
+def stored_alerts(ledger: Ledger) -> pd.DataFrame:
+    """Every alert a check has recorded, newest first."""
+    if not ledger.has_table("alerts"):
+        return pd.DataFrame(columns=["alert_id", "rule", "scope", "fired_at", "resolved_at",
+                                     "value", "threshold", "contributors"])  # fmt: skip
+    return ledger.con.execute("SELECT * FROM alerts ORDER BY fired_at DESC, alert_id DESC").df()

@@ -1,0 +1,118 @@
+"""Alert rules, episodes and state against hours worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+
+from forecast.ingest import ingest_files
+from forecast.pricing import load_price_book
+from forecast.watch.alerts import episodes, replay
+from forecast.watch.rules import AlertRules, FailureRule, SpikeRule, failures, hourly_spike
+from forecast.watch.state import check, stored_alerts
+
+
+def test_an_alert_opens_once_and_resolves_after_three_clear_hours():
+    holds = np.array([0, 1, 1, 0, 1, 0, 0, 0, 1], dtype=bool)
+    # opens at 1; the gap at 3 is one hour, not three; clear from 5 to 7: resolved at 5
+    assert episodes(holds, 3) == [(1, 5), (8, None)]
+    assert episodes(holds, 1) == [(1, 3), (4, 5), (8, None)]
+
+
+def test_a_spike_must_clear_the_rise_the_spread_and_the_floor():
+    weeks = np.full((3 * 168 + 3, 1), 10.0)  # 10 USD every hour for three weeks
+    weeks[-3], weeks[-2], weeks[-1] = 20.0, 14.0, 15.5
+    verdict = hourly_spike(weeks, SpikeRule())
+    # baseline 10 (the same hour of the past weeks), spread 0: threshold 10 + max(3, 0, 5)
+    assert verdict.threshold[-1, 0] == pytest.approx(15.0)
+    assert list(verdict.holds[-3:, 0]) == [True, False, True]  # 14 is +40% but under +$5
+    assert not verdict.holds[: 3 * 168, 0].any()  # a constant series never fires
+    noisy = weeks.copy()
+    noisy[-3 - 168] = 40.0  # one wild hour a week before: the spread grows, not the median
+    assert hourly_spike(noisy, SpikeRule()).holds[-3, 0]  # median of 10, 40, 10 is 10
+    assert np.isnan(hourly_spike(weeks[:48], SpikeRule()).threshold[:48]).all()  # too young
+
+
+def test_failed_share_over_three_hours_by_hand():
+    requests = np.full((6, 1), 100.0)
+    failed = np.array([[2.0], [2.0], [2.0], [10.0], [10.0], [2.0]])
+    verdict = failures(requests, failed, FailureRule())
+    # hour 3: (2 + 2 + 10) / 300 = 4.7%; hour 4: 22 / 300 = 7.3%; hour 5: 22 / 300 = 7.3%
+    assert verdict.value[3, 0] == pytest.approx(14 / 300)
+    assert list(verdict.holds[:, 0]) == [False, False, False, False, True, True]
+    few = failures(requests / 100, failed / 100, FailureRule())  # 3 requests: too few to say
+    assert not few.holds.any()
+
+
+HEADER = "timestamp,team,feature,model,user,status,requests,input_tokens,output_tokens\n"
+
+
+def incident_ledger(ledger, tmp_path):
+    """support/triage on gpt-4o-mini: 200 calls an hour for three weeks, 1 failing; on
+    2026-03-23 from 10:00 to 12:59 a retry loop from user u7: 100 more calls an hour, failing."""
+    rows = []
+    start = dt.datetime(2026, 3, 2)
+    for h in range(24 * 22):
+        t = start + dt.timedelta(hours=h)
+        rows.append(
+            f"{t:%Y-%m-%dT%H}:00:00Z,support,triage,gpt-4o-mini,u1,success,199,199000,19900"
+        )
+        rows.append(f"{t:%Y-%m-%dT%H}:00:00Z,support,triage,gpt-4o-mini,u2,error,1,1000,0")
+        if dt.datetime(2026, 3, 23, 10) <= t < dt.datetime(2026, 3, 23, 13):
+            rows.append(f"{t:%Y-%m-%dT%H}:00:00Z,support,triage,gpt-4o-mini,u7,error,100,100000,0")
+    (tmp_path / "u.csv").write_text(HEADER + "\n".join(rows) + "\n")
+    ingest_files(ledger, [tmp_path / "u.csv"])
+    return ledger
+
+
+def test_replay_names_the_incident_and_who_caused_it(ledger, tmp_path):
+    incident_ledger(ledger, tmp_path)
+    alerts = replay(ledger, load_price_book(), AlertRules(), dt.datetime(2026, 3, 16),
+                    dt.datetime(2026, 3, 23, 23))  # fmt: skip
+    (alert,) = alerts  # cost rises $0.015 an hour: far under the $5 floor, so no spike
+    assert alert.rule == "failures" and alert.scope == {"team": "support", "feature": "triage"}
+    # at 10:00 the three hours 08-10 hold 200 + 200 + 300 requests, 1 + 1 + 101 failed
+    assert alert.fired_at == dt.datetime(2026, 3, 23, 10)
+    assert alert.value == pytest.approx(103 / 700)
+    # the windows of 13:00 (11-13: 203 of 800) and 14:00 (12-14: 103 of 700) still hold;
+    # 15:00, 16:00 and 17:00 are clear (3 of 600): resolved at the first of them
+    assert alert.resolved_at == dt.datetime(2026, 3, 23, 15)
+    assert {"dimension": "user", "value": "u7", "share": pytest.approx(100 / 101, abs=1e-4)} in (
+        alert.contributors
+    )
+
+
+def test_a_check_records_fires_once_and_resolves(ledger, tmp_path):
+    incident_ledger(ledger, tmp_path)
+    book, rules = load_price_book(), AlertRules()
+    dry = check(ledger, book, rules, dt.datetime(2026, 3, 23, 11), dry_run=True)
+    assert [a.rule for a in dry.fired] == ["failures"] and stored_alerts(ledger).empty
+    first = check(ledger, book, rules, dt.datetime(2026, 3, 23, 11))
+    again = check(ledger, book, rules, dt.datetime(2026, 3, 23, 12))
+    assert len(first.fired) == 1 and not again.fired and len(again.still_open) == 1
+    later = check(ledger, book, rules, dt.datetime(2026, 3, 23, 20))
+    assert [a.resolved_at for a in later.resolved] == [dt.datetime(2026, 3, 23, 15)]
+    stored = stored_alerts(ledger)
+    assert len(stored) == 1 and json.loads(stored["scope"][0]) == {"team": "support",
+                                                                    "feature": "triage"}  # fmt: skip
+
+
+def test_watch_exits_1_when_an_alert_fired(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COSTCAST_DB", raising=False)
+    from forecast.ledger import Ledger
+
+    with Ledger(tmp_path / "costcast.duckdb") as ledger:
+        incident_ledger(ledger, tmp_path)
+    code, out, err = cli("watch", "--from", "2026-03-23", "--to", "2026-03-23T23:00",
+                         "--output", "json")  # fmt: skip
+    assert code == 1, err
+    assert [r["rule"] for r in json.loads(out)] == ["failures"]
+    assert cli("watch", "--from", "2026-03-16", "--to", "2026-03-22T23:00")[0] == 0
+    code, _, err = cli("watch", "--from", "2026-03-23")
+    assert code == 2 and "--to" in err
+    code, _, err = cli("watch", "--at", "yesterday")
+    assert code == 2 and "YYYY-MM-DD" in err
