@@ -116,3 +116,39 @@ def test_watch_exits_1_when_an_alert_fired(cli, tmp_path, monkeypatch):
     assert code == 2 and "--to" in err
     code, _, err = cli("watch", "--at", "yesterday")
     assert code == 2 and "YYYY-MM-DD" in err
+
+
+def test_the_api_lists_recorded_alerts_and_replays(tmp_path):
+    from apikit import bearer, make_workspace
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.settings import Settings, get_settings
+    from forecast.ledger import Ledger
+
+    workspace = make_workspace(tmp_path, with_run=False, with_usage=False)
+    config = workspace["config"]
+    from forecast.config import load_config
+
+    with Ledger(load_config(config).ledger) as ledger:
+        incident_ledger(ledger, tmp_path)
+        check(ledger, load_price_book(), AlertRules(), dt.datetime(2026, 3, 23, 11))
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: Settings(config=config)
+    with TestClient(app) as client:
+        client.headers.update(bearer(workspace["tokens"]["all"]))
+        stored = client.get("/v1/alerts").json()
+        assert stored["count"] == 1 and stored["data"][0]["rule"] == "failures"
+        assert stored["data"][0]["scope"] == {"team": "support", "feature": "triage"}
+        replayed = client.get("/v1/alerts", params={"from": "2026-03-23T00:00:00",
+                                                    "to": "2026-03-23T23:00:00"}).json()  # fmt: skip
+        assert [a["fired_at"] for a in replayed["data"]] == ["2026-03-23T10:00:00"]
+        assert client.get("/v1/alerts", params={"from": "2026-03-23T00:00:00"}).status_code == 422
+
+
+def test_a_span_without_usage_raises_nothing(ledger, tmp_path):
+    incident_ledger(ledger, tmp_path)
+    quiet = replay(ledger, load_price_book(), AlertRules(), dt.datetime(2000, 1, 1),
+                   dt.datetime(2000, 1, 1, 5))  # fmt: skip
+    assert quiet == []
+    assert not failures(np.zeros((4, 0)), np.zeros((4, 0)), FailureRule()).holds.size

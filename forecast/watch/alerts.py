@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast.errors import LedgerError
+from forecast.errors import CostcastError, LedgerError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
 from forecast.schema import DIMENSIONS
@@ -26,6 +26,7 @@ from forecast.usage import priced_usage_sql
 from forecast.watch.rules import WEEK_HOURS, AlertRules, Verdict, failures, hourly_spike
 
 HISTORY_HOURS = 5 * WEEK_HOURS  # four weeks of baseline before the first hour judged
+FIRST_YEAR, LAST_YEAR = 1971, 2200  # hours a timestamp can hold, with history before them
 CONTRIBUTOR_DIMS = ("team", "feature", "model", "user", "deployment")
 
 
@@ -96,6 +97,10 @@ def verdicts(data: Hourly, rules: AlertRules) -> dict[str, Verdict]:
 def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetime,
            end: dt.datetime, contributors: bool = True) -> list[Alert]:  # fmt: skip
     """Every alert a watch running each hour of [start, end] would have raised, in order."""
+    for name, stamp in (("from", start), ("to", end)):
+        if not FIRST_YEAR <= stamp.year <= LAST_YEAR:
+            raise CostcastError(f"{name} must be between {FIRST_YEAR} and {LAST_YEAR}",
+                                param=name, value=stamp.isoformat())  # fmt: skip
     _check_usage(ledger)
     data = hourly(ledger, book, rules.by, start - dt.timedelta(hours=HISTORY_HOURS), end)
     judged = data.hours >= pd.Timestamp(start)

@@ -118,10 +118,16 @@ def hourly_spike(cost: np.ndarray, rule: SpikeRule) -> Verdict:
 
 def failures(requests: np.ndarray, failed: np.ndarray, rule: FailureRule) -> Verdict:
     """Failed share over the trailing ``hours`` (this one included)."""
-    window = np.ones(rule.hours)
-    total = np.apply_along_axis(lambda c: np.convolve(c, window)[: len(c)], 0, requests)
-    bad = np.apply_along_axis(lambda c: np.convolve(c, window)[: len(c)], 0, failed)
+    total, bad = _trailing_sum(requests, rule.hours), _trailing_sum(failed, rule.hours)
     with np.errstate(all="ignore"):
         share = np.where(total > 0, bad / total, 0.0)
     holds = (total >= rule.min_requests) & (share > rule.max_share)
     return Verdict(holds, share, np.full_like(share, rule.max_share), np.full_like(share, np.nan))
+
+
+def _trailing_sum(values: np.ndarray, hours: int) -> np.ndarray:
+    """Sum over each hour and the ``hours - 1`` before it (fewer at the start)."""
+    running = np.cumsum(values, axis=0)
+    out = running.copy()
+    out[hours:] -= running[:-hours]
+    return out

@@ -1,0 +1,59 @@
+"""Alerts: those a watch has recorded, or a replay of history (as ``costcast watch``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+from fastapi import APIRouter, Query, Request
+
+from api.deps import Read, State, WorkspaceDep
+from api.pages import ERRORS, Limit, Offset, Page, page
+from forecast.errors import CostcastError
+from forecast.workspace import Workspace
+
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=ERRORS)
+
+
+@router.get("", response_model=Page)
+def alerts(
+    request: Request,
+    state: State,
+    workspace: WorkspaceDep,
+    token: Read,
+    start: dt.datetime | None = Query(None, alias="from", description="Replay from this hour."),
+    end: dt.datetime | None = Query(None, alias="to", description="... to this hour (UTC)."),
+    limit: int = Limit,
+    offset: int = Offset,
+) -> Page:
+    """Without from/to: every alert a watch check recorded, newest first. With both: the
+    alerts a watch running every hour of [from, to] would have raised (nothing recorded)."""
+    if (start is None) != (end is None):
+        raise CostcastError("give both from and to to replay", param="from")
+    if start is None or end is None:
+        return state.cached(request, lambda: page(_stored(workspace), limit, offset))
+    first, last = _utc_hour(start), _utc_hour(end)
+    if last < first:
+        raise CostcastError(f"to {last} is before from {first}", param="to")
+    if last - first > dt.timedelta(days=400):
+        raise CostcastError("replay at most 400 days at a time", param="to")
+
+    def replayed() -> Page:
+        found = [a.to_dict() for a in workspace.replay_alerts(first, last)]
+        return Page(data=found[offset : offset + limit], count=len(found))
+
+    return state.cached(request, replayed)
+
+
+def _stored(workspace: Workspace) -> pd.DataFrame:
+    frame = workspace.stored_alerts()
+    for col in ("scope", "contributors"):
+        frame[col] = frame[col].map(json.loads)
+    return frame
+
+
+def _utc_hour(stamp: dt.datetime) -> dt.datetime:
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+    return stamp.replace(minute=0, second=0, microsecond=0)
