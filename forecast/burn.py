@@ -26,12 +26,11 @@ import numpy as np
 import pandas as pd
 
 from forecast.config import Budget
-from forecast.errors import LedgerError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
 from forecast.runstore import ForecastRun, load_paths, load_run
-from forecast.usage import exact_sum, priced_usage_sql
+from forecast.usage import exact_sum, priced_usage_sql, usage_hours
 
 WINDOW = 7
 SCOPE = ("team", "feature", "model")
@@ -51,10 +50,7 @@ def budget_burn(
     window: int = WINDOW,
 ) -> pd.DataFrame:
     """One row per budget whose period holds ``as_of`` (see the module docstring)."""
-    last = ledger.con.execute("SELECT CAST(max(ts) AS DATE) FROM usage").fetchall()[0][0]
-    if last is None:
-        raise LedgerError("the ledger has no usage yet", hint="ingest an export first")
-    as_of = as_of or last
+    as_of = as_of or usage_hours(ledger)[1].date()
     run = _latest_run(ledger)
     rows = []
     for budget in budgets:

@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from forecast.errors import CostcastError, LedgerError
+from forecast.errors import CostcastError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.usage import check_span, exact_sum, priced_usage_sql
+from forecast.usage import check_span, exact_sum, priced_usage_sql, usage_hours
 
 WINDOW_DAYS = 28
 DAYS_PER_MONTH = 30.4375
@@ -93,11 +93,7 @@ def model_cost_spread(
 
 
 def _window(ledger: Ledger, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
-    first, last = ledger.con.execute(
-        "SELECT CAST(min(ts) AS DATE), CAST(max(ts) AS DATE) FROM usage"
-    ).fetchall()[0]
-    if last is None:
-        raise LedgerError("the ledger has no usage yet", hint="ingest an export first")
+    first, last = (stamp.date() for stamp in usage_hours(ledger))
     end = end or last
     start = start or max(first, end - dt.timedelta(days=WINDOW_DAYS - 1))
     return start, end

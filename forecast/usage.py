@@ -45,6 +45,16 @@ def check_span(ledger: Ledger, start: dt.date | None, end: dt.date | None) -> No
         raise CostcastError(f"the last day {end} is before the first {start}", param="to")
 
 
+def usage_hours(ledger: Ledger) -> tuple[dt.datetime, dt.datetime]:
+    """(first, last) bucket start of the ledger's usage; an error naming what to do when
+    there is none."""
+    first, last = (ledger.con.execute("SELECT min(ts), max(ts) FROM usage").fetchall()[0]
+                   if ledger.has_table("usage") else (None, None))  # fmt: skip
+    if first is None or last is None:
+        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
+    return first, last
+
+
 COST_SQL = """(
     (u.input_tokens - u.cached_input_tokens - u.cache_write_tokens) * p.input
     + u.cached_input_tokens * p.cached_input

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from forecast.config import Config
-from forecast.errors import CostcastError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing import PriceBook
@@ -57,10 +56,9 @@ class SpendWatch:
         from forecast.watch.state import check
 
         if at is None:
-            last = self.ledger.con.execute("SELECT max(ts) FROM usage").fetchall()[0][0]
-            if last is None:
-                raise CostcastError("the ledger has no usage yet", param="at")
-            at = last.replace(minute=0, second=0, microsecond=0)
+            from forecast.usage import usage_hours
+
+            at = usage_hours(self.ledger)[1].replace(minute=0, second=0, microsecond=0)
         return check(self.ledger, self.book, self.config.alerts, at, dry_run)
 
     def stored_alerts(self) -> pd.DataFrame:

@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast.errors import CostcastError, LedgerError
+from forecast.errors import CostcastError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
 from forecast.schema import DIMENSIONS
-from forecast.usage import priced_usage_sql
+from forecast.usage import priced_usage_sql, usage_hours
 from forecast.watch.rules import WEEK_HOURS, AlertRules, Verdict, failures, hourly_spike
 
 HISTORY_HOURS = 5 * WEEK_HOURS  # four weeks of baseline before the first hour judged
@@ -101,7 +101,7 @@ def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetim
         if not FIRST_YEAR <= stamp.year <= LAST_YEAR:
             raise CostcastError(f"{name} must be between {FIRST_YEAR} and {LAST_YEAR}",
                                 param=name, value=stamp.isoformat())  # fmt: skip
-    _check_usage(ledger)
+    usage_hours(ledger)  # an empty ledger is an error, not a quiet week
     data = hourly(ledger, book, rules.by, start - dt.timedelta(hours=HISTORY_HOURS), end)
     judged = data.hours >= pd.Timestamp(start)
     alerts = []
@@ -136,14 +136,6 @@ def episodes(holds: np.ndarray, clear_hours: int) -> list[tuple[int, int | None]
     if start is not None:
         out.append((start, None))
     return out
-
-
-def _check_usage(ledger: Ledger) -> None:
-    if (
-        not ledger.has_table("usage")
-        or not ledger.con.execute("SELECT count(*) FROM usage").fetchall()[0][0]
-    ):
-        raise LedgerError("the ledger has no usage yet", hint="ingest an export first")
 
 
 def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertRules
