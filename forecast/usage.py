@@ -94,12 +94,16 @@ def priced_usage_sql(
     *,
     strict: bool = True,
     exclude: Sequence[str] = (),
+    daily: bool = False,
 ) -> str:
     """SQL for every ledger row in [start, end] (but those of the models in ``exclude``)
     with its book cost; registers the lookups it needs.
 
     ``strict``: raise UnpricedModelError naming every model (and tier) the book cannot
     price; otherwise their rows come with a null cost (unknown, never zero).
+    ``daily``: the rows summed to days first (``ts`` the day's start), for readers that
+    need no hours: prices change by day, and the price lookup then has a twentieth of the
+    rows to do.
     """
     con = ledger.con
     used = _used(ledger, start, end, exclude)
@@ -122,11 +126,21 @@ def priced_usage_sql(
                m.key AS price_model, p.input AS price_input,
                p.cached_input AS price_cached_input, p.cache_write AS price_cache_write,
                p.output AS price_output
-        FROM (SELECT * FROM usage {bounds}) u
+        FROM ({_daily_rows(bounds) if daily else f"SELECT * FROM usage {bounds}"}) u
         JOIN _price_models m ON u.model = m.model
         ASOF {"" if strict else "LEFT "}JOIN _prices p
             ON m.key = p.model AND u.service_tier = p.tier AND CAST(u.ts AS DATE) >= p.effective
     """
+
+
+def _daily_rows(bounds: str) -> str:
+    dims = ", ".join(f'"{d}"' for d in ("team", "feature", "model", "provider", "service_tier",
+                                         "status", "user", "deployment"))  # fmt: skip
+    sums = ", ".join(f"sum({c}) AS {c}" for c in ("requests", "input_tokens",
+                     "cached_input_tokens", "cache_write_tokens", "output_tokens"))  # fmt: skip
+    return f"""SELECT date_trunc('day', ts) AS ts, '1d' AS bucket, {dims}, {sums},
+                      sum(reported_cost_usd) AS reported_cost_usd
+               FROM usage {bounds} GROUP BY ALL"""
 
 
 def priced_usage(
