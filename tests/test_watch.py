@@ -152,3 +152,38 @@ def test_a_span_without_usage_raises_nothing(ledger, tmp_path):
                    dt.datetime(2000, 1, 1, 5))  # fmt: skip
     assert quiet == []
     assert not failures(np.zeros((4, 0)), np.zeros((4, 0)), FailureRule()).holds.size
+
+
+def prompt_growth(ledger, tmp_path, deployment_at_growth: bool):
+    """writer/drafts on gpt-4o-mini: 100 calls an hour for 20 days from 2026-03-02, 1,000
+    input tokens a call for 10 days, then 1,300; deployed as v2 when it grows, or never."""
+    rows, start = [], dt.datetime(2026, 3, 2)
+    for h in range(24 * 20):
+        t = start + dt.timedelta(hours=h)
+        grown = h >= 24 * 10
+        tag = ("v2" if grown else "v1") if deployment_at_growth else ""
+        rows.append(f"{t:%Y-%m-%dT%H}:00:00Z,writer,drafts,gpt-4o-mini,,success,100,"
+                    f"{130000 if grown else 100000},1000,{tag}")  # fmt: skip
+    header = HEADER.strip() + ",deployment\n"
+    (tmp_path / "g.csv").write_text(header + "\n".join(rows) + "\n")
+    ingest_files(ledger, [tmp_path / "g.csv"])
+
+
+def test_token_inflation_against_the_first_week_when_no_deployment_explains_it(ledger, tmp_path):
+    prompt_growth(ledger, tmp_path, deployment_at_growth=False)
+    alerts = replay(ledger, load_price_book(), AlertRules(), dt.datetime(2026, 3, 9),
+                    dt.datetime(2026, 3, 21, 23))  # fmt: skip
+    (alert,) = [a for a in alerts if a.rule == "token_inflation"]
+    # baseline: 1,000 a call over the first 7 days. On day 10 (03-12) at hour h the last 24
+    # hours average (23 - h) x 1,000 + (h + 1) x 1,300 over 24: above 1,250 from h = 20
+    assert alert.fired_at == dt.datetime(2026, 3, 12, 20)
+    assert alert.threshold == pytest.approx(1250)
+    assert alert.value == pytest.approx((3 * 1000 + 21 * 1300) / 24)
+    assert alert.resolved_at is None  # still 30% above at the end
+
+
+def test_a_deployment_explains_its_own_change(ledger, tmp_path):
+    prompt_growth(ledger, tmp_path, deployment_at_growth=True)
+    alerts = replay(ledger, load_price_book(), AlertRules(), dt.datetime(2026, 3, 9),
+                    dt.datetime(2026, 3, 21, 23))  # fmt: skip
+    assert not [a for a in alerts if a.rule == "token_inflation"]

@@ -95,7 +95,8 @@ def watch(
     config: ConfigOption = None,
 ) -> None:
     """Alerts from the rules in costcast.yaml (alerts:): an hour's cost above its seasonal
-    baseline (hourly_spike) and a failed share above 5% over 3 hours (failures). A check at
+    baseline (hourly_spike), a failed share above 5% over 3 hours (failures), and input
+    tokens per request 25% above their level after the last deployment (token_inflation). A check at
     an hour records new alerts in the ledger and resolves cleared ones; --from/--to replays
     history hour by hour as if watch had run then, recording nothing. Exits 1 when an alert
     fired, so that cron or CI can act on it."""

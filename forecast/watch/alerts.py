@@ -23,7 +23,14 @@ from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
 from forecast.schema import DIMENSIONS
 from forecast.usage import priced_usage_sql, usage_hours
-from forecast.watch.rules import WEEK_HOURS, AlertRules, Verdict, failures, hourly_spike
+from forecast.watch.rules import (
+    WEEK_HOURS,
+    AlertRules,
+    Verdict,
+    failures,
+    hourly_spike,
+    token_inflation,
+)
 
 HISTORY_HOURS = 5 * WEEK_HOURS  # four weeks of baseline before the first hour judged
 FIRST_YEAR, LAST_YEAR = 1971, 2200  # hours a timestamp can hold, with history before them
@@ -54,6 +61,7 @@ class Hourly:
     cost: np.ndarray  # (hours, scopes)
     requests: np.ndarray
     failed: np.ndarray
+    inputs: np.ndarray  # input tokens
 
 
 def hourly(ledger: Ledger, book: PriceBook, by: list[str], first: dt.datetime,
@@ -66,31 +74,76 @@ def hourly(ledger: Ledger, book: PriceBook, by: list[str], first: dt.datetime,
                    coalesce(CAST(sum(CAST(cost_usd AS DECIMAL(38, 12))) AS DOUBLE), 0) AS cost,
                    CAST(coalesce(sum(requests), 0) AS DOUBLE) AS requests,
                    CAST(coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS DOUBLE)
-                       AS failed
+                       AS failed,
+                   CAST(sum(input_tokens) FILTER (WHERE requests IS NOT NULL) AS DOUBLE)
+                       AS inputs
             FROM ({priced_usage_sql(ledger, book, first.date(), last.date(), strict=False)})
             WHERE ts >= ? AND ts <= ? GROUP BY ALL""",
         [first, last],
     ).df()
     hours = pd.date_range(first, last, freq="h")
-    table = frame.pivot_table(index="hour", columns=by, values=["cost", "requests", "failed"],
+    table = frame.pivot_table(index="hour", columns=by,
+                              values=["cost", "requests", "failed", "inputs"],
                               aggfunc="sum", fill_value=0.0)  # fmt: skip
     if table.empty:
         zero = np.zeros((len(hours), 0))
-        return Hourly(hours, [], zero, zero, zero)
+        return Hourly(hours, [], zero, zero, zero, zero)
     table = table.reindex(hours, fill_value=0.0)
     scopes_index = table["cost"].columns
     scopes = [dict(zip(by, (k if isinstance(k, tuple) else (k,)), strict=True))
               for k in scopes_index]  # fmt: skip
     return Hourly(hours, scopes, table["cost"].to_numpy(), table["requests"].to_numpy(),
-                  table["failed"].to_numpy())  # fmt: skip
+                  table["failed"].to_numpy(), table["inputs"].to_numpy())  # fmt: skip
 
 
-def verdicts(data: Hourly, rules: AlertRules) -> dict[str, Verdict]:
+def verdicts(data: Hourly, rules: AlertRules, ledger: Ledger | None = None
+             ) -> dict[str, Verdict]:  # fmt: skip
     out = {}
+    if rules.token_inflation.enabled and ledger is not None:
+        base = inflation_baselines(ledger, rules, data)
+        out["token_inflation"] = token_inflation(data.inputs, data.requests, base,
+                                                 rules.token_inflation)  # fmt: skip
     if rules.hourly_spike.enabled:
         out["hourly_spike"] = hourly_spike(data.cost, rules.hourly_spike)
     if rules.failures.enabled:
         out["failures"] = failures(data.requests, data.failed, rules.failures)
+    return out
+
+
+def inflation_baselines(ledger: Ledger, rules: AlertRules, data: Hourly) -> np.ndarray:
+    """(hours, scopes): input tokens per request over the ``baseline_days`` after the latest
+    anchor (a deployment's first hour, or the scope's first hour of usage) that is at least
+    that old; NaN while the latest anchor is younger (see ``rules.token_inflation``)."""
+    days, by = rules.token_inflation.baseline_days, rules.by
+    keys = ", ".join(f'"{k}"' for k in by)
+    joined = " AND ".join(f'u."{k}" = s."{k}"' for k in by)
+    anchors = ledger.con.execute(
+        f"""WITH starts AS (
+                SELECT {keys}, min(ts) AS start FROM usage WHERE deployment <> ''
+                GROUP BY {keys}, deployment
+                UNION
+                SELECT {keys}, min(ts) AS start FROM usage GROUP BY {keys})
+            SELECT {", ".join(f's."{k}"' for k in by)}, s.start,
+                   sum(u.input_tokens) FILTER (WHERE u.requests IS NOT NULL)
+                       / nullif(sum(u.requests), 0) AS level
+            FROM starts s JOIN usage u ON {joined}
+                 AND u.ts >= s.start AND u.ts < s.start + INTERVAL {int(days)} DAY
+            GROUP BY ALL ORDER BY s.start"""
+    ).df()
+    out = np.full((len(data.hours), len(data.scopes)), np.nan)
+    hours = data.hours.to_numpy()
+    grouped = {tuple(k if isinstance(k, tuple) else (k,)): part
+               for k, part in anchors.groupby(by, sort=False)}  # fmt: skip
+    for j, scope in enumerate(data.scopes):
+        part = grouped.get(tuple(scope[k] for k in by))
+        if part is None:
+            continue
+        starts = part["start"].to_numpy(dtype="datetime64[ns]")
+        latest = np.searchsorted(starts, hours, side="right") - 1
+        known = latest >= 0
+        level = np.where(known, part["level"].to_numpy(dtype=float)[np.maximum(latest, 0)], np.nan)
+        old_enough = known & (hours - starts[np.maximum(latest, 0)] >= np.timedelta64(days, "D"))
+        out[:, j] = np.where(old_enough, level, np.nan)
     return out
 
 
@@ -105,7 +158,7 @@ def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetim
     data = hourly(ledger, book, rules.by, start - dt.timedelta(hours=HISTORY_HOURS), end)
     judged = data.hours >= pd.Timestamp(start)
     alerts = []
-    for rule, verdict in verdicts(data, rules).items():
+    for rule, verdict in verdicts(data, rules, ledger).items():
         for j, scope in enumerate(data.scopes):
             for i, end_at in episodes(verdict.holds[:, j] & judged, rules.clear_hours):
                 resolved = None if end_at is None else data.hours[end_at].to_pydatetime()
@@ -152,7 +205,8 @@ def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertR
         frame = ledger.con.execute(
             f"""SELECT "{dim}" AS value, date_trunc('hour', ts) AS hour,
                        coalesce(sum(cost_usd), 0) AS cost,
-                       coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS failed
+                       coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS failed,
+                       CAST(coalesce(sum(input_tokens), 0) AS DOUBLE) AS inputs
                 FROM ({priced}) WHERE {where} AND date_trunc('hour', ts) IN ({", ".join("?" * (1 + len(weeks)))})
                 GROUP BY ALL""",
             [*alert.scope.values(), hour, *weeks],
@@ -160,9 +214,10 @@ def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertR
         now = frame[frame["hour"] == hour].set_index("value")
         if alert.rule == "failures":
             change = now["failed"].astype(float)
-        else:
-            before = frame[frame["hour"] != hour].groupby("value")["cost"].sum() / len(weeks)
-            change = now["cost"].sub(before.reindex(now.index, fill_value=0.0))
+        else:  # the extra cost of a spike, the extra input tokens of an inflation
+            measure = "inputs" if alert.rule == "token_inflation" else "cost"
+            before = frame[frame["hour"] != hour].groupby("value")[measure].sum() / len(weeks)
+            change = now[measure].sub(before.reindex(now.index, fill_value=0.0))
         change = change[(change > 0) & (change.index != "")]  # no value: not a contributor
         if change.empty or change.sum() <= 0:
             continue

@@ -12,6 +12,13 @@ hours before it, so a replay of history raises what a watch running then would h
 - ``failures``: the failed share of requests over the last ``hours`` (3) is above
   ``max_share`` (5%) with at least ``min_requests`` requests in them.
 
+- ``token_inflation``: input tokens per request over the last ``window_hours`` (24) are
+  more than ``max_rise`` (25%) above their level in the ``baseline_days`` (7) after the
+  scope's last deployment (a value of the usage's ``deployment`` column, starting at its
+  first hour) or, where none is known, after its first day of usage; not while a
+  deployment is younger than that baseline (it explains a change until its own level is
+  known), and only over ``min_requests`` requests.
+
 An hour's condition holding opens an alert; it resolves once the condition has been clear
 for ``clear_hours`` (3) hours in a row, so that a condition that flickers is one alert.
 """
@@ -49,6 +56,16 @@ class FailureRule(BaseModel):
     min_requests: int = Field(default=100, ge=1)
 
 
+class InflationRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    max_rise: float = Field(default=0.25, gt=0, le=100)
+    window_hours: int = Field(default=24, ge=1, le=24 * 31)
+    baseline_days: int = Field(default=7, ge=1, le=90)
+    min_requests: int = Field(default=100, ge=1)
+
+
 class AlertRules(BaseModel):
     """The ``alerts:`` section: which rules run, on which scope, with which thresholds."""
 
@@ -59,6 +76,7 @@ class AlertRules(BaseModel):
     clear_hours: int = Field(default=3, ge=1, le=168)
     hourly_spike: SpikeRule = Field(default_factory=SpikeRule)
     failures: FailureRule = Field(default_factory=FailureRule)
+    token_inflation: InflationRule = Field(default_factory=InflationRule)
 
     def model_post_init(self, context: object) -> None:
         unknown = [k for k in self.by if k not in DIMENSIONS]
@@ -131,3 +149,19 @@ def _trailing_sum(values: np.ndarray, hours: int) -> np.ndarray:
     out = running.copy()
     out[hours:] -= running[:-hours]
     return out
+
+
+def token_inflation(
+    inputs: np.ndarray, requests: np.ndarray, baseline: np.ndarray, rule: InflationRule
+) -> Verdict:
+    """Trailing input tokens per request against ``baseline`` (per hour and scope; NaN
+    where no baseline holds, e.g. a deployment still young)."""
+    tokens, calls = (
+        _trailing_sum(inputs, rule.window_hours),
+        _trailing_sum(requests, rule.window_hours),
+    )
+    with np.errstate(all="ignore"):
+        per_request = np.where(calls > 0, tokens / calls, np.nan)
+        threshold = baseline * (1 + rule.max_rise)
+        holds = (calls >= rule.min_requests) & (per_request > threshold)
+    return Verdict(holds & ~np.isnan(baseline), per_request, threshold, baseline)
