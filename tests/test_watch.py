@@ -187,3 +187,80 @@ def test_a_deployment_explains_its_own_change(ledger, tmp_path):
     alerts = replay(ledger, load_price_book(), AlertRules(), dt.datetime(2026, 3, 9),
                     dt.datetime(2026, 3, 21, 23))  # fmt: skip
     assert not [a for a in alerts if a.rule == "token_inflation"]
+
+
+class _Hook:
+    """A real HTTP server on 127.0.0.1 that answers each POST with the next status given
+    and keeps the bodies it got."""
+
+    def __init__(self, statuses):
+        import http.server
+        import threading
+
+        hook = self
+        self.statuses, self.bodies = list(statuses), []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                hook.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(hook.statuses.pop(0) if hook.statuses else 200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+RECORD = {"rule": "failures", "scope": {"team": "support", "feature": "triage"},
+          "fired_at": "2026-03-23T10:00:00", "resolved_at": None, "value": 0.147,
+          "threshold": 0.05, "status": "fired",
+          "contributors": [{"dimension": "user", "value": "u7", "share": 0.99}]}  # fmt: skip
+
+
+def test_webhooks_get_json_or_a_slack_message_and_retry_server_errors():
+    from forecast.watch.deliver import Target, deliver
+
+    hook = _Hook([500, 200, 400])
+    try:
+        (sent,) = deliver([Target(url=hook.url)], [RECORD], pauses=(0, 0))
+        assert (sent.ok, sent.attempts) == (True, 2)  # a 500, then accepted
+        assert hook.bodies[0] == hook.bodies[1] == {"alerts": [RECORD]}
+        (refused,) = deliver([Target(url=hook.url, format="slack")], [RECORD], pauses=(0, 0))
+        assert (refused.ok, refused.attempts, refused.error) == (False, 1, "HTTP 400")
+        assert hook.bodies[2]["text"] == (
+            "costcast: failures fired for team=support, feature=triage at 2026-03-23T10:00:00: "
+            "0.147 against 0.05 (mostly user u7 99%)"
+        )
+        assert deliver([Target(url=hook.url)], []) == []  # nothing new: nothing sent
+    finally:
+        hook.close()
+    (gone,) = deliver([Target(url=hook.url, timeout_seconds=1)], [RECORD], pauses=(0, 0))
+    assert (gone.ok, gone.attempts) == (False, 3)
+
+
+def test_a_check_sends_what_fired_and_a_dry_run_sends_nothing(cli, tmp_path, monkeypatch):
+    from forecast.ledger import Ledger
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COSTCAST_DB", raising=False)
+    hook = _Hook([])
+    try:
+        (tmp_path / "costcast.yaml").write_text(f"alerts:\n  deliver:\n    - url: {hook.url}\n")
+        with Ledger(tmp_path / "costcast.duckdb") as ledger:
+            incident_ledger(ledger, tmp_path)
+        assert cli("watch", "--at", "2026-03-23T11:00", "--dry-run")[0] == 1
+        assert hook.bodies == []
+        code, _, err = cli("watch", "--at", "2026-03-23T11:00")
+        assert code == 1 and "sent 1 alert(s)" in err
+        (body,) = hook.bodies
+        assert [a["rule"] for a in body["alerts"]] == ["failures"]
+        assert cli("watch", "--at", "2026-03-23T12:00")[0] == 0  # still open: nothing new
+        assert len(hook.bodies) == 1
+    finally:
+        hook.close()

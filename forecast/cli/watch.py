@@ -10,7 +10,17 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from forecast.cli.common import ConfigOption, Output, OutputOption, emit, out, parse_date, workspace
+from forecast.cli.common import (
+    ConfigOption,
+    Output,
+    OutputOption,
+    emit,
+    err,
+    out,
+    parse_date,
+    workspace,
+)
+from forecast.watch.deliver import Target
 
 app = typer.Typer()
 
@@ -98,8 +108,10 @@ def watch(
     baseline (hourly_spike), a failed share above 5% over 3 hours (failures), and input
     tokens per request 25% above their level after the last deployment (token_inflation). A check at
     an hour records new alerts in the ledger and resolves cleared ones; --from/--to replays
-    history hour by hour as if watch had run then, recording nothing. Exits 1 when an alert
-    fired, so that cron or CI can act on it."""
+    history hour by hour as if watch had run then, recording nothing. A check sends what
+    fired or resolved to the webhooks under alerts.deliver (JSON, or Slack format), with
+    retries; --dry-run and replays send nothing. Exits 1 when an alert fired, so that cron
+    or CI can act on it."""
     from forecast.errors import CostcastError
 
     first, last, hour = _hour(start, "from"), _hour(end, "to"), _hour(at, "at")
@@ -122,6 +134,8 @@ def watch(
                         ("resolved", done.resolved)) for a in group]  # fmt: skip
             fired = bool(done.fired)
             title = f"alerts at {done.at}" + (" (dry run: nothing recorded)" if dry_run else "")
+            if not dry_run:
+                _send(ws.config.alerts.deliver, [r for r in records if r["status"] != "open"])
     if output is Output.json:
         out.print_json(json.dumps(records, default=str))
     else:
@@ -140,3 +154,15 @@ def _words(value: object) -> str:
     if isinstance(value, list):
         return ", ".join(f"{c['dimension']} {c['value']} {c['share']:.0%}" for c in value)
     return str(value)
+
+
+def _send(targets: list[Target], records: list[dict[str, object]]) -> None:
+    """New and resolved alerts to the config's webhooks; failures are said, not raised."""
+    from forecast.watch.deliver import deliver
+
+    for sent in deliver(targets, records):
+        if sent.ok:
+            err.print(f"sent {len(records)} alert(s) to {sent.url}")
+        else:
+            err.print(f"[yellow]warning[/yellow] could not send alerts to {sent.url} after "
+                      f"{sent.attempts} attempt(s): {sent.error}")  # fmt: skip

@@ -32,6 +32,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from forecast.schema import DIMENSIONS
+from forecast.watch.deliver import Target
 
 WEEK_HOURS = 168
 MAD_TO_SD = 1.4826
@@ -77,6 +78,7 @@ class AlertRules(BaseModel):
     hourly_spike: SpikeRule = Field(default_factory=SpikeRule)
     failures: FailureRule = Field(default_factory=FailureRule)
     token_inflation: InflationRule = Field(default_factory=InflationRule)
+    deliver: list[Target] = Field(default_factory=list)  # webhooks new and resolved alerts go to
 
     def model_post_init(self, context: object) -> None:
         unknown = [k for k in self.by if k not in DIMENSIONS]
