@@ -57,7 +57,7 @@ def budget_burn(
         first, after = calendar.parse_period(budget.period)
         if not first <= as_of < after:
             continue
-        daily = _daily_cost(ledger, book, budget, first, as_of)
+        daily = daily_cost(ledger, book, budget, first, as_of)
         rows.append(_row(budget, daily, first, after, as_of, run, ledger, window))
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -71,7 +71,7 @@ def _latest_run(ledger: Ledger) -> ForecastRun | None:
     return load_run(ledger, "latest")
 
 
-def _daily_cost(
+def daily_cost(
     ledger: Ledger, book: PriceBook, budget: Budget, first: dt.date, as_of: dt.date
 ) -> pd.Series:
     """Cost per day from ``first`` to ``as_of`` in the budget's scope, 0 on days without
@@ -82,7 +82,7 @@ def _daily_cost(
         f"""SELECT CAST(ts AS DATE) AS day,
                    CASE WHEN bool_or(cost_usd IS NULL) THEN NULL
                         ELSE {exact_sum("cost_usd")} END AS cost
-            FROM ({priced_usage_sql(ledger, book, first, as_of, strict=False)})
+            FROM ({priced_usage_sql(ledger, book, first, as_of, strict=False, daily=True)})
             WHERE {where} GROUP BY ALL""",
         params,
     ).df()

@@ -15,7 +15,7 @@ from forecast.ledger import Ledger
 from forecast.pricing import PriceBook
 
 if TYPE_CHECKING:  # imported where used: a CLI command loads only what it needs
-    from forecast.watch.alerts import Alert
+    from forecast.watch.record import Alert
     from forecast.watch.state import Check
 
 
@@ -49,7 +49,8 @@ class SpendWatch:
         """The alerts a watch running every hour of [start, end] would have raised."""
         from forecast.watch.alerts import replay
 
-        return replay(self.ledger, self.book, self.config.alerts, start, end)
+        return replay(self.ledger, self.book, self.config.alerts, start, end,
+                      budgets=self.config.budgets, calendar=self.calendar)  # fmt: skip
 
     def check_alerts(self, at: dt.datetime | None = None, dry_run: bool = False) -> Check:
         """Alerts at hour ``at`` (default: the last hour of data) against the stored ones."""
@@ -59,7 +60,8 @@ class SpendWatch:
             from forecast.usage import usage_hours
 
             at = usage_hours(self.ledger)[1].replace(minute=0, second=0, microsecond=0)
-        return check(self.ledger, self.book, self.config.alerts, at, dry_run)
+        return check(self.ledger, self.book, self.config.alerts, at, dry_run,
+                     budgets=self.config.budgets, calendar=self.calendar)  # fmt: skip
 
     def stored_alerts(self) -> pd.DataFrame:
         from forecast.watch.state import stored_alerts

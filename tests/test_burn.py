@@ -75,3 +75,23 @@ def test_cli_and_api_show_it(cli, tmp_path, monkeypatch):
     code, out, err = cli("kpis", "--budget-burn", "--output", "csv")
     assert code == 0, err
     assert "2026-06,search" in out and "2026-06-29" in out
+
+
+def test_budget_alerts_by_hand(constant):
+    from forecast.watch.alerts import replay
+    from forecast.watch.rules import AlertRules
+
+    budget = Budget(period="2026-06", amount=6, team="search")  # 0.35 a day
+    alerts = replay(constant, load_price_book(), AlertRules(), dt.datetime(2026, 6, 1),
+                    dt.datetime(2026, 6, 15, 23), budgets=[budget],
+                    calendar=FiscalCalendar())  # fmt: skip
+    found = {a.rule: a for a in alerts if a.rule.startswith("budget_")}
+    # landing on June 1: 0.35 spent + 29 days x 0.35 = 10.50 = 1.75 x 6, past 85% and 90%
+    assert found["budget_landing_85"].fired_at == dt.datetime(2026, 6, 1, 23)
+    assert found["budget_landing_90"].value == pytest.approx(1.75)
+    # spent: 15 x 0.35 = 5.25 = 0.875 of 6 on June 15 (14 days: 0.817), never 90% by then
+    assert found["budget_spent_85"].fired_at == dt.datetime(2026, 6, 15, 23)
+    assert found["budget_spent_85"].value == pytest.approx(0.875)
+    assert "budget_spent_90" not in found
+    assert found["budget_spent_85"].scope == {"budget": "2026-06", "team": "search"}
+    assert found["budget_spent_85"].resolved_at is None  # June has not ended

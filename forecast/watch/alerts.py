@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from forecast.config import Budget
 from forecast.errors import CostcastError
+from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
 from forecast.schema import DIMENSIONS
 from forecast.usage import priced_usage_sql, usage_hours
+from forecast.watch.budgets import budget_alerts
+from forecast.watch.record import Alert
 from forecast.watch.rules import (
     WEEK_HOURS,
     AlertRules,
@@ -35,23 +40,6 @@ from forecast.watch.rules import (
 HISTORY_HOURS = 5 * WEEK_HOURS  # four weeks of baseline before the first hour judged
 FIRST_YEAR, LAST_YEAR = 1971, 2200  # hours a timestamp can hold, with history before them
 CONTRIBUTOR_DIMS = ("team", "feature", "model", "user", "deployment")
-
-
-@dataclass
-class Alert:
-    rule: str
-    scope: dict[str, str]
-    fired_at: dt.datetime
-    resolved_at: dt.datetime | None
-    value: float
-    threshold: float
-    contributors: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "scope": self.scope, "fired_at": self.fired_at.isoformat(),
-                "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
-                "value": self.value, "threshold": self.threshold,
-                "contributors": self.contributors}  # fmt: skip
 
 
 @dataclass
@@ -148,8 +136,10 @@ def inflation_baselines(ledger: Ledger, rules: AlertRules, data: Hourly) -> np.n
 
 
 def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetime,
-           end: dt.datetime, contributors: bool = True) -> list[Alert]:  # fmt: skip
-    """Every alert a watch running each hour of [start, end] would have raised, in order."""
+           end: dt.datetime, contributors: bool = True, budgets: Sequence[Budget] = (),
+           calendar: FiscalCalendar | None = None) -> list[Alert]:  # fmt: skip
+    """Every alert a watch running each hour of [start, end] would have raised, in order
+    (``budgets`` with their ``calendar`` add the budget alerts of ``watch.budgets``)."""
     for name, stamp in (("from", start), ("to", end)):
         if not FIRST_YEAR <= stamp.year <= LAST_YEAR:
             raise CostcastError(f"{name} must be between {FIRST_YEAR} and {LAST_YEAR}",
@@ -164,10 +154,13 @@ def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetim
                 resolved = None if end_at is None else data.hours[end_at].to_pydatetime()
                 alerts.append(Alert(rule, scope, data.hours[i].to_pydatetime(), resolved,
                                     float(verdict.value[i, j]), float(verdict.threshold[i, j])))  # fmt: skip
+    if budgets and calendar is not None:
+        alerts += budget_alerts(ledger, book, budgets, calendar, rules.budget, start, end)
     alerts.sort(key=lambda a: (a.fired_at, a.rule, json.dumps(a.scope, sort_keys=True)))
     if contributors:
         for alert in alerts:
-            alert.contributors = contributors_of(ledger, book, alert, rules)
+            if not alert.rule.startswith("budget_"):
+                alert.contributors = contributors_of(ledger, book, alert, rules)
     return alerts
 
 

@@ -67,6 +67,19 @@ class InflationRule(BaseModel):
     min_requests: int = Field(default=100, ge=1)
 
 
+class BudgetRule(BaseModel):
+    """``budget_spent_<level>`` and ``budget_landing_<level>`` alerts (see ``budgets``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    levels: list[float] = Field(default_factory=lambda: [0.85, 0.90], min_length=1)
+
+    def model_post_init(self, context: object) -> None:
+        if any(not 0 < level <= 10 for level in self.levels):
+            raise ValueError(f"levels are shares of the budget above 0; got {self.levels}")
+
+
 class AlertRules(BaseModel):
     """The ``alerts:`` section: which rules run, on which scope, with which thresholds."""
 
@@ -78,6 +91,7 @@ class AlertRules(BaseModel):
     hourly_spike: SpikeRule = Field(default_factory=SpikeRule)
     failures: FailureRule = Field(default_factory=FailureRule)
     token_inflation: InflationRule = Field(default_factory=InflationRule)
+    budget: BudgetRule = Field(default_factory=BudgetRule)
     deliver: list[Target] = Field(default_factory=list)  # webhooks new and resolved alerts go to
 
     def model_post_init(self, context: object) -> None:

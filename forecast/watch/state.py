@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
+from forecast.config import Budget
+from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.watch.alerts import Alert, contributors_of, replay
+from forecast.watch.alerts import contributors_of, replay
+from forecast.watch.record import Alert
 from forecast.watch.rules import WEEK_HOURS, AlertRules
 
 ALERTS_DDL = """
@@ -38,10 +42,12 @@ def _key(rule: str, scope: dict[str, str]) -> tuple[str, str]:
 
 
 def check(ledger: Ledger, book: PriceBook, rules: AlertRules, at: dt.datetime,
-          dry_run: bool = False) -> Check:  # fmt: skip
+          dry_run: bool = False, budgets: Sequence[Budget] = (),
+          calendar: FiscalCalendar | None = None) -> Check:  # fmt: skip
     """The alerts open at hour ``at`` against those the ledger holds open: new ones fire,
     cleared ones resolve; with ``dry_run`` nothing is written."""
-    found = replay(ledger, book, rules, at - LOOKBACK, at, contributors=False)
+    found = replay(ledger, book, rules, at - LOOKBACK, at, contributors=False,
+                   budgets=budgets, calendar=calendar)  # fmt: skip
     active = {_key(a.rule, a.scope): a for a in found if a.resolved_at is None}
     cleared = {_key(a.rule, a.scope): a for a in found if a.resolved_at is not None}
     stored = _open_alerts(ledger)
@@ -53,7 +59,7 @@ def check(ledger: Ledger, book: PriceBook, rules: AlertRules, at: dt.datetime,
             alert.resolved_at = cleared[k].resolved_at if k in cleared else at
             resolved.append(alert)
     if fired:
-        for alert in fired:
+        for alert in (a for a in fired if not a.rule.startswith("budget_")):
             alert.contributors = contributors_of(ledger, book, alert, rules)
     if not dry_run and (fired or resolved):
         _write(ledger, fired, resolved)

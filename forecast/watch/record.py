@@ -1,0 +1,24 @@
+"""One alert, as every front end shows it (see ``forecast.watch.alerts``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Alert:
+    rule: str
+    scope: dict[str, str]
+    fired_at: dt.datetime
+    resolved_at: dt.datetime | None
+    value: float
+    threshold: float
+    contributors: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "scope": self.scope, "fired_at": self.fired_at.isoformat(),
+                "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
+                "value": self.value, "threshold": self.threshold,
+                "contributors": self.contributors}  # fmt: skip
