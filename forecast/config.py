@@ -58,7 +58,9 @@ class DaskConfig(BaseModel):
     address: str  # tcp://HOST:PORT of a running scheduler
 
 
-SCOPES = ("read", "scenarios:write", "usage:write", "forecasts:write", "exports:read")
+SCOPES = (
+    "read", "scenarios:write", "usage:write", "forecasts:write", "exports:read", "alerts:write",
+)  # fmt: skip
 
 
 class ApiToken(BaseModel):

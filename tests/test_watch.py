@@ -264,3 +264,31 @@ def test_a_check_sends_what_fired_and_a_dry_run_sends_nothing(cli, tmp_path, mon
         assert len(hook.bodies) == 1
     finally:
         hook.close()
+
+
+def test_a_check_through_the_api_needs_alerts_write_and_records(tmp_path):
+    from apikit import bearer, make_workspace
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.settings import Settings, get_settings
+    from forecast.config import load_config
+    from forecast.ledger import Ledger
+
+    workspace = make_workspace(tmp_path, with_run=False, with_usage=False)
+    with Ledger(load_config(workspace["config"]).ledger) as ledger:
+        incident_ledger(ledger, tmp_path)
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: Settings(config=workspace["config"])
+    with TestClient(app) as client:
+        hour = {"at": "2026-03-23T11:00:00"}
+        read = bearer(workspace["tokens"]["read"])
+        assert client.post("/v1/alerts/checks", params=hour, headers=read).status_code == 403
+        write = bearer(workspace["tokens"]["alerts:write"])
+        answer = client.post("/v1/alerts/checks", params=hour, headers=write).json()
+        assert [(a["rule"], a["status"]) for a in answer["data"]] == [("failures", "fired")]
+        again = client.post("/v1/alerts/checks", params=hour, headers=write).json()
+        assert [a["status"] for a in again["data"]] == ["open"]
+        assert client.get("/v1/alerts", headers=read).json()["count"] == 1
+        odd = client.post("/v1/alerts/checks", params={"at": "0001-01-01T00:00:00"}, headers=write)
+        assert odd.status_code == 422 and odd.json()["field"] == "at"

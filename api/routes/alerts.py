@@ -7,8 +7,9 @@ import json
 
 import pandas as pd
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
-from api.deps import Read, State, WorkspaceDep
+from api.deps import AlertsWrite, Read, State, WorkspaceDep
 from api.pages import ERRORS, Limit, Offset, Page, page
 from forecast.errors import CostcastError
 from forecast.workspace import Workspace
@@ -57,3 +58,29 @@ def _utc_hour(stamp: dt.datetime) -> dt.datetime:
     if stamp.tzinfo is not None:
         stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
     return stamp.replace(minute=0, second=0, microsecond=0)
+
+
+@router.post("/checks", response_model=Page)
+async def post_check(
+    state: State,
+    token: AlertsWrite,
+    at: dt.datetime | None = Query(None, description="The hour to check (default: the last)."),
+    dry_run: bool = Query(False, description="Record and send nothing."),
+) -> Page:
+    """Check the rules at an hour as costcast watch --at does: new alerts are recorded and
+    sent to the config's webhooks, cleared ones resolved. Each record has its status
+    (fired, open or resolved)."""
+    from forecast.watch.deliver import deliver
+
+    def work() -> Page:
+        with state.workspace() as workspace:
+            done = workspace.check_alerts(None if at is None else _utc_hour(at), dry_run)
+            records = [dict(a.to_dict(), status=status) for status, group in
+                       (("fired", done.fired), ("open", done.still_open),
+                        ("resolved", done.resolved)) for a in group]  # fmt: skip
+            if not dry_run:
+                deliver(workspace.config.alerts.deliver,
+                        [r for r in records if r["status"] != "open"])  # fmt: skip
+        return Page(data=records, count=len(records))
+
+    return await run_in_threadpool(work)

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from forecast.config import Budget
+from forecast.errors import CostcastError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.watch.alerts import contributors_of, replay
+from forecast.watch.alerts import FIRST_YEAR, LAST_YEAR, contributors_of, replay
 from forecast.watch.record import Alert
 from forecast.watch.rules import WEEK_HOURS, AlertRules
 
@@ -46,6 +47,9 @@ def check(ledger: Ledger, book: PriceBook, rules: AlertRules, at: dt.datetime,
           calendar: FiscalCalendar | None = None) -> Check:  # fmt: skip
     """The alerts open at hour ``at`` against those the ledger holds open: new ones fire,
     cleared ones resolve; with ``dry_run`` nothing is written."""
+    if not FIRST_YEAR <= at.year <= LAST_YEAR:
+        raise CostcastError(f"at must be between {FIRST_YEAR} and {LAST_YEAR}", param="at",
+                            value=at.isoformat())  # fmt: skip
     found = replay(ledger, book, rules, at - LOOKBACK, at, contributors=False,
                    budgets=budgets, calendar=calendar)  # fmt: skip
     active = {_key(a.rule, a.scope): a for a in found if a.resolved_at is None}
