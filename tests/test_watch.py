@@ -292,3 +292,8 @@ def test_a_check_through_the_api_needs_alerts_write_and_records(tmp_path):
         assert client.get("/v1/alerts", headers=read).json()["count"] == 1
         odd = client.post("/v1/alerts/checks", params={"at": "0001-01-01T00:00:00"}, headers=write)
         assert odd.status_code == 422 and odd.json()["field"] == "at"
+
+
+def test_an_hour_a_datetime_cannot_shift_to_utc_is_a_located_error(cli):
+    code, _, err = cli("watch", "--at", "0001-01-01T00:00+05:00")
+    assert code == 2 and "between 1971 and 2200" in err and "Traceback" not in err

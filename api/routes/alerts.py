@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import AlertsWrite, Read, State, WorkspaceDep
 from api.pages import ERRORS, Limit, Offset, Page, page
 from forecast.errors import CostcastError
+from forecast.watch.alerts import utc_hour
 from forecast.workspace import Workspace
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=ERRORS)
@@ -34,7 +35,7 @@ def alerts(
         raise CostcastError("give both from and to to replay", param="from")
     if start is None or end is None:
         return state.cached(request, lambda: page(_stored(workspace), limit, offset))
-    first, last = _utc_hour(start), _utc_hour(end)
+    first, last = utc_hour(start, "from"), utc_hour(end, "to")
     if last < first:
         raise CostcastError(f"to {last} is before from {first}", param="to")
     if last - first > dt.timedelta(days=400):
@@ -54,12 +55,6 @@ def _stored(workspace: Workspace) -> pd.DataFrame:
     return frame
 
 
-def _utc_hour(stamp: dt.datetime) -> dt.datetime:
-    if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
-    return stamp.replace(minute=0, second=0, microsecond=0)
-
-
 @router.post("/checks", response_model=Page)
 async def post_check(
     state: State,
@@ -70,17 +65,11 @@ async def post_check(
     """Check the rules at an hour as costcast watch --at does: new alerts are recorded and
     sent to the config's webhooks, cleared ones resolved. Each record has its status
     (fired, open or resolved)."""
-    from forecast.watch.deliver import deliver
 
     def work() -> Page:
         with state.workspace() as workspace:
-            done = workspace.check_alerts(None if at is None else _utc_hour(at), dry_run)
-            records = [dict(a.to_dict(), status=status) for status, group in
-                       (("fired", done.fired), ("open", done.still_open),
-                        ("resolved", done.resolved)) for a in group]  # fmt: skip
-            if not dry_run:
-                deliver(workspace.config.alerts.deliver,
-                        [r for r in records if r["status"] != "open"])  # fmt: skip
+            records = workspace.check_alerts(None if at is None else utc_hour(at, "at"),
+                                             dry_run).records()  # fmt: skip
         return Page(data=records, count=len(records))
 
     return await run_in_threadpool(work)

@@ -20,7 +20,7 @@ from forecast.cli.common import (
     parse_date,
     workspace,
 )
-from forecast.watch.deliver import Target
+from forecast.watch.deliver import Delivery
 
 app = typer.Typer()
 
@@ -79,14 +79,13 @@ def _hour(text: str | None, param: str) -> dt.datetime | None:
 
     if text is None:
         return None
+    from forecast.watch.alerts import utc_hour
+
     try:
-        stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return utc_hour(dt.datetime.fromisoformat(text.replace("Z", "+00:00")), param)
     except ValueError:
         raise CostcastError("expected YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)", param=param,
                             value=text) from None  # fmt: skip
-    if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
-    return stamp.replace(minute=0, second=0, microsecond=0)
 
 
 @app.command()
@@ -105,9 +104,10 @@ def watch(
     config: ConfigOption = None,
 ) -> None:
     """Alerts from the rules in costcast.yaml (alerts:): an hour's cost above its seasonal
-    baseline (hourly_spike), a failed share above 5% over 3 hours (failures), and input
-    tokens per request 25% above their level after the last deployment (token_inflation). A check at
-    an hour records new alerts in the ledger and resolves cleared ones; --from/--to replays
+    baseline (hourly_spike), a failed share above 5% over 3 hours (failures), input tokens
+    per request 25% above their level after the last deployment (token_inflation), and
+    budgets at 85% and 90% (budget_spent, budget_landing). A check at an hour records new
+    alerts in the ledger and resolves cleared ones; --from/--to replays
     history hour by hour as if watch had run then, recording nothing. A check sends what
     fired or resolved to the webhooks under alerts.deliver (JSON, or Slack format), with
     retries; --dry-run and replays send nothing. Exits 1 when an alert fired, so that cron
@@ -129,13 +129,10 @@ def watch(
             title = f"alerts a watch would have raised from {first} to {last}"
         else:
             done = ws.check_alerts(hour, dry_run=dry_run)
-            records = [dict(a.to_dict(), status=status) for status, group in
-                       (("fired", done.fired), ("open", done.still_open),
-                        ("resolved", done.resolved)) for a in group]  # fmt: skip
+            records = done.records()
             fired = bool(done.fired)
             title = f"alerts at {done.at}" + (" (dry run: nothing recorded)" if dry_run else "")
-            if not dry_run:
-                _send(ws.config.alerts.deliver, [r for r in records if r["status"] != "open"])
+            _said(done.deliveries, len(done.records(changed_only=True)))
     if output is Output.json:
         out.print_json(json.dumps(records, default=str))
     else:
@@ -156,13 +153,11 @@ def _words(value: object) -> str:
     return str(value)
 
 
-def _send(targets: list[Target], records: list[dict[str, object]]) -> None:
-    """New and resolved alerts to the config's webhooks; failures are said, not raised."""
-    from forecast.watch.deliver import deliver
-
-    for sent in deliver(targets, records):
+def _said(deliveries: list[Delivery], count: int) -> None:
+    """What the check sent to the config's webhooks; failures are said, not raised."""
+    for sent in deliveries:
         if sent.ok:
-            err.print(f"sent {len(records)} alert(s) to {sent.url}")
+            err.print(f"sent {count} alert(s) to {sent.url}")
         else:
             err.print(f"[yellow]warning[/yellow] could not send alerts to {sent.url} after "
                       f"{sent.attempts} attempt(s): {sent.error}")  # fmt: skip

@@ -42,6 +42,24 @@ FIRST_YEAR, LAST_YEAR = 1971, 2200  # hours a timestamp can hold, with history b
 CONTRIBUTOR_DIMS = ("team", "feature", "model", "user", "deployment")
 
 
+def utc_hour(stamp: dt.datetime, param: str) -> dt.datetime:
+    """The UTC hour ``stamp`` falls in, naive as the ledger keeps times."""
+    if stamp.tzinfo is not None:
+        try:
+            stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+        except OverflowError:  # the first or last hours a datetime holds, shifted past it
+            check_hour(param, stamp.replace(tzinfo=None))
+            raise
+    return stamp.replace(minute=0, second=0, microsecond=0)
+
+
+def check_hour(name: str, stamp: dt.datetime) -> None:
+    """An hour a watch can judge: with weeks of history before it that a timestamp holds."""
+    if not FIRST_YEAR <= stamp.year <= LAST_YEAR:
+        raise CostcastError(f"{name} must be between {FIRST_YEAR} and {LAST_YEAR}",
+                            param=name, value=stamp.isoformat())  # fmt: skip
+
+
 @dataclass
 class Hourly:
     hours: pd.DatetimeIndex
@@ -140,10 +158,8 @@ def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetim
            calendar: FiscalCalendar | None = None) -> list[Alert]:  # fmt: skip
     """Every alert a watch running each hour of [start, end] would have raised, in order
     (``budgets`` with their ``calendar`` add the budget alerts of ``watch.budgets``)."""
-    for name, stamp in (("from", start), ("to", end)):
-        if not FIRST_YEAR <= stamp.year <= LAST_YEAR:
-            raise CostcastError(f"{name} must be between {FIRST_YEAR} and {LAST_YEAR}",
-                                param=name, value=stamp.isoformat())  # fmt: skip
+    check_hour("from", start)
+    check_hour("to", end)
     usage_hours(ledger)  # an empty ledger is an error, not a quiet week
     data = hourly(ledger, book, rules.by, start - dt.timedelta(hours=HISTORY_HOURS), end)
     judged = data.hours >= pd.Timestamp(start)

@@ -6,16 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
 from forecast.config import Budget
-from forecast.errors import CostcastError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.watch.alerts import FIRST_YEAR, LAST_YEAR, contributors_of, replay
+from forecast.watch.alerts import check_hour, contributors_of, replay
+from forecast.watch.deliver import Delivery, deliver
 from forecast.watch.record import Alert
 from forecast.watch.rules import WEEK_HOURS, AlertRules
 
@@ -36,6 +37,14 @@ class Check:
     fired: list[Alert]  # new this check
     still_open: list[Alert]
     resolved: list[Alert]
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    def records(self, changed_only: bool = False) -> list[dict[str, Any]]:
+        """Each alert as a record with its ``status``: fired, open or resolved (without the
+        open ones when ``changed_only``, which is what webhooks are sent)."""
+        groups = [("fired", self.fired), ("open", [] if changed_only else self.still_open),
+                  ("resolved", self.resolved)]  # fmt: skip
+        return [dict(a.to_dict(), status=status) for status, group in groups for a in group]
 
 
 def _key(rule: str, scope: dict[str, str]) -> tuple[str, str]:
@@ -46,10 +55,9 @@ def check(ledger: Ledger, book: PriceBook, rules: AlertRules, at: dt.datetime,
           dry_run: bool = False, budgets: Sequence[Budget] = (),
           calendar: FiscalCalendar | None = None) -> Check:  # fmt: skip
     """The alerts open at hour ``at`` against those the ledger holds open: new ones fire,
-    cleared ones resolve; with ``dry_run`` nothing is written."""
-    if not FIRST_YEAR <= at.year <= LAST_YEAR:
-        raise CostcastError(f"at must be between {FIRST_YEAR} and {LAST_YEAR}", param="at",
-                            value=at.isoformat())  # fmt: skip
+    cleared ones resolve, and both go to the rules' webhooks; with ``dry_run`` nothing is
+    written or sent."""
+    check_hour("at", at)  # before the lookback is taken off it
     found = replay(ledger, book, rules, at - LOOKBACK, at, contributors=False,
                    budgets=budgets, calendar=calendar)  # fmt: skip
     active = {_key(a.rule, a.scope): a for a in found if a.resolved_at is None}
@@ -65,9 +73,11 @@ def check(ledger: Ledger, book: PriceBook, rules: AlertRules, at: dt.datetime,
     if fired:
         for alert in (a for a in fired if not a.rule.startswith("budget_")):
             alert.contributors = contributors_of(ledger, book, alert, rules)
+    done = Check(at, fired, still, resolved)
     if not dry_run and (fired or resolved):
         _write(ledger, fired, resolved)
-    return Check(at, fired, still, resolved)
+        done.deliveries = deliver(rules.deliver, done.records(changed_only=True))
+    return done
 
 
 def _open_alerts(ledger: Ledger) -> dict[tuple[str, str], Alert]:
