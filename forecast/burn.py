@@ -30,7 +30,7 @@ from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
 from forecast.runstore import ForecastRun, load_paths, load_run
-from forecast.usage import exact_sum, priced_usage_sql, usage_hours
+from forecast.usage import cost_sum, priced_usage_sql, usage_hours
 
 WINDOW = 7
 SCOPE = ("team", "feature", "model")
@@ -80,8 +80,7 @@ def daily_cost(
     params = [getattr(budget, k) for k in SCOPE if getattr(budget, k)]
     cost = ledger.con.execute(
         f"""SELECT CAST(ts AS DATE) AS day,
-                   CASE WHEN bool_or(cost_usd IS NULL) THEN NULL
-                        ELSE {exact_sum("cost_usd")} END AS cost
+                   {cost_sum()} AS cost
             FROM ({priced_usage_sql(ledger, book, first, as_of, strict=False, daily=True)})
             WHERE {where} GROUP BY ALL""",
         params,

@@ -16,6 +16,7 @@ import pandas as pd
 
 from forecast.errors import CostcastError
 
+DAYS_PER_MONTH = 365.25 / 12  # 30.4375: a month's worth of days, for per-month figures
 # Five years: daily paths further out say nothing, and would fill the ledger.
 MAX_HORIZON_DAYS = 1830
 _QUARTER = re.compile(r"^(?:FY)?(\d{4})-?Q([1-4])$", re.IGNORECASE)

@@ -24,15 +24,14 @@ import numpy as np
 import pandas as pd
 
 from forecast.errors import CostcastError, LedgerError, NotFoundError
+from forecast.fiscal import DAYS_PER_MONTH
+from forecast.kpis import KIND_COLUMNS as KINDS
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.usage import priced_usage_sql
+from forecast.usage import cost_sum, priced_usage_sql
 
 WINDOW_DAYS = 7
 BOOTSTRAP = 2000
-DAYS_PER_MONTH = 30.4375
-KINDS = {"input": "input_tokens", "cached_input": "cached_input_tokens",
-         "cache_write": "cache_write_tokens", "output": "output_tokens"}  # fmt: skip
 
 
 def deployments(ledger: Ledger) -> pd.DataFrame:
@@ -89,8 +88,7 @@ def _daily(
     frame = ledger.con.execute(
         f"""SELECT CAST(floor(epoch(ts - ?::TIMESTAMP) / 86400) AS INTEGER) AS day,
                    CAST(sum(requests) AS DOUBLE) AS requests,
-                   CASE WHEN bool_or(cost_usd IS NULL) THEN NULL
-                        ELSE CAST(sum(CAST(cost_usd AS DECIMAL(38, 12))) AS DOUBLE) END AS cost,
+                   {cost_sum()} AS cost,
                    {sums}
             FROM ({priced})
             WHERE team = ? AND feature = ? AND ts >= ?::TIMESTAMP - INTERVAL {int(window)} DAY

@@ -28,6 +28,7 @@ from forecast.pricing.book import PriceBook
 from forecast.usage import (
     check_freq,
     check_span,
+    cost_sum,
     exact_sum,
     parse_group_keys,
     priced_usage_sql,
@@ -36,7 +37,10 @@ from forecast.usage import (
 KPI_FREQS = ("day", "week", "month")
 TOP_SHARE = 0.05  # the top 5% of users by cost
 BASELINE_DAYS = 28
-KINDS = ("input", "cached_input", "cache_write", "output")
+# Tokens of each kind per request, input counting cache reads and writes (as the ledger does)
+KIND_COLUMNS = {"input": "input_tokens", "cached_input": "cached_input_tokens",
+                "cache_write": "cache_write_tokens", "output": "output_tokens"}  # fmt: skip
+KINDS = tuple(KIND_COLUMNS)
 
 
 def kpis(
@@ -68,8 +72,7 @@ def _sql(priced: str, keys: list[str], freq: str, baseline_days: int) -> str:
     group = "".join(f', "{k}"' for k in keys)
     join = " AND ".join([f'd."{k}" IS NOT DISTINCT FROM p."{k}"' for k in keys] or ["TRUE"])
     tokens = ", ".join(
-        f"CAST(sum({'input_tokens' if k == 'input' else k + '_tokens'}) AS DOUBLE) AS t_{k}"
-        for k in KINDS
+        f"CAST(sum({column}) AS DOUBLE) AS t_{k}" for k, column in KIND_COLUMNS.items()
     )
     return f"""
         WITH rows AS (SELECT * FROM ({priced})),
@@ -83,11 +86,8 @@ def _sql(priced: str, keys: list[str], freq: str, baseline_days: int) -> str:
                    sum(requests) AS requests,
                    sum(requests) FILTER (WHERE status <> 'error') AS successful_requests,
                    coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS failed_requests,
-                   CASE WHEN bool_or(cost_usd IS NULL) THEN NULL
-                        ELSE {exact_sum("cost_usd")} END AS cost_usd,
-                   CASE WHEN bool_or(cost_usd IS NULL) THEN NULL
-                        ELSE coalesce({exact_sum("cost_usd", "status = 'error'")}, 0)
-                   END AS failed_cost_usd,
+                   {cost_sum()} AS cost_usd,
+                   {cost_sum("status = 'error'")} AS failed_cost_usd,
                    {tokens}
             FROM rows GROUP BY ALL
         ),
@@ -140,8 +140,7 @@ def top_users(
     priced = priced_usage_sql(ledger, book, start, end, strict=False, daily=True)
     per_user = ledger.con.execute(
         f"""SELECT CAST(date_trunc('{freq}', ts) AS DATE) AS period_start, "user",
-                   CASE WHEN bool_or(cost_usd IS NULL) THEN NULL
-                        ELSE {exact_sum("cost_usd")} END AS cost_usd
+                   {cost_sum()} AS cost_usd
             FROM ({priced}) WHERE "user" IS NOT NULL AND "user" <> ''
             GROUP BY ALL ORDER BY ALL"""
     ).df()

@@ -26,12 +26,12 @@ import pandas as pd
 import yaml
 
 from forecast.errors import CostcastError
+from forecast.fiscal import DAYS_PER_MONTH
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.usage import check_span, exact_sum, priced_usage_sql, usage_hours
+from forecast.usage import check_span, cost_sum, priced_usage_sql, usage_hours
 
 WINDOW_DAYS = 28
-DAYS_PER_MONTH = 30.4375
 SPREAD_COLUMNS = [
     "team", "feature", "model", "requests", "cost_usd", "cost_per_request", "cheapest_model",
     "cheapest_cost_per_request", "share", "saving_usd_per_month", "intensity_factor",
@@ -55,8 +55,7 @@ def model_cost_spread(
     priced = priced_usage_sql(ledger, book, start, end, strict=False)
     frame = ledger.con.execute(
         f"""SELECT team, feature, model, CAST(sum(requests) AS BIGINT) AS requests,
-                   CASE WHEN bool_or(cost_usd IS NULL) THEN NULL
-                        ELSE {exact_sum("cost_usd")} END AS cost_usd,
+                   {cost_sum()} AS cost_usd,
                    CAST(sum(input_tokens + output_tokens) AS DOUBLE) AS tokens
             FROM ({priced}) WHERE requests IS NOT NULL
             GROUP BY ALL HAVING sum(requests) > 0 ORDER BY ALL"""

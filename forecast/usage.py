@@ -30,6 +30,15 @@ def exact_sum(expr: str, where: str | None = None) -> str:
     return f"CAST(sum(CAST({expr} AS DECIMAL(38, 12))){only} AS DOUBLE)"
 
 
+def cost_sum(where: str | None = None) -> str:
+    """SQL: the exact sum of a group's priced ``cost_usd`` (of its rows matching ``where``,
+    0 where none do), unknown (NULL) where any row of the group has no price: a cost is
+    never a partial sum."""
+    known = exact_sum("cost_usd", where)
+    return (f"CASE WHEN bool_or(cost_usd IS NULL) THEN NULL "
+            f"ELSE {f'coalesce({known}, 0)' if where else known} END")  # fmt: skip
+
+
 def check_freq(freq: str, choices: Sequence[str]) -> None:
     if freq not in choices:
         raise CostcastError(
@@ -211,8 +220,7 @@ def usage_summary(
                CAST(sum(cached_input_tokens) AS BIGINT) AS cached_input_tokens,
                CAST(sum(cache_write_tokens) AS BIGINT) AS cache_write_tokens,
                CAST(sum(output_tokens) AS BIGINT) AS output_tokens,
-               CASE WHEN bool_or(cost_usd IS NULL) THEN NULL
-                    ELSE round({exact_sum("cost_usd")}, 6) END AS cost_usd,
+               round({cost_sum()}, 6) AS cost_usd,
                round({exact_sum("reported_cost_usd")}, 6) AS reported_cost_usd,
                CAST(coalesce(sum(requests) FILTER (WHERE cost_usd IS NULL), 0) AS BIGINT)
                    AS unpriced_requests

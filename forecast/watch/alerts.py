@@ -25,7 +25,7 @@ from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
 from forecast.schema import DIMENSIONS
-from forecast.usage import priced_usage_sql, usage_hours
+from forecast.usage import exact_sum, priced_usage_sql, usage_hours
 from forecast.watch.budgets import budget_alerts
 from forecast.watch.record import Alert
 from forecast.watch.rules import (
@@ -77,7 +77,7 @@ def hourly(ledger: Ledger, book: PriceBook, by: list[str], first: dt.datetime,
     keys = ", ".join(f'"{k}"' for k in by)
     frame = ledger.con.execute(
         f"""SELECT date_trunc('hour', ts) AS hour, {keys},
-                   coalesce(CAST(sum(CAST(cost_usd AS DECIMAL(38, 12))) AS DOUBLE), 0) AS cost,
+                   coalesce({exact_sum("cost_usd")}, 0) AS cost,
                    CAST(coalesce(sum(requests), 0) AS DOUBLE) AS requests,
                    CAST(coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS DOUBLE)
                        AS failed,

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from forecast.fiscal import DAYS_PER_MONTH
 from forecast.scenario.streams import Context, Stream
 
 # Numbers in a scenario must be finite (a NaN or an infinity would turn into a silent null
@@ -135,7 +136,6 @@ class ChangeKind(BaseModel):
         return [change(s) if i in hit else s for i, s in enumerate(streams)]
 
 
-DAYS_PER_MONTH = 30.4375
 INPUT_KINDS = ("input", "cached_input", "cache_write")
 
 
