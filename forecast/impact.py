@@ -53,8 +53,7 @@ def deployment_impact(
     seed: int = 0,
 ) -> dict[str, Any]:
     """The impact of one deployment (see the module docstring), with a sentence saying it."""
-    if window < 1:
-        raise CostcastError("the window must be at least one day", param="window", value=window)
+    _check_window(window)
     known = deployments(ledger)
     mine = known[known["deployment"] == deployment]
     if feature is not None:
@@ -68,13 +67,23 @@ def deployment_impact(
             f"({', '.join(sorted(mine['feature']))}): name one",
             param="feature",
         )
-    row = mine.iloc[0]
+    return _measure(ledger, book, known, mine.iloc[0], window, seed)
+
+
+def _check_window(window: int) -> None:
+    if window < 1:
+        raise CostcastError("the window must be at least one day", param="window", value=window)
+
+
+def _measure(ledger: Ledger, book: PriceBook, known: pd.DataFrame, row: pd.Series,
+             window: int, seed: int) -> dict[str, Any]:  # fmt: skip
+    """The impact of the deployment ``row`` of ``known`` (all of ``deployments``)."""
     start = pd.Timestamp(row["started"])
     later = known[(known["team"] == row["team"]) & (known["feature"] == row["feature"])
                   & (known["started"] > start)]  # fmt: skip
     stop = min([start + pd.Timedelta(days=window), *pd.to_datetime(later["started"])])
     days = _daily(ledger, book, row["team"], row["feature"], start, window, stop)
-    return _impact(days, deployment, row["team"], row["feature"], start, window, seed)
+    return _impact(days, row["deployment"], row["team"], row["feature"], start, window, seed)
 
 
 def _daily(
@@ -170,21 +179,21 @@ def rank_deployments(
 ) -> pd.DataFrame:
     """Every deployment (since ``since``) with a feature history before it, ranked by the
     size of its monthly cost change; those that cannot be measured say why."""
+    _check_window(window)
     rows = []
-    known = deployments(ledger)
-    for row in known.itertuples(index=False):
-        if since is not None and pd.Timestamp(row.started).date() < since:
+    known = deployments(ledger)  # read once, for every deployment measured below
+    for _, row in known.iterrows():
+        if since is not None and pd.Timestamp(row["started"]).date() < since:
             continue
-        earlier = known[(known["team"] == row.team) & (known["feature"] == row.feature)
-                        & (known["started"] < row.started)]  # fmt: skip
+        earlier = known[(known["team"] == row["team"]) & (known["feature"] == row["feature"])
+                        & (known["started"] < row["started"])]  # fmt: skip
         if earlier.empty:
             continue  # the feature's first deployment: nothing before it to compare
         try:
-            found = deployment_impact(ledger, book, row.deployment, feature=row.feature,
-                                      window=window)  # fmt: skip
-        except (LedgerError, CostcastError) as exc:
-            rows.append({"deployment": row.deployment, "team": row.team,
-                         "feature": row.feature, "why_unmeasured": exc.message})  # fmt: skip
+            found = _measure(ledger, book, known, row, window, seed=0)
+        except CostcastError as exc:
+            rows.append({"deployment": row["deployment"], "team": row["team"],
+                         "feature": row["feature"], "why_unmeasured": exc.message})  # fmt: skip
             continue
         rows.append({k: v for k, v in found.items() if k != "tokens_per_request"})
     frame = pd.DataFrame(rows)
