@@ -21,6 +21,7 @@ from forecast.cli.common import (
     workspace,
 )
 from forecast.watch.deliver import Delivery
+from forecast.watch.record import contributors_text, scope_text
 
 app = typer.Typer()
 
@@ -138,19 +139,11 @@ def watch(
     else:
         frame = pd.DataFrame(records, columns=["rule", "scope", "fired_at", "resolved_at",
                                                "value", "threshold", "contributors", "status"])  # fmt: skip
-        for col in ("scope", "contributors"):
-            frame[col] = frame[col].map(_words)
+        frame["scope"] = frame["scope"].map(scope_text)
+        frame["contributors"] = frame["contributors"].map(contributors_text)
         emit(frame, output, title=title)
     if fired:
         sys.exit(1)
-
-
-def _words(value: object) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(f"{c['dimension']} {c['value']} {c['share']:.0%}" for c in value)
-    return str(value)
 
 
 def _said(deliveries: list[Delivery], count: int) -> None:

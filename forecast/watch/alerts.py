@@ -175,8 +175,7 @@ def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetim
     alerts.sort(key=lambda a: (a.fired_at, a.rule, json.dumps(a.scope, sort_keys=True)))
     if contributors:
         for alert in alerts:
-            if not alert.rule.startswith("budget_"):
-                alert.contributors = contributors_of(ledger, book, alert, rules)
+            alert.contributors = contributors_of(ledger, book, alert, rules)
     return alerts
 
 
@@ -203,7 +202,10 @@ def episodes(holds: np.ndarray, clear_hours: int) -> list[tuple[int, int | None]
 def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertRules
                   ) -> list[dict[str, Any]]:  # fmt: skip
     """Per dimension outside the scope: the value carrying most of the change and its share
-    (a spike's extra cost over the same hours a week before; the failed requests)."""
+    (a spike's extra cost over the same hours a week before; the failed requests). A budget
+    alert has none: its scope is the budget's."""
+    if alert.rule.startswith("budget_"):
+        return []
     where = " AND ".join(f'"{k}" = ?' for k in alert.scope)
     hour = pd.Timestamp(alert.fired_at)
     weeks = [hour - pd.Timedelta(hours=WEEK_HOURS * k)

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from forecast.watch.record import contributors_text, scope_text
+
 log = logging.getLogger("costcast.watch")
 RETRY_PAUSES = (0.5, 2.0)  # seconds before the second and the third attempt
 
@@ -56,11 +58,9 @@ def _body(target: Target, records: list[dict[str, Any]]) -> bytes:
 
 
 def _line(record: dict[str, Any]) -> str:
-    scope = ", ".join(f"{k}={v}" for k, v in record["scope"].items())
-    text = (f"{record['rule']} {record.get('status', 'fired')} for {scope} at "
+    text = (f"{record['rule']} {record.get('status', 'fired')} for {scope_text(record['scope'])} at "
             f"{record['fired_at']}: {record['value']:.4g} against {record['threshold']:.4g}")  # fmt: skip
-    top = ", ".join(f"{c['dimension']} {c['value']} {c['share']:.0%}"
-                    for c in record.get("contributors") or [])  # fmt: skip
+    top = contributors_text(record.get("contributors") or [])
     return text + (f" (mostly {top})" if top else "")
 
 

@@ -22,3 +22,13 @@ class Alert:
                 "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
                 "value": self.value, "threshold": self.threshold,
                 "contributors": self.contributors}  # fmt: skip
+
+
+def scope_text(scope: dict[str, str]) -> str:
+    """``team=support, feature=triage``: an alert's scope in words."""
+    return ", ".join(f"{k}={v}" for k, v in scope.items())
+
+
+def contributors_text(contributors: list[dict[str, Any]]) -> str:
+    """``user u7 99%, model gpt-4o 80%``: who carried an alert's change, in words."""
+    return ", ".join(f"{c['dimension']} {c['value']} {c['share']:.0%}" for c in contributors)

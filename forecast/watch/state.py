@@ -70,9 +70,8 @@ def check(ledger: Ledger, book: PriceBook, rules: AlertRules, at: dt.datetime,
         if k not in active:
             alert.resolved_at = cleared[k].resolved_at if k in cleared else at
             resolved.append(alert)
-    if fired:
-        for alert in (a for a in fired if not a.rule.startswith("budget_")):
-            alert.contributors = contributors_of(ledger, book, alert, rules)
+    for alert in fired:
+        alert.contributors = contributors_of(ledger, book, alert, rules)
     done = Check(at, fired, still, resolved)
     if not dry_run and (fired or resolved):
         _write(ledger, fired, resolved)
