@@ -29,7 +29,7 @@ from forecast.config import Budget
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.runstore import ForecastRun, load_paths, load_run
+from forecast.runstore import ForecastRun, count_runs, load_paths, load_run
 from forecast.usage import cost_sum, priced_usage_sql, usage_hours
 
 WINDOW = 7
@@ -63,10 +63,7 @@ def budget_burn(
 
 
 def _latest_run(ledger: Ledger) -> ForecastRun | None:
-    if (
-        not ledger.has_table("forecast_runs")
-        or not ledger.con.execute("SELECT count(*) FROM forecast_runs").fetchall()[0][0]
-    ):
+    if not ledger.has_table("forecast_runs") or not count_runs(ledger):
         return None
     return load_run(ledger, "latest")
 
