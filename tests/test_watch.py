@@ -154,16 +154,18 @@ def test_a_span_without_usage_raises_nothing(ledger, tmp_path):
     assert not failures(np.zeros((4, 0)), np.zeros((4, 0)), FailureRule()).holds.size
 
 
-def prompt_growth(ledger, tmp_path, deployment_at_growth: bool):
+def prompt_growth(ledger, tmp_path, deployment_at_growth: bool, later=()):
     """writer/drafts on gpt-4o-mini: 100 calls an hour for 20 days from 2026-03-02, 1,000
-    input tokens a call for 10 days, then 1,300; deployed as v2 when it grows, or never."""
+    input tokens a call for 10 days, then 1,300; deployed as v2 when it grows, or never.
+    ``later``: tokens a call on the days after those 20, one value a day."""
     rows, start = [], dt.datetime(2026, 3, 2)
-    for h in range(24 * 20):
+    for h in range(24 * (20 + len(later))):
         t = start + dt.timedelta(hours=h)
         grown = h >= 24 * 10
+        per_call = later[h // 24 - 20] if h >= 24 * 20 else 1300 if grown else 1000
         tag = ("v2" if grown else "v1") if deployment_at_growth else ""
         rows.append(f"{t:%Y-%m-%dT%H}:00:00Z,writer,drafts,gpt-4o-mini,,success,100,"
-                    f"{130000 if grown else 100000},1000,{tag}")  # fmt: skip
+                    f"{100 * per_call},1000,{tag}")  # fmt: skip
     header = HEADER.strip() + ",deployment\n"
     (tmp_path / "g.csv").write_text(header + "\n".join(rows) + "\n")
     ingest_files(ledger, [tmp_path / "g.csv"])
@@ -180,6 +182,29 @@ def test_token_inflation_against_the_first_week_when_no_deployment_explains_it(l
     assert alert.threshold == pytest.approx(1250)
     assert alert.value == pytest.approx((3 * 1000 + 21 * 1300) / 24)
     assert alert.resolved_at is None  # still 30% above at the end
+
+
+def test_token_inflation_clears_only_below_the_recovery_level(ledger, tmp_path):
+    # 1,300 a call through 03-21, then 1,200 for 4 days (under +25%, over +15%), then 1,100
+    prompt_growth(ledger, tmp_path, deployment_at_growth=False, later=[1200] * 4 + [1100] * 4)
+    book = load_price_book()
+
+    def inflation(rules, start=dt.datetime(2026, 3, 9), **kw):
+        return [a for a in replay(ledger, book, rules, start, dt.datetime(2026, 3, 29, 23), **kw)
+                if a.rule == "token_inflation"]  # fmt: skip
+
+    (alert,) = inflation(AlertRules())
+    assert alert.fired_at == dt.datetime(2026, 3, 12, 20)
+    # clear once the 24 hours average 1,150 or less: on 03-26 at hour h they average
+    # ((23 - h) x 1,200 + (h + 1) x 1,100) / 24, which is 1,150 from h = 11
+    assert alert.resolved_at == dt.datetime(2026, 3, 26, 11)
+    # without the gap it clears at 1,250, on the first 1,200 day by the same sum
+    (plain,) = inflation(AlertRules(token_inflation={"recover_rise": 0.25}))
+    assert plain.resolved_at == dt.datetime(2026, 3, 22, 11)
+    # a replay that starts with the alert open reports it only when asked for what is carried
+    assert inflation(AlertRules(), start=dt.datetime(2026, 3, 14)) == []
+    (carried,) = inflation(AlertRules(), start=dt.datetime(2026, 3, 14), carried=True)
+    assert (carried.fired_at, carried.resolved_at) == (alert.fired_at, alert.resolved_at)
 
 
 def test_a_deployment_explains_its_own_change(ledger, tmp_path):
@@ -297,3 +322,14 @@ def test_a_check_through_the_api_needs_alerts_write_and_records(tmp_path):
 def test_an_hour_a_datetime_cannot_shift_to_utc_is_a_located_error(cli):
     code, _, err = cli("watch", "--at", "0001-01-01T00:00+05:00")
     assert code == 2 and "between 1971 and 2200" in err and "Traceback" not in err
+
+
+def test_a_recovery_level_above_the_trigger_is_a_located_config_error(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COSTCAST_DB", raising=False)
+    (tmp_path / "costcast.yaml").write_text(
+        "alerts:\n  token_inflation:\n    max_rise: 0.2\n    recover_rise: 0.3\n"
+    )
+    code, _, err = cli("watch", "--at", "2026-03-23T11:00")
+    assert code == 2 and "recover_rise" in err and "costcast.yaml" in err
+    assert "Traceback" not in err

@@ -155,18 +155,24 @@ def inflation_baselines(ledger: Ledger, rules: AlertRules, data: Hourly) -> np.n
 
 def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetime,
            end: dt.datetime, contributors: bool = True, budgets: Sequence[Budget] = (),
-           calendar: FiscalCalendar | None = None) -> list[Alert]:  # fmt: skip
+           calendar: FiscalCalendar | None = None, carried: bool = False
+           ) -> list[Alert]:  # fmt: skip
     """Every alert a watch running each hour of [start, end] would have raised, in order
-    (``budgets`` with their ``calendar`` add the budget alerts of ``watch.budgets``)."""
+    (``budgets`` with their ``calendar`` add the budget alerts of ``watch.budgets``); with
+    ``carried``, also those that fired in the weeks before and are still open at ``start``."""
     check_hour("from", start)
     check_hour("to", end)
     usage_hours(ledger)  # an empty ledger is an error, not a quiet week
     data = hourly(ledger, book, rules.by, start - dt.timedelta(hours=HISTORY_HOURS), end)
-    judged = data.hours >= pd.Timestamp(start)
+    first = int(np.searchsorted(data.hours, pd.Timestamp(start)))
     alerts = []
     for rule, verdict in verdicts(data, rules, ledger).items():
         for j, scope in enumerate(data.scopes):
-            for i, end_at in episodes(verdict.holds[:, j] & judged, rules.clear_hours):
+            clears = None if verdict.clears is None else verdict.clears[:, j]
+            # over the history too: an alert's state at the first hour judged depends on it
+            for i, end_at in episodes(verdict.holds[:, j], rules.clear_hours, clears):
+                if i < first and not (carried and (end_at is None or end_at > first)):
+                    continue
                 resolved = None if end_at is None else data.hours[end_at].to_pydatetime()
                 alerts.append(Alert(rule, scope, data.hours[i].to_pydatetime(), resolved,
                                     float(verdict.value[i, j]), float(verdict.threshold[i, j])))  # fmt: skip
@@ -179,14 +185,17 @@ def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetim
     return alerts
 
 
-def episodes(holds: np.ndarray, clear_hours: int) -> list[tuple[int, int | None]]:
+def episodes(holds: np.ndarray, clear_hours: int, clears: np.ndarray | None = None
+             ) -> list[tuple[int, int | None]]:  # fmt: skip
     """(first hour, resolving hour or None while open) of each alert: an alert opens the
-    first hour its rule holds and resolves once the rule has not held for ``clear_hours``
-    hours in a row (at the first of them), so a flickering condition is one alert."""
+    first hour its rule holds and resolves once it has been clear (``clears``, by default
+    wherever it does not hold) for ``clear_hours`` hours in a row, at the first of them,
+    so a flickering condition is one alert."""
+    clears = ~holds if clears is None else clears
     out: list[tuple[int, int | None]] = []
     start, quiet = None, 0
     for i, on in enumerate(holds):
-        if on:
+        if on or (start is not None and not clears[i]):
             start = i if start is None else start
             quiet = 0
         elif start is not None:

@@ -17,7 +17,8 @@ hours before it, so a replay of history raises what a watch running then would h
   scope's last deployment (a value of the usage's ``deployment`` column, starting at its
   first hour) or, where none is known, after its first day of usage; not while a
   deployment is younger than that baseline (it explains a change until its own level is
-  known), and only over ``min_requests`` requests.
+  known), and only over ``min_requests`` requests. Once open, it counts as clear only
+  where the rise is back under ``recover_rise`` (15%).
 
 An hour's condition holding opens an alert; it resolves once the condition has been clear
 for ``clear_hours`` (3) hours in a row, so that a condition that flickers is one alert.
@@ -65,6 +66,14 @@ class InflationRule(BaseModel):
     window_hours: int = Field(default=24, ge=1, le=24 * 31)
     baseline_days: int = Field(default=7, ge=1, le=90)
     min_requests: int = Field(default=100, ge=1)
+    # An open alert clears only once the rise is back under this: a slow drift hovers at
+    # the threshold for weeks, and without the gap it would fire and clear every few hours.
+    recover_rise: float = Field(default=0.15, ge=0, le=100)
+
+    def model_post_init(self, context: object) -> None:
+        if self.recover_rise > self.max_rise:
+            raise ValueError(f"recover_rise ({self.recover_rise}) cannot pass max_rise "
+                             f"({self.max_rise})")  # fmt: skip
 
 
 class BudgetRule(BaseModel):
@@ -108,6 +117,7 @@ class Verdict:
     value: np.ndarray
     threshold: np.ndarray
     baseline: np.ndarray  # what the value is compared with (NaN where not applicable)
+    clears: np.ndarray | None = None  # where an open alert counts as clear; None: ~holds
 
 
 def seasonal_baseline(cost: np.ndarray, weeks: int) -> tuple[np.ndarray, np.ndarray]:
@@ -180,4 +190,6 @@ def token_inflation(
         per_request = np.where(calls > 0, tokens / calls, np.nan)
         threshold = baseline * (1 + rule.max_rise)
         holds = (calls >= rule.min_requests) & (per_request > threshold)
-    return Verdict(holds & ~np.isnan(baseline), per_request, threshold, baseline)
+        high = per_request > baseline * (1 + rule.recover_rise)
+    return Verdict(holds & ~np.isnan(baseline), per_request, threshold, baseline,
+                   clears=~(high & ~np.isnan(baseline)))  # fmt: skip

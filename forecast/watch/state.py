@@ -59,7 +59,7 @@ def check(ledger: Ledger, book: PriceBook, rules: AlertRules, at: dt.datetime,
     written or sent."""
     check_hour("at", at)  # before the lookback is taken off it
     found = replay(ledger, book, rules, at - LOOKBACK, at, contributors=False,
-                   budgets=budgets, calendar=calendar)  # fmt: skip
+                   budgets=budgets, calendar=calendar, carried=True)  # fmt: skip
     active = {_key(a.rule, a.scope): a for a in found if a.resolved_at is None}
     cleared = {_key(a.rule, a.scope): a for a in found if a.resolved_at is not None}
     stored = _open_alerts(ledger)
