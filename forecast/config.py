@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from forecast.attribution import AttributionRule
+from forecast.deployments import DeploymentEntry
 from forecast.errors import ConfigError
 from forecast.pricing.book import PriceEntry
 from forecast.watch.rules import AlertRules
@@ -119,6 +120,7 @@ class Config(BaseModel):
     api: ApiConfig = Field(default_factory=ApiConfig)
     accounting: Accounting = Field(default_factory=Accounting)
     alerts: AlertRules = Field(default_factory=AlertRules)
+    deployments: list[DeploymentEntry] = Field(default_factory=list)
     source: Path | None = Field(default=None, exclude=True)
 
     def _rebase(self, base: Path) -> Config:

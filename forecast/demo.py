@@ -7,7 +7,7 @@ written to ``events.yaml`` so later detection can be tested against it:
 
 - a feature launch with a three-week ramp;
 - a retry-loop incident (error rate and request volume jump for three days);
-- a prompt that grows slowly longer;
+- a prompt that grows slowly longer, with no deployment tag to explain it;
 - a provider price cut, written as a price entry in the demo's costcast.yaml.
 
 Same seed and same dates give byte-identical files.
@@ -213,16 +213,12 @@ def generate(seed: int, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, dic
         }
     )
     usage = pd.concat(frames, ignore_index=True)
-    usage = usage.sort_values(
-        ["timestamp", "team", "feature", "model", "status", "user"], kind="stable"
-    )
-    return usage.reset_index(drop=True), truth
+    order = ["timestamp", "team", "feature", "model", "status", "user"]
+    return usage.sort_values(order, kind="stable").reset_index(drop=True), truth
 
 
 def _deployments(feature: str, days_in: np.ndarray) -> np.ndarray:
-    if feature == PROMPT_GROWTH:
-        # Legal runs contract-review as a script that ships untagged: its prompt creeps up
-        # with the clauses it retrieves, and nothing in the ledger explains the growth.
+    if feature == PROMPT_GROWTH:  # ships untagged: nothing in the ledger explains its growth
         return np.full(len(days_in), "")
     # A new release roughly every six weeks; the offset differs per feature.
     offset = sum(map(ord, feature)) % 42

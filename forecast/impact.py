@@ -1,8 +1,7 @@
 """What a deployment did to a feature's cost per request.
 
-A deployment is a value of the usage records' ``deployment`` column; it starts at the first
-hour it appears on a team's feature. Its impact compares that feature's usage over
-``window`` days before the start with the ``window`` days after (cut short at the feature's
+A deployment is tagged in the usage or listed (``forecast.deployments``). Its impact
+compares that feature's usage over ``window`` days before the start with the ``window`` days after (cut short at the feature's
 next deployment):
 
 - ``cost_per_request`` and tokens per request of each kind, before and after;
@@ -18,11 +17,13 @@ Every figure comes from the ledger's rows of that feature in those two windows.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from forecast.deployments import DeploymentEntry, deployment_starts
 from forecast.errors import CostcastError, LedgerError, NotFoundError
 from forecast.fiscal import DAYS_PER_MONTH
 from forecast.kpis import KIND_COLUMNS as KINDS
@@ -34,15 +35,6 @@ WINDOW_DAYS = 7
 BOOTSTRAP = 2000
 
 
-def deployments(ledger: Ledger) -> pd.DataFrame:
-    """Every deployment of every team's feature: when it started and ended, in order."""
-    return ledger.con.execute(
-        """SELECT team, feature, deployment, min(ts) AS started, max(ts) AS last_seen,
-                  CAST(sum(requests) AS BIGINT) AS requests
-           FROM usage WHERE deployment <> '' GROUP BY ALL ORDER BY started, team, feature"""
-    ).df()
-
-
 def deployment_impact(
     ledger: Ledger,
     book: PriceBook,
@@ -51,10 +43,12 @@ def deployment_impact(
     feature: str | None = None,
     window: int = WINDOW_DAYS,
     seed: int = 0,
+    listed: Sequence[DeploymentEntry] = (),
 ) -> dict[str, Any]:
-    """The impact of one deployment (see the module docstring), with a sentence saying it."""
+    """The impact of one deployment (see the module docstring), with a sentence saying it;
+    ``listed`` adds the config's deployments to the tagged and imported ones."""
     _check_window(window)
-    known = deployments(ledger)
+    known = deployment_starts(ledger, listed)
     mine = known[known["deployment"] == deployment]
     if feature is not None:
         mine = mine[mine["feature"] == feature]
@@ -77,13 +71,14 @@ def _check_window(window: int) -> None:
 
 def _measure(ledger: Ledger, book: PriceBook, known: pd.DataFrame, row: pd.Series,
              window: int, seed: int) -> dict[str, Any]:  # fmt: skip
-    """The impact of the deployment ``row`` of ``known`` (all of ``deployments``)."""
+    """The impact of the deployment ``row`` of ``known`` (all of ``deployment_starts``)."""
     start = pd.Timestamp(row["started"])
     later = known[(known["team"] == row["team"]) & (known["feature"] == row["feature"])
                   & (known["started"] > start)]  # fmt: skip
     stop = min([start + pd.Timedelta(days=window), *pd.to_datetime(later["started"])])
     days = _daily(ledger, book, row["team"], row["feature"], start, window, stop)
-    return _impact(days, row["deployment"], row["team"], row["feature"], start, window, seed)
+    found = _impact(days, row["deployment"], row["team"], row["feature"], start, window, seed)
+    return found | {"description": row["description"], "source": row["source"]}
 
 
 def _daily(
@@ -175,13 +170,14 @@ def _interval(days: pd.DataFrame, window: int, seed: int) -> tuple[float, float]
 
 
 def rank_deployments(
-    ledger: Ledger, book: PriceBook, *, since: dt.date | None = None, window: int = WINDOW_DAYS
-) -> pd.DataFrame:
+    ledger: Ledger, book: PriceBook, *, since: dt.date | None = None, window: int = WINDOW_DAYS,
+    listed: Sequence[DeploymentEntry] = (),
+) -> pd.DataFrame:  # fmt: skip
     """Every deployment (since ``since``) with a feature history before it, ranked by the
     size of its monthly cost change; those that cannot be measured say why."""
     _check_window(window)
     rows = []
-    known = deployments(ledger)  # read once, for every deployment measured below
+    known = deployment_starts(ledger, listed)  # read once, for every deployment measured
     for _, row in known.iterrows():
         if since is not None and pd.Timestamp(row["started"]).date() < since:
             continue

@@ -5,6 +5,7 @@ module that holds the formulas."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -15,6 +16,7 @@ from forecast.ledger import Ledger
 from forecast.pricing import PriceBook
 
 if TYPE_CHECKING:  # imported where used: a CLI command loads only what it needs
+    from forecast.deployments import DeploymentImport
     from forecast.watch.record import Alert
     from forecast.watch.state import Check
 
@@ -50,7 +52,8 @@ class SpendWatch:
         from forecast.watch.alerts import replay
 
         return replay(self.ledger, self.book, self.config.alerts, start, end,
-                      budgets=self.config.budgets, calendar=self.calendar)  # fmt: skip
+                      budgets=self.config.budgets, calendar=self.calendar,
+                      listed=self.config.deployments)  # fmt: skip
 
     def check_alerts(self, at: dt.datetime | None = None, dry_run: bool = False) -> Check:
         """Alerts at hour ``at`` (default: the last hour of data) against the stored ones."""
@@ -61,7 +64,8 @@ class SpendWatch:
 
             at = usage_hours(self.ledger)[1].replace(minute=0, second=0, microsecond=0)
         return check(self.ledger, self.book, self.config.alerts, at, dry_run,
-                     budgets=self.config.budgets, calendar=self.calendar)  # fmt: skip
+                     budgets=self.config.budgets, calendar=self.calendar,
+                     listed=self.config.deployments)  # fmt: skip
 
     def stored_alerts(self) -> pd.DataFrame:
         from forecast.watch.state import stored_alerts
@@ -79,12 +83,24 @@ class SpendWatch:
         """What one deployment did to cost per request (see ``forecast.impact``)."""
         from forecast.impact import deployment_impact
 
-        return deployment_impact(self.ledger, self.book, deployment, **options)
+        return deployment_impact(self.ledger, self.book, deployment,
+                                 listed=self.config.deployments, **options)  # fmt: skip
 
     def rank_deployments(self, **options: Any) -> pd.DataFrame:
         from forecast.impact import rank_deployments
 
-        return rank_deployments(self.ledger, self.book, **options)
+        return rank_deployments(self.ledger, self.book, listed=self.config.deployments, **options)
+
+    def deployments(self) -> pd.DataFrame:
+        """Every deployment, tagged in the usage or listed (see ``forecast.deployments``)."""
+        from forecast.deployments import deployment_starts
+
+        return deployment_starts(self.ledger, self.config.deployments)
+
+    def import_deployments(self, files: list[Path]) -> list[DeploymentImport]:
+        from forecast.deployments import import_deployments
+
+        return import_deployments(self.ledger, files)
 
     def model_cost_spread(self, **options: Any) -> pd.DataFrame:
         """Cost per request of each model of a feature and what routing would save

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.config import Budget
+from forecast.deployments import DeploymentEntry, deployment_starts
 from forecast.errors import CostcastError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
@@ -102,11 +103,11 @@ def hourly(ledger: Ledger, book: PriceBook, by: list[str], first: dt.datetime,
                   table["failed"].to_numpy(), table["inputs"].to_numpy())  # fmt: skip
 
 
-def verdicts(data: Hourly, rules: AlertRules, ledger: Ledger | None = None
-             ) -> dict[str, Verdict]:  # fmt: skip
+def verdicts(data: Hourly, rules: AlertRules, ledger: Ledger | None = None,
+             listed: Sequence[DeploymentEntry] = ()) -> dict[str, Verdict]:  # fmt: skip
     out = {}
     if rules.token_inflation.enabled and ledger is not None:
-        base = inflation_baselines(ledger, rules, data)
+        base = inflation_baselines(ledger, rules, data, listed)
         out["token_inflation"] = token_inflation(data.inputs, data.requests, base,
                                                  rules.token_inflation)  # fmt: skip
     if rules.hourly_spike.enabled:
@@ -116,26 +117,35 @@ def verdicts(data: Hourly, rules: AlertRules, ledger: Ledger | None = None
     return out
 
 
-def inflation_baselines(ledger: Ledger, rules: AlertRules, data: Hourly) -> np.ndarray:
+def inflation_baselines(ledger: Ledger, rules: AlertRules, data: Hourly,
+                        listed: Sequence[DeploymentEntry] = ()) -> np.ndarray:  # fmt: skip
     """(hours, scopes): input tokens per request over the ``baseline_days`` after the latest
-    anchor (a deployment's first hour, or the scope's first hour of usage) that is at least
-    that old; NaN while the latest anchor is younger (see ``rules.token_inflation``)."""
+    anchor (a deployment of the scope's feature, tagged or listed, or the scope's first hour
+    of usage) that is at least that old; NaN while the latest anchor is younger (see
+    ``rules.token_inflation``)."""
     days, by = rules.token_inflation.baseline_days, rules.by
     keys = ", ".join(f'"{k}"' for k in by)
     joined = " AND ".join(f'u."{k}" = s."{k}"' for k in by)
-    anchors = ledger.con.execute(
-        f"""WITH starts AS (
-                SELECT {keys}, min(ts) AS start FROM usage WHERE deployment <> ''
-                GROUP BY {keys}, deployment
-                UNION
-                SELECT {keys}, min(ts) AS start FROM usage GROUP BY {keys})
-            SELECT {", ".join(f's."{k}"' for k in by)}, s.start,
-                   sum(u.input_tokens) FILTER (WHERE u.requests IS NOT NULL)
-                       / nullif(sum(u.requests), 0) AS level
-            FROM starts s JOIN usage u ON {joined}
-                 AND u.ts >= s.start AND u.ts < s.start + INTERVAL {int(days)} DAY
-            GROUP BY ALL ORDER BY s.start"""
-    ).df()
+    starts = deployment_starts(ledger, listed)[["team", "feature", "started"]]
+    ledger.con.register("_deployed", starts)
+    try:
+        anchors = ledger.con.execute(
+            f"""WITH scopes AS (
+                    SELECT DISTINCT {keys}, team AS _team, feature AS _feature FROM usage),
+                starts AS (
+                    SELECT {", ".join(f's."{k}"' for k in by)}, CAST(d.started AS TIMESTAMP) AS start
+                    FROM scopes s JOIN _deployed d ON s._team = d.team AND s._feature = d.feature
+                    UNION
+                    SELECT {keys}, min(ts) AS start FROM usage GROUP BY {keys})
+                SELECT {", ".join(f's."{k}"' for k in by)}, s.start,
+                       sum(u.input_tokens) FILTER (WHERE u.requests IS NOT NULL)
+                           / nullif(sum(u.requests), 0) AS level
+                FROM starts s JOIN usage u ON {joined}
+                     AND u.ts >= s.start AND u.ts < s.start + INTERVAL {int(days)} DAY
+                GROUP BY ALL ORDER BY s.start"""
+        ).df()
+    finally:
+        ledger.con.unregister("_deployed")
     out = np.full((len(data.hours), len(data.scopes)), np.nan)
     hours = data.hours.to_numpy()
     grouped = {tuple(k if isinstance(k, tuple) else (k,)): part
@@ -155,18 +165,19 @@ def inflation_baselines(ledger: Ledger, rules: AlertRules, data: Hourly) -> np.n
 
 def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetime,
            end: dt.datetime, contributors: bool = True, budgets: Sequence[Budget] = (),
-           calendar: FiscalCalendar | None = None, carried: bool = False
-           ) -> list[Alert]:  # fmt: skip
+           calendar: FiscalCalendar | None = None, carried: bool = False,
+           listed: Sequence[DeploymentEntry] = ()) -> list[Alert]:  # fmt: skip
     """Every alert a watch running each hour of [start, end] would have raised, in order
     (``budgets`` with their ``calendar`` add the budget alerts of ``watch.budgets``); with
-    ``carried``, also those that fired in the weeks before and are still open at ``start``."""
+    ``carried``, also those that fired in the weeks before and are still open at ``start``;
+    ``listed``: the config's deployments, for ``token_inflation``)."""
     check_hour("from", start)
     check_hour("to", end)
     usage_hours(ledger)  # an empty ledger is an error, not a quiet week
     data = hourly(ledger, book, rules.by, start - dt.timedelta(hours=HISTORY_HOURS), end)
     first = int(np.searchsorted(data.hours, pd.Timestamp(start)))
     alerts = []
-    for rule, verdict in verdicts(data, rules, ledger).items():
+    for rule, verdict in verdicts(data, rules, ledger, listed).items():
         for j, scope in enumerate(data.scopes):
             clears = None if verdict.clears is None else verdict.clears[:, j]
             # over the history too: an alert's state at the first hour judged depends on it

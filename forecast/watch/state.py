@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from forecast.config import Budget
+from forecast.deployments import DeploymentEntry
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
@@ -53,13 +54,14 @@ def _key(rule: str, scope: dict[str, str]) -> tuple[str, str]:
 
 def check(ledger: Ledger, book: PriceBook, rules: AlertRules, at: dt.datetime,
           dry_run: bool = False, budgets: Sequence[Budget] = (),
-          calendar: FiscalCalendar | None = None) -> Check:  # fmt: skip
+          calendar: FiscalCalendar | None = None, listed: Sequence[DeploymentEntry] = ()
+          ) -> Check:  # fmt: skip
     """The alerts open at hour ``at`` against those the ledger holds open: new ones fire,
     cleared ones resolve, and both go to the rules' webhooks; with ``dry_run`` nothing is
     written or sent."""
     check_hour("at", at)  # before the lookback is taken off it
     found = replay(ledger, book, rules, at - LOOKBACK, at, contributors=False,
-                   budgets=budgets, calendar=calendar, carried=True)  # fmt: skip
+                   budgets=budgets, calendar=calendar, carried=True, listed=listed)  # fmt: skip
     active = {_key(a.rule, a.scope): a for a in found if a.resolved_at is None}
     cleared = {_key(a.rule, a.scope): a for a in found if a.resolved_at is not None}
     stored = _open_alerts(ledger)
