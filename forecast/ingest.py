@@ -37,6 +37,7 @@ from forecast.overlap import check_policy, find_overlaps, record, settle
 from forecast.pricing.book import PriceBook
 from forecast.records import (
     BAD_ROW_MARKER,
+    GROUP_HASH,
     first_violation,
     in_ledger_form,
     ledger_groups,
@@ -328,6 +329,8 @@ def _insert_rows(con: DuckDBPyConnection, item: _Planned, ingest_id: int) -> Ing
                 insert_rows_with_new_ids(con, rows, groups, tail, ingest_id, overlap, again)
             con.unregister("_newkeys")
         revised = revised_buckets(con, rows, ingest_id) if staged.revisable else None
+        if staged.has_request_id:
+            _index_requests(con, ingest_id)
         con.unregister("_filekeys")
         con.execute("DROP TABLE _raw")
     except duckdb.Error as exc:
@@ -341,6 +344,17 @@ def _insert_rows(con: DuckDBPyConnection, item: _Planned, ingest_id: int) -> Ing
     distinct = len(keys) - repeats
     return IngestResult(
         str(item.path), item.source, len(keys), distinct - present, present, ingest_id, notes
+    )
+
+
+def _index_requests(con: DuckDBPyConnection, ingest_id: int) -> None:
+    """Each new request id's usage group, for outcomes per request (``request_groups``)."""
+    groups = ledger_groups("SELECT * FROM _raw WHERE NOT _by_content", carry="_keys")
+    con.execute(
+        f"""INSERT INTO request_groups
+            SELECT DISTINCT ON (k) k, g, {int(ingest_id)}
+            FROM (SELECT unnest(_keys) AS k, {GROUP_HASH} AS g FROM ({groups}))
+            WHERE k NOT IN (SELECT k FROM request_groups)"""
     )
 
 

@@ -10,6 +10,9 @@ Formulas (all per group and period; cost is the book's, failed and retried calls
   cache_write, output; input includes cache reads and writes)
 - ``token_inflation`` = input tokens per request in the period / input tokens per request
   over the ``baseline_days`` before the period starts, minus 1 (+0.25: prompts 25% longer)
+- ``resolution_rate`` = successful outcomes / outcome attempts, and
+  ``cost_per_successful_outcome`` = the cost of the usage the outcomes cover / successful
+  outcomes, where outcomes were imported (``forecast.outcomes``)
 
 Where a source counts tokens but not requests, the per-request figures are unknown (null);
 where the book cannot price a model, the cost figures are unknown: never zero.
@@ -24,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.ledger import Ledger
+from forecast.outcomes import outcome_kpis
 from forecast.pricing.book import PriceBook
 from forecast.usage import (
     check_freq,
@@ -61,6 +65,9 @@ def kpis(
     since = None if start is None else start - dt.timedelta(days=baseline_days + 31)
     priced = priced_usage_sql(ledger, book, since, end, strict=False, daily=True)
     frame = ledger.con.execute(_sql(priced, keys, freq, baseline_days)).df()
+    found = outcome_kpis(ledger, book, keys, freq, since, end)
+    frame = frame.merge(found.astype({"period_start": frame["period_start"].dtype}),
+                        on=["period_start", *keys], how="left")  # fmt: skip
     if start is not None:
         frame = frame[frame["period_start"] >= pd.Timestamp(start)]
     return _ratios(frame.reset_index(drop=True), keys)
@@ -121,6 +128,14 @@ def _ratios(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         out[f"tokens_per_request_{kind}"] = (frame[f"t_{kind}"] / requests).round(3)
     inflation = out["tokens_per_request_input"] / frame["baseline_input_per_request"] - 1
     out["token_inflation"] = inflation.round(6)
+    successes, attempts, covered = (
+        frame[c].astype(float) for c in ("successful_outcomes", "outcome_attempts",
+                                          "outcome_cost_usd")
+    )  # fmt: skip
+    out["successful_outcomes"] = successes.round(6)
+    out["outcome_attempts"] = frame["outcome_attempts"].astype("Int64")
+    out["resolution_rate"] = (successes / attempts).round(6)
+    out["cost_per_successful_outcome"] = (covered / successes).round(8)
     return out.replace([float("inf"), float("-inf")], pd.NA)
 
 

@@ -209,6 +209,7 @@ class Ledger:
                 ).fetchall()[0][0]
                 con.execute("DELETE FROM usage WHERE ingest_id = ?", [ingest_id])
                 con.execute("DELETE FROM row_keys WHERE ingest_id = ?", [ingest_id])
+                con.execute("DELETE FROM request_groups WHERE ingest_id = ?", [ingest_id])
                 con.execute("DELETE FROM bucket_numbers WHERE ingest_id = ?", [ingest_id])
                 con.execute("DELETE FROM content_ingests WHERE ingest_id = ?", [ingest_id])
                 # the same file may be ingested again: forget its content hash

@@ -297,14 +297,20 @@ def in_ledger_form(raw: str, columns: Collection[str], carried: str) -> str:
     return f"SELECT {' AND '.join(parts)} FROM ({raw})"
 
 
-def ledger_groups(raw: str, ready: bool = False) -> str:
+# A usage group's identity as one number: per-request outcomes reach their usage through it.
+GROUP_HASH = 'hash(ts, team, feature, model, status, "user", deployment)'
+
+
+def ledger_groups(raw: str, ready: bool = False, carry: str | None = None) -> str:
     """Stage 2: ``raw_groups`` rows checked, normalised and summed to ledger grain.
 
     ``_guard`` is 0 on good groups and aborts the query on the first bad
     one; ``first_violation`` then finds the row and the rule. When the
     rows are ``ready`` (see ``in_ledger_form``), their text is already
     normalised and each one is one ledger row: only the rules run.
+    ``carry`` names a column of ``raw`` to keep (and group by) as it is.
     """
+    kept = f", {carry}" if carry else ""
 
     def text(col: str) -> str:
         return f'r."_raw_{col}"' if ready else f"NULLIF(trim(r.\"_raw_{col}\"), '')"
@@ -327,7 +333,7 @@ def ledger_groups(raw: str, ready: bool = False) -> str:
         SELECT ts, bucket, {", ".join(f'"{d}"' for d in DIMENSIONS)},
                {", ".join(f"{total}({m}) AS {m}" for m in ("requests", *TOKEN_COLUMNS[:-1]))},
                {total}(output_tokens + _guard) AS output_tokens,
-               {total}(reported_cost_usd) AS reported_cost_usd
+               {total}(reported_cost_usd) AS reported_cost_usd {kept}
         FROM (
             SELECT CASE WHEN coalesce({ok}, FALSE) THEN 0
                         ELSE CAST(error('{BAD_ROW_MARKER}') AS BIGINT) END AS _guard,
@@ -341,7 +347,7 @@ def ledger_groups(raw: str, ready: bool = False) -> str:
                    {low("status", "success")} AS status,
                    coalesce({text("user")}, '') AS "user",
                    coalesce({text("deployment")}, '') AS deployment,
-                   {", ".join(f"r.{m}" for m in measures)}, r.reported_cost_usd
+                   {", ".join(f"r.{m}" for m in measures)}, r.reported_cost_usd {kept}
             FROM ({raw}) r)
         {"" if ready else "GROUP BY ALL"}"""
 

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ValidationError
 
 from forecast.errors import DataFormatError
 from forecast.sources.base import read_json_documents
-from forecast.yamlio import format_loc
 
 MAX_BYTES = 256 * 1024 * 1024
 Row = TypeVar("Row", bound=BaseModel)
@@ -40,7 +39,8 @@ def read_rows(path: Path, model: type[Row], what: str) -> list[tuple[int, Row]]:
             value = first.get("input")
             raise DataFormatError(
                 first["msg"].removeprefix("Value error, "), file=str(path), line=line,
-                field=format_loc(first["loc"]) or None,
+                # rows are flat: the column, without the union branch pydantic adds
+                field=str(first["loc"][0]) if first["loc"] else None,
                 value=None if isinstance(value, dict | list) else value,
             ) from None  # fmt: skip
     if not rows:
@@ -96,3 +96,20 @@ def _csv_rows(path: Path, model: type[BaseModel]) -> list[tuple[int, dict[str, s
         raise DataFormatError(f"not valid CSV: {exc}", file=str(path), line=reader.line_num) \
             from None  # fmt: skip
     return rows
+
+
+def columns_of(path: Path) -> list[str]:
+    """The header of a CSV file, or the keys of a JSON file's first record (none if it has
+    no records or they are not objects): what tells apart the shapes a file may take."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError("file not found", file=str(path))
+    if _is_json(path):
+        rows = _json_rows(path)
+        first = rows[0][1] if rows else None
+        return list(first) if isinstance(first, dict) else []
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        try:
+            return [h.strip() for h in next(csv.reader(handle), [])]
+        except csv.Error as exc:
+            raise DataFormatError(f"not valid CSV: {exc}", file=str(path), line=1) from None

@@ -110,6 +110,14 @@ CREATE TABLE IF NOT EXISTS row_keys (
 CREATE TABLE IF NOT EXISTS content_ingests (
     ingest_id  BIGINT NOT NULL
 );
+-- Of each source row with a request id, its key (as in row_keys) and its usage group (a
+-- hash of the group's hour and dimensions, records.GROUP_HASH): what per-request outcomes
+-- find the usage they cover through (forecast/outcomes.py).
+CREATE TABLE IF NOT EXISTS request_groups (
+    k          UBIGINT NOT NULL,
+    g          UBIGINT NOT NULL,
+    ingest_id  BIGINT NOT NULL
+);
 -- Provider usage buckets (keyed by bucket): a hash of each one's numbers, to see revisions.
 CREATE TABLE IF NOT EXISTS bucket_numbers (
     k          UBIGINT NOT NULL,

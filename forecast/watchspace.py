@@ -17,6 +17,7 @@ from forecast.pricing import PriceBook
 
 if TYPE_CHECKING:  # imported where used: a CLI command loads only what it needs
     from forecast.deployments import DeploymentImport
+    from forecast.outcomes import OutcomeImport
     from forecast.watch.record import Alert
     from forecast.watch.state import Check
 
@@ -101,6 +102,16 @@ class SpendWatch:
         from forecast.deployments import import_deployments
 
         return import_deployments(self.ledger, files)
+
+    def import_outcomes(self, files: list[Path]) -> list[OutcomeImport]:
+        from forecast.outcomes import import_outcomes
+
+        return import_outcomes(self.ledger, files)
+
+    def outcome_imports(self) -> pd.DataFrame:
+        from forecast.outcomes import outcome_imports
+
+        return outcome_imports(self.ledger)
 
     def model_cost_spread(self, **options: Any) -> pd.DataFrame:
         """Cost per request of each model of a feature and what routing would save

@@ -349,9 +349,10 @@ def test_rows_that_normalise_alike_merge_on_every_path(ledger, tmp_path, monkeyp
     readiness = []
     original = ingest.ledger_groups
 
-    def spy(raw, ready=False):
-        readiness.append(ready)
-        return original(raw, ready)
+    def spy(raw, ready=False, carry=None):
+        if carry is None:  # not the request index, which groups again on every path
+            readiness.append(ready)
+        return original(raw, ready, carry)
 
     monkeypatch.setattr(ingest, "ledger_groups", spy)
     header = "timestamp,model," + ",".join(_MERGE_BASE) + ",input_tokens,output_tokens"

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from forecast.cli import finance, forecasting, scenarios, server, usage, watch
+from forecast.cli import finance, forecasting, scenarios, server, signals, usage, watch
 from forecast.cli.common import err
 from forecast.errors import CostcastError
 
@@ -27,6 +27,7 @@ app.add_typer(scenarios.app, name="scenario")
 app.add_typer(finance.app)
 app.add_typer(server.app)
 app.add_typer(watch.app)
+app.add_typer(signals.app)
 
 
 def _options() -> set[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -25,34 +24,6 @@ from forecast.watch.deliver import Delivery
 from forecast.watch.record import contributors_text, scope_text
 
 app = typer.Typer()
-deployments_app = typer.Typer(
-    help="Deployments: tagged in the usage, listed in costcast.yaml or imported from files.",
-    no_args_is_help=True,
-)
-app.add_typer(deployments_app, name="deployments")
-
-
-@deployments_app.command("import")
-def deployments_import(
-    files: Annotated[list[Path], typer.Argument(help="CSV or JSON Lines files.")],
-    config: ConfigOption = None,
-) -> None:
-    """Store deployments from files with the columns id, time (ISO 8601, UTC without an
-    offset), team and/or feature, description: all files or none; importing an entry again
-    (same id, team and feature) replaces it."""
-    with workspace(config) as ws:
-        results = ws.import_deployments(files)
-    for r in results:
-        out.print(f"{r.path}: {r.rows} deployment(s): {r.added} new, {r.changed} changed, "
-                  f"{r.unchanged} unchanged")  # fmt: skip
-
-
-@deployments_app.command("list")
-def deployments_list(output: OutputOption = Output.table, config: ConfigOption = None) -> None:
-    """Every deployment of every team's feature and where it comes from (usage, the config
-    or an imported file), in order."""
-    with workspace(config, read_only=True) as ws:
-        emit(ws.deployments(), output, title="deployments")
 
 
 @app.command()

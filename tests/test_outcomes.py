@@ -1,0 +1,146 @@
+"""Outcome imports and the KPIs they add, worked out by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from forecast.errors import DataFormatError
+from forecast.ingest import ingest_files
+from forecast.kpis import kpis
+from forecast.outcomes import import_outcomes, outcomes_json_schema
+from forecast.pricing import load_price_book
+
+# gpt-4o: 1,000 input and 100 output tokens a call cost (1000 x 2.50 + 100 x 10) / 1e6
+CALL = 0.0035
+
+
+def usage(tmp_path):
+    """ops/triage: five single calls r1-r4 on Monday 2026-03-02, r5 on Tuesday; sales/draft:
+    100 calls on Monday and 50 on Tuesday, counted per day."""
+    path = tmp_path / "u.csv"
+    rows = ["timestamp,team,feature,model,request_id,status,requests,input_tokens,output_tokens"]
+    for i, day in enumerate(["02", "02", "02", "02", "03"], start=1):
+        rows.append(f"2026-03-{day}T10:0{i}:00Z,ops,triage,gpt-4o,r{i},success,1,1000,100")
+    for day, calls in (("02", 100), ("03", 50)):
+        rows.append(f"2026-03-{day}T00:00:00Z,sales,draft,gpt-4o,,success,{calls},"
+                    f"{calls * 1000},{calls * 100}")  # fmt: skip
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def week(ledger, by="team,feature"):
+    frame = kpis(ledger, load_price_book(), by=by, freq="week")
+    return {tuple(r[k] for k in by.split(",")): r for r in frame.to_dict("records")}
+
+
+def write(tmp_path, name, text):
+    (tmp_path / name).write_text(text)
+    return tmp_path / name
+
+
+def test_outcomes_per_request_and_per_day_by_hand(ledger, tmp_path):
+    ingest_files(ledger, [usage(tmp_path)])
+    per_request = write(tmp_path, "r.jsonl", "\n".join(json.dumps(r) for r in [
+        {"request_id": "r1", "outcome": "success"}, {"request_id": "r2", "outcome": "failure"},
+        {"request_id": "r3", "outcome": 0.5}, {"request_id": "r5", "outcome": "success"},
+        {"request_id": "r99", "outcome": 1}]) + "\n")  # fmt: skip
+    per_day = write(tmp_path, "d.csv", "date,team,feature,successes,attempts\n"
+                    "2026-03-02,sales,draft,30,40\n2026-03-03,sales,draft,10,20\n")  # fmt: skip
+    first, days = import_outcomes(ledger, [per_request, per_day])
+    assert (first.kind, first.rows, first.added, first.unmatched) == ("request", 5, 5, 1)
+    assert (days.kind, days.added) == ("day", 2)
+    rows = week(ledger)
+    ops = rows[("ops", "triage")]
+    # r1 + r2 + r3 + r5 = 1 + 0 + 0.5 + 1 of 4 attempts; r4 has no outcome, so its cost is out
+    assert (ops["successful_outcomes"], ops["outcome_attempts"]) == (2.5, 4)
+    assert ops["resolution_rate"] == pytest.approx(2.5 / 4)
+    assert ops["cost_per_successful_outcome"] == pytest.approx(4 * CALL / 2.5)
+    sales = rows[("sales", "draft")]
+    # 40 of 60 attempts over the two days, which cost 150 calls
+    assert (sales["successful_outcomes"], sales["outcome_attempts"]) == (40, 60)
+    assert sales["cost_per_successful_outcome"] == pytest.approx(150 * CALL / 40)
+    # a day's outcomes per group win over that day's per-request ones: r5 is now counted
+    # by ops/triage's Tuesday (5 of 10), whose usage is r5's call
+    import_outcomes(ledger, [write(tmp_path, "d2.csv", "date,team,feature,successes,attempts\n"
+                                   "2026-03-03,ops,triage,5,10\n")])  # fmt: skip
+    ops = week(ledger)[("ops", "triage")]
+    assert (ops["successful_outcomes"], ops["outcome_attempts"]) == (6.5, 13)
+    assert ops["cost_per_successful_outcome"] == pytest.approx(4 * CALL / 6.5, abs=1e-8)  # rounded to 1e-8
+
+
+def test_groups_outcomes_per_day_cannot_split_show_only_per_request_ones(ledger, tmp_path):
+    ingest_files(ledger, [usage(tmp_path)])
+    import_outcomes(ledger, [
+        write(tmp_path, "r.csv", "request_id,outcome\nr1,success\nr2,0.25\n"),
+        write(tmp_path, "d.csv", "date,team,feature,successes,attempts\n2026-03-02,sales,draft,3,4\n"),
+    ])  # fmt: skip
+    rows = week(ledger, by="team,model")
+    assert rows[("ops", "gpt-4o")]["successful_outcomes"] == 1.25
+    sales = rows[("sales", "gpt-4o")]
+    assert pd_isna(sales["successful_outcomes"]) and pd_isna(sales["cost_per_successful_outcome"])
+
+
+def pd_isna(value):
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+def test_import_again_changes_nothing_and_a_revised_outcome_replaces(ledger, tmp_path):
+    ingest_files(ledger, [usage(tmp_path)])
+    path = write(tmp_path, "r.csv", "request_id,outcome\nr1,failure\nr2,failure\n")
+    import_outcomes(ledger, [path])
+    (again,) = import_outcomes(ledger, [path])
+    assert again.skipped
+    (revised,) = import_outcomes(
+        ledger, [write(tmp_path, "r2.csv", "request_id,outcome\nr2,success\n")]
+    )
+    assert (revised.added, revised.replaced) == (0, 1)
+    ops = week(ledger)[("ops", "triage")]
+    assert (ops["successful_outcomes"], ops["outcome_attempts"]) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "field", "words"),
+    [
+        ("a.csv", "request_id,outcome\nr1,success\nr2,maybe\n", 3, "outcome", "success, failure or a score"),
+        ("b.csv", "request_id,outcome\nr1,1.5\n", 2, "outcome", "less than or equal to 1"),
+        ("c.csv", "date,team,feature,successes,attempts\n2026-03-02,ops,triage,5,4\n", 2, None,
+         "successes \\(5\\) cannot pass attempts \\(4\\)"),
+        ("d.jsonl", '{"date": "2026-03-02", "team": "ops", "feature": "t", "successes": 1}\n', 1,
+         "attempts", "Field required"),
+        ("e.csv", "when,what\n2026-03-02,ok\n", 1, None, "not an outcomes file"),
+    ],
+)  # fmt: skip
+def test_a_bad_file_is_a_located_error_and_stores_nothing(ledger, tmp_path, name, text, line,
+                                                         field, words):  # fmt: skip
+    good = write(tmp_path, "good.csv", "request_id,outcome\nr1,success\n")
+    bad = write(tmp_path, name, text)
+    with pytest.raises(DataFormatError, match=words) as caught:
+        import_outcomes(ledger, [good, bad])
+    assert (caught.value.file, caught.value.line, caught.value.field) == (str(bad), line, field)
+    assert not ledger.has_table("outcome_imports")
+
+
+def test_cli_imports_lists_and_prints_the_schema_kept_in_the_repo(cli, tmp_path, monkeypatch):
+    kept = (Path(__file__).parents[1] / "schemas" / "outcomes.json").read_text()
+    assert kept == outcomes_json_schema()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COSTCAST_DB", raising=False)
+    assert cli("ingest", usage(tmp_path))[0] == 0
+    write(tmp_path, "r.csv", "request_id,outcome\nr1,success\nr7,failure\n")
+    code, out, err = cli("outcomes", "import", "r.csv")
+    assert code == 0, err
+    assert "2 new" in out and "1 request id(s) not in the usage yet" in out
+    code, out, _ = cli("outcomes", "list", "--output", "json")
+    assert [(r["kind"], r["rows"]) for r in json.loads(out)] == [("request", 2)]
+    code, out, _ = cli("kpis", "--by", "team", "--output", "json")
+    ops = next(r for r in json.loads(out) if r["team"] == "ops")
+    assert ops["resolution_rate"] == 1.0  # r1 succeeded; r7 is not in the usage
+    write(tmp_path, "bad.csv", "request_id,outcome\nr1,perhaps\n")
+    code, _, err = cli("outcomes", "import", "bad.csv")
+    assert code == 2 and "bad.csv, line 2, field 'outcome'" in err and "Traceback" not in err
+    assert json.loads(cli("outcomes", "schema")[1])["title"] == "costcast outcome record"
