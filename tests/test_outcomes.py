@@ -68,7 +68,9 @@ def test_outcomes_per_request_and_per_day_by_hand(ledger, tmp_path):
                                    "2026-03-03,ops,triage,5,10\n")])  # fmt: skip
     ops = week(ledger)[("ops", "triage")]
     assert (ops["successful_outcomes"], ops["outcome_attempts"]) == (6.5, 13)
-    assert ops["cost_per_successful_outcome"] == pytest.approx(4 * CALL / 6.5, abs=1e-8)  # rounded to 1e-8
+    assert ops["cost_per_successful_outcome"] == pytest.approx(
+        4 * CALL / 6.5, abs=1e-8
+    )  # rounded to 1e-8
 
 
 def test_groups_outcomes_per_day_cannot_split_show_only_per_request_ones(ledger, tmp_path):
@@ -144,3 +146,16 @@ def test_cli_imports_lists_and_prints_the_schema_kept_in_the_repo(cli, tmp_path,
     code, _, err = cli("outcomes", "import", "bad.csv")
     assert code == 2 and "bad.csv, line 2, field 'outcome'" in err and "Traceback" not in err
     assert json.loads(cli("outcomes", "schema")[1])["title"] == "costcast outcome record"
+
+
+def test_outcomes_imported_before_their_usage_count_once_it_arrives(ledger, tmp_path):
+    ingest_files(ledger, [usage(tmp_path)])
+    (ingest_id,) = ledger.ingests()["ingest_id"]
+    ledger.remove_ingests([int(ingest_id)])
+    (early,) = import_outcomes(
+        ledger, [write(tmp_path, "r.csv", "request_id,outcome\nr1,success\n")]
+    )
+    assert early.unmatched == 1  # its usage was taken out with its ingest
+    ingest_files(ledger, [usage(tmp_path)])
+    ops = week(ledger)[("ops", "triage")]
+    assert (ops["successful_outcomes"], ops["cost_per_successful_outcome"]) == (1, CALL)
