@@ -95,3 +95,32 @@ def test_budget_alerts_by_hand(constant):
     assert "budget_spent_90" not in found
     assert found["budget_spent_85"].scope == {"budget": "2026-06", "team": "search"}
     assert found["budget_spent_85"].resolved_at is None  # June has not ended
+
+
+def test_budget_alerts_from_a_forecast_run_by_hand(constant):
+    from forecast.watch.alerts import replay
+    from forecast.watch.rules import AlertRules
+
+    book = load_price_book()
+    create_forecast(constant, book, horizon=Horizon.until(dt.date(2026, 6, 30)),
+                    as_of=dt.date(2026, 6, 10), jobs=1,
+                    settings=RunSettings(forecasters="seasonal_naive", n_paths=50))  # fmt: skip
+    budget = Budget(period="2026-06", amount=10, team="search")  # 0.35 a day
+    rules = AlertRules(budget={"levels": [0.85, 1.0]})
+    alerts = replay(constant, book, rules, dt.datetime(2026, 6, 1), dt.datetime(2026, 6, 15, 23),
+                    budgets=[budget], calendar=FiscalCalendar())  # fmt: skip
+    found = {a.rule: a for a in alerts}
+    # The run saw usage up to June 10: no day before it is judged by it. On June 10, 3.50
+    # spent plus 20 forecast days at 0.35 (seasonal naive on a constant series, every path
+    # alike) lands at 10.50: 1.05 of the budget, and every path passes 10.
+    for rule in ("budget_forecast_85", "budget_forecast_100", "budget_at_risk"):
+        assert found[rule].fired_at == dt.datetime(2026, 6, 10, 23), rule
+    assert found["budget_forecast_100"].value == pytest.approx(1.05)
+    assert found["budget_at_risk"].value == 1.0 and found["budget_at_risk"].threshold == 0.2
+    # the burn-rate landing knew on June 1: 10.50 from the first day's rate
+    assert found["budget_landing_100"].fired_at == dt.datetime(2026, 6, 1, 23)
+    without = AlertRules(budget={"levels": [0.85, 1.0], "forecast": False})
+    assert not [a for a in replay(constant, book, without, dt.datetime(2026, 6, 1),
+                                  dt.datetime(2026, 6, 15, 23), budgets=[budget],
+                                  calendar=FiscalCalendar())
+                if a.rule.startswith(("budget_forecast", "budget_at_risk"))]  # fmt: skip

@@ -107,7 +107,8 @@ def watch(
     """Alerts from the rules in costcast.yaml (alerts:): an hour's cost above its seasonal
     baseline (hourly_spike), a failed share above 5% over 3 hours (failures), input tokens
     per request 25% above their level after the last deployment (token_inflation), and
-    budgets at 85% and 90% (budget_spent, budget_landing). A check at an hour records new
+    budgets at 85% and 90% spent or landing at the burn rate or a forecast run's P50, or
+    likely to pass (budget_spent, budget_landing, budget_forecast, budget_at_risk). A check at an hour records new
     alerts in the ledger and resolves cleared ones; --from/--to replays
     history hour by hour as if watch had run then, recording nothing. A check sends what
     fired or resolved to the webhooks under alerts.deliver (JSON, or Slack format), with

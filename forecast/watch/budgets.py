@@ -5,7 +5,12 @@ resolves when the period ends. Their scope names the budget's period and team, f
 model; ``value`` is the share of the amount.
 
 The landing is the spend so far plus the mean of the last 7 days' cost for every day left
-(``forecast.burn``'s burn-rate basis): a replay must not see a forecast run made later.
+(``forecast.burn``'s burn-rate basis). Where a forecast run covers the rest of the period,
+two more rules read its sample paths (spend so far plus each path's cost of the days
+left): ``budget_forecast_<level>`` where the median landing (P50) reaches the level, and
+``budget_at_risk`` where the share of paths passing the amount (``p_exceed``) reaches
+``max_p_exceed`` (20%). A day is judged by the latest run whose as-of day is that day or
+before: it saw no later usage, so a replay of history stays honest.
 """
 
 from __future__ import annotations
@@ -14,12 +19,15 @@ import datetime as dt
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from forecast.burn import SCOPE, WINDOW, daily_cost
 from forecast.config import Budget
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
+from forecast.periods import exceed_share
 from forecast.pricing.book import PriceBook
+from forecast.runstore import list_runs, load_paths
 from forecast.watch.record import Alert
 from forecast.watch.rules import BudgetRule
 
@@ -30,6 +38,9 @@ def budget_alerts(ledger: Ledger, book: PriceBook, budgets: Sequence[Budget],
     """The budget alerts a watch running every day of [start, end] would have raised."""
     if not rule.enabled:
         return []
+    runs = list_runs(ledger).sort_values(["created_at", "run_id"], ascending=False)
+    runs["as_of"] = pd.to_datetime(runs["as_of"]).dt.date
+    runs["horizon_end"] = pd.to_datetime(runs["horizon_end"]).dt.date
     alerts = []
     for budget in budgets:
         first, after = calendar.parse_period(budget.period)
@@ -42,19 +53,55 @@ def budget_alerts(ledger: Ledger, book: PriceBook, budgets: Sequence[Budget],
         left = np.array([(after - d).days - 1 for d in daily.index])
         shares = {"budget_spent": spent / budget.amount,
                   "budget_landing": (spent + burn * left) / budget.amount}  # fmt: skip
+        checks = [(f"{name}_{round(level * 100)}", share, level)
+                  for name, share in shares.items() for level in sorted(rule.levels)]  # fmt: skip
+        if rule.forecast:
+            median, exceed = forecast_landing(ledger, runs, budget, spent, after)
+            checks += [(f"budget_forecast_{round(level * 100)}", median / budget.amount, level)
+                       for level in sorted(rule.levels)]  # fmt: skip
+            checks.append(("budget_at_risk", exceed, rule.max_p_exceed))
         scope = {"budget": budget.period, **{k: getattr(budget, k) for k in SCOPE
                                              if getattr(budget, k)}}  # fmt: skip
-        for name, share in shares.items():
-            for level in sorted(rule.levels):
-                crossed = share[(share >= level) & (share.index >= start.date())]
-                if crossed.empty:
-                    continue
-                day = crossed.index[0]
-                ended = after if after <= end.date() else None
-                alerts.append(Alert(f"{name}_{round(level * 100)}", scope, _close(day, end),
-                                    None if ended is None else _close(ended, end),
-                                    round(float(crossed.iloc[0]), 6), level))  # fmt: skip
+        ended = after if after <= end.date() else None
+        for name, share, level in checks:
+            crossed = share[(share >= level) & (share.index >= start.date())]
+            if crossed.empty:
+                continue
+            alerts.append(Alert(name, scope, _close(crossed.index[0], end),
+                                None if ended is None else _close(ended, end),
+                                round(float(crossed.iloc[0]), 6), level))  # fmt: skip
     return alerts
+
+
+def forecast_landing(ledger: Ledger, runs: pd.DataFrame, budget: Budget, spent: pd.Series,
+                     after: dt.date) -> tuple[pd.Series, pd.Series]:  # fmt: skip
+    """Per day of ``spent`` (the spend so far, cumulative): the median landing and the share
+    of paths passing the amount, from the latest run with that as-of day or before that
+    forecasts the rest of the period; NaN where none does."""
+    median = pd.Series(np.nan, index=spent.index)
+    exceed = pd.Series(np.nan, index=spent.index)
+    last = after - dt.timedelta(days=1)
+    loaded: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+    for day, so_far in spent.items():
+        usable = runs[(runs["as_of"] <= day) & (runs["horizon_end"] >= last)]
+        if usable.empty or np.isnan(so_far):
+            continue
+        run = usable.iloc[0]  # newest first
+        if run["run_id"] not in loaded:
+            loaded[run["run_id"]] = load_paths(ledger, run["run_id"])
+        keys, paths = loaded[run["run_id"]]
+        inside = np.ones(len(keys), dtype=bool)
+        for k in SCOPE:
+            if getattr(budget, k):
+                inside &= (keys[k] == getattr(budget, k)).to_numpy()
+        if not inside.any():
+            continue
+        first = (day - run["as_of"]).days  # index of the day after ``day`` in the run
+        rest = paths[inside].sum(axis=0)[:, first : first + (last - day).days].sum(axis=1)
+        landing = so_far + rest
+        median[day] = float(np.median(landing))
+        exceed[day] = exceed_share(landing, budget.amount)
+    return median, exceed
 
 
 def _close(day: dt.date, end: dt.datetime) -> dt.datetime:

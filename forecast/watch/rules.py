@@ -77,12 +77,15 @@ class InflationRule(BaseModel):
 
 
 class BudgetRule(BaseModel):
-    """``budget_spent_<level>`` and ``budget_landing_<level>`` alerts (see ``budgets``)."""
+    """``budget_spent_<level>``, ``budget_landing_<level>``, ``budget_forecast_<level>`` and
+    ``budget_at_risk`` alerts (see ``budgets``)."""
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
     levels: list[float] = Field(default_factory=lambda: [0.85, 0.90], min_length=1)
+    forecast: bool = True  # also judge the latest forecast run's landing (P50, p_exceed)
+    max_p_exceed: float = Field(default=0.2, gt=0, le=1)
 
     def model_post_init(self, context: object) -> None:
         if any(not 0 < level <= 10 for level in self.levels):
