@@ -87,8 +87,41 @@ def main() -> None:
         f"2x for 2 hours at {tried} random client-hours of >= ${rule.min_increase_usd}: "
         f"{hit / max(tried, 1):.1%} detected within 2 hours (goal >= 95%)"
     )
+    ratio, extra = oracle_bounds(cost, rule)
+    print(f"upper bound at <= 1 alert per client-week (a threshold per client, chosen in "
+          f"hindsight so that one untouched hour of the week passes it): {ratio:.1%} of the "
+          f"spikes on the hour's ratio to its baseline, {extra:.1%} on its excess over it")  # fmt: skip
     if args.demo:
         demo_speed()
+
+
+def oracle_bounds(cost: np.ndarray, rule) -> tuple[float, float]:
+    """Detection of 2x-for-2-hours spikes (at every judged client-hour of at least the rule's
+    floor) by the best threshold each client could have had: the second-highest untouched
+    value of its judged week, on the log ratio of an hour to its seasonal median and on the
+    hour's cost above it. No rule that compares an hour with that baseline does better at
+    the goal's false-alarm rate."""
+    from forecast.watch.rules import seasonal_baseline
+
+    median = seasonal_baseline(cost, rule.weeks)[0][JUDGED_FROM:]
+    now = cost[JUDGED_FROM:]
+    with np.errstate(all="ignore"):
+        stats = [
+            (np.log(now / median), lambda v, c: v + np.log(2)),
+            (now - median, lambda v, c: v + c),
+        ]
+    found = []
+    for stat, spiked in stats:
+        stat = np.where(np.isfinite(stat), stat, -np.inf)
+        hits = tries = 0
+        for j in range(cost.shape[1]):
+            bar = np.sort(stat[:, j])[-2]
+            for t in np.flatnonzero(now[:-1, j] >= rule.min_increase_usd):
+                tries += 1
+                hits += bool(max(spiked(stat[t, j], now[t, j]),
+                                 spiked(stat[t + 1, j], now[t + 1, j])) > bar)  # fmt: skip
+        found.append(hits / max(tries, 1))
+    return found[0], found[1]
 
 
 def demo_speed() -> None:
