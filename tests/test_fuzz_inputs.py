@@ -12,9 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forecast.billed import import_billed
+from forecast.deployments import import_deployments
 from forecast.errors import CostcastError
 from forecast.ingest import ingest_files
 from forecast.ledger import Ledger
+from forecast.outcomes import import_outcomes
 from forecast.sources import SOURCES
 
 pytestmark = pytest.mark.slow
@@ -61,6 +63,8 @@ def feed(ledger, folder, name: str, body: bytes, fmt: str | None) -> None:
     try:
         if fmt in BILLED:
             import_billed(ledger, [path], fmt)
+        elif fmt in SIGNALS:
+            SIGNALS[fmt](ledger, [path])
         else:
             ingest_files(ledger, [path], fmt=fmt)
     except CostcastError as exc:
@@ -94,6 +98,40 @@ def test_any_bytes_under_any_name_are_a_located_error_or_ingested(
     ledger, tmp_path_factory, body, name
 ):
     feed(ledger, tmp_path_factory.getbasetemp(), name, body, None)
+
+
+SIGNALS = {"outcomes": import_outcomes, "deployments": import_deployments}
+SIGNAL_KEYS = ["request_id", "outcome", "date", "team", "feature", "successes", "attempts",
+               "id", "time", "description"]  # fmt: skip
+signal_values = scalars | st.sampled_from(["success", "failure", "0.5", "2026-03-01", "ops"])
+signal_rows = st.dictionaries(st.sampled_from(SIGNAL_KEYS), signal_values, max_size=6)
+
+
+@pytest.mark.parametrize("kind", list(SIGNALS))
+@SETTINGS
+@given(rows=st.lists(signal_rows | documents, max_size=4), lines=st.booleans())
+def test_any_outcome_or_deployment_records_are_a_located_error_or_imported(
+    ledger, tmp_path_factory, kind, rows, lines
+):
+    body = "\n".join(json.dumps(r) for r in rows) if lines else json.dumps(rows)
+    feed(ledger, tmp_path_factory.getbasetemp(), "s.jsonl" if lines else "s.json",
+         body.encode(), kind)  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", list(SIGNALS))
+@SETTINGS
+@given(
+    header=st.sampled_from(["request_id,outcome", "date,team,feature,successes,attempts",
+                            "id,time,team,feature,description", ""]),
+    text=st.text(alphabet=string.printable + "é\x00\r", max_size=200),
+    name=st.sampled_from(["s.csv", "s", "s.json"]),
+)  # fmt: skip
+def test_any_text_or_bytes_as_outcomes_or_deployments_are_a_located_error(
+    ledger, tmp_path_factory, kind, header, text, name
+):
+    body = f"{header}\n{text}".encode("utf-8", "surrogatepass")
+    feed(ledger, tmp_path_factory.getbasetemp(), name, body, kind)
+    feed(ledger, tmp_path_factory.getbasetemp(), name, text.encode("utf-16"), kind)
 
 
 def test_deep_nesting_is_a_located_error(ledger, tmp_path):
