@@ -15,6 +15,8 @@ from forecast.usage import GROUP_HELP
 class Page(BaseModel):
     data: list[dict[str, Any]]
     count: int  # rows in the whole result, not just this page
+    # the ledger rows a computed page was read from: rows, first_day, last_day, content_hash
+    provenance: dict[str, Any] | None = None
 
 
 class ErrorBody(BaseModel):
@@ -60,8 +62,10 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def page(frame: pd.DataFrame, limit: int, offset: int) -> Page:
-    return Page(data=records(frame.iloc[offset : offset + limit]), count=len(frame))
+def page(frame: pd.DataFrame, limit: int, offset: int,
+         provenance: dict[str, Any] | None = None) -> Page:  # fmt: skip
+    return Page(data=records(frame.iloc[offset : offset + limit]), count=len(frame),
+                provenance=provenance)  # fmt: skip
 
 
 Limit = Query(100, ge=1, le=10_000, description="Rows per page.")

@@ -29,7 +29,7 @@ from forecast.fiscal import DAYS_PER_MONTH
 from forecast.kpis import KIND_COLUMNS as KINDS
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.usage import cost_sum, priced_usage_sql
+from forecast.usage import cost_sum, priced_usage_sql, usage_provenance
 
 WINDOW_DAYS = 7
 BOOTSTRAP = 2000
@@ -78,7 +78,9 @@ def _measure(ledger: Ledger, book: PriceBook, known: pd.DataFrame, row: pd.Serie
     stop = min([start + pd.Timedelta(days=window), *pd.to_datetime(later["started"])])
     days = _daily(ledger, book, row["team"], row["feature"], start, window, stop)
     found = _impact(days, row["deployment"], row["team"], row["feature"], start, window, seed)
-    return found | {"description": row["description"], "source": row["source"]}
+    read = usage_provenance(ledger, (start - pd.Timedelta(days=window)).date(), stop.date(),
+                            "team = ? AND feature = ?", [row["team"], row["feature"]])  # fmt: skip
+    return found | {"description": row["description"], "source": row["source"], "provenance": read}
 
 
 def _daily(
@@ -191,7 +193,9 @@ def rank_deployments(
             rows.append({"deployment": row["deployment"], "team": row["team"],
                          "feature": row["feature"], "why_unmeasured": exc.message})  # fmt: skip
             continue
-        rows.append({k: v for k, v in found.items() if k != "tokens_per_request"})
+        rows.append(
+            {k: v for k, v in found.items() if k not in ("tokens_per_request", "provenance")}
+        )
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame

@@ -70,21 +70,9 @@ class RunSettings:
 
 def provenance(ledger: Ledger, as_of: dt.date) -> dict[str, Any]:
     """Rows, days and an order-independent content hash of the usage up to ``as_of``."""
-    rows, first, last, digest = ledger.con.execute(
-        """SELECT count(*), min(ts)::DATE, max(ts)::DATE,
-                  sum(hash(ts, bucket, team, feature, model, provider, service_tier, status,
-                           "user", deployment, requests, input_tokens, cached_input_tokens,
-                           cache_write_tokens, output_tokens, reported_cost_usd)::HUGEINT)
-                      % 18446744073709551616
-           FROM usage WHERE ts < ?""",
-        [as_of + dt.timedelta(days=1)],
-    ).fetchall()[0]
-    return {
-        "rows": int(rows),
-        "first_day": str(first),
-        "last_day": str(last),
-        "content_hash": f"{int(digest or 0):016x}",
-    }
+    from forecast.usage import usage_provenance
+
+    return usage_provenance(ledger, end=as_of)
 
 
 def plan_dates(ledger: Ledger, horizon: Horizon, as_of: dt.date | None) -> tuple[dt.date, dt.date]:

@@ -245,3 +245,28 @@ def _fiscal(
     totals = totals.reset_index()
     totals.insert(1, "period", [calendar.label(t.date(), freq) for t in totals["timestamp"]])
     return totals
+
+
+def usage_provenance(
+    ledger: Ledger, start: dt.date | None = None, end: dt.date | None = None,
+    where: str = "TRUE", params: Sequence[object] = (),
+) -> dict[str, Any]:  # fmt: skip
+    """What a figure was computed from: the ledger rows of days [start, end] (and ``where``),
+    their first and last day and an order-independent hash of their content, so that the
+    same rows give the same hash in any ledger and a changed row shows."""
+    bounds, bound_params = _range(start, end, ())
+    rows, first, last, digest = ledger.con.execute(
+        f"""SELECT count(*), min(ts)::DATE, max(ts)::DATE,
+                   sum(hash(ts, bucket, team, feature, model, provider, service_tier, status,
+                            "user", deployment, requests, input_tokens, cached_input_tokens,
+                            cache_write_tokens, output_tokens, reported_cost_usd)::HUGEINT)
+                       % 18446744073709551616
+            FROM usage {bounds or "WHERE TRUE"} AND ({where})""",
+        [*bound_params, *params],
+    ).fetchall()[0]
+    return {
+        "rows": int(rows),
+        "first_day": None if first is None else str(first),
+        "last_day": None if last is None else str(last),
+        "content_hash": f"{int(digest or 0):016x}",
+    }

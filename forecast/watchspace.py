@@ -31,6 +31,14 @@ class SpendWatch:
     def ledger(self) -> Ledger:
         raise NotImplementedError  # the workspace's
 
+    def usage_provenance(self, start: dt.date | None = None, end: dt.date | None = None
+                         ) -> dict[str, Any]:  # fmt: skip
+        """The ledger rows of [start, end]: count, days and content hash (what a figure of
+        that window was computed from)."""
+        from forecast.usage import usage_provenance
+
+        return usage_provenance(self.ledger, start, end)
+
     def kpis(self, **options: Any) -> pd.DataFrame:
         """Spend KPIs per group and period (see ``forecast.kpis`` for the formulas)."""
         from forecast.kpis import kpis

@@ -48,6 +48,9 @@ def test_a_longer_prompt_by_hand(ledger, tmp_path):
     assert found["monthly_usd"] == pytest.approx(0.0005 * 580 / 7 * 30.4375)
     assert found["tokens_per_request"]["input"] == {"before": 1000, "after": 1200}
     assert (found["days_before"], found["days_after"]) == (7, 7)
+    # read from the feature's 14 daily rows, March 2-15
+    assert found["provenance"] | {"content_hash": None} == {
+        "rows": 14, "first_day": "2026-03-02", "last_day": "2026-03-15", "content_hash": None}  # fmt: skip
     assert found["summary"] == ("deployment triage@v2 raised cost per request of triage by 14% "
                                 "(95% CI +14% to +14%), +$1 a month at the current volume")  # fmt: skip
 

@@ -139,7 +139,9 @@ def test_cli_imports_lists_and_prints_the_schema_kept_in_the_repo(cli, tmp_path,
     assert "2 new" in out and "1 request id(s) not in the usage yet" in out
     code, out, _ = cli("outcomes", "list", "--output", "json")
     assert [(r["kind"], r["rows"]) for r in json.loads(out)] == [("request", 2)]
-    code, out, _ = cli("kpis", "--by", "team", "--output", "json")
+    code, out, err = cli("kpis", "--by", "team", "--output", "json")
+    # r1-r4 share an hour and a group: one ledger row; r5 one more; sales two days
+    assert "from 4 ledger rows, 2026-03-02 to 2026-03-03" in err
     ops = next(r for r in json.loads(out) if r["team"] == "ops")
     assert ops["resolution_rate"] == 1.0  # r1 succeeded; r7 is not in the usage
     write(tmp_path, "bad.csv", "request_id,outcome\nr1,perhaps\n")

@@ -143,6 +143,8 @@ def test_the_api_lists_recorded_alerts_and_replays(tmp_path):
         replayed = client.get("/v1/alerts", params={"from": "2026-03-23T00:00:00",
                                                     "to": "2026-03-23T23:00:00"}).json()  # fmt: skip
         assert [a["fired_at"] for a in replayed["data"]] == ["2026-03-23T10:00:00"]
+        # read with its five weeks of baseline: all 22 days, 2 rows an hour and the 3 retry rows
+        assert replayed["provenance"]["rows"] == 22 * 24 * 2 + 3
         assert client.get("/v1/alerts", params={"from": "2026-03-23T00:00:00"}).status_code == 422
 
 

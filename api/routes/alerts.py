@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import AlertsWrite, Read, State, WorkspaceDep
 from api.pages import ERRORS, Limit, Offset, Page, page
 from forecast.errors import CostcastError
-from forecast.watch.alerts import utc_hour
+from forecast.watch.alerts import HISTORY_HOURS, utc_hour
 from forecast.workspace import Workspace
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=ERRORS)
@@ -43,7 +43,10 @@ def alerts(
 
     def replayed() -> Page:
         found = [a.to_dict() for a in workspace.replay_alerts(first, last)]
-        return Page(data=found[offset : offset + limit], count=len(found))
+        # the replay reads the weeks of baseline before ``from`` too
+        read_from = (first - dt.timedelta(hours=HISTORY_HOURS)).date()
+        return Page(data=found[offset : offset + limit], count=len(found),
+                    provenance=workspace.usage_provenance(read_from, last.date()))  # fmt: skip
 
     return state.cached(request, replayed)
 

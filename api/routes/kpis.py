@@ -30,7 +30,12 @@ def kpis(
     tokens_per_request per kind, token_inflation (formulas as in costcast kpis --help)."""
     return state.cached(
         request,
-        lambda: page(workspace.kpis(by=by, freq=freq, start=start, end=end), limit, offset),
+        lambda: page(
+            workspace.kpis(by=by, freq=freq, start=start, end=end),
+            limit,
+            offset,
+            workspace.usage_provenance(start, end),
+        ),
     )
 
 

@@ -188,7 +188,11 @@ def kpis(
     (failed and retried calls' cost included); failed_share = failed_requests / requests;
     failed_cost_usd = cost of the calls that failed; tokens_per_request_KIND = tokens / requests;
     token_inflation = input tokens per request / the same over the 28 days before the period,
-    minus 1. Unknown (empty) where a source counts no requests or the book has no price."""
+    minus 1. Where outcomes were imported (costcast outcomes import): resolution_rate =
+    successful_outcomes / outcome_attempts; cost_per_successful_outcome = cost of the usage
+    the outcomes cover / successful_outcomes. Unknown (empty) where a source counts no
+    requests, the book has no price or no outcomes exist. The ledger rows read (count, days,
+    content hash) go to stderr."""
     first, last = parse_date(start, "from"), parse_date(end, "to")
     with workspace(config, read_only=True) as ws:
         if budget_burn:
@@ -207,7 +211,10 @@ def kpis(
             emit(frame, output, title=f"the top 5% of users' share of cost per {freq}")
             return
         frame = ws.kpis(by=by, freq=freq, start=first, end=last)
+        source = ws.usage_provenance(first, last)
     emit(frame, output, title=f"KPIs by {by or 'total'} per {freq}")
+    err.print(f"from {source['rows']:,} ledger rows, {source['first_day']} to "
+              f"{source['last_day']}, content hash {source['content_hash']}")  # fmt: skip
 
 
 def _model_spread(ws: Workspace, first: dt.date | None, last: dt.date | None, share: float,

@@ -68,11 +68,14 @@ def impact(
         return
     tokens = found.pop("tokens_per_request")
     summary = found.pop("summary")
+    read = found.pop("provenance")
     frame = pd.DataFrame([found])
     for kind, values in tokens.items():
         frame[f"{kind}_per_request_before"] = values["before"]
         frame[f"{kind}_per_request_after"] = values["after"]
     emit(frame, output, title=summary)
+    err.print(f"from {read['rows']:,} ledger rows of {found['team']}/{found['feature']}, "
+              f"{read['first_day']} to {read['last_day']}, content hash {read['content_hash']}")  # fmt: skip
 
 
 def _hour(text: str | None, param: str) -> dt.datetime | None:
