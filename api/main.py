@@ -9,13 +9,25 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import alerts, billing, exports, forecasts, health, kpis, prices, scenarios, usage
+from api.routes import (
+    alerts,
+    billing,
+    exports,
+    forecasts,
+    health,
+    impact,
+    kpis,
+    prices,
+    scenarios,
+    usage,
+)
 from api.settings import get_settings
 from api.state import AppState
 
 # Every router the app serves; tests walk these to check each route's scope.
 ROUTERS = tuple(
-    m.router for m in (health, usage, kpis, alerts, forecasts, scenarios, prices, billing, exports)
+    m.router
+    for m in (health, usage, kpis, impact, alerts, forecasts, scenarios, prices, billing, exports)
 )
 
 DESCRIPTION = """Forecasts, what-if scenarios, usage, prices, billed actuals and finance

@@ -175,18 +175,18 @@ def rank_deployments(
     ledger: Ledger, book: PriceBook, *, since: dt.date | None = None, window: int = WINDOW_DAYS,
     listed: Sequence[DeploymentEntry] = (),
 ) -> pd.DataFrame:  # fmt: skip
-    """Every deployment (since ``since``) with a feature history before it, ranked by the
+    """Every deployment (since ``since``) with usage of its feature before it, ranked by the
     size of its monthly cost change; those that cannot be measured say why."""
     _check_window(window)
     rows = []
     known = deployment_starts(ledger, listed)  # read once, for every deployment measured
+    first_use = {(t, f): pd.Timestamp(ts) for t, f, ts in ledger.con.execute(
+        "SELECT team, feature, min(ts) FROM usage GROUP BY ALL").fetchall()}  # fmt: skip
     for _, row in known.iterrows():
         if since is not None and pd.Timestamp(row["started"]).date() < since:
             continue
-        earlier = known[(known["team"] == row["team"]) & (known["feature"] == row["feature"])
-                        & (known["started"] < row["started"])]  # fmt: skip
-        if earlier.empty:
-            continue  # the feature's first deployment: nothing before it to compare
+        if pd.Timestamp(row["started"]) <= first_use.get((row["team"], row["feature"]), pd.NaT):
+            continue  # the feature started with it (its first tag): nothing before to compare
         try:
             found = _measure(ledger, book, known, row, window, seed=0)
         except CostcastError as exc:

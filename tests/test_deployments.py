@@ -141,3 +141,32 @@ def test_cli_imports_lists_and_refuses_a_bad_file(cli, tmp_path, monkeypatch):
     (tmp_path / "bad.csv").write_text("id,time,feature\ntriage-v3,soon,triage\n")
     code, _, err = cli("deployments", "import", "bad.csv")
     assert code == 2 and "bad.csv, line 2, field 'time'" in err and "Traceback" not in err
+
+
+def test_the_api_serves_impact_ranking_and_deployments(tmp_path):
+    from apikit import bearer, make_workspace
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.settings import Settings, get_settings
+    from forecast.ledger import Ledger
+
+    workspace = make_workspace(tmp_path, with_run=False, with_usage=False)
+    with Ledger(tmp_path / "ledger.duckdb") as ledger:
+        ingest_files(ledger, [untagged_weeks(tmp_path / "u.csv")])
+    with workspace["config"].open("a") as config:
+        config.write("deployments:\n  - {id: triage-v2, time: 2026-03-09, feature: triage}\n")
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: Settings(config=workspace["config"])
+    with TestClient(app) as client:
+        client.headers.update(bearer(workspace["tokens"]["all"]))
+        found = client.get("/v1/impact", params={"deployment": "triage-v2"}).json()
+        assert found["cost_per_request_after"] == pytest.approx(0.0040)
+        assert found["provenance"]["rows"] == 14
+        ranked = client.get("/v1/impact/ranking").json()
+        # listed on a feature used before it: measured, unlike a feature's first tag
+        assert [r["deployment"] for r in ranked["data"]] == ["triage-v2"]
+        listed = client.get("/v1/deployments").json()
+        assert [(r["team"], r["source"]) for r in listed["data"]] == [("ops", "costcast.yaml")]
+        missing = client.get("/v1/impact", params={"deployment": "v9"})
+        assert missing.status_code == 404 and missing.json()["field"] == "deployment"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
@@ -74,20 +73,3 @@ def budget_burn(
     used_share, burn rate, projected total and exhaustion date, and their basis (as costcast
     kpis --budget-burn)."""
     return state.cached(request, lambda: page(workspace.budget_burn(end), limit, offset))
-
-
-@router.get("/impact", response_model=dict[str, Any])
-def impact(
-    request: Request,
-    state: State,
-    workspace: WorkspaceDep,
-    token: Read,
-    deployment: str = Query(min_length=1, max_length=200, description="A deployment id."),
-    feature: str | None = Query(None, description="The feature, where the id ran on several."),
-    window: int = Query(7, ge=1, le=90, description="Days before and after to compare."),
-) -> dict[str, Any]:
-    """What a deployment did to a feature's cost per request, with a 95% interval and the
-    monthly cost at the current volume (as costcast impact)."""
-    return state.cached(
-        request, lambda: workspace.deployment_impact(deployment, feature=feature, window=window)
-    )
