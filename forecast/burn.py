@@ -78,7 +78,7 @@ def daily_cost(
     cost = ledger.con.execute(
         f"""SELECT CAST(ts AS DATE) AS day,
                    {cost_sum()} AS cost
-            FROM ({priced_usage_sql(ledger, book, first, as_of, strict=False, daily=True)})
+            FROM ({priced_usage_sql(ledger, book, first, as_of, strict=False, daily=True, dims=SCOPE)})
             WHERE {where} GROUP BY ALL""",
         params,
     ).df()

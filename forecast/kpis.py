@@ -63,7 +63,8 @@ def kpis(
     check_span(ledger, start, end)
     # the baseline of the first period reaches back before it
     since = None if start is None else start - dt.timedelta(days=baseline_days + 31)
-    priced = priced_usage_sql(ledger, book, since, end, strict=False, daily=True)
+    priced = priced_usage_sql(ledger, book, since, end, strict=False, daily=True,
+                              dims=[*keys, "status"])  # fmt: skip
     frame = ledger.con.execute(_sql(priced, keys, freq, baseline_days)).df()
     found = outcome_kpis(ledger, book, keys, freq, since, end)
     frame = frame.merge(found.astype({"period_start": frame["period_start"].dtype}),
@@ -152,7 +153,7 @@ def top_users(
     (at least one), and that top's share of the users' cost. Usage without a user is left
     out; a period whose cost is unknown for some user has an unknown share."""
     check_freq(freq, KPI_FREQS)
-    priced = priced_usage_sql(ledger, book, start, end, strict=False, daily=True)
+    priced = priced_usage_sql(ledger, book, start, end, strict=False, daily=True, dims=["user"])
     per_user = ledger.con.execute(
         f"""SELECT CAST(date_trunc('{freq}', ts) AS DATE) AS period_start, "user",
                    {cost_sum()} AS cost_usd

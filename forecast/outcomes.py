@@ -220,7 +220,7 @@ def outcome_kpis(
                d.successes, d.attempts, CASE WHEN c.day IS NULL THEN 0 ELSE c.cost END
         FROM outcome_days d LEFT JOIN (
             SELECT CAST(ts AS DATE) AS day, team, feature, {cost_sum()} AS cost
-            FROM ({priced_usage_sql(ledger, book, start, end, strict=False, daily=True)})
+            FROM ({priced_usage_sql(ledger, book, start, end, strict=False, daily=True, dims=("team", "feature"))})
             GROUP BY ALL) c ON c.day = d.day AND c.team = d.team AND c.feature = d.feature
         WHERE {_day_range("d.day", start, end)}"""
     not_by_day = """AND NOT EXISTS (SELECT 1 FROM outcome_days d WHERE d.team = u.team

@@ -104,6 +104,7 @@ def priced_usage_sql(
     strict: bool = True,
     exclude: Sequence[str] = (),
     daily: bool = False,
+    dims: Sequence[str] | None = None,
 ) -> str:
     """SQL for every ledger row in [start, end] (but those of the models in ``exclude``)
     with its book cost; registers the lookups it needs.
@@ -112,7 +113,8 @@ def priced_usage_sql(
     price; otherwise their rows come with a null cost (unknown, never zero).
     ``daily``: the rows summed to days first (``ts`` the day's start), for readers that
     need no hours: prices change by day, and the price lookup then has a twentieth of the
-    rows to do.
+    rows to do. ``dims`` (with ``daily``): the dimensions the reader groups by; the others
+    come back empty, and the sum to days has fewer groups to keep.
     """
     con = ledger.con
     used = _used(ledger, start, end, exclude)
@@ -135,16 +137,21 @@ def priced_usage_sql(
                m.key AS price_model, p.input AS price_input,
                p.cached_input AS price_cached_input, p.cache_write AS price_cache_write,
                p.output AS price_output
-        FROM ({_daily_rows(bounds) if daily else f"SELECT * FROM usage {bounds}"}) u
+        FROM ({_daily_rows(bounds, dims) if daily else f"SELECT * FROM usage {bounds}"}) u
         JOIN _price_models m ON u.model = m.model
         ASOF {"" if strict else "LEFT "}JOIN _prices p
             ON m.key = p.model AND u.service_tier = p.tier AND CAST(u.ts AS DATE) >= p.effective
     """
 
 
-def _daily_rows(bounds: str) -> str:
-    dims = ", ".join(f'"{d}"' for d in ("team", "feature", "model", "provider", "service_tier",
-                                         "status", "user", "deployment"))  # fmt: skip
+def _daily_rows(bounds: str, only: Sequence[str] | None = None) -> str:
+    # the price needs model, provider and tier; the rest only where the reader groups by it
+    priced = ("model", "provider", "service_tier")
+    dims = ", ".join(
+        f'"{d}"' if only is None or d in priced or d in only else f"'' AS \"{d}\""
+        for d in ("team", "feature", "model", "provider", "service_tier", "status", "user",
+                  "deployment")
+    )  # fmt: skip
     sums = ", ".join(f"sum({c}) AS {c}" for c in ("requests", "input_tokens",
                      "cached_input_tokens", "cache_write_tokens", "output_tokens"))  # fmt: skip
     return f"""SELECT date_trunc('day', ts) AS ts, '1d' AS bucket, {dims}, {sums},
