@@ -86,8 +86,7 @@ def engine(
         budget_costly(inputs)
     end = series[0][1][-HOLDOUT - 1]
     start = time.perf_counter()
-    result = run_engine(inputs, HORIZON, end=end, n_paths=200, auto=models == "auto", jobs=jobs,
-                        dask_client=dask_client)  # fmt: skip
+    result = run_engine(inputs, HORIZON, end=end, n_paths=200, jobs=jobs, dask_client=dask_client)
     seconds = time.perf_counter() - start
     err = total = 0.0
     chosen: dict[str, int] = {}

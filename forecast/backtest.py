@@ -99,8 +99,7 @@ def cross_validation(
         result = run_engine(
             [s.input for s in series], horizon, end=cut, n_windows=settings.backtest_windows,
             step=settings.backtest_step, n_paths=settings.n_paths, seed=settings.seed,
-            params=engine_params(settings), keep_candidates=True,
-            auto=settings.forecasters == "auto", jobs=jobs, dask_client=dask_client,
+            params=engine_params(settings), keep_candidates=True, jobs=jobs, dask_client=dask_client,
         )  # fmt: skip
         names = [*candidates, "ensemble", AUTO]
         sums: dict[str, dict[str, np.ndarray]] = {}

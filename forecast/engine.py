@@ -65,13 +65,6 @@ class Plan:
     end: pd.Timestamp
     params: dict[str, Any] = field(default_factory=dict)
     keep_candidates: bool = False
-    auto: bool = False  # chosen by auto: each candidate only on series of its auto_min_days
-
-
-def auto_tries(plan: Plan, name: str, length: int) -> bool:
-    """Whether ``auto`` may choose (and so need fit) candidate ``name`` on a series of
-    ``length`` days; every asked-for candidate may where the run named them itself."""
-    return not plan.auto or length >= FORECASTERS[name].auto_min_days
 
 
 @dataclass
@@ -203,9 +196,7 @@ def forecast_chunk(
     scored = [_usable(len(s.y), plan.cutoffs).any() for s in inputs]
     costly = {n for n, cls in FORECASTERS.items() if cls.cost == "costly"}
     for name in local:
-        # a candidate auto would not choose is fitted only to be reported (a backtest)
-        tried = {i for i, s in enumerate(inputs) if name in s.candidates and scored[i]
-                 and (plan.keep_candidates or auto_tries(plan, name, len(s.y)))}  # fmt: skip
+        tried = {i for i, s in enumerate(inputs) if name in s.candidates and scored[i]}
         young = [i for i, s in enumerate(inputs) if not scored[i] and (
             name in SHORT_FALLBACK or (name in s.candidates and name not in costly))]  # fmt: skip
         rows = sorted({*tried, *young})
@@ -236,11 +227,6 @@ def _decide(
     cells = usable[:, None] & (np.arange(plan.cv_horizon)[None, :] < reaches(plan)[:, None])
     ok = {}
     for name in s.candidates:
-        if not auto_tries(plan, name, len(s.y)):
-            skipped.setdefault(name, f"auto tries it on histories of "
-                                     f"{FORECASTERS[name].auto_min_days} days or more")  # fmt: skip
-            if not plan.keep_candidates:
-                continue  # not fitted: nothing to keep
         point, cv = finals.get(name), cvs.get(name)
         if point is None or np.isnan(point).any():
             skipped.setdefault(name, "no forecast")
@@ -250,9 +236,8 @@ def _decide(
             continue
         ok[name] = np.where(cells, cv, np.nan) if cv is not None else np.full_like(actual, np.nan)
     flag = None
-    eligible = {n: cv for n, cv in ok.items() if auto_tries(plan, n, len(s.y))}
-    if usable.any() and eligible:
-        choice = choose(actual, eligible, mase_scale(s.y))
+    if usable.any() and ok:
+        choice = choose(actual, ok, mase_scale(s.y))
     else:
         # too young to score: the median of what was asked for and can fit, else of the
         # simple forecasters
@@ -270,8 +255,7 @@ def _decide(
             else f"no candidate could be scored: median of {', '.join(fallback)}"
         )
     point = combine(finals, choice.members)
-    point_cv = (combine(eligible, choice.members) if eligible and usable.any()
-                else np.full_like(actual, np.nan))  # fmt: skip
+    point_cv = combine(ok, choice.members) if ok and usable.any() else np.full_like(actual, np.nan)
     kept = {}
     if plan.keep_candidates:
         for name, cv in ok.items():
@@ -374,7 +358,6 @@ def run_engine(
     seed: int = 0,
     params: dict[str, Any] | None = None,
     keep_candidates: bool = False,
-    auto: bool = False,
     jobs: int | None = None,
     dask_client: Any = None,
     on_done: Callable[[Outcome], None] | None = None,
@@ -383,7 +366,7 @@ def run_engine(
     if h < 1:
         raise CostcastError("the horizon must be at least one day", param="horizon")
     cv_horizon, cutoffs = plan_cutoffs(h, n_windows, step)
-    plan = Plan(h, cutoffs, cv_horizon, pd.Timestamp(end), params or {}, keep_candidates, auto)
+    plan = Plan(h, cutoffs, cv_horizon, pd.Timestamp(end), params or {}, keep_candidates)
     outcomes: dict[str, Outcome] = {}
     for batch in _outcomes(plan, inputs, _global_forecasts(plan, inputs), jobs, dask_client):
         for outcome in batch:

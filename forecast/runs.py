@@ -139,8 +139,7 @@ def create_forecast(
     result = run_engine(
         inputs, h, end=pd.Timestamp(as_of), n_windows=settings.backtest_windows,
         step=settings.backtest_step, n_paths=settings.n_paths, seed=settings.seed,
-        params=engine_params(settings), auto=settings.forecasters == "auto", jobs=jobs,
-        dask_client=dask_client, on_done=on_series,
+        params=engine_params(settings), jobs=jobs, dask_client=dask_client, on_done=on_series,
     )  # fmt: skip
     run = ForecastRun(
         # Ids only name runs; reproducibility comes from data, settings and seed.

@@ -356,27 +356,6 @@ def test_auto_tries_costly_forecasters_on_the_heaviest_series_only():
     assert all(s.candidates == ("prophet",) for s in forced)
 
 
-def test_auto_leaves_prophet_out_of_histories_shorter_than_a_year():
-    from forecast.engine import SeriesInput, run_engine
-
-    rng = np.random.default_rng(1)
-
-    def outcome(days, auto, keep=False):
-        y = 100 + rng.normal(0, 5, days)
-        s = SeriesInput("k", y, 1000 * y[None, :], np.array([1e-6]), ("seasonal_naive", "prophet"))
-        return run_engine([s], 14, end=pd.Timestamp("2026-06-30"), auto=auto, jobs=1,
-                          keep_candidates=keep).outcomes["k"]  # fmt: skip
-
-    short = outcome(200, auto=True)
-    assert "prophet" not in short.scores and "365 days" in short.skipped["prophet"]
-    assert short.forecaster == "seasonal_naive"
-    assert "prophet" in outcome(200, auto=False).scores  # asked for by name: fitted
-    assert "prophet" in outcome(400, auto=True).scores  # a year or more: auto tries it
-    # a backtest fits it to report it, but auto does not choose it or combine it
-    kept = outcome(200, auto=True, keep=True)
-    assert "prophet" in kept.candidates and "prophet" not in kept.members
-
-
 def test_a_model_the_book_cannot_price_is_left_out_and_named(ledger, tmp_path):
     from forecast.runstore import run_series
 

@@ -46,9 +46,6 @@ class Forecaster:
     # a second or more per fit, so auto tries them on the heaviest series only.
     cost: ClassVar[str] = "cheap"
     min_days: ClassVar[int] = 1  # the shortest history the model fits
-    # the shortest history ``auto`` tries it on: a model whose strengths need more history
-    # than that is a slower copy of the others on shorter series
-    auto_min_days: ClassVar[int] = 1
     # Why a series got no forecast from this model (series id -> reason), after a call.
     skipped_: dict[str, str]
 

@@ -32,10 +32,6 @@ class ProphetForecaster(LocalForecaster):
     name = "prophet"
     cost = "costly"
     min_days = 14
-    # What Prophet adds to the others is yearly seasonality and holiday effects, and it
-    # learns neither from less than a year: on shorter series it fits a trend and a weekly
-    # shape, as ETS and Theta do, at a hundred times their cost.
-    auto_min_days = 365
 
     def __init__(
         self,
