@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 
 from forecast.demo_billed import write_demo_billed
+from forecast.demo_outcomes import write_demo_outcomes
 from forecast.pricing.book import bundled_entries
 
 MODELS = {
@@ -381,7 +382,7 @@ def demo_config(truth: dict[str, Any], start: dt.date) -> dict[str, Any]:
 
 
 def write_demo_data(out_dir: str | Path, *, seed: int, months: int, end: dt.date) -> list[Path]:
-    """Monthly canonical CSV files, events.yaml (ground truth) and costcast.yaml."""
+    """Monthly usage CSV, billed costs, outcomes, events.yaml (ground truth), costcast.yaml."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = (pd.Timestamp(end) - pd.DateOffset(months=months) + pd.Timedelta(days=1)).date()
@@ -394,16 +395,16 @@ def write_demo_data(out_dir: str | Path, *, seed: int, months: int, end: dt.date
         written.append(path)
     settings = demo_config(truth, start) | {"budgets": demo_budgets(usage, end)}
     billed, gap = write_demo_billed(out_dir, usage, settings["prices"]["entries"], end)
+    outcomes = write_demo_outcomes(out_dir, usage, truth, seed)
     truth["events"].append(gap)
-    events = out_dir / "events.yaml"
-    events.write_text(yaml.safe_dump(truth, sort_keys=False))
+    (events := out_dir / "events.yaml").write_text(yaml.safe_dump(truth, sort_keys=False))
     config = out_dir / "costcast.yaml"
     settings |= _kept_api(config)
     config.write_text(
         "# Demo configuration written by `costcast demo-data`.\n"
         + yaml.safe_dump(settings, sort_keys=False)
     )
-    return [*written, *billed, events, config]
+    return [*written, *billed, outcomes, events, config]
 
 
 def _kept_api(config: Path) -> dict[str, Any]:

@@ -47,3 +47,14 @@ from forecast.fiscal import FiscalCalendar; import datetime as d
 print(FiscalCalendar(2).label(d.date.today(), 'quarter'))")
 costcast export journal "$quarter" --config "$CONFIG" --out "$OUT/journal-$quarter.csv"
 cat "$OUT/journal-$quarter.csv"
+
+echo "== 10. what a resolved ticket costs: support's outcomes per day, then its KPIs over the last full month"
+costcast outcomes import --config "$CONFIG" "$OUT/outcomes-support.csv"
+costcast kpis --config "$CONFIG" --by team,feature --freq month --from "$last_month_start" --to "$last_month_end" --output csv \
+  | python -c "
+import csv, sys
+for row in csv.DictReader(sys.stdin):
+    if row['resolution_rate']:
+        print(f\"{row['team']}/{row['feature']} {row['period_start'][:7]}: {float(row['cost_usd']):,.2f} USD, \"
+              f\"{float(row['successful_outcomes']):,.0f} of {int(row['outcome_attempts']):,} tickets resolved \"
+              f\"({float(row['resolution_rate']):.0%}), {float(row['cost_per_successful_outcome']):.4f} USD a resolved ticket\")"

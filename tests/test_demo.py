@@ -166,3 +166,29 @@ def test_writing_the_demo_again_keeps_its_api_tokens(tmp_path):
     from forecast.config import load_config
 
     assert [t["name"] for t in list_tokens(load_config(tmp_path / "costcast.yaml"))] == ["erp"]
+
+
+@pytest.mark.slow
+def test_support_outcomes_show_the_incident_and_price_a_resolved_ticket(demo):
+    from pathlib import Path
+
+    from forecast.kpis import kpis
+    from forecast.outcomes import import_outcomes
+
+    ledger, book, truth = demo
+    incident = _event(truth, "retry_incident")
+    import_outcomes(ledger, [Path(ledger.path).parent / "outcomes-support.csv"])
+    start = dt.date.fromisoformat(incident["start"]) - dt.timedelta(days=7)
+    days = kpis(ledger, book, by="team,feature", freq="day", start=start,
+                end=start + dt.timedelta(days=14))  # fmt: skip
+    triage = days[days["feature"] == incident["feature"]].set_index("period_start")
+    inside = (triage.index >= incident["start"]) & (triage.index < incident["end"])
+    assert triage.loc[inside, "resolution_rate"].mean() == pytest.approx(0.40, abs=0.05)
+    assert triage.loc[~inside, "resolution_rate"].mean() == pytest.approx(0.78, abs=0.03)
+    # about three successful calls a ticket
+    calls = triage["successful_requests"].astype(float)
+    assert (triage["outcome_attempts"] == (calls // 3).astype(int)).all()
+    # a day's outcomes cover its whole usage: the cost per resolved ticket is the day's cost
+    # over its resolved tickets
+    ratio = triage["cost_usd"] / triage["successful_outcomes"]
+    assert triage["cost_per_successful_outcome"].to_numpy() == pytest.approx(ratio, rel=1e-6)
