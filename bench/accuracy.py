@@ -29,6 +29,7 @@ close (this quarter's landing and the next quarter) is checked per team and
 in total against its P10-P90.
 
     python bench/accuracy.py [--horizons 7,14,28] [--origins 10] [--demo] [--jobs N]
+                             [--data daily.csv]
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def canonical_rows(series: dict[str, pd.DataFrame], with_requests: bool) -> pd.D
         write = part["cache_write_tokens"].fillna(0)
         tokens = pd.DataFrame({
             "timestamp": part["date"].dt.strftime("%Y-%m-%dT00:00:00Z"), "bucket": "1d",
-            "team": stream.split("__")[0].lower(), "feature": (model or "all").lower(),
+            # the whole stream name: two streams of one owner must not merge into one series
+            "team": stream, "feature": model or "all",
             "model": "flat-model",
             "input_tokens": (part["input_tokens"].fillna(0) + cached + write).astype("int64"),
             "cached_input_tokens": cached.astype("int64"),
@@ -153,7 +155,8 @@ def score(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
-def run_real(with_requests: bool, horizons, origins: int, jobs, save: Path | None = None):
+def run_real(with_requests: bool, horizons, origins: int, jobs, save: Path | None = None,
+             data: Path = DATA):  # fmt: skip
     from forecast.backtest import cross_validation
     from forecast.config import load_config
     from forecast.ingest import ingest_files
@@ -164,7 +167,7 @@ def run_real(with_requests: bool, horizons, origins: int, jobs, save: Path | Non
     from forecast.runs import RunSettings
     from forecast.series import daily_drivers
 
-    series = real_series(DATA)
+    series = real_series(data)
     tables = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -285,6 +288,7 @@ def main() -> None:
     parser.add_argument("--demo-only", action="store_true")
     parser.add_argument("--save", type=Path, help="keep every forecast here (pickles)")
     parser.add_argument("--only", choices=["requests", "tokens"], help="one of the two runs")
+    parser.add_argument("--data", type=Path, default=DATA, help="daily.csv of the same format")
     args = parser.parse_args()
     logging.getLogger("cmdstanpy").disabled = True
     logging.getLogger("prophet").setLevel(logging.ERROR)
@@ -298,7 +302,8 @@ def main() -> None:
                 continue
             label = "requests present where the source has them" if with_requests else "tokens only"
             print(f"\n== real usage, {label}", file=sys.stderr)
-            tables = run_real(with_requests, horizons, args.origins, args.jobs, args.save)
+            tables = run_real(with_requests, horizons, args.origins, args.jobs, args.save,
+                              args.data)  # fmt: skip
             print(f"\n## Real usage, {label}\n")
             for h, table in tables.items():
                 print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"), "\n")
