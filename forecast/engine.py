@@ -33,7 +33,7 @@ from forecast.intensity import intensity_forecast, priced_volume
 from forecast.intervals import ErrorBank, idle_class, noise_level, sample_paths, series_level
 from forecast.metrics import mase_scale
 from forecast.models import ENSEMBLE, FORECASTERS, make_forecaster
-from forecast.selection import ENSEMBLE_SIZE, Choice, choose, combine
+from forecast.selection import ENSEMBLE_SIZE, Choice, choose, chosen_without, combine
 
 MIN_TRAIN = 21  # days of history before a cutoff for its window to count
 MAX_CV_HORIZON = 91
@@ -175,23 +175,6 @@ def _windows(
     return actual, unit, levels
 
 
-def _chosen_without(actual: np.ndarray, cvs: dict[str, Any], choice: Choice, scale: float
-                    ) -> np.ndarray:  # fmt: skip
-    """Each window's forecast by the choice made without that window (the choice itself
-    where there is one window only): the errors the intervals are calibrated on are then
-    the selection's out of sample. The chosen model's own errors on the windows that chose
-    it are its luckiest, and made intervals a few points too narrow."""
-    out = np.asarray(combine(cvs, choice.members)).copy()
-    scored = [j for j in range(len(actual)) if (~np.isnan(actual[j])).any()]
-    if len(scored) < 2:
-        return out
-    for j in scored:
-        rest = actual.copy()
-        rest[j] = np.nan
-        out[j] = combine(cvs, choose(rest, cvs, scale).members)[j]
-    return out
-
-
 def _relative(actual: np.ndarray, point: np.ndarray, levels: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         return np.asarray((actual - point) / np.where(levels > 0, levels, np.nan)[:, None])
@@ -272,7 +255,7 @@ def _decide(
             else f"no candidate could be scored: median of {', '.join(fallback)}"
         )
     point = combine(finals, choice.members)
-    point_cv = (_chosen_without(actual, ok, choice, mase_scale(s.y)) if ok and usable.any()
+    point_cv = (chosen_without(actual, ok, choice, mase_scale(s.y)) if ok and usable.any()
                 else np.full_like(actual, np.nan))  # fmt: skip
     kept = {}
     if plan.keep_candidates:

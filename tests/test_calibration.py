@@ -10,14 +10,12 @@ from forecast.engine import SeriesInput, run_engine
 from forecast.intensity import better_unit, intensity_forecast
 from forecast.intervals import ErrorBank, extend, growth_exponent, paths_from
 from forecast.models import ENSEMBLE, resolve_forecasters
-from forecast.selection import choose, combine
+from forecast.selection import choose, chosen_without, combine
 
 END = pd.Timestamp("2026-06-30")
 
 
 def test_each_window_is_judged_by_the_choice_made_without_it():
-    from forecast.engine import _chosen_without
-
     actual = np.full((3, 1), 10.0)
     cv = {"a": np.array([[10.0], [13.0], [13.0]]), "b": np.array([[20.0], [12.0], [12.0]])}
     # All windows: MAE a 2, b 4.67, their median (the mean of two) 3.33; a wins by the margin
@@ -26,10 +24,10 @@ def test_each_window_is_judged_by_the_choice_made_without_it():
     assert choice.name == ENSEMBLE
     # Without window 0: a 3, b 2, ensemble 2.5; b wins by 20% and in both windows: b's 20.
     # Without window 1 (or 2): a 1.5, b 6, ensemble 3.75; a wins in one of two: 12.5.
-    assert _chosen_without(actual, cv, choice, 1.0)[:, 0].tolist() == [20.0, 12.5, 12.5]
+    assert chosen_without(actual, cv, choice, 1.0)[:, 0].tolist() == [20.0, 12.5, 12.5]
     # one window: nothing to leave out, the choice's own forecast
     one = {n: f[:1] for n, f in cv.items()}
-    assert _chosen_without(actual[:1], one, choose(actual[:1], one, 1.0), 1.0)[0, 0] == 10.0
+    assert chosen_without(actual[:1], one, choose(actual[:1], one, 1.0), 1.0)[0, 0] == 10.0
 
 
 def test_a_clear_winner_is_chosen_and_a_close_race_is_combined():
