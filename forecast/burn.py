@@ -146,10 +146,15 @@ def _forecast_days(
     start = run.as_of + dt.timedelta(days=1)
     if days[0] < start or days[-1] > run.horizon_end or not len(keys):
         return None
+    offset = (days[0] - start).days
+    mean = paths[in_scope(keys, budget)].sum(axis=0).mean(axis=0)[offset : offset + len(days)]
+    return pd.Series(mean, index=days)
+
+
+def in_scope(keys: pd.DataFrame, budget: Budget) -> np.ndarray:
+    """Which of a run's series (``keys``: team, feature, model) a budget covers."""
     inside = np.ones(len(keys), dtype=bool)
     for k in SCOPE:
         if getattr(budget, k):
             inside &= (keys[k] == getattr(budget, k)).to_numpy()
-    offset = (days[0] - start).days
-    mean = paths[inside].sum(axis=0).mean(axis=0)[offset : offset + len(days)]
-    return pd.Series(mean, index=days)
+    return inside

@@ -39,7 +39,6 @@ CREATE TABLE IF NOT EXISTS deployments (
     imported_at TIMESTAMP NOT NULL
 );
 """
-COLUMNS = ["team", "feature", "deployment", "started", "description", "source"]
 
 
 class DeploymentEntry(BaseModel):

@@ -1,8 +1,8 @@
 """What a deployment did to a feature's cost per request.
 
 A deployment is tagged in the usage or listed (``forecast.deployments``). Its impact
-compares that feature's usage over ``window`` days before the start with the ``window`` days after (cut short at the feature's
-next deployment):
+compares that feature's usage over ``window`` days before the start with the ``window``
+days after (cut short at the feature's next deployment):
 
 - ``cost_per_request`` and tokens per request of each kind, before and after;
 - ``change`` = cost per request after / before - 1, with a 95% interval from a bootstrap

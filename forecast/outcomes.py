@@ -39,7 +39,7 @@ from forecast.ingest import file_sha256
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
 from forecast.records import GROUP_HASH
-from forecast.rowfile import columns_of, read_rows
+from forecast.rowfile import RowFile, read_file, validated
 from forecast.usage import cost_sum, priced_usage_sql
 
 OUTCOMES_DDL = """
@@ -129,8 +129,9 @@ def import_outcomes(ledger: Ledger, paths: Sequence[Path]) -> list[OutcomeImport
     parsed = []
     for raw in paths:
         path = Path(raw)
-        kind = _shape(path)
-        rows = read_rows(path, SHAPES[kind], "outcomes")
+        file = read_file(path)
+        kind = _shape(file)
+        rows = validated(file, SHAPES[kind], "outcomes")
         # the last of a file's outcomes for one request or day-group is the one it means
         frame = pd.DataFrame([r.model_dump() for _, r in rows])
         key = ["request_id"] if kind == "request" else ["date", "team", "feature"]
@@ -143,8 +144,8 @@ def import_outcomes(ledger: Ledger, paths: Sequence[Path]) -> list[OutcomeImport
     return results
 
 
-def _shape(path: Path) -> str:
-    names = set(columns_of(path))
+def _shape(file: RowFile) -> str:
+    names = set(file.columns)
     if "request_id" in names:
         return "request"
     if "date" in names:
@@ -152,7 +153,7 @@ def _shape(path: Path) -> str:
     raise DataFormatError(
         "not an outcomes file: it needs request_id and outcome, or date, team, feature, "
         "successes and attempts",
-        file=str(path), line=1,
+        file=str(file.path), line=1,
     )  # fmt: skip
 
 
@@ -214,7 +215,10 @@ def outcome_kpis(
     period = f"CAST(date_trunc('{freq}', {{}}) AS DATE) AS period_start"
     # outcomes per day have no model, user or deployment: they count in groupings without
     daily = set(keys) <= {"team", "feature"}
-    by_day = f"""
+    by_day = (
+        ""
+        if not daily
+        else f"""
         UNION ALL
         SELECT {period.format("d.day")} {cols.replace(', "', ', d."')},
                d.successes, d.attempts, CASE WHEN c.day IS NULL THEN 0 ELSE c.cost END
@@ -223,8 +227,13 @@ def outcome_kpis(
             FROM ({priced_usage_sql(ledger, book, start, end, strict=False, daily=True, dims=("team", "feature"))})
             GROUP BY ALL) c ON c.day = d.day AND c.team = d.team AND c.feature = d.feature
         WHERE {_day_range("d.day", start, end)}"""
-    not_by_day = """AND NOT EXISTS (SELECT 1 FROM outcome_days d WHERE d.team = u.team
-                    AND d.feature = u.feature AND d.day = CAST(u.ts AS DATE))"""
+    )
+    not_by_day = (
+        ""
+        if not daily
+        else """AND NOT EXISTS (SELECT 1 FROM outcome_days d
+        WHERE d.team = u.team AND d.feature = u.feature AND d.day = CAST(u.ts AS DATE))"""
+    )
     priced = priced_usage_sql(ledger, book, start, end, strict=False)
     return ledger.con.execute(
         f"""WITH usage_groups AS (  -- each usage group with a request id among its rows
@@ -232,7 +241,7 @@ def outcome_kpis(
                        sum(requests) AS requests, {cost_sum()} AS cost
                 FROM ({priced}) u
                 WHERE {GROUP_HASH} IN (SELECT g FROM request_groups)
-                      {not_by_day if daily else ""}
+                      {not_by_day}
                 GROUP BY ALL),
             covered AS (
                 -- a request costs its group's cost per request: the ledger keeps hours, not calls
@@ -241,7 +250,7 @@ def outcome_kpis(
                 FROM outcome_requests o
                 JOIN request_groups r ON r.k = hash('rid', o.request_id)
                 JOIN usage_groups u ON u.g = r.g
-                {by_day if daily else ""})
+                {by_day})
             SELECT period_start {cols}, sum(successes) AS successful_outcomes,
                    CAST(sum(attempts) AS BIGINT) AS outcome_attempts,
                    CASE WHEN bool_or(cost IS NULL) THEN NULL

@@ -49,7 +49,7 @@ from forecast.series import (
     tier_shares,
     token_matrix,
 )
-from forecast.usage import unpriced
+from forecast.usage import unpriced, usage_provenance
 
 ACTUALS_DAYS = 400
 STALE_AFTER_DAYS = 7
@@ -70,8 +70,6 @@ class RunSettings:
 
 def provenance(ledger: Ledger, as_of: dt.date) -> dict[str, Any]:
     """Rows, days and an order-independent content hash of the usage up to ``as_of``."""
-    from forecast.usage import usage_provenance
-
     return usage_provenance(ledger, end=as_of)
 
 

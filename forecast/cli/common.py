@@ -103,6 +103,12 @@ def emit(frame: pd.DataFrame, output: Output, title: str | None = None) -> None:
         out.print(table)
 
 
+def say_provenance(read: dict[str, Any], of: str = "") -> None:
+    """On stderr: the ledger rows a figure was read from (``usage_provenance``)."""
+    err.print(f"from {read['rows']:,} ledger rows{of}, {read['first_day']} to "
+              f"{read['last_day']}, content hash {read['content_hash']}")  # fmt: skip
+
+
 def emit_json(body: object) -> None:
     sys.stdout.write(json.dumps(body, indent=1) + "\n")
 

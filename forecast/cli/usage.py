@@ -19,6 +19,7 @@ from forecast.cli.common import (
     err,
     out,
     parse_date,
+    say_provenance,
     workspace,
 )
 from forecast.usage import GROUP_HELP
@@ -213,8 +214,7 @@ def kpis(
         frame = ws.kpis(by=by, freq=freq, start=first, end=last)
         source = ws.usage_provenance(first, last)
     emit(frame, output, title=f"KPIs by {by or 'total'} per {freq}")
-    err.print(f"from {source['rows']:,} ledger rows, {source['first_day']} to "
-              f"{source['last_day']}, content hash {source['content_hash']}")  # fmt: skip
+    say_provenance(source)
 
 
 def _model_spread(ws: Workspace, first: dt.date | None, last: dt.date | None, share: float,

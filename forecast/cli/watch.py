@@ -18,6 +18,7 @@ from forecast.cli.common import (
     err,
     out,
     parse_date,
+    say_provenance,
     workspace,
 )
 from forecast.watch.deliver import Delivery
@@ -74,8 +75,7 @@ def impact(
         frame[f"{kind}_per_request_before"] = values["before"]
         frame[f"{kind}_per_request_after"] = values["after"]
     emit(frame, output, title=summary)
-    err.print(f"from {read['rows']:,} ledger rows of {found['team']}/{found['feature']}, "
-              f"{read['first_day']} to {read['last_day']}, content hash {read['content_hash']}")  # fmt: skip
+    say_provenance(read, f" of {found['team']}/{found['feature']}")
 
 
 def _hour(text: str | None, param: str) -> dt.datetime | None:
@@ -111,9 +111,9 @@ def watch(
     baseline (hourly_spike), a failed share above 5% over 3 hours (failures), input tokens
     per request 25% above their level after the last deployment (token_inflation), and
     budgets at 85% and 90% spent or landing at the burn rate or a forecast run's P50, or
-    likely to pass (budget_spent, budget_landing, budget_forecast, budget_at_risk). A check at an hour records new
-    alerts in the ledger and resolves cleared ones; --from/--to replays
-    history hour by hour as if watch had run then, recording nothing. A check sends what
+    likely to pass (budget_spent, budget_landing, budget_forecast, budget_at_risk). A
+    check at an hour records new alerts in the ledger and resolves cleared ones;
+    --from/--to replays history hour by hour as if watch had run then, recording nothing. A check sends what
     fired or resolved to the webhooks under alerts.deliver (JSON, or Slack format), with
     retries; --dry-run and replays send nothing. Exits 1 when an alert fired, so that cron
     or CI can act on it."""

@@ -157,7 +157,7 @@ def _unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 def read_json_documents(path: Path) -> list[tuple[int, object]]:
     """A JSON file (one document, or an array of documents) or JSON Lines, as (line, doc)."""
-    text = _read_text(path)
+    text = read_text(path)
     if not text.strip():
         raise DataFormatError("file is empty", file=str(path))
     stripped = text.lstrip()
@@ -199,7 +199,8 @@ def _looks_like_lines(text: str) -> bool:
     return "\n" in text.strip()
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """The file as UTF-8 text (a BOM dropped); a located error where it is not UTF-8."""
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -126,8 +126,8 @@ def inflation_baselines(ledger: Ledger, rules: AlertRules, data: Hourly,
     days, by = rules.token_inflation.baseline_days, rules.by
     keys = ", ".join(f'"{k}"' for k in by)
     joined = " AND ".join(f'u."{k}" = s."{k}"' for k in by)
-    starts = deployment_starts(ledger, listed)[["team", "feature", "started"]]
-    ledger.con.register("_deployed", starts)
+    deployed = deployment_starts(ledger, listed)[["team", "feature", "started"]]
+    ledger.con.register("_deployed", deployed)
     try:
         anchors = ledger.con.execute(
             f"""WITH scopes AS (

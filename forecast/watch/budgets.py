@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from forecast.burn import SCOPE, WINDOW, daily_cost
+from forecast.burn import SCOPE, WINDOW, daily_cost, in_scope
 from forecast.config import Budget
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
@@ -81,23 +81,21 @@ def forecast_landing(ledger: Ledger, runs: pd.DataFrame, budget: Budget, spent: 
     median = pd.Series(np.nan, index=spent.index)
     exceed = pd.Series(np.nan, index=spent.index)
     last = after - dt.timedelta(days=1)
-    loaded: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+    scoped: dict[str, np.ndarray | None] = {}  # run -> its paths summed over the scope
     for day, so_far in spent.items():
         usable = runs[(runs["as_of"] <= day) & (runs["horizon_end"] >= last)]
-        if usable.empty or np.isnan(so_far):
+        if usable.empty:
             continue
         run = usable.iloc[0]  # newest first
-        if run["run_id"] not in loaded:
-            loaded[run["run_id"]] = load_paths(ledger, run["run_id"])
-        keys, paths = loaded[run["run_id"]]
-        inside = np.ones(len(keys), dtype=bool)
-        for k in SCOPE:
-            if getattr(budget, k):
-                inside &= (keys[k] == getattr(budget, k)).to_numpy()
-        if not inside.any():
+        if run["run_id"] not in scoped:
+            keys, paths = load_paths(ledger, run["run_id"])
+            inside = in_scope(keys, budget)
+            scoped[run["run_id"]] = paths[inside].sum(axis=0) if inside.any() else None
+        mine = scoped[run["run_id"]]
+        if mine is None:
             continue
         first = (day - run["as_of"]).days  # index of the day after ``day`` in the run
-        rest = paths[inside].sum(axis=0)[:, first : first + (last - day).days].sum(axis=1)
+        rest = mine[:, first : first + (last - day).days].sum(axis=1)
         landing = so_far + rest
         median[day] = float(np.median(landing))
         exceed[day] = exceed_share(landing, budget.amount)
