@@ -73,8 +73,7 @@ def daily_cost(
 ) -> pd.Series:
     """Cost per day from ``first`` to ``as_of`` in the budget's scope, 0 on days without
     usage, NaN on days with usage the book cannot price."""
-    where = " AND ".join(f'"{k}" = ?' for k in SCOPE if getattr(budget, k)) or "TRUE"
-    params = [getattr(budget, k) for k in SCOPE if getattr(budget, k)]
+    where, params = _scope_where(budget)
     cost = ledger.con.execute(
         f"""SELECT CAST(ts AS DATE) AS day,
                    {cost_sum()} AS cost
@@ -84,6 +83,26 @@ def daily_cost(
     ).df()
     days = pd.date_range(first, as_of, freq="D").date
     return cost.set_index("day")["cost"].reindex(days, fill_value=0.0).astype(float)
+
+
+def unpriced_models(ledger: Ledger, book: PriceBook, budget: Budget, first: dt.date,
+                    last: dt.date) -> list[dict[str, Any]]:  # fmt: skip
+    """The models in the budget's scope whose usage in [first, last] the book cannot price,
+    most unpriced rows first, each with its share of them (as alert contributors)."""
+    where, params = _scope_where(budget)
+    rows = ledger.con.execute(
+        f"""SELECT model, count(*) AS n
+            FROM ({priced_usage_sql(ledger, book, first, last, strict=False)})
+            WHERE cost_usd IS NULL AND {where} GROUP BY model ORDER BY n DESC, model""",
+        params,
+    ).fetchall()
+    total = sum(n for _, n in rows)
+    return [{"dimension": "model", "value": m, "share": round(n / total, 4)} for m, n in rows]
+
+
+def _scope_where(budget: Budget) -> tuple[str, list[str]]:
+    where = " AND ".join(f'"{k}" = ?' for k in SCOPE if getattr(budget, k)) or "TRUE"
+    return where, [getattr(budget, k) for k in SCOPE if getattr(budget, k)]
 
 
 # Long on purpose: one budget's row reads best as the formulas of the module docstring in order.

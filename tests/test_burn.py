@@ -124,3 +124,36 @@ def test_budget_alerts_from_a_forecast_run_by_hand(constant):
                                   dt.datetime(2026, 6, 15, 23), budgets=[budget],
                                   calendar=FiscalCalendar())
                 if a.rule.startswith(("budget_forecast", "budget_at_risk"))]  # fmt: skip
+
+
+def test_unpriced_usage_makes_a_budget_unknown_and_says_so(constant, tmp_path):
+    from forecast.watch.alerts import replay
+    from forecast.watch.rules import AlertRules
+
+    ingest_files(constant, [daily_csv(tmp_path / "x.csv", [("search", "ask", "mystery-llm")],
+                                      days=1, end=dt.date(2026, 6, 5))])  # fmt: skip
+    budget = Budget(period="2026-06", amount=6, team="search")  # 0.35 a day, as above
+    alerts = replay(constant, load_price_book(), AlertRules(), dt.datetime(2026, 6, 1),
+                    dt.datetime(2026, 6, 15, 23), budgets=[budget],
+                    calendar=FiscalCalendar())  # fmt: skip
+    found = {a.rule: a for a in alerts}
+    # June 1-4 are known: the landing fired on June 1 as without the unpriced day
+    assert found["budget_landing_85"].fired_at == dt.datetime(2026, 6, 1, 23)
+    # from June 5 the spend is unknown, not 0.35 a day: 85% spent on June 15 is not claimed
+    assert "budget_spent_85" not in found
+    unknown = found["budget_unpriced"]
+    assert unknown.fired_at == dt.datetime(2026, 6, 5, 23)
+    assert unknown.value == 1  # one day with usage of unknown cost
+    assert unknown.contributors == [{"dimension": "model", "value": "mystery-llm", "share": 1.0}]
+    # the hour itself says it too, for the team's feature, naming the model
+    hourly = found["unpriced"]
+    assert (hourly.fired_at, hourly.scope) == (dt.datetime(2026, 6, 5), {"team": "search",
+                                                                         "feature": "ask"})  # fmt: skip
+    assert hourly.value == 1 and hourly.resolved_at == dt.datetime(2026, 6, 5, 1)
+    assert {"dimension": "model", "value": "mystery-llm", "share": 1.0} in hourly.contributors
+    # a budget of another team is not touched by it
+    other = Budget(period="2026-06", amount=6, team="support")
+    assert not [a for a in replay(constant, load_price_book(), AlertRules(),
+                                  dt.datetime(2026, 6, 1), dt.datetime(2026, 6, 15, 23),
+                                  budgets=[other], calendar=FiscalCalendar())
+                if a.rule == "budget_unpriced"]  # fmt: skip

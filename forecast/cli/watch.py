@@ -111,7 +111,9 @@ def watch(
     baseline (hourly_spike), a failed share above 5% over 3 hours (failures), input tokens
     per request 25% above their level after the last deployment (token_inflation), and
     budgets at 85% and 90% spent or landing at the burn rate or a forecast run's P50, or
-    likely to pass (budget_spent, budget_landing, budget_forecast, budget_at_risk). A
+    likely to pass (budget_spent, budget_landing, budget_forecast, budget_at_risk), and
+    usage the price book cannot price (unpriced; budget_unpriced, whose spend is then
+    unknown). A
     check at an hour records new alerts in the ledger and resolves cleared ones;
     --from/--to replays history hour by hour as if watch had run then, recording nothing. A check sends what
     fired or resolved to the webhooks under alerts.deliver (JSON, or Slack format), with

@@ -36,6 +36,7 @@ from forecast.watch.rules import (
     failures,
     hourly_spike,
     token_inflation,
+    unpriced,
 )
 
 HISTORY_HOURS = 5 * WEEK_HOURS  # four weeks of baseline before the first hour judged
@@ -69,12 +70,14 @@ class Hourly:
     requests: np.ndarray
     failed: np.ndarray
     inputs: np.ndarray  # input tokens
+    unpriced: np.ndarray  # rows the price book cannot price
 
 
 def hourly(ledger: Ledger, book: PriceBook, by: list[str], first: dt.datetime,
            last: dt.datetime) -> Hourly:  # fmt: skip
     """Cost, requests and failed requests per hour and scope, every hour of [first, last]
-    (0 where a scope had no usage; unpriced usage counts no cost)."""
+    (0 where a scope had no usage; unpriced usage counts no cost, and ``unpriced`` its
+    rows, for the rule that says so)."""
     keys = ", ".join(f'"{k}"' for k in by)
     frame = ledger.con.execute(
         f"""SELECT date_trunc('hour', ts) AS hour, {keys},
@@ -83,24 +86,26 @@ def hourly(ledger: Ledger, book: PriceBook, by: list[str], first: dt.datetime,
                    CAST(coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS DOUBLE)
                        AS failed,
                    CAST(sum(input_tokens) FILTER (WHERE requests IS NOT NULL) AS DOUBLE)
-                       AS inputs
+                       AS inputs,
+                   CAST(count(*) FILTER (WHERE cost_usd IS NULL) AS DOUBLE) AS unpriced
             FROM ({priced_usage_sql(ledger, book, first.date(), last.date(), strict=False)})
             WHERE ts >= ? AND ts <= ? GROUP BY ALL""",
         [first, last],
     ).df()
     hours = pd.date_range(first, last, freq="h")
     table = frame.pivot_table(index="hour", columns=by,
-                              values=["cost", "requests", "failed", "inputs"],
+                              values=["cost", "requests", "failed", "inputs", "unpriced"],
                               aggfunc="sum", fill_value=0.0)  # fmt: skip
     if table.empty:
         zero = np.zeros((len(hours), 0))
-        return Hourly(hours, [], zero, zero, zero, zero)
+        return Hourly(hours, [], zero, zero, zero, zero, zero)
     table = table.reindex(hours, fill_value=0.0)
     scopes_index = table["cost"].columns
     scopes = [dict(zip(by, (k if isinstance(k, tuple) else (k,)), strict=True))
               for k in scopes_index]  # fmt: skip
     return Hourly(hours, scopes, table["cost"].to_numpy(), table["requests"].to_numpy(),
-                  table["failed"].to_numpy(), table["inputs"].to_numpy())  # fmt: skip
+                  table["failed"].to_numpy(), table["inputs"].to_numpy(),
+                  table["unpriced"].to_numpy())  # fmt: skip
 
 
 def verdicts(data: Hourly, rules: AlertRules, ledger: Ledger | None = None,
@@ -114,6 +119,8 @@ def verdicts(data: Hourly, rules: AlertRules, ledger: Ledger | None = None,
         out["hourly_spike"] = hourly_spike(data.cost, rules.hourly_spike)
     if rules.failures.enabled:
         out["failures"] = failures(data.requests, data.failed, rules.failures)
+    if rules.unpriced.enabled:
+        out["unpriced"] = unpriced(data.unpriced)
     return out
 
 
@@ -222,10 +229,10 @@ def episodes(holds: np.ndarray, clear_hours: int, clears: np.ndarray | None = No
 def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertRules
                   ) -> list[dict[str, Any]]:  # fmt: skip
     """Per dimension outside the scope: the value carrying most of the change and its share
-    (a spike's extra cost over the same hours a week before; the failed requests). A budget
-    alert has none: its scope is the budget's."""
+    (a spike's extra cost over the same hours a week before; the failed requests; the
+    unpriced rows). A budget alert keeps its own (``watch.budgets``)."""
     if alert.rule.startswith("budget_"):
-        return []
+        return alert.contributors
     where = " AND ".join(f'"{k}" = ?' for k in alert.scope)
     hour = pd.Timestamp(alert.fired_at)
     weeks = [hour - pd.Timedelta(hours=WEEK_HOURS * k)
@@ -237,14 +244,15 @@ def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertR
             f"""SELECT "{dim}" AS value, date_trunc('hour', ts) AS hour,
                        coalesce(sum(cost_usd), 0) AS cost,
                        coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS failed,
-                       CAST(coalesce(sum(input_tokens), 0) AS DOUBLE) AS inputs
+                       CAST(coalesce(sum(input_tokens), 0) AS DOUBLE) AS inputs,
+                       count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced
                 FROM ({priced}) WHERE {where} AND date_trunc('hour', ts) IN ({", ".join("?" * (1 + len(weeks)))})
                 GROUP BY ALL""",
             [*alert.scope.values(), hour, *weeks],
         ).df()
         now = frame[frame["hour"] == hour].set_index("value")
-        if alert.rule == "failures":
-            change = now["failed"].astype(float)
+        if alert.rule in ("failures", "unpriced"):
+            change = now["failed" if alert.rule == "failures" else "unpriced"].astype(float)
         else:  # the extra cost of a spike, the extra input tokens of an inflation
             measure = "inputs" if alert.rule == "token_inflation" else "cost"
             before = frame[frame["hour"] != hour].groupby("value")[measure].sum() / len(weeks)

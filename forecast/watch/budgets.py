@@ -11,6 +11,11 @@ left): ``budget_forecast_<level>`` where the median landing (P50) reaches the le
 ``budget_at_risk`` where the share of paths passing the amount (``p_exceed``) reaches
 ``max_p_exceed`` (20%). A day is judged by the latest run whose as-of day is that day or
 before: it saw no later usage, so a replay of history stays honest.
+
+A day with usage the price book cannot price makes the spend unknown from that day on:
+no level is judged on a guess. ``budget_unpriced`` fires on the first such day instead,
+naming the unpriced models (``contributors``, each with its share of the unpriced rows;
+``value``: the days of the period so far with usage of unknown cost).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from forecast.burn import SCOPE, WINDOW, daily_cost, in_scope
+from forecast.burn import SCOPE, WINDOW, daily_cost, in_scope, unpriced_models
 from forecast.config import Budget
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
@@ -47,8 +52,8 @@ def budget_alerts(ledger: Ledger, book: PriceBook, budgets: Sequence[Budget],
         last_day = min(end.date(), after - dt.timedelta(days=1))
         if last_day < max(first, start.date()):
             continue
-        daily = daily_cost(ledger, book, budget, first, last_day).fillna(0.0)
-        spent = daily.cumsum()
+        daily = daily_cost(ledger, book, budget, first, last_day)
+        spent = daily.cumsum(skipna=False)  # unknown from the first unpriced day on
         burn = daily.rolling(WINDOW, min_periods=1).mean()
         left = np.array([(after - d).days - 1 for d in daily.index])
         shares = {"budget_spent": spent / budget.amount,
@@ -63,6 +68,12 @@ def budget_alerts(ledger: Ledger, book: PriceBook, budgets: Sequence[Budget],
         scope = {"budget": budget.period, **{k: getattr(budget, k) for k in SCOPE
                                              if getattr(budget, k)}}  # fmt: skip
         ended = after if after <= end.date() else None
+        unknown = daily[daily.isna() & (daily.index >= start.date())]
+        if not unknown.empty:
+            alerts.append(Alert("budget_unpriced", scope, _close(unknown.index[0], end),
+                                None if ended is None else _close(ended, end),
+                                float(daily.isna().sum()), 0.0,
+                                unpriced_models(ledger, book, budget, first, last_day)))  # fmt: skip
         for name, share, level in checks:
             crossed = share[(share >= level) & (share.index >= start.date())]
             if crossed.empty:

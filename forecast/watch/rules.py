@@ -10,7 +10,9 @@ hours before it, so a replay of history raises what a watch running then would h
   deviation: a scope whose hours swing widely must swing further), and by at least
   ``min_increase_usd``, so that noise on small amounts does not fire;
 - ``failures``: the failed share of requests over the last ``hours`` (3) is above
-  ``max_share`` (5%) with at least ``min_requests`` requests in them.
+  ``max_share`` (5%) with at least ``min_requests`` requests in them;
+- ``unpriced``: the hour has usage the price book cannot price (``value``: its rows). Its
+  cost is unknown, and every cost rule above reads it as nothing: this says so.
 
 - ``token_inflation``: input tokens per request over the last ``window_hours`` (24) are
   more than ``max_rise`` (25%) above their level in the ``baseline_days`` (7) after the
@@ -76,6 +78,12 @@ class InflationRule(BaseModel):
                              f"({self.max_rise})")  # fmt: skip
 
 
+class UnpricedRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+
+
 class BudgetRule(BaseModel):
     """``budget_spent_<level>``, ``budget_landing_<level>``, ``budget_forecast_<level>`` and
     ``budget_at_risk`` alerts (see ``budgets``)."""
@@ -103,6 +111,7 @@ class AlertRules(BaseModel):
     hourly_spike: SpikeRule = Field(default_factory=SpikeRule)
     failures: FailureRule = Field(default_factory=FailureRule)
     token_inflation: InflationRule = Field(default_factory=InflationRule)
+    unpriced: UnpricedRule = Field(default_factory=UnpricedRule)
     budget: BudgetRule = Field(default_factory=BudgetRule)
     deliver: list[Target] = Field(default_factory=list)  # webhooks new and resolved alerts go to
 
@@ -170,6 +179,12 @@ def failures(requests: np.ndarray, failed: np.ndarray, rule: FailureRule) -> Ver
         share = np.where(total > 0, bad / total, 0.0)
     holds = (total >= rule.min_requests) & (share > rule.max_share)
     return Verdict(holds, share, np.full_like(share, rule.max_share), np.full_like(share, np.nan))
+
+
+def unpriced(rows: np.ndarray) -> Verdict:
+    """Holds in every hour with rows the book cannot price."""
+    zero = np.zeros_like(rows)
+    return Verdict(rows > 0, rows, zero, np.full_like(rows, np.nan))
 
 
 def _trailing_sum(values: np.ndarray, hours: int) -> np.ndarray:
