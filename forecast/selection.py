@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forecast.metrics import mase
 from forecast.models import ENSEMBLE
 
 ENSEMBLE_SIZE = 5
@@ -45,31 +44,7 @@ def combine(forecasts: Mapping[str, np.ndarray], members: tuple[str, ...]) -> np
 def choose(actual: np.ndarray, cv: Mapping[str, np.ndarray], scale: float) -> Choice:
     """Pick from candidates' cross-validation forecasts (each ``(windows, h)``, NaN where
     it has none) against ``actual`` (same shape)."""
-    scores = {name: mase(actual, forecast, scale) for name, forecast in cv.items()}
-    ranked = sorted((s, n) for n, s in scores.items() if np.isfinite(s))
-    if not ranked:
-        raise ValueError("no candidate has a scored window")
-    best = ranked[0][1]
-    if len(ranked) == 1:
-        return Choice(best, (best,), scores)
-    members = tuple(n for _, n in ranked[:ENSEMBLE_SIZE])
-    ensemble = combine(cv, members)
-    scores[ENSEMBLE] = mase(actual, ensemble, scale)
-    if scores[best] < (1 - CLEAR_MARGIN) * scores[ENSEMBLE] and (
-        _window_wins(actual, cv[best], ensemble) >= CLEAR_WINS
-    ):
-        return Choice(best, (best,), scores)
-    return Choice(ENSEMBLE, members, scores)
-
-
-def _window_wins(actual: np.ndarray, single: np.ndarray, ensemble: np.ndarray) -> float:
-    """Share of the scored windows (rows) in which ``single`` has the smaller error."""
-    wins = []
-    for a, s, e in zip(actual, single, ensemble, strict=True):
-        known = ~np.isnan(a) & ~np.isnan(s)
-        if known.any():
-            wins.append(np.abs(a - s)[known].sum() < np.abs(a - e)[known].sum())
-    return float(np.mean(wins)) if wins else 0.0
+    return _Windows(actual, cv).choose(scale, np.ones(len(actual), dtype=bool))
 
 
 def chosen_without(actual: np.ndarray, cvs: Mapping[str, np.ndarray], choice: Choice,
@@ -79,11 +54,57 @@ def chosen_without(actual: np.ndarray, cvs: Mapping[str, np.ndarray], choice: Ch
     the selection's out of sample. The chosen model's own errors on the windows that chose
     it are its luckiest, and made intervals a few points too narrow."""
     out = np.asarray(combine(cvs, choice.members)).copy()
-    scored = [j for j in range(len(actual)) if (~np.isnan(actual[j])).any()]
+    scored = np.flatnonzero((~np.isnan(actual)).any(axis=1))
     if len(scored) < 2:
         return out
+    windows = _Windows(actual, cvs)
     for j in scored:
-        rest = actual.copy()
-        rest[j] = np.nan
-        out[j] = combine(cvs, choose(rest, cvs, scale).members)[j]
+        others = np.ones(len(actual), dtype=bool)
+        others[j] = False
+        out[j] = windows.forecast(windows.choose(scale, others).members)[j]
     return out
+
+
+class _Windows:
+    """Each candidate's absolute error and scored days per window, summed once, so that a
+    choice over any set of windows (all of them; all but one, for each one) is sums."""
+
+    def __init__(self, actual: np.ndarray, cv: Mapping[str, np.ndarray]) -> None:
+        self.actual, self.cv = actual, cv
+        self.errors = {name: self._sums(f) for name, f in cv.items()}
+        self._combined: dict[tuple[str, ...], np.ndarray] = {}
+
+    def _sums(self, forecast: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        known = ~np.isnan(self.actual) & ~np.isnan(forecast)
+        error = np.where(known, np.abs(self.actual - forecast), 0.0).sum(axis=1)
+        return error, known.sum(axis=1)
+
+    def forecast(self, members: tuple[str, ...]) -> np.ndarray:
+        if members not in self._combined:
+            self._combined[members] = combine(self.cv, members)
+        return self._combined[members]
+
+    @staticmethod
+    def _mase(sums: tuple[np.ndarray, np.ndarray], windows: np.ndarray, scale: float) -> float:
+        error, days = sums[0][windows].sum(), sums[1][windows].sum()
+        return float(error / days / scale) if days else float("nan")
+
+    def choose(self, scale: float, windows: np.ndarray) -> Choice:
+        scores = {n: self._mase(e, windows, scale) for n, e in self.errors.items()}
+        ranked = sorted((s, n) for n, s in scores.items() if np.isfinite(s))
+        if not ranked:
+            raise ValueError("no candidate has a scored window")
+        best = ranked[0][1]
+        if len(ranked) == 1:
+            return Choice(best, (best,), scores)
+        members = tuple(n for _, n in ranked[:ENSEMBLE_SIZE])
+        ensemble = self._sums(self.forecast(members))
+        scores[ENSEMBLE] = self._mase(ensemble, windows, scale)
+        single = self.errors[best]
+        # a window counts where the single candidate has scored days in it
+        won = single[0] < ensemble[0]
+        counted = windows & (single[1] > 0)
+        wins = float(won[counted].mean()) if counted.any() else 0.0
+        if scores[best] < (1 - CLEAR_MARGIN) * scores[ENSEMBLE] and wins >= CLEAR_WINS:
+            return Choice(best, (best,), scores)
+        return Choice(ENSEMBLE, members, scores)

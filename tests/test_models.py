@@ -70,6 +70,23 @@ def test_prophet_follows_weekly_shape_and_trend():
     assert np.abs(mean[0] / expected - 1).mean() < 0.05
 
 
+def test_prophet_learns_one_holiday_effect_from_a_year_that_sees_each_holiday_once():
+    # 2025-01-15 to 2025-11-20: eight US holidays at 35% of a weekday (Veterans Day's is seen,
+    # Thanksgiving, 2025-11-27, is not); a year's history gives each its own effect from
+    # one day, and a holiday never seen none: the shared effect carries to Thanksgiving.
+    days = pd.date_range("2025-01-15", "2025-11-20")
+    rng = np.random.default_rng(3)
+    holidays = pd.to_datetime(["2025-01-20", "2025-02-17", "2025-05-26", "2025-06-19",
+                               "2025-07-04", "2025-09-01", "2025-10-13", "2025-11-11"])  # fmt: skip
+    weekly = np.where(days.day_of_week < 5, 1.0, 0.5)
+    y = 1000 * weekly * np.where(days.isin(holidays), 0.35, 1.0) * rng.lognormal(0, 0.03, len(days))
+    mean = make_forecaster("prophet").forecast(Panel(("k",), (y,), days[-1]), 14)[0]
+    future = pd.date_range(days[-1] + pd.Timedelta(days=1), periods=14)
+    thanksgiving = mean[future == "2025-11-27"][0]
+    other_thursday = mean[future == "2025-12-04"][0]
+    assert thanksgiving / other_thursday == pytest.approx(0.35, abs=0.1)
+
+
 def test_global_model_learns_a_shape_shared_by_many_series():
     rng = np.random.default_rng(2)
     week = np.array([1.0, 1.1, 1.2, 1.1, 1.0, 0.3, 0.2])

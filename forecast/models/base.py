@@ -167,7 +167,9 @@ class LocalForecaster(Forecaster):
             for j in usable:
                 train = y[: len(y) - cutoffs[j]]
                 self._train_end = panel.end - pd.Timedelta(days=cutoffs[j])
-                if state is not None:
+                if state is not None and len(train) == learned:  # the fit's own data
+                    mean = self._guarded(uid, self._predict_one, state, cv_h)
+                elif state is not None:
                     mean = self._guarded(uid, self._forward_one, state, train, cv_h)
                 else:
                     mean = self._guarded(uid, self._forecast_one, train, cv_h)

@@ -15,7 +15,6 @@ its last 28 days is forecast at zero.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -23,24 +22,11 @@ import pandas as pd
 
 from forecast.frame import Panel
 from forecast.models.base import Forecaster
+from forecast.models.calendar import holiday_flags
 
 LEVEL_DAYS = 28
 MIN_PREDICT_DAYS = 14  # a series this young is forecast from what it has (it learns nothing)
 RATIO_CAP = 100.0  # a day at 100x the level is a burst the mean should not chase further
-
-
-@lru_cache(maxsize=64)
-def _holiday_days(country: str, year: int) -> np.ndarray:
-    import holidays
-
-    return np.array(sorted(holidays.country_holidays(country, years=[year])), dtype="datetime64[D]")
-
-
-def _holidays(days: pd.DatetimeIndex, country: str | None) -> np.ndarray:
-    if not country:
-        return np.zeros(len(days))
-    known = np.concatenate([_holiday_days(country, int(y)) for y in sorted(set(days.year))])
-    return np.isin(days.to_numpy().astype("datetime64[D]"), known).astype(float)
 
 
 def _shape(past: np.ndarray) -> tuple[float, np.ndarray]:
@@ -99,7 +85,7 @@ class GlobalGBM(Forecaster):
         looked up by index, not recomputed per row."""
         days = pd.date_range(first, last, freq="D")
         return first, np.column_stack(
-            [days.dayofweek.to_numpy(), _holidays(days, self.holidays_country)]
+            [days.dayofweek.to_numpy(), holiday_flags(days, self.holidays_country)]
         )
 
     @staticmethod

@@ -5,6 +5,12 @@ weekly swing scales with the level, and the trend stays linear. (On the log
 scale a feature's launch ramp becomes exponential growth, and the trend
 uncertainty explodes within a quarter.) The point forecast is ``yhat``;
 intervals come from the calibration, like every model's.
+
+Holidays: each public holiday gets its own effect once the history holds two of it (two
+years, as for yearly seasonality); before that, one effect for all of them, a regressor
+flagging every holiday. A year of history sees each holiday once, so its own effect
+would be fitted to a single day; the shared one is learned from all ten or so, and the
+fit costs a third less (Prophet builds a feature block per named holiday).
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ import numpy as np
 import pandas as pd
 
 from forecast.models.base import LocalForecaster
+from forecast.models.calendar import holiday_flags
+
+HOLIDAY = "holiday"  # the shared holiday regressor's column
 
 # Prophet logs every fit and a missing plotly at import; neither helps a user.
 logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
@@ -55,11 +64,8 @@ class ProphetForecaster(LocalForecaster):
         end = self._train_end
         y = y[-self.max_history :]
         ds = pd.date_range(end=end, periods=len(y), freq="D")
-        yearly: bool = (
-            len(y) >= 2 * 365
-            if self.yearly_seasonality == "auto"
-            else bool(self.yearly_seasonality)
-        )
+        two_years = len(y) >= 2 * 365
+        yearly = two_years if self.yearly_seasonality == "auto" else bool(self.yearly_seasonality)
         model = Prophet(
             weekly_seasonality=self.weekly_seasonality,
             yearly_seasonality=yearly,
@@ -69,13 +75,19 @@ class ProphetForecaster(LocalForecaster):
             seasonality_mode="multiplicative",
             uncertainty_samples=0,
         )
-        if self.holidays_country:
+        history = pd.DataFrame({"ds": ds, "y": y})
+        if self.holidays_country and two_years:
             model.add_country_holidays(country_name=self.holidays_country)
+        elif self.holidays_country:
+            model.add_regressor(HOLIDAY, prior_scale=model.holidays_prior_scale, standardize=False)
+            history[HOLIDAY] = holiday_flags(ds, self.holidays_country)
         _quiet_cmdstan()
-        model.fit(pd.DataFrame({"ds": ds, "y": y}), algorithm="LBFGS")
+        model.fit(history, algorithm="LBFGS")
         return model, end
 
     def _predict_one(self, state: tuple[Any, pd.Timestamp], h: int) -> np.ndarray:
         model, end = state
         future = pd.DataFrame({"ds": pd.date_range(end + pd.Timedelta(days=1), periods=h)})
+        if HOLIDAY in model.extra_regressors:
+            future[HOLIDAY] = holiday_flags(pd.DatetimeIndex(future["ds"]), self.holidays_country)
         return np.asarray(model.predict(future)["yhat"].to_numpy())
