@@ -335,7 +335,8 @@ def _goals(table: pd.DataFrame, h: int) -> None:
     best = by.loc[list(BASELINES), "mase_median"].min()
     naive = by.loc["SeasonalNaive(7)"]
     print(
-        f"   h={h}: auto median MASE / best baseline's = {auto / best:.2f} (goal <= 0.90); "
+        f"   h={h}: auto median MASE / best baseline's = {auto / best:.2f} (goal <= 0.90; "
+        f"its P50: {by.loc['costcast auto P50', 'mase_median'] / best:.2f}); "
         f"auto / seasonal naive: median {auto / naive['mase_median']:.2f}, mean "
         f"{by.loc['costcast auto', 'mase_mean'] / naive['mase_mean']:.2f} (goal <= 1.05); "
         f"auto coverage {by.loc['costcast auto', 'coverage_80']:.2f} (goal 0.75-0.85)\n"
