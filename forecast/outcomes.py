@@ -213,51 +213,57 @@ def outcome_kpis(
         return pd.DataFrame(columns=["period_start", *keys, *OUTCOME_COLUMNS])
     cols = "".join(f', "{k}"' for k in keys)
     period = f"CAST(date_trunc('{freq}', {{}}) AS DATE) AS period_start"
+    outcome_groups = """SELECT r.g FROM outcome_requests o
+                        JOIN request_groups r ON r.k = hash('rid', o.request_id)"""
     # outcomes per day have no model, user or deployment: they count in groupings without
-    daily = set(keys) <= {"team", "feature"}
-    by_day = (
-        ""
-        if not daily
-        else f"""
-        UNION ALL
-        SELECT {period.format("d.day")} {cols.replace(', "', ', d."')},
-               d.successes, d.attempts, CASE WHEN c.day IS NULL THEN 0 ELSE c.cost END
-        FROM outcome_days d LEFT JOIN (
-            SELECT CAST(ts AS DATE) AS day, team, feature, {cost_sum()} AS cost
-            FROM ({priced_usage_sql(ledger, book, start, end, strict=False, daily=True, dims=("team", "feature"))})
-            GROUP BY ALL) c ON c.day = d.day AND c.team = d.team AND c.feature = d.feature
-        WHERE {_day_range("d.day", start, end)}"""
-    )
-    not_by_day = (
-        ""
-        if not daily
-        else """AND NOT EXISTS (SELECT 1 FROM outcome_days d
-        WHERE d.team = u.team AND d.feature = u.feature AND d.day = CAST(u.ts AS DATE))"""
-    )
-    priced = priced_usage_sql(ledger, book, start, end, strict=False)
-    return ledger.con.execute(
-        f"""WITH usage_groups AS (  -- each usage group with a request id among its rows
+    daily = set(keys) <= {"team", "feature"} and _any(ledger, "SELECT 1 FROM outcome_days")
+    # a team's feature's day with outcomes per day: its per-request outcomes do not count
+    day_of = "(team, feature, CAST(ts AS DATE)) IN (SELECT team, feature, day FROM outcome_days)"
+    parts = []
+    if _any(ledger, outcome_groups):
+        # only the usage groups outcomes name are priced: a few of the ledger's rows
+        priced = priced_usage_sql(ledger, book, start, end, strict=False,
+                                  only=f"{GROUP_HASH} IN ({outcome_groups})")  # fmt: skip
+        parts.append(f"""
+            WITH usage_groups AS (
                 SELECT {GROUP_HASH} AS g, {period.format("u.ts")} {cols.replace(', "', ', u."')},
                        sum(requests) AS requests, {cost_sum()} AS cost
-                FROM ({priced}) u
-                WHERE {GROUP_HASH} IN (SELECT g FROM request_groups)
-                      {not_by_day}
-                GROUP BY ALL),
-            covered AS (
-                -- a request costs its group's cost per request: the ledger keeps hours, not calls
-                SELECT period_start {cols}, o.success AS successes, 1 AS attempts,
-                       u.cost / u.requests AS cost
-                FROM outcome_requests o
-                JOIN request_groups r ON r.k = hash('rid', o.request_id)
-                JOIN usage_groups u ON u.g = r.g
-                {by_day})
-            SELECT period_start {cols}, sum(successes) AS successful_outcomes,
+                FROM ({priced}) u WHERE {f"NOT {day_of}" if daily else "TRUE"}
+                GROUP BY ALL)
+            -- a request costs its group's cost per request: the ledger keeps hours, not calls
+            SELECT period_start {cols}, o.success AS successes, 1 AS attempts,
+                   u.cost / u.requests AS cost
+            FROM outcome_requests o
+            JOIN request_groups r ON r.k = hash('rid', o.request_id)
+            JOIN usage_groups u ON u.g = r.g""")  # fmt: skip
+    if daily:
+        priced = priced_usage_sql(ledger, book, start, end, strict=False, daily=True,
+                                  dims=("team", "feature"), only=day_of)  # fmt: skip
+        parts.append(f"""
+            SELECT {period.format("d.day")} {cols.replace(', "', ', d."')},
+                   d.successes AS successes, d.attempts AS attempts,
+                   CASE WHEN c.day IS NULL THEN 0 ELSE c.cost END AS cost
+            FROM outcome_days d LEFT JOIN (
+                SELECT CAST(ts AS DATE) AS day, team, feature, {cost_sum()} AS cost
+                FROM ({priced}) GROUP BY ALL
+            ) c ON c.day = d.day AND c.team = d.team AND c.feature = d.feature
+            WHERE {_day_range("d.day", start, end)}""")  # fmt: skip
+    if not parts:
+        return pd.DataFrame(columns=["period_start", *keys, *OUTCOME_COLUMNS])
+    covered = " UNION ALL ".join(f"({part})" for part in parts)
+    return ledger.con.execute(
+        f"""SELECT period_start {cols}, sum(successes) AS successful_outcomes,
                    CAST(sum(attempts) AS BIGINT) AS outcome_attempts,
                    CASE WHEN bool_or(cost IS NULL) THEN NULL
                         ELSE CAST(sum(CAST(cost AS DECIMAL(38, 12))) AS DOUBLE) END
                        AS outcome_cost_usd
-            FROM covered GROUP BY ALL ORDER BY ALL"""
+            FROM ({covered}) GROUP BY ALL ORDER BY ALL"""
     ).df()
+
+
+def _any(ledger: Ledger, query: str) -> bool:
+    found = ledger.con.execute(f"SELECT EXISTS ({query})").fetchone()
+    return bool(found and found[0])
 
 
 def _day_range(column: str, start: dt.date | None, end: dt.date | None) -> str:

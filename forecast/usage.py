@@ -105,8 +105,10 @@ def priced_usage_sql(
     exclude: Sequence[str] = (),
     daily: bool = False,
     dims: Sequence[str] | None = None,
+    only: str | None = None,
 ) -> str:
-    """SQL for every ledger row in [start, end] (but those of the models in ``exclude``)
+    """SQL for every ledger row in [start, end] (but those of the models in ``exclude``,
+    and only those matching the SQL condition ``only``, checked before any row is priced)
     with its book cost; registers the lookups it needs.
 
     ``strict``: raise UnpricedModelError naming every model (and tier) the book cannot
@@ -128,6 +130,8 @@ def priced_usage_sql(
     con.register("_price_models", models)
     con.register("_prices", book.frame())
     bounds = where.replace("?", "{}").format(*(f"TIMESTAMP '{p}'" for p in params))
+    if only:
+        bounds = f"{bounds} AND ({only})" if bounds else f"WHERE ({only})"
     return f"""
         SELECT u.ts, u.bucket, u.team, u.feature, u.model,
                coalesce(NULLIF(u.provider, ''), m.provider) AS provider,

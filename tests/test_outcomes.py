@@ -73,6 +73,18 @@ def test_outcomes_per_request_and_per_day_by_hand(ledger, tmp_path):
     )  # rounded to 1e-8
 
 
+def test_outcomes_per_day_alone_by_hand(ledger, tmp_path):
+    ingest_files(ledger, [usage(tmp_path)])
+    import_outcomes(ledger, [write(tmp_path, "d.csv", "date,team,feature,successes,attempts\n"
+                                   "2026-03-02,sales,draft,30,40\n2026-03-03,sales,draft,10,20\n")])  # fmt: skip
+    for by, key in (("team,feature", ("sales", "draft")), ("team", ("sales",))):
+        sales = week(ledger, by)[key]
+        # 40 of 60 attempts over the two days, whose usage is 150 calls
+        assert (sales["successful_outcomes"], sales["outcome_attempts"]) == (40, 60), by
+        assert sales["cost_per_successful_outcome"] == pytest.approx(150 * CALL / 40)
+    assert pd_isna(week(ledger)[("ops", "triage")]["successful_outcomes"])
+
+
 def test_groups_outcomes_per_day_cannot_split_show_only_per_request_ones(ledger, tmp_path):
     ingest_files(ledger, [usage(tmp_path)])
     import_outcomes(ledger, [
