@@ -186,6 +186,29 @@ def test_token_inflation_against_the_first_week_when_no_deployment_explains_it(l
     assert alert.resolved_at is None  # still 30% above at the end
 
 
+def test_an_inflation_names_who_sends_the_longer_prompts(ledger, tmp_path):
+    # writer/drafts: u1 60 calls an hour at 1,000 input tokens throughout; u2 40 calls at
+    # 1,000 for 10 days, then 20 calls at 2,500. From day 10 a 24-hour mean reaches
+    # (60 x 1,000 + 20 x 2,500) / 80 = 1,375, +37.5% on the first week's 1,000.
+    rows, start = [], dt.datetime(2026, 3, 2)
+    for h in range(24 * 14):
+        t, grown = start + dt.timedelta(hours=h), h >= 24 * 10
+        for user, calls, per_call in (
+            ("u1", 60, 1000),
+            ("u2", *((20, 2500) if grown else (40, 1000))),
+        ):
+            rows.append(f"{t:%Y-%m-%dT%H}:00:00Z,writer,drafts,gpt-4o-mini,{user},success,"
+                        f"{calls},{calls * per_call},{calls * 10}")  # fmt: skip
+    (tmp_path / "g.csv").write_text(HEADER + "\n".join(rows) + "\n")
+    ingest_files(ledger, [tmp_path / "g.csv"])
+    alerts = replay(ledger, load_price_book(), AlertRules(), dt.datetime(2026, 3, 9),
+                    dt.datetime(2026, 3, 15, 23))  # fmt: skip
+    (alert,) = [a for a in alerts if a.rule == "token_inflation"]
+    # at the firing hour u2 sends 20 x (2,500 - 1,000) tokens above the baseline, u1 none;
+    # fewer calls than the week before, so more tokens than then would name u1 instead
+    assert {"dimension": "user", "value": "u2", "share": 1.0} in alert.contributors
+
+
 def test_token_inflation_clears_only_below_the_recovery_level(ledger, tmp_path):
     # 1,300 a call through 03-21, then 1,200 for 4 days (under +25%, over +15%), then 1,100
     prompt_growth(ledger, tmp_path, deployment_at_growth=False, later=[1200] * 4 + [1100] * 4)

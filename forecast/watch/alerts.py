@@ -229,8 +229,9 @@ def episodes(holds: np.ndarray, clear_hours: int, clears: np.ndarray | None = No
 def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertRules
                   ) -> list[dict[str, Any]]:  # fmt: skip
     """Per dimension outside the scope: the value carrying most of the change and its share
-    (a spike's extra cost over the same hours a week before; the failed requests; the
-    unpriced rows). A budget alert keeps its own (``watch.budgets``)."""
+    (a spike's extra cost over the same hours of the weeks before; an inflation's input
+    tokens above the baseline's per request; the failed requests; the unpriced rows). A
+    budget alert keeps its own (``watch.budgets``)."""
     if alert.rule.startswith("budget_"):
         return alert.contributors
     where = " AND ".join(f'"{k}" = ?' for k in alert.scope)
@@ -245,7 +246,8 @@ def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertR
                        coalesce(sum(cost_usd), 0) AS cost,
                        coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS failed,
                        CAST(coalesce(sum(input_tokens), 0) AS DOUBLE) AS inputs,
-                       count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced
+                       count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced,
+                       CAST(coalesce(sum(requests), 0) AS DOUBLE) AS requests
                 FROM ({priced}) WHERE {where} AND date_trunc('hour', ts) IN ({", ".join("?" * (1 + len(weeks)))})
                 GROUP BY ALL""",
             [*alert.scope.values(), hour, *weeks],
@@ -253,10 +255,12 @@ def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertR
         now = frame[frame["hour"] == hour].set_index("value")
         if alert.rule in ("failures", "unpriced"):
             change = now["failed" if alert.rule == "failures" else "unpriced"].astype(float)
-        else:  # the extra cost of a spike, the extra input tokens of an inflation
-            measure = "inputs" if alert.rule == "token_inflation" else "cost"
-            before = frame[frame["hour"] != hour].groupby("value")[measure].sum() / len(weeks)
-            change = now[measure].sub(before.reindex(now.index, fill_value=0.0))
+        elif alert.rule == "token_inflation":  # input tokens above the baseline's per request
+            baseline = alert.threshold / (1 + rules.token_inflation.max_rise)
+            change = now["inputs"] - now["requests"] * baseline
+        else:  # the extra cost of a spike over the same hours of the weeks before
+            before = frame[frame["hour"] != hour].groupby("value")["cost"].sum() / len(weeks)
+            change = now["cost"].sub(before.reindex(now.index, fill_value=0.0))
         change = change[(change > 0) & (change.index != "")]  # no value: not a contributor
         if change.empty or change.sum() <= 0:
             continue
