@@ -206,8 +206,9 @@ def run_real(with_requests: bool, horizons, origins: int, jobs, save: Path | Non
                                             "hi": part[f"{name}-hi-80"].to_numpy()})  # fmt: skip
                     # the paths' median, day by day: what absolute errors (MASE, WAPE) reward,
                     # where the mean (which adds up to totals) carries a skewed day's tail
-                    rows.append(rows[-len(names)] | {"method": "costcast auto P50",
-                                                     "mean": part["auto-q50"].to_numpy()})  # fmt: skip
+                    rows.append(base | {"method": "costcast auto P50", "mean": part["auto-q50"].to_numpy(),
+                                        "lo": part["auto-lo-80"].to_numpy(),
+                                        "hi": part["auto-hi-80"].to_numpy()})  # fmt: skip
                     for name, (m, lo, hi) in baseline_forecasts(
                         history.to_numpy(), pd.DatetimeIndex(history.index), h
                     ).items():

@@ -209,18 +209,18 @@ def outcome_kpis(
     """Per group and period: ``successful_outcomes``, ``outcome_attempts`` and the cost of
     the usage they cover (``outcome_cost_usd``, unknown where the book cannot price part of
     it); no rows without outcomes."""
-    if not (ledger.has_table("outcome_imports") and ledger.has_table("request_groups")):
-        return pd.DataFrame(columns=["period_start", *keys, *OUTCOME_COLUMNS])
+    stored = ledger.has_table("outcome_imports") and ledger.has_table("request_groups")
     cols = "".join(f', "{k}"' for k in keys)
     period = f"CAST(date_trunc('{freq}', {{}}) AS DATE) AS period_start"
     outcome_groups = """SELECT r.g FROM outcome_requests o
                         JOIN request_groups r ON r.k = hash('rid', o.request_id)"""
     # outcomes per day have no model, user or deployment: they count in groupings without
-    daily = set(keys) <= {"team", "feature"} and _any(ledger, "SELECT 1 FROM outcome_days")
+    daily = (stored and set(keys) <= {"team", "feature"}
+             and _any(ledger, "SELECT 1 FROM outcome_days"))  # fmt: skip
     # a team's feature's day with outcomes per day: its per-request outcomes do not count
     day_of = "(team, feature, CAST(ts AS DATE)) IN (SELECT team, feature, day FROM outcome_days)"
     parts = []
-    if _any(ledger, outcome_groups):
+    if stored and _any(ledger, outcome_groups):
         # only the usage groups outcomes name are priced: a few of the ledger's rows
         priced = priced_usage_sql(ledger, book, start, end, strict=False,
                                   only=f"{GROUP_HASH} IN ({outcome_groups})")  # fmt: skip

@@ -87,7 +87,8 @@ class ProphetForecaster(LocalForecaster):
 
     def _predict_one(self, state: tuple[Any, pd.Timestamp], h: int) -> np.ndarray:
         model, end = state
-        future = pd.DataFrame({"ds": pd.date_range(end + pd.Timedelta(days=1), periods=h)})
+        days = pd.date_range(end + pd.Timedelta(days=1), periods=h)
+        future = pd.DataFrame({"ds": days})
         if HOLIDAY in model.extra_regressors:
-            future[HOLIDAY] = holiday_flags(pd.DatetimeIndex(future["ds"]), self.holidays_country)
+            future[HOLIDAY] = holiday_flags(days, self.holidays_country)
         return np.asarray(model.predict(future)["yhat"].to_numpy())
