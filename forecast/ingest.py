@@ -31,6 +31,7 @@ import pyarrow as pa
 import xxhash
 from duckdb import DuckDBPyConnection
 
+from forecast import rollup
 from forecast.errors import CostcastError, DataFormatError
 from forecast.ledger import Ledger
 from forecast.overlap import check_policy, find_overlaps, record, settle
@@ -163,6 +164,7 @@ def ingest_files(
                     if on_file:
                         on_file(item.path)
                     results.append(_ingest_one(con, item))
+                rollup.sync(con)
         except _BadRow as bad:
             raise _describe_bad_row(con, bad.planned, bad.engine_message) from None
         except duckdb.Error as exc:

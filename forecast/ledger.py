@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
+from forecast import rollup
 from forecast.errors import LedgerError, NotFoundError
 from forecast.schema import BILLED_DDL, LEDGER_DDL, RESULTS_DDL, RUNS_DDL
 
@@ -37,6 +38,11 @@ class Changes:
 
     def __init__(self) -> None:
         self.count = 0  # bumped under the write lock, read without it
+        # Tables seen to exist from outside any transaction: costcast never drops a ledger
+        # table once the layout upgrade at open is done, so a committed table found once is
+        # still there (and the catalog lookup costs more than many of the queries that ask).
+        # Inside a transaction a table may yet be rolled back: not noted there.
+        self.tables: set[str] = set()
 
 
 class Ledger:
@@ -76,6 +82,17 @@ class Ledger:
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self.con.execute("SET preserve_insertion_order = false")
         _session_settings(self.con)
+        self.unsettled = 1  # inside the upgrade or a transaction: tables not yet for good
+        try:
+            self._upgrade_layout(read_only)
+        except BaseException:
+            self.con.close()  # else the file stays open in this process, read-only or not
+            raise
+        self.unsettled = 0
+
+    def _upgrade_layout(self, read_only: bool) -> None:
+        """Bring a ledger written by an older costcast to this layout (a writer does it once;
+        a reader asks for it), and create the tables of a new one."""
         if self._has_column("forecast_paths", "path"):
             if read_only:
                 raise LedgerError(
@@ -85,6 +102,14 @@ class Ledger:
                     "to convert it",
                 )
             self._convert_long_paths()
+        summed = self.has_table("usage_daily") or not self.has_table("usage")
+        if read_only and not summed:
+            raise LedgerError(
+                "this ledger has no daily rollup of its usage yet (an older layout)",
+                file=str(self.path),
+                hint="open it once with a command that writes (costcast ingest or forecast) "
+                "to add it",
+            )
         if not read_only:
             self._name_content_hashes()
             older = self.has_table("ingests") and not self.has_table("content_ingests")
@@ -92,6 +117,9 @@ class Ledger:
             self._split_bucket_numbers()
             if older:  # which ingests had rows without ids was not kept: assume all did
                 self.con.execute("INSERT INTO content_ingests SELECT ingest_id FROM ingests")
+            if not summed:
+                with self.transaction() as con:
+                    rollup.sync(con)
 
     def _has_column(self, table: str, column: str) -> bool:
         return bool(
@@ -147,7 +175,7 @@ class Ledger:
         """
         other = object.__new__(Ledger)
         other.path, other.read_only, other.write_lock = self.path, self.read_only, self.write_lock
-        other.changes = self.changes
+        other.changes, other.unsettled = self.changes, 0
         other.con = self.con.cursor()
         _session_settings(other.con)
         return other
@@ -166,18 +194,23 @@ class Ledger:
         """All or nothing: anything raised inside rolls every write back."""
         with self.write_lock or nullcontext():
             self.con.execute("BEGIN TRANSACTION")
+            self.unsettled += 1
             try:
                 yield self.con
             except BaseException:
                 self.con.execute("ROLLBACK")
                 raise
+            finally:
+                self.unsettled -= 1
             self.con.execute("COMMIT")
             self.changes.count += 1
 
     def has_table(self, name: str) -> bool:
         """A table or view of that name exists (read from DuckDB's own catalog functions,
         half the time of information_schema, which every command asks a few times)."""
-        return bool(
+        if name in self.changes.tables:
+            return True
+        found = bool(
             self.con.execute(
                 """SELECT EXISTS (SELECT 1 FROM duckdb_tables() WHERE table_name = $name
                                  UNION ALL
@@ -186,6 +219,9 @@ class Ledger:
                 {"name": name},
             ).fetchall()[0][0]
         )
+        if found and not self.unsettled:
+            self.changes.tables.add(name)
+        return found
 
     def ingests(self) -> pd.DataFrame:
         if not self.has_table("ingests"):
@@ -224,6 +260,7 @@ class Ledger:
                     "WHERE ingest_id = ? AND content_hash NOT LIKE 'removed:%'",
                     [ingest_id],
                 )
+            rollup.sync(con)
         return removed
 
     def row_count(self) -> int:

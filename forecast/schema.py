@@ -118,6 +118,28 @@ CREATE TABLE IF NOT EXISTS request_groups (
     g          UBIGINT NOT NULL,
     ingest_id  BIGINT NOT NULL
 );
+-- The usage summed to days per ingest (forecast/rollup.py): what readers that need no
+-- hours scan instead of the hourly rows, a twentieth of them. Kept in step with usage by
+-- every transaction that writes it; ``rows`` counts the usage rows summed.
+CREATE TABLE IF NOT EXISTS usage_daily (
+    ts                   TIMESTAMP NOT NULL,  -- UTC start of the day
+    team                 VARCHAR NOT NULL,
+    feature              VARCHAR NOT NULL,
+    model                VARCHAR NOT NULL,
+    provider             VARCHAR NOT NULL,
+    service_tier         VARCHAR NOT NULL,
+    status               VARCHAR NOT NULL,
+    "user"               VARCHAR NOT NULL,
+    deployment           VARCHAR NOT NULL,
+    requests             BIGINT,
+    input_tokens         BIGINT NOT NULL,
+    cached_input_tokens  BIGINT NOT NULL,
+    cache_write_tokens   BIGINT NOT NULL,
+    output_tokens        BIGINT NOT NULL,
+    reported_cost_usd    DECIMAL(38, 12),     -- exact: sums of sums keep every cent
+    ingest_id            BIGINT NOT NULL,
+    rows                 BIGINT NOT NULL
+);
 -- Provider usage buckets (keyed by bucket): a hash of each one's numbers, to see revisions.
 CREATE TABLE IF NOT EXISTS bucket_numbers (
     k          UBIGINT NOT NULL,

@@ -14,6 +14,27 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def ledger(tmp_path):
     with Ledger(tmp_path / "ledger.duckdb") as opened:
         yield opened
+    # Whatever a test did to the usage (ingests, replaced spans, removals, refusals), the
+    # daily rollup must still be the usage summed to days: checked after every one.
+    with Ledger(tmp_path / "ledger.duckdb") as reopened:
+        assert rollup_drift(reopened) == []
+
+
+def rollup_drift(ledger: Ledger) -> list:
+    """Days, dimensions and ingests where ``usage_daily`` differs from the usage summed
+    to days here; [] where they agree."""
+    sums = """sum(requests), sum(input_tokens), sum(cached_input_tokens),
+              sum(cache_write_tokens), sum(output_tokens), CAST(sum(reported_cost_usd) AS
+              DECIMAL(38, 6))"""
+    dims = 'team, feature, model, provider, service_tier, status, "user", deployment, ingest_id'
+    return ledger.con.execute(
+        f"""(SELECT date_trunc('day', ts), {dims}, {sums}, count(*) FROM usage GROUP BY ALL
+             EXCEPT ALL SELECT ts, {dims}, {sums}, sum(rows) FROM usage_daily GROUP BY ALL)
+            UNION ALL
+            (SELECT ts, {dims}, {sums}, sum(rows) FROM usage_daily GROUP BY ALL
+             EXCEPT ALL SELECT date_trunc('day', ts), {dims}, {sums}, count(*) FROM usage
+             GROUP BY ALL)"""
+    ).fetchall()
 
 
 @pytest.fixture

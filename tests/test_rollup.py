@@ -1,0 +1,84 @@
+"""The daily rollup (forecast/rollup.py) follows every change to the usage: ingests, a
+replaced span of an older ingest, removals, and ledgers written before it existed."""
+
+from __future__ import annotations
+
+import pytest
+from builders import write_csv
+from conftest import rollup_drift
+
+from forecast.errors import CostcastError, LedgerError
+from forecast.ingest import ingest_files
+from forecast.ledger import Ledger
+
+HEADER = "timestamp,team,model,requests,input_tokens,output_tokens"
+
+
+def hourly(folder, name, hours, tokens):
+    """One request an hour from 2026-03-01 00:00 UTC, ``tokens`` input tokens each."""
+    lines = [f"2026-03-{1 + h // 24:02d}T{h % 24:02d}:10:00Z,ops,gpt-4o,1,{tokens},10"
+             for h in hours]  # fmt: skip
+    return write_csv(folder, name, *lines, header=HEADER)
+
+
+def days(ledger):
+    """(day, input tokens, requests, usage rows summed) per day, from the rollup alone."""
+    return ledger.con.execute(
+        """SELECT strftime(ts, '%m-%d'), sum(input_tokens), sum(requests), sum(rows)
+           FROM usage_daily GROUP BY ALL ORDER BY ALL"""
+    ).fetchall()
+
+
+def test_the_rollup_follows_ingests_replaced_spans_and_removals(ledger, tmp_path):
+    (full,) = ingest_files(ledger, [hourly(tmp_path, "full.csv", range(48), 100)])
+    assert days(ledger) == [("03-01", 2400, 24, 24), ("03-02", 2400, 24, 24)]
+    # a corrected re-export of hours 20-29: 150 tokens each, across the two days
+    ingest_files(ledger, [hourly(tmp_path, "fixed.csv", range(20, 30), 150)],
+                 on_overlap="replace")  # fmt: skip
+    assert days(ledger) == [("03-01", 20 * 100 + 4 * 150, 24, 24),
+                            ("03-02", 6 * 150 + 18 * 100, 24, 24)]  # fmt: skip
+    ledger.remove_ingest(full.ingest_id)  # what is left: the corrected ten hours
+    assert days(ledger) == [("03-01", 4 * 150, 4, 4), ("03-02", 6 * 150, 6, 6)]
+
+
+def test_a_refused_ingest_leaves_the_rollup_as_it_was(ledger, tmp_path):
+    ingest_files(ledger, [hourly(tmp_path, "full.csv", range(24), 100)])
+    before = days(ledger)
+    bad = write_csv(tmp_path, "bad.csv", "2026-03-03T00:00:00Z,ops,gpt-4o,1,lots,10",
+                    header=HEADER)  # fmt: skip
+    with pytest.raises(CostcastError):  # which one is test_ingest's business
+        ingest_files(ledger, [hourly(tmp_path, "more.csv", range(24, 30), 100), bad])
+    assert days(ledger) == before
+
+
+def test_the_drift_check_sees_a_rollup_out_of_step(ledger, tmp_path):
+    ingest_files(ledger, [hourly(tmp_path, "full.csv", range(24), 100)])
+    assert rollup_drift(ledger) == []
+    ledger.con.execute("UPDATE usage_daily SET input_tokens = input_tokens + 1")
+    assert len(rollup_drift(ledger)) == 2  # the row as summed and as kept
+    ledger.con.execute("UPDATE usage_daily SET input_tokens = input_tokens - 1")
+
+
+def test_an_older_ledger_gets_its_rollup_when_opened_for_writing(tmp_path):
+    path = tmp_path / "old.duckdb"
+    with Ledger(path) as ledger:
+        ingest_files(ledger, [hourly(tmp_path, "full.csv", range(30), 100)])
+        ledger.con.execute("DROP TABLE usage_daily")  # as costcast wrote ledgers before it
+    with pytest.raises(LedgerError) as caught:
+        Ledger(path, read_only=True)
+    assert "no daily rollup" in caught.value.message and "costcast ingest" in caught.value.hint
+    with Ledger(path) as ledger:
+        assert days(ledger) == [("03-01", 2400, 24, 24), ("03-02", 600, 6, 6)]
+        assert rollup_drift(ledger) == []
+
+
+def test_a_table_rolled_back_is_not_remembered_as_there(ledger):
+    # has_table notes the tables it found, so that commands stop asking the catalog: only
+    # committed ones, or a failed first import would leave its table "there" for good
+    with pytest.raises(RuntimeError), ledger.transaction() as con:
+        con.execute("CREATE TABLE outcome_trial (x INTEGER)")
+        assert ledger.has_table("outcome_trial")
+        raise RuntimeError("the import failed")
+    assert not ledger.has_table("outcome_trial")
+    ledger.con.execute("CREATE TABLE outcome_trial (x INTEGER)")
+    assert ledger.has_table("outcome_trial") and "outcome_trial" in ledger.changes.tables
