@@ -26,7 +26,7 @@ def billed_scaling(
     billed amounts on days with no priced usage to spread them over."""
     billed = billed_daily(ledger, start, end)
     if billed.empty:
-        empty = pd.DataFrame(columns=["day", "provider", "scale"])
+        empty = pd.DataFrame(columns=["day", "provider", "scale"]).astype({"scale": float})
         return empty, pd.DataFrame(columns=["day", "provider", "billed_usd"])
     billed["day"] = pd.to_datetime(billed["day"]).dt.date
     totals = priced_usage(
