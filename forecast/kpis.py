@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.ledger import Ledger
-from forecast.outcomes import outcome_kpis
+from forecast.outcomes import outcome_kpis_sql
 from forecast.pricing.book import PriceBook
 from forecast.usage import (
     check_freq,
@@ -65,23 +65,34 @@ def kpis(
     since = None if start is None else start - dt.timedelta(days=baseline_days + 31)
     priced = priced_usage_sql(ledger, book, since, end, strict=False, daily=True,
                               dims=[*keys, "status"])  # fmt: skip
-    frame = ledger.con.execute(_sql(priced, keys, freq, baseline_days)).df()
-    found = outcome_kpis(ledger, book, keys, freq, since, end)
-    frame = frame.merge(found.astype({"period_start": frame["period_start"].dtype}),
-                        on=["period_start", *keys], how="left")  # fmt: skip
-    if start is not None:
-        frame = frame[frame["period_start"] >= pd.Timestamp(start)]
-    return _ratios(frame.reset_index(drop=True), keys)
+    outcomes = outcome_kpis_sql(ledger, book, keys, freq, since, end)
+    return ledger.con.execute(_sql(priced, outcomes, keys, freq, baseline_days, start)).df()
 
 
-def _sql(priced: str, keys: list[str], freq: str, baseline_days: int) -> str:
-    """Per group and period: counts, cost, failed cost and tokens; and the input tokens per
-    request of the same group over the ``baseline_days`` before the period."""
+# Long on purpose: one statement from priced rows to the ratios, as the docstring lists them.
+def _sql(
+    priced: str, outcomes: str | None, keys: list[str], freq: str, baseline_days: int,
+    start: dt.date | None,
+) -> str:  # fmt: skip
+    """Per group and period: counts, cost, failed cost and tokens, the input tokens per
+    request of the same group over the ``baseline_days`` before the period, the outcomes,
+    and the ratios of the module docstring (a ratio over nothing is unknown: NULL)."""
     group = "".join(f', "{k}"' for k in keys)
     join = " AND ".join([f'd."{k}" IS NOT DISTINCT FROM p."{k}"' for k in keys] or ["TRUE"])
     tokens = ", ".join(
         f"CAST(sum({column}) AS DOUBLE) AS t_{k}" for k, column in KIND_COLUMNS.items()
     )
+    # rounded half to even, as numpy would: the figures are shown, and compared, rounded
+    per_request = ", ".join(
+        f"round_even(t_{k} / nullif(requests, 0), 3) AS tokens_per_request_{k}" for k in KINDS
+    )
+    nulls = "".join(f', NULL AS "{k}"' for k in keys)
+    found = outcomes or (
+        f"SELECT NULL::DATE AS period_start {nulls}, "
+        "NULL::DOUBLE AS successful_outcomes, NULL::BIGINT AS outcome_attempts, "
+        "NULL::DOUBLE AS outcome_cost_usd WHERE FALSE"
+    )
+    same = "".join(f' AND p."{k}" IS NOT DISTINCT FROM o."{k}"' for k in keys)
     return f"""
         WITH rows AS (SELECT * FROM ({priced})),
         daily AS (
@@ -106,38 +117,33 @@ def _sql(priced: str, keys: list[str], freq: str, baseline_days: int) -> str:
                  AND d.day >= p.period_start - INTERVAL {int(baseline_days)} DAY
                  AND d.day < p.period_start
             GROUP BY ALL
+        ),
+        found AS ({found}),
+        joined AS (
+            SELECT p.* EXCLUDE (cost_usd, failed_cost_usd), {per_request},
+                   p.cost_usd, p.failed_cost_usd, b.baseline_input_per_request,
+                   CAST(o.successful_outcomes AS DOUBLE) AS successes, o.outcome_attempts,
+                   o.outcome_cost_usd
+            FROM periods p
+            LEFT JOIN baseline b ON p.period_start = b.period_start
+                 {"".join(f' AND p."{k}" IS NOT DISTINCT FROM b."{k}"' for k in keys)}
+            LEFT JOIN found o ON p.period_start = o.period_start {same}
+            WHERE {f"p.period_start >= DATE '{start}'" if start else "TRUE"}
         )
-        SELECT p.*, b.baseline_input_per_request
-        FROM periods p LEFT JOIN baseline b
-             ON p.period_start = b.period_start
-             {"".join(f' AND p."{k}" IS NOT DISTINCT FROM b."{k}"' for k in keys)}
-        ORDER BY ALL
+        SELECT period_start {group}, requests, successful_requests, failed_requests,
+               round_even(cost_usd, 6) AS cost_usd,
+               round_even(cost_usd / nullif(successful_requests, 0), 8) AS cost_per_success,
+               round_even(failed_requests / nullif(requests, 0), 6) AS failed_share,
+               round_even(failed_cost_usd, 6) AS failed_cost_usd,
+               {", ".join(f"tokens_per_request_{k}" for k in KINDS)},
+               round_even(tokens_per_request_input / baseline_input_per_request - 1, 6)
+                   AS token_inflation,
+               round_even(successes, 6) AS successful_outcomes, outcome_attempts,
+               round_even(successes / nullif(outcome_attempts, 0), 6) AS resolution_rate,
+               round_even(outcome_cost_usd / nullif(successes, 0), 8)
+                   AS cost_per_successful_outcome
+        FROM joined ORDER BY ALL
         """
-
-
-def _ratios(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    requests = frame["requests"].astype(float)
-    out = frame[["period_start", *keys]].copy()
-    out["requests"] = frame["requests"]
-    out["successful_requests"] = frame["successful_requests"]
-    out["failed_requests"] = frame["failed_requests"]
-    out["cost_usd"] = frame["cost_usd"].round(6)
-    out["cost_per_success"] = (frame["cost_usd"] / frame["successful_requests"]).round(8)
-    out["failed_share"] = (frame["failed_requests"] / requests).round(6)
-    out["failed_cost_usd"] = frame["failed_cost_usd"].round(6)
-    for kind in KINDS:
-        out[f"tokens_per_request_{kind}"] = (frame[f"t_{kind}"] / requests).round(3)
-    inflation = out["tokens_per_request_input"] / frame["baseline_input_per_request"] - 1
-    out["token_inflation"] = inflation.round(6)
-    successes, attempts, covered = (
-        frame[c].astype(float) for c in ("successful_outcomes", "outcome_attempts",
-                                          "outcome_cost_usd")
-    )  # fmt: skip
-    out["successful_outcomes"] = successes.round(6)
-    out["outcome_attempts"] = frame["outcome_attempts"].astype("Int64")
-    out["resolution_rate"] = (successes / attempts).round(6)
-    out["cost_per_successful_outcome"] = (covered / successes).round(8)
-    return out.replace([float("inf"), float("-inf")], pd.NA)
 
 
 def top_users(

@@ -58,7 +58,6 @@ CREATE TABLE IF NOT EXISTS outcome_days (
 );
 """
 WORDS = {"success": 1.0, "failure": 0.0}
-OUTCOME_COLUMNS = ["successful_outcomes", "outcome_attempts", "outcome_cost_usd"]
 
 
 class RequestOutcome(BaseModel):
@@ -202,13 +201,13 @@ def outcome_imports(ledger: Ledger) -> pd.DataFrame:
     return ledger.con.execute("SELECT * FROM outcome_imports ORDER BY import_id").df()
 
 
-def outcome_kpis(
+def outcome_kpis_sql(
     ledger: Ledger, book: PriceBook, keys: list[str], freq: str,
     start: dt.date | None, end: dt.date | None,
-) -> pd.DataFrame:  # fmt: skip
-    """Per group and period: ``successful_outcomes``, ``outcome_attempts`` and the cost of
-    the usage they cover (``outcome_cost_usd``, unknown where the book cannot price part of
-    it); no rows without outcomes."""
+) -> str | None:  # fmt: skip
+    """SQL, per group and period: ``successful_outcomes``, ``outcome_attempts`` and the cost
+    of the usage they cover (``outcome_cost_usd``, unknown where the book cannot price part
+    of it); no rows without outcomes. None where no outcomes were imported."""
     stored = ledger.has_table("outcome_imports") and ledger.has_table("request_groups")
     cols = "".join(f', "{k}"' for k in keys)
     period = f"CAST(date_trunc('{freq}', {{}}) AS DATE) AS period_start"
@@ -249,16 +248,14 @@ def outcome_kpis(
             ) c ON c.day = d.day AND c.team = d.team AND c.feature = d.feature
             WHERE {_day_range("d.day", start, end)}""")  # fmt: skip
     if not parts:
-        return pd.DataFrame(columns=["period_start", *keys, *OUTCOME_COLUMNS])
+        return None
     covered = " UNION ALL ".join(f"({part})" for part in parts)
-    return ledger.con.execute(
-        f"""SELECT period_start {cols}, sum(successes) AS successful_outcomes,
-                   CAST(sum(attempts) AS BIGINT) AS outcome_attempts,
-                   CASE WHEN bool_or(cost IS NULL) THEN NULL
-                        ELSE CAST(sum(CAST(cost AS DECIMAL(38, 12))) AS DOUBLE) END
-                       AS outcome_cost_usd
-            FROM ({covered}) GROUP BY ALL ORDER BY ALL"""
-    ).df()
+    return f"""SELECT period_start {cols}, sum(successes) AS successful_outcomes,
+                      CAST(sum(attempts) AS BIGINT) AS outcome_attempts,
+                      CASE WHEN bool_or(cost IS NULL) THEN NULL
+                           ELSE CAST(sum(CAST(cost AS DECIMAL(38, 12))) AS DOUBLE) END
+                          AS outcome_cost_usd
+               FROM ({covered}) GROUP BY ALL"""
 
 
 def _any(ledger: Ledger, query: str) -> bool:
