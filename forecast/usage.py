@@ -144,14 +144,11 @@ def priced_usage_sql(
                p.output AS price_output
         FROM ({_daily_rows(bounds, dims) if daily else f"SELECT * FROM usage {bounds}"}) u
         JOIN _price_models m ON u.model = m.model
-        {"" if strict else "LEFT "}JOIN (
-            -- each price from its day to the next one's: an equality join then a range
-            -- check, half the time of an ASOF join on DuckDB 1.x
-            SELECT *, lead(effective) OVER (PARTITION BY model, tier ORDER BY effective)
-                          AS until
-            FROM _prices) p
-            ON m.key = p.model AND u.service_tier = p.tier AND CAST(u.ts AS DATE) >= p.effective
-               AND (p.until IS NULL OR CAST(u.ts AS DATE) < p.until)
+        -- each price from its day to the next one's: an equality join then a range check,
+        -- half the time of an ASOF join on DuckDB 1.x
+        {"" if strict else "LEFT "}JOIN _prices p
+            ON m.key = p.model AND u.service_tier = p.tier AND u.ts >= p.effective
+               AND (p.until IS NULL OR u.ts < p.until)
     """
 
 

@@ -173,7 +173,9 @@ class PriceBook:
         return [e for e in self.entries if e.model == key] if key else []
 
     def frame(self) -> pd.DataFrame:
-        """One row per entry with defaults filled in: the table the ledger joins against."""
+        """One row per entry with defaults filled in: the table the ledger joins against.
+        ``until``: the next entry's ``effective`` for the same model and tier (NaT for the
+        latest), so that a day finds its price by an equality join and a range check."""
         if self._frame is None:
             self._frame = self._build_frame()
         return self._frame.copy()
@@ -185,9 +187,13 @@ class PriceBook:
             row.update(e.per_token_kind())
             row["provider"] = e.provider or ""
             rows.append(row)
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             rows, columns=["model", "tier", "effective", *PRICE_COLUMNS, "provider"]
         )
+        frame["effective"] = pd.to_datetime(frame["effective"]).astype("datetime64[s]")
+        # entries are sorted by model, tier and day: the next row of a group is the next price
+        frame["until"] = frame.groupby(["model", "tier"])["effective"].shift(-1)
+        return frame
 
     def require_prices(self, keys: Iterable[tuple[str, str, dt.date]]) -> None:
         """Raise one error naming every (model, tier) with no price on its first usage date."""
