@@ -103,7 +103,9 @@ def _sql(
         periods AS (
             SELECT CAST(date_trunc('{freq}', ts) AS DATE) AS period_start {group},
                    sum(requests) AS requests,
-                   sum(requests) FILTER (WHERE status <> 'error') AS successful_requests,
+                   -- none succeeded is 0; only a source that counts no requests is unknown
+                   CASE WHEN count(requests) > 0 THEN coalesce(sum(requests)
+                       FILTER (WHERE status <> 'error'), 0) END AS successful_requests,
                    coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS failed_requests,
                    {cost_sum()} AS cost_usd,
                    {cost_sum("status = 'error'")} AS failed_cost_usd,
@@ -136,7 +138,7 @@ def _sql(
                round_even(failed_requests / nullif(requests, 0), 6) AS failed_share,
                round_even(failed_cost_usd, 6) AS failed_cost_usd,
                {", ".join(f"tokens_per_request_{k}" for k in KINDS)},
-               round_even(tokens_per_request_input / baseline_input_per_request - 1, 6)
+               round_even(tokens_per_request_input / nullif(baseline_input_per_request, 0) - 1, 6)
                    AS token_inflation,
                round_even(successes, 6) AS successful_outcomes, outcome_attempts,
                round_even(successes / nullif(outcome_attempts, 0), 6) AS resolution_rate,

@@ -96,3 +96,22 @@ def test_the_lorenz_curve_by_hand(ledger, tmp_path, book, cli, monkeypatch):
     code, _, err = cli("kpis", "--top-users", "--plot", "lorenz.png")
     assert code == 0, err
     assert (tmp_path / "lorenz.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_ratios_over_nothing_are_unknown_never_infinite(ledger, tmp_path, book, cli, monkeypatch):
+    # week 1: calls with no input tokens at all (a baseline of 0 per request); week 2: all
+    # calls fail (no successes to divide by); both with a cost, so no ratio is 0/0
+    rows = [f"2026-03-{1 + d:02d}T00:00:00Z,1d,t,f,gpt-4o,success,10,0,100" for d in range(1, 8)]
+    rows += [f"2026-03-{1 + d:02d}T00:00:00Z,1d,t,f,gpt-4o,error,10,500,0" for d in range(8, 15)]
+    (tmp_path / "u.csv").write_text(HEADER + "\n".join(rows) + "\n")
+    ingest_files(ledger, [tmp_path / "u.csv"])
+    second = kpis(ledger, book, by="team", freq="week").iloc[1]
+    assert second["tokens_per_request_input"] == 50 and pd_isna(second["token_inflation"])
+    assert second["successful_requests"] == 0 and pd_isna(second["cost_per_success"])
+    assert second["failed_share"] == 1
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COSTCAST_DB", str(ledger.path))
+    ledger.close()
+    code, out, err = cli("kpis", "--by", "team", "--output", "json")
+    assert code == 0, err
+    assert "Infinity" not in out and '"token_inflation": null' in out
