@@ -45,6 +45,16 @@ class Changes:
         self.tables: set[str] = set()
 
 
+CONVERT_HINT = (
+    "costcast converts it the first time it opens the file while no other process "
+    "has it open: wait for the other command to finish, then run this one again"
+)
+
+
+class OlderLayoutError(LedgerError):
+    """The file was written by an older costcast, and only a writer can convert it."""
+
+
 class Ledger:
     """An open ledger file. Use as a context manager or call ``close``."""
 
@@ -65,6 +75,27 @@ class Ledger:
                 "ledger not found: ingest usage first (costcast ingest FILE)",
                 file=str(self.path),
             )
+        self._connect(read_only, memory_limit)
+        self.unsettled = 1  # inside the upgrade or a transaction: tables not yet for good
+        try:
+            try:
+                self._upgrade_layout(read_only)
+            except OlderLayoutError as older:
+                # A reader cannot convert the file: a writer does it first, unless another
+                # process has the file open (then the reader is told what to do).
+                self.con.close()
+                try:
+                    Ledger(self.path, memory_limit=memory_limit).close()
+                except LedgerError:
+                    raise older from None
+                self._connect(read_only, memory_limit)
+                self._upgrade_layout(read_only)
+        except BaseException:
+            self.con.close()  # else the file stays open in this process, read-only or not
+            raise
+        self.unsettled = 0
+
+    def _connect(self, read_only: bool, memory_limit: str) -> None:
         try:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
@@ -82,33 +113,24 @@ class Ledger:
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self.con.execute("SET preserve_insertion_order = false")
         _session_settings(self.con)
-        self.unsettled = 1  # inside the upgrade or a transaction: tables not yet for good
-        try:
-            self._upgrade_layout(read_only)
-        except BaseException:
-            self.con.close()  # else the file stays open in this process, read-only or not
-            raise
-        self.unsettled = 0
 
     def _upgrade_layout(self, read_only: bool) -> None:
         """Bring a ledger written by an older costcast to this layout (a writer does it once;
         a reader asks for it), and create the tables of a new one."""
         if self._has_column("forecast_paths", "path"):
             if read_only:
-                raise LedgerError(
+                raise OlderLayoutError(
                     "this ledger keeps forecast paths in an older layout",
                     file=str(self.path),
-                    hint="open it once with a command that writes (costcast forecast or ingest) "
-                    "to convert it",
+                    hint=CONVERT_HINT,
                 )
             self._convert_long_paths()
         summed = self.has_table("usage_daily") or not self.has_table("usage")
         if read_only and not summed:
-            raise LedgerError(
+            raise OlderLayoutError(
                 "this ledger has no daily rollup of its usage yet (an older layout)",
                 file=str(self.path),
-                hint="open it once with a command that writes (costcast ingest or forecast) "
-                "to add it",
+                hint=CONVERT_HINT,
             )
         if not read_only:
             self._name_content_hashes()

@@ -3,6 +3,9 @@ replaced span of an older ingest, removals, and ledgers written before it existe
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from builders import write_csv
 from conftest import rollup_drift
@@ -59,17 +62,42 @@ def test_the_drift_check_sees_a_rollup_out_of_step(ledger, tmp_path):
     ledger.con.execute("UPDATE usage_daily SET input_tokens = input_tokens - 1")
 
 
-def test_an_older_ledger_gets_its_rollup_when_opened_for_writing(tmp_path):
+def older_ledger(tmp_path):
+    """A ledger as costcast wrote them before the rollup: 24 + 6 hours of usage."""
     path = tmp_path / "old.duckdb"
     with Ledger(path) as ledger:
         ingest_files(ledger, [hourly(tmp_path, "full.csv", range(30), 100)])
-        ledger.con.execute("DROP TABLE usage_daily")  # as costcast wrote ledgers before it
-    with pytest.raises(LedgerError) as caught:
-        Ledger(path, read_only=True)
-    assert "no daily rollup" in caught.value.message and "costcast ingest" in caught.value.hint
-    with Ledger(path) as ledger:
+        ledger.con.execute("DROP TABLE usage_daily")
+    return path
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_an_older_ledger_gets_its_rollup_when_opened(tmp_path, read_only):
+    # by a reader too (`costcast kpis` opens read-only): it converts the file as a writer first
+    with Ledger(older_ledger(tmp_path), read_only=read_only) as ledger:
         assert days(ledger) == [("03-01", 2400, 24, 24), ("03-02", 600, 6, 6)]
         assert rollup_drift(ledger) == []
+
+
+def test_a_reader_that_cannot_convert_says_what_to_do(tmp_path):
+    path = older_ledger(tmp_path)
+    holder = subprocess.Popen(  # another process reading the file: no writer can open it
+        [sys.executable, "-c", "import duckdb, sys, time\n"
+         f"con = duckdb.connect({str(path)!r}, read_only=True)\n"
+         "print('open', flush=True)\ntime.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        with pytest.raises(LedgerError) as caught:
+            Ledger(path, read_only=True)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "no daily rollup" in caught.value.message
+    assert "no other process has it open" in caught.value.hint
+    with Ledger(path, read_only=True) as ledger:  # once it is free, the reader converts it
+        assert days(ledger)[0] == ("03-01", 2400, 24, 24)
 
 
 def test_a_table_rolled_back_is_not_remembered_as_there(ledger):
