@@ -1,7 +1,7 @@
 """The daily rollup: the ledger's usage summed to days, per ingest, in ``usage_daily``.
 
-Readers that need no hours (KPIs, budget burn, daily series) scan it instead of the hourly
-rows: the demo's 720,000 hourly rows are 43,000 there. It is kept per ingest because that
+Readers that need no hours (KPIs, budget burn, usage summaries by day or longer) scan it
+instead of the hourly rows: the demo's 720,000 hourly rows are 43,000 there. It is kept per ingest because that
 is how usage changes: an ingest only ever adds rows under its own new id, and rows only
 leave by ingest (removal, or a replaced span of an older ingest). So an ingest whose row
 count differs between the two tables is exactly one whose days must be summed again, and
@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from duckdb import DuckDBPyConnection
 
-DIMENSION_COLUMNS = ("team", "feature", "model", "provider", "service_tier", "status", "user",
-                     "deployment")  # fmt: skip
-TOKEN_COLUMNS = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens")
+from forecast.schema import DIMENSIONS, TOKEN_COLUMNS
 
 
 def sync(con: DuckDBPyConnection) -> None:
@@ -30,7 +28,7 @@ def sync(con: DuckDBPyConnection) -> None:
         return
     ids = ", ".join(str(int(i)) for i in stale)
     con.execute(f"DELETE FROM usage_daily WHERE ingest_id IN ({ids})")
-    dims = ", ".join(f'"{d}"' for d in DIMENSION_COLUMNS)
+    dims = ", ".join(f'"{d}"' for d in DIMENSIONS)
     tokens = ", ".join(f"sum({c}) AS {c}" for c in TOKEN_COLUMNS)
     con.execute(
         f"""INSERT INTO usage_daily

@@ -12,7 +12,7 @@ from forecast.errors import CostcastError, LedgerError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.schema import DIMENSIONS, split_keys
+from forecast.schema import DIMENSIONS, TOKEN_COLUMNS, split_keys
 
 GROUP_KEYS = DIMENSIONS
 GROUP_HELP = "Comma-separated: " + ", ".join(GROUP_KEYS) + "."  # help texts say what works
@@ -157,11 +157,9 @@ def _daily_rows(bounds: str, only: Sequence[str] | None = None) -> str:
     priced = ("model", "provider", "service_tier")
     dims = ", ".join(
         f'"{d}"' if only is None or d in priced or d in only else f"'' AS \"{d}\""
-        for d in ("team", "feature", "model", "provider", "service_tier", "status", "user",
-                  "deployment")
-    )  # fmt: skip
-    sums = ", ".join(f"sum({c}) AS {c}" for c in ("requests", "input_tokens",
-                     "cached_input_tokens", "cache_write_tokens", "output_tokens"))  # fmt: skip
+        for d in DIMENSIONS
+    )
+    sums = ", ".join(f"sum({c}) AS {c}" for c in ("requests", *TOKEN_COLUMNS))
     return f"""SELECT ts, '1d' AS bucket, {dims}, {sums},
                       CAST(sum(reported_cost_usd) AS DOUBLE) AS reported_cost_usd
                FROM usage_daily {bounds} GROUP BY ALL"""
