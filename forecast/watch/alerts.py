@@ -236,9 +236,12 @@ def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertR
         return alert.contributors
     where = " AND ".join(f'"{k}" = ?' for k in alert.scope)
     hour = pd.Timestamp(alert.fired_at)
+    # only a spike is measured against earlier hours; the other rules against their own
+    spike = alert.rule not in ("failures", "unpriced", "token_inflation")
     weeks = [hour - pd.Timedelta(hours=WEEK_HOURS * k)
-             for k in range(1, rules.hourly_spike.weeks + 1)]  # fmt: skip
-    priced = priced_usage_sql(ledger, book, weeks[-1].date(), hour.date(), strict=False)
+             for k in range(1, rules.hourly_spike.weeks + 1) if spike]  # fmt: skip
+    priced = priced_usage_sql(ledger, book, min([hour, *weeks]).date(), hour.date(),
+                              strict=False)  # fmt: skip
     out = []
     for dim in (d for d in CONTRIBUTOR_DIMS if d not in alert.scope and d in DIMENSIONS):
         frame = ledger.con.execute(
@@ -253,14 +256,14 @@ def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertR
             [*alert.scope.values(), hour, *weeks],
         ).df()
         now = frame[frame["hour"] == hour].set_index("value")
-        if alert.rule in ("failures", "unpriced"):
-            change = now["failed" if alert.rule == "failures" else "unpriced"].astype(float)
+        if spike:  # the extra cost over the same hours of the weeks before
+            before = frame[frame["hour"] != hour].groupby("value")["cost"].sum() / len(weeks)
+            change = now["cost"].sub(before.reindex(now.index, fill_value=0.0))
         elif alert.rule == "token_inflation":  # input tokens above the baseline's per request
             baseline = alert.threshold / (1 + rules.token_inflation.max_rise)
             change = now["inputs"] - now["requests"] * baseline
-        else:  # the extra cost of a spike over the same hours of the weeks before
-            before = frame[frame["hour"] != hour].groupby("value")["cost"].sum() / len(weeks)
-            change = now["cost"].sub(before.reindex(now.index, fill_value=0.0))
+        else:
+            change = now["failed" if alert.rule == "failures" else "unpriced"].astype(float)
         change = change[(change > 0) & (change.index != "")]  # no value: not a contributor
         if change.empty or change.sum() <= 0:
             continue
