@@ -9,6 +9,8 @@ import sys
 import pytest
 from builders import write_csv
 from conftest import rollup_drift
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from forecast.errors import CostcastError, LedgerError
 from forecast.ingest import ingest_files
@@ -110,3 +112,45 @@ def test_a_table_rolled_back_is_not_remembered_as_there(ledger):
     assert not ledger.has_table("outcome_trial")
     ledger.con.execute("CREATE TABLE outcome_trial (x INTEGER)")
     assert ledger.has_table("outcome_trial") and "outcome_trial" in ledger.changes.tables
+
+
+# A step: ingest a file of hours [first, first + span) with this many tokens each, with
+# request ids or without (then refused, replaced or kept where it overlaps), or remove the
+# ingest made that many steps back.
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("ingest"), st.integers(0, 60), st.integers(1, 40),
+                  st.integers(1, 500), st.sampled_from(["ids", "refuse", "replace", "keep"])),
+        st.tuples(st.just("remove"), st.integers(1, 4)),
+    ),
+    min_size=1, max_size=6,
+)  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))  # fmt: skip
+@given(steps)
+def test_any_sequence_of_writes_keeps_the_rollup_in_step(tmp_path_factory, plan):
+    folder = tmp_path_factory.mktemp("plan")
+    made: list[int] = []
+    with Ledger(folder / "l.duckdb") as ledger:
+        for n, step in enumerate(plan):
+            if step[0] == "remove":
+                if len(made) >= step[1]:
+                    ledger.remove_ingest(made[-step[1]])
+                continue
+            _, first, span, tokens, how = step
+            ids = "request_id," if how == "ids" else ""
+            lines = [f"{f'r{h}-{tokens},' if ids else ''}"
+                     f"2026-03-{1 + h // 24:02d}T{h % 24:02d}:10:00Z,ops,gpt-4o,1,{tokens},10"
+                     for h in range(first, first + span)]  # fmt: skip
+            path = write_csv(folder, f"f{n}.csv", *lines, header=ids + HEADER)
+            policy = "refuse" if how == "ids" else how
+            try:
+                (result,) = ingest_files(ledger, [path], on_overlap=policy)
+            except CostcastError:  # a refused overlap: nothing may have changed
+                assert rollup_drift(ledger) == []
+                continue
+            made.append(result.ingest_id)
+            assert rollup_drift(ledger) == []
+        assert rollup_drift(ledger) == []
