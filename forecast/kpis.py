@@ -78,7 +78,10 @@ def _sql(
     request of the same group over the ``baseline_days`` before the period, the outcomes,
     and the ratios of the module docstring (a ratio over nothing is unknown: NULL)."""
     group = "".join(f', "{k}"' for k in keys)
-    join = " AND ".join([f'd."{k}" IS NOT DISTINCT FROM p."{k}"' for k in keys] or ["TRUE"])
+
+    def same(a: str, b: str) -> str:  # the same group in two relations
+        return "".join(f' AND {a}."{k}" IS NOT DISTINCT FROM {b}."{k}"' for k in keys)
+
     tokens = ", ".join(
         f"CAST(sum({column}) AS DOUBLE) AS t_{k}" for k, column in KIND_COLUMNS.items()
     )
@@ -92,7 +95,6 @@ def _sql(
         "NULL::DOUBLE AS successful_outcomes, NULL::BIGINT AS outcome_attempts, "
         "NULL::DOUBLE AS outcome_cost_usd WHERE FALSE"
     )
-    same = "".join(f' AND p."{k}" IS NOT DISTINCT FROM o."{k}"' for k in keys)
     return f"""
         WITH rows AS (SELECT * FROM ({priced})),
         daily AS (
@@ -115,7 +117,7 @@ def _sql(
         baseline AS (
             SELECT p.period_start {"".join(f', p."{k}"' for k in keys)},
                    sum(d.input_tokens) / nullif(sum(d.requests), 0) AS baseline_input_per_request
-            FROM periods p JOIN daily d ON {join}
+            FROM periods p JOIN daily d ON TRUE {same("d", "p")}
                  AND d.day >= p.period_start - INTERVAL {int(baseline_days)} DAY
                  AND d.day < p.period_start
             GROUP BY ALL
@@ -127,9 +129,8 @@ def _sql(
                    CAST(o.successful_outcomes AS DOUBLE) AS successes, o.outcome_attempts,
                    o.outcome_cost_usd
             FROM periods p
-            LEFT JOIN baseline b ON p.period_start = b.period_start
-                 {"".join(f' AND p."{k}" IS NOT DISTINCT FROM b."{k}"' for k in keys)}
-            LEFT JOIN found o ON p.period_start = o.period_start {same}
+            LEFT JOIN baseline b ON p.period_start = b.period_start {same("p", "b")}
+            LEFT JOIN found o ON p.period_start = o.period_start {same("p", "o")}
             WHERE {f"p.period_start >= DATE '{start}'" if start else "TRUE"}
         )
         SELECT period_start {group}, requests, successful_requests, failed_requests,

@@ -32,9 +32,10 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 class Changes:
-    """How many transactions this process committed to the ledger, shared by its sessions:
-    an answer computed at one count is still the answer while the count stands (the
-    process that holds a ledger open for writing is the only one writing it)."""
+    """What this process knows of the ledger, shared by its sessions: how many transactions
+    it committed (an answer computed at one count is still the answer while the count
+    stands: the process that holds a ledger open for writing is the only one writing it),
+    and which tables it has seen."""
 
     def __init__(self) -> None:
         self.count = 0  # bumped under the write lock, read without it

@@ -1,11 +1,11 @@
 """The daily rollup: the ledger's usage summed to days, per ingest, in ``usage_daily``.
 
 Readers that need no hours (KPIs, budget burn, usage summaries by day or longer) scan it
-instead of the hourly rows: the demo's 720,000 hourly rows are 43,000 there. It is kept per ingest because that
-is how usage changes: an ingest only ever adds rows under its own new id, and rows only
-leave by ingest (removal, or a replaced span of an older ingest). So an ingest whose row
-count differs between the two tables is exactly one whose days must be summed again, and
-``sync`` finds them without the writers having to say what they touched.
+instead of the hourly rows: the demo's 720,000 hourly rows are 43,000 there. It is kept
+per ingest because that is how usage changes: an ingest only ever adds rows under its own
+new id, and rows only leave by ingest (removal, or a replaced span of an older ingest). So
+an ingest whose row count differs between the two tables is exactly one whose days must be
+summed again, and ``sync`` finds them without the writers having to say what they touched.
 """
 
 from __future__ import annotations

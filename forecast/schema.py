@@ -64,7 +64,18 @@ def split_keys(by: str | Sequence[str] | None, allowed: tuple[str, ...], verb: s
     return keys
 
 
-LEDGER_DDL = """
+def _column_ddl(names: tuple[str, ...], sql_type: str) -> str:
+    """DDL lines for columns of one type, as the tables below align them ("user" is a
+    reserved word: quoted)."""
+    quoted = [f'"{n}"' if n == "user" else n for n in names]
+    return "\n".join(f"    {n:<20} {sql_type}," for n in quoted)
+
+
+# usage and usage_daily share these: one list of dimensions and token kinds for both
+DIMENSION_DDL = _column_ddl(DIMENSIONS, "VARCHAR NOT NULL")
+TOKEN_DDL = _column_ddl(TOKEN_COLUMNS, "BIGINT NOT NULL")
+
+LEDGER_DDL = f"""
 CREATE SEQUENCE IF NOT EXISTS ingest_id_seq START 1;
 CREATE TABLE IF NOT EXISTS ingests (
     ingest_id     BIGINT PRIMARY KEY,
@@ -82,19 +93,9 @@ CREATE TABLE IF NOT EXISTS ingests (
 CREATE TABLE IF NOT EXISTS usage (
     ts                   TIMESTAMP NOT NULL,  -- UTC start of the bucket
     bucket               VARCHAR NOT NULL,    -- '1h' or '1d'
-    team                 VARCHAR NOT NULL,
-    feature              VARCHAR NOT NULL,
-    model                VARCHAR NOT NULL,
-    provider             VARCHAR NOT NULL,
-    service_tier         VARCHAR NOT NULL,
-    status               VARCHAR NOT NULL,
-    "user"               VARCHAR NOT NULL,
-    deployment           VARCHAR NOT NULL,
+{DIMENSION_DDL}
     requests             BIGINT,              -- NULL where the source does not count requests
-    input_tokens         BIGINT NOT NULL,
-    cached_input_tokens  BIGINT NOT NULL,
-    cache_write_tokens   BIGINT NOT NULL,
-    output_tokens        BIGINT NOT NULL,
+{TOKEN_DDL}
     reported_cost_usd    DOUBLE,              -- NULL where the source reports no cost
     source               VARCHAR NOT NULL,
     ingest_id            BIGINT NOT NULL
@@ -123,19 +124,9 @@ CREATE TABLE IF NOT EXISTS request_groups (
 -- every transaction that writes it; ``rows`` counts the usage rows summed.
 CREATE TABLE IF NOT EXISTS usage_daily (
     ts                   TIMESTAMP NOT NULL,  -- UTC start of the day
-    team                 VARCHAR NOT NULL,
-    feature              VARCHAR NOT NULL,
-    model                VARCHAR NOT NULL,
-    provider             VARCHAR NOT NULL,
-    service_tier         VARCHAR NOT NULL,
-    status               VARCHAR NOT NULL,
-    "user"               VARCHAR NOT NULL,
-    deployment           VARCHAR NOT NULL,
+{DIMENSION_DDL}
     requests             BIGINT,
-    input_tokens         BIGINT NOT NULL,
-    cached_input_tokens  BIGINT NOT NULL,
-    cache_write_tokens   BIGINT NOT NULL,
-    output_tokens        BIGINT NOT NULL,
+{TOKEN_DDL}
     reported_cost_usd    DECIMAL(38, 12),     -- exact: sums of sums keep every cent
     ingest_id            BIGINT NOT NULL,
     rows                 BIGINT NOT NULL

@@ -237,7 +237,7 @@ def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertR
     where = " AND ".join(f'"{k}" = ?' for k in alert.scope)
     hour = pd.Timestamp(alert.fired_at)
     # only a spike is measured against earlier hours; the other rules against their own
-    spike = alert.rule not in ("failures", "unpriced", "token_inflation")
+    spike = alert.rule == "hourly_spike"
     weeks = [hour - pd.Timedelta(hours=WEEK_HOURS * k)
              for k in range(1, rules.hourly_spike.weeks + 1) if spike]  # fmt: skip
     priced = priced_usage_sql(ledger, book, min([hour, *weeks]).date(), hour.date(),
