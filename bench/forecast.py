@@ -72,7 +72,8 @@ def plain_prophet(series) -> tuple[float, float]:
 def engine(
     series, models: str, jobs: int | None, dask_client=None, scored: int | None = None
 ) -> tuple[float, float, dict]:
-    from forecast.engine import SeriesInput, budget_costly, run_engine
+    from forecast.chunk import SeriesInput
+    from forecast.engine import budget_costly, run_engine
     from forecast.models import resolve_forecasters
 
     candidates = resolve_forecasters(models)

@@ -9,8 +9,8 @@ Those errors choose the forecaster (``forecast.selection``) and, for the
 chosen one, become the calibration's trajectories (``forecast.intervals``).
 
 Local candidates run per chunk of series in a process pool, or on a Dask
-cluster when a client is given; global ones run once over the whole panel
-first. Sample paths are drawn afterwards in this process, each series from
+cluster when a client is given (``forecast.chunk``); global ones run once
+over the whole panel, here, while the workers fit the local ones. Sample paths are drawn afterwards in this process, each series from
 its own seed, so results do not depend on where or in which order chunks run.
 """
 
@@ -20,73 +20,31 @@ import hashlib
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
+from forecast.chunk import (
+    Outcome,
+    Plan,
+    SeriesInput,
+    decide_chunk,
+    fit_local,
+    forecast_chunk,
+    reaches,
+)
 from forecast.errors import CostcastError
 from forecast.frame import Panel
-from forecast.intensity import intensity_forecast, priced_volume
-from forecast.intervals import ErrorBank, idle_class, noise_level, sample_paths, series_level
-from forecast.metrics import mase_scale
-from forecast.models import ENSEMBLE, FORECASTERS, make_forecaster
-from forecast.selection import ENSEMBLE_SIZE, Choice, choose, chosen_without, combine
+from forecast.intervals import ErrorBank, noise_level, sample_paths
+from forecast.models import FORECASTERS, make_forecaster
 
-MIN_TRAIN = 21  # days of history before a cutoff for its window to count
 MAX_CV_HORIZON = 91
 COSTLY_SHARE = 0.005  # of a run's series, by weight, that auto also tries costly models on ...
 COSTLY_MIN_SERIES = 20  # ... and never fewer than this many: smaller runs try them on all
-SHORT_FALLBACK = ("seasonal_naive", "tsb", "imapa", "croston_sba")
-MEAN = "history_mean"  # the last resort, for a series of a day or two that nothing else fits
-
-
-@dataclass
-class SeriesInput:
-    """One series to forecast: daily volume (requests, or tokens where the source has no
-    request counts), its tokens of each priced kind over the same days, and what each
-    kind's token costs on the first forecast day (so errors weigh kinds as cost does)."""
-
-    uid: str
-    y: np.ndarray
-    tokens: np.ndarray  # (kinds, days)
-    price_weights: np.ndarray  # (kinds,)
-    candidates: tuple[str, ...]
-    weight: float = 1.0  # recent spend: costly candidates go to the heaviest series
-
-
-@dataclass
-class Plan:
-    h: int
-    cutoffs: tuple[int, ...]  # days before the end
-    cv_horizon: int
-    end: pd.Timestamp
-    params: dict[str, Any] = field(default_factory=dict)
-    keep_candidates: bool = False
-
-
-@dataclass
-class Outcome:
-    """What the chunk worker learned about one series (before paths are drawn)."""
-
-    uid: str
-    forecaster: str
-    members: tuple[str, ...]
-    scores: dict[str, Any]
-    flag: str | None
-    skipped: dict[str, Any]  # candidate -> why it could not be used on this series
-    point: np.ndarray  # (h,) volume
-    intensity: np.ndarray  # (kinds, h)
-    level: float
-    cls: int
-    errors: np.ndarray  # (windows, H) relative errors of the chosen forecast, NaN if absent
-    actual_cv: np.ndarray  # (windows, H) priced volume in each window
-    point_cv: np.ndarray  # (windows, H) the chosen forecast from each cutoff
-    unit_cv: np.ndarray  # (windows, H) forecast cost of a unit of volume (at today's prices)
-    levels_cv: np.ndarray  # (windows,) the level errors are relative to
-    candidates: dict[str, Any] = field(default_factory=dict)  # name -> (point, errors), when kept
 
 
 @dataclass
@@ -125,11 +83,6 @@ def plan_cutoffs(h: int, n_windows: int, step: int) -> tuple[int, tuple[int, ...
     return cv_horizon, tuple(sorted(partial + full))
 
 
-def reaches(plan: Plan) -> np.ndarray:
-    """Days each window covers: its cutoff's distance from the end, at most H."""
-    return np.asarray(np.minimum(np.array(plan.cutoffs), plan.cv_horizon))
-
-
 def budget_costly(
     inputs: Sequence[SeriesInput], share: float = COSTLY_SHARE, at_least: int = COSTLY_MIN_SERIES
 ) -> int:
@@ -145,137 +98,6 @@ def budget_costly(
     for s in sorted(eligible, key=lambda s: (-s.weight, s.uid))[keep:]:
         s.candidates = tuple(n for n in s.candidates if n not in costly)
     return keep
-
-
-# -- one chunk of series, in a worker ------------------------------------------------------
-
-
-def _usable(length: int, cutoffs: Sequence[int]) -> np.ndarray:
-    return np.array([length - c >= MIN_TRAIN for c in cutoffs], dtype=bool)
-
-
-def _windows(
-    s: SeriesInput, plan: Plan, usable: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per cutoff: the priced volume that came (W, H), the forecast cost of one unit of
-    volume (W, H) and the series' level (W,); NaN past a window's reach."""
-    W, H = len(plan.cutoffs), plan.cv_horizon
-    actual = np.full((W, H), np.nan)
-    unit = np.full((W, H), np.nan)
-    levels = np.full(W, np.nan)
-    for j, (cut, reach) in enumerate(zip(plan.cutoffs, reaches(plan), strict=True)):
-        if not usable[j]:
-            continue
-        end = len(s.y) - cut
-        intensity = intensity_forecast(s.y[:end], s.tokens[:, :end], reach)
-        priced = priced_volume(s.tokens[:, end : end + reach], intensity, s.price_weights)
-        actual[j, :reach] = np.where(np.isnan(priced), s.y[end : end + reach], priced)
-        unit[j, :reach] = s.price_weights @ intensity
-        levels[j] = series_level(s.y[:end])
-    return actual, unit, levels
-
-
-def _relative(actual: np.ndarray, point: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    with np.errstate(all="ignore"):
-        return np.asarray((actual - point) / np.where(levels > 0, levels, np.nan)[:, None])
-
-
-def forecast_chunk(
-    plan: Plan, inputs: Sequence[SeriesInput], global_forecasts: dict[str, Any]
-) -> list[Outcome]:
-    """Cross-validate and forecast every local candidate of these series, then choose.
-
-    ``global_forecasts`` maps a global candidate to ``{uid: (point, cv)}``."""
-    panel = Panel(tuple(s.uid for s in inputs), tuple(s.y for s in inputs), plan.end)
-    local = sorted({n for s in inputs for n in s.candidates if FORECASTERS[n].scope == "local"}
-                   | set(SHORT_FALLBACK))  # fmt: skip
-    finals: dict[str, dict[str, Any]] = {uid: {} for uid in panel.ids}
-    cvs: dict[str, dict[str, Any]] = {uid: {} for uid in panel.ids}
-    skipped: dict[str, dict[str, Any]] = {uid: {} for uid in panel.ids}
-    # a series too young for any window gets the short-history fallback, nothing else
-    scored = [_usable(len(s.y), plan.cutoffs).any() for s in inputs]
-    costly = {n for n, cls in FORECASTERS.items() if cls.cost == "costly"}
-    for name in local:
-        tried = {i for i, s in enumerate(inputs) if name in s.candidates and scored[i]}
-        young = [i for i, s in enumerate(inputs) if not scored[i] and (
-            name in SHORT_FALLBACK or (name in s.candidates and name not in costly))]  # fmt: skip
-        rows = sorted({*tried, *young})
-        model = make_forecaster(name, **plan.params.get(name, {}))
-        points, cv = model.forecast_and_validate(
-            panel.take(rows), plan.h, plan.cv_horizon, plan.cutoffs
-        )
-        for k, i in enumerate(rows):
-            finals[panel.ids[i]][name] = points[k]
-            if i in tried:
-                cvs[panel.ids[i]][name] = cv[k]
-        for uid, why in model.skipped_.items():
-            skipped[uid].setdefault(name, why)
-    for name, per_series in global_forecasts.items():
-        for uid in panel.ids:
-            if uid in per_series:
-                finals[uid][name], cvs[uid][name] = per_series[uid][:2]
-                if len(per_series[uid]) > 2:
-                    skipped[uid][name] = per_series[uid][2]
-    return [_decide(s, plan, finals[s.uid], cvs[s.uid], skipped[s.uid]) for s in inputs]
-
-
-def _decide(
-    s: SeriesInput, plan: Plan, finals: dict[str, Any], cvs: dict[str, Any], skipped: dict[str, Any]
-) -> Outcome:
-    usable = _usable(len(s.y), plan.cutoffs)
-    actual, unit, levels = _windows(s, plan, usable)
-    cells = usable[:, None] & (np.arange(plan.cv_horizon)[None, :] < reaches(plan)[:, None])
-    ok = {}
-    for name in s.candidates:
-        point, cv = finals.get(name), cvs.get(name)
-        if point is None or np.isnan(point).any():
-            skipped.setdefault(name, "no forecast")
-            continue
-        if usable.any() and (cv is None or np.isnan(cv[cells]).any()):
-            skipped.setdefault(name, "could not be fitted from every cutoff")
-            continue
-        ok[name] = np.where(cells, cv, np.nan) if cv is not None else np.full_like(actual, np.nan)
-    flag = None
-    if usable.any() and ok:
-        choice = choose(actual, ok, mase_scale(s.y))
-    else:
-        # too young to score: the median of what was asked for and can fit, else of the
-        # simple forecasters
-        fits = [n for n, f in finals.items() if f is not None and not np.isnan(f).any()]
-        fallback = tuple(n for n in s.candidates if n in fits) or tuple(
-            n for n in SHORT_FALLBACK if n in fits
-        )
-        if not fallback:  # nothing fits days this few: their mean, flat
-            finals[MEAN] = np.full(plan.h, float(np.mean(s.y)) if len(s.y) else 0.0)
-            fallback = (MEAN,)
-        choice = Choice(ENSEMBLE if len(fallback) > 1 else fallback[0], fallback, {})
-        flag = (
-            f"short history ({len(s.y)} days): median of {', '.join(fallback)}"
-            if not usable.any()
-            else f"no candidate could be scored: median of {', '.join(fallback)}"
-        )
-    point = combine(finals, choice.members)
-    point_cv = (chosen_without(actual, ok, choice, mase_scale(s.y)) if ok and usable.any()
-                else np.full_like(actual, np.nan))  # fmt: skip
-    kept = {}
-    if plan.keep_candidates:
-        for name, cv in ok.items():
-            kept[name] = (finals[name], _relative(actual, cv, levels))
-        if len(ok) > 1 and usable.any():
-            members = tuple(sorted(ok, key=lambda n: choice.scores.get(n, np.inf)))[:ENSEMBLE_SIZE]
-            kept[ENSEMBLE] = (
-                combine(finals, members),
-                _relative(actual, combine(ok, members), levels),
-            )
-    end_intensity = intensity_forecast(s.y, s.tokens, plan.h)
-    return Outcome(
-        s.uid, choice.name, choice.members, choice.scores, flag, skipped, point, end_intensity,
-        series_level(s.y), idle_class(s.y), _relative(actual, point_cv, levels), actual,
-        point_cv, unit, levels, kept,
-    )  # fmt: skip
-
-
-# -- the whole run -------------------------------------------------------------------------
 
 
 def _global_forecasts(plan: Plan, inputs: Sequence[SeriesInput]) -> dict[str, Any]:
@@ -299,36 +121,80 @@ def _chunks(inputs: Sequence[SeriesInput], jobs: int) -> list[list[SeriesInput]]
     return [list(inputs[i : i + size]) for i in range(0, len(inputs), size)]
 
 
-def _outcomes(plan: Plan, inputs: Sequence[SeriesInput], global_forecasts: dict[str, Any],
-              jobs: int | None, dask_client: Any) -> Iterator[list[Outcome]]:  # fmt: skip
+def _outcomes(
+    plan: Plan, inputs: Sequence[SeriesInput], jobs: int | None, dask_client: Any
+) -> Iterator[list[Outcome]]:
+    """Each chunk's outcomes, as they come. Workers fit the local candidates while this
+    process learns the global ones (the largest single fit of a run), then each chunk's
+    choice goes out with its share of the global forecasts."""
     jobs = jobs or multiprocessing.cpu_count()
     chunks = _chunks(inputs, jobs)
     _import_models(inputs)
+    global_forecasts: dict[str, Any] = {}
 
     def shipped(chunk: list[SeriesInput]) -> dict[str, Any]:
         return {n: {s.uid: per[s.uid] for s in chunk if s.uid in per}
                 for n, per in global_forecasts.items()}  # fmt: skip
 
-    if dask_client is not None:
-        from distributed import as_completed as dask_completed
-
-        futures = [dask_client.submit(forecast_chunk, plan, c, shipped(c), pure=False)
-                   for c in chunks]  # fmt: skip
-        for future in dask_completed(futures):
-            yield future.result()
-    elif jobs == 1 or len(chunks) == 1:
+    if dask_client is None and (jobs == 1 or len(chunks) == 1):
+        global_forecasts = _global_forecasts(plan, inputs)
         for chunk in chunks:
             yield forecast_chunk(plan, chunk, shipped(chunk))
-    else:
-        # Forking a process that runs other threads (a server) can copy a held lock into
-        # the child; from any thread but the main one, start workers from a clean server.
-        context = None
-        if threading.current_thread() is not threading.main_thread():
-            context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [pool.submit(forecast_chunk, plan, c, shipped(c)) for c in chunks]
-            for future in as_completed(futures):
-                yield future.result()
+        return
+    with _Workers(jobs, dask_client) as workers:
+        # submitted first, so that forked workers start before this process fits anything
+        waiting = {workers.submit(fit_local, plan, c): ("fit", c) for c in chunks}
+        # one thread: OpenMP's and BLAS's threads wait for each other, spinning on cores
+        # the workers hold (with one per core the global model's fit ran 6-8x slower)
+        with threadpool_limits(limits=1):
+            global_forecasts = _global_forecasts(plan, inputs)
+        while waiting:
+            for future in workers.first_done(list(waiting)):
+                step, chunk = waiting.pop(future)
+                if step == "fit":
+                    fits = future if dask_client is not None else future.result()
+                    waiting[workers.submit(decide_chunk, plan, chunk, fits, shipped(chunk))] = (
+                        "decide", chunk)  # fmt: skip
+                else:
+                    yield future.result()
+
+
+class _Workers:
+    """A process pool here, or a Dask cluster: submit, and wait for the first done.
+
+    On Dask a chunk's local fits stay on the worker that made them: ``decide_chunk``
+    is given the future, and the scheduler runs it there."""
+
+    def __init__(self, jobs: int, dask_client: Any) -> None:
+        self.dask = dask_client
+        self.pool: ProcessPoolExecutor | None = None
+        if dask_client is None:
+            # Forking a process that runs other threads (a server) can copy a held lock
+            # into the child; from any thread but the main one, start workers from a
+            # clean server.
+            context = None
+            if threading.current_thread() is not threading.main_thread():
+                context = multiprocessing.get_context("forkserver")
+            self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self.pool is not None:
+            return self.pool.submit(fn, *args)
+        return self.dask.submit(fn, *args, pure=False)
+
+    def first_done(self, futures: list[Any]) -> set[Any]:
+        if self.pool is not None:
+            return wait(futures, return_when=FIRST_COMPLETED).done
+        from distributed import wait as dask_wait
+
+        return set(dask_wait(futures, return_when="FIRST_COMPLETED").done)
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:  # on an error, do not wait for chunks no one will read
+            self.pool.shutdown(wait=exc[0] is None, cancel_futures=exc[0] is not None)
 
 
 def _import_models(inputs: Sequence[SeriesInput]) -> None:
@@ -338,6 +204,9 @@ def _import_models(inputs: Sequence[SeriesInput]) -> None:
 
     if any("prophet" in s.candidates for s in inputs):
         import prophet  # noqa: F401
+    if any(FORECASTERS[n].scope == "global" for s in inputs for n in s.candidates):
+        # loaded before ``threadpool_limits``, which limits only the libraries loaded
+        import sklearn.ensemble  # noqa: F401
 
 
 @dataclass
@@ -369,7 +238,7 @@ def run_engine(
     cv_horizon, cutoffs = plan_cutoffs(h, n_windows, step)
     plan = Plan(h, cutoffs, cv_horizon, pd.Timestamp(end), params or {}, keep_candidates)
     outcomes: dict[str, Outcome] = {}
-    for batch in _outcomes(plan, inputs, _global_forecasts(plan, inputs), jobs, dask_client):
+    for batch in _outcomes(plan, inputs, jobs, dask_client):
         for outcome in batch:
             outcomes[outcome.uid] = outcome
             if on_done:

@@ -18,15 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast.engine import (
-    COSTLY_SHARE,
-    EngineResult,
-    Outcome,
-    SeriesInput,
-    budget_costly,
-    plan_cutoffs,
-    run_engine,
-)
+from forecast.chunk import Outcome, SeriesInput
+from forecast.engine import COSTLY_SHARE, EngineResult, budget_costly, plan_cutoffs, run_engine
 from forecast.errors import CostcastError, LedgerError, UnpricedModelError
 from forecast.fiscal import FiscalCalendar, Horizon
 from forecast.intensity import better_unit

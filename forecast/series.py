@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast.engine import SeriesInput
+from forecast.chunk import SeriesInput
 from forecast.errors import LedgerError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PRICE_COLUMNS, PriceBook

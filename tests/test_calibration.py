@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.engine import SeriesInput, run_engine
+from forecast.chunk import SeriesInput
+from forecast.engine import run_engine
 from forecast.intensity import better_unit, intensity_forecast
 from forecast.intervals import ErrorBank, extend, growth_exponent, paths_from
 from forecast.models import ENSEMBLE, resolve_forecasters

@@ -301,8 +301,8 @@ def test_a_dask_cluster_of_separate_processes_gives_the_local_paths(tmp_path, da
             )
         got = paths_of(remote, dask_run)
     # the series' chunks really ran in the worker processes, not here
-    chunks = [t for t in stream.data if "forecast_chunk" in t["key"]]
-    assert len(chunks) == 3 and all(t["worker"].startswith("tcp://127.0.0.1:") for t in chunks)
+    chunks = [t for t in stream.data if "decide_chunk" in t["key"] or "fit_local" in t["key"]]
+    assert len(chunks) == 6 and all(t["worker"].startswith("tcp://127.0.0.1:") for t in chunks)
     pd.testing.assert_frame_equal(expected, got)
 
 
@@ -332,7 +332,8 @@ def test_a_ledger_with_paths_in_the_old_long_layout_is_converted(constant_ledger
 
 
 def test_auto_tries_costly_forecasters_on_the_heaviest_series_only():
-    from forecast.engine import SeriesInput, budget_costly
+    from forecast.chunk import SeriesInput
+    from forecast.engine import budget_costly
     from forecast.models import resolve_forecasters
 
     auto = resolve_forecasters("auto")

@@ -9,7 +9,9 @@ model's own rolling-origin errors in the same way.
 - ``forecast(panel, h)`` -> ``(series, h)`` array, a row of NaN where the model
   could not fit a series (the reason is in ``skipped_``);
 - ``cross_validate(panel, h, cutoffs)`` -> ``(series, cutoffs, h)``, each cutoff
-  a number of days before the panel's end, NaN where a series was too young;
+  a number of days before the panel's end, NaN where a series was too young and
+  past a window's reach: a cutoff ``c`` days back is forecast ``min(h, c)`` days,
+  as later days have no actuals to score against;
 - ``fit(df)`` / ``predict(h)`` do the same on long frames for notebook use.
 
 A *local* model learns from each series alone (``_fit_one`` / ``_predict_one``
@@ -166,15 +168,18 @@ class LocalForecaster(Forecaster):
                     continue
             for j in usable:
                 train = y[: len(y) - cutoffs[j]]
+                reach = min(cv_h, cutoffs[j])
+                if reach < 1:
+                    continue
                 self._train_end = panel.end - pd.Timedelta(days=cutoffs[j])
                 if state is not None and len(train) == learned:  # the fit's own data
-                    mean = self._guarded(uid, self._predict_one, state, cv_h)
+                    mean = self._guarded(uid, self._predict_one, state, reach)
                 elif state is not None:
-                    mean = self._guarded(uid, self._forward_one, state, train, cv_h)
+                    mean = self._guarded(uid, self._forward_one, state, train, reach)
                 else:
-                    mean = self._guarded(uid, self._forecast_one, train, cv_h)
+                    mean = self._guarded(uid, self._forecast_one, train, reach)
                 if mean is not None:
-                    cv[i, j] = mean
+                    cv[i, j, :reach] = mean
             if points is None:
                 continue
             self._train_end = panel.end

@@ -223,16 +223,22 @@ class GlobalGBM(Forecaster):
         """Learned once, before the earliest cutoff (no later target leaks in), then asked
         from every cutoff, as statsforecast's cross_validation(refit=False) does."""
         self.skipped_ = {}
+        return self._validate(self._train(panel.cut(max(cutoffs), min_length=1)), panel, h, cutoffs)
+
+    def _validate(self, model: Any, panel: Panel, h: int, cutoffs: Sequence[int]) -> np.ndarray:
+        """Each cutoff's forecast, to its reach (``min(h, cutoff)`` days)."""
         result = np.full((len(panel), len(cutoffs), h), np.nan)
-        model = self._train(panel.cut(max(cutoffs), min_length=1))
         if model is None:
             return result
         index = {uid: i for i, uid in enumerate(panel.ids)}
         for j, cutoff in enumerate(cutoffs):
+            reach = min(h, cutoff)
             past = panel.cut(cutoff, min_length=MIN_PREDICT_DAYS)
-            means = self._predict(model, past, h)
+            if reach < 1 or not len(past):
+                continue
+            means = self._predict(model, past, reach)
             for uid, mean in zip(past.ids, means, strict=True):
-                result[index[uid], j] = mean
+                result[index[uid], j, :reach] = mean
         return result
 
     def _predicted(self, panel: Panel, means: np.ndarray) -> np.ndarray:
