@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+BATCH = 64  # series drawn per numpy call: 64 x 200 paths x 91 days is 9 MB an array
 PRIOR_WINDOWS = 4  # own trajectories count this much more than the pool's before they win
 IDLE_CLASSES = (0.1, 0.5)  # share of idle days among the last 56: smooth, some, mostly idle
 DEFAULT_GAMMA = 0.5
@@ -100,20 +101,30 @@ def growth_exponent(errors: np.ndarray) -> float:
     return float(np.clip(slope, 0.0, 1.0))
 
 
-def extend(z: np.ndarray, h: int, gamma: float) -> np.ndarray:
-    """Trajectories (paths, reach) carried to ``h`` days: beyond the reach, the last week's
-    level error grows like a power of the horizon and its daily pattern repeats, weekday
-    kept."""
-    reach = z.shape[1]
-    if h <= reach:
+def extend(z: np.ndarray, h: int, gamma: float, reach: np.ndarray | None = None) -> np.ndarray:
+    """Trajectories (paths, days) carried to ``h`` days: beyond each row's ``reach`` (all
+    of its days by default), the last week's level error grows like a power of the
+    horizon and its daily pattern repeats, weekday kept."""
+    n, width = z.shape
+    reach = np.full(n, width) if reach is None else np.asarray(reach, dtype=int)
+    if n == 0 or h <= reach.min():
         return z[:, :h]
-    week = min(7, reach)
-    last = z[:, reach - week :]
-    level = last.mean(axis=1, keepdims=True)
-    beyond = np.arange(reach, h)
-    growth = ((beyond + 1) / max(reach - week / 2, 1.0)) ** gamma
-    noise = (last - level)[:, (beyond - (reach - week)) % week]
-    return np.concatenate([z, level * growth[None, :] + noise], axis=1)
+    # what is the same for every row of one reach, worked out once per reach
+    reaches, row_of = np.unique(reach, return_inverse=True)
+    week = np.minimum(7, reaches)
+    start = reaches - week
+    days = np.arange(h)
+    beyond = days[None, :] >= reaches[:, None]
+    # a day past the reach takes the day of the last week on its weekday
+    source = np.where(beyond, start[:, None] + (days[None, :] - start[:, None]) % week[:, None],
+                      np.minimum(days, width - 1)[None, :])  # fmt: skip
+    growth = ((days[None, :] + 1) / np.maximum(reaches - week / 2, 1.0)[:, None]) ** gamma
+    last_week = np.minimum(start[:, None] + np.arange(7), reaches[:, None] - 1)
+    in_week = np.arange(7)[None, :] < week[:, None]
+    last = np.take_along_axis(z, last_week[row_of], axis=1)
+    level = np.where(in_week[row_of], last, 0.0).sum(axis=1, keepdims=True) / week[row_of, None]
+    values = np.take_along_axis(z, source[row_of], axis=1)
+    return np.where(beyond[row_of], level * (growth[row_of] - 1.0) + values, values)
 
 
 @dataclass
@@ -178,32 +189,52 @@ class ErrorBank:
     def draw(self, i: int, cls: int, window_draws: np.ndarray, seed: int, h: int) -> np.ndarray:
         """(paths, h) relative errors for series ``i`` (an index into the bank, or -1 for a
         series it does not hold), centred across paths and stretched by ``spread``."""
-        rng = np.random.default_rng(seed)
+        many = self.draw_many(np.array([i]), np.array([cls]), window_draws, np.array([seed]), h)
+        return np.asarray(many[0])
+
+    def draw_many(self, rows: np.ndarray, classes: np.ndarray, window_draws: np.ndarray,
+                  seeds: np.ndarray, h: int) -> np.ndarray:  # fmt: skip
+        """``draw`` for many series at once: (series, paths, h), each from its own seed."""
         paths = len(window_draws)
+        rngs = [np.random.default_rng(int(seed)) for seed in seeds]
         if not self.has.any():
-            return self.spread * self._unvalidated(i, rng, paths, h)
+            return np.stack([self.spread * self._unvalidated(int(i), rng, paths, h)
+                             for i, rng in zip(rows, rngs, strict=True)])  # fmt: skip
+        chosen = [self._trajectories(int(i), int(c), window_draws, rng)
+                  for i, c, rng in zip(rows, classes, rngs, strict=True)]  # fmt: skip
+        source, ratio, usable = (np.stack(parts) for parts in zip(*chosen, strict=True))
+        z = np.nan_to_num(self.errors[source, window_draws[None, :]] * ratio[:, :, None])
+        reach = np.tile(self.reaches[window_draws], len(rows))
+        z = extend(z.reshape(-1, z.shape[2]), h, self.gamma, reach).reshape(len(rows), paths, h)
+        z = np.where(usable[:, :, None], z, 0.0)
+        return np.asarray(self.spread * (z - z.mean(axis=1, keepdims=True)))
+
+    def _trajectories(
+        self, i: int, cls: int, window_draws: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Which trajectory each path replays: (series, ratio to its error size, whether
+        there is one). The series' own at the path's window with probability ``alpha``,
+        else a class-mate's there, scaled to the series' error size."""
+        paths = len(window_draws)
         own = np.zeros(self.windows, dtype=bool) if i < 0 else self.has[i]
         alpha = own.sum() / (own.sum() + PRIOR_WINDOWS)
         take_own = own[window_draws] & (rng.random(paths) < alpha)
         scale = self.scale_of(i, cls)
-        z = np.zeros((paths, h))
+        source = np.full(paths, max(i, 0))
+        ratio = np.ones(paths)
+        usable = take_own.copy()
         for window in np.unique(window_draws):
-            reach = int(self.reaches[window])
             rows = np.flatnonzero(window_draws == window)
-            mine = rows[take_own[rows]]
-            if len(mine):
-                z[mine] = extend(np.repeat(self.errors[i, window, None, :reach], len(mine), 0),
-                                 h, self.gamma)  # fmt: skip
             others = rows[~take_own[rows]]
             mates = self.mates(cls, int(window))
             if not len(others) or not len(mates):
                 continue
             picked = mates[rng.integers(0, len(mates), size=len(others))]
-            ratio = np.divide(scale, self.scales[picked], out=np.zeros(len(others)),
-                              where=self.scales[picked] > 0)  # fmt: skip
-            borrowed = self.errors[picked, window, :reach] * ratio[:, None]
-            z[others] = extend(borrowed, h, self.gamma)
-        return np.asarray(self.spread * (z - z.mean(axis=0, keepdims=True)))
+            source[others] = picked
+            ratio[others] = np.divide(scale, self.scales[picked], out=np.zeros(len(others)),
+                                      where=self.scales[picked] > 0)  # fmt: skip
+            usable[others] = True
+        return source, ratio, usable
 
     def _unvalidated(self, i: int, rng: np.random.Generator, paths: int, h: int) -> np.ndarray:
         """No series of the run is old enough for one window: errors of the size of the
@@ -218,8 +249,9 @@ class ErrorBank:
 
 def needed_factors(z: np.ndarray, actual: np.ndarray, coverage: float) -> np.ndarray:
     """Per column: the least factor by which the central ``coverage`` interval of ``z``
-    (paths, n) must stretch around zero to hold ``actual`` (n,)."""
-    lo, hi = np.quantile(z, [(1 - coverage) / 2, (1 + coverage) / 2], axis=0)
+    (paths, n) must stretch around zero to hold ``actual`` (n,); or of many series at once,
+    ``z`` (series, paths, n) and ``actual`` (series, n)."""
+    lo, hi = np.quantile(z, [(1 - coverage) / 2, (1 + coverage) / 2], axis=-2)
     bound = np.where(actual >= 0, hi, lo)
     with np.errstate(divide="ignore", invalid="ignore"):
         # a miss by a zero-width interval: no stretch covers it (a large number, not inf,
@@ -242,20 +274,24 @@ def calibrate_spread(
     rows = np.flatnonzero(bank.has.any(axis=1))
     if len(rows) > max_series:
         rows = np.sort(rng.choice(rows, max_series, replace=False))
-    daily, total = [], []
+    daily: list[np.ndarray] = []
+    total: list[np.ndarray] = []
     saved, bank.spread = bank.spread, 1.0
     try:
         for j in range(W):
             others = np.array([w for w in range(W) if w != j])
             draws = others[rng.integers(0, len(others), n_paths)]
             reach = int(bank.reaches[j])
-            for i in rows:
-                if not bank.has[i, j]:
-                    continue
-                z = bank.draw(int(i), int(bank.classes[i]), draws, int(rng.integers(2**31)), reach)
-                held_out = bank.errors[i, j, :reach]
-                daily.append(needed_factors(z, held_out, coverage))
-                total.append(needed_factors(z.sum(axis=1)[:, None], held_out.sum()[None], coverage))
+            held = rows[bank.has[rows, j]]
+            seeds = np.array([rng.integers(2**31) for _ in held], dtype=np.int64)
+            for start in range(0, len(held), BATCH):
+                part = held[start : start + BATCH]
+                z = bank.draw_many(part, bank.classes[part], draws, seeds[start : start + BATCH],
+                                   reach)  # fmt: skip
+                held_out = bank.errors[part, j, :reach]
+                daily.extend(needed_factors(z, held_out, coverage))
+                total.extend(needed_factors(z.sum(axis=2)[:, :, None],
+                                            held_out.sum(axis=1)[:, None], coverage))  # fmt: skip
     finally:
         bank.spread = saved
     if not daily:
@@ -267,12 +303,15 @@ def calibrate_spread(
     return {"daily": factor(daily), "total": factor(total)}
 
 
-def paths_from(point: np.ndarray, level: float, z: np.ndarray) -> np.ndarray:
-    """(paths, h) sample paths around ``point`` whose daily mean is exactly ``point``."""
-    paths = np.clip(point[None, :] + level * z, 0.0, None)
-    mean = paths.mean(axis=0)
+def paths_from(point: np.ndarray, level: Any, z: np.ndarray) -> np.ndarray:
+    """(paths, h) sample paths around ``point`` (h,) whose daily mean is exactly ``point``;
+    or of many series at once: ``point`` (series, h), ``level`` (series,), ``z`` (series,
+    paths, h)."""
+    level = np.asarray(level, dtype=float)[..., None, None]
+    paths = np.clip(point[..., None, :] + level * z, 0.0, None)
+    mean = paths.mean(axis=-2)
     factor = np.divide(point, mean, out=np.zeros_like(point), where=mean > 0)
-    return np.asarray(paths * factor[None, :])
+    return np.asarray(paths * factor[..., None, :])
 
 
 def sample_paths(
@@ -288,10 +327,10 @@ def sample_paths(
     """Paths per series, in order: ``points`` (series, h), ``rows`` the series' index in the
     bank (-1 where it has none). One draw of cutoffs is shared by every series."""
     window_draws = np.random.default_rng(run_seed).integers(0, max(bank.windows, 1), n_paths)
-    h = points.shape[1]
-    for point, level, row, cls, seed in zip(points, levels, rows, classes, seeds, strict=True):
+    for start in range(0, len(points), BATCH):
+        part = slice(start, start + BATCH)
         if bank.windows == 0:
-            yield np.repeat(point[None, :], n_paths, axis=0)
+            yield from (np.repeat(point[None, :], n_paths, axis=0) for point in points[part])
             continue
-        z = bank.draw(int(row), int(cls), window_draws, int(seed), h)
-        yield paths_from(point, float(level), z)
+        z = bank.draw_many(rows[part], classes[part], window_draws, seeds[part], points.shape[1])
+        yield from paths_from(points[part], levels[part], z)

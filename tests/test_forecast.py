@@ -171,7 +171,7 @@ def test_short_history_gets_a_flagged_median_of_simple_forecasters(ledger, tmp_p
     ).fetchall()[0]
     assert forecaster == "ensemble"
     assert (
-        flag == "short history (20 days): median of seasonal_naive, theta, tsb, imapa, croston_sba"
+        flag == "short history (20 days): median of seasonal_naive, tsb, imapa, croston_sba"
     )
     # the global model needs 35 days: it is skipped on this series, and the run says so
     assert run.meta["skipped"]["global_gbm"]["series"] == 1
@@ -337,7 +337,7 @@ def test_auto_tries_costly_forecasters_on_the_heaviest_series_only():
     from forecast.models import resolve_forecasters
 
     auto = resolve_forecasters("auto")
-    costly = {"prophet", "ets"}
+    costly = {"prophet", "ets", "theta"}
 
     def series(i, candidates=auto):
         return SeriesInput(f"k{i}", np.ones(10), np.ones((4, 10)), np.ones(4), candidates,

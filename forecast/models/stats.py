@@ -84,10 +84,16 @@ class Theta(_Forwardable):
     scored the same with either (median MASE within 0.01 at every h), and this one fits
     in half the time, a fifth of a 2,000-series run. It looks at the last half year:
     that halves its fitting time again, and older usage says little about the trend to
-    come."""
+    come.
+
+    Still 6-7 ms a series, six times the other statistical models and a third of a run
+    of thousands, so auto tries it where it tries Prophet and AutoETS: on the heaviest
+    series. On the 2,000 series of ``bench/forecast.py`` auto's WAPE was 0.214 with it
+    on every series and 0.212 without it on the long tail."""
 
     name = "theta"
     statsforecast_class = "DynamicTheta"
+    cost = "costly"
     min_days = 2 * WEEK
 
     def __init__(self, season_length: int = WEEK, max_history: int | None = 182) -> None:
