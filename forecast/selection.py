@@ -73,6 +73,8 @@ class _Windows:
         self.actual, self.cv = actual, cv
         self.errors = {name: self._sums(f) for name, f in cv.items()}
         self._combined: dict[tuple[str, ...], np.ndarray] = {}
+        # the same members win with most windows left out: their median is taken once
+        self._combined_sums: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
 
     def _sums(self, forecast: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         known = ~np.isnan(self.actual) & ~np.isnan(forecast)
@@ -82,6 +84,7 @@ class _Windows:
     def forecast(self, members: tuple[str, ...]) -> np.ndarray:
         if members not in self._combined:
             self._combined[members] = combine(self.cv, members)
+            self._combined_sums[members] = self._sums(self._combined[members])
         return self._combined[members]
 
     @staticmethod
@@ -98,7 +101,8 @@ class _Windows:
         if len(ranked) == 1:
             return Choice(best, (best,), scores)
         members = tuple(n for _, n in ranked[:ENSEMBLE_SIZE])
-        ensemble = self._sums(self.forecast(members))
+        self.forecast(members)
+        ensemble = self._combined_sums[members]
         scores[ENSEMBLE] = self._mase(ensemble, windows, scale)
         single = self.errors[best]
         # a window counts where the single candidate has scored days in it

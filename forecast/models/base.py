@@ -118,10 +118,9 @@ class LocalForecaster(Forecaster):
         raise NotImplementedError
 
     def _guarded(self, uid: str, call: Callable[..., Any], *args: Any) -> np.ndarray | None:
+        """``call``'s forecast, or None (and why, in ``skipped_``); ``_run`` silences warnings."""
         try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")  # statsmodels and Prophet warn on every fit
-                mean = np.asarray(call(*args), dtype=float)
+            mean = np.asarray(call(*args), dtype=float)
         except FIT_ERRORS as exc:
             self.skipped_[uid] = f"{type(exc).__name__}: {exc}"[:200]
             return None
@@ -144,6 +143,14 @@ class LocalForecaster(Forecaster):
         return points, cv
 
     def _run(
+        self, panel: Panel, h: int | None, cv_h: int, cutoffs: Sequence[int]
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        # once for the panel, not per fit: entering these costs as much as a cheap model's fit
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")  # statsmodels and Prophet warn on every fit
+            return self._run_quietly(panel, h, cv_h, cutoffs)
+
+    def _run_quietly(
         self, panel: Panel, h: int | None, cv_h: int, cutoffs: Sequence[int]
     ) -> tuple[np.ndarray | None, np.ndarray]:
         """Both at once: a model with ``_forward_one`` learns its parameters once, at the
@@ -193,9 +200,7 @@ class LocalForecaster(Forecaster):
 
     def _guarded_state(self, uid: str, y: np.ndarray) -> Any:
         try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                return self._fit_one(y)
+            return self._fit_one(y)
         except FIT_ERRORS as exc:
             self.skipped_[uid] = f"{type(exc).__name__}: {exc}"[:200]
             return None
