@@ -114,11 +114,14 @@ def _relative(actual: np.ndarray, point: np.ndarray, levels: np.ndarray) -> np.n
 @dataclass
 class LocalFits:
     """A chunk's local candidates: per series, each candidate's forecast (``finals``), its
-    forecasts from the cutoffs (``cvs``) and why it could not be used (``skipped``)."""
+    forecasts from the cutoffs (``cvs``) and why it could not be used (``skipped``); and
+    what the windows held and today's intensity forecast (``drivers``), worked out here
+    too as they need no candidate, while this process waits for the global model."""
 
     finals: dict[str, dict[str, Any]]
     cvs: dict[str, dict[str, Any]]
     skipped: dict[str, dict[str, Any]]
+    drivers: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
 
 
 def fit_local(plan: Plan, inputs: Sequence[SeriesInput]) -> LocalFits:
@@ -147,6 +150,9 @@ def fit_local(plan: Plan, inputs: Sequence[SeriesInput]) -> LocalFits:
                 fits.cvs[panel.ids[i]][name] = cv[k]
         for uid, why in model.skipped_.items():
             fits.skipped[uid].setdefault(name, why)
+    for s in inputs:
+        actual, unit, levels = _windows(s, plan, _usable(len(s.y), plan.cutoffs))
+        fits.drivers[s.uid] = (actual, unit, levels, intensity_forecast(s.y, s.tokens, plan.h))
     return fits
 
 
@@ -162,8 +168,8 @@ def decide_chunk(
                 fits.finals[s.uid][name], fits.cvs[s.uid][name] = per_series[s.uid][:2]
                 if len(per_series[s.uid]) > 2:
                     fits.skipped[s.uid][name] = per_series[s.uid][2]
-    return [_decide(s, plan, fits.finals[s.uid], fits.cvs[s.uid], fits.skipped[s.uid])
-            for s in inputs]  # fmt: skip
+    return [_decide(s, plan, fits.finals[s.uid], fits.cvs[s.uid], fits.skipped[s.uid],
+                    fits.drivers[s.uid]) for s in inputs]  # fmt: skip
 
 
 def forecast_chunk(
@@ -174,10 +180,11 @@ def forecast_chunk(
 
 
 def _decide(
-    s: SeriesInput, plan: Plan, finals: dict[str, Any], cvs: dict[str, Any], skipped: dict[str, Any]
-) -> Outcome:
+    s: SeriesInput, plan: Plan, finals: dict[str, Any], cvs: dict[str, Any],
+    skipped: dict[str, Any], drivers: tuple[np.ndarray, ...],
+) -> Outcome:  # fmt: skip
     usable = _usable(len(s.y), plan.cutoffs)
-    actual, unit, levels = _windows(s, plan, usable)
+    actual, unit, levels, end_intensity = drivers
     cells = usable[:, None] & (np.arange(plan.cv_horizon)[None, :] < reaches(plan)[:, None])
     ok = {}
     for name in s.candidates:
@@ -221,7 +228,6 @@ def _decide(
                 combine(finals, members),
                 _relative(actual, combine(ok, members), levels),
             )
-    end_intensity = intensity_forecast(s.y, s.tokens, plan.h)
     return Outcome(
         s.uid, choice.name, choice.members, choice.scores, flag, skipped, point, end_intensity,
         series_level(s.y), idle_class(s.y), _relative(actual, point_cv, levels), actual,

@@ -142,8 +142,10 @@ def _outcomes(
             yield forecast_chunk(plan, chunk, shipped(chunk))
         return
     with _Workers(jobs, dask_client) as workers:
-        # submitted first, so that forked workers start before this process fits anything
-        waiting = {workers.submit(fit_local, plan, c): ("fit", c) for c in chunks}
+        # submitted first, so that forked workers start before this process fits anything;
+        # chunks with costly candidates first, so that none of them is left to run alone
+        waiting = {workers.submit(fit_local, plan, c): ("fit", c)
+                   for c in sorted(chunks, key=_costly_count, reverse=True)}  # fmt: skip
         # one thread: OpenMP's and BLAS's threads wait for each other, spinning on cores
         # the workers hold (with one per core the global model's fit ran 6-8x slower)
         with threadpool_limits(limits=1):
@@ -157,6 +159,10 @@ def _outcomes(
                         "decide", chunk)  # fmt: skip
                 else:
                     yield future.result()
+
+
+def _costly_count(chunk: list[SeriesInput]) -> int:
+    return sum(FORECASTERS[n].cost == "costly" for s in chunk for n in s.candidates)
 
 
 class _Workers:
