@@ -103,7 +103,14 @@ class LocalForecaster(Forecaster):
     ``forward``), which makes cross-validation one fit instead of one per cutoff."""
 
     forwards: ClassVar[bool] = False  # has ``_forward_one``
-    _train_end: pd.Timestamp
+    _panel_end: pd.Timestamp
+    _days_back = 0  # how many days before the panel's end the series being fitted ends
+
+    @property
+    def _train_end(self) -> pd.Timestamp:
+        # worked out when asked (by Prophet) only: a Timestamp sum per fit costs as much as
+        # a cheap model's fit
+        return self._panel_end - pd.Timedelta(days=self._days_back)
 
     def _fit_one(self, y: np.ndarray) -> Any:
         raise NotImplementedError
@@ -158,6 +165,7 @@ class LocalForecaster(Forecaster):
         later data leaks into them), forecasts from every later cutoff with them, and from
         the end too when that fit saw most of the history (``REUSE_SHARE``)."""
         self.skipped_ = getattr(self, "skipped_", {})
+        self._panel_end = panel.end
         points = None if h is None else np.full((len(panel), h), np.nan)
         cv = np.full((len(panel), len(cutoffs), cv_h), np.nan)
         for i, (uid, y) in enumerate(zip(panel.ids, panel.values, strict=True)):
@@ -169,7 +177,7 @@ class LocalForecaster(Forecaster):
             if self.forwards and usable:
                 earliest = max(usable, key=lambda j: cutoffs[j])
                 learned = len(y) - cutoffs[earliest]
-                self._train_end = panel.end - pd.Timedelta(days=cutoffs[earliest])
+                self._days_back = cutoffs[earliest]
                 state = self._guarded_state(uid, y[:learned])
                 if state is None:
                     continue
@@ -178,7 +186,7 @@ class LocalForecaster(Forecaster):
                 reach = min(cv_h, cutoffs[j])
                 if reach < 1:
                     continue
-                self._train_end = panel.end - pd.Timedelta(days=cutoffs[j])
+                self._days_back = cutoffs[j]
                 if state is not None and len(train) == learned:  # the fit's own data
                     mean = self._guarded(uid, self._predict_one, state, reach)
                 elif state is not None:
@@ -189,7 +197,7 @@ class LocalForecaster(Forecaster):
                     cv[i, j, :reach] = mean
             if points is None:
                 continue
-            self._train_end = panel.end
+            self._days_back = 0
             if state is not None and learned >= REUSE_SHARE * len(y):
                 mean = self._guarded(uid, self._forward_one, state, y, h)
             else:
