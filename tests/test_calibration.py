@@ -180,3 +180,28 @@ def test_intervals_cover_what_they_say_on_series_from_a_known_process():
         total_inside.append(lo <= future.sum() <= hi)
     assert 0.72 <= np.mean(inside) <= 0.88
     assert 0.6 <= np.mean(total_inside) <= 0.95
+
+
+@pytest.mark.slow
+def test_a_pool_of_workers_gives_the_numbers_of_one_process():
+    """Workers fit local candidates while the global model learns, then choose per chunk;
+    in one process every chunk is fitted and chosen in turn. Where a chunk ran never
+    changes a number: choices, forecasts and every path are the same."""
+    rng = np.random.default_rng(3)
+    days = 120
+    weekday = np.where(np.arange(days) % 7 < 5, 1.0, 0.3)
+    inputs = []
+    for i in range(24):
+        y = rng.poisson(rng.lognormal(4, 1) * weekday).astype(float)
+        y[: rng.integers(0, 60)] = 0.0 if i % 5 == 0 else y[0]  # some start idle
+        inputs.append(SeriesInput(f"s{i}", y, 1000 * y[None], np.array([1e-6]),
+                                  resolve_forecasters("seasonal_naive,tsb,imapa,global_gbm"),
+                                  weight=float(y[-28:].sum())))  # fmt: skip
+    alone = run_engine(inputs, 14, end=END, n_paths=40, jobs=1)
+    pooled = run_engine(inputs, 14, end=END, n_paths=40, jobs=2)
+    assert {f.forecaster for f in alone.forecasts.values()} >= {ENSEMBLE}
+    for uid, one in alone.forecasts.items():
+        other = pooled.forecasts[uid]
+        assert (one.forecaster, one.members) == (other.forecaster, other.members)
+        np.testing.assert_array_equal(one.paths, other.paths)
+    assert alone.bank.factors == pooled.bank.factors
