@@ -103,6 +103,28 @@ def test_global_model_learns_a_shape_shared_by_many_series():
         assert np.abs(mean[i] / truth - 1).mean() < 0.1
 
 
+def test_global_model_learns_from_at_most_max_rows(monkeypatch):
+    """30 series of 119 days, up to 14 steps per training cutoff (fewer for a cutoff near
+    the end): one cutoff each would be up to 420 rows, so a cap of 140 rows takes 10 series
+    (140 // 14), a cutoff each; a cap of 840 takes every series, 840 // (30 x 14) = 2
+    cutoffs each, more than the 420 that one each could give."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    seen = []
+    fit = HistGradientBoostingRegressor.fit
+    monkeypatch.setattr(HistGradientBoostingRegressor, "fit",
+                        lambda self, X, y: (seen.append(len(X)), fit(self, X, y))[1])  # fmt: skip
+    rng = np.random.default_rng(5)
+    panel = Panel(tuple(f"s{i}" for i in range(30)),
+                  tuple(rng.poisson(100, 119).astype(float) for _ in range(30)),
+                  pd.Timestamp("2026-05-03"))  # fmt: skip
+    for cap, more_than in ((140, 70), (840, 420)):
+        seen.clear()
+        gbm = make_forecaster("global_gbm", max_horizon=14, max_rows=cap, holidays_country=None)
+        assert np.isfinite(gbm.forecast(panel, 7)).all()
+        assert len(seen) == 1 and more_than < seen[0] <= cap
+
+
 def test_global_model_summarises_many_series_as_it_does_one():
     """The batched summary (one matrix for every series with two level windows) gives the
     per-series summary's numbers, idle and young series included."""
