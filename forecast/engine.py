@@ -1,7 +1,7 @@
 """Forecast many daily series: cross-validate candidates, choose or combine, calibrate paths.
 
 For a horizon of ``h`` days every series is cross-validated from the same
-cutoffs, ``H, H + step, ...`` days before its end (``H = min(h, 28)``), by
+cutoffs (``plan_cutoffs``; windows of ``H = min(h, 91)`` days), by
 every candidate forecaster. From each cutoff the series' token intensity is
 forecast too, so the error of a window is measured in *priced volume*: what
 cost, divided by the forecast cost of one unit of volume, shows was used.
@@ -10,8 +10,9 @@ chosen one, become the calibration's trajectories (``forecast.intervals``).
 
 Local candidates run per chunk of series in a process pool, or on a Dask
 cluster when a client is given (``forecast.chunk``); global ones run once
-over the whole panel, here, while the workers fit the local ones. Sample paths are drawn afterwards in this process, each series from
-its own seed, so results do not depend on where or in which order chunks run.
+over the whole panel, here, while the workers fit the local ones. Sample
+paths are drawn afterwards in this process, each series from its own seed,
+so results do not depend on where or in which order chunks run.
 """
 
 from __future__ import annotations
