@@ -149,9 +149,9 @@ def _outcomes(
         # chunks with costly candidates first, so that none of them is left to run alone
         waiting = {workers.submit(fit_local, plan, c): ("fit", c)
                    for c in sorted(chunks, key=_costly_count, reverse=True)}  # fmt: skip
-        # one thread: OpenMP's and BLAS's threads wait for each other, spinning on cores
-        # the workers hold (with one per core the global model's fit ran 6-8x slower)
-        with threadpool_limits(limits=1):
+        # beside a local pool, one thread: OpenMP's and BLAS's threads wait for each other,
+        # spinning on cores the workers hold (the global model's fit ran 6-8x slower)
+        with threadpool_limits(limits=1 if dask_client is None else None):
             global_forecasts = _global_forecasts(plan, inputs)
         while waiting:
             for future in workers.first_done(list(waiting)):
