@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from forecast.engine import EngineResult
-from forecast.intervals import paths_from
+from forecast.intervals import BATCH, paths_from
 from forecast.metrics import coverage, wape
 
 
@@ -28,14 +28,21 @@ def run_score(result: EngineResult, seed: int = 0, n_paths: int = 100) -> dict[s
         if not len(others) or not members:
             continue
         draws = others[rng.integers(0, len(others), n_paths)]
+        seeds = np.array([rng.integers(2**31) for _ in members], dtype=np.int64)
         total_actual = np.zeros(H)
         total_paths = np.zeros((n_paths, H))
-        for i, o in members:
-            used.add(o.uid)
-            unit = np.nan_to_num(o.unit_cv[j])
-            total_actual += o.actual_cv[j] * unit
-            z = bank.draw(i, int(o.cls), draws, int(rng.integers(2**31)), H)
-            total_paths += paths_from(o.point_cv[j], float(o.levels_cv[j]), z) * unit
+        for start in range(0, len(members), BATCH):  # drawn as the run's own paths are
+            part = members[start : start + BATCH]
+            rows = np.array([i for i, _ in part])
+            z = bank.draw_many(rows, np.array([o.cls for _, o in part]), draws,
+                               seeds[start : start + BATCH], H)  # fmt: skip
+            paths = paths_from(np.stack([o.point_cv[j] for _, o in part]),
+                               np.array([o.levels_cv[j] for _, o in part]), z)  # fmt: skip
+            for (_, o), series_paths in zip(part, paths, strict=True):
+                used.add(o.uid)
+                unit = np.nan_to_num(o.unit_cv[j])
+                total_actual += o.actual_cv[j] * unit
+                total_paths += series_paths * unit
         actual_all.append(total_actual)
         mean_all.append(total_paths.mean(axis=0))
         lo, hi = np.quantile(total_paths, [0.1, 0.9], axis=0)
