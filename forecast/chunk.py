@@ -22,7 +22,7 @@ from forecast.frame import Panel
 from forecast.intensity import intensity_forecast, priced_volume
 from forecast.intervals import idle_class, series_level
 from forecast.metrics import mase_scale
-from forecast.models import ENSEMBLE, FORECASTERS, make_forecaster
+from forecast.models import COSTLY, ENSEMBLE, FORECASTERS, make_forecaster
 from forecast.selection import ENSEMBLE_SIZE, Choice, choose, chosen_without, combine
 
 MIN_TRAIN = 21  # days of history before a cutoff for its window to count
@@ -132,13 +132,13 @@ def fit_local(plan: Plan, inputs: Sequence[SeriesInput]) -> LocalFits:
     fits = LocalFits(
         {u: {} for u in panel.ids}, {u: {} for u in panel.ids}, {u: {} for u in panel.ids}
     )
+    usable = [_usable(len(s.y), plan.cutoffs) for s in inputs]
     # a series too young for any window gets the short-history fallback, nothing else
-    scored = [_usable(len(s.y), plan.cutoffs).any() for s in inputs]
-    costly = {n for n, cls in FORECASTERS.items() if cls.cost == "costly"}
+    scored = [u.any() for u in usable]
     for name in local:
         tried = {i for i, s in enumerate(inputs) if name in s.candidates and scored[i]}
         young = [i for i, s in enumerate(inputs) if not scored[i] and (
-            name in SHORT_FALLBACK or (name in s.candidates and name not in costly))]  # fmt: skip
+            name in SHORT_FALLBACK or (name in s.candidates and name not in COSTLY))]  # fmt: skip
         rows = sorted({*tried, *young})
         model = make_forecaster(name, **plan.params.get(name, {}))
         points, cv = model.forecast_and_validate(
@@ -150,8 +150,8 @@ def fit_local(plan: Plan, inputs: Sequence[SeriesInput]) -> LocalFits:
                 fits.cvs[panel.ids[i]][name] = cv[k]
         for uid, why in model.skipped_.items():
             fits.skipped[uid].setdefault(name, why)
-    for s in inputs:
-        actual, unit, levels = _windows(s, plan, _usable(len(s.y), plan.cutoffs))
+    for s, windows in zip(inputs, usable, strict=True):
+        actual, unit, levels = _windows(s, plan, windows)
         fits.drivers[s.uid] = (actual, unit, levels, intensity_forecast(s.y, s.tokens, plan.h))
     return fits
 

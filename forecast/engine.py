@@ -42,7 +42,7 @@ from forecast.chunk import (
 from forecast.errors import CostcastError
 from forecast.frame import Panel
 from forecast.intervals import ErrorBank, noise_level, sample_paths
-from forecast.models import FORECASTERS, make_forecaster
+from forecast.models import COSTLY, FORECASTERS, make_forecaster
 
 MAX_CV_HORIZON = 91
 WORKER_NICE = 5  # added to the workers' niceness (see _Workers)
@@ -93,13 +93,12 @@ def budget_costly(
     many keep them. They cost a hundred times what the others cost per series, and spend
     is heavy-tailed: the largest series carry most of the dollars and of any
     dollar-weighted error. Series given exactly one candidate are left alone."""
-    costly = {n for n, cls in FORECASTERS.items() if cls.cost == "costly"}
-    eligible = [s for s in inputs if set(s.candidates) & costly and len(s.candidates) > 1]
+    eligible = [s for s in inputs if set(s.candidates) & COSTLY and len(s.candidates) > 1]
     keep = max(int(np.ceil(share * len(inputs))), at_least)
     if len(eligible) <= keep:
         return len(eligible)
     for s in sorted(eligible, key=lambda s: (-s.weight, s.uid))[keep:]:
-        s.candidates = tuple(n for n in s.candidates if n not in costly)
+        s.candidates = tuple(n for n in s.candidates if n not in COSTLY)
     return keep
 
 
@@ -165,7 +164,7 @@ def _outcomes(
 
 
 def _costly_count(chunk: list[SeriesInput]) -> int:
-    return sum(FORECASTERS[n].cost == "costly" for s in chunk for n in s.candidates)
+    return sum(n in COSTLY for s in chunk for n in s.candidates)
 
 
 class _Workers:

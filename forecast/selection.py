@@ -84,8 +84,12 @@ class _Windows:
     def forecast(self, members: tuple[str, ...]) -> np.ndarray:
         if members not in self._combined:
             self._combined[members] = combine(self.cv, members)
-            self._combined_sums[members] = self._sums(self._combined[members])
         return self._combined[members]
+
+    def _forecast_sums(self, members: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        if members not in self._combined_sums:
+            self._combined_sums[members] = self._sums(self.forecast(members))
+        return self._combined_sums[members]
 
     @staticmethod
     def _mase(sums: tuple[np.ndarray, np.ndarray], windows: np.ndarray, scale: float) -> float:
@@ -101,8 +105,7 @@ class _Windows:
         if len(ranked) == 1:
             return Choice(best, (best,), scores)
         members = tuple(n for _, n in ranked[:ENSEMBLE_SIZE])
-        self.forecast(members)
-        ensemble = self._combined_sums[members]
+        ensemble = self._forecast_sums(members)
         scores[ENSEMBLE] = self._mase(ensemble, windows, scale)
         single = self.errors[best]
         # a window counts where the single candidate has scored days in it

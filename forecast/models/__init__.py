@@ -15,6 +15,8 @@ FORECASTERS: dict[str, type[Forecaster]] = {
     cls.name: cls
     for cls in (SeasonalNaive, ETS, Theta, TSB, IMAPA, CrostonSBA, ProphetForecaster, GlobalGBM)
 }
+# tried by auto on the heaviest series only (``forecast.engine.budget_costly``)
+COSTLY = frozenset(name for name, cls in FORECASTERS.items() if cls.cost == "costly")
 AUTO = "auto"
 ENSEMBLE = "ensemble"  # the robust combination auto falls back on; see forecast.selection
 
@@ -43,6 +45,7 @@ def resolve_forecasters(names: str | Sequence[str]) -> tuple[str, ...]:
 
 __all__ = [
     "AUTO",
+    "COSTLY",
     "ENSEMBLE",
     "ETS",
     "FORECASTERS",
