@@ -17,22 +17,24 @@ END = pd.Timestamp("2026-06-30")
 
 
 def test_each_window_is_judged_by_the_choice_made_without_it():
-    actual = np.full((3, 1), 10.0)
-    cv = {"a": np.array([[10.0], [13.0], [13.0]]), "b": np.array([[20.0], [12.0], [12.0]])}
-    # All windows: MAE a 2, b 4.67, their median (the mean of two) 3.33; a wins by the margin
-    # but in one window of three, so the choice is the ensemble: 15, 12.5, 12.5.
+    actual = np.full((5, 1), 10.0)
+    # a is exact but in window 0 (20 high); b is 2 high everywhere
+    cv = {"a": np.array([[30.0], [10], [10], [10], [10]]), "b": np.full((5, 1), 12.0)}
+    # All windows: MAE a 4, b 2, their median (the mean of two: 21, then 11) 3; b wins by
+    # the margin but in one window of five, so the choice is the ensemble.
     choice = choose(actual, cv, scale=1.0)
     assert choice.name == ENSEMBLE
-    # Without window 0: a 3, b 2, ensemble 2.5; b wins by 20% and in both windows: b's 20.
-    # Without window 1 (or 2): a 1.5, b 6, ensemble 3.75; a wins in one of two: 12.5.
-    assert chosen_without(actual, cv, choice, 1.0)[:, 0].tolist() == [20.0, 12.5, 12.5]
-    # one window: nothing to leave out, the choice's own forecast
+    # Without window 0: a 0, b 2, ensemble 1; a wins in all four windows: a's 30.
+    # Without window 1 (or 2, 3, 4): a 5, b 2, ensemble 3.5; b wins in one of four: 11.
+    assert chosen_without(actual, cv, choice, 1.0)[:, 0].tolist() == [30.0, 11, 11, 11, 11]
+    # one window: nothing to leave out, the choice's own forecast (the ensemble: one window
+    # cannot show a clear winner)
     one = {n: f[:1] for n, f in cv.items()}
-    assert chosen_without(actual[:1], one, choose(actual[:1], one, 1.0), 1.0)[0, 0] == 10.0
+    assert chosen_without(actual[:1], one, choose(actual[:1], one, 1.0), 1.0)[0, 0] == 21.0
 
 
 def test_a_clear_winner_is_chosen_and_a_close_race_is_combined():
-    actual = np.full((2, 3), 10.0)
+    actual = np.full((4, 3), 10.0)
     misses = {"a": 1.0, "b": -1.2, "c": 1.5, "d": -2.0, "e": 3.0, "f": 8.0}
     cv = {name: actual + miss for name, miss in misses.items()}
     # the five best are a-e; their median (11, 8.8, 11.5, 8, 13 -> 11) misses by 1, as a does
@@ -46,8 +48,11 @@ def test_a_clear_winner_is_chosen_and_a_close_race_is_combined():
     }
     assert choose(actual, cv, scale=1.0).name == "a"
     np.testing.assert_array_equal(combine(cv, ("b", "c", "f")), actual + 6)  # median of 4, 6, 9
-    # a better overall (3 against the ensemble's 5.5) but only thanks to its first window
-    cv["a"] = actual + np.array([[0.0], [6.0]])
+    # the same race over three windows: too few to tell a pattern from luck
+    assert choose(actual[:3], {n: f[:3] for n, f in cv.items()}, scale=1.0).name == ENSEMBLE
+    # a better overall (3 against the ensemble's 5.5: its median is 15, then 16 where a
+    # misses by 6) but winning two windows of four
+    cv["a"] = actual + np.array([[0.0], [0.0], [6.0], [6.0]])
     assert choose(actual, cv, scale=1.0).name == ENSEMBLE
 
 
