@@ -114,10 +114,10 @@ def priced_usage_sql(
     ``strict``: raise UnpricedModelError naming every model (and tier) the book cannot
     price; otherwise their rows come with a null cost (unknown, never zero).
     ``daily``: the rows summed to days (``ts`` the day's start; read from the daily rollup,
-    ``forecast.rollup``), for readers that need no hours: prices change by day, and the
-    price lookup then has a twentieth of the rows to do. ``dims`` (with ``daily``): the
-    dimensions the reader groups by; the others come back empty, and the sum to days has
-    fewer groups to keep.
+    ``forecast.rollup``, one row per day, dimensions and ingest), for readers that need no
+    hours and group what they read: prices change by day, and the price lookup then has a
+    sixteenth of the rows to do. ``dims`` (with ``daily``): the dimensions the reader
+    groups by; the others come back empty.
     """
     con = ledger.con
     used = _used(ledger, start, end, exclude)
@@ -153,16 +153,17 @@ def priced_usage_sql(
 
 
 def _daily_rows(bounds: str, only: Sequence[str] | None = None) -> str:
-    # the price needs model, provider and tier; the rest only where the reader groups by it
+    # the price needs model, provider and tier; the rest only where the reader groups by it.
+    # A day's rows of different ingests stay apart: readers group anyway, and merging them
+    # first (a group-by on ten columns) cost more than pricing the few extra rows.
     priced = ("model", "provider", "service_tier")
     dims = ", ".join(
         f'"{d}"' if only is None or d in priced or d in only else f"'' AS \"{d}\""
         for d in DIMENSIONS
     )
-    sums = ", ".join(f"sum({c}) AS {c}" for c in ("requests", *TOKEN_COLUMNS))
-    return f"""SELECT ts, '1d' AS bucket, {dims}, {sums},
-                      CAST(sum(reported_cost_usd) AS DOUBLE) AS reported_cost_usd
-               FROM usage_daily {bounds} GROUP BY ALL"""
+    return f"""SELECT ts, '1d' AS bucket, {dims}, {", ".join(("requests", *TOKEN_COLUMNS))},
+                      CAST(reported_cost_usd AS DOUBLE) AS reported_cost_usd
+               FROM usage_daily {bounds}"""
 
 
 def priced_usage(
