@@ -22,7 +22,10 @@ Per method and h: MASE (per series: the mean over its origins of MAE over the
 in-sample weekly seasonal naive's MAE) mean and median over series, pooled
 WAPE, 80% interval coverage of days, and the number of forecasts (series x
 origins). ``costcast auto P50`` scores auto's daily median (its paths' P50) as the point
-forecast, beside its mean: absolute errors reward a median.
+forecast, beside its mean: absolute errors reward a median. A candidate's row holds its own
+forecasts only: where it could not forecast a series from an origin (too young a series
+for it, or no global model could learn before its earliest inner cutoff), costcast's
+backtest lets auto's forecast stand in, and that forecast is left out here (a smaller n).
 
 **Demo quarters** (``--demo``): the demo organisation re-forecast from an
 as-of date every two weeks; each fiscal quarter the run covers and the data
@@ -201,6 +204,8 @@ def run_real(with_requests: bool, horizons, origins: int, jobs, save: Path | Non
                     scale = mase_scale(history.to_numpy())
                     base = dict(series=uid, origin=cutoff, actual=actual, scale=scale)
                     for name in names:
+                        if part[f"{name}-stood_in"].iloc[0]:  # auto's forecast, not its own
+                            continue
                         rows.append(base | {"method": f"costcast {name}", "mean": part[name].to_numpy(),
                                             "lo": part[f"{name}-lo-80"].to_numpy(),
                                             "hi": part[f"{name}-hi-80"].to_numpy()})  # fmt: skip

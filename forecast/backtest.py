@@ -6,8 +6,9 @@ exactly as a run made that day would have: every series fitted on the
 history up to the cutoff, with its own inner cross-validation to choose a
 forecaster and calibrate its paths, priced with the intensities and book
 known then. It returns one long frame, ``unique_id`` (the group), ``ds``,
-``cutoff``, ``y`` (the cost spent) and per forecaster its mean, 80% bounds
-and deciles; ``backtest`` scores it with ``forecast.metrics``.
+``cutoff``, ``y`` (the cost spent) and per forecaster its mean, 80% bounds,
+deciles and ``-stood_in`` (auto's forecast stood in for a series of the
+group, below); ``backtest`` scores it with ``forecast.metrics``.
 
 Every candidate is scored on every series (no costly-model budget here), and
 ``auto`` as it would have chosen. Where a candidate could not fit a series
@@ -103,6 +104,7 @@ def cross_validation(
         )  # fmt: skip
         names = [*candidates, "ensemble", AUTO]
         sums: dict[str, dict[str, np.ndarray]] = {}
+        stood_in: dict[str, set[str]] = {}  # group -> candidates auto stood in for there
         for s in series:
             f = result.forecasts[s.input.uid]
             unit = np.einsum("kd,kd->d", f.intensity, s.prices) / 1e6
@@ -111,6 +113,7 @@ def cross_validation(
                 paths = f.paths if name == AUTO else f.candidate_paths.get(name)
                 if paths is None:
                     skipped[name] = skipped.get(name, 0) + 1
+                    stood_in.setdefault(g, set()).add(name)
                     paths = f.paths
                 into = sums.setdefault(g, {})
                 into[name] = into.get(name, 0.0) + paths * unit[None, :]
@@ -132,6 +135,7 @@ def cross_validation(
                 )
                 for q, values in zip(DECILES, summary["q"], strict=True):
                     columns[f"{name}-q{round(q * 100)}"] = values
+                columns[f"{name}-stood_in"] = name in stood_in.get(g, ())
             frames.append(pd.DataFrame(columns))
     return pd.concat(frames, ignore_index=True), skipped
 

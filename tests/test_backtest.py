@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from builders import KEYS, daily_csv
 
-from forecast.backtest import RESULT_KEYS, backtest
+from forecast.backtest import RESULT_KEYS, backtest, cross_validation
 from forecast.errors import CostcastError
 from forecast.ingest import ingest_files
 from forecast.metrics import coverage, evaluate, mase, mase_scale, pinball, seasonal_scale, wape
@@ -74,6 +74,27 @@ def test_constant_spend_is_forecast_without_error(weekly_ledger):
     assert scores.loc["croston_sba", "wape"] == pytest.approx(0.05, abs=1e-3)
     assert (frame["level"] == "team").all() and (frame["windows"] == 2).all()
     assert (frame["series_skipped"] == 0).all()
+
+
+def test_where_a_candidate_could_not_forecast_a_series_auto_stands_in_and_says_so(ledger, tmp_path):
+    ingest_files(ledger, [daily_csv(tmp_path / "old.csv", KEYS[:1], days=140),
+                          daily_csv(tmp_path / "young.csv", KEYS[1:2], days=30)])  # fmt: skip
+    cv, skipped = cross_validation(
+        ledger, load_price_book(), horizon=7, windows=1, by="team,feature", jobs=1,
+        settings=RunSettings(n_paths=20),
+    )  # fmt: skip
+    flags = cv.groupby("unique_id")[[c for c in cv if c.endswith("-stood_in")]].first()
+    stood = {
+        g: {c.removesuffix("-stood_in") for c in flags if flags.loc[g, c]} for g in flags.index
+    }
+    # 23 days at the cutoff: too young for any window (21 days before it), so the series gets
+    # the simple forecasters' median and neither the costly candidates nor an ensemble of
+    # scored ones; the global model forecasts it from what it learnt on the old series
+    assert stood == {"search|ask": set(), "support|bot": {"ets", "theta", "prophet", "ensemble"}}
+    assert skipped == {"ets": 1, "theta": 1, "prophet": 1, "ensemble": 1}
+    young = cv[cv["unique_id"] == "support|bot"]
+    for name in stood["support|bot"]:
+        np.testing.assert_array_equal(young[name], young["auto"])
 
 
 def test_too_many_windows_for_the_history(weekly_ledger):
