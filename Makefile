@@ -27,6 +27,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/scenario.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/accuracy.py --demo
+	$(BIN)/python bench/odd_histories.py
+	$(BIN)/python bench/watch.py --demo
 
 # JupyterLab on the notebooks, with the notebooks extra installed; they build their own demo.
 lab: $(STAMP)

@@ -14,15 +14,21 @@ forecast plus one whole trajectory, scaled by today's level: empirical
 - **Series are not independent either.** Path ``p`` uses the same cutoff for
   every series, so the shocks that hit many series at once (a holiday, an
   org-wide change) add up in team and company totals as they did.
-- **Short histories borrow.** A series with ``n`` own trajectories takes its
-  own with probability ``n / (n + PRIOR_WINDOWS)``; otherwise one of a
-  *similar* series (same idle-day class) at the same cutoff, rescaled to the
-  series' own error size. A series with no trajectory at all gets its error
-  size from its own day-to-day noise, as its class-mates' errors relate to theirs.
+- **Short histories borrow.** A path replays the series' own trajectory at
+  its cutoff; where the series is too young for that cutoff, one of a
+  *similar* series (same idle-day class) there, rescaled so that its size
+  over the window is what this series' errors typically reach there (its
+  first-week error times the run's typical growth at that window). A
+  class-mate's burst or change of level lends its shape, not its size: once
+  a series with all its windows borrowed 40% of its paths, and one bursty
+  class-mate left a stable series' median month at a fifth of its mean. A
+  series with no trajectory at all gets its error size from its own
+  day-to-day noise, as its class-mates' errors relate to theirs.
 - **Beyond a window's reach** (the validated days) a trajectory's last-week
   level error grows like ``(k / reach) ** gamma``, ``gamma`` fitted per run
   from how the weekly level error grew within full windows (0: noise around
-  a fixed level; 0.5: a random walk), and its daily pattern repeats.
+  a fixed level; 0.5: a random walk), and each day takes the error of a day
+  of that last week drawn at random (``extend``).
 - **Few trajectories are too narrow.** Empirical quantiles of a handful of
   draws under-cover, so each window is held out in turn and the draws from
   the others are stretched until they cover 80% of its days and of its window
@@ -46,7 +52,6 @@ import numpy as np
 T = TypeVar("T")
 R = TypeVar("R")
 BATCH = 64  # series drawn per numpy call: 64 x 200 paths x 91 days is 9 MB an array
-PRIOR_WINDOWS = 4  # own trajectories count this much more than the pool's before they win
 IDLE_CLASSES = (0.1, 0.5)  # share of idle days among the last 56: smooth, some, mostly idle
 DEFAULT_GAMMA = 0.5
 SCALE_STEPS = 7  # error size is compared over the first week, which every window reaches
@@ -86,6 +91,17 @@ def _nanmean(values: np.ndarray, axis: int | tuple[int, ...]) -> np.ndarray:
     )
 
 
+def _nanmedian(values: np.ndarray) -> np.ndarray:
+    """Median over the first axis skipping NaN, NaN (without a warning) where all are."""
+    out = np.full(values.shape[1:], np.nan)
+    for k in np.ndindex(*values.shape[1:]):
+        column = values[(slice(None), *k)]
+        column = column[~np.isnan(column)]
+        if len(column):
+            out[k] = np.median(column)
+    return out
+
+
 def growth_exponent(errors: np.ndarray) -> float:
     """How the weekly level error grows with the week of the horizon, as a power law fitted
     over the run's full-length trajectories (series, windows, H); in [0, 1]."""
@@ -105,10 +121,15 @@ def growth_exponent(errors: np.ndarray) -> float:
     return float(np.clip(slope, 0.0, 1.0))
 
 
-def extend(z: np.ndarray, h: int, gamma: float, reach: np.ndarray | None = None) -> np.ndarray:
+def extend(z: np.ndarray, h: int, gamma: float, reach: np.ndarray | None = None,
+           picks: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """Trajectories (paths, days) carried to ``h`` days: beyond each row's ``reach`` (all
     of its days by default), the last week's level error grows like a power of the
-    horizon and its daily pattern repeats, weekday kept."""
+    horizon, and each day takes the error of one day of that week: the day of its weekday,
+    or with ``picks`` ((paths, h) integers from 0 to 6) the day drawn there. Drawn days
+    keep one odd day of a week from recurring on its weekday in every week that follows:
+    replayed, a burst from a one-week window recurred thirteen times in a quarter, and
+    every month's total became as skewed as a day."""
     n, width = z.shape
     reach = np.full(n, width) if reach is None else np.asarray(reach, dtype=int)
     if n == 0 or h <= reach.min():
@@ -119,15 +140,16 @@ def extend(z: np.ndarray, h: int, gamma: float, reach: np.ndarray | None = None)
     start = reaches - week
     days = np.arange(h)
     beyond = days[None, :] >= reaches[:, None]
-    # a day past the reach takes the day of the last week on its weekday
-    source = np.where(beyond, start[:, None] + (days[None, :] - start[:, None]) % week[:, None],
+    offset = ((days[None, :] - start[:, None]) % week[:, None])[row_of] if picks is None else (
+        picks % week[row_of, None])  # fmt: skip
+    source = np.where(beyond[row_of], start[row_of, None] + offset,
                       np.minimum(days, width - 1)[None, :])  # fmt: skip
     growth = ((days[None, :] + 1) / np.maximum(reaches - week / 2, 1.0)[:, None]) ** gamma
     last_week = np.minimum(start[:, None] + np.arange(7), reaches[:, None] - 1)
     in_week = np.arange(7)[None, :] < week[:, None]
     last = np.take_along_axis(z, last_week[row_of], axis=1)
     level = np.where(in_week[row_of], last, 0.0).sum(axis=1, keepdims=True) / week[row_of, None]
-    values = np.take_along_axis(z, source[row_of], axis=1)
+    values = np.take_along_axis(z, source, axis=1)
     return np.where(beyond[row_of], level * (growth[row_of] - 1.0) + values, values)
 
 
@@ -147,6 +169,13 @@ class ErrorBank:
     def __post_init__(self) -> None:
         self.has = ~np.isnan(self.errors[:, :, 0])  # (series, windows)
         self.scales = _nanmean(np.abs(self.errors[:, :, :SCALE_STEPS]), axis=(1, 2))
+        # each trajectory's size over its whole reach, and how that typically relates to
+        # a series' first-week scale at each window: what a borrowed trajectory is scaled to
+        self.sizes = _nanmean(np.abs(self.errors), axis=2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grown = self.sizes / self.scales[:, None]
+        grown[~np.isfinite(grown)] = np.nan
+        self.growth = np.nan_to_num(_nanmedian(grown), nan=1.0)
         full = self.reaches == self.errors.shape[2]
         self.gamma = growth_exponent(self.errors[:, full]) if full.any() else DEFAULT_GAMMA
         self._mates: dict[tuple[int, int], np.ndarray] = {}
@@ -209,7 +238,10 @@ class ErrorBank:
         source, ratio, usable = (np.stack(parts) for parts in zip(*chosen, strict=True))
         z = np.nan_to_num(self.errors[source, window_draws[None, :]] * ratio[:, :, None])
         reach = np.tile(self.reaches[window_draws], len(rows))
-        z = extend(z.reshape(-1, z.shape[2]), h, self.gamma, reach).reshape(len(rows), paths, h)
+        picks = np.stack([rng.integers(0, 7, (paths, h), dtype=np.int8) for rng in rngs])
+        picks = picks.reshape(-1, h)
+        z = extend(z.reshape(-1, z.shape[2]), h, self.gamma, reach, picks)
+        z = z.reshape(len(rows), paths, h)
         z = np.where(usable[:, :, None], z, 0.0)
         return np.asarray(self.spread * (z - z.mean(axis=1, keepdims=True)))
 
@@ -217,12 +249,14 @@ class ErrorBank:
         self, i: int, cls: int, window_draws: np.ndarray, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Which trajectory each path replays: (series, ratio to its error size, whether
-        there is one). The series' own at the path's window with probability ``alpha``,
-        else a class-mate's there, scaled to the series' error size."""
+        there is one). The series' own at the path's window where it has one, else a
+        class-mate's there, scaled so that its size over the window is the size this
+        series' errors typically reach there: its first-week scale times the run's
+        typical growth at that window. A class-mate's burst or change of level then
+        lends its shape, not its size."""
         paths = len(window_draws)
         own = np.zeros(self.windows, dtype=bool) if i < 0 else self.has[i]
-        alpha = own.sum() / (own.sum() + PRIOR_WINDOWS)
-        take_own = own[window_draws] & (rng.random(paths) < alpha)
+        take_own = own[window_draws]
         scale = self.scale_of(i, cls)
         source = np.full(paths, max(i, 0))
         ratio = np.ones(paths)
@@ -235,8 +269,9 @@ class ErrorBank:
                 continue
             picked = mates[rng.integers(0, len(mates), size=len(others))]
             source[others] = picked
-            ratio[others] = np.divide(scale, self.scales[picked], out=np.zeros(len(others)),
-                                      where=self.scales[picked] > 0)  # fmt: skip
+            size = self.sizes[picked, window]
+            ratio[others] = np.divide(scale * self.growth[window], size,
+                                      out=np.zeros(len(others)), where=size > 0)  # fmt: skip
             usable[others] = True
         return source, ratio, usable
 

@@ -79,6 +79,39 @@ def test_errors_beyond_the_validated_horizon_grow_like_a_power_of_it():
         np.testing.assert_allclose(out[1], -out[0])
 
 
+def test_days_beyond_a_window_take_its_last_week_at_random_not_on_their_weekday():
+    z = np.r_[np.zeros(6), 7.0][None, :]  # one burst, on the last day of a one-week window
+    replayed = extend(np.repeat(z, 700, axis=0), 28, 0.0)
+    # on its weekday: the burst recurs on the same day of every later week, in every path
+    assert (replayed[:, 7:] == 7).mean(axis=0).tolist() == [0.0] * 6 + [1.0] + [0.0] * 6 + [
+        1.0] + [0.0] * 6 + [1.0]  # fmt: skip
+    picks = np.random.default_rng(0).integers(0, 7, (700, 28))
+    drawn = extend(np.repeat(z, 700, axis=0), 28, 0.0, picks=picks)
+    np.testing.assert_array_equal(drawn[:, 7:], z[0, picks[:, 7:]])  # gamma 0: no growth
+    # drawn days: on any later day, in about one path of seven
+    assert np.abs((drawn[:, 7:] == 7).mean(axis=0) - 1 / 7).max() < 0.05
+
+
+def test_a_series_replays_its_own_windows_and_a_class_mate_lends_shape_not_size():
+    rng = np.random.default_rng(8)
+    errors = rng.choice([-0.2, 0.2], size=(7, 4, 14))  # every series +-20% a day
+    errors[1, :, 10] = 50.0  # series 1: a burst of 50 levels on day 11 of every window
+    errors[2, :2] = np.nan  # series 2: young, its own trajectories at windows 2 and 3 only
+    bank = ErrorBank(errors, np.zeros(7, dtype=int), np.ones(7), np.full(4, 14))
+    draws = np.arange(4).repeat(50)
+    # series 0 has every window: its draws are its own errors, whatever a class-mate did
+    own = errors[0][draws]
+    np.testing.assert_allclose(bank.draw(0, 0, draws, seed=0, h=14), own - own.mean(axis=0))
+    # series 2 borrows at windows 0 and 1, each trajectory scaled to the size its own errors
+    # typically reach over a window (0.2, as for every series but the bursty one): the burst
+    # is 50 / mean(|errors|) = 50 / 3.76 = 13.3 times the rest of its trajectory, so 2.7
+    z = bank.draw(2, 0, draws, seed=0, h=14)
+    assert 2.0 < np.abs(z).max() < 3.0
+    # at its own windows, its own errors (less the centring, the same for every path)
+    shift = z[draws >= 2] - errors[2][draws[draws >= 2]]
+    np.testing.assert_allclose(shift, np.broadcast_to(shift[0], shift.shape))
+
+
 def test_growth_exponent_tells_noise_from_a_random_walk():
     rng = np.random.default_rng(1)
     noise = rng.normal(0, 1, size=(200, 6, 28))
@@ -108,8 +141,8 @@ def test_a_series_without_windows_borrows_its_class_errors_at_its_own_noise():
     bank = ErrorBank(errors, np.array([0, 1, 0, 0]), np.array([0.5, 0.5, 0.5, 1.0]), np.full(4, 7))
     draws = np.arange(4).repeat(25)
     borrowed = errors[0][draws] - errors[0][draws].mean(axis=0)  # the class-mate's, not 10x
-    np.testing.assert_allclose(bank.draw(2, 0, draws, seed=0, h=7), borrowed)
-    np.testing.assert_allclose(bank.draw(3, 0, draws, seed=0, h=7), 2 * borrowed)
+    np.testing.assert_allclose(bank.draw(2, 0, draws, seed=0, h=7), borrowed, atol=1e-12)
+    np.testing.assert_allclose(bank.draw(3, 0, draws, seed=0, h=7), 2 * borrowed, atol=1e-12)
 
 
 def test_few_trajectories_are_stretched_until_held_out_windows_are_covered():
@@ -185,6 +218,34 @@ def test_intervals_cover_what_they_say_on_series_from_a_known_process():
         total_inside.append(lo <= future.sum() <= hi)
     assert 0.72 <= np.mean(inside) <= 0.88
     assert 0.6 <= np.mean(total_inside) <= 0.95
+
+
+def test_a_steady_series_keeps_a_sensible_month_beside_bursty_class_mates():
+    """A steady series' month is not distorted by a class-mate's burst or change of level:
+    its median month stays near its mean (it was a fifth of it when steady series borrowed
+    their class-mates' trajectories whatever their own)."""
+    rng = np.random.default_rng(9)
+    days, h = 150, 91
+    steady = rng.lognormal(0, 0.6, days)
+    spiky = rng.lognormal(0, 0.4, days)
+    spiky[-50] *= 10_000  # one day of ten thousand
+    step = rng.lognormal(0, 0.3, days)
+    step[-50:] *= 5  # five times the level for the last 50 days
+    young = rng.lognormal(0, 0.5, 60)
+    inputs = [SeriesInput(name, y, 1000 * y[None], np.array([1e-3]),
+                          resolve_forecasters("seasonal_naive,tsb,imapa"))
+              for name, y in (("steady", steady), ("spiky", spiky), ("step", step),
+                              ("young", young))]  # fmt: skip
+    result = run_engine(inputs, h, end=END, n_paths=200, jobs=1)
+    for name in ("steady", "young"):
+        month = result.forecasts[name].paths[:, -30:].sum(axis=1)
+        p10, p50, p90 = np.quantile(month, [0.1, 0.5, 0.9])
+        assert 0.8 < p50 / month.mean() < 1.2, (name, p10, p50, p90, month.mean())
+        if name == "steady":  # all its windows its own
+            assert p10 / month.mean() > 0.3 and p90 / month.mean() < 2.5, (p10, p90)
+    # The young series borrows at the three cutoffs it is too young for: a third of those
+    # paths replay the step's shape (scaled to its size), and its P10 month is still low
+    # (4% of the mean here; 40% without the bursty class-mates).
 
 
 @pytest.mark.slow

@@ -32,9 +32,11 @@ logging.getLogger("prophet").setLevel(logging.ERROR)
 
 
 def _quiet_cmdstan() -> None:
-    # cmdstanpy installs its own handler on import; silence it after that.
+    # cmdstanpy installs its own handler on import, and prophet sets its logger to INFO on
+    # import: silence both after that.
     logger = logging.getLogger("cmdstanpy")
     logger.disabled = True  # its handlers are re-added as models load; levels do not hold
+    logging.getLogger("prophet").setLevel(logging.ERROR)
 
 
 class ProphetForecaster(LocalForecaster):
@@ -49,7 +51,7 @@ class ProphetForecaster(LocalForecaster):
         holidays_country: str | None = "US",
         changepoint_prior_scale: float = 0.05,
         seasonality_prior_scale: float = 10.0,
-        max_history: int = 730,
+        max_history: int = 731,  # two years from first day to last: 731 days
     ) -> None:
         self.weekly_seasonality = weekly_seasonality
         self.yearly_seasonality = yearly_seasonality
@@ -64,7 +66,7 @@ class ProphetForecaster(LocalForecaster):
         end = self._train_end
         y = y[-self.max_history :]
         ds = pd.date_range(end=end, periods=len(y), freq="D")
-        two_years = len(y) >= 2 * 365
+        two_years = len(y) > 2 * 365  # as Prophet counts: from the first day to the last
         yearly = two_years if self.yearly_seasonality == "auto" else bool(self.yearly_seasonality)
         model = Prophet(
             weekly_seasonality=self.weekly_seasonality,
