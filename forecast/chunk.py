@@ -21,9 +21,9 @@ import pandas as pd
 from forecast.frame import Panel
 from forecast.intensity import intensity_forecast, priced_volume
 from forecast.intervals import idle_class, series_level
-from forecast.metrics import mase_scale
+from forecast.metrics import mase_scale, typical_change
 from forecast.models import COSTLY, ENSEMBLE, FORECASTERS, make_forecaster
-from forecast.selection import ENSEMBLE_SIZE, Choice, choose, chosen_without, combine
+from forecast.selection import ENSEMBLE_SIZE, ERROR_CAP, Choice, choose, chosen_without, combine
 
 MIN_TRAIN = 21  # days of history before a cutoff for its window to count
 SHORT_FALLBACK = ("seasonal_naive", "tsb", "imapa", "croston_sba")
@@ -197,8 +197,9 @@ def _decide(
             continue
         ok[name] = np.where(cells, cv, np.nan) if cv is not None else np.full_like(actual, np.nan)
     flag = None
+    cap = ERROR_CAP * typical_change(s.y)
     if usable.any() and ok:
-        choice = choose(actual, ok, mase_scale(s.y))
+        choice = choose(actual, ok, mase_scale(s.y), cap)
     else:
         # too young to score: the median of what was asked for and can fit, else of the
         # simple forecasters
@@ -216,7 +217,7 @@ def _decide(
             else f"no candidate could be scored: median of {', '.join(fallback)}"
         )
     point = combine(finals, choice.members)
-    point_cv = (chosen_without(actual, ok, choice, mase_scale(s.y)) if ok and usable.any()
+    point_cv = (chosen_without(actual, ok, choice, mase_scale(s.y), cap) if ok and usable.any()
                 else np.full_like(actual, np.nan))  # fmt: skip
     kept = {}
     if plan.keep_candidates:

@@ -53,6 +53,17 @@ def mase_scale(history: np.ndarray) -> float:
     return scale if scale > 0 else 1.0
 
 
+def typical_change(history: np.ndarray, season: int = 7, top: float = 0.05) -> float:
+    """MASE's scale with the largest ``top`` of the weekly changes counted at the size of
+    the smallest of them: the change of a typical day, which one burst does not set (a
+    day of 10,000x made the plain mean a hundred times the usual change)."""
+    if len(history) <= season:
+        return mase_scale(history)
+    changes = np.abs(history[season:] - history[:-season])
+    value = float(np.minimum(changes, np.quantile(changes, 1 - top)).mean())
+    return value if value > 0 else mase_scale(history)
+
+
 def mase(actual: np.ndarray, mean: np.ndarray, scale: float) -> float:
     """Mean absolute scaled error: the forecast's MAE over the in-sample naive's."""
     return mae(actual, mean) / scale

@@ -29,6 +29,10 @@ ENSEMBLE_SIZE = 5
 CLEAR_MARGIN = 0.10
 CLEAR_WINS = 0.8  # share of the scored windows the single candidate must win
 CLEAR_WINDOWS = 4  # and the fewest scored windows that can show it
+# A day's error counts up to this many typical daily changes (``metrics.typical_change``):
+# one burst that no candidate foresaw (a day of 10,000x) otherwise outweighed every other
+# day of every window, and which candidates had learnt it into their level went unseen.
+ERROR_CAP = 10.0
 
 
 @dataclass
@@ -45,14 +49,15 @@ def combine(forecasts: Mapping[str, np.ndarray], members: tuple[str, ...]) -> np
     return np.asarray(np.median(np.stack([forecasts[m] for m in members]), axis=0))
 
 
-def choose(actual: np.ndarray, cv: Mapping[str, np.ndarray], scale: float) -> Choice:
+def choose(actual: np.ndarray, cv: Mapping[str, np.ndarray], scale: float,
+           cap: float = np.inf) -> Choice:  # fmt: skip
     """Pick from candidates' cross-validation forecasts (each ``(windows, h)``, NaN where
-    it has none) against ``actual`` (same shape)."""
-    return _Windows(actual, cv).choose(scale, np.ones(len(actual), dtype=bool))
+    it has none) against ``actual`` (same shape), each day's error counted up to ``cap``."""
+    return _Windows(actual, cv, cap).choose(scale, np.ones(len(actual), dtype=bool))
 
 
 def chosen_without(actual: np.ndarray, cvs: Mapping[str, np.ndarray], choice: Choice,
-                   scale: float) -> np.ndarray:  # fmt: skip
+                   scale: float, cap: float = np.inf) -> np.ndarray:  # fmt: skip
     """Each window's forecast by the choice made without that window (the choice itself
     where there is one window only): the errors the intervals are calibrated on are then
     the selection's out of sample. The chosen model's own errors on the windows that chose
@@ -61,7 +66,7 @@ def chosen_without(actual: np.ndarray, cvs: Mapping[str, np.ndarray], choice: Ch
     scored = np.flatnonzero((~np.isnan(actual)).any(axis=1))
     if len(scored) < 2:
         return out
-    windows = _Windows(actual, cvs)
+    windows = _Windows(actual, cvs, cap)
     for j in scored:
         others = np.ones(len(actual), dtype=bool)
         others[j] = False
@@ -73,8 +78,8 @@ class _Windows:
     """Each candidate's absolute error and scored days per window, summed once, so that a
     choice over any set of windows (all of them; all but one, for each one) is sums."""
 
-    def __init__(self, actual: np.ndarray, cv: Mapping[str, np.ndarray]) -> None:
-        self.actual, self.cv = actual, cv
+    def __init__(self, actual: np.ndarray, cv: Mapping[str, np.ndarray], cap: float) -> None:
+        self.actual, self.cv, self.cap = actual, cv, cap
         self.errors = {name: self._sums(f) for name, f in cv.items()}
         self._combined: dict[tuple[str, ...], np.ndarray] = {}
         # the same members win with most windows left out: their median is taken once
@@ -82,7 +87,8 @@ class _Windows:
 
     def _sums(self, forecast: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         known = ~np.isnan(self.actual) & ~np.isnan(forecast)
-        error = np.where(known, np.abs(self.actual - forecast), 0.0).sum(axis=1)
+        error = np.where(known, np.minimum(np.abs(self.actual - forecast), self.cap), 0.0)
+        error = error.sum(axis=1)
         return error, known.sum(axis=1)
 
     def forecast(self, members: tuple[str, ...]) -> np.ndarray:

@@ -12,7 +12,16 @@ from builders import KEYS, daily_csv
 from forecast.backtest import RESULT_KEYS, backtest, cross_validation
 from forecast.errors import CostcastError
 from forecast.ingest import ingest_files
-from forecast.metrics import coverage, evaluate, mase, mase_scale, pinball, seasonal_scale, wape
+from forecast.metrics import (
+    coverage,
+    evaluate,
+    mase,
+    mase_scale,
+    pinball,
+    seasonal_scale,
+    typical_change,
+    wape,
+)
 from forecast.models import FORECASTERS
 from forecast.pricing import load_price_book
 from forecast.runs import RunSettings
@@ -37,6 +46,11 @@ def test_metrics_by_hand():
     assert seasonal_scale(week) == pytest.approx(2 / 7)
     assert mase(actual, mean, 2 / 7) == pytest.approx(3 / (2 / 7))
     assert mase_scale(np.full(20, 4.0)) == 4.0  # flat: the mean level, never zero
+    # one burst: the plain scale is mostly the burst, the typical change is not
+    calm = np.tile([10.0, 12.0], 50)  # weekly changes of 2 every day
+    calm[60] = 10_000.0
+    assert mase_scale(calm) == pytest.approx((91 * 2 + 2 * 9_988) / 93, rel=1e-9)  # 10,000 - 12
+    assert typical_change(calm) == pytest.approx(2.0)  # the 5% largest count as 2
     # days either side does not know are left out
     assert wape(np.array([10.0, np.nan]), np.array([12.0, 5.0])) == pytest.approx(0.2)
 

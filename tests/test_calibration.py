@@ -56,6 +56,18 @@ def test_a_clear_winner_is_chosen_and_a_close_race_is_combined():
     assert choose(actual, cv, scale=1.0).name == ENSEMBLE
 
 
+def test_one_burst_no_candidate_foresaw_does_not_decide_the_choice():
+    actual = np.full((6, 7), 10.0)
+    actual[0, 3] = 100_000.0  # a day of 10,000x, in the earliest window
+    # a forecasts the level throughout; b learnt the burst into its level (100 afterwards)
+    cv = {"a": np.full((6, 7), 10.0), "b": np.r_[np.full((1, 7), 10.0), np.full((5, 7), 100.0)]}
+    # uncapped, the burst's error (99,990) is most of every sum: a (99,990) is not 10% better
+    # than the ensemble (99,990 + 35 days x 45), and the ensemble keeps b's 100 in its median
+    assert choose(actual, cv, scale=1.0).name == ENSEMBLE
+    # each day's error counted up to 11: a 11 in all, the ensemble 11 + 35 x 11
+    assert choose(actual, cv, scale=1.0, cap=11.0).name == "a"
+
+
 def test_paths_keep_the_point_forecast_as_their_mean_and_stay_non_negative():
     point = np.array([10.0, 0.0, 5.0, 1.0])
     z = np.random.default_rng(0).normal(0, 2, size=(400, 4))
