@@ -12,8 +12,11 @@ clearly: by more than ``CLEAR_MARGIN`` over all windows *and* in at least
 pattern), over ``CLEAR_WINDOWS`` scored windows at least; otherwise the ensemble. A
 young series with one to three windows always gets the ensemble: on the real usage of
 ``bench/accuracy.py`` a single model that won all of them (often the global model) lost
-to the ensemble afterwards, and auto's median MASE fell 3-5% once such series kept it. ``chosen_without`` replays the choice with each window
-left out, for errors that calibrate the intervals out of sample.
+to the ensemble afterwards, and auto's median MASE fell 3-5% once such series kept the
+ensemble. A day's error counts up to ``ERROR_CAP`` typical daily changes, so that one
+burst no candidate foresaw does not decide the choice. ``chosen_without`` replays the
+choice with each window left out, for errors that calibrate the intervals out of
+sample.
 """
 
 from __future__ import annotations
