@@ -89,6 +89,7 @@ def engine(
     start = time.perf_counter()
     result = run_engine(inputs, HORIZON, end=end, n_paths=200, jobs=jobs, dask_client=dask_client)
     seconds = time.perf_counter() - start
+    n = scored or len(series)
     errors, totals = [], []
     chosen: dict[str, int] = {}
     for key, _, y in series:
@@ -96,9 +97,8 @@ def engine(
         mean = forecast.paths.mean(axis=0)[:HOLDOUT]
         errors.append(np.abs(y[-HOLDOUT:] - mean).sum())
         totals.append(y[-HOLDOUT:].sum())
-        if len(errors) <= (scored or len(series)):
+        if len(errors) <= n:
             chosen[forecast.forecaster] = chosen.get(forecast.forecaster, 0) + 1
-    n = scored or len(series)
     wapes = (sum(errors[:n]) / sum(totals[:n]), sum(errors) / sum(totals))
     return seconds, wapes, chosen
 

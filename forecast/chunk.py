@@ -197,9 +197,9 @@ def _decide(
             continue
         ok[name] = np.where(cells, cv, np.nan) if cv is not None else np.full_like(actual, np.nan)
     flag = None
-    cap = ERROR_CAP * typical_change(s.y)
+    scale, cap = mase_scale(s.y), ERROR_CAP * typical_change(s.y)
     if usable.any() and ok:
-        choice = choose(actual, ok, mase_scale(s.y), cap)
+        choice = choose(actual, ok, scale, cap)
     else:
         # too young to score: the median of what was asked for and can fit, else of the
         # simple forecasters
@@ -217,7 +217,7 @@ def _decide(
             else f"no candidate could be scored: median of {', '.join(fallback)}"
         )
     point = combine(finals, choice.members)
-    point_cv = (chosen_without(actual, ok, choice, mase_scale(s.y), cap) if ok and usable.any()
+    point_cv = (chosen_without(actual, ok, choice, scale, cap) if ok and usable.any()
                 else np.full_like(actual, np.nan))  # fmt: skip
     kept = {}
     if plan.keep_candidates:

@@ -42,6 +42,7 @@ forecast plus one whole trajectory, scaled by today's level: empirical
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -89,17 +90,6 @@ def _nanmean(values: np.ndarray, axis: int | tuple[int, ...]) -> np.ndarray:
     return np.asarray(
         np.divide(total, count, out=np.full(np.shape(total), np.nan), where=count > 0)
     )
-
-
-def _nanmedian(values: np.ndarray) -> np.ndarray:
-    """Median over the first axis skipping NaN, NaN (without a warning) where all are."""
-    out = np.full(values.shape[1:], np.nan)
-    for k in np.ndindex(*values.shape[1:]):
-        column = values[(slice(None), *k)]
-        column = column[~np.isnan(column)]
-        if len(column):
-            out[k] = np.median(column)
-    return out
 
 
 def growth_exponent(errors: np.ndarray) -> float:
@@ -175,7 +165,9 @@ class ErrorBank:
         with np.errstate(divide="ignore", invalid="ignore"):
             grown = self.sizes / self.scales[:, None]
         grown[~np.isfinite(grown)] = np.nan
-        self.growth = np.nan_to_num(_nanmedian(grown), nan=1.0)
+        with warnings.catch_warnings():  # a window no series reaches: NaN, then 1
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.growth = np.nan_to_num(np.nanmedian(grown, axis=0), nan=1.0)
         full = self.reaches == self.errors.shape[2]
         self.gamma = growth_exponent(self.errors[:, full]) if full.any() else DEFAULT_GAMMA
         self._mates: dict[tuple[int, int], np.ndarray] = {}
@@ -238,8 +230,10 @@ class ErrorBank:
         source, ratio, usable = (np.stack(parts) for parts in zip(*chosen, strict=True))
         z = np.nan_to_num(self.errors[source, window_draws[None, :]] * ratio[:, :, None])
         reach = np.tile(self.reaches[window_draws], len(rows))
-        picks = np.stack([rng.integers(0, 7, (paths, h), dtype=np.int8) for rng in rngs])
-        picks = picks.reshape(-1, h)
+        picks = None  # the days drawn past a window's reach, where one is passed
+        if h > reach.min():
+            picks = np.stack([rng.integers(0, 7, (paths, h), dtype=np.int8) for rng in rngs])
+            picks = picks.reshape(-1, h)
         z = extend(z.reshape(-1, z.shape[2]), h, self.gamma, reach, picks)
         z = z.reshape(len(rows), paths, h)
         z = np.where(usable[:, :, None], z, 0.0)
