@@ -33,7 +33,10 @@ forecast plus one whole trajectory, scaled by today's level: empirical
   draws under-cover, so each window is held out in turn and the draws from
   the others are stretched until they cover 80% of its days and of its window
   totals (``calibrate_spread``): the finite-sample correction, measured out
-  of sample.
+  of sample. Per idle-day class, shrunk towards the run's pooled factor by
+  how few series the class has: a mostly idle series covers its zero days
+  for free, and one factor pooled with those left busy series (a source's
+  totals) covering half their days.
 - **The mean is the point forecast.** Errors are centred across paths, paths
   are clipped at zero, and each day is rescaled to the point forecast's mean,
   so no skew or clipping moves the number that adds up in every total.
@@ -56,6 +59,8 @@ BATCH = 64  # series drawn per numpy call: 64 x 200 paths x 91 days is 9 MB an a
 IDLE_CLASSES = (0.1, 0.5)  # share of idle days among the last 56: smooth, some, mostly idle
 DEFAULT_GAMMA = 0.5
 SCALE_STEPS = 7  # error size is compared over the first week, which every window reaches
+CLASS_NAMES = ("smooth", "some_idle", "mostly_idle")  # the classes of IDLE_CLASSES, in order
+CLASS_PRIOR_SERIES = 3  # a class's own stretch weighs n / (n + this) against the pooled one
 
 
 def idle_class(values: np.ndarray) -> int:
@@ -153,7 +158,7 @@ class ErrorBank:
     classes: np.ndarray
     noise: np.ndarray
     reaches: np.ndarray
-    spread: float = 1.0  # see calibrate
+    spread: np.ndarray = field(default_factory=lambda: np.ones(len(CLASS_NAMES)))  # per class
     factors: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -177,10 +182,11 @@ class ErrorBank:
         return int(self.errors.shape[1])
 
     def calibrate(self, seed: int = 0) -> None:
-        """Stretch every draw by the larger of the daily and the window-total factors
+        """Stretch every draw by the larger of its class's daily and window-total factors
         (``calibrate_spread``), so that neither days nor totals are overconfident."""
         self.factors = calibrate_spread(self, seed=seed)
-        self.spread = max(self.factors.values())
+        self.spread = np.array([max(self.factors[name]["daily"], self.factors[name]["total"])
+                                for name in CLASS_NAMES])  # fmt: skip
 
     def mates(self, cls: int, window: int) -> np.ndarray:
         """Series of the class with a trajectory at ``window`` (any class if none has one)."""
@@ -222,9 +228,10 @@ class ErrorBank:
         """``draw`` for many series at once: (series, paths, h), each from its own seed."""
         paths = len(window_draws)
         rngs = [np.random.default_rng(int(seed)) for seed in seeds]
+        spread = self.spread[np.asarray(classes, dtype=int)][:, None, None]
         if not self.has.any():
-            return np.stack([self.spread * self._unvalidated(int(i), rng, paths, h)
-                             for i, rng in zip(rows, rngs, strict=True)])  # fmt: skip
+            return np.asarray(spread * np.stack([self._unvalidated(int(i), rng, paths, h)
+                                                 for i, rng in zip(rows, rngs, strict=True)]))  # fmt: skip
         chosen = [self._trajectories(int(i), int(c), window_draws, rng)
                   for i, c, rng in zip(rows, classes, rngs, strict=True)]  # fmt: skip
         source, ratio, usable = (np.stack(parts) for parts in zip(*chosen, strict=True))
@@ -237,7 +244,7 @@ class ErrorBank:
         z = extend(z.reshape(-1, z.shape[2]), h, self.gamma, reach, picks)
         z = z.reshape(len(rows), paths, h)
         z = np.where(usable[:, :, None], z, 0.0)
-        return np.asarray(self.spread * (z - z.mean(axis=1, keepdims=True)))
+        return np.asarray(spread * (z - z.mean(axis=1, keepdims=True)))
 
     def _trajectories(
         self, i: int, cls: int, window_draws: np.ndarray, rng: np.random.Generator
@@ -299,20 +306,21 @@ def calibrate_spread(
 ) -> dict[str, Any]:  # fmt: skip
     """Stretch factors that make the bank's intervals cover ``coverage`` of days (and of
     window totals) they did not see: each window is held out in turn, its errors compared
-    with paths drawn from the other windows only."""
+    with paths drawn from the other windows only. Returned pooled over the run
+    (``daily``, ``total``) and per idle-day class (``smooth`` ..., with its ``series``
+    count): the class's own factor weighted ``n / (n + CLASS_PRIOR_SERIES)`` for its ``n``
+    held-out series, the pooled one the rest."""
+    pooled = {"daily": 1.0, "total": 1.0}
     W = bank.windows
-    if W < 2:
-        return {"daily": 1.0, "total": 1.0}
     rng = np.random.default_rng(seed)
-    rows = np.flatnonzero(bank.has.any(axis=1))
+    rows = np.flatnonzero(bank.has.any(axis=1)) if W >= 2 else np.array([], dtype=int)
     if len(rows) > max_series:
         rows = np.sort(rng.choice(rows, max_series, replace=False))
-    daily: list[np.ndarray] = []
-    total: list[np.ndarray] = []
-    saved, bank.spread = bank.spread, 1.0
+    needs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (series, daily, total)
+    saved, bank.spread = bank.spread, np.ones(len(CLASS_NAMES))
     try:
         batches = []  # (window, its draws, series, their seeds), drawn in this order
-        for j in range(W):
+        for j in range(W if len(rows) else 0):
             others = np.array([w for w in range(W) if w != j])
             draws = others[rng.integers(0, len(others), n_paths)]
             held = rows[bank.has[rows, j]]
@@ -320,26 +328,36 @@ def calibrate_spread(
             batches += [(j, draws, held[k : k + BATCH], seeds[k : k + BATCH])
                         for k in range(0, len(held), BATCH)]  # fmt: skip
 
-        def factors(batch: tuple[int, np.ndarray, np.ndarray, np.ndarray]) -> tuple[Any, Any]:
+        def factors(batch: tuple[int, np.ndarray, np.ndarray, np.ndarray]) -> tuple[Any, ...]:
             j, draws, part, seeds = batch
             reach = int(bank.reaches[j])
             z = bank.draw_many(part, bank.classes[part], draws, seeds, reach)
             held_out = bank.errors[part, j, :reach]
-            return needed_factors(z, held_out, coverage), needed_factors(
+            return part, needed_factors(z, held_out, coverage), needed_factors(
                 z.sum(axis=2)[:, :, None], held_out.sum(axis=1)[:, None], coverage)  # fmt: skip
 
-        for days, totals in threaded(factors, batches):
-            daily.extend(days)
-            total.extend(totals)
+        needs = list(threaded(factors, batches))
     finally:
         bank.spread = saved
-    if not daily:
-        return {"daily": 1.0, "total": 1.0}
+    if not needs:
+        return {**pooled, **{name: {**pooled, "series": 0} for name in CLASS_NAMES}}
+    series = np.concatenate([part for part, _, _ in needs])
 
     def factor(values: list[np.ndarray]) -> float:
         return float(np.clip(np.quantile(np.concatenate(values), coverage), 0.5, 5.0))
 
-    return {"daily": factor(daily), "total": factor(total)}
+    pooled = {kind: factor([need[k].ravel() for need in needs])
+              for k, kind in ((1, "daily"), (2, "total"))}  # fmt: skip
+    out: dict[str, Any] = dict(pooled)
+    for c, name in enumerate(CLASS_NAMES):
+        n = len(np.unique(series[bank.classes[series] == c]))
+        weight = n / (n + CLASS_PRIOR_SERIES)
+        out[name] = {kind: pooled[kind] if n == 0 else weight * factor(
+                         [need[k][bank.classes[need[0]] == c].ravel() for need in needs]
+                     ) + (1 - weight) * pooled[kind]
+                     for k, kind in ((1, "daily"), (2, "total"))}  # fmt: skip
+        out[name]["series"] = n
+    return out
 
 
 def paths_from(point: np.ndarray, level: Any, z: np.ndarray) -> np.ndarray:

@@ -174,6 +174,38 @@ def test_few_trajectories_are_stretched_until_held_out_windows_are_covered():
     assert 0.75 <= np.mean(inside) <= 0.88
 
 
+def test_busy_and_mostly_idle_series_are_stretched_apart():
+    """Half the series are busy (a normal error every day), half mostly idle (one error
+    and its opposite in each week: five days of seven and every week's total exactly
+    right). One factor pooled over both is held down by the idle days covered for free:
+    the busy series' fresh days fall inside in about 73% of cases. Per class, each covers
+    its own (the busy class's factor weighs 30 / 33 its own, 3 / 33 the pooled one)."""
+    rng = np.random.default_rng(7)
+
+    def sparse(shape: tuple[int, ...]) -> np.ndarray:
+        out, size = np.zeros((*shape, 7)), rng.normal(0, 1, shape)
+        out[..., 2], out[..., 5] = size, -size
+        return out
+
+    idle = np.arange(60) >= 30
+    classes = np.where(idle, 2, 0)
+    errors = rng.normal(0, 1, size=(60, 6, 7))
+    errors[idle] = sparse((30, 6))
+    bank = ErrorBank(errors, classes, np.ones(60), np.full(6, 7))
+    bank.calibrate(seed=0)
+    assert bank.factors["smooth"]["series"] == bank.factors["mostly_idle"]["series"] == 30
+    assert bank.spread[0] > max(bank.factors["daily"], bank.factors["total"]) > bank.spread[2]
+    fresh = rng.normal(0, 1, size=(60, 5, 7))
+    fresh[idle] = sparse((30, 5))
+    draws = rng.integers(0, 6, 500)
+    inside = []
+    for i in range(60):
+        lo, hi = np.quantile(bank.draw(i, classes[i], draws, seed=i, h=7), [0.1, 0.9], axis=0)
+        inside.append(((fresh[i] >= lo) & (fresh[i] <= hi)).mean())
+    assert 0.78 <= np.mean(inside[:30]) <= 0.9
+    assert 0.78 <= np.mean(inside[30:]) <= 0.92
+
+
 def test_intensity_carries_a_growing_prompt_forward():
     days = 300
     requests = np.full(days, 100.0)

@@ -87,6 +87,23 @@ def test_prophet_learns_one_holiday_effect_from_a_year_that_sees_each_holiday_on
     assert thanksgiving / other_thursday == pytest.approx(0.35, abs=0.1)
 
 
+def test_prophet_is_scored_in_every_fold_with_the_yearly_seasonality_it_will_use():
+    # 760 days of a yearly wave: the final fit has two years, so yearly seasonality; a fold
+    # 91 days back has 669 days. Fitted alone, 669 days get none and the wave's rising edge
+    # becomes a trend (off by about 60 on a level of 100); as a fold of the 760 days it is
+    # fitted as the final model will be, so its score says how that model does.
+    t = np.arange(760)
+    y = 100 + 40 * np.sin(2 * np.pi * t / 365.25) + np.random.default_rng(0).normal(0, 2, 760)
+    end = pd.Timestamp("2026-06-30")
+    prophet = make_forecaster("prophet", holidays_country=None)
+    fold = prophet.cross_validate(Panel(("k",), (y,), end), 91, [91])[0, 0]
+    alone = make_forecaster("prophet", holidays_country=None).forecast(
+        Panel(("k",), (y[:-91],), end - pd.Timedelta(days=91)), 91
+    )[0]
+    assert np.abs(fold - y[-91:]).mean() < 5
+    assert np.abs(alone - y[-91:]).mean() > 20
+
+
 def test_global_model_learns_a_shape_shared_by_many_series():
     rng = np.random.default_rng(2)
     week = np.array([1.0, 1.1, 1.2, 1.1, 1.0, 0.3, 0.2])

@@ -98,13 +98,16 @@ class Forecaster:
 class LocalForecaster(Forecaster):
     """A model fitted to each series alone. Subclasses give ``_fit_one(y) -> state`` and
     ``_predict_one(state, h) -> mean`` (``self._train_end`` is the day ``y`` ends on, for
-    models that need the calendar); ``_forward_one(state, y, h)`` where the model can
-    forecast a longer series with the parameters it already has (statsforecast's
-    ``forward``), which makes cross-validation one fit instead of one per cutoff."""
+    models that need the calendar; ``self._history_days`` the whole series' length, so
+    that a model's form, such as Prophet's yearly seasonality, is in every fold what the
+    final fit will use); ``_forward_one(state, y, h)`` where the model can forecast a
+    longer series with the parameters it already has (statsforecast's ``forward``), which
+    makes cross-validation one fit instead of one per cutoff."""
 
     forwards: ClassVar[bool] = False  # has ``_forward_one``
     _panel_end: pd.Timestamp
     _days_back = 0  # how many days before the panel's end the series being fitted ends
+    _history_days = 0  # the length of the whole series being fitted, whatever the fold
 
     @property
     def _train_end(self) -> pd.Timestamp:
@@ -173,6 +176,7 @@ class LocalForecaster(Forecaster):
                 self.skipped_[uid] = f"needs {self.min_days} days, has {len(y)}"
                 continue
             usable = [j for j, c in enumerate(cutoffs) if len(y) - c >= self.min_days]
+            self._history_days = len(y)
             state, learned = None, 0
             if self.forwards and usable:
                 earliest = max(usable, key=lambda j: cutoffs[j])

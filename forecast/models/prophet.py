@@ -66,7 +66,9 @@ class ProphetForecaster(LocalForecaster):
         end = self._train_end
         y = y[-self.max_history :]
         ds = pd.date_range(end=end, periods=len(y), freq="D")
-        two_years = len(y) > 2 * 365  # as Prophet counts: from the first day to the last
+        # as Prophet counts (from the first day to the last), over the whole history: a fold
+        # is scored with the yearly seasonality the final fit will have
+        two_years = min(max(self._history_days, len(y)), self.max_history) > 2 * 365
         yearly = two_years if self.yearly_seasonality == "auto" else bool(self.yearly_seasonality)
         model = Prophet(
             weekly_seasonality=self.weekly_seasonality,
