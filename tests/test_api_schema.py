@@ -30,9 +30,12 @@ def workspace(tmp_path_factory):
 
 
 # The app object only (no settings, no ledger): its schema is read when tests are collected.
-# (schemathesis.pytest.from_fixture would defer this, but fails under pytest 9.)
+# (schemathesis.pytest.from_fixture would defer this, but fails under pytest 9.) Read from
+# the object, not over ASGI: that request ran the app's lifespan, which opened a ledger in
+# the working directory (./costcast.duckdb, created at every collection).
 APP = create_app()
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+schema = schemathesis.openapi.from_dict(APP.openapi())
+schema.app = APP  # calls go to the app in this process, as from_asgi's would
 
 
 @pytest.fixture(scope="module", autouse=True)
