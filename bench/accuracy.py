@@ -20,8 +20,9 @@ libraries' defaults: statsforecast ``SeasonalNaive(7)`` and
 
 Per method and h: MASE (per series: the mean over its origins of MAE over the
 in-sample weekly seasonal naive's MAE) mean and median over series, pooled
-WAPE, 80% interval coverage of days, and the number of forecasts (series x
-origins). ``costcast auto P50`` scores auto's daily median (its paths' P50) as the point
+WAPE, 80% interval coverage of days, the number of forecasts (series x
+origins), and per series: how far its own coverage of days is from 80% on average over
+series (``series_cov_gap``), and the lowest and highest. ``costcast auto P50`` scores auto's daily median (its paths' P50) as the point
 forecast, beside its mean: absolute errors reward a median. A candidate's row holds its own
 forecasts only: where it could not forecast a series from an origin (too young a series
 for it, or no global model could learn before its earliest inner cutoff), costcast's
@@ -147,14 +148,25 @@ def score(rows: list[dict]) -> pd.DataFrame:
         mean = np.concatenate(part["mean"].to_list())
         lo = np.concatenate(part["lo"].to_list())
         hi = np.concatenate(part["hi"].to_list())
-        part = part.assign(mase=[np.abs(a - m).mean() / s for a, m, s in
-                                 zip(part["actual"], part["mean"], part["scale"], strict=True)])  # fmt: skip
-        per_series = part.groupby("series")["mase"].mean()
+        part = part.assign(
+            mase=[np.abs(a - m).mean() / s for a, m, s in
+                  zip(part["actual"], part["mean"], part["scale"], strict=True)],
+            inside=[((a >= low - 1e-9) & (a <= high + 1e-9)).sum() for a, low, high in
+                    zip(part["actual"], part["lo"], part["hi"], strict=True)],
+            days=[len(a) for a in part["actual"]],
+        )  # fmt: skip
+        per_series = part.groupby("series")[["mase", "inside", "days"]].agg(
+            {"mase": "mean", "inside": "sum", "days": "sum"})  # fmt: skip
+        series_coverage = per_series["inside"] / per_series["days"]
         table.append({
-            "method": method, "mase_mean": per_series.mean(), "mase_median": per_series.median(),
+            "method": method, "mase_mean": per_series["mase"].mean(),
+            "mase_median": per_series["mase"].median(),
             "wape": np.abs(actual - mean).sum() / np.abs(actual).sum(),
             "coverage_80": np.mean((actual >= lo - 1e-9) & (actual <= hi + 1e-9)),
             "forecasts": len(part), "series": part["series"].nunique(),
+            # how far a series' own coverage typically is from 80%, and its range
+            "series_cov_gap": (series_coverage - 0.8).abs().mean(),
+            "series_cov_min": series_coverage.min(), "series_cov_max": series_coverage.max(),
         })  # fmt: skip
     return pd.DataFrame(table)
 
@@ -345,7 +357,10 @@ def _goals(table: pd.DataFrame, h: int) -> None:
         f"its P50: {by.loc['costcast auto P50', 'mase_median'] / best:.2f}); "
         f"auto / seasonal naive: median {auto / naive['mase_median']:.2f}, mean "
         f"{by.loc['costcast auto', 'mase_mean'] / naive['mase_mean']:.2f} (goal <= 1.05); "
-        f"auto coverage {by.loc['costcast auto', 'coverage_80']:.2f} (goal 0.75-0.85)\n"
+        f"auto coverage {by.loc['costcast auto', 'coverage_80']:.2f} (goal 0.75-0.85), per "
+        f"series {by.loc['costcast auto', 'series_cov_min']:.2f}-"
+        f"{by.loc['costcast auto', 'series_cov_max']:.2f}, typically "
+        f"{by.loc['costcast auto', 'series_cov_gap']:.3f} from 0.80\n"
     )
 
 
