@@ -49,7 +49,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -300,6 +300,15 @@ def needed_factors(z: np.ndarray, actual: np.ndarray, coverage: float) -> np.nda
     return np.where(actual == 0, 0.0, need)
 
 
+class _Needs(NamedTuple):
+    """What one batch of held-out series needed: its series, and per series the stretch of
+    each of its days (series, days) and of its window total (series, 1)."""
+
+    series: np.ndarray
+    daily: np.ndarray
+    total: np.ndarray
+
+
 def calibrate_spread(
     bank: ErrorBank, seed: int = 0, n_paths: int = 100, coverage: float = 0.8,
     max_series: int = 200,
@@ -310,13 +319,12 @@ def calibrate_spread(
     (``daily``, ``total``) and per idle-day class (``smooth`` ..., with its ``series``
     count): the class's own factor weighted ``n / (n + CLASS_PRIOR_SERIES)`` for its ``n``
     held-out series, the pooled one the rest."""
-    pooled = {"daily": 1.0, "total": 1.0}
     W = bank.windows
     rng = np.random.default_rng(seed)
     rows = np.flatnonzero(bank.has.any(axis=1)) if W >= 2 else np.array([], dtype=int)
     if len(rows) > max_series:
         rows = np.sort(rng.choice(rows, max_series, replace=False))
-    needs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (series, daily, total)
+    needs: list[_Needs] = []
     saved, bank.spread = bank.spread, np.ones(len(CLASS_NAMES))
     try:
         batches = []  # (window, its draws, series, their seeds), drawn in this order
@@ -328,34 +336,36 @@ def calibrate_spread(
             batches += [(j, draws, held[k : k + BATCH], seeds[k : k + BATCH])
                         for k in range(0, len(held), BATCH)]  # fmt: skip
 
-        def factors(batch: tuple[int, np.ndarray, np.ndarray, np.ndarray]) -> tuple[Any, ...]:
+        def needed(batch: tuple[int, np.ndarray, np.ndarray, np.ndarray]) -> _Needs:
             j, draws, part, seeds = batch
             reach = int(bank.reaches[j])
             z = bank.draw_many(part, bank.classes[part], draws, seeds, reach)
             held_out = bank.errors[part, j, :reach]
-            return part, needed_factors(z, held_out, coverage), needed_factors(
-                z.sum(axis=2)[:, :, None], held_out.sum(axis=1)[:, None], coverage)  # fmt: skip
+            return _Needs(part, needed_factors(z, held_out, coverage), needed_factors(
+                z.sum(axis=2)[:, :, None], held_out.sum(axis=1)[:, None], coverage))  # fmt: skip
 
-        needs = list(threaded(factors, batches))
+        needs = list(threaded(needed, batches))
     finally:
         bank.spread = saved
     if not needs:
-        return {**pooled, **{name: {**pooled, "series": 0} for name in CLASS_NAMES}}
-    series = np.concatenate([part for part, _, _ in needs])
+        ones = {"daily": 1.0, "total": 1.0}
+        return {**ones, **{name: {**ones, "series": 0} for name in CLASS_NAMES}}
 
-    def factor(values: list[np.ndarray]) -> float:
+    def factor(kind: str, cls: int | None = None) -> float:
+        """The ``coverage`` quantile of what the days (or totals) needed, of one class."""
+        values = []
+        for need in needs:
+            rows = slice(None) if cls is None else bank.classes[need.series] == cls
+            values.append(getattr(need, kind)[rows].ravel())
         return float(np.clip(np.quantile(np.concatenate(values), coverage), 0.5, 5.0))
 
-    pooled = {kind: factor([need[k].ravel() for need in needs])
-              for k, kind in ((1, "daily"), (2, "total"))}  # fmt: skip
-    out: dict[str, Any] = dict(pooled)
+    out: dict[str, Any] = {kind: factor(kind) for kind in ("daily", "total")}
+    held_out = np.concatenate([need.series for need in needs])
     for c, name in enumerate(CLASS_NAMES):
-        n = len(np.unique(series[bank.classes[series] == c]))
+        n = len(np.unique(held_out[bank.classes[held_out] == c]))
         weight = n / (n + CLASS_PRIOR_SERIES)
-        out[name] = {kind: pooled[kind] if n == 0 else weight * factor(
-                         [need[k][bank.classes[need[0]] == c].ravel() for need in needs]
-                     ) + (1 - weight) * pooled[kind]
-                     for k, kind in ((1, "daily"), (2, "total"))}  # fmt: skip
+        out[name] = {kind: weight * factor(kind, c) + (1 - weight) * out[kind] if n else out[kind]
+                     for kind in ("daily", "total")}  # fmt: skip
         out[name]["series"] = n
     return out
 
