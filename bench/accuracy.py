@@ -22,8 +22,9 @@ Per method and h: MASE (per series: the mean over its origins of MAE over the
 in-sample weekly seasonal naive's MAE) mean and median over series, pooled
 WAPE, 80% interval coverage of days, the number of forecasts (series x
 origins), and per series: how far its own coverage of days is from 80% on average over
-series (``series_cov_gap``), and the lowest and highest. ``costcast auto P50`` scores auto's daily median (its paths' P50) as the point
-forecast, beside its mean: absolute errors reward a median. A candidate's row holds its own
+series (``series_cov_gap``), and the lowest and highest. ``costcast auto P50`` scores
+auto's daily median (its paths' P50) as the point forecast, beside its mean: absolute
+errors reward a median. A candidate's row holds its own
 forecasts only: where it could not forecast a series from an origin (too young a series
 for it, or no global model could learn before its earliest inner cutoff), costcast's
 backtest lets auto's forecast stand in, and that forecast is left out here (a smaller n).
@@ -146,8 +147,6 @@ def score(rows: list[dict]) -> pd.DataFrame:
     for method, part in frame.groupby("method", sort=False):
         actual = np.concatenate(part["actual"].to_list())
         mean = np.concatenate(part["mean"].to_list())
-        lo = np.concatenate(part["lo"].to_list())
-        hi = np.concatenate(part["hi"].to_list())
         part = part.assign(
             mase=[np.abs(a - m).mean() / s for a, m, s in
                   zip(part["actual"], part["mean"], part["scale"], strict=True)],
@@ -162,7 +161,7 @@ def score(rows: list[dict]) -> pd.DataFrame:
             "method": method, "mase_mean": per_series["mase"].mean(),
             "mase_median": per_series["mase"].median(),
             "wape": np.abs(actual - mean).sum() / np.abs(actual).sum(),
-            "coverage_80": np.mean((actual >= lo - 1e-9) & (actual <= hi + 1e-9)),
+            "coverage_80": per_series["inside"].sum() / per_series["days"].sum(),
             "forecasts": len(part), "series": part["series"].nunique(),
             # how far a series' own coverage typically is from 80%, and its range
             "series_cov_gap": (series_coverage - 0.8).abs().mean(),

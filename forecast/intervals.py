@@ -230,8 +230,9 @@ class ErrorBank:
         rngs = [np.random.default_rng(int(seed)) for seed in seeds]
         spread = self.spread[np.asarray(classes, dtype=int)][:, None, None]
         if not self.has.any():
-            return np.asarray(spread * np.stack([self._unvalidated(int(i), rng, paths, h)
-                                                 for i, rng in zip(rows, rngs, strict=True)]))  # fmt: skip
+            drawn = [self._unvalidated(int(i), rng, paths, h)
+                     for i, rng in zip(rows, rngs, strict=True)]  # fmt: skip
+            return np.asarray(spread * np.stack(drawn))
         chosen = [self._trajectories(int(i), int(c), window_draws, rng)
                   for i, c, rng in zip(rows, classes, rngs, strict=True)]  # fmt: skip
         source, ratio, usable = (np.stack(parts) for parts in zip(*chosen, strict=True))
@@ -320,15 +321,18 @@ def calibrate_spread(
     count): the class's own factor weighted ``n / (n + CLASS_PRIOR_SERIES)`` for its ``n``
     held-out series, the pooled one the rest."""
     W = bank.windows
+    rows = np.flatnonzero(bank.has.any(axis=1))
+    if W < 2 or not len(rows):  # no window to hold out, or none to draw from
+        ones = {"daily": 1.0, "total": 1.0}
+        return {**ones, **{name: {**ones, "series": 0} for name in CLASS_NAMES}}
     rng = np.random.default_rng(seed)
-    rows = np.flatnonzero(bank.has.any(axis=1)) if W >= 2 else np.array([], dtype=int)
     if len(rows) > max_series:
         rows = np.sort(rng.choice(rows, max_series, replace=False))
     needs: list[_Needs] = []
     saved, bank.spread = bank.spread, np.ones(len(CLASS_NAMES))
     try:
         batches = []  # (window, its draws, series, their seeds), drawn in this order
-        for j in range(W if len(rows) else 0):
+        for j in range(W):
             others = np.array([w for w in range(W) if w != j])
             draws = others[rng.integers(0, len(others), n_paths)]
             held = rows[bank.has[rows, j]]
@@ -344,12 +348,10 @@ def calibrate_spread(
             return _Needs(part, needed_factors(z, held_out, coverage), needed_factors(
                 z.sum(axis=2)[:, :, None], held_out.sum(axis=1)[:, None], coverage))  # fmt: skip
 
+        # every series drawn has a window of its own, held out in one batch at least
         needs = list(threaded(needed, batches))
     finally:
         bank.spread = saved
-    if not needs:
-        ones = {"daily": 1.0, "total": 1.0}
-        return {**ones, **{name: {**ones, "series": 0} for name in CLASS_NAMES}}
 
     def factor(kind: str, cls: int | None = None) -> float:
         """The ``coverage`` quantile of what the days (or totals) needed, of one class."""
