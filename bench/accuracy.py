@@ -69,6 +69,9 @@ def real_series(path: Path) -> dict[str, pd.DataFrame]:
     for name, part in frame.groupby("series", sort=True):
         if len(part) >= MIN_DAYS:
             out[name] = part.sort_values("date").reset_index(drop=True)
+    short = frame["series"].nunique() - len(out)
+    print(f"{path.name}: {len(out)} series of {MIN_DAYS} days or more"
+          + (f", {short} shorter left out" if short else ""), file=sys.stderr)  # fmt: skip
     return out
 
 
@@ -83,6 +86,10 @@ def canonical_rows(series: dict[str, pd.DataFrame], with_requests: bool) -> pd.D
         # some per-model series only report total tokens: counted as (uncached) input
         split = part[["input_tokens", "cached_input_tokens", "output_tokens"]].notna().any(axis=1)
         part = part.assign(input_tokens=part["input_tokens"].where(split, part["total_tokens"]))
+        # a source that reports cost only: its tokens at the flat input price, so that the
+        # day's cost is the reported one (MASE and coverage do not depend on the price)
+        cost_only = part["input_tokens"].isna() & part["cost_usd"].notna()
+        part.loc[cost_only, "input_tokens"] = (part["cost_usd"] * 1e6 / FLAT["input"]).round()
         cached = part["cached_input_tokens"].fillna(0)
         write = part["cache_write_tokens"].fillna(0)
         tokens = pd.DataFrame({

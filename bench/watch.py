@@ -130,7 +130,34 @@ def oracle_bounds(cost: np.ndarray, rule) -> dict[str, float]:
                     spiked = [stat_of(2 * a[t, j], b[t, j])]
                 hits += bool(max(spiked) > bar)  # spiked hours cost >= the floor: never 0 / 0
         found[name] = hits / max(tries, 1)
+    found[f"1 h ratio to the {RECENT_HOURS} h before"] = recent_bound(cost, rule)
     return found
+
+
+RECENT_HOURS = 12  # of 1, 2, 3, 6 and 12 hours tried, the baseline that detects most
+
+
+def recent_bound(cost: np.ndarray, rule) -> float:
+    """The same bound on the hour's log ratio to the mean of the hours just before it (a
+    short-term level instead of a seasonal one; for the spike's second hour those hours
+    hold its doubled first): these clients' hours swing too far for that to do better."""
+    kernel = np.ones(RECENT_HOURS) / RECENT_HOURS
+    hits = tries = 0
+    for j in range(cost.shape[1]):
+        x = cost[:, j]
+        before = np.convolve(x, kernel)[: len(x)]  # before[t]: mean of x[t - 11 .. t]
+        base = np.concatenate([[np.nan], before[:-1]])  # the hours before t, t excluded
+        with np.errstate(all="ignore"):
+            stat = np.nan_to_num(np.log(x / base), nan=-np.inf, posinf=np.inf)[JUDGED_FROM:]
+            bar = np.sort(stat)[-2]
+            for t in np.flatnonzero(x[JUDGED_FROM:-1] >= rule.min_increase_usd) + JUDGED_FROM:
+                tries += 1
+                spiked = (
+                    np.log(2 * x[t] / base[t]),
+                    np.log(2 * x[t + 1] / (base[t + 1] + x[t] / RECENT_HOURS)),
+                )
+                hits += bool(max(spiked) > bar)
+    return hits / max(tries, 1)
 
 
 def demo_speed() -> None:

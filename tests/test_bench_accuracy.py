@@ -1,0 +1,62 @@
+"""bench/accuracy.py reads any daily.csv of the real-usage format: what each kind of source
+becomes, so that a benchmark on other usage scores what that usage cost."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "accuracy.py"
+
+
+def _accuracy():
+    spec = importlib.util.spec_from_file_location("bench_accuracy", BENCH)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _daily(tmp_path: Path) -> Path:
+    fields = ("requests", "input_tokens", "cached_input_tokens", "cache_write_tokens",
+              "output_tokens", "cost_usd", "total_tokens", "reasoning_tokens")  # fmt: skip
+    rows = []
+
+    def add(series: str, day: pd.Timestamp, **given: float) -> None:
+        rows.append({"series": series, "date": day.date(), "model": "ALL", "filled": 0}
+                    | dict.fromkeys(fields) | given)  # fmt: skip
+
+    for i, day in enumerate(pd.date_range("2024-01-01", periods=70)):
+        add("split", day, input_tokens=1000 * (i + 1), output_tokens=100)  # tokens by kind
+        add("total", day, total_tokens=2000)  # a total only
+        add("billed", day, cost_usd=0.25 + i / 100)  # cost only, as a billing export gives it
+        if i < 59:  # too short to be scored
+            add("young", day, input_tokens=5, output_tokens=5)
+    path = tmp_path / "daily.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_every_kind_of_source_is_scored_at_what_it_cost(tmp_path, capsys):
+    accuracy = _accuracy()
+    series = accuracy.real_series(_daily(tmp_path))
+    assert sorted(series) == ["billed", "split", "total"]
+    assert "3 series of 60 days or more, 1 shorter left out" in capsys.readouterr().err
+
+    rows = accuracy.canonical_rows(series, with_requests=False)
+    flat = accuracy.FLAT
+    uncached = rows["input_tokens"] - rows["cached_input_tokens"] - rows["cache_write_tokens"]
+    rows["cost"] = (uncached * flat["input"] + rows["output_tokens"] * flat["output"]) / 1e6
+    cost = rows.groupby("team")["cost"].apply(list)
+    # by hand: $1 per million input tokens and $4 per million output tokens
+    assert np.allclose(cost["split"], [(1000 * (i + 1) + 400) / 1e6 for i in range(70)])
+    assert np.allclose(cost["total"], [2000 / 1e6] * 70)  # a total counts as input
+    assert np.allclose(cost["billed"], [0.25 + i / 100 for i in range(70)])  # the bill
+    # each series ends on the benchmark's day, on its own weekdays
+    ends = pd.to_datetime(rows.groupby("team")["timestamp"].max().str.slice(0, 10))
+    assert (ends <= pd.Timestamp(accuracy.END)).all()
+    assert (ends > pd.Timestamp(accuracy.END) - pd.Timedelta(days=7)).all()
+    assert (ends.dt.dayofweek == pd.Timestamp("2024-03-10").dayofweek).all()
