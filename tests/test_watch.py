@@ -36,6 +36,36 @@ def test_a_spike_must_clear_the_rise_the_spread_and_the_floor():
     assert np.isnan(hourly_spike(weeks[:48], SpikeRule()).threshold[:48]).all()  # too young
 
 
+def test_a_spike_that_returns_the_next_day_is_one_alert(ledger, tmp_path):
+    """support/triage costs $10 an hour (gpt-4o-mini input at $0.15 per million) for three
+    weeks; on Monday 2026-03-23 and Tuesday from 10:00 to 12:59, $30 an hour."""
+    rows = []
+    start = dt.datetime(2026, 3, 2)
+    for h in range(24 * 25):
+        t = start + dt.timedelta(hours=h)
+        hot = t.date() in (dt.date(2026, 3, 23), dt.date(2026, 3, 24)) and 10 <= t.hour < 13
+        tokens = 200_000_000 if hot else 200_000_000 // 3
+        rows.append(f"{t:%Y-%m-%dT%H}:00:00Z,support,triage,gpt-4o-mini,u1,success,100,{tokens},0")
+    (tmp_path / "u.csv").write_text(HEADER + "\n".join(rows) + "\n")
+    ingest_files(ledger, [tmp_path / "u.csv"])
+
+    def spikes(rules: AlertRules) -> list[tuple[dt.datetime, dt.datetime | None]]:
+        alerts = replay(ledger, load_price_book(), rules, dt.datetime(2026, 3, 23),
+                        dt.datetime(2026, 3, 26, 23), contributors=False)  # fmt: skip
+        return [(a.fired_at, a.resolved_at) for a in alerts if a.rule == "hourly_spike"]
+
+    # $30 against a baseline of $10 (+200%, over the $5 floor) from 10:00 to 12:00 both days;
+    # 21 quiet hours between them are fewer than a day: one alert, resolved at the first of
+    # the 24 clear hours after Tuesday's last hot one
+    assert spikes(AlertRules()) == [(dt.datetime(2026, 3, 23, 10), dt.datetime(2026, 3, 24, 13))]
+    # three clear hours resolve it (as they do for other rules): one alert a day
+    assert spikes(AlertRules(hourly_spike={"clear_hours": 3})) == [
+        (dt.datetime(2026, 3, 23, 10), dt.datetime(2026, 3, 23, 13)),
+        (dt.datetime(2026, 3, 24, 10), dt.datetime(2026, 3, 24, 13)),
+    ]
+    assert AlertRules(clear_hours=5).clear_hours_of("failures") == 5
+
+
 def test_failed_share_over_three_hours_by_hand():
     requests = np.full((6, 1), 100.0)
     failed = np.array([[2.0], [2.0], [2.0], [10.0], [10.0], [2.0]])

@@ -188,7 +188,7 @@ def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetim
         for j, scope in enumerate(data.scopes):
             clears = None if verdict.clears is None else verdict.clears[:, j]
             # over the history too: an alert's state at the first hour judged depends on it
-            for i, end_at in episodes(verdict.holds[:, j], rules.clear_hours, clears):
+            for i, end_at in episodes(verdict.holds[:, j], rules.clear_hours_of(rule), clears):
                 if i < first and not (carried and (end_at is None or end_at > first)):
                     continue
                 resolved = None if end_at is None else data.hours[end_at].to_pydatetime()
