@@ -61,18 +61,21 @@ def main() -> None:
     parser.add_argument("--spread", type=float, default=SpikeRule().spread)
     parser.add_argument("--min-increase", type=float, default=SpikeRule().min_increase_usd)
     parser.add_argument("--clear-hours", type=int, default=SpikeRule().clear_hours)
+    parser.add_argument("--escalate", type=float, default=SpikeRule().escalate)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sizes", type=lambda text: [float(v) for v in text.split(",")],
                         default=[2.0, 3.0, 5.0, 10.0], help="spike sizes, the goal's 2x first")  # fmt: skip
     parser.add_argument("--demo", action="store_true", help="also time kpis and watch")
     args = parser.parse_args()
     rule = SpikeRule(rise=args.rise, spread=args.spread, min_increase_usd=args.min_increase,
-                     clear_hours=args.clear_hours)  # fmt: skip
+                     clear_hours=args.clear_hours, escalate=args.escalate)  # fmt: skip
     clear = rule.clear_hours
     cost = client_costs(DATA)
     hours, clients = cost.shape
     verdict = hourly_spike(cost, rule)
-    alerts = sum(len(episodes(verdict.holds[JUDGED_FROM:, j], clear)) for j in range(clients))
+    excess = (verdict.value - verdict.baseline)[JUDGED_FROM:]
+    alerts = sum(len(episodes(verdict.holds[JUDGED_FROM:, j], clear, None, excess[:, j],
+                              rule.escalate)) for j in range(clients))  # fmt: skip
     weeks = (hours - JUDGED_FROM) / 168
     rng = np.random.default_rng(args.seed)
     big = np.argwhere(cost[JUDGED_FROM:-1] >= rule.min_increase_usd)
@@ -80,7 +83,8 @@ def main() -> None:
     found = {size: detected(cost, spots, size, rule) for size in args.sizes}
     print(f"{clients} clients x {hours} hours (servegen), judged days 8-14; rule: rise "
           f"{rule.rise:.0%}, spread {rule.spread} robust sd, min increase ${rule.min_increase_usd}"
-          f"/hour, baseline {rule.weeks} weeks (7 days while fewer), clear after {clear} h")  # fmt: skip
+          f"/hour, baseline {rule.weeks} weeks (7 days while fewer), clear after {clear} h, "
+          f"escalate at {rule.escalate:g}x")  # fmt: skip
     print(
         f"untouched: {alerts} alerts = {alerts / (clients * weeks):.2f} per client-week (goal <= 1)"
     )
@@ -88,7 +92,7 @@ def main() -> None:
     print(
         f"2x for 2 hours at {len(spots)} random client-hours of >= ${rule.min_increase_usd}: "
         f"{holds:.1%} detected within 2 hours (goal >= 95%), {opens:.1%} by an alert opened "
-        "then (the rest in one of the scope's already open); by size: "
+        "or escalated then (the rest in one of the scope's already open); by size: "
         + ", ".join(f"{size:g}x {h:.1%} ({o:.1%})" for size, (h, o) in found.items())
     )
     bounds = oracle_bounds(cost, rule)
@@ -112,9 +116,11 @@ def detected(cost: np.ndarray, spots: np.ndarray, size: float, rule) -> tuple[fl
         t += JUDGED_FROM
         series = cost[: t + 2, [c]].copy()
         series[t : t + 2] *= size
-        holds = hourly_spike(series, rule).holds[:, 0]
+        verdict = hourly_spike(series, rule)
+        holds, excess = verdict.holds[:, 0], (verdict.value - verdict.baseline)[:, 0]
         held += bool(holds[t : t + 2].any())
-        opened += any(start in (t, t + 1) for start, _ in episodes(holds, rule.clear_hours))
+        opened += any(start in (t, t + 1) for start, _ in
+                      episodes(holds, rule.clear_hours, None, excess, rule.escalate))  # fmt: skip
     return held / max(len(spots), 1), opened / max(len(spots), 1)
 
 

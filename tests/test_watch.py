@@ -36,18 +36,26 @@ def test_a_spike_must_clear_the_rise_the_spread_and_the_floor():
     assert np.isnan(hourly_spike(weeks[:48], SpikeRule()).threshold[:48]).all()  # too young
 
 
-def test_a_spike_that_returns_the_next_day_is_one_alert(ledger, tmp_path):
-    """support/triage costs $10 an hour (gpt-4o-mini input at $0.15 per million) for three
-    weeks; on Monday 2026-03-23 and Tuesday from 10:00 to 12:59, $30 an hour."""
+def spiky_ledger(ledger, tmp_path, hot: dict[dt.datetime, int], days: int = 25):
+    """support/triage costs $10 an hour (gpt-4o-mini input at $0.15 per million) from
+    2026-03-02 for ``days`` days, but the hours of ``hot`` (USD): more calls, each as long."""
     rows = []
-    start = dt.datetime(2026, 3, 2)
-    for h in range(24 * 25):
-        t = start + dt.timedelta(hours=h)
-        hot = t.date() in (dt.date(2026, 3, 23), dt.date(2026, 3, 24)) and 10 <= t.hour < 13
-        tokens = 200_000_000 if hot else 200_000_000 // 3
-        rows.append(f"{t:%Y-%m-%dT%H}:00:00Z,support,triage,gpt-4o-mini,u1,success,100,{tokens},0")
+    for h in range(24 * days):
+        t = dt.datetime(2026, 3, 2) + dt.timedelta(hours=h)
+        usd = hot.get(t, 10)
+        tokens = usd * 20_000_000 // 3
+        rows.append(
+            f"{t:%Y-%m-%dT%H}:00:00Z,support,triage,gpt-4o-mini,u1,success,{usd * 10},{tokens},0"
+        )
     (tmp_path / "u.csv").write_text(HEADER + "\n".join(rows) + "\n")
     ingest_files(ledger, [tmp_path / "u.csv"])
+
+
+def test_a_spike_that_returns_the_next_day_is_one_alert(ledger, tmp_path):
+    """$30 an hour on Monday 2026-03-23 and Tuesday from 10:00 to 12:59."""
+    days = (dt.date(2026, 3, 23), dt.date(2026, 3, 24))
+    hot = {dt.datetime.combine(d, dt.time(h)): 30 for d in days for h in (10, 11, 12)}
+    spiky_ledger(ledger, tmp_path, hot)
 
     def spikes(rules: AlertRules) -> list[tuple[dt.datetime, dt.datetime | None]]:
         alerts = replay(ledger, load_price_book(), rules, dt.datetime(2026, 3, 23),
@@ -64,6 +72,44 @@ def test_a_spike_that_returns_the_next_day_is_one_alert(ledger, tmp_path):
         (dt.datetime(2026, 3, 24, 10), dt.datetime(2026, 3, 24, 13)),
     ]
     assert AlertRules(clear_hours=5).clear_hours_of("failures") == 5
+
+
+def test_an_open_spike_alert_escalates_when_the_excess_doubles():
+    holds = np.array([0, 1, 1, 1, 0, 1, 0, 0, 0], dtype=bool)
+    excess = np.array([0, 10, 15, 25, 0, 60, 0, 0, 0], dtype=float)
+    assert episodes(holds, 3) == [(1, 6)]
+    # opened with 10: 25 is 2.5 times that, so a new alert opens at 3 with 25; 60 >= 50 at 5
+    assert episodes(holds, 3, None, excess, 2.0) == [(1, 3), (3, 5), (5, 6)]
+    assert episodes(holds, 3, None, excess, 3.0) == [(1, 5), (5, 6)]  # 60 >= 3 x 10
+
+
+def test_a_check_resolves_what_escalated_or_cleared_while_no_check_ran(ledger, tmp_path):
+    monday = dt.datetime(2026, 3, 23)
+    hot = {monday.replace(hour=10): 30, monday.replace(hour=11): 30, monday.replace(hour=12): 70,
+           monday.replace(day=26, hour=10): 30}  # fmt: skip
+    spiky_ledger(ledger, tmp_path, hot)
+    book, rules = load_price_book(), AlertRules()
+    first = check(ledger, book, rules, monday.replace(hour=10))
+    assert [(a.rule, a.fired_at, a.value) for a in first.fired] == [
+        ("hourly_spike", monday.replace(hour=10), pytest.approx(30.0))
+    ]
+    # 12:00 costs $60 over its $10 baseline, three times the $20 the alert fired with: the
+    # 10:00 alert closes at 12:00 and a new one fires there
+    noon = check(ledger, book, rules, monday.replace(hour=12))
+    assert [a.fired_at for a in noon.resolved] == [monday.replace(hour=10)]
+    assert [a.resolved_at for a in noon.resolved] == [monday.replace(hour=12)]
+    assert [(a.fired_at, a.value) for a in noon.fired] == [
+        (monday.replace(hour=12), pytest.approx(70.0))
+    ]
+    # no check from then until Thursday 10:00, $30 again: the noon alert cleared at 13:00
+    # (24 clear hours followed); Thursday's is a new alert, not the old one still open
+    thursday = check(ledger, book, rules, monday.replace(day=26, hour=10))
+    assert [(a.fired_at, a.resolved_at) for a in thursday.resolved] == [
+        (monday.replace(hour=12), monday.replace(hour=13))
+    ]
+    assert [a.fired_at for a in thursday.fired] == [monday.replace(day=26, hour=10)]
+    stored = stored_alerts(ledger)
+    assert len(stored) == 3 and stored["resolved_at"].isna().sum() == 1
 
 
 def test_failed_share_over_three_hours_by_hand():

@@ -188,7 +188,9 @@ def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetim
         for j, scope in enumerate(data.scopes):
             clears = None if verdict.clears is None else verdict.clears[:, j]
             # over the history too: an alert's state at the first hour judged depends on it
-            for i, end_at in episodes(verdict.holds[:, j], rules.clear_hours_of(rule), clears):
+            excess = verdict.value[:, j] - verdict.baseline[:, j]
+            for i, end_at in episodes(verdict.holds[:, j], rules.clear_hours_of(rule), clears,
+                                      excess, rules.escalation_of(rule)):  # fmt: skip
                 if i < first and not (carried and (end_at is None or end_at > first)):
                     continue
                 resolved = None if end_at is None else data.hours[end_at].to_pydatetime()
@@ -203,18 +205,26 @@ def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetim
     return alerts
 
 
-def episodes(holds: np.ndarray, clear_hours: int, clears: np.ndarray | None = None
+def episodes(holds: np.ndarray, clear_hours: int, clears: np.ndarray | None = None,
+             excess: np.ndarray | None = None, escalate: float = 0.0,
              ) -> list[tuple[int, int | None]]:  # fmt: skip
     """(first hour, resolving hour or None while open) of each alert: an alert opens the
     first hour its rule holds and resolves once it has been clear (``clears``, by default
     wherever it does not hold) for ``clear_hours`` hours in a row, at the first of them,
-    so a flickering condition is one alert."""
+    so a flickering condition is one alert. With ``excess`` and ``escalate``, an hour
+    holding with ``escalate`` times the excess its alert opened with closes that alert
+    there and opens the next."""
     clears = ~holds if clears is None else clears
     out: list[tuple[int, int | None]] = []
-    start, quiet = None, 0
+    start, quiet, opened_with = None, 0, 0.0
     for i, on in enumerate(holds):
-        if on or (start is not None and not clears[i]):
-            start = i if start is None else start
+        if (on and start is not None and escalate and excess is not None and opened_with > 0
+                and excess[i] >= escalate * opened_with):  # fmt: skip
+            out.append((start, i))
+            start, quiet, opened_with = i, 0, float(excess[i])
+        elif on or (start is not None and not clears[i]):
+            if start is None:
+                start, opened_with = i, float(excess[i]) if excess is not None else 0.0
             quiet = 0
         elif start is not None:
             quiet += 1

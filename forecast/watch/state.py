@@ -63,14 +63,24 @@ def check(ledger: Ledger, book: PriceBook, rules: AlertRules, at: dt.datetime,
     found = replay(ledger, book, rules, at - LOOKBACK, at, contributors=False,
                    budgets=budgets, calendar=calendar, carried=True, listed=listed)  # fmt: skip
     active = {_key(a.rule, a.scope): a for a in found if a.resolved_at is None}
-    cleared = {_key(a.rule, a.scope): a for a in found if a.resolved_at is not None}
     stored = _open_alerts(ledger)
-    fired = [a for k, a in active.items() if k not in stored]
-    still = [stored[k] for k in stored if k in active]
+
+    def end_of(k: tuple[str, str]) -> dt.datetime | None:
+        """When the stored open alert ``k`` ended, as the replay sees it (None: still open).
+        The earliest episode of its key to resolve after it fired: checks may have skipped
+        the hours it cleared (or escalated) in. An alert open since before the replay's
+        first hours is found starting later, and still open."""
+        ends = [a.resolved_at for a in found if a.resolved_at is not None
+                and _key(a.rule, a.scope) == k and a.resolved_at > stored[k].fired_at]  # fmt: skip
+        return min(ends) if ends else (None if k in active else at)
+
+    ended = {k: end_of(k) for k in stored}
+    fired = [a for k, a in active.items() if k not in stored or ended[k] is not None]
+    still = [stored[k] for k in stored if ended[k] is None]
     resolved = []
     for k, alert in stored.items():
-        if k not in active:
-            alert.resolved_at = cleared[k].resolved_at if k in cleared else at
+        if ended[k] is not None:
+            alert.resolved_at = ended[k]
             resolved.append(alert)
     for alert in fired:
         alert.contributors = contributors_of(ledger, book, alert, rules)
@@ -95,18 +105,18 @@ def _open_alerts(ledger: Ledger) -> dict[tuple[str, str], Alert]:
 def _write(ledger: Ledger, fired: list[Alert], resolved: list[Alert]) -> None:
     with ledger.transaction() as con:
         con.execute(ALERTS_DDL)
+        for a in resolved:  # first: an escalation resolves an alert of the key it fires
+            con.execute(
+                "UPDATE alerts SET resolved_at = ? WHERE rule = ? AND scope = ? "
+                "AND resolved_at IS NULL",
+                [a.resolved_at, a.rule, _key(a.rule, a.scope)[1]],
+            )
         for a in fired:
             con.execute(
                 "INSERT INTO alerts VALUES (nextval('alert_id_seq'), ?, ?, ?, NULL, ?, ?, ?)",
                 [a.rule, _key(a.rule, a.scope)[1], a.fired_at, a.value, a.threshold,
                  json.dumps(a.contributors)],
             )  # fmt: skip
-        for a in resolved:
-            con.execute(
-                "UPDATE alerts SET resolved_at = ? WHERE rule = ? AND scope = ? "
-                "AND resolved_at IS NULL",
-                [a.resolved_at, a.rule, _key(a.rule, a.scope)[1]],
-            )
 
 
 def stored_alerts(ledger: Ledger) -> pd.DataFrame:
