@@ -7,6 +7,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from forecast.ingest import ingest_files
 from forecast.pricing import load_price_book
@@ -81,6 +83,39 @@ def test_an_open_spike_alert_escalates_when_the_excess_doubles():
     # opened with 10: 25 is 2.5 times that, so a new alert opens at 3 with 25; 60 >= 50 at 5
     assert episodes(holds, 3, None, excess, 2.0) == [(1, 3), (3, 5), (5, 6)]
     assert episodes(holds, 3, None, excess, 3.0) == [(1, 5), (5, 6)]  # 60 >= 3 x 10
+
+
+@given(
+    st.lists(st.tuples(st.booleans(), st.floats(0, 100)), max_size=60),
+    st.integers(1, 5),
+    st.sampled_from([0.0, 1.5, 2.0, 3.0]),
+)
+def test_episodes_cover_every_hot_hour_once(hours, clear_hours, escalate):
+    holds = np.array([h for h, _ in hours], dtype=bool)
+    excess = np.array([e for _, e in hours], dtype=float)
+    found = episodes(holds, clear_hours, None, excess, escalate)
+    # one alert at a time, each opening at an hour that holds
+    ends = [len(holds) if end is None else end for _, end in found]
+    assert all(holds[start] for start, _ in found)
+    assert all(a < b for (a, _), b in zip(found, ends, strict=True))
+    assert all(b <= a for b, (a, _) in zip(ends, found[1:], strict=False))
+    # every hour that holds is inside an alert
+    inside = np.zeros(len(holds), dtype=bool)
+    for (start, _), end in zip(found, ends, strict=True):
+        inside[start:end] = True
+    assert not (holds & ~inside).any()
+    # an alert ends at an escalation (the next opens there) or after clear_hours clear ones
+    for k, (_, end) in enumerate(found):
+        escalated = k + 1 < len(found) and found[k + 1][0] == end
+        if end is not None and not escalated:
+            assert not holds[end : end + clear_hours].any()
+            assert end + clear_hours <= len(holds)
+    # without escalation, the alerts are those of the plain rule
+    if escalate == 0:
+        assert found == episodes(holds, clear_hours)
+    else:  # and it only ever splits them
+        plain = episodes(holds, clear_hours)
+        assert {s for s, _ in plain} <= {s for s, _ in found}
 
 
 def test_a_check_resolves_what_escalated_or_cleared_while_no_check_ran(ledger, tmp_path):
