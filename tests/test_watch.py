@@ -133,18 +133,23 @@ def test_a_check_resolves_what_escalated_or_cleared_while_no_check_ran(ledger, t
     noon = check(ledger, book, rules, monday.replace(hour=12))
     assert [a.fired_at for a in noon.resolved] == [monday.replace(hour=10)]
     assert [a.resolved_at for a in noon.resolved] == [monday.replace(hour=12)]
-    assert [(a.fired_at, a.value) for a in noon.fired] == [
-        (monday.replace(hour=12), pytest.approx(70.0))
+    assert [(a.fired_at, a.value, a.escalates) for a in noon.fired] == [
+        (monday.replace(hour=12), pytest.approx(70.0), monday.replace(hour=10))
     ]
+    assert [r["status"] for r in noon.records()] == ["fired", "resolved"]
+    assert noon.records()[0]["escalates"] == "2026-03-23T10:00:00"
     # no check from then until Thursday 10:00, $30 again: the noon alert cleared at 13:00
     # (24 clear hours followed); Thursday's is a new alert, not the old one still open
     thursday = check(ledger, book, rules, monday.replace(day=26, hour=10))
     assert [(a.fired_at, a.resolved_at) for a in thursday.resolved] == [
         (monday.replace(hour=12), monday.replace(hour=13))
     ]
-    assert [a.fired_at for a in thursday.fired] == [monday.replace(day=26, hour=10)]
-    stored = stored_alerts(ledger)
+    assert [(a.fired_at, a.escalates) for a in thursday.fired] == [
+        (monday.replace(day=26, hour=10), None)  # a new alert, not an escalation
+    ]
+    stored = stored_alerts(ledger)  # newest first
     assert len(stored) == 3 and stored["resolved_at"].isna().sum() == 1
+    assert stored["escalates"].isna().tolist() == [True, False, True]
 
 
 def test_failed_share_over_three_hours_by_hand():

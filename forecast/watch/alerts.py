@@ -189,13 +189,20 @@ def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetim
             clears = None if verdict.clears is None else verdict.clears[:, j]
             # over the history too: an alert's state at the first hour judged depends on it
             excess = verdict.value[:, j] - verdict.baseline[:, j]
+            before: tuple[int, int | None] | None = None  # the scope's previous episode
             for i, end_at in episodes(verdict.holds[:, j], rules.clear_hours_of(rule), clears,
                                       excess, rules.escalation_of(rule)):  # fmt: skip
+                # an alert opening where the one before closed escalates it (a resolution
+                # is at a clear hour, an opening at one that holds: never the same hour)
+                escalates = (data.hours[before[0]].to_pydatetime()
+                             if before is not None and before[1] == i else None)  # fmt: skip
+                before = (i, end_at)
                 if i < first and not (carried and (end_at is None or end_at > first)):
                     continue
                 resolved = None if end_at is None else data.hours[end_at].to_pydatetime()
                 alerts.append(Alert(rule, scope, data.hours[i].to_pydatetime(), resolved,
-                                    float(verdict.value[i, j]), float(verdict.threshold[i, j])))  # fmt: skip
+                                    float(verdict.value[i, j]), float(verdict.threshold[i, j]),
+                                    escalates=escalates))  # fmt: skip
     if budgets and calendar is not None:
         alerts += budget_alerts(ledger, book, budgets, calendar, rules.budget, start, end)
     alerts.sort(key=lambda a: (a.fired_at, a.rule, json.dumps(a.scope, sort_keys=True)))

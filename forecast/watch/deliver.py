@@ -61,7 +61,9 @@ def _line(record: dict[str, Any]) -> str:
     text = (f"{record['rule']} {record.get('status', 'fired')} for {scope_text(record['scope'])} at "
             f"{record['fired_at']}: {record['value']:.4g} against {record['threshold']:.4g}")  # fmt: skip
     top = contributors_text(record.get("contributors") or [])
-    return text + (f" (mostly {top})" if top else "")
+    escalates = record.get("escalates")
+    return (text + (f" (mostly {top})" if top else "")
+            + (f", escalating the alert of {escalates}" if escalates else ""))  # fmt: skip
 
 
 def _post(target: Target, body: bytes, pauses: tuple[float, ...]) -> Delivery:

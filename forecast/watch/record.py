@@ -16,12 +16,16 @@ class Alert:
     value: float
     threshold: float
     contributors: list[dict[str, Any]] = field(default_factory=list)
+    # the alert of the same rule and scope this one escalates (its fired_at), closed as
+    # this one fired: a spike grown to twice the excess that alert fired with
+    escalates: dt.datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "scope": self.scope, "fired_at": self.fired_at.isoformat(),
                 "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
                 "value": self.value, "threshold": self.threshold,
-                "contributors": self.contributors}  # fmt: skip
+                "contributors": self.contributors,
+                "escalates": self.escalates.isoformat() if self.escalates else None}  # fmt: skip
 
 
 def scope_text(scope: dict[str, str]) -> str:

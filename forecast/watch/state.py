@@ -26,8 +26,9 @@ CREATE SEQUENCE IF NOT EXISTS alert_id_seq START 1;
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id BIGINT PRIMARY KEY, rule VARCHAR NOT NULL, scope VARCHAR NOT NULL,
     fired_at TIMESTAMP NOT NULL, resolved_at TIMESTAMP, value DOUBLE, threshold DOUBLE,
-    contributors VARCHAR NOT NULL
+    contributors VARCHAR NOT NULL, escalates TIMESTAMP
 );
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS escalates TIMESTAMP;
 """
 LOOKBACK = dt.timedelta(hours=WEEK_HOURS)  # how far back a check looks for an open episode
 
@@ -113,9 +114,11 @@ def _write(ledger: Ledger, fired: list[Alert], resolved: list[Alert]) -> None:
             )
         for a in fired:
             con.execute(
-                "INSERT INTO alerts VALUES (nextval('alert_id_seq'), ?, ?, ?, NULL, ?, ?, ?)",
+                """INSERT INTO alerts (alert_id, rule, scope, fired_at, resolved_at, value,
+                                      threshold, contributors, escalates)
+                   VALUES (nextval('alert_id_seq'), ?, ?, ?, NULL, ?, ?, ?, ?)""",
                 [a.rule, _key(a.rule, a.scope)[1], a.fired_at, a.value, a.threshold,
-                 json.dumps(a.contributors)],
+                 json.dumps(a.contributors), a.escalates],
             )  # fmt: skip
 
 
@@ -123,5 +126,5 @@ def stored_alerts(ledger: Ledger) -> pd.DataFrame:
     """Every alert a check has recorded, newest first."""
     if not ledger.has_table("alerts"):
         return pd.DataFrame(columns=["alert_id", "rule", "scope", "fired_at", "resolved_at",
-                                     "value", "threshold", "contributors"])  # fmt: skip
+                                     "value", "threshold", "contributors", "escalates"])  # fmt: skip
     return ledger.con.execute("SELECT * FROM alerts ORDER BY fired_at DESC, alert_id DESC").df()
