@@ -144,7 +144,8 @@ def watch(
         out.print_json(json.dumps(records, default=str))
     else:
         frame = pd.DataFrame(records, columns=["rule", "scope", "fired_at", "resolved_at",
-                                               "value", "threshold", "contributors", "status"])  # fmt: skip
+                                               "value", "threshold", "contributors", "escalates",
+                                               "status"])  # fmt: skip
         frame["scope"] = frame["scope"].map(scope_text)
         frame["contributors"] = frame["contributors"].map(contributors_text)
         emit(frame, output, title=title)
