@@ -1,9 +1,10 @@
 """Watch benchmark: the hourly spike rule on real bursty usage, untouched and with spikes put in.
 
-**Real usage** (``../shared/data/real-usage/servegen_hourly_by_client.csv.gz``): every client
-with 14 days of hours is one scope, its hourly cost priced flat (input $1, output $4 per
-million tokens). The rule judges days 8-14 (a week of baseline before); alerts are episodes
-as ``costcast watch`` counts them (``clear_hours`` apart).
+**Real usage** (``../shared/data/real-usage/servegen_hourly_by_client.csv.gz``, or
+``--data FILE`` of its format): every client with 14 days of hours is one scope, its hourly
+cost priced flat (input $1, output $4 per million tokens). The rule judges day 8 on (a week
+of baseline before); alerts are episodes as ``costcast watch`` counts them (the rule's
+``clear_hours`` apart, an escalation counting as one more).
 
 - false alarms: alerts per client-week on the untouched series;
 - detection: ``--spikes`` times, a random client and hour of days 8-14 whose cost is at
@@ -22,7 +23,8 @@ ratio to a bare DuckDB group-by of the same rows by team and week.
 Goals: kpis within 2x the group-by, a watch hour under a second.
 
     python bench/watch.py [--spikes 2000] [--sizes 2,3,5,10] [--rise 0.3] [--spread 3]
-                          [--min-increase 5] [--demo]
+                          [--min-increase 5] [--clear-hours 24] [--escalate 2]
+                          [--data FILE] [--demo]
 """
 
 from __future__ import annotations
@@ -66,11 +68,15 @@ def main() -> None:
     parser.add_argument("--sizes", type=lambda text: [float(v) for v in text.split(",")],
                         default=[2.0, 3.0, 5.0, 10.0], help="spike sizes, the goal's 2x first")  # fmt: skip
     parser.add_argument("--demo", action="store_true", help="also time kpis and watch")
+    parser.add_argument("--data", type=Path, default=DATA,
+                        help="hourly usage by client in the same format (CSV, gzipped or not)")  # fmt: skip
     args = parser.parse_args()
     rule = SpikeRule(rise=args.rise, spread=args.spread, min_increase_usd=args.min_increase,
                      clear_hours=args.clear_hours, escalate=args.escalate)  # fmt: skip
     clear = rule.clear_hours
-    cost = client_costs(DATA)
+    cost = client_costs(args.data)
+    if cost.shape[1] == 0:
+        sys.exit(f"{args.data}: no client has 14 days of hours to judge")
     hours, clients = cost.shape
     verdict = hourly_spike(cost, rule)
     excess = (verdict.value - verdict.baseline)[JUDGED_FROM:]
@@ -81,7 +87,7 @@ def main() -> None:
     big = np.argwhere(cost[JUDGED_FROM:-1] >= rule.min_increase_usd)
     spots = big[rng.choice(len(big), size=min(args.spikes, len(big)), replace=False)]
     found = {size: detected(cost, spots, size, rule) for size in args.sizes}
-    print(f"{clients} clients x {hours} hours (servegen), judged days 8-14; rule: rise "
+    print(f"{clients} clients x {hours} hours ({args.data.name}), judged from day 8; rule: rise "
           f"{rule.rise:.0%}, spread {rule.spread} robust sd, min increase ${rule.min_increase_usd}"
           f"/hour, baseline {rule.weeks} weeks (7 days while fewer), clear after {clear} h, "
           f"escalate at {rule.escalate:g}x")  # fmt: skip
