@@ -105,6 +105,8 @@ def canonical_rows(series: dict[str, pd.DataFrame], with_requests: bool) -> pd.D
         if with_requests:
             tokens["requests"] = part["requests"].astype("Int64")
         used = (tokens["input_tokens"] + tokens["output_tokens"]) > 0
+        if not used.any():  # requests alone have no cost to score
+            print(f"{name}: no tokens or cost on any day, left out", file=sys.stderr)
         rows.append(tokens[used])
     out = pd.concat(rows, ignore_index=True)
     if with_requests and out["requests"].isna().any():

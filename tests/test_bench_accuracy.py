@@ -33,6 +33,7 @@ def _daily(tmp_path: Path) -> Path:
         add("split", day, input_tokens=1000 * (i + 1), output_tokens=100)  # tokens by kind
         add("total", day, total_tokens=2000)  # a total only
         add("billed", day, cost_usd=0.25 + i / 100)  # cost only, as a billing export gives it
+        add("calls", day, requests=3)  # requests alone: nothing to price
         if i < 59:  # too short to be scored
             add("young", day, input_tokens=5, output_tokens=5)
     path = tmp_path / "daily.csv"
@@ -43,10 +44,12 @@ def _daily(tmp_path: Path) -> Path:
 def test_every_kind_of_source_is_scored_at_what_it_cost(tmp_path, capsys):
     accuracy = _accuracy()
     series = accuracy.real_series(_daily(tmp_path))
-    assert sorted(series) == ["billed", "split", "total"]
-    assert "3 series of 60 days or more, 1 shorter left out" in capsys.readouterr().err
+    assert sorted(series) == ["billed", "calls", "split", "total"]
+    assert "4 series of 60 days or more, 1 shorter left out" in capsys.readouterr().err
 
     rows = accuracy.canonical_rows(series, with_requests=False)
+    assert "calls: no tokens or cost on any day, left out" in capsys.readouterr().err
+    assert "calls" not in set(rows["team"])
     flat = accuracy.FLAT
     uncached = rows["input_tokens"] - rows["cached_input_tokens"] - rows["cache_write_tokens"]
     rows["cost"] = (uncached * flat["input"] + rows["output_tokens"] * flat["output"]) / 1e6
