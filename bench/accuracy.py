@@ -103,7 +103,7 @@ def canonical_rows(series: dict[str, pd.DataFrame], with_requests: bool) -> pd.D
             "output_tokens": part["output_tokens"].fillna(0).astype("int64"),
         })  # fmt: skip
         if with_requests:
-            tokens["requests"] = part["requests"].astype("Int64")
+            tokens["requests"] = part["requests"].round().astype("Int64")  # rates can be fractional
         used = (tokens["input_tokens"] + tokens["output_tokens"]) > 0
         if not used.any():  # requests alone have no cost to score
             print(f"{name}: no tokens or cost on any day, left out", file=sys.stderr)

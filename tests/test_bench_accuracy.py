@@ -30,7 +30,8 @@ def _daily(tmp_path: Path) -> Path:
                     | dict.fromkeys(fields) | given)  # fmt: skip
 
     for i, day in enumerate(pd.date_range("2024-01-01", periods=70)):
-        add("split", day, input_tokens=1000 * (i + 1), output_tokens=100)  # tokens by kind
+        # tokens by kind, and requests as a rate over the day (fractional)
+        add("split", day, input_tokens=1000 * (i + 1), output_tokens=100, requests=2.6)
         add("total", day, total_tokens=2000)  # a total only
         add("billed", day, cost_usd=0.25 + i / 100)  # cost only, as a billing export gives it
         add("calls", day, requests=3)  # requests alone: nothing to price
@@ -63,3 +64,6 @@ def test_every_kind_of_source_is_scored_at_what_it_cost(tmp_path, capsys):
     assert (ends <= pd.Timestamp(accuracy.END)).all()
     assert (ends > pd.Timestamp(accuracy.END) - pd.Timedelta(days=7)).all()
     assert (ends.dt.dayofweek == pd.Timestamp("2024-03-10").dayofweek).all()
+    with_requests = accuracy.canonical_rows(series, with_requests=True)
+    calls = with_requests.groupby("team")["requests"].apply(list)
+    assert calls["split"] == [3] * 70 and pd.isna(calls["total"]).all()
