@@ -474,3 +474,21 @@ def test_a_recovery_level_above_the_trigger_is_a_located_config_error(cli, tmp_p
     code, _, err = cli("watch", "--at", "2026-03-23T11:00")
     assert code == 2 and "recover_rise" in err and "costcast.yaml" in err
     assert "Traceback" not in err
+
+
+def test_the_readme_shows_the_rules_defaults():
+    """The `alerts:` block of the README is a valid config whose values are the defaults
+    (its webhooks aside): a default changed in code and not in the docs fails here."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S)
+                if b.startswith("alerts:")]  # fmt: skip
+    documented = AlertRules(**yaml.safe_load(block)["alerts"])
+    assert documented.deliver  # the example webhooks parse
+    assert documented.model_dump(exclude={"deliver"}) == AlertRules().model_dump(
+        exclude={"deliver"}
+    )
