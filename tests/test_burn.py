@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from builders import AS_OF, DAILY_COST, KEYS, daily_csv
 
@@ -89,12 +90,30 @@ def test_budget_alerts_by_hand(constant):
     # landing on June 1: 0.35 spent + 29 days x 0.35 = 10.50 = 1.75 x 6, past 85% and 90%
     assert found["budget_landing_85"].fired_at == dt.datetime(2026, 6, 1, 23)
     assert found["budget_landing_90"].value == pytest.approx(1.75)
+    # and runs out on June 18: 0.35 spent by June 1, 5.65 to go at 0.35 a day is 16.1
+    # days, so 17 more (June 17 ends at 17 x 0.35 = 5.95, June 18 at 6.30)
+    assert found["budget_landing_85"].exhaustion_date == dt.date(2026, 6, 18)
+    assert found["budget_landing_85"].to_dict()["exhaustion_date"] == "2026-06-18"
     # spent: 15 x 0.35 = 5.25 = 0.875 of 6 on June 15 (14 days: 0.817), never 90% by then
     assert found["budget_spent_85"].fired_at == dt.datetime(2026, 6, 15, 23)
     assert found["budget_spent_85"].value == pytest.approx(0.875)
+    assert found["budget_spent_85"].exhaustion_date == dt.date(2026, 6, 18)  # 0.75 to go
     assert "budget_spent_90" not in found
     assert found["budget_spent_85"].scope == {"budget": "2026-06", "team": "search"}
     assert found["budget_spent_85"].resolved_at is None  # June has not ended
+
+
+def test_exhaustion_is_the_first_day_spend_reaches_the_amount():
+    from forecast.watch.budgets import exhaustion
+
+    days = pd.date_range("2026-06-01", periods=5).date
+    spent = pd.Series([1.0, 2.0, 3.0, 4.0, 5.0], index=days)
+    burn = pd.Series(1.0, index=days)
+    july = dt.date(2026, 7, 1)
+    assert exhaustion(spent, burn, 4.0, days[4], july) == days[3]  # passed on June 4
+    assert exhaustion(spent, burn, 7.5, days[1], july) == dt.date(2026, 6, 8)  # 5.5 to go
+    assert exhaustion(spent, burn, 40.0, days[1], july) is None  # 38 days: after June
+    assert exhaustion(spent, burn * 0, 7.5, days[1], july) is None  # nothing burns
 
 
 def test_budget_alerts_from_a_forecast_run_by_hand(constant):
@@ -116,6 +135,8 @@ def test_budget_alerts_from_a_forecast_run_by_hand(constant):
     for rule in ("budget_forecast_85", "budget_forecast_100", "budget_at_risk"):
         assert found[rule].fired_at == dt.datetime(2026, 6, 10, 23), rule
     assert found["budget_forecast_100"].value == pytest.approx(1.05)
+    # 10 at 0.35 a day: 29 days (28 end at 9.80), June 29, the day before the period ends
+    assert found["budget_landing_100"].exhaustion_date == dt.date(2026, 6, 29)
     assert found["budget_at_risk"].value == 1.0 and found["budget_at_risk"].threshold == 0.2
     # the burn-rate landing knew on June 1: 10.50 from the first day's rate
     assert found["budget_landing_100"].fired_at == dt.datetime(2026, 6, 1, 23)

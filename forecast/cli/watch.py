@@ -145,7 +145,7 @@ def watch(
     else:
         frame = pd.DataFrame(records, columns=["rule", "scope", "fired_at", "resolved_at",
                                                "value", "threshold", "contributors", "escalates",
-                                               "status"])  # fmt: skip
+                                               "exhaustion_date", "status"])  # fmt: skip
         frame["scope"] = frame["scope"].map(scope_text)
         frame["contributors"] = frame["contributors"].map(contributors_text)
         emit(frame, output, title=title)

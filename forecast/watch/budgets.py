@@ -78,10 +78,30 @@ def budget_alerts(ledger: Ledger, book: PriceBook, budgets: Sequence[Budget],
             crossed = share[(share >= level) & (share.index >= start.date())]
             if crossed.empty:
                 continue
-            alerts.append(Alert(name, scope, _close(crossed.index[0], end),
+            day = crossed.index[0]
+            runs_out = (exhaustion(spent, burn, budget.amount, day, after)
+                        if name.startswith(("budget_spent", "budget_landing")) else None)  # fmt: skip
+            alerts.append(Alert(name, scope, _close(day, end),
                                 None if ended is None else _close(ended, end),
-                                round(float(crossed.iloc[0]), 6), level))  # fmt: skip
+                                round(float(crossed.iloc[0]), 6), level,
+                                exhaustion_date=runs_out))  # fmt: skip
     return alerts
+
+
+def exhaustion(spent: pd.Series, burn: pd.Series, amount: float, day: dt.date,
+               after: dt.date) -> dt.date | None:  # fmt: skip
+    """Judged at the end of ``day``: the first day the spend reaches ``amount``, already
+    passed or at the recent burn rate from the next day on; None where not before
+    ``after`` (the period's end) or not known."""
+    reached = spent[(spent >= amount) & (spent.index <= day)]
+    if not reached.empty:
+        first: dt.date = reached.index[0]
+        return first
+    so_far, rate = spent.get(day), burn.get(day)
+    if so_far is None or rate is None or not np.isfinite(so_far) or not rate > 0:
+        return None
+    runs_out = day + dt.timedelta(days=int(np.ceil((amount - so_far) / rate - 1e-9)))
+    return runs_out if runs_out < after else None
 
 
 def forecast_landing(ledger: Ledger, runs: pd.DataFrame, budget: Budget, spent: pd.Series,

@@ -61,9 +61,10 @@ def _line(record: dict[str, Any]) -> str:
     text = (f"{record['rule']} {record.get('status', 'fired')} for {scope_text(record['scope'])} at "
             f"{record['fired_at']}: {record['value']:.4g} against {record['threshold']:.4g}")  # fmt: skip
     top = contributors_text(record.get("contributors") or [])
-    escalates = record.get("escalates")
+    escalates, runs_out = record.get("escalates"), record.get("exhaustion_date")
     return (text + (f" (mostly {top})" if top else "")
-            + (f", escalating the alert of {escalates}" if escalates else ""))  # fmt: skip
+            + (f", escalating the alert of {escalates}" if escalates else "")
+            + (f", the budget runs out on {runs_out}" if runs_out else ""))  # fmt: skip
 
 
 def _post(target: Target, body: bytes, pauses: tuple[float, ...]) -> Delivery:

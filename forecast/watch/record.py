@@ -19,13 +19,18 @@ class Alert:
     # the alert of the same rule and scope this one escalates (its fired_at), closed as
     # this one fired: a spike grown to twice the excess that alert fired with
     escalates: dt.datetime | None = None
+    # a budget alert's projected exhaustion: the first day its spend reaches the amount
+    # (None where that is past the period's end)
+    exhaustion_date: dt.date | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "scope": self.scope, "fired_at": self.fired_at.isoformat(),
                 "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
                 "value": self.value, "threshold": self.threshold,
                 "contributors": self.contributors,
-                "escalates": self.escalates.isoformat() if self.escalates else None}  # fmt: skip
+                "escalates": self.escalates.isoformat() if self.escalates else None,
+                "exhaustion_date": self.exhaustion_date.isoformat()
+                if self.exhaustion_date else None}  # fmt: skip
 
 
 def scope_text(scope: dict[str, str]) -> str:

@@ -26,9 +26,10 @@ CREATE SEQUENCE IF NOT EXISTS alert_id_seq START 1;
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id BIGINT PRIMARY KEY, rule VARCHAR NOT NULL, scope VARCHAR NOT NULL,
     fired_at TIMESTAMP NOT NULL, resolved_at TIMESTAMP, value DOUBLE, threshold DOUBLE,
-    contributors VARCHAR NOT NULL, escalates TIMESTAMP
+    contributors VARCHAR NOT NULL, escalates TIMESTAMP, exhaustion_date DATE
 );
 ALTER TABLE alerts ADD COLUMN IF NOT EXISTS escalates TIMESTAMP;
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS exhaustion_date DATE;
 """
 LOOKBACK = dt.timedelta(hours=WEEK_HOURS)  # how far back a check looks for an open episode
 
@@ -115,10 +116,10 @@ def _write(ledger: Ledger, fired: list[Alert], resolved: list[Alert]) -> None:
         for a in fired:
             con.execute(
                 """INSERT INTO alerts (alert_id, rule, scope, fired_at, resolved_at, value,
-                                      threshold, contributors, escalates)
-                   VALUES (nextval('alert_id_seq'), ?, ?, ?, NULL, ?, ?, ?, ?)""",
+                                      threshold, contributors, escalates, exhaustion_date)
+                   VALUES (nextval('alert_id_seq'), ?, ?, ?, NULL, ?, ?, ?, ?, ?)""",
                 [a.rule, _key(a.rule, a.scope)[1], a.fired_at, a.value, a.threshold,
-                 json.dumps(a.contributors), a.escalates],
+                 json.dumps(a.contributors), a.escalates, a.exhaustion_date],
             )  # fmt: skip
 
 
@@ -126,5 +127,6 @@ def stored_alerts(ledger: Ledger) -> pd.DataFrame:
     """Every alert a check has recorded, newest first."""
     if not ledger.has_table("alerts"):
         return pd.DataFrame(columns=["alert_id", "rule", "scope", "fired_at", "resolved_at",
-                                     "value", "threshold", "contributors", "escalates"])  # fmt: skip
+                                     "value", "threshold", "contributors", "escalates",
+                                     "exhaustion_date"])  # fmt: skip
     return ledger.con.execute("SELECT * FROM alerts ORDER BY fired_at DESC, alert_id DESC").df()
