@@ -135,6 +135,9 @@ def test_budget_alerts_from_a_forecast_run_by_hand(constant):
     for rule in ("budget_forecast_85", "budget_forecast_100", "budget_at_risk"):
         assert found[rule].fired_at == dt.datetime(2026, 6, 10, 23), rule
     assert found["budget_forecast_100"].value == pytest.approx(1.05)
+    # from 3.50 on June 10, 0.35 a day reaches 10 after 19 days (18 make 9.80): June 29
+    assert found["budget_forecast_100"].exhaustion_date == dt.date(2026, 6, 29)
+    assert found["budget_at_risk"].exhaustion_date is None
     # 10 at 0.35 a day: 29 days (28 end at 9.80), June 29, the day before the period ends
     assert found["budget_landing_100"].exhaustion_date == dt.date(2026, 6, 29)
     assert found["budget_at_risk"].value == 1.0 and found["budget_at_risk"].threshold == 0.2

@@ -60,8 +60,9 @@ def budget_alerts(ledger: Ledger, book: PriceBook, budgets: Sequence[Budget],
                   "budget_landing": (spent + burn * left) / budget.amount}  # fmt: skip
         checks = [(f"{name}_{round(level * 100)}", share, level)
                   for name, share in shares.items() for level in sorted(rule.levels)]  # fmt: skip
+        runs_out_on: dict[dt.date, dt.date] = {}
         if rule.forecast:
-            median, exceed = forecast_landing(ledger, runs, budget, spent, after)
+            median, exceed, runs_out_on = forecast_landing(ledger, runs, budget, spent, after)
             checks += [(f"budget_forecast_{round(level * 100)}", median / budget.amount, level)
                        for level in sorted(rule.levels)]  # fmt: skip
             checks.append(("budget_at_risk", exceed, rule.max_p_exceed))
@@ -79,8 +80,11 @@ def budget_alerts(ledger: Ledger, book: PriceBook, budgets: Sequence[Budget],
             if crossed.empty:
                 continue
             day = crossed.index[0]
-            runs_out = (exhaustion(spent, burn, budget.amount, day, after)
-                        if name.startswith(("budget_spent", "budget_landing")) else None)  # fmt: skip
+            runs_out = None  # budget_at_risk: a share of paths, not a day
+            if name.startswith(("budget_spent", "budget_landing")) or spent[day] >= budget.amount:
+                runs_out = exhaustion(spent, burn, budget.amount, day, after)
+            elif name.startswith("budget_forecast"):
+                runs_out = runs_out_on.get(day)
             alerts.append(Alert(name, scope, _close(day, end),
                                 None if ended is None else _close(ended, end),
                                 round(float(crossed.iloc[0]), 6), level,
@@ -105,12 +109,14 @@ def exhaustion(spent: pd.Series, burn: pd.Series, amount: float, day: dt.date,
 
 
 def forecast_landing(ledger: Ledger, runs: pd.DataFrame, budget: Budget, spent: pd.Series,
-                     after: dt.date) -> tuple[pd.Series, pd.Series]:  # fmt: skip
-    """Per day of ``spent`` (the spend so far, cumulative): the median landing and the share
-    of paths passing the amount, from the latest run with that as-of day or before that
-    forecasts the rest of the period; NaN where none does."""
+                     after: dt.date) -> tuple[pd.Series, pd.Series, dict[dt.date, dt.date]]:  # fmt: skip
+    """Per day of ``spent`` (the spend so far, cumulative): the median landing, the share
+    of paths passing the amount, and (where half the paths or more reach it within the
+    period) the day by which half of them have, from the latest run with that as-of day or
+    before that forecasts the rest of the period; NaN (no day) where none does."""
     median = pd.Series(np.nan, index=spent.index)
     exceed = pd.Series(np.nan, index=spent.index)
+    runs_out: dict[dt.date, dt.date] = {}
     last = after - dt.timedelta(days=1)
     scoped: dict[str, np.ndarray | None] = {}  # run -> its paths summed over the scope
     for day, so_far in spent.items():
@@ -126,11 +132,17 @@ def forecast_landing(ledger: Ledger, runs: pd.DataFrame, budget: Budget, spent: 
         if mine is None:
             continue
         first = (day - run["as_of"]).days  # index of the day after ``day`` in the run
-        rest = mine[:, first : first + (last - day).days].sum(axis=1)
-        landing = so_far + rest
+        days_left = mine[:, first : first + (last - day).days]
+        landing = so_far + days_left.sum(axis=1)
         median[day] = float(np.median(landing))
         exceed[day] = exceed_share(landing, budget.amount)
-    return median, exceed
+        reached = so_far + np.cumsum(days_left, axis=1) >= budget.amount
+        # each path's first day at the amount (past the period where it never gets there)
+        first_day = np.where(reached.any(axis=1), reached.argmax(axis=1), days_left.shape[1])
+        half = int(np.quantile(first_day, 0.5, method="inverted_cdf"))
+        if half < days_left.shape[1]:
+            runs_out[day] = day + dt.timedelta(days=half + 1)
+    return median, exceed, runs_out
 
 
 def _close(day: dt.date, end: dt.datetime) -> dt.datetime:
