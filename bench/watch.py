@@ -79,7 +79,7 @@ def main() -> None:
         sys.exit(f"{args.data}: no client has 14 days of hours to judge")
     hours, clients = cost.shape
     verdict = hourly_spike(cost, rule)
-    excess = (verdict.value - verdict.baseline)[JUDGED_FROM:]
+    excess = verdict.excess[JUDGED_FROM:]
     alerts = sum(len(episodes(verdict.holds[JUDGED_FROM:, j], clear, None, excess[:, j],
                               rule.escalate)) for j in range(clients))  # fmt: skip
     weeks = (hours - JUDGED_FROM) / 168
@@ -123,7 +123,7 @@ def detected(cost: np.ndarray, spots: np.ndarray, size: float, rule) -> tuple[fl
         series = cost[: t + 2, [c]].copy()
         series[t : t + 2] *= size
         verdict = hourly_spike(series, rule)
-        holds, excess = verdict.holds[:, 0], (verdict.value - verdict.baseline)[:, 0]
+        holds, excess = verdict.holds[:, 0], verdict.excess[:, 0]
         held += bool(holds[t : t + 2].any())
         opened += any(start in (t, t + 1) for start, _ in
                       episodes(holds, rule.clear_hours, None, excess, rule.escalate))  # fmt: skip

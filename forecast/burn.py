@@ -136,7 +136,7 @@ def _row(
         ahead = _forecast_days(ledger, run, budget, remaining)
         rest = float(ahead.sum()) if ahead is not None else burn * len(remaining)
         row |= {"projected_total_usd": round(spent + rest, 6), "basis": "actual",
-                "exhaustion_date": cumulative[cumulative >= budget.amount].index[0]}  # fmt: skip
+                "exhaustion_date": exhaustion_day(cumulative, None, budget.amount)}  # fmt: skip
         return row
     ahead = _forecast_days(ledger, run, budget, remaining)
     if ahead is not None and run is not None:
@@ -144,14 +144,23 @@ def _row(
     else:
         ahead = pd.Series(burn, index=remaining, dtype=float)
         basis = f"burn rate of the last {len(recent)} days"
-    landing = spent + ahead.cumsum()
-    crossed = landing[landing >= budget.amount]
     row |= {
         "projected_total_usd": round(float(spent + ahead.sum()), 6),
-        "exhaustion_date": crossed.index[0] if len(crossed) else None,
+        "exhaustion_date": exhaustion_day(cumulative, ahead, budget.amount),
         "basis": basis,
     }
     return row
+
+
+def exhaustion_day(cumulative: pd.Series, ahead: pd.Series | None, amount: float) -> dt.date | None:
+    """The first day spend reaches ``amount``: of the days spent (``cumulative``, by day),
+    else of the days ``ahead`` (their cost per day) added to the last; None where neither
+    gets there (or the spend is unknown)."""
+    reached = cumulative[cumulative >= amount]
+    if not len(reached) and ahead is not None and len(cumulative):
+        landing = cumulative.iloc[-1] + ahead.cumsum()
+        reached = landing[landing >= amount]
+    return reached.index[0] if len(reached) else None
 
 
 def _forecast_days(

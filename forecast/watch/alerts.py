@@ -188,10 +188,11 @@ def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetim
         for j, scope in enumerate(data.scopes):
             clears = None if verdict.clears is None else verdict.clears[:, j]
             # over the history too: an alert's state at the first hour judged depends on it
-            excess = verdict.value[:, j] - verdict.baseline[:, j]
+            escalate = rules.escalation_of(rule)
+            excess = verdict.excess[:, j] if escalate else None
             before: tuple[int, int | None] | None = None  # the scope's previous episode
             for i, end_at in episodes(verdict.holds[:, j], rules.clear_hours_of(rule), clears,
-                                      excess, rules.escalation_of(rule)):  # fmt: skip
+                                      excess, escalate):  # fmt: skip
                 # an alert opening where the one before closed escalates it (a resolution
                 # is at a clear hour, an opening at one that holds: never the same hour)
                 escalates = (data.hours[before[0]].to_pydatetime()

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from forecast.burn import SCOPE, WINDOW, daily_cost, in_scope, unpriced_models
+from forecast.burn import SCOPE, WINDOW, daily_cost, exhaustion_day, in_scope, unpriced_models
 from forecast.config import Budget
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
@@ -94,18 +94,12 @@ def budget_alerts(ledger: Ledger, book: PriceBook, budgets: Sequence[Budget],
 
 def exhaustion(spent: pd.Series, burn: pd.Series, amount: float, day: dt.date,
                after: dt.date) -> dt.date | None:  # fmt: skip
-    """Judged at the end of ``day``: the first day the spend reaches ``amount``, already
-    passed or at the recent burn rate from the next day on; None where not before
-    ``after`` (the period's end) or not known."""
-    reached = spent[(spent >= amount) & (spent.index <= day)]
-    if not reached.empty:
-        first: dt.date = reached.index[0]
-        return first
-    so_far, rate = spent.get(day), burn.get(day)
-    if so_far is None or rate is None or not np.isfinite(so_far) or not rate > 0:
-        return None
-    runs_out = day + dt.timedelta(days=int(np.ceil((amount - so_far) / rate - 1e-9)))
-    return runs_out if runs_out < after else None
+    """Judged at the end of ``day``: the first day the spend (``spent``, cumulative) reaches
+    ``amount``, already passed or at that day's burn rate from the next day on, as
+    ``kpis --budget-burn`` finds it; None where not before ``after`` (the period's end)."""
+    ahead = pd.Series(burn.get(day), index=pd.date_range(day, after, inclusive="neither").date,
+                      dtype=float)  # fmt: skip
+    return exhaustion_day(spent[spent.index <= day], ahead, amount)
 
 
 def forecast_landing(ledger: Ledger, runs: pd.DataFrame, budget: Budget, spent: pd.Series,

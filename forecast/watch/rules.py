@@ -155,6 +155,11 @@ class Verdict:
     baseline: np.ndarray  # what the value is compared with (NaN where not applicable)
     clears: np.ndarray | None = None  # where an open alert counts as clear; None: ~holds
 
+    @property
+    def excess(self) -> np.ndarray:
+        """How far the value is above its baseline (what a spike alert escalates on)."""
+        return np.asarray(self.value - self.baseline)
+
 
 def seasonal_baseline(cost: np.ndarray, weeks: int) -> tuple[np.ndarray, np.ndarray]:
     """(median, robust sd) of the same hour of the week over the preceding ``weeks`` (at
