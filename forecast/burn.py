@@ -9,8 +9,10 @@ the ledger's last day), for its scope (team, feature, model, or the whole organi
 - ``projected_total_usd`` and ``exhaustion_date`` (the first day the spend reaches the
   amount, empty if not within the period), with ``basis`` saying where they come from:
   ``actual`` where the budget is spent already; ``forecast run ID`` where the latest run
-  forecasts every remaining day of the period (its mean per day); else ``burn rate``
-  (the recent rate carried to the period's end).
+  forecasts every remaining day of the period (the total from its mean per day, the date
+  by which half of its paths reach the amount, as the ``budget_forecast`` alerts give it:
+  the mean path's crossing day is neither the mean nor the median of the paths' days);
+  else ``burn rate`` (the recent rate carried to the period's end).
 
 Unpriced usage makes the spend unknown (empty), never zero.
 """
@@ -132,21 +134,23 @@ def _row(
     if math.isnan(spent):
         return row  # unknown cost: nothing to project
     cumulative = daily.cumsum()
+    paths = _forecast_paths(ledger, run, budget, remaining)
+    ahead = None if paths is None else pd.Series(paths.mean(axis=0), index=remaining, dtype=float)
     if spent >= budget.amount:
-        ahead = _forecast_days(ledger, run, budget, remaining)
         rest = float(ahead.sum()) if ahead is not None else burn * len(remaining)
         row |= {"projected_total_usd": round(spent + rest, 6), "basis": "actual",
                 "exhaustion_date": exhaustion_day(cumulative, None, budget.amount)}  # fmt: skip
         return row
-    ahead = _forecast_days(ledger, run, budget, remaining)
-    if ahead is not None and run is not None:
+    if ahead is not None and paths is not None and run is not None:
         basis = f"forecast run {run.run_id}"
+        runs_out = paths_exhaustion_day(spent, paths, as_of, budget.amount)
     else:
         ahead = pd.Series(burn, index=remaining, dtype=float)
         basis = f"burn rate of the last {len(recent)} days"
+        runs_out = exhaustion_day(cumulative, ahead, budget.amount)
     row |= {
         "projected_total_usd": round(float(spent + ahead.sum()), 6),
-        "exhaustion_date": exhaustion_day(cumulative, ahead, budget.amount),
+        "exhaustion_date": runs_out,
         "basis": basis,
     }
     return row
@@ -163,20 +167,35 @@ def exhaustion_day(cumulative: pd.Series, ahead: pd.Series | None, amount: float
     return reached.index[0] if len(reached) else None
 
 
-def _forecast_days(
+def paths_exhaustion_day(so_far: float, paths: np.ndarray, day: dt.date,
+                         amount: float) -> dt.date | None:  # fmt: skip
+    """From ``so_far`` spent by the end of ``day``, and ``paths`` (paths, days) of the cost
+    of the days after it: the day by which half of the paths reach ``amount`` (the median of
+    their first days there, a path that never gets there counting as past the last); None
+    where fewer than half do."""
+    if not paths.shape[1]:
+        return None
+    reached = so_far + np.cumsum(paths, axis=1) >= amount
+    first_day = np.where(reached.any(axis=1), reached.argmax(axis=1), paths.shape[1])
+    half = int(np.quantile(first_day, 0.5, method="inverted_cdf"))
+    return day + dt.timedelta(days=half + 1) if half < paths.shape[1] else None
+
+
+def _forecast_paths(
     ledger: Ledger, run: ForecastRun | None, budget: Budget, days: np.ndarray
-) -> pd.Series | None:
-    """The run's mean cost per day over ``days`` in the budget's scope, if it forecasts them
-    all; else None."""
-    if run is None or not len(days):
-        return None if run is None else pd.Series(dtype=float)
+) -> np.ndarray | None:
+    """The run's paths of daily cost (paths, days) over ``days`` in the budget's scope, if
+    it forecasts them all; else None."""
+    if run is None:
+        return None
+    if not len(days):
+        return np.zeros((run.n_paths, 0))
     keys, paths = load_paths(ledger, run.run_id)
     start = run.as_of + dt.timedelta(days=1)
     if days[0] < start or days[-1] > run.horizon_end or not len(keys):
         return None
     offset = (days[0] - start).days
-    mean = paths[in_scope(keys, budget)].sum(axis=0).mean(axis=0)[offset : offset + len(days)]
-    return pd.Series(mean, index=days)
+    return np.asarray(paths[in_scope(keys, budget)].sum(axis=0)[:, offset : offset + len(days)])
 
 
 def in_scope(keys: pd.DataFrame, budget: Budget) -> np.ndarray:

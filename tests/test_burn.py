@@ -103,6 +103,24 @@ def test_budget_alerts_by_hand(constant):
     assert found["budget_spent_85"].resolved_at is None  # June has not ended
 
 
+def test_a_run_runs_out_when_half_of_its_paths_have():
+    """kpis --budget-burn and the budget_forecast alerts give one date from a run's paths:
+    the median of the paths' first days at the amount, not the mean path's."""
+    import numpy as np
+
+    from forecast.burn import paths_exhaustion_day
+
+    june10 = dt.date(2026, 6, 10)
+    # 3.50 spent; 6.50 to go at 0.10 (never, in 20 days), 0.35 (19 days) and 1.50 a day (5)
+    paths = np.array([[0.10] * 20, [0.35] * 20, [1.50] * 20])
+    assert paths_exhaustion_day(3.5, paths, june10, 10.0) == dt.date(2026, 6, 29)
+    # the mean path (0.65 a day) would have said June 20: 10 days make 6.50
+    assert paths_exhaustion_day(3.5, paths[:, :18], june10, 10.0) is None  # 2 of 3 never
+    assert paths_exhaustion_day(3.5, paths[[0, 0, 2]], june10, 10.0) is None
+    assert paths_exhaustion_day(3.5, paths[[0, 2, 2]], june10, 10.0) == dt.date(2026, 6, 15)
+    assert paths_exhaustion_day(3.5, paths[:, :0], june10, 10.0) is None  # no day left
+
+
 def test_exhaustion_is_the_first_day_spend_reaches_the_amount():
     from forecast.watch.budgets import exhaustion
 

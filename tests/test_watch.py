@@ -74,6 +74,9 @@ def test_a_spike_that_returns_the_next_day_is_one_alert(ledger, tmp_path):
         (dt.datetime(2026, 3, 24, 10), dt.datetime(2026, 3, 24, 13)),
     ]
     assert AlertRules(clear_hours=5).clear_hours_of("failures") == 5
+    own = AlertRules(clear_hours=5, failures={"clear_hours": 6})
+    assert (own.clear_hours_of("failures"), own.clear_hours_of("unpriced")) == (6, 5)
+    assert (own.escalation_of("failures"), own.escalation_of("hourly_spike")) == (0.0, 2.0)
 
 
 def test_an_open_spike_alert_escalates_when_the_excess_doubles():

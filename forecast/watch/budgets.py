@@ -26,7 +26,15 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from forecast.burn import SCOPE, WINDOW, daily_cost, exhaustion_day, in_scope, unpriced_models
+from forecast.burn import (
+    SCOPE,
+    WINDOW,
+    daily_cost,
+    exhaustion_day,
+    in_scope,
+    paths_exhaustion_day,
+    unpriced_models,
+)
 from forecast.config import Budget
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
@@ -130,12 +138,9 @@ def forecast_landing(ledger: Ledger, runs: pd.DataFrame, budget: Budget, spent: 
         landing = so_far + days_left.sum(axis=1)
         median[day] = float(np.median(landing))
         exceed[day] = exceed_share(landing, budget.amount)
-        reached = so_far + np.cumsum(days_left, axis=1) >= budget.amount
-        # each path's first day at the amount (past the period where it never gets there)
-        first_day = np.where(reached.any(axis=1), reached.argmax(axis=1), days_left.shape[1])
-        half = int(np.quantile(first_day, 0.5, method="inverted_cdf"))
-        if half < days_left.shape[1]:
-            runs_out[day] = day + dt.timedelta(days=half + 1)
+        runs_out_day = paths_exhaustion_day(so_far, days_left, day, budget.amount)
+        if runs_out_day is not None:
+            runs_out[day] = runs_out_day
     return median, exceed, runs_out
 
 

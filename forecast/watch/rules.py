@@ -23,9 +23,9 @@ hours before it, so a replay of history raises what a watch running then would h
   where the rise is back under ``recover_rise`` (15%).
 
 An hour's condition holding opens an alert; it resolves once the condition has been clear
-for ``clear_hours`` (3) hours in a row, so that a condition that flickers is one alert; a
-spike alert after ``hourly_spike.clear_hours`` (24), as a scope's cost that returns the
-next working day would otherwise fire again each morning (on the demo, a launch's ramp
+for ``clear_hours`` (3) hours in a row (a rule's own ``clear_hours`` overrides it), so that a
+condition that flickers is one alert; a spike alert after ``hourly_spike.clear_hours``
+(24), as a scope's cost that returns the next working day would otherwise fire again each morning (on the demo, a launch's ramp
 raised 18 spike alerts in 19 days). So that a long-open spike alert does not hide a
 larger incident on its scope, it escalates: an hour whose excess over the baseline is
 ``escalate`` (2) times the excess the alert fired with closes it at that hour and fires a
@@ -48,10 +48,17 @@ WEEK_HOURS = 168
 MAD_TO_SD = 1.4826
 
 
-class SpikeRule(BaseModel):
+class HourlyRule(BaseModel):
+    """What every rule judged hour by hour has: whether it runs, and the clear hours in a
+    row that resolve its alert (None: the section's ``clear_hours``)."""
+
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
+    clear_hours: int | None = Field(default=None, ge=1, le=168)
+
+
+class SpikeRule(HourlyRule):
     rise: float = Field(default=0.30, gt=0, le=100)
     spread: float = Field(default=3.0, ge=0, le=100)
     min_increase_usd: float = Field(default=5.0, ge=0, le=1e9)
@@ -59,26 +66,20 @@ class SpikeRule(BaseModel):
     # a spike alert stays open until a whole day passes without a hot hour: cost that
     # returns with the next working day (a launch ramping up, a bursty client) is the same
     # alert, not one a day
-    clear_hours: int = Field(default=24, ge=1, le=168)
+    clear_hours: int | None = Field(default=24, ge=1, le=168)
     # an open spike alert escalates (it is closed and a new one fires) when an hour's excess
     # over its baseline is this many times the excess it fired with: a day-long alert would
     # otherwise hide a larger incident on the same scope (0: never)
     escalate: float = Field(default=2.0, ge=0, le=1000)
 
 
-class FailureRule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = True
+class FailureRule(HourlyRule):
     max_share: float = Field(default=0.05, gt=0, lt=1)
     hours: int = Field(default=3, ge=1, le=168)
     min_requests: int = Field(default=100, ge=1)
 
 
-class InflationRule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = True
+class InflationRule(HourlyRule):
     max_rise: float = Field(default=0.25, gt=0, le=100)
     window_hours: int = Field(default=24, ge=1, le=24 * 31)
     baseline_days: int = Field(default=7, ge=1, le=90)
@@ -93,10 +94,8 @@ class InflationRule(BaseModel):
                              f"({self.max_rise})")  # fmt: skip
 
 
-class UnpricedRule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = True
+class UnpricedRule(HourlyRule):
+    """Nothing to set but whether it runs and how it clears."""
 
 
 class BudgetRule(BaseModel):
@@ -132,12 +131,13 @@ class AlertRules(BaseModel):
 
     def clear_hours_of(self, rule: str) -> int:
         """How many clear hours in a row resolve an alert of ``rule``."""
-        return self.hourly_spike.clear_hours if rule == "hourly_spike" else self.clear_hours
+        own: int | None = getattr(self, rule).clear_hours
+        return self.clear_hours if own is None else own
 
     def escalation_of(self, rule: str) -> float:
         """How many times its first excess an hour's must be to escalate an open alert of
-        ``rule`` (0: it never does)."""
-        return self.hourly_spike.escalate if rule == "hourly_spike" else 0.0
+        ``rule`` (0: it never does; only spike alerts escalate)."""
+        return float(getattr(getattr(self, rule), "escalate", 0.0))
 
     def model_post_init(self, context: object) -> None:
         unknown = [k for k in self.by if k not in DIMENSIONS]
