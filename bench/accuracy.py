@@ -342,6 +342,8 @@ def main() -> None:
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
     horizons = [int(h) for h in args.horizons.split(",")]
+    if args.save:
+        args.save.mkdir(parents=True, exist_ok=True)
     if not args.demo_only:
         for with_requests in (True, False):
             if args.only and args.only != ("requests" if with_requests else "tokens"):
