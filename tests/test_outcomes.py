@@ -173,3 +173,32 @@ def test_outcomes_imported_before_their_usage_count_once_it_arrives(ledger, tmp_
     ingest_files(ledger, [usage(tmp_path)])
     ops = week(ledger)[("ops", "triage")]
     assert (ops["successful_outcomes"], ops["cost_per_successful_outcome"]) == (1, CALL)
+
+
+def test_requests_map_to_the_same_groups_whether_or_not_the_file_is_in_ledger_form(
+    ledger, tmp_path
+):
+    """A file already in ledger form is indexed without grouping again: its requests must
+    land in the groups a file needing normalisation (padded, upper-case text) gives."""
+    from forecast.ledger import Ledger
+
+    def calls(team: str, status: str) -> str:
+        rows = ["timestamp,team,feature,model,request_id,status,input_tokens,output_tokens"]
+        rows += [f"2026-03-02T10:0{i}:00Z,{team},triage,gpt-4o,r{i},{status},1000,100"
+                 for i in range(1, 5)]  # fmt: skip
+        rows.append("2026-03-02T11:00:00Z,ops,triage,gpt-4o,r5,error,1000,100")
+        return "\n".join(rows) + "\n"
+
+    ingest_files(ledger, [write(tmp_path, "ready.csv", calls("ops", "success"))])
+    with Ledger(tmp_path / "other.duckdb") as other:
+        ingest_files(other, [write(tmp_path, "loose.csv", calls(" ops ", "SUCCESS"))])
+        loose = other.con.execute("SELECT k, g FROM request_groups ORDER BY k").fetchall()
+    ready = ledger.con.execute("SELECT k, g FROM request_groups ORDER BY k").fetchall()
+    assert ready == loose and len(ready) == 5
+    assert len({g for _, g in ready}) == 2  # 10:00 success (r1-r4) and 11:00 error (r5)
+    found = [json.dumps({"request_id": f"r{i}", "outcome": "success"}) for i in (1, 2, 5)]
+    import_outcomes(ledger, [write(tmp_path, "o.jsonl", "\n".join(found) + "\n")])
+    ops = week(ledger)[("ops", "triage")]
+    # three outcomes, three calls' cost: r5's failed call counts at its own group's cost
+    assert (ops["successful_outcomes"], ops["outcome_attempts"]) == (3, 3)
+    assert ops["cost_per_successful_outcome"] == pytest.approx(CALL)
