@@ -318,3 +318,33 @@ def test_table_cells_keep_one_number_of_decimals_per_column():
     assert [_cell(v, _decimals("failed_share")) for v in (0.1, 0.12345)] == ["0.1000", "0.1235"]
     assert _cell(12.5, _decimals("p90")) == "12.50" and _decimals("input") is None
     assert _cell(pd.NA) == ""
+
+
+def test_a_table_too_wide_for_the_terminal_splits_its_columns_and_cuts_no_value():
+    import io
+
+    import pandas as pd
+    from rich.console import Console
+
+    from forecast.cli.common import tables
+
+    frame = pd.DataFrame({"period_start": ["2026-11-01", "2026-12-01"], "team": ["search"] * 2,
+                          **{f"tokens_per_request_kind_{k}": [1234567.891, 2.5] for k in range(6)},
+                          "requests": [3015350.0, 93.0]})  # fmt: skip
+
+    def shown(width: int) -> tuple[int, str]:
+        console = Console(file=io.StringIO(), width=width)
+        found = tables(frame, "KPIs", width)
+        for table in found:
+            console.print(table)
+        return len(found), console.file.getvalue()
+
+    blocks, text = shown(80)
+    assert blocks > 1 and "…" not in text and max(map(len, text.splitlines())) <= 80
+    # every value whole, in every block the row it belongs to
+    assert text.count("1,234,567.891") == 6 and text.count("2.500") == 6
+    assert "3,015,350" in text and " 93 " in text  # counts as counts, not 3,015,350.00
+    assert text.count("2026-12-01") == blocks and f"KPIs ({blocks} of {blocks})" in text
+    assert "tokens_per_" in text and "tokens_per_request_kind_0" not in text  # folded
+    blocks, text = shown(400)  # room enough: one table, headers whole
+    assert blocks == 1 and "tokens_per_request_kind_5" in text and "(1 of" not in text

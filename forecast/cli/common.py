@@ -93,14 +93,48 @@ def emit(frame: pd.DataFrame, output: Output, title: str | None = None) -> None:
         records = json.loads(frame.to_json(orient="records", date_format="iso", date_unit="s"))
         sys.stdout.write(json.dumps(records, indent=1) + "\n")
     else:
-        table = Table(title=title, show_lines=False)
-        for col in frame.columns:
-            numeric = pd.api.types.is_numeric_dtype(frame[col])
-            table.add_column(str(col), justify="right" if numeric else "left")
-        decimals = [_decimals(str(col)) for col in frame.columns]
-        for row in frame.itertuples(index=False):
-            table.add_row(*(_cell(v, d) for v, d in zip(row, decimals, strict=True)))
-        out.print(table)
+        for table in tables(frame, title, out.width):
+            out.print(table)
+
+
+HEADER_WIDTH = 14  # a longer header folds onto more lines rather than widen its column
+
+
+def tables(frame: pd.DataFrame, title: str | None, width: int) -> list[Table]:
+    """The frame as rich tables that never cut a value short: where its columns do not fit
+    in ``width``, they go into blocks that do, each repeating the leading text columns (the
+    group and period a row is about), as pandas wraps a wide frame."""
+    decimals = [_decimals(str(col)) for col in frame.columns]
+    cells = [[_cell(v, d) for v, d in zip(row, decimals, strict=True)]
+             for row in frame.itertuples(index=False)]  # fmt: skip
+    numeric = [pd.api.types.is_numeric_dtype(frame[col]) for col in frame.columns]
+    values = [max((len(row[i]) for row in cells), default=0) for i in range(frame.shape[1])]
+    names = [str(col) for col in frame.columns]
+    widths = [max(len(name), v) for name, v in zip(names, values, strict=True)]
+    if sum(w + 3 for w in widths) + 1 > width:  # too wide as it is: fold the long headers
+        widths = [
+            max(min(len(name), HEADER_WIDTH), v) for name, v in zip(names, values, strict=True)
+        ]
+    headers = [_fold(name, w) for name, w in zip(names, widths, strict=True)]
+    keys = next((i for i, n in enumerate(numeric) if n), len(numeric))
+    blocks: list[list[int]] = []
+    room = width - 1 - sum(w + 3 for w in widths[:keys])  # a column takes 3 more for its border
+    for i in range(keys, len(widths)):
+        if not blocks or (sum(widths[j] + 3 for j in blocks[-1]) + widths[i] + 3 > room):
+            blocks.append([])
+        blocks[-1].append(i)
+    out_tables = []
+    for n, block in enumerate(blocks or [[]]):
+        shown = [*range(keys), *block]
+        more = f" ({n + 1} of {len(blocks)})" if len(blocks) > 1 else ""
+        table = Table(title=f"{title}{more}" if title else more.strip() or None)
+        for i in shown:
+            table.add_column(headers[i], justify="right" if numeric[i] else "left",
+                             min_width=widths[i], overflow="fold")  # fmt: skip
+        for row in cells:
+            table.add_row(*(row[i] for i in shown))
+        out_tables.append(table)
+    return out_tables
 
 
 def say_provenance(read: dict[str, Any], of: str = "") -> None:
@@ -129,8 +163,21 @@ _MONEY_WORDS = ("usd", "cost", "mean", "budget", "delta", "amount")
 _SHARE_WORDS = ("share", "p_exceed", "pct", "inflation", "coverage", "wape", "mase")
 
 
+def _fold(header: str, width: int) -> str:
+    """A header over lines of at most ``width``, broken after its underscores where it can
+    (``tokens_per_request_`` / ``cached_input``), not inside a word."""
+    lines = [""]
+    for part in header.replace("_", "_\n").split("\n"):
+        if lines[-1] and len(lines[-1]) + len(part) > width:
+            lines.append("")
+        lines[-1] += part
+    return "\n".join(lines)
+
+
 def _decimals(column: str) -> int | None:
     name = column.lower()
+    if name.startswith("tokens_per"):
+        return 3  # as the KPIs round them
     if "per_success" in name or "per_request" in name:
         return 6  # fractions of a cent per call
     if any(w in name for w in _SHARE_WORDS):
@@ -153,6 +200,8 @@ def _cell(value: Any, decimals: int | None = None) -> str:
         if decimals is not None:
             text = f"{value:,.{decimals}f}"
             return text[1:] if text.startswith("-") and not text.strip("-0.,") else text  # no -0
+        if value.is_integer():  # counts in a column of floats (it has unknowns)
+            return f"{int(value):,}"
         # unit prices and per-request counts keep their digits
         if abs(value) >= 100:
             return f"{value:,.2f}"
