@@ -317,6 +317,7 @@ def test_table_cells_keep_one_number_of_decimals_per_column():
     assert money == ["0.50", "1,234.50", "0.00"]  # cents throughout, no -0.00
     assert [_cell(v, _decimals("failed_share")) for v in (0.1, 0.12345)] == ["0.1000", "0.1235"]
     assert _cell(12.5, _decimals("p90")) == "12.50" and _decimals("input") is None
+    assert _cell(42.756549, _decimals("burn_rate_sd")) == "42.76"  # dollars a day
     assert _cell(pd.NA) == ""
 
 

@@ -159,7 +159,7 @@ def write_bytes(body: bytes, path: Path | None) -> None:
 
 # One number of decimals per column, whatever the values: money in cents, shares and
 # ratios to four places; the rest (unit prices, tokens per request) as they come.
-_MONEY_WORDS = ("usd", "cost", "mean", "budget", "delta", "amount")
+_MONEY_WORDS = ("usd", "cost", "mean", "budget", "delta", "amount", "burn_rate")
 _SHARE_WORDS = ("share", "p_exceed", "pct", "inflation", "coverage", "wape", "mase")
 
 
