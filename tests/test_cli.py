@@ -331,7 +331,9 @@ def test_a_table_too_wide_for_the_terminal_splits_its_columns_and_cuts_no_value(
 
     frame = pd.DataFrame({"period_start": ["2026-11-01", "2026-12-01"], "team": ["search"] * 2,
                           **{f"tokens_per_request_kind_{k}": [1234567.891, 2.5] for k in range(6)},
-                          "requests": [3015350.0, 93.0]})  # fmt: skip
+                          "requests": [3015350.0, 93.0],
+                          "contributors": ["model claude-sonnet-4-5 92%, deployment copilot@v2 "
+                                           "100%, user someone@example.com 40%", ""]})  # fmt: skip
 
     def shown(width: int) -> tuple[int, str]:
         console = Console(file=io.StringIO(), width=width)
@@ -345,6 +347,8 @@ def test_a_table_too_wide_for_the_terminal_splits_its_columns_and_cuts_no_value(
     # every value whole, in every block the row it belongs to
     assert text.count("1,234,567.891") == 6 and text.count("2.500") == 6
     assert "3,015,350" in text and " 93 " in text  # counts as counts, not 3,015,350.00
+    for word in ("claude-sonnet-4-5", "copilot@v2", "someone@example.com"):  # text wraps
+        assert word in text  # between words
     assert text.count("2026-12-01") == blocks and f"KPIs ({blocks} of {blocks})" in text
     assert "tokens_per_" in text and "tokens_per_request_kind_0" not in text  # folded
     blocks, text = shown(400)  # room enough: one table, headers whole

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -101,40 +101,53 @@ HEADER_WIDTH = 14  # a longer header folds onto more lines rather than widen its
 
 
 def tables(frame: pd.DataFrame, title: str | None, width: int) -> list[Table]:
-    """The frame as rich tables that never cut a value short: where its columns do not fit
-    in ``width``, they go into blocks that do, each repeating the leading text columns (the
-    group and period a row is about), as pandas wraps a wide frame."""
+    """The frame as rich tables that never cut a value short. Where it is too wide for
+    ``width``, text wraps between words and long headers fold after their underscores;
+    where even that does not fit, its columns go into blocks that do, each repeating the
+    leading text columns (what a row is about; as many as take half the width at most), as
+    pandas wraps a wide frame."""
     decimals = [_decimals(str(col)) for col in frame.columns]
     cells = [[_cell(v, d) for v, d in zip(row, decimals, strict=True)]
              for row in frame.itertuples(index=False)]  # fmt: skip
-    numeric = [pd.api.types.is_numeric_dtype(frame[col]) for col in frame.columns]
-    values = [max((len(row[i]) for row in cells), default=0) for i in range(frame.shape[1])]
     names = [str(col) for col in frame.columns]
-    widths = [max(len(name), v) for name, v in zip(names, values, strict=True)]
-    if sum(w + 3 for w in widths) + 1 > width:  # too wide as it is: fold the long headers
-        widths = [
-            max(min(len(name), HEADER_WIDTH), v) for name, v in zip(names, values, strict=True)
-        ]
-    headers = [_fold(name, w) for name, w in zip(names, widths, strict=True)]
-    keys = next((i for i, n in enumerate(numeric) if n), len(numeric))
-    blocks: list[list[int]] = []
-    room = width - 1 - sum(w + 3 for w in widths[:keys])  # a column takes 3 more for its border
-    for i in range(keys, len(widths)):
-        if not blocks or (sum(widths[j] + 3 for j in blocks[-1]) + widths[i] + 3 > room):
-            blocks.append([])
-        blocks[-1].append(i)
-    out_tables = []
+    numeric = [pd.api.types.is_numeric_dtype(frame[col]) for col in frame.columns]
+
+    def longest(i: int, words: bool) -> int:
+        parts = (p for row in cells for p in (row[i].split() if words else [row[i]]))
+        return max(map(len, parts), default=0)
+
+    def fits(widths: Sequence[int]) -> bool:
+        return sum(w + 3 for w in widths) + 1 <= width  # 3 more a column for its border
+
+    widths = [max(len(name), longest(i, False)) for i, name in enumerate(names)]
+    if not fits(widths):  # the least each column can take
+        widths = [max(min(len(name), HEADER_WIDTH), longest(i, not numeric[i]))
+                  for i, name in enumerate(names)]  # fmt: skip
+    blocks = [list(range(len(names)))]
+    keys = 0
+    if not fits(widths):
+        keys = next((i for i, n in enumerate(numeric) if n), len(numeric))
+        while keys > 1 and sum(w + 3 for w in widths[:keys]) + 1 > width // 2:
+            keys -= 1  # the repeated columns leave each block half the width at least
+        blocks = []
+        for i in range(keys, len(widths)):
+            if not blocks or not fits(
+                widths[:keys] + [widths[j] for j in blocks[-1]] + [widths[i]]
+            ):
+                blocks.append([])
+            blocks[-1].append(i)
+    found = []
     for n, block in enumerate(blocks or [[]]):
-        shown = [*range(keys), *block]
         more = f" ({n + 1} of {len(blocks)})" if len(blocks) > 1 else ""
         table = Table(title=f"{title}{more}" if title else more.strip() or None)
+        shown = [*range(keys), *block]
         for i in shown:
-            table.add_column(headers[i], justify="right" if numeric[i] else "left",
-                             min_width=widths[i], overflow="fold")  # fmt: skip
+            table.add_column(_fold(names[i], widths[i]), justify="right" if numeric[i] else "left",
+                             min_width=widths[i], no_wrap=numeric[i], overflow="fold")  # fmt: skip
         for row in cells:
             table.add_row(*(row[i] for i in shown))
-        out_tables.append(table)
-    return out_tables
+        found.append(table)
+    return found
 
 
 def say_provenance(read: dict[str, Any], of: str = "") -> None:
