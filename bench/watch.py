@@ -204,9 +204,9 @@ def demo_speed() -> None:
     from forecast.ledger import Ledger
     from forecast.workspace import Workspace
 
-    def best(call) -> float:
+    def best(call, runs: int = 3) -> float:
         times = []
-        for _ in range(3):
+        for _ in range(runs):
             start = time.perf_counter()
             call()
             times.append(time.perf_counter() - start)
@@ -224,12 +224,16 @@ def demo_speed() -> None:
                           sum(output_tokens) FROM usage GROUP BY ALL""").fetchall())  # fmt: skip
             alone = best(lambda: ws.kpis(by="team", freq="week"))
             ws.import_outcomes([Path(tmp) / "outcomes-support.csv"])  # as the demo does
+            # the first read after a commit asks the ledger what it holds; later reads
+            # until the next commit remember it (a server's case): both are shown
+            first = best(lambda: ws.kpis(by="team", freq="week"), runs=1)
             kpis = best(lambda: ws.kpis(by="team", freq="week"))
             watch = best(lambda: ws.check_alerts(dry_run=True))
     print(f"demo ledger, {rows:,} rows: bare DuckDB group-by by team and week {bare:.3f}s")
     print(
         f"costcast kpis by team and week: {kpis:.3f}s = {kpis / bare:.1f}x the group-by "
-        f"(goal <= 2x); before the outcomes were imported {alone:.3f}s = {alone / bare:.1f}x"
+        f"(goal <= 2x); before the outcomes were imported {alone:.3f}s = {alone / bare:.1f}x; "
+        f"the first read after the import {first:.3f}s = {first / bare:.1f}x"
     )
     print(
         f"watch check of the last hour: {watch:.3f}s = {watch / bare:.1f}x the group-by "

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import duckdb
 import pandas as pd
@@ -29,6 +30,7 @@ from forecast.schema import BILLED_DDL, LEDGER_DDL, RESULTS_DDL, RUNS_DDL
 # DuckDB would otherwise take 80% of RAM; ingesting 10M rows stays within
 # this by spilling to <ledger>.tmp.
 DEFAULT_MEMORY_LIMIT = "1GB"
+T = TypeVar("T")
 
 
 class Changes:
@@ -44,6 +46,9 @@ class Changes:
         # still there (and the catalog lookup costs more than many of the queries that ask).
         # Inside a transaction a table may yet be rolled back: not noted there.
         self.tables: set[str] = set()
+        # small answers about the ledger (the models in use, whether a table has rows), each
+        # with the count it was read at: still the answer while the count stands
+        self.answers: dict[Hashable, tuple[int, Any]] = {}
 
 
 CONVERT_HINT = (
@@ -71,6 +76,7 @@ class Ledger:
         self.read_only = read_only
         self.write_lock = write_lock
         self.changes = Changes()
+        self.registered: dict[str, Any] = {}  # frames registered on this connection, by name
         if read_only and not self.path.exists():
             raise LedgerError(
                 "ledger not found: ingest usage first (costcast ingest FILE)",
@@ -199,7 +205,7 @@ class Ledger:
         other = object.__new__(Ledger)
         other.path, other.read_only, other.write_lock = self.path, self.read_only, self.write_lock
         other.changes, other.unsettled = self.changes, 0
-        other.con = self.con.cursor()
+        other.con, other.registered = self.con.cursor(), {}
         _session_settings(other.con)
         return other
 
@@ -227,6 +233,31 @@ class Ledger:
                 self.unsettled -= 1
             self.con.execute("COMMIT")
             self.changes.count += 1
+
+    def remember(self, key: Hashable, read: Callable[[], T]) -> T:
+        """``read()``, or what it gave before while this process has committed nothing since
+        (never inside a transaction, whose writes may yet roll back): a summary asks the
+        same few questions of the ledger on every call, a server many times a second."""
+        if self.unsettled:
+            return read()
+        count = self.changes.count  # taken first: a commit while reading makes it stale
+        known = self.changes.answers.get(key)
+        if known is not None and known[0] == count:
+            return cast(T, known[1])
+        value = read()
+        if len(self.changes.answers) > 1024:
+            self.changes.answers.clear()
+        self.changes.answers[key] = (count, value)
+        return value
+
+    def register(self, name: str, key: Hashable, frame: Callable[[], Any]) -> None:
+        """Register ``frame()`` as a view ``name`` on this connection, unless the frame
+        registered there last had the same ``key`` (each registration costs a millisecond,
+        and the same prices go in on every priced read)."""
+        if name in self.registered and self.registered[name] == key:
+            return
+        self.con.register(name, frame())
+        self.registered[name] = key
 
     def has_table(self, name: str) -> bool:
         """A table or view of that name exists (read from DuckDB's own catalog functions,
@@ -289,7 +320,8 @@ class Ledger:
     def row_count(self) -> int:
         if not self.has_table("usage"):
             return 0
-        return int(self.con.execute("SELECT count(*) FROM usage").fetchall()[0][0])
+        return self.remember(("row_count",), lambda: int(
+            self.con.execute("SELECT count(*) FROM usage").fetchall()[0][0]))  # fmt: skip
 
 
 def _session_settings(con: duckdb.DuckDBPyConnection) -> None:

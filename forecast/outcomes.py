@@ -259,8 +259,12 @@ def outcome_kpis_sql(
 
 
 def _any(ledger: Ledger, query: str) -> bool:
-    found = ledger.con.execute(f"SELECT EXISTS ({query})").fetchone()
-    return bool(found and found[0])
+    def read() -> bool:
+        # fetchall, not fetchone: a result left unfinished stops the connection registering
+        # a frame next
+        return bool(ledger.con.execute(f"SELECT EXISTS ({query})").fetchall()[0][0])
+
+    return ledger.remember(("any", query), read)
 
 
 def _day_range(column: str, start: dt.date | None, end: dt.date | None) -> str:

@@ -159,3 +159,37 @@ def test_csv_is_the_same_bytes_whatever_order_the_rows_came_in(cli, tmp_path, mo
         want = exact[(row.timestamp[:10], row.team)]
         assert abs(decimal.Decimal(row.reported_cost_usd) - want) <= decimal.Decimal("0.005")
         assert "-0" not in row.cost_usd and len(row.reported_cost_usd.split(".")[1]) <= 6
+
+
+def test_repeated_reads_follow_every_commit_and_every_book(ledger, tmp_path, book):
+    """A ledger remembers what models it holds and which prices it registered between
+    commits: a second book, a new ingest and a transaction must each be seen at once."""
+    from forecast.pricing.book import PriceBook, PriceEntry
+
+    path = tmp_path / "o3.csv"
+    path.write_text("timestamp,model,input_tokens,output_tokens\n"
+                    "2025-06-10T00:00:00Z,o3-2025-04-16,1000000,0\n")  # fmt: skip
+    ingest_files(ledger, [path])
+    assert usage_summary(ledger, book, freq="day")["cost_usd"].tolist() == [2.0]
+    # o3's cut of 2025-06-10 to $7 instead of $2: 7.0, and with the bundled book again 2.0
+    dearer = PriceBook([*book.entries, PriceEntry(model="o3", effective=dt.date(2025, 6, 10),
+                                                  input=7.0, output=28.0)])  # fmt: skip
+    assert usage_summary(ledger, dearer, freq="day")["cost_usd"].tolist() == [7.0]
+    assert usage_summary(ledger, book, freq="day")["cost_usd"].tolist() == [2.0]
+    # a model that arrives with the next ingest is priced on the next read (gpt-4o: 2.50)
+    more = tmp_path / "4o.csv"
+    more.write_text("timestamp,model,input_tokens,output_tokens\n"
+                    "2025-06-10T00:00:00Z,gpt-4o,1000000,0\n")  # fmt: skip
+    ingest_files(ledger, [more])
+    by_model = usage_summary(ledger, book, by="model", freq="day").set_index("model")
+    assert by_model["cost_usd"].to_dict() == {"gpt-4o": 2.5, "o3-2025-04-16": 2.0}
+    assert ledger.row_count() == 2
+    # inside a transaction nothing is remembered: its writes may yet roll back
+    reads = []
+    with ledger.transaction():
+        for _ in range(2):
+            ledger.remember(("test",), lambda: reads.append(1))
+    assert len(reads) == 2
+    ledger.remember(("test",), lambda: reads.append(1))
+    ledger.remember(("test",), lambda: reads.append(1))
+    assert len(reads) == 3  # outside, once until the next commit
