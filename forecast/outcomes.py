@@ -211,30 +211,31 @@ def outcome_kpis_sql(
     stored = ledger.has_table("outcome_imports") and ledger.has_table("request_groups")
     cols = "".join(f', "{k}"' for k in keys)
     period = f"CAST(date_trunc('{freq}', {{}}) AS DATE) AS period_start"
-    outcome_groups = """SELECT r.g FROM outcome_requests o
-                        JOIN request_groups r ON r.k = hash('rid', o.request_id)"""
+    # each outcome's usage group, found once: joined the other way round (every request of
+    # the groups with an outcome, then the outcomes), a 10M-request ledger took 0.15 s more
+    matched = """SELECT r.g, o.success FROM outcome_requests o
+                 JOIN request_groups r ON r.k = hash('rid', o.request_id)"""
     # outcomes per day have no model, user or deployment: they count in groupings without
     daily = (stored and set(keys) <= {"team", "feature"}
              and _any(ledger, "SELECT 1 FROM outcome_days"))  # fmt: skip
     # a team's feature's day with outcomes per day: its per-request outcomes do not count
     day_of = "(team, feature, CAST(ts AS DATE)) IN (SELECT team, feature, day FROM outcome_days)"
     parts = []
-    if stored and _any(ledger, outcome_groups):
+    if stored and _any(ledger, matched):
         # only the usage groups outcomes name are priced: a few of the ledger's rows
         priced = priced_usage_sql(ledger, book, start, end, strict=False,
-                                  only=f"{GROUP_HASH} IN ({outcome_groups})")  # fmt: skip
+                                  only=f"{GROUP_HASH} IN (SELECT g FROM matched)")  # fmt: skip
         parts.append(f"""
-            WITH usage_groups AS (
+            WITH matched AS MATERIALIZED ({matched}),
+            usage_groups AS (
                 SELECT {GROUP_HASH} AS g, {period.format("u.ts")} {cols.replace(', "', ', u."')},
                        sum(requests) AS requests, {cost_sum()} AS cost
                 FROM ({priced}) u WHERE {f"NOT {day_of}" if daily else "TRUE"}
                 GROUP BY ALL)
             -- a request costs its group's cost per request: the ledger keeps hours, not calls
-            SELECT period_start {cols}, o.success AS successes, 1 AS attempts,
+            SELECT period_start {cols}, m.success AS successes, 1 AS attempts,
                    u.cost / u.requests AS cost
-            FROM outcome_requests o
-            JOIN request_groups r ON r.k = hash('rid', o.request_id)
-            JOIN usage_groups u ON u.g = r.g""")  # fmt: skip
+            FROM matched m JOIN usage_groups u ON u.g = m.g""")  # fmt: skip
     if daily:
         priced = priced_usage_sql(ledger, book, start, end, strict=False, daily=True,
                                   dims=("team", "feature"), only=day_of)  # fmt: skip
