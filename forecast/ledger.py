@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from forecast import rollup
+from forecast import request_index, rollup
 from forecast.errors import LedgerError, NotFoundError
 from forecast.schema import BILLED_DDL, LEDGER_DDL, RESULTS_DDL, RUNS_DDL
 
@@ -139,6 +139,13 @@ class Ledger:
                 file=str(self.path),
                 hint=CONVERT_HINT,
             )
+        flat = self._has_column("request_groups", "k")  # a row per request id
+        if read_only and flat:
+            raise OlderLayoutError(
+                "this ledger keeps its request ids' usage groups in an older layout",
+                file=str(self.path),
+                hint=CONVERT_HINT,
+            )
         if not read_only:
             self._name_content_hashes()
             older = self.has_table("ingests") and not self.has_table("content_ingests")
@@ -149,6 +156,9 @@ class Ledger:
             if not summed:
                 with self.transaction() as con:
                     rollup.sync(con)
+            if flat:
+                with self.transaction() as con:
+                    request_index.list_flat_groups(con)
 
     def _has_column(self, table: str, column: str) -> bool:
         return bool(
@@ -305,6 +315,7 @@ class Ledger:
                 ).fetchall()[0][0]
                 con.execute("DELETE FROM usage WHERE ingest_id = ?", [ingest_id])
                 con.execute("DELETE FROM row_keys WHERE ingest_id = ?", [ingest_id])
+                request_index.unmatch(con, ingest_id)
                 con.execute("DELETE FROM request_groups WHERE ingest_id = ?", [ingest_id])
                 con.execute("DELETE FROM bucket_numbers WHERE ingest_id = ?", [ingest_id])
                 con.execute("DELETE FROM content_ingests WHERE ingest_id = ?", [ingest_id])

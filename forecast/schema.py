@@ -75,6 +75,17 @@ def _column_ddl(names: tuple[str, ...], sql_type: str) -> str:
 DIMENSION_DDL = _column_ddl(DIMENSIONS, "VARCHAR NOT NULL")
 TOKEN_DDL = _column_ddl(TOKEN_COLUMNS, "BIGINT NOT NULL")
 
+# Per usage group (a hash of its hour and dimensions, records.GROUP_HASH) and ingest, the
+# keys (as in row_keys) of its source rows' request ids: what outcomes per request find
+# the usage they cover through (forecast/request_index.py).
+REQUEST_GROUPS_DDL = """
+CREATE TABLE IF NOT EXISTS request_groups (
+    g          UBIGINT NOT NULL,
+    ingest_id  BIGINT NOT NULL,
+    ks         UBIGINT[] NOT NULL
+);
+"""
+
 LEDGER_DDL = f"""
 CREATE SEQUENCE IF NOT EXISTS ingest_id_seq START 1;
 CREATE TABLE IF NOT EXISTS ingests (
@@ -111,15 +122,7 @@ CREATE TABLE IF NOT EXISTS row_keys (
 CREATE TABLE IF NOT EXISTS content_ingests (
     ingest_id  BIGINT NOT NULL
 );
--- Of each source row with a request id, its key (as in row_keys) and its usage group (a
--- hash of the group's hour and dimensions, records.GROUP_HASH): what per-request outcomes
--- find the usage they cover through (forecast/outcomes.py).
-CREATE TABLE IF NOT EXISTS request_groups (
-    k          UBIGINT NOT NULL,
-    g          UBIGINT NOT NULL,
-    ingest_id  BIGINT NOT NULL
-);
--- The usage summed to days per ingest (forecast/rollup.py): what readers that need no
+{REQUEST_GROUPS_DDL}-- The usage summed to days per ingest (forecast/rollup.py): what readers that need no
 -- hours scan instead of the hourly rows, a twentieth of them. Kept in step with usage by
 -- every transaction that writes it; ``rows`` counts the usage rows summed.
 CREATE TABLE IF NOT EXISTS usage_daily (

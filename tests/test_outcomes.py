@@ -192,8 +192,9 @@ def test_requests_map_to_the_same_groups_whether_or_not_the_file_is_in_ledger_fo
     ingest_files(ledger, [write(tmp_path, "ready.csv", calls("ops", "success"))])
     with Ledger(tmp_path / "other.duckdb") as other:
         ingest_files(other, [write(tmp_path, "loose.csv", calls(" ops ", "SUCCESS"))])
-        loose = other.con.execute("SELECT k, g FROM request_groups ORDER BY k").fetchall()
-    ready = ledger.con.execute("SELECT k, g FROM request_groups ORDER BY k").fetchall()
+        pairs = "SELECT unnest(ks) AS k, g FROM request_groups ORDER BY k"
+        loose = other.con.execute(pairs).fetchall()
+    ready = ledger.con.execute(pairs).fetchall()
     assert ready == loose and len(ready) == 5
     assert len({g for _, g in ready}) == 2  # 10:00 success (r1-r4) and 11:00 error (r5)
     found = [json.dumps({"request_id": f"r{i}", "outcome": "success"}) for i in (1, 2, 5)]
@@ -202,3 +203,53 @@ def test_requests_map_to_the_same_groups_whether_or_not_the_file_is_in_ledger_fo
     # three outcomes, three calls' cost: r5's failed call counts at its own group's cost
     assert (ops["successful_outcomes"], ops["outcome_attempts"]) == (3, 3)
     assert ops["cost_per_successful_outcome"] == pytest.approx(CALL)
+
+
+def test_an_outcome_follows_its_request_out_with_its_ingest_and_into_a_revised_one(
+    ledger, tmp_path
+):
+    """An outcome is matched to its request's usage group once; removing that usage
+    unmatches it, and a revised export that puts the request in another group (it failed
+    after all) matches it there."""
+    ingest_files(ledger, [usage(tmp_path)])
+    import_outcomes(ledger, [write(tmp_path, "r.csv", "request_id,outcome\nr1,success\n")])
+    assert week(ledger)[("ops", "triage")]["successful_outcomes"] == 1
+    (ingest_id,) = ledger.ingests()["ingest_id"]
+    ledger.remove_ingests([int(ingest_id)])
+    assert ledger.con.execute("SELECT g FROM outcome_requests").fetchall() == [(None,)]
+    # the same calls again, r1 now an error at 10:01 and three times the tokens: its own group
+    revised = usage(tmp_path).read_text().replace(
+        "10:01:00Z,ops,triage,gpt-4o,r1,success,1,1000,100",
+        "10:01:00Z,ops,triage,gpt-4o,r1,error,1,3000,300")  # fmt: skip
+    ingest_files(ledger, [write(tmp_path, "u2.csv", revised)])
+    ops = week(ledger)[("ops", "triage")]
+    assert (ops["successful_outcomes"], ops["outcome_attempts"]) == (1, 1)
+    assert ops["cost_per_successful_outcome"] == pytest.approx(3 * CALL)
+
+
+def test_a_ledger_that_kept_a_row_per_request_is_converted_on_opening(tmp_path):
+    """Ledgers of the version before kept (k, g, ingest_id) per request and matched outcomes
+    on every read: opened, they keep a list of keys per group and each outcome its group,
+    with the same KPIs."""
+    from forecast.ledger import Ledger
+
+    path = tmp_path / "old.duckdb"
+    with Ledger(path) as ledger:
+        ingest_files(ledger, [usage(tmp_path)])
+        import_outcomes(ledger, [write(tmp_path, "r.csv", "request_id,outcome\nr1,success\n"
+                                       "r2,failure\nr5,success\n")])  # fmt: skip
+        before = week(ledger)[("ops", "triage")]
+        # back to the older layout: one row per request id, outcomes without their group
+        ledger.con.execute("""CREATE TABLE flat AS SELECT unnest(ks) AS k, g, ingest_id
+                              FROM request_groups""")  # fmt: skip
+        ledger.con.execute("DROP TABLE request_groups")
+        ledger.con.execute("ALTER TABLE flat RENAME TO request_groups")
+        ledger.con.execute("ALTER TABLE outcome_requests DROP COLUMN g")
+    # a reader asks a writer to convert it: this process holds no other, so that is done
+    with Ledger(path, read_only=True) as reader:
+        assert reader.con.execute("SELECT count(*) FROM request_groups").fetchall()[0][0] == 2
+        after = week(reader)[("ops", "triage")]
+        assert reader.con.execute("SELECT count(*) FROM outcome_requests WHERE g IS NULL"
+                                  ).fetchall()[0][0] == 0  # fmt: skip
+    assert (after["successful_outcomes"], after["outcome_attempts"]) == (2, 3)
+    assert after["cost_per_successful_outcome"] == before["cost_per_successful_outcome"]
