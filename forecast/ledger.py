@@ -238,6 +238,7 @@ class Ledger:
                 yield self.con
             except BaseException:
                 self.con.execute("ROLLBACK")
+                self.registered.clear()  # frames registered inside are gone with it
                 raise
             finally:
                 self.unsettled -= 1

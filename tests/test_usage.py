@@ -193,3 +193,25 @@ def test_repeated_reads_follow_every_commit_and_every_book(ledger, tmp_path, boo
     ledger.remember(("test",), lambda: reads.append(1))
     ledger.remember(("test",), lambda: reads.append(1))
     assert len(reads) == 3  # outside, once until the next commit
+
+
+def test_prices_registered_inside_a_transaction_that_rolls_back_are_registered_again(
+    ledger, tmp_path, book
+):
+    """DuckDB drops a frame registered inside a transaction that rolls back: the ledger
+    must not believe it is still there (a read after a refused ingest failed, or priced
+    with the frame from before)."""
+    from forecast.pricing.book import PriceBook, PriceEntry
+
+    path = tmp_path / "o3.csv"
+    path.write_text("timestamp,model,input_tokens,output_tokens\n"
+                    "2025-06-10T00:00:00Z,o3-2025-04-16,1000000,0\n")  # fmt: skip
+    ingest_files(ledger, [path])
+    assert usage_summary(ledger, book, freq="day")["cost_usd"].tolist() == [2.0]
+    dearer = PriceBook([*book.entries, PriceEntry(model="o3", effective=dt.date(2025, 6, 10),
+                                                  input=7.0, output=28.0)])  # fmt: skip
+    with pytest.raises(ZeroDivisionError), ledger.transaction():
+        assert usage_summary(ledger, dearer, freq="day")["cost_usd"].tolist() == [7.0]
+        1 / 0  # noqa: B018
+    assert usage_summary(ledger, dearer, freq="day")["cost_usd"].tolist() == [7.0]
+    assert usage_summary(ledger, book, freq="day")["cost_usd"].tolist() == [2.0]
