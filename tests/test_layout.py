@@ -92,3 +92,20 @@ def test_make_lab_installs_jupyterlab_and_opens_the_notebooks():
     plan = subprocess.run([make, "-n", "lab"], cwd=ROOT, capture_output=True, text=True)
     assert plan.returncode == 0, plan.stderr
     assert ".[notebooks]" in plan.stdout and "jupyter lab notebooks/" in plan.stdout
+
+
+def test_the_cli_starts_without_the_plotting_and_forecasting_libraries():
+    """Every ``costcast`` command imports the package: its public names load when first
+    used, so a ``kpis`` or ``watch`` from cron does not wait for matplotlib, Prophet or
+    statsforecast (the package's eager imports were a second of each command's start)."""
+    import subprocess
+    import sys
+
+    heavy = ("matplotlib", "prophet", "statsforecast", "sklearn")
+    code = ("import sys, forecast, forecast.cli; "
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules)); "
+            "print(forecast.fan_chart.__module__, 'matplotlib' in sys.modules, "
+            "'Workspace' in dir(forecast))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=ROOT)  # fmt: skip
+    assert done.stdout.splitlines() == ["[]", "forecast.plots True True"]
