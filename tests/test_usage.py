@@ -161,9 +161,10 @@ def test_csv_is_the_same_bytes_whatever_order_the_rows_came_in(cli, tmp_path, mo
         assert "-0" not in row.cost_usd and len(row.reported_cost_usd.split(".")[1]) <= 6
 
 
-def test_repeated_reads_follow_every_commit_and_every_book(ledger, tmp_path, book):
-    """A ledger remembers what models it holds and which prices it registered between
-    commits: a second book, a new ingest and a transaction must each be seen at once."""
+@pytest.fixture
+def dearer(ledger, tmp_path, book):
+    """One o3 call of a million input tokens on 2025-06-10 (2.0 USD by the bundled book),
+    and a book whose price cut of that day is to $7 instead of $2 (7.0 USD)."""
     from forecast.pricing.book import PriceBook, PriceEntry
 
     path = tmp_path / "o3.csv"
@@ -171,9 +172,14 @@ def test_repeated_reads_follow_every_commit_and_every_book(ledger, tmp_path, boo
                     "2025-06-10T00:00:00Z,o3-2025-04-16,1000000,0\n")  # fmt: skip
     ingest_files(ledger, [path])
     assert usage_summary(ledger, book, freq="day")["cost_usd"].tolist() == [2.0]
-    # o3's cut of 2025-06-10 to $7 instead of $2: 7.0, and with the bundled book again 2.0
-    dearer = PriceBook([*book.entries, PriceEntry(model="o3", effective=dt.date(2025, 6, 10),
-                                                  input=7.0, output=28.0)])  # fmt: skip
+    return PriceBook([*book.entries, PriceEntry(model="o3", effective=dt.date(2025, 6, 10),
+                                                input=7.0, output=28.0)])  # fmt: skip
+
+
+def test_repeated_reads_follow_every_commit_and_every_book(ledger, tmp_path, book, dearer):
+    """A ledger remembers what models it holds and which prices it registered between
+    commits: a second book, a new ingest and a transaction must each be seen at once."""
+    # the dearer book: 7.0, and with the bundled book again 2.0
     assert usage_summary(ledger, dearer, freq="day")["cost_usd"].tolist() == [7.0]
     assert usage_summary(ledger, book, freq="day")["cost_usd"].tolist() == [2.0]
     # a model that arrives with the next ingest is priced on the next read (gpt-4o: 2.50)
@@ -196,20 +202,11 @@ def test_repeated_reads_follow_every_commit_and_every_book(ledger, tmp_path, boo
 
 
 def test_prices_registered_inside_a_transaction_that_rolls_back_are_registered_again(
-    ledger, tmp_path, book
+    ledger, book, dearer
 ):
     """DuckDB drops a frame registered inside a transaction that rolls back: the ledger
     must not believe it is still there (a read after a refused ingest failed, or priced
     with the frame from before)."""
-    from forecast.pricing.book import PriceBook, PriceEntry
-
-    path = tmp_path / "o3.csv"
-    path.write_text("timestamp,model,input_tokens,output_tokens\n"
-                    "2025-06-10T00:00:00Z,o3-2025-04-16,1000000,0\n")  # fmt: skip
-    ingest_files(ledger, [path])
-    assert usage_summary(ledger, book, freq="day")["cost_usd"].tolist() == [2.0]
-    dearer = PriceBook([*book.entries, PriceEntry(model="o3", effective=dt.date(2025, 6, 10),
-                                                  input=7.0, output=28.0)])  # fmt: skip
     with pytest.raises(ZeroDivisionError), ledger.transaction():
         assert usage_summary(ledger, dearer, freq="day")["cost_usd"].tolist() == [7.0]
         1 / 0  # noqa: B018
