@@ -12,7 +12,9 @@ the ledger's last day), for its scope (team, feature, model, or the whole organi
   forecasts every remaining day of the period (the total from its mean per day, the date
   by which half of its paths reach the amount, as the ``budget_forecast`` alerts give it:
   the mean path's crossing day is neither the mean nor the median of the paths' days);
-  else ``burn rate`` (the recent rate carried to the period's end).
+  else ``burn rate`` (the recent rate carried to the period's end);
+- ``p_exceed``: the share of the run's paths that land above the amount (1 where the
+  spend has passed it already and goes on; empty on the burn rate, which has no spread).
 
 Unpriced usage makes the spend unknown (empty), never zero.
 """
@@ -30,6 +32,7 @@ import pandas as pd
 from forecast.config import Budget
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
+from forecast.periods import exceed_share
 from forecast.pricing.book import PriceBook
 from forecast.runstore import ForecastRun, count_runs, load_paths, load_run
 from forecast.usage import cost_sum, priced_usage_sql, usage_hours
@@ -38,7 +41,8 @@ WINDOW = 7
 SCOPE = ("team", "feature", "model")
 COLUMNS = [
     "period", *SCOPE, "amount", "spent_usd", "used_share", "days_elapsed", "days_in_period",
-    "burn_rate_usd_per_day", "burn_rate_sd", "projected_total_usd", "exhaustion_date", "basis",
+    "burn_rate_usd_per_day", "burn_rate_sd", "projected_total_usd", "p_exceed",
+    "exhaustion_date", "basis",
 ]  # fmt: skip
 
 
@@ -128,8 +132,8 @@ def _row(
         "amount": budget.amount, "spent_usd": round(spent, 6),
         "used_share": round(spent / budget.amount, 6), "days_elapsed": len(daily),
         "days_in_period": (after - first).days, "burn_rate_usd_per_day": round(burn, 6),
-        "burn_rate_sd": round(sd, 6), "projected_total_usd": None, "exhaustion_date": None,
-        "basis": None,
+        "burn_rate_sd": round(sd, 6), "projected_total_usd": None, "p_exceed": None,
+        "exhaustion_date": None, "basis": None,
     }  # fmt: skip
     if math.isnan(spent):
         return row  # unknown cost: nothing to project
@@ -139,11 +143,13 @@ def _row(
     if spent >= budget.amount:
         rest = float(ahead.sum()) if ahead is not None else burn * len(remaining)
         row |= {"projected_total_usd": round(spent + rest, 6), "basis": "actual",
+                "p_exceed": 1.0 if spent > budget.amount or rest > 0 else 0.0,
                 "exhaustion_date": exhaustion_day(cumulative, None, budget.amount)}  # fmt: skip
         return row
     if ahead is not None and paths is not None and run is not None:
         basis = f"forecast run {run.run_id}"
         runs_out = paths_exhaustion_day(spent, paths, as_of, budget.amount)
+        row["p_exceed"] = exceed_share(spent + paths.sum(axis=1), budget.amount)
     else:
         ahead = pd.Series(burn, index=remaining, dtype=float)
         basis = f"burn rate of the last {len(recent)} days"

@@ -42,10 +42,12 @@ def test_burn_from_the_recent_rate_by_hand(constant):
     assert search["projected_total_usd"] == pytest.approx(30 * DAILY_COST)
     assert search["exhaustion_date"] == dt.date(2026, 6, 29)
     assert search["basis"] == "burn rate of the last 7 days"
+    assert pd.isna(search["p_exceed"])  # a burn rate has no spread to say it
     # the whole organisation: 1.05 a day passed 15 on day 15 (15.75), so it is actual
     everyone = frame.iloc[1]
     assert everyone["team"] is None and everyone["spent_usd"] == pytest.approx(15.75)
     assert everyone["exhaustion_date"] == dt.date(2026, 6, 15) and everyone["basis"] == "actual"
+    assert everyone["p_exceed"] == 1.0  # passed already, and spending goes on
     assert everyone["projected_total_usd"] == pytest.approx(30 * 3 * DAILY_COST)
     # asked about an earlier day: June 1-10 only
     earlier = budget_burn(constant, load_price_book(), BUDGETS[:1], FiscalCalendar(),
@@ -57,8 +59,12 @@ def test_burn_from_a_forecast_that_covers_the_period(constant):
     book = load_price_book()
     run = create_forecast(constant, book, horizon=Horizon.until(dt.date(2026, 6, 30)),
                           settings=RunSettings(forecasters="seasonal_naive", n_paths=50))  # fmt: skip
-    row = budget_burn(constant, book, BUDGETS[:1], FiscalCalendar()).iloc[0]
+    row, roomy = budget_burn(constant, book, [BUDGETS[0], Budget(period="2026-06", amount=11,
+                                                               team="search")],
+                             FiscalCalendar()).to_dict("records")  # fmt: skip
     assert row["basis"] == f"forecast run {run.run_id}"
+    # every path lands at 10.50 (5.25 spent and 15 days at 0.35): above 10, under 11
+    assert (row["p_exceed"], roomy["p_exceed"]) == (1.0, 0.0)
     # seasonal naive on a constant series forecasts the same 0.35 a day
     assert row["projected_total_usd"] == pytest.approx(30 * DAILY_COST, rel=1e-6)
     assert row["exhaustion_date"] == dt.date(2026, 6, 29)

@@ -157,7 +157,8 @@ def kpis(
             help="Instead: each budget of costcast.yaml whose period holds --to (default the "
             "last day of data): spent, used_share, the burn rate (mean and sd of the last 7 "
             "days' cost), the projected total and exhaustion date, from the latest forecast "
-            "run where it covers the rest of the period, else from the burn rate (basis)."
+            "run where it covers the rest of the period (with p_exceed, the share of its "
+            "paths landing above the amount), else from the burn rate (basis)."
         ),
     ] = False,
     model_spread: Annotated[
