@@ -157,13 +157,35 @@ def test_a_check_resolves_what_escalated_or_cleared_while_no_check_ran(ledger, t
 
 def test_failed_share_over_three_hours_by_hand():
     requests = np.full((6, 1), 100.0)
-    failed = np.array([[2.0], [2.0], [2.0], [10.0], [10.0], [2.0]])
-    verdict = failures(requests, failed, FailureRule())
-    # hour 3: (2 + 2 + 10) / 300 = 4.7%; hour 4: 22 / 300 = 7.3%; hour 5: 22 / 300 = 7.3%
-    assert verdict.value[3, 0] == pytest.approx(14 / 300)
+    failed = np.array([[2.0], [2.0], [2.0], [8.0], [8.0], [2.0]])
+    verdict = failures(requests, failed, FailureRule(confidence=0))  # the share alone
+    # hour 3: (2 + 2 + 8) / 300 = 4%; hour 4: 18 / 300 = 6%; hour 5: 18 / 300 = 6%
+    assert verdict.value[3, 0] == pytest.approx(12 / 300)
     assert list(verdict.holds[:, 0]) == [False, False, False, False, True, True]
-    few = failures(requests / 100, failed / 100, FailureRule())  # 3 requests: too few to say
+    few = failures(requests / 100, failed / 100, FailureRule(confidence=0))  # 3 requests
     assert not few.holds.any()
+    # by default 18 of 300 is not enough (its 95% lower bound is 4.1%): chance gives 6% of
+    # 300 requests often enough where 5% fail
+    assert not failures(requests, failed, FailureRule()).holds.any()
+    # the same share of ten times the requests is
+    assert failures(requests * 10, failed * 10, FailureRule()).holds[:, 0].tolist() == [
+        False, False, False, False, True, True]  # fmt: skip
+
+
+def test_the_failed_share_must_pass_its_threshold_beyond_chance():
+    """The rule's Wilson lower bound against scipy's Wilson interval (a one-sided 95% bound
+    is a two-sided 90% interval's lower end)."""
+    from scipy.stats import binomtest
+
+    from forecast.watch.rules import wilson_lower
+
+    for k, n in [(18, 300), (30, 300), (180, 3000), (0, 50), (50, 50), (103, 700)]:
+        want = binomtest(k, n).proportion_ci(0.90, method="wilson").low
+        assert wilson_lower(np.array([k / n]), np.array([n]), 0.95)[0] == pytest.approx(want)
+    # 20 of 300 (6.7%): the bound is 4.7%, under 5%; 30 of 300 (10%): 7.5%; 180 of 3000
+    # (6%): 5.3%, over
+    low = wilson_lower(np.array([20 / 300, 30 / 300, 180 / 3000]), np.array([300, 300, 3000]), 0.95)
+    assert (low > 0.05).tolist() == [False, True, True]
 
 
 HEADER = "timestamp,team,feature,model,user,status,requests,input_tokens,output_tokens\n"

@@ -108,7 +108,8 @@ def watch(
     config: ConfigOption = None,
 ) -> None:
     """Alerts from the rules in costcast.yaml (alerts:): an hour's cost above its seasonal
-    baseline (hourly_spike), a failed share above 5% over 3 hours (failures), input tokens
+    baseline (hourly_spike), a failed share above 5% over 3 hours beyond chance (its 95%
+    lower bound too: failures), input tokens
     per request 25% above their level after the last deployment (token_inflation), and
     budgets at 85% and 90% spent or landing at the burn rate or a forecast run's P50, or
     likely to pass (budget_spent, budget_landing, budget_forecast, budget_at_risk), and
