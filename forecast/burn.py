@@ -139,26 +139,22 @@ def _row(
         return row  # unknown cost: nothing to project
     cumulative = daily.cumsum()
     paths = _forecast_paths(ledger, run, budget, remaining)
-    ahead = None if paths is None else pd.Series(paths.mean(axis=0), index=remaining, dtype=float)
+    # the rest of the period: the run's mean per day where it forecasts it, else the burn
+    rest = burn * len(remaining) if paths is None else float(paths.mean(axis=0).sum())
     if spent >= budget.amount:
-        rest = float(ahead.sum()) if ahead is not None else burn * len(remaining)
         row |= {"projected_total_usd": round(spent + rest, 6), "basis": "actual",
                 "p_exceed": 1.0 if spent > budget.amount or rest > 0 else 0.0,
                 "exhaustion_date": exhaustion_day(cumulative, None, budget.amount)}  # fmt: skip
         return row
-    if ahead is not None and paths is not None and run is not None:
-        basis = f"forecast run {run.run_id}"
-        runs_out = paths_exhaustion_day(spent, paths, as_of, budget.amount)
-        row["p_exceed"] = exceed_share(spent + paths.sum(axis=1), budget.amount)
+    if paths is not None and run is not None:
+        row |= {"basis": f"forecast run {run.run_id}",
+                "exhaustion_date": paths_exhaustion_day(spent, paths, as_of, budget.amount),
+                "p_exceed": exceed_share(spent + paths.sum(axis=1), budget.amount)}  # fmt: skip
     else:
         ahead = pd.Series(burn, index=remaining, dtype=float)
-        basis = f"burn rate of the last {len(recent)} days"
-        runs_out = exhaustion_day(cumulative, ahead, budget.amount)
-    row |= {
-        "projected_total_usd": round(float(spent + ahead.sum()), 6),
-        "exhaustion_date": runs_out,
-        "basis": basis,
-    }
+        row |= {"basis": f"burn rate of the last {len(recent)} days",
+                "exhaustion_date": exhaustion_day(cumulative, ahead, budget.amount)}  # fmt: skip
+    row["projected_total_usd"] = round(spent + rest, 6)
     return row
 
 

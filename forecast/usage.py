@@ -119,9 +119,8 @@ def priced_usage_sql(
     sixteenth of the rows to do. ``dims`` (with ``daily``): the dimensions the reader
     groups by; the others come back empty.
     """
-    used = _used(ledger, start, end, exclude)
     if strict:
-        book.require_prices(used)
+        book.require_prices(_used(ledger, start, end, exclude))
     where, params = _range(start, end, exclude)
     # every model of the ledger, whatever the range: two priced reads in one statement
     # register this view in turn, and the one read last must not drop the other's models
@@ -129,8 +128,9 @@ def priced_usage_sql(
                    for m in sorted({m for m, _, _ in _used(ledger, None, None)}))  # fmt: skip
     ledger.register("_price_models", models,
                     lambda: pd.DataFrame(models, columns=["model", "key", "provider"]))  # fmt: skip
-    # the book itself is the key: a book never changes, a new config makes a new one
-    ledger.register("_prices", _Same(book), book.frame)
+    # the book itself is the key (it compares by identity): a book never changes, a new
+    # config makes a new one
+    ledger.register("_prices", book, book.frame)
     bounds = where.replace("?", "{}").format(*(f"TIMESTAMP '{p}'" for p in params))
     if only:
         bounds = f"{bounds} AND ({only})" if bounds else f"WHERE ({only})"
@@ -151,20 +151,6 @@ def priced_usage_sql(
             ON m.key = p.model AND u.service_tier = p.tier AND u.ts >= p.effective
                AND (p.until IS NULL OR u.ts < p.until)
     """
-
-
-class _Same:
-    """Equal only to a wrapper of the very same object (a price book compares by value, at
-    the cost of comparing every entry)."""
-
-    def __init__(self, thing: object) -> None:
-        self.thing = thing
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Same) and other.thing is self.thing
-
-    def __hash__(self) -> int:
-        return id(self.thing)
 
 
 def _daily_rows(bounds: str, only: Sequence[str] | None = None) -> str:

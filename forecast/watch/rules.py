@@ -27,10 +27,11 @@ hours before it, so a replay of history raises what a watch running then would h
   where the rise is back under ``recover_rise`` (15%).
 
 An hour's condition holding opens an alert; it resolves once the condition has been clear
-for ``clear_hours`` (3) hours in a row (a rule's own ``clear_hours`` overrides it), so that a
-condition that flickers is one alert; a spike alert after ``hourly_spike.clear_hours``
-(24), as a scope's cost that returns the next working day would otherwise fire again each morning (on the demo, a launch's ramp
-raised 18 spike alerts in 19 days). So that a long-open spike alert does not hide a
+for ``clear_hours`` (3) hours in a row (a rule's own ``clear_hours`` overrides it), so
+that a condition that flickers is one alert; a spike alert after
+``hourly_spike.clear_hours`` (24), as a scope's cost that returns the next working day
+would otherwise fire again each morning (on the demo, a launch's ramp raised 18 spike
+alerts in 19 days). So that a long-open spike alert does not hide a
 larger incident on its scope, it escalates: an hour whose excess over the baseline is
 ``escalate`` (2) times the excess the alert fired with closes it at that hour and fires a
 new one. On the bursty ServeGen clients the two took alerts from 2.5 to 1.6 a
