@@ -185,6 +185,12 @@ def test_a_model_that_cannot_fit_a_series_skips_it_and_says_why():
     gbm = make_forecaster("global_gbm")
     assert np.isnan(gbm.forecast(Panel(("a",), (np.ones(20),), DAYS[-1]), 7)).all()
     assert "no series has 35 days" in gbm.skipped_["a"]
+    # busy for its first 28 days, idle for the 12 after: every day it could learn to
+    # forecast (those after a cutoff with 28 days behind it) was idle. A Poisson loss
+    # cannot fit that; the model says so instead of failing the run.
+    stopped = np.concatenate([np.full(28, 100.0), np.zeros(12)])
+    assert np.isnan(gbm.forecast(Panel(("stopped",), (stopped,), DAYS[-1]), 7)).all()
+    assert gbm.skipped_ == {"stopped": "every day it could learn to forecast was idle"}
 
 
 def test_bad_frames_and_unknown_forecaster():

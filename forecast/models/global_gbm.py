@@ -161,6 +161,7 @@ class GlobalGBM(Forecaster):
         lengths = panel.lengths()
         fit_on = np.flatnonzero(lengths >= self.min_days)
         if not len(fit_on):
+            self.untrained_ = f"no series has {self.min_days} days with usage to learn from"
             return None
         per_series = max(1, self.max_rows // (len(fit_on) * self.max_horizon))
         if len(fit_on) * self.max_horizon > self.max_rows:
@@ -182,13 +183,15 @@ class GlobalGBM(Forecaster):
             day = (panel.end - first).days - (len(values) - cut) + 1
             X.append(self._matrix(summary[None], steps, table[day + steps]))
             y.append(np.minimum(values[cut + steps] / level, RATIO_CAP))
-        if not X:
+        target = np.concatenate(y) if X else np.zeros(0)
+        if not target.any():  # a Poisson loss cannot learn from nothing but idle days
+            self.untrained_ = "every day it could learn to forecast was idle"
             return None
         model = HistGradientBoostingRegressor(
             loss="poisson", max_iter=self.max_iter, learning_rate=0.05,
             random_state=self.random_state,
         )  # fmt: skip
-        return model.fit(np.vstack(X), np.concatenate(y))
+        return model.fit(np.vstack(X), target)
 
     def _predict(self, model: Any, panel: Panel, h: int) -> np.ndarray:
         out = np.full((len(panel), h), np.nan)
@@ -214,7 +217,7 @@ class GlobalGBM(Forecaster):
 
     def _skip_all(self, panel: Panel) -> None:
         for uid in panel.ids:
-            self.skipped_[uid] = f"no series has {self.min_days} days with usage to learn from"
+            self.skipped_[uid] = self.untrained_
 
     def forecast(self, panel: Panel, h: int) -> np.ndarray:
         self.skipped_ = {}
