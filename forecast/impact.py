@@ -128,8 +128,9 @@ def _impact(
         )
     cpr_before = before["cost"].sum() / before["requests"].sum()
     cpr_after = after["cost"].sum() / after["requests"].sum()
-    change = cpr_after / cpr_before - 1
-    low, high = _interval(days, window, seed)
+    # free before (a free tier, a zero price): no relative change, only the dollars
+    change = cpr_after / cpr_before - 1 if cpr_before > 0 else float("nan")
+    low, high = _interval(days, window, seed) if cpr_before > 0 else (float("nan"),) * 2
     per_day = after["requests"].sum() / len(after)
     monthly = (cpr_after - cpr_before) * per_day * DAYS_PER_MONTH
     tokens = {
@@ -139,17 +140,24 @@ def _impact(
         }
         for kind in KINDS
     }
-    verb = "raised" if change >= 0 else "lowered"
     sign = "+" if monthly >= 0 else "-"
+    if cpr_before > 0:
+        interval = (f"95% CI {low:+.0%} to {high:+.0%}" if np.isfinite([low, high]).all()
+                    else "too few days paired by weekday for a 95% CI")  # fmt: skip
+        verb = "raised" if change >= 0 else "lowered"
+        what = f"{verb} cost per request of {feature} by {abs(change):.0%} ({interval})"
+    elif cpr_after > 0:
+        what = f"made {feature}'s requests cost {cpr_after:.4g} USD each, where they were free"
+    else:
+        what = f"left {feature}'s requests free"
     return {
         "deployment": deployment, "team": team, "feature": feature,
         "started": start.isoformat(), "days_before": len(before), "days_after": len(after),
         "cost_per_request_before": cpr_before, "cost_per_request_after": cpr_after,
         "change": change, "change_low": low, "change_high": high, "monthly_usd": monthly,
         "tokens_per_request": tokens,
-        "summary": f"deployment {deployment} {verb} cost per request of {feature} by "
-        f"{abs(change):.0%} (95% CI {low:+.0%} to {high:+.0%}), {sign}${abs(monthly):,.0f} "
-        "a month at the current volume",
+        "summary": f"deployment {deployment} {what}, {sign}${abs(monthly):,.0f} a month at "
+        "the current volume",
     }  # fmt: skip
 
 

@@ -87,3 +87,49 @@ def test_cli_impact(cli, tmp_path, monkeypatch):
     assert code == 0 and "triage@v2" in out
     code, _, err = cli("impact", "nope")
     assert code == 2 and "no deployment 'nope'" in err
+
+
+def test_free_before_and_too_few_days_say_so(cli, tmp_path, monkeypatch):
+    """A model free before the deployment has no relative change, only dollars; a window
+    of two days pairs too few weekdays for an interval. The JSON says null for what is
+    unknown (Python's json would write NaN, which no parser reads) and the sentence says
+    why instead of printing "inf%" or "nan%"."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COSTCAST_DB", raising=False)
+    (tmp_path / "costcast.yaml").write_text(
+        "prices:\n  entries:\n"
+        "    - {model: freebie, effective: 2020-01-01, input: 0, output: 0}\n"
+        "    - {model: freebie, effective: 2026-03-09, input: 2.50, output: 10.00}\n"
+    )  # fmt: skip
+    usage = two_weeks(tmp_path / "u.csv")
+    usage.write_text(usage.read_text().replace("gpt-4o", "freebie"))
+    assert cli("ingest", usage)[0] == 0
+    code, out, err = cli("impact", "triage@v2", "--output", "json")
+    assert code == 0, err
+    found = json.loads(out)
+    # after: (1200 * 2.50 + 100 * 10.00) / 1e6 = 0.004 a call, 580 calls a week
+    assert found["cost_per_request_before"] == 0
+    assert found["cost_per_request_after"] == pytest.approx(0.004)
+    assert found["change"] is None and found["change_low"] is None
+    assert found["monthly_usd"] == pytest.approx(0.004 * 580 / 7 * 30.4375)  # 10.09
+    assert found["summary"] == ("deployment triage@v2 made triage's requests cost 0.004 USD "
+                                "each, where they were free, +$10 a month at the current volume")  # fmt: skip
+
+    code, out, err = cli("impact", "triage@v2", "--window", "2", "--output", "json")
+    assert code == 0, err
+    found = json.loads(out)
+    assert found["change"] is None
+    # two days each side (Monday, Tuesday), all calls free before
+    assert (found["days_before"], found["days_after"]) == (2, 2)
+
+
+def test_too_few_weekday_pairs_give_no_interval_and_say_so(ledger, tmp_path):
+    ingest_files(ledger, [two_weeks(tmp_path / "u.csv")])
+    found = deployment_impact(ledger, load_price_book(), "triage@v2", window=2)
+    # Monday and Tuesday, 100 calls each side: 0.0035 -> 0.0040 a call, as by hand above
+    assert found["change"] == pytest.approx(0.0040 / 0.0035 - 1)
+    assert np.isnan(found["change_low"]) and np.isnan(found["change_high"])
+    assert found["summary"] == (
+        "deployment triage@v2 raised cost per request of triage by 14% (too few days paired "
+        "by weekday for a 95% CI), +$2 a month at the current volume"
+    )  # 0.0005 * 100 a day * 30.4375 = 1.52

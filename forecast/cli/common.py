@@ -157,7 +157,21 @@ def say_provenance(read: dict[str, Any], of: str = "") -> None:
 
 
 def emit_json(body: object) -> None:
-    sys.stdout.write(json.dumps(body, indent=1) + "\n")
+    """``body`` as JSON on stdout: an unknown number (NaN, infinite) is null, as in every
+    table's JSON, where ``json.dumps`` would write ``NaN``, which no JSON parser reads."""
+    sys.stdout.write(json.dumps(_plain(body), indent=1, default=str, allow_nan=False) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def write_bytes(body: bytes, path: Path | None) -> None:

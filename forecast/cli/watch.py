@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from typing import Annotated
 
@@ -15,8 +14,8 @@ from forecast.cli.common import (
     Output,
     OutputOption,
     emit,
+    emit_json,
     err,
-    out,
     parse_date,
     say_provenance,
     workspace,
@@ -65,7 +64,7 @@ def impact(
             raise CostcastError("name a deployment, or ask for --list", param="deployment")
         found = ws.deployment_impact(deployment, feature=feature, window=window)
     if output is Output.json:
-        out.print_json(json.dumps(found, default=str))
+        emit_json(found)
         return
     tokens = found.pop("tokens_per_request")
     summary = found.pop("summary")
@@ -142,7 +141,7 @@ def watch(
             title = f"alerts at {done.at}" + (" (dry run: nothing recorded)" if dry_run else "")
             _said(done.deliveries, len(done.records(changed_only=True)))
     if output is Output.json:
-        out.print_json(json.dumps(records, default=str))
+        emit_json(records)
     else:
         frame = pd.DataFrame(records, columns=["rule", "scope", "fired_at", "resolved_at",
                                                "value", "threshold", "contributors", "escalates",
