@@ -207,5 +207,7 @@ def rank_deployments(
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
+    if "monthly_usd" not in frame:  # none could be measured: each says why
+        frame["monthly_usd"] = np.nan
     order = frame["monthly_usd"].abs().sort_values(ascending=False, na_position="last").index
     return frame.loc[order].reset_index(drop=True)

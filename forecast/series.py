@@ -80,6 +80,8 @@ def _fill_days(frame: pd.DataFrame, end: dt.date) -> pd.DataFrame:
     """Days without usage are real zeros (no requests either) between a key's first day
     and ``end``."""
     frame["ds"] = pd.to_datetime(frame["ds"])
+    if frame.empty:  # nothing priced: the caller says why
+        return frame
     parts = []
     for key, part in frame.groupby(list(SERIES_KEYS), sort=True):
         days = pd.date_range(part["ds"].min(), pd.Timestamp(end), freq="D")

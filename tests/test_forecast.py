@@ -13,7 +13,7 @@ from builders import AS_OF, DAILY_COST, KEYS, daily_csv
 
 from forecast.aggregate import summarize
 from forecast.config import load_config
-from forecast.errors import CostcastError, LedgerError
+from forecast.errors import CostcastError, LedgerError, UnpricedModelError
 from forecast.fiscal import FiscalCalendar, Horizon
 from forecast.ingest import ingest_files
 from forecast.ledger import Ledger
@@ -364,3 +364,11 @@ def test_a_model_the_book_cannot_price_is_left_out_and_named(ledger, tmp_path):
     )  # fmt: skip
     assert run.meta["unpriced"] == ["mystery-7"]
     assert list(run_series(ledger, run.run_id)["model"]) == ["gpt-4o"]
+
+
+def test_a_ledger_the_book_cannot_price_at_all_names_its_models(ledger, tmp_path):
+    ingest_files(ledger, [daily_csv(tmp_path / "m.csv", [("search", "ask", "mystery-7")])])
+    with pytest.raises(UnpricedModelError) as info:  # was pandas' "No objects to concatenate"
+        create_forecast(ledger, load_price_book(), horizon=Horizon.until(AS_OF + dt.timedelta(days=7)),
+                        settings=RunSettings(forecasters="seasonal_naive", n_paths=20), jobs=1)  # fmt: skip
+    assert info.value.models == ["mystery-7"]

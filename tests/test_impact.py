@@ -133,3 +133,18 @@ def test_too_few_weekday_pairs_give_no_interval_and_say_so(ledger, tmp_path):
         "deployment triage@v2 raised cost per request of triage by 14% (too few days paired "
         "by weekday for a 95% CI), +$2 a month at the current volume"
     )  # 0.0005 * 100 a day * 30.4375 = 1.52
+
+
+def test_a_ranking_where_nothing_can_be_measured_says_why_for_each(ledger, tmp_path):
+    """A model the book cannot price has no cost per request: the ranking lists its
+    deployment with the reason and an unknown monthly change (it failed on sorting by a
+    column no row had)."""
+    usage = two_weeks(tmp_path / "u.csv")
+    usage.write_text(usage.read_text().replace("gpt-4o", "mystery-7"))
+    ingest_files(ledger, [usage])
+    ranked = rank_deployments(ledger, load_price_book())
+    assert list(ranked["deployment"]) == ["triage@v2"]
+    assert ranked["why_unmeasured"].iloc[0] == (
+        "ops/triage uses a model the price book cannot price"
+    )
+    assert ranked["monthly_usd"].isna().all()

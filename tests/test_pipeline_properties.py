@@ -1,0 +1,117 @@
+"""Any valid usage a ledger can hold, however odd, gets answers from every reader or a
+located costcast error, never another exception; and no figure is infinite (unknown is
+empty, never inf). Drawn by hypothesis: a few days to ten weeks of hourly rows for up to
+two teams, features and users, on priced and unpriced models, failed calls, deployments,
+and files without a request count (one request a row); then KPIs, budget burn, top users,
+model spread, usage, alerts, deployment impact, and a forecast and its tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from forecast.config import load_config
+from forecast.errors import CostcastError
+from forecast.runs import RunSettings
+from forecast.workspace import Workspace
+
+pytestmark = pytest.mark.slow
+
+END = dt.date(2026, 6, 30)
+HEADER = ("timestamp,bucket,team,feature,model,user,deployment,status,requests,input_tokens,"
+          "output_tokens")  # fmt: skip
+CONFIG = """\
+ledger: ledger.duckdb
+budgets:
+  - {period: 2026-Q2, amount: 100}
+  - {team: a, period: 2026-Q3, amount: 5}
+"""
+
+rows = st.fixed_dictionaries({
+    "day": st.integers(0, 69), "hour": st.integers(0, 23),
+    "team": st.sampled_from("ab"), "feature": st.sampled_from("xy"),
+    "model": st.sampled_from(["gpt-4o", "gpt-4o-mini", "made-up-model"]),
+    "user": st.sampled_from(["", "u1", "u2"]), "deployment": st.sampled_from(["", "d1", "d2"]),
+    "status": st.sampled_from(["success", "error"]),
+    "requests": st.integers(0, 1_000),
+    "input_tokens": st.integers(0, 10**9), "output_tokens": st.integers(0, 10**7),
+})  # fmt: skip
+
+
+def usage_csv(path: Path, drawn: list[dict], with_requests: bool) -> Path:
+    lines = [HEADER if with_requests else HEADER.replace(",requests", "")]
+    seen = set()
+    for r in drawn:
+        ts = dt.datetime.combine(END - dt.timedelta(days=r["day"]), dt.time(r["hour"]))
+        key = (ts, r["team"], r["feature"], r["model"], r["user"], r["deployment"], r["status"])
+        if key in seen:  # one row per key and hour, as a usage export has it
+            continue
+        seen.add(key)
+        counts = [r["requests"]] if with_requests else []
+        lines.append(",".join(map(str, [f"{ts:%Y-%m-%dT%H:%M:%S}Z", "1h", *key[1:], *counts,
+                                        r["input_tokens"], r["output_tokens"]])))  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def no_infinity(frame: pd.DataFrame, what: str) -> None:
+    numbers = frame.select_dtypes("number").to_numpy(dtype=float)
+    assert not np.isinf(numbers).any(), f"{what}: an infinite figure\n{frame}"
+
+
+def answer(what: str, call):
+    """The reader's answer, or None where it refused with a located costcast error."""
+    try:
+        found = call()
+    except CostcastError as exc:
+        assert exc.message, what
+        return None
+    if isinstance(found, pd.DataFrame):
+        no_infinity(found, what)
+        found.to_json(orient="records")  # what the API and --output json send
+    return found
+
+
+@settings(max_examples=25, deadline=None, phases=[Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+@given(st.lists(rows, min_size=1, max_size=60), st.booleans())
+def test_every_reader_answers_or_gives_a_located_error(drawn: list[dict], with_requests: bool):
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "costcast.yaml").write_text(CONFIG)
+        config = load_config(folder / "costcast.yaml")
+        with Workspace.open(config) as ws:
+            ws.ingest([usage_csv(folder / "usage.csv", drawn, with_requests)])
+            for by in ("team", "user,model", "deployment"):
+                answer(f"kpis by {by}", lambda by=by: ws.kpis(by=by, freq="week"))
+            answer("budget burn", ws.budget_burn)
+            answer("top users", ws.top_users)
+            answer("model spread", ws.model_cost_spread)
+            answer("usage", lambda: ws.usage(by="team,model", freq="day"))
+            answer("deployments", ws.rank_deployments)
+            for deployment in ("d1", "d2"):
+                found = answer("impact", lambda d=deployment: ws.deployment_impact(d, feature="x"))
+                if found is not None:
+                    assert not np.isinf(found["change"]) and np.isfinite(found["monthly_usd"])
+            check = answer("watch", lambda: ws.check_alerts(dry_run=True))
+            if check is not None:
+                for record in check.records():
+                    assert not np.isinf(record["value"] or 0.0), record
+            run = answer("forecast", lambda: ws.forecast(
+                ws.horizon("14d"), settings=RunSettings(forecasters="seasonal_naive,tsb",
+                                                        n_paths=20), jobs=1))  # fmt: skip
+            if run is not None:
+                for by, freq in (("team", "month"), ("model", "quarter"), ("", "day")):
+                    # (a budget for a team the run does not know is a located error)
+                    table = answer(
+                        f"forecast by {by or 'total'} and {freq}",
+                        lambda b=by, f=freq: ws.forecast_table(run, by=b, freq=f),
+                    )
+                    assert table is None or (table["mean"] >= 0).all()
