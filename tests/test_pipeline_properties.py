@@ -2,12 +2,14 @@
 located costcast error, never another exception; and no figure is infinite (unknown is
 empty, never inf). Drawn by hypothesis: a few days to ten weeks of hourly rows for up to
 two teams, features and users, on priced and unpriced models, failed calls, deployments,
-and files without a request count (one request a row); then KPIs, budget burn, top users,
+files without a request count (one request a row), and an Anthropic usage report, which
+counts tokens but not requests; then KPIs, budget burn, top users,
 model spread, usage, alerts, deployment impact, and a forecast and its tables."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tempfile
 from pathlib import Path
 
@@ -43,6 +45,31 @@ rows = st.fixed_dictionaries({
     "requests": st.integers(0, 1_000),
     "input_tokens": st.integers(0, 10**9), "output_tokens": st.integers(0, 10**7),
 })  # fmt: skip
+
+
+reports = st.lists(st.fixed_dictionaries({
+    "day": st.integers(0, 69), "model": st.sampled_from(["claude-sonnet-4-5", "made-up-model"]),
+    "uncached_input_tokens": st.integers(0, 10**8), "cache_read_input_tokens": st.integers(0, 10**8),
+    "output_tokens": st.integers(0, 10**6),
+}), max_size=20)  # fmt: skip
+
+
+def anthropic_report(path: Path, drawn: list[dict]) -> Path:
+    """Daily buckets of the Admin API's usage report (no request counts)."""
+    days: dict[int, list[dict]] = {}
+    for r in drawn:
+        days.setdefault(r["day"], []).append(
+            {"model": r["model"], "workspace_id": "wrkspc_c", "api_key_id": None,
+             "service_tier": "standard", "context_window": "0-200k",
+             "uncached_input_tokens": r["uncached_input_tokens"],
+             "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+             "cache_read_input_tokens": r["cache_read_input_tokens"],
+             "output_tokens": r["output_tokens"]})  # fmt: skip
+    pages = [{"starting_at": f"{END - dt.timedelta(days=d)}T00:00:00Z",
+              "ending_at": f"{END - dt.timedelta(days=d - 1)}T00:00:00Z", "results": results}
+             for d, results in sorted(days.items())]  # fmt: skip
+    path.write_text(json.dumps({"data": pages, "has_more": False, "next_page": None}))
+    return path
 
 
 def usage_csv(path: Path, drawn: list[dict], with_requests: bool) -> Path:
@@ -81,14 +108,19 @@ def answer(what: str, call):
 
 @settings(max_examples=25, deadline=None, phases=[Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
-@given(st.lists(rows, min_size=1, max_size=60), st.booleans())
-def test_every_reader_answers_or_gives_a_located_error(drawn: list[dict], with_requests: bool):
+@given(st.lists(rows, min_size=1, max_size=60), st.booleans(), reports)
+def test_every_reader_answers_or_gives_a_located_error(
+    drawn: list[dict], with_requests: bool, report: list[dict]
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "costcast.yaml").write_text(CONFIG)
         config = load_config(folder / "costcast.yaml")
         with Workspace.open(config) as ws:
-            ws.ingest([usage_csv(folder / "usage.csv", drawn, with_requests)])
+            files = [usage_csv(folder / "usage.csv", drawn, with_requests)]
+            if report:
+                files.append(anthropic_report(folder / "anthropic.json", report))
+            ws.ingest(files)
             for by in ("team", "user,model", "deployment"):
                 answer(f"kpis by {by}", lambda by=by: ws.kpis(by=by, freq="week"))
             answer("budget burn", ws.budget_burn)
