@@ -35,8 +35,7 @@ from forecast.metrics import DECILES, coverage, mase_scale, path_summary, pinbal
 from forecast.models import AUTO, resolve_forecasters
 from forecast.pricing.book import PriceBook
 from forecast.runs import RunSettings, driver_series, engine_params
-from forecast.series import SERIES_KEYS, daily_drivers, last_complete_day, tier_mix
-from forecast.usage import unpriced
+from forecast.series import SERIES_KEYS, last_complete_day, priced_drivers, tier_mix
 
 RESULT_KEYS = ("model", "level", "horizon", "windows", "wape", "mase", "coverage_80", "pinball",
                "series_skipped")  # fmt: skip
@@ -72,7 +71,7 @@ def cross_validation(
         raise CostcastError("horizon, windows and step must be at least 1", param="windows")
     as_of = as_of or last_complete_day(ledger)
     # as a forecast does: models the book cannot price are left out
-    drivers = daily_drivers(ledger, book, as_of, exclude=[m for m, _ in unpriced(ledger, book)])
+    drivers, _ = priced_drivers(ledger, book, as_of)
     first_day = drivers["ds"].min().date()
     cutoffs = [
         as_of - dt.timedelta(days=horizon + step * (windows - 1 - i)) for i in range(windows)

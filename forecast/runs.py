@@ -20,7 +20,7 @@ import pandas as pd
 
 from forecast.chunk import Outcome, SeriesInput
 from forecast.engine import COSTLY_SHARE, EngineResult, budget_costly, plan_cutoffs, run_engine
-from forecast.errors import CostcastError, LedgerError, UnpricedModelError
+from forecast.errors import CostcastError, LedgerError
 from forecast.fiscal import FiscalCalendar, Horizon
 from forecast.intensity import better_unit
 from forecast.ledger import Ledger
@@ -33,16 +33,16 @@ from forecast.series import (
     SERIES_KEYS,
     TOKEN_KINDS,
     DriverSeries,
-    daily_drivers,
     failure_rate,
     key_id,
     kind_prices,
     last_complete_day,
+    priced_drivers,
     tier_mix,
     tier_shares,
     token_matrix,
 )
-from forecast.usage import unpriced, usage_provenance
+from forecast.usage import usage_provenance
 
 ACTUALS_DAYS = 400
 STALE_AFTER_DAYS = 7
@@ -113,12 +113,7 @@ def create_forecast(
     candidates = resolve_forecasters(settings.forecasters)
     h = (end - as_of).days
     # a model the book cannot price is left out of the run, and the run says so
-    missing = unpriced(ledger, book, None, as_of)
-    drivers = daily_drivers(ledger, book, as_of, exclude=[m for m, _ in missing])
-    if drivers.empty:
-        if missing:
-            raise UnpricedModelError([label for _, label in missing])
-        raise LedgerError(f"the ledger has no usage on or before {as_of}")
+    drivers, missing = priced_drivers(ledger, book, as_of)
     days = pd.date_range(as_of + dt.timedelta(days=1), end, freq="D")
     mix = tier_mix(ledger, as_of)
     series = driver_series(drivers, book, mix, days, candidates, settings, h)
@@ -140,8 +135,7 @@ def create_forecast(
         horizon_end=end,
         n_paths=settings.n_paths,
         seed=settings.seed,
-        meta=_meta(ledger, as_of, settings, result, config_snapshot)
-        | {"unpriced": [label for _, label in missing]},
+        meta=_meta(ledger, as_of, settings, result, config_snapshot) | {"unpriced": missing},
     )
     actuals = _actuals(run, series, drivers)
     save_run(ledger, run, series, result, actuals, days, calendar or FiscalCalendar())

@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 
 from forecast.chunk import SeriesInput
-from forecast.errors import LedgerError
+from forecast.errors import LedgerError, UnpricedModelError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PRICE_COLUMNS, PriceBook
-from forecast.usage import exact_sum, priced_usage_sql
+from forecast.usage import exact_sum, priced_usage_sql, unpriced
 
 SERIES_KEYS = ("team", "feature", "model")
 TOKEN_KINDS = ("input", "cached_input", "cache_write", "output")
@@ -74,6 +74,22 @@ def daily_drivers(
         """
     ).df()
     return _fill_days(frame, end)
+
+
+def priced_drivers(
+    ledger: Ledger, book: PriceBook, as_of: dt.date
+) -> tuple[pd.DataFrame, list[str]]:
+    """``daily_drivers`` up to ``as_of`` of the models the book can price, and what it
+    cannot price, in words (a run leaves those out and says so); an error where nothing
+    priced is left."""
+    missing = unpriced(ledger, book, None, as_of)
+    labels = [label for _, label in missing]
+    drivers = daily_drivers(ledger, book, as_of, exclude=[m for m, _ in missing])
+    if drivers.empty:
+        if missing:
+            raise UnpricedModelError(labels)
+        raise LedgerError(f"the ledger has no usage on or before {as_of}")
+    return drivers, labels
 
 
 def _fill_days(frame: pd.DataFrame, end: dt.date) -> pd.DataFrame:

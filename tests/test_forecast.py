@@ -12,6 +12,7 @@ import pytest
 from builders import AS_OF, DAILY_COST, KEYS, daily_csv
 
 from forecast.aggregate import summarize
+from forecast.backtest import backtest
 from forecast.config import load_config
 from forecast.errors import CostcastError, LedgerError, UnpricedModelError
 from forecast.fiscal import FiscalCalendar, Horizon
@@ -372,3 +373,6 @@ def test_a_ledger_the_book_cannot_price_at_all_names_its_models(ledger, tmp_path
         create_forecast(ledger, load_price_book(), horizon=Horizon.until(AS_OF + dt.timedelta(days=7)),
                         settings=RunSettings(forecasters="seasonal_naive", n_paths=20), jobs=1)  # fmt: skip
     assert info.value.models == ["mystery-7"]
+    with pytest.raises(UnpricedModelError):  # was a TypeError on the empty drivers' first day
+        backtest(ledger, load_price_book(), horizon=7, windows=2,
+                 settings=RunSettings(forecasters="seasonal_naive", n_paths=20), jobs=1)  # fmt: skip

@@ -4,7 +4,8 @@ empty, never inf). Drawn by hypothesis: a few days to ten weeks of hourly rows f
 two teams, features and users, on priced and unpriced models, failed calls, deployments,
 files without a request count (one request a row), and an Anthropic usage report, which
 counts tokens but not requests; then KPIs, budget burn, top users,
-model spread, usage, alerts, deployment impact, and a forecast and its tables."""
+model spread, usage, alerts and their replay, deployment impact, a backtest, a forecast
+with its tables, a scenario on it, and finance's exports."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 from forecast.config import load_config
 from forecast.errors import CostcastError
 from forecast.runs import RunSettings
+from forecast.scenario.schema import parse_scenario
 from forecast.workspace import Workspace
 
 pytestmark = pytest.mark.slow
@@ -31,6 +33,9 @@ HEADER = ("timestamp,bucket,team,feature,model,user,deployment,status,requests,i
           "output_tokens")  # fmt: skip
 CONFIG = """\
 ledger: ledger.duckdb
+accounting:
+  entity: ACME
+  cost_centers: {a: CC-A}
 budgets:
   - {period: 2026-Q2, amount: 100}
   - {team: a, period: 2026-Q3, amount: 5}
@@ -86,6 +91,21 @@ def usage_csv(path: Path, drawn: list[dict], with_requests: bool) -> Path:
                                         r["input_tokens"], r["output_tokens"]])))  # fmt: skip
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+SCENARIO = """
+name: every kind of change at once
+baseline: latest
+changes:
+  - {kind: traffic, team: a, growth: 0.5, start: 2026-07-03}
+  - {kind: route, team: a, feature: x, from_model: gpt-4o, to_model: gpt-4o-mini, share: 0.5,
+     start: 2026-07-02}
+  - {kind: tokens, feature: y, input_factor: 1.3, start: 2026-07-01, ramp_days: 5}
+  - {kind: price, model: gpt-4o, discount: 0.2, start: 2026-07-05}
+  - {kind: retries, team: b, failure_rate: 0.5, start: 2026-07-01, end: 2026-07-03}
+  - {kind: launch, team: b, feature: z, model: gpt-4o-mini, start: 2026-07-04,
+     requests_per_day: 100, input_tokens_per_request: 500, output_tokens_per_request: 50}
+"""
 
 
 def no_infinity(frame: pd.DataFrame, what: str) -> None:
@@ -147,3 +167,13 @@ def test_every_reader_answers_or_gives_a_located_error(
                         lambda b=by, f=freq: ws.forecast_table(run, by=b, freq=f),
                     )
                     assert table is None or (table["mean"] >= 0).all()
+                result = answer("scenario", lambda: ws.run_scenario(parse_scenario(SCENARIO)))
+                if result is not None:
+                    ws.save_scenario(result)
+                answer("journal", lambda: ws.journal("2026-Q3").to_csv())
+            answer("actuals journal", lambda: ws.journal("2026-06", basis="actuals").to_csv())
+            answer("FOCUS", lambda: ws.focus(END - dt.timedelta(days=30), END))
+            last = dt.datetime.combine(END, dt.time(23))
+            answer("replay", lambda: ws.replay_alerts(last - dt.timedelta(hours=47), last))
+            answer("backtest", lambda: ws.backtest(horizon=7, windows=2, settings=RunSettings(
+                forecasters="seasonal_naive", n_paths=20), jobs=1))  # fmt: skip
