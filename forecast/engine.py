@@ -41,7 +41,7 @@ from forecast.chunk import (
 )
 from forecast.errors import CostcastError
 from forecast.frame import Panel
-from forecast.intervals import ErrorBank, noise_level, sample_paths
+from forecast.intervals import ErrorBank, lowest_ratio, noise_level, sample_paths
 from forecast.models import COSTLY, FORECASTERS, make_forecaster
 
 MAX_CV_HORIZON = 91
@@ -267,8 +267,9 @@ def run_engine(
     levels = np.array([o.level for o in done])
     classes = np.array([o.cls for o in done])
     rows = np.arange(len(done))
+    floors = np.array([lowest_ratio(o.actual_cv, o.point_cv) for o in done])
     chosen = sample_paths(bank, np.stack([o.point for o in done]), levels, rows, classes,
-                          seeds, n_paths, seed)  # fmt: skip
+                          seeds, n_paths, seed, floors)  # fmt: skip
     for o, paths in zip(done, chosen, strict=True):
         forecasts[o.uid] = SeriesForecast(
             o.uid, o.forecaster, o.members, o.scores.get(o.forecaster), o.scores, o.flag,

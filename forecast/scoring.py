@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from forecast.engine import EngineResult
-from forecast.intervals import BATCH, paths_from
+from forecast.intervals import BATCH, lowest_ratio, paths_from
 from forecast.metrics import coverage, wape
 
 
@@ -36,8 +36,12 @@ def run_score(result: EngineResult, seed: int = 0, n_paths: int = 100) -> dict[s
             rows = np.array([i for i, _ in part])
             z = bank.draw_many(rows, np.array([o.cls for _, o in part]), draws,
                                seeds[start : start + BATCH], H)  # fmt: skip
+            # each floor from the other windows only, as the draws are
+            floors = [lowest_ratio(np.delete(o.actual_cv, j, 0), np.delete(o.point_cv, j, 0))
+                      for _, o in part]  # fmt: skip
             paths = paths_from(np.stack([o.point_cv[j] for _, o in part]),
-                               np.array([o.levels_cv[j] for _, o in part]), z)  # fmt: skip
+                               np.array([o.levels_cv[j] for _, o in part]), z,
+                               np.array(floors))  # fmt: skip
             for (_, o), series_paths in zip(part, paths, strict=True):
                 used.add(o.uid)
                 unit = np.nan_to_num(o.unit_cv[j])

@@ -9,7 +9,7 @@ import pytest
 from forecast.chunk import SeriesInput
 from forecast.engine import run_engine
 from forecast.intensity import better_unit, intensity_forecast
-from forecast.intervals import ErrorBank, extend, growth_exponent, paths_from
+from forecast.intervals import ErrorBank, extend, growth_exponent, lowest_ratio, paths_from
 from forecast.models import ENSEMBLE, resolve_forecasters
 from forecast.selection import choose, chosen_without, combine
 
@@ -76,6 +76,20 @@ def test_paths_keep_the_point_forecast_as_their_mean_and_stay_non_negative():
     assert (paths >= 0).all()
     np.testing.assert_allclose(paths.mean(axis=0), point)  # clipping at 0 moved no mean
     assert paths[:, 1].max() == 0.0  # a zero forecast stays zero
+
+
+def test_no_path_falls_below_the_lowest_day_the_series_has_seen_against_its_forecast():
+    # windows' days against their forecasts: 8 / 10, 12 / 10, 5 / 10 (the lowest, 0.5);
+    # a NaN (a window the series is too young for) and a zero forecast say nothing
+    actual = np.array([[8.0, 12.0], [5.0, 3.0], [np.nan, np.nan]])
+    point = np.array([[10.0, 10.0], [10.0, 0.0], [np.nan, np.nan]])
+    assert lowest_ratio(actual, point) == 0.5
+    assert lowest_ratio(np.array([[0.0, 9.0]]), np.array([[10.0, 10.0]])) == 0.0  # an idle day
+    assert lowest_ratio(np.full((1, 2), np.nan), np.full((1, 2), np.nan)) == 0.0  # no window
+    # three paths of a day forecast at 10, level 1: -10, 10 and 30 before the floor; at
+    # half the forecast the first is 5, then all are rescaled to a mean of 10: x 10 / 15
+    paths = paths_from(np.array([10.0]), 1.0, np.array([[-20.0], [0.0], [20.0]]), 0.5)
+    np.testing.assert_allclose(paths[:, 0], [5 * 10 / 15, 10 * 10 / 15, 30 * 10 / 15])
 
 
 def test_errors_beyond_the_validated_horizon_grow_like_a_power_of_it():
@@ -287,6 +301,12 @@ def test_a_steady_series_keeps_a_sensible_month_beside_bursty_class_mates():
         assert 0.8 < p50 / month.mean() < 1.2, (name, p10, p50, p90, month.mean())
         if name == "steady":  # all its windows its own
             assert p10 / month.mean() > 0.3 and p90 / month.mean() < 2.5, (p10, p90)
+    # The step's windows across its jump ran levels low; centred, their mirror image is a
+    # fall through zero, and 44.5% of its paths sat at zero on day 60. No day of its
+    # windows came in under half its forecast (0.495), and no path goes lower now.
+    step = result.forecasts["step"].paths
+    assert (step[:, 59] > 0).all()
+    assert np.quantile(step[:, -30:].sum(axis=1), 0.1) > 0.2 * step[:, -30:].sum(axis=1).mean()
     # The young series borrows at the three cutoffs it is too young for: a third of those
     # paths replay the step's shape (scaled to its size), and its P10 month is still low
     # (4% of the mean here; 40% without the bursty class-mates).
