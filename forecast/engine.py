@@ -41,8 +41,9 @@ from forecast.chunk import (
 )
 from forecast.errors import CostcastError
 from forecast.frame import Panel
-from forecast.intervals import ErrorBank, lowest_ratio, noise_level, sample_paths
+from forecast.intervals import ErrorBank, noise_level
 from forecast.models import COSTLY, FORECASTERS, make_forecaster
+from forecast.paths import lowest_ratio, sample_paths
 
 MAX_CV_HORIZON = 91
 WORKER_NICE = 5  # added to the workers' niceness (see _Workers)

@@ -37,9 +37,9 @@ forecast plus one whole trajectory, scaled by today's level: empirical
   how few series the class has: a mostly idle series covers its zero days
   for free, and one factor pooled with those left busy series (a source's
   totals) covering half their days.
-- **The mean is the point forecast.** Errors are centred across paths, paths
-  are clipped at zero, and each day is rescaled to the point forecast's mean,
-  so no skew or clipping moves the number that adds up in every total.
+- **The mean is the point forecast.** Errors are centred across paths; the paths
+  themselves (``forecast.paths``) are floored and each day rescaled to the point
+  forecast's mean, so no skew or floor moves the number that adds up in every total.
 """
 
 from __future__ import annotations
@@ -370,59 +370,6 @@ def calibrate_spread(
                      for kind in ("daily", "total")}  # fmt: skip
         out[name]["series"] = n
     return out
-
-
-def lowest_ratio(actual: np.ndarray, point: np.ndarray) -> float:
-    """The lowest a day of a series' own windows came in against its forecast (actual /
-    point, in [0, 1]; 0 where a window held an idle day, or there is no window): the floor
-    of its paths. Centred errors mirror a past jump into a fall: a series whose level went
-    5x, with half its windows across the jump, had half its paths at zero although no
-    day of its had come in under 0.4 of its forecast."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = actual / point
-    seen = ratio[np.isfinite(ratio) & (point > 0)]
-    return float(np.clip(seen.min(), 0.0, 1.0)) if len(seen) else 0.0
-
-
-def paths_from(point: np.ndarray, level: Any, z: np.ndarray, floor: Any = 0.0) -> np.ndarray:
-    """(paths, h) sample paths around ``point`` (h,) whose daily mean is exactly ``point``,
-    none under ``floor`` x ``point`` before that rescale; or of many series at once:
-    ``point`` (series, h), ``level`` and ``floor`` (series,), ``z`` (series, paths, h)."""
-    level = np.asarray(level, dtype=float)[..., None, None]
-    lowest = np.asarray(floor, dtype=float)[..., None, None] * point[..., None, :]
-    paths = np.maximum(point[..., None, :] + level * z, lowest)
-    mean = paths.mean(axis=-2)
-    factor = np.divide(point, mean, out=np.zeros_like(point), where=mean > 0)
-    return np.asarray(paths * factor[..., None, :])
-
-
-def sample_paths(
-    bank: ErrorBank,
-    points: np.ndarray,
-    levels: np.ndarray,
-    rows: np.ndarray,
-    classes: np.ndarray,
-    seeds: np.ndarray,
-    n_paths: int,
-    run_seed: int,
-    floors: np.ndarray | None = None,
-) -> Iterator[np.ndarray]:
-    """Paths per series, in order: ``points`` (series, h), ``rows`` the series' index in the
-    bank (-1 where it has none), ``floors`` each one's ``lowest_ratio`` (0 by default). One
-    draw of cutoffs is shared by every series."""
-    floors = np.zeros(len(points)) if floors is None else floors
-    window_draws = np.random.default_rng(run_seed).integers(0, max(bank.windows, 1), n_paths)
-    if bank.windows == 0:
-        yield from (np.repeat(point[None, :], n_paths, axis=0) for point in points)
-        return
-
-    def drawn(start: int) -> np.ndarray:
-        part = slice(start, start + BATCH)
-        z = bank.draw_many(rows[part], classes[part], window_draws, seeds[part], points.shape[1])
-        return paths_from(points[part], levels[part], z, floors[part])
-
-    for batch in threaded(drawn, range(0, len(points), BATCH)):
-        yield from batch
 
 
 def threaded(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 
 from forecast.engine import EngineResult
-from forecast.intervals import BATCH, lowest_ratio, paths_from
+from forecast.intervals import BATCH
 from forecast.metrics import coverage, wape
+from forecast.paths import lowest_ratio, paths_from
 
 
 def run_score(result: EngineResult, seed: int = 0, n_paths: int = 100) -> dict[str, Any]:

@@ -9,8 +9,9 @@ import pytest
 from forecast.chunk import SeriesInput
 from forecast.engine import run_engine
 from forecast.intensity import better_unit, intensity_forecast
-from forecast.intervals import ErrorBank, extend, growth_exponent, lowest_ratio, paths_from
+from forecast.intervals import ErrorBank, extend, growth_exponent
 from forecast.models import ENSEMBLE, resolve_forecasters
+from forecast.paths import lowest_ratio, paths_from
 from forecast.selection import choose, chosen_without, combine
 
 END = pd.Timestamp("2026-06-30")
