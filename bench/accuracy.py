@@ -207,6 +207,8 @@ def run_real(with_requests: bool, horizons, origins: int, jobs, save: Path | Non
     from forecast.series import daily_drivers
 
     series = real_series(data)
+    if not series:
+        sys.exit(f"{data}: no series of {MIN_DAYS} days or more to score")
     tables = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
