@@ -517,3 +517,28 @@ def test_the_readme_shows_the_rules_defaults():
     assert documented.model_dump(exclude={"deliver"}) == AlertRules().model_dump(
         exclude={"deliver"}
     )
+
+
+def test_scopes_by_a_dimension_a_row_leaves_empty(ledger, tmp_path):
+    """Watching by user where some rows name none: the rows without a user are a scope of
+    their own (user ''), not dropped, and no scope's hours are mixed up. (A pivot table
+    had squeezed the lone scope of ``by: [user]`` into a Series and failed.)"""
+    from forecast.watch.alerts import hourly
+
+    usage = tmp_path / "u.csv"
+    usage.write_text(
+        "timestamp,bucket,team,feature,model,user,requests,input_tokens,output_tokens\n"
+        "2026-03-02T10:00:00Z,1h,ops,a,gpt-4o,,1,1000000,0\n"  # $2.50, no user
+        "2026-03-02T11:00:00Z,1h,ops,a,gpt-4o,u1,1,2000000,0\n"  # $5.00, u1
+        "2026-03-02T11:00:00Z,1h,ops,b,gpt-4o,u1,1,0,100000\n"  # $1.00, u1
+    )
+    ingest_files(ledger, [usage])
+    book = load_price_book()
+    first, last = dt.datetime(2026, 3, 2, 9), dt.datetime(2026, 3, 2, 12)
+    data = hourly(ledger, book, ["user"], first, last)
+    assert data.scopes == [{"user": ""}, {"user": "u1"}]
+    np.testing.assert_allclose(data.cost, [[0, 0], [2.5, 0], [0, 6.0], [0, 0]])
+    np.testing.assert_allclose(data.requests, [[0, 0], [1, 0], [0, 2], [0, 0]])
+    only = hourly(ledger, book, ["deployment"], first, last)  # no row names one
+    assert only.scopes == [{"deployment": ""}]
+    np.testing.assert_allclose(only.cost[:, 0], [0, 2.5, 6.0, 0])

@@ -93,19 +93,26 @@ def hourly(ledger: Ledger, book: PriceBook, by: list[str], first: dt.datetime,
         [first, last],
     ).df()
     hours = pd.date_range(first, last, freq="h")
-    table = frame.pivot_table(index="hour", columns=by,
-                              values=["cost", "requests", "failed", "inputs", "unpriced"],
-                              aggfunc="sum", fill_value=0.0)  # fmt: skip
-    if table.empty:
+    if frame.empty:
         zero = np.zeros((len(hours), 0))
         return Hourly(hours, [], zero, zero, zero, zero, zero)
-    table = table.reindex(hours, fill_value=0.0)
-    scopes_index = table["cost"].columns
-    scopes = [dict(zip(by, (k if isinstance(k, tuple) else (k,)), strict=True))
-              for k in scopes_index]  # fmt: skip
-    return Hourly(hours, scopes, table["cost"].to_numpy(), table["requests"].to_numpy(),
-                  table["failed"].to_numpy(), table["inputs"].to_numpy(),
-                  table["unpriced"].to_numpy())  # fmt: skip
+    # scopes numbered in key order; not a pivot table, whose column selection squeezes a
+    # scope named by an empty value (no user, no deployment) into a Series
+    groups = frame.groupby(by, sort=True, dropna=False)
+    codes = groups.ngroup().to_numpy()
+    keys = groups.size().index
+    scopes = [dict(zip(by, (k if isinstance(k, tuple) else (k,)), strict=True)) for k in keys]
+    row = hours.get_indexer(frame["hour"])
+    on = row >= 0  # every hour is one of them where first is on the hour, as callers give it
+
+    def table(measure: str) -> np.ndarray:
+        out = np.zeros((len(hours), len(scopes)))
+        np.add.at(out, (row[on], codes[on]),
+                  frame[measure].to_numpy(dtype=float, na_value=0.0)[on])  # fmt: skip
+        return out
+
+    return Hourly(hours, scopes, table("cost"), table("requests"), table("failed"),
+                  table("inputs"), table("unpriced"))  # fmt: skip
 
 
 def verdicts(data: Hourly, rules: AlertRules, ledger: Ledger | None = None,
