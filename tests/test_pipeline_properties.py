@@ -24,6 +24,7 @@ from forecast.config import load_config
 from forecast.errors import CostcastError
 from forecast.runs import RunSettings
 from forecast.scenario.schema import parse_scenario
+from forecast.schema import DIMENSIONS
 from forecast.workspace import Workspace
 
 pytestmark = pytest.mark.slow
@@ -128,13 +129,15 @@ def answer(what: str, call):
 
 @settings(max_examples=25, deadline=None, phases=[Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
-@given(st.lists(rows, min_size=1, max_size=60), st.booleans(), reports)
+@given(st.lists(rows, min_size=1, max_size=60), st.booleans(), reports,
+       st.lists(st.sampled_from(DIMENSIONS), min_size=1, max_size=3, unique=True))  # fmt: skip
 def test_every_reader_answers_or_gives_a_located_error(
-    drawn: list[dict], with_requests: bool, report: list[dict]
+    drawn: list[dict], with_requests: bool, report: list[dict], scope: list[str]
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        (folder / "costcast.yaml").write_text(CONFIG)
+        # alerts judged per any dimensions, those a row may leave empty (user) included
+        (folder / "costcast.yaml").write_text(CONFIG + f"alerts: {{by: [{', '.join(scope)}]}}\n")
         config = load_config(folder / "costcast.yaml")
         with Workspace.open(config) as ws:
             files = [usage_csv(folder / "usage.csv", drawn, with_requests)]
