@@ -2,10 +2,11 @@
 located costcast error, never another exception; and no figure is infinite (unknown is
 empty, never inf). Drawn by hypothesis: a few days to ten weeks of hourly rows for up to
 two teams, features and users, on priced and unpriced models, failed calls, deployments,
-files without a request count (one request a row), and an Anthropic usage report, which
-counts tokens but not requests; then KPIs, budget burn, top users,
+files without a request count (one request a row), an Anthropic usage report, which
+counts tokens but not requests, single requests with ids, outcomes per request and per day,
+and a FOCUS bill; then KPIs, budget burn, top users,
 model spread, usage, alerts and their replay, deployment impact, a backtest, a forecast
-with its tables, a scenario on it, and finance's exports."""
+with its tables, a scenario on it, reconciliation and finance's exports."""
 
 from __future__ import annotations
 
@@ -78,6 +79,33 @@ def anthropic_report(path: Path, drawn: list[dict]) -> Path:
     return path
 
 
+requests_ = st.lists(st.fixed_dictionaries({
+    "day": st.integers(0, 69), "hour": st.integers(0, 23), "team": st.sampled_from("ab"),
+    "feature": st.sampled_from("xy"), "model": st.sampled_from(["gpt-4o", "made-up-model"]),
+    "status": st.sampled_from(["success", "error"]), "input_tokens": st.integers(0, 10**6),
+}), max_size=15)  # fmt: skip
+outcomes = st.lists(st.one_of(st.just("success"), st.just("failure"), st.floats(0, 1)),
+                    max_size=15)  # fmt: skip
+daily_outcomes = st.lists(st.tuples(st.integers(0, 69), st.sampled_from("ab"),
+                                    st.sampled_from("xy"), st.integers(0, 50), st.integers(0, 50)),
+                          max_size=8)  # fmt: skip
+bills = st.lists(st.tuples(st.integers(0, 69), st.floats(0, 1e4), st.sampled_from(
+    ["OpenAI", "Anthropic", "Amazon Web Services"])), max_size=8)  # fmt: skip
+
+
+def single_requests(folder: Path, drawn: list[dict], scores: list) -> list[Path]:
+    """Requests with ids (one a row), and outcomes for the first of them."""
+    lines = ["timestamp,team,feature,model,status,request_id,input_tokens,output_tokens"]
+    for i, r in enumerate(drawn):
+        ts = dt.datetime.combine(END - dt.timedelta(days=r["day"]), dt.time(r["hour"], 30))
+        lines.append(f"{ts:%Y-%m-%dT%H:%M:%S}Z,{r['team']},{r['feature']},{r['model']},"
+                     f"{r['status']},req-{i},{r['input_tokens']},10")  # fmt: skip
+    (folder / "requests.csv").write_text("\n".join(lines) + "\n")
+    scored = ["request_id,outcome", *(f"req-{i},{o}" for i, o in enumerate(scores[: len(drawn)]))]
+    (folder / "outcomes.csv").write_text("\n".join(scored) + "\n")
+    return [folder / "requests.csv", folder / "outcomes.csv"]
+
+
 def usage_csv(path: Path, drawn: list[dict], with_requests: bool) -> Path:
     lines = [HEADER if with_requests else HEADER.replace(",requests", "")]
     seen = set()
@@ -130,9 +158,11 @@ def answer(what: str, call):
 @settings(max_examples=25, deadline=None, phases=[Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
 @given(st.lists(rows, min_size=1, max_size=60), st.booleans(), reports,
-       st.lists(st.sampled_from(DIMENSIONS), min_size=1, max_size=3, unique=True))  # fmt: skip
+       st.lists(st.sampled_from(DIMENSIONS), min_size=1, max_size=3, unique=True),
+       st.fixed_dictionaries({"requests": requests_, "scores": outcomes,
+                              "daily": daily_outcomes, "bills": bills}))  # fmt: skip
 def test_every_reader_answers_or_gives_a_located_error(
-    drawn: list[dict], with_requests: bool, report: list[dict], scope: list[str]
+    drawn: list[dict], with_requests: bool, report: list[dict], scope: list[str], more: dict
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -144,6 +174,26 @@ def test_every_reader_answers_or_gives_a_located_error(
             if report:
                 files.append(anthropic_report(folder / "anthropic.json", report))
             ws.ingest(files)
+            if more["requests"]:
+                usage, scored = single_requests(folder, more["requests"], more["scores"])
+                ws.ingest([usage])
+                if more["scores"]:  # (a file of no outcomes is refused: tested elsewhere)
+                    ws.import_outcomes([scored])
+            if more["daily"]:
+                daily = ["date,team,feature,successes,attempts"] + [
+                    f"{END - dt.timedelta(days=d)},{t},{f},{min(a, b)},{max(a, b)}"
+                    for d, t, f, a, b in more["daily"]]  # fmt: skip
+                (folder / "daily.csv").write_text("\n".join(daily) + "\n")
+                answer("daily outcomes", lambda: ws.import_outcomes([folder / "daily.csv"]))
+            if more["bills"]:
+                (folder / "focus.csv").write_text("\n".join(
+                    ["BilledCost,BillingCurrency,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,"
+                     "ServiceCategory,ProviderName,SubAccountId,ChargeDescription,x_Model"]
+                    + [f"{cost:.2f},USD,{END - dt.timedelta(days=d)}T00:00:00Z,"
+                       f"{END - dt.timedelta(days=d - 1)}T00:00:00Z,Usage,AI and Machine Learning,"
+                       f"{who},acct,usage,gpt-4o" for d, cost, who in more["bills"]]) + "\n")  # fmt: skip
+                ws.import_billed([folder / "focus.csv"])
+                answer("reconciliation", ws.reconcile)
             for by in ("team", "user,model", "deployment"):
                 answer(f"kpis by {by}", lambda by=by: ws.kpis(by=by, freq="week"))
             answer("budget burn", ws.budget_burn)
