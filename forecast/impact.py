@@ -142,10 +142,12 @@ def _impact(
     }
     sign = "+" if monthly >= 0 else "-"
     if cpr_before > 0:
-        interval = (f"95% CI {low:+.0%} to {high:+.0%}" if np.isfinite([low, high]).all()
+        # a decimal for a change under 10%, where whole percents read "-0%" for -0.3%
+        d = 1 if abs(change) < 0.1 else 0
+        interval = (f"95% CI {low:+.{d}%} to {high:+.{d}%}" if np.isfinite([low, high]).all()
                     else "too few days paired by weekday for a 95% CI")  # fmt: skip
         verb = "raised" if change >= 0 else "lowered"
-        what = f"{verb} cost per request of {feature} by {abs(change):.0%} ({interval})"
+        what = f"{verb} cost per request of {feature} by {abs(change):.{d}%} ({interval})"
     elif cpr_after > 0:
         what = f"made {feature}'s requests cost {cpr_after:.4g} USD each, where they were free"
     else:

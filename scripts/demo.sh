@@ -58,3 +58,15 @@ for row in csv.DictReader(sys.stdin):
         print(f\"{row['team']}/{row['feature']} {row['period_start'][:7]}: {float(row['cost_usd']):,.2f} USD, \"
               f\"{float(row['successful_outcomes']):,.0f} of {int(row['outcome_attempts']):,} tickets resolved \"
               f\"({float(row['resolution_rate']):.0%}), {float(row['cost_per_successful_outcome']):.4f} USD a resolved ticket\")"
+
+echo "== 11. spend watch: the quarter's budgets, the alerts a watch raises now, and deployments by cost impact"
+costcast kpis --config "$CONFIG" --budget-burn
+echo "      (exit code 1 means alerts fired: the demo's Q4 budgets land above 85%; --dry-run records and sends nothing)"
+code=0
+costcast watch --config "$CONFIG" --dry-run || code=$?
+[ "$code" -le 1 ] || exit "$code"  # 2 would be a real error
+costcast impact --list --config "$CONFIG" --output json \
+  | python -c "
+import json, sys
+for row in json.load(sys.stdin)[:5]:
+    print(row.get('summary') or f\"{row['deployment']}: {row['why_unmeasured']}\")"

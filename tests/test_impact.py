@@ -61,6 +61,9 @@ def test_the_interval_covers_the_true_change_on_noisy_days(ledger, tmp_path):
     true = (1100 * 2.5 + 1000) / (1000 * 2.5 + 1000) - 1  # +7.1%
     assert found["change_low"] < true < found["change_high"]
     assert found["change_high"] - found["change_low"] < 0.15
+    # under 10%, a decimal: a bound of -0.3% read "-0%"
+    low, high = found["change_low"], found["change_high"]
+    assert f"by {found['change']:.1%} (95% CI {low:+.1%} to {high:+.1%})" in found["summary"]
 
 
 def test_mistakes_and_the_ranking(ledger, tmp_path):
