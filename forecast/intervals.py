@@ -36,7 +36,8 @@ forecast plus one whole trajectory, scaled by today's level: empirical
   of sample. Per idle-day class, shrunk towards the run's pooled factor by
   how few series the class has: a mostly idle series covers its zero days
   for free, and one factor pooled with those left busy series (a source's
-  totals) covering half their days.
+  totals) covering half their days. The pooled factor leaves out the days
+  that missed by nothing (idle, forecast idle).
 - **The mean is the point forecast.** Errors are centred across paths; the paths
   themselves (``forecast.paths``) are floored and each day rescaled to the point
   forecast's mean, so no skew or floor moves the number that adds up in every total.
@@ -355,11 +356,18 @@ def calibrate_spread(
 
     def factor(kind: str, cls: int | None = None) -> float:
         """The ``coverage`` quantile of what the days (or totals) needed, of one class."""
-        values = []
+        parts = []
         for need in needs:
             rows = slice(None) if cls is None else bank.classes[need.series] == cls
-            values.append(getattr(need, kind)[rows].ravel())
-        return float(np.clip(np.quantile(np.concatenate(values), coverage), 0.5, 5.0))
+            parts.append(getattr(need, kind)[rows].ravel())
+        values = np.concatenate(parts)
+        # The pooled factor, every class's prior, from the days (or totals) that missed by
+        # anything: an idle day forecast idle needs no stretch whatever the interval, and
+        # counted, such days set the prior by the share of idle days, not by what the days
+        # with usage need (a class's own factor keeps them: they are its to cover).
+        if cls is None and (values > 0).any():
+            values = values[values > 0]
+        return float(np.clip(np.quantile(values, coverage), 0.5, 5.0))
 
     out: dict[str, Any] = {kind: factor(kind) for kind in ("daily", "total")}
     held_out = np.concatenate([need.series for need in needs])

@@ -192,8 +192,8 @@ def test_few_trajectories_are_stretched_until_held_out_windows_are_covered():
 def test_busy_and_mostly_idle_series_are_stretched_apart():
     """Half the series are busy (a normal error every day), half mostly idle (one error
     and its opposite in each week: five days of seven and every week's total exactly
-    right). One factor pooled over both is held down by the idle days covered for free:
-    the busy series' fresh days fall inside in about 73% of cases. Per class, each covers
+    right). One factor pooled over both was held down by the idle days covered for free:
+    the busy series' fresh days fell inside in about 73% of cases. Per class, each covers
     its own (the busy class's factor weighs 30 / 33 its own, 3 / 33 the pooled one)."""
     rng = np.random.default_rng(7)
 
@@ -209,7 +209,7 @@ def test_busy_and_mostly_idle_series_are_stretched_apart():
     bank = ErrorBank(errors, classes, np.ones(60), np.full(6, 7))
     bank.calibrate(seed=0)
     assert bank.factors["smooth"]["series"] == bank.factors["mostly_idle"]["series"] == 30
-    assert bank.spread[0] > max(bank.factors["daily"], bank.factors["total"]) > bank.spread[2]
+    assert bank.spread[0] > bank.spread[2] and bank.factors["daily"] > bank.spread[2]
     fresh = rng.normal(0, 1, size=(60, 5, 7))
     fresh[idle] = sparse((30, 5))
     draws = rng.integers(0, 6, 500)
@@ -219,6 +219,23 @@ def test_busy_and_mostly_idle_series_are_stretched_apart():
         inside.append(((fresh[i] >= lo) & (fresh[i] <= hi)).mean())
     assert 0.78 <= np.mean(inside[:30]) <= 0.9
     assert 0.78 <= np.mean(inside[30:]) <= 0.92
+
+
+def test_the_pooled_stretch_is_what_the_days_that_missed_need():
+    """Half the series idle and forecast idle (every error exactly 0), half busy: the
+    pooled factor, every class's prior, is the busy half's own within sampling noise. Had
+    the idle days counted, half the days needing no stretch would have put the pooled
+    80% quantile at the busy days' 60% one."""
+    rng = np.random.default_rng(3)
+    busy = rng.normal(0, 1, size=(30, 6, 7))
+    errors = np.concatenate([busy, np.zeros((30, 6, 7))])
+    classes = np.r_[np.zeros(30, dtype=int), np.full(30, 2)]
+    mixed = ErrorBank(errors, classes, np.ones(60), np.full(6, 7))
+    alone = ErrorBank(busy, classes[:30], np.ones(30), np.full(6, 7))
+    mixed.calibrate(seed=0)
+    alone.calibrate(seed=0)
+    for kind in ("daily", "total"):
+        assert mixed.factors[kind] == pytest.approx(alone.factors[kind], rel=0.05)
 
 
 def test_intensity_carries_a_growing_prompt_forward():
