@@ -355,19 +355,7 @@ def calibrate_spread(
         bank.spread = saved
 
     def factor(kind: str, cls: int | None = None) -> float:
-        """The ``coverage`` quantile of what the days (or totals) needed, of one class."""
-        parts = []
-        for need in needs:
-            rows = slice(None) if cls is None else bank.classes[need.series] == cls
-            parts.append(getattr(need, kind)[rows].ravel())
-        values = np.concatenate(parts)
-        # The pooled factor, every class's prior, from the days (or totals) that missed by
-        # anything: an idle day forecast idle needs no stretch whatever the interval, and
-        # counted, such days set the prior by the share of idle days, not by what the days
-        # with usage need (a class's own factor keeps them: they are its to cover).
-        if cls is None and (values > 0).any():
-            values = values[values > 0]
-        return float(np.clip(np.quantile(values, coverage), 0.5, 5.0))
+        return _stretch(needs, kind, bank.classes, cls, coverage)
 
     out: dict[str, Any] = {kind: factor(kind) for kind in ("daily", "total")}
     held_out = np.concatenate([need.series for need in needs])
@@ -378,6 +366,23 @@ def calibrate_spread(
                      for kind in ("daily", "total")}  # fmt: skip
         out[name]["series"] = n
     return out
+
+
+def _stretch(needs: list[_Needs], kind: str, classes: np.ndarray, cls: int | None,
+             coverage: float) -> float:  # fmt: skip
+    """The ``coverage`` quantile of what the days (or totals) of one class needed, or of
+    every class (``cls`` None): the pooled factor, every class's prior, from the days that
+    missed by anything. An idle day forecast idle needs no stretch whatever the interval;
+    counted, such days set the prior by the share of idle days, not by what the days with
+    usage need (a class's own factor keeps them: they are its to cover)."""
+    parts = []
+    for need in needs:
+        rows = slice(None) if cls is None else classes[need.series] == cls
+        parts.append(getattr(need, kind)[rows].ravel())
+    values = np.concatenate(parts)
+    if cls is None and (values > 0).any():
+        values = values[values > 0]
+    return float(np.clip(np.quantile(values, coverage), 0.5, 5.0))
 
 
 def threaded(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
