@@ -204,7 +204,7 @@ def demo_speed() -> None:
     from forecast.ledger import Ledger
     from forecast.workspace import Workspace
 
-    def best(call, runs: int = 3) -> float:
+    def best(call, runs: int = 7) -> float:
         times = []
         for _ in range(runs):
             start = time.perf_counter()

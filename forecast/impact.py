@@ -90,11 +90,16 @@ def _daily(
     """Per day relative to the start (-window..-1 before, 0.. after): requests, cost, tokens."""
     first = (start - pd.Timedelta(days=window)).date()
     priced = priced_usage_sql(ledger, book, first, stop.date(), strict=False)
-    sums = ", ".join(f"CAST(sum({c}) AS DOUBLE) AS {k}" for k, c in KINDS.items())
+    # per request: the cost and tokens of the rows that count their requests (a token-only
+    # source's beside them would inflate both)
+    counted = "requests IS NOT NULL"
+    sums = ", ".join(
+        f"CAST(sum({c}) FILTER (WHERE {counted}) AS DOUBLE) AS {k}" for k, c in KINDS.items()
+    )
     frame = ledger.con.execute(
         f"""SELECT CAST(floor(epoch(ts - ?::TIMESTAMP) / 86400) AS INTEGER) AS day,
                    CAST(sum(requests) AS DOUBLE) AS requests,
-                   {cost_sum()} AS cost,
+                   {cost_sum(counted)} AS cost,
                    {sums}
             FROM ({priced})
             WHERE team = ? AND feature = ? AND ts >= ?::TIMESTAMP - INTERVAL {int(window)} DAY

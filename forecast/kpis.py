@@ -14,8 +14,9 @@ Formulas (all per group and period; cost is the book's, failed and retried calls
   ``cost_per_successful_outcome`` = the cost of the usage the outcomes cover / successful
   outcomes, where outcomes were imported (``forecast.outcomes``)
 
-Where a source counts tokens but not requests, the per-request figures are unknown (null);
-where the book cannot price a model, the cost figures are unknown: never zero.
+Where a source counts tokens but not requests, the per-request figures are unknown (null),
+and beside a source that counts them, its tokens stay out of the per-request figures; where
+the book cannot price a model, the cost figures are unknown: never zero.
 """
 
 from __future__ import annotations
@@ -82,8 +83,11 @@ def _sql(
     def same(a: str, b: str) -> str:  # the same group in two relations
         return "".join(f' AND {a}."{k}" IS NOT DISTINCT FROM {b}."{k}"' for k in keys)
 
+    # per request: the tokens of the rows that count their requests (a token-only source's
+    # tokens over another source's requests would inflate the ratio)
     tokens = ", ".join(
-        f"CAST(sum({column}) AS DOUBLE) AS t_{k}" for k, column in KIND_COLUMNS.items()
+        f"CAST(sum({column}) FILTER (WHERE requests IS NOT NULL) AS DOUBLE) AS t_{k}"
+        for k, column in KIND_COLUMNS.items()
     )
     # rounded half to even, as numpy would: the figures are shown, and compared, rounded
     per_request = ", ".join(
@@ -97,11 +101,6 @@ def _sql(
     )
     return f"""
         WITH rows AS (SELECT * FROM ({priced})),
-        daily AS (
-            SELECT CAST(ts AS DATE) AS day {group}, sum(requests) AS requests,
-                   sum(input_tokens) AS input_tokens
-            FROM rows GROUP BY ALL
-        ),
         periods AS (
             SELECT CAST(date_trunc('{freq}', ts) AS DATE) AS period_start {group},
                    sum(requests) AS requests,
@@ -114,14 +113,7 @@ def _sql(
                    {tokens}
             FROM rows GROUP BY ALL
         ),
-        baseline AS (
-            SELECT p.period_start {"".join(f', p."{k}"' for k in keys)},
-                   sum(d.input_tokens) / nullif(sum(d.requests), 0) AS baseline_input_per_request
-            FROM periods p JOIN daily d ON TRUE {same("d", "p")}
-                 AND d.day >= p.period_start - INTERVAL {int(baseline_days)} DAY
-                 AND d.day < p.period_start
-            GROUP BY ALL
-        ),
+        baseline AS ({_baseline_sql(keys, freq, baseline_days)}),
         found AS ({found}),
         joined AS (
             SELECT p.* EXCLUDE (cost_usd, failed_cost_usd), {per_request},
@@ -147,6 +139,38 @@ def _sql(
                    AS cost_per_successful_outcome
         FROM joined ORDER BY ALL
         """
+
+
+def _baseline_sql(keys: list[str], freq: str, baseline_days: int) -> str:
+    """Per group and period: input tokens per request over the ``baseline_days`` before the
+    period starts."""
+    group = "".join(f', "{k}"' for k in keys)
+    days = int(baseline_days)
+    if freq == "day" or (freq == "week" and days % 7 == 0):
+        # the periods tile the days before a period exactly (28 days are 4 weeks): a window
+        # over the periods themselves, with no second pass over the rows
+        partition = ", ".join(f'"{k}"' for k in keys)
+        return f"""
+            SELECT period_start {group}, sum(t_input) OVER w / nullif(sum(requests) OVER w, 0)
+                       AS baseline_input_per_request
+            FROM periods
+            WINDOW w AS ({f"PARTITION BY {partition}" if keys else ""} ORDER BY period_start
+                         RANGE BETWEEN INTERVAL {days} DAY PRECEDING
+                               AND INTERVAL 1 DAY PRECEDING)"""
+
+    def same(a: str, b: str) -> str:
+        return "".join(f' AND {a}."{k}" IS NOT DISTINCT FROM {b}."{k}"' for k in keys)
+
+    return f"""
+            SELECT p.period_start {"".join(f', p."{k}"' for k in keys)},
+                   sum(d.input_tokens) / nullif(sum(d.requests), 0) AS baseline_input_per_request
+            FROM periods p JOIN (
+                SELECT CAST(ts AS DATE) AS day {group}, sum(requests) AS requests,
+                       sum(input_tokens) FILTER (WHERE requests IS NOT NULL) AS input_tokens
+                FROM rows GROUP BY ALL
+            ) d ON TRUE {same("d", "p")}
+                 AND d.day >= p.period_start - INTERVAL {days} DAY AND d.day < p.period_start
+            GROUP BY ALL"""
 
 
 def top_users(

@@ -115,3 +115,58 @@ def test_ratios_over_nothing_are_unknown_never_infinite(ledger, tmp_path, book, 
     code, out, err = cli("kpis", "--by", "team", "--output", "json")
     assert code == 0, err
     assert "Infinity" not in out and '"token_inflation": null' in out
+
+
+@pytest.mark.parametrize("freq", ["day", "week", "month"])
+def test_token_inflation_against_the_28_days_before_each_period(ledger, tmp_path, book, freq):
+    """Two teams over three months with idle days and weeks, prompts that drift, and a day
+    with no request count: each period's baseline, worked out from the rows with pandas, is
+    the input tokens per request over the 28 days before the period starts (the uncounted
+    day's tokens are in neither ratio: they came with no requests to divide by)."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2026-01-01", "2026-03-31", freq="D")
+    rows = []
+    a, b = "workspace_id:a", "workspace_id:b"  # team names as the Anthropic report gives them
+    for team, skip in ((a, 0.2), (b, 0.5)):
+        for i, day in enumerate(days):
+            if rng.random() < skip or (team == b and 20 <= i < 34):  # idle days, 2 weeks
+                continue
+            calls = int(rng.integers(1, 50))
+            per_call = 1000 + 10 * i + int(rng.integers(0, 300))  # prompts drift up
+            rows.append((day, team, calls, calls * per_call))
+    usage = pd.DataFrame(rows, columns=["day", "team", "requests", "input_tokens"])
+    lines = [f"{d:%Y-%m-%d}T00:00:00Z,1d,{t},f,gpt-4o,success,{r},{n},0"
+             for d, t, r, n in usage.itertuples(index=False)]  # fmt: skip
+    (tmp_path / "u.csv").write_text(HEADER + "\n".join(lines) + "\n")
+    # Anthropic's usage report counts tokens but not requests: a day of team a's whose tokens
+    # must stay out of both ratios
+    report = {"data": [{"starting_at": "2026-02-10T00:00:00Z", "ending_at": "2026-02-11T00:00:00Z",
+                        "results": [{"model": "claude-sonnet-4-5-20250929", "workspace_id": "a",
+                                     "uncached_input_tokens": 99_999_999, "output_tokens": 0}]}],
+              "has_more": False, "next_page": None}  # fmt: skip
+    (tmp_path / "t.json").write_text(json.dumps(report))
+    ingest_files(ledger, [tmp_path / "u.csv", tmp_path / "t.json"])
+    frame = kpis(ledger, book, by="team", freq=freq)
+    checked = 0
+    for row in frame.itertuples(index=False):
+        start = pd.Timestamp(row.period_start)
+        mine = usage[(usage["team"] == row.team) & (usage["day"] < start)
+                     & (usage["day"] >= start - pd.Timedelta(days=28))]  # fmt: skip
+        first = usage[(usage["team"] == row.team) & (usage["day"] >= start)]
+        period_end = start + {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1),
+                              "month": pd.DateOffset(months=1)}[freq]  # fmt: skip
+        now = first[first["day"] < period_end]
+        if mine["requests"].sum() == 0 or now["requests"].sum() == 0:
+            assert pd.isna(row.token_inflation)
+            continue
+        expected = (now["input_tokens"].sum() / now["requests"].sum()) / (
+            mine["input_tokens"].sum() / mine["requests"].sum()
+        ) - 1
+        assert row.token_inflation == pytest.approx(expected, abs=2e-6), (row.team, start)
+        checked += 1
+    assert checked >= {"day": 80, "week": 15, "month": 3}[freq]
