@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.config import Budget
+from forecast.errors import CostcastError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.periods import exceed_share
@@ -56,7 +57,15 @@ def budget_burn(
     window: int = WINDOW,
 ) -> pd.DataFrame:
     """One row per budget whose period holds ``as_of`` (see the module docstring)."""
-    as_of = as_of or usage_hours(ledger)[1].date()
+    last = usage_hours(ledger)[1].date()
+    if as_of is not None and as_of > last:
+        # the days after the ledger's last are unknown, not spent-nothing
+        raise CostcastError(
+            f"the ledger's usage ends on {last}: budget burn as of {as_of} would count the "
+            "days after it as spending nothing", param="to",
+            hint=f"ingest usage up to {as_of}, or ask as of {last} or earlier",
+        )  # fmt: skip
+    as_of = as_of or last
     run = _latest_run(ledger)
     rows = []
     for budget in budgets:

@@ -82,6 +82,13 @@ def test_cli_and_api_show_it(cli, tmp_path, monkeypatch):
     code, out, err = cli("kpis", "--budget-burn", "--output", "csv")
     assert code == 0, err
     assert "2026-06,search" in out and "2026-06-29" in out
+    # a day whose period no budget covers: an empty table that says why
+    code, out, err = cli("kpis", "--budget-burn", "--to", "2026-05-20", "--output", "csv")
+    assert code == 0, err
+    assert "no budget's period holds 2026-05-20 (budgets for 2026-06)" in err
+    # a day past the ledger's last (06-15): those days are unknown, not spent-nothing
+    code, out, err = cli("kpis", "--budget-burn", "--to", "2026-06-20")
+    assert code == 2 and "usage ends on 2026-06-15" in err and "--to" in err
 
 
 def test_budget_alerts_by_hand(constant):

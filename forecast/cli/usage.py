@@ -198,7 +198,10 @@ def kpis(
     first, last = parse_date(start, "from"), parse_date(end, "to")
     with workspace(config, read_only=True) as ws:
         if budget_burn:
-            emit(ws.budget_burn(last), output, title="budgets in progress")
+            burn = ws.budget_burn(last)
+            if burn.empty:  # an empty table must say why
+                err.print(_no_budget_in_progress(ws, last))
+            emit(burn, output, title="budgets in progress")
             return
         if model_spread or routing_savings:
             _model_spread(ws, first, last, share, routing_savings, output)
@@ -263,3 +266,15 @@ def ingests_remove(
         removed = ws.remove_ingests(ingest_ids)
     for ingest_id, rows in removed.items():
         err.print(f"removed ingest {ingest_id}: {rows:,} ledger rows")
+
+
+def _no_budget_in_progress(ws: Workspace, day: dt.date | None) -> str:
+    from forecast.usage import usage_hours
+
+    when = day or usage_hours(ws.ledger)[1].date()
+    periods = sorted({b.period for b in ws.config.budgets})
+    if not periods:
+        return "no budgets: add them to costcast.yaml (budgets: - {period: 2027-Q1, amount: ...})"
+    return (f"no budget's period holds {when} (budgets for {', '.join(periods)}); "
+            "--to DATE takes another day")  # fmt: skip
+
