@@ -277,4 +277,3 @@ def _no_budget_in_progress(ws: Workspace, day: dt.date | None) -> str:
         return "no budgets: add them to costcast.yaml (budgets: - {period: 2027-Q1, amount: ...})"
     return (f"no budget's period holds {when} (budgets for {', '.join(periods)}); "
             "--to DATE takes another day")  # fmt: skip
-
