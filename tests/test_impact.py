@@ -90,6 +90,9 @@ def test_cli_impact(cli, tmp_path, monkeypatch):
     assert code == 0 and "triage@v2" in out
     code, _, err = cli("impact", "nope")
     assert code == 2 and "no deployment 'nope'" in err
+    # none since a later day: an empty ranking that says why, not a blank line
+    code, out, err = cli("impact", "--list", "--since", "2027-01-01")
+    assert code == 0 and "no deployments since 2027-01-01" in err and "triage" not in out
 
 
 def test_free_before_and_too_few_days_say_so(cli, tmp_path, monkeypatch):

@@ -170,3 +170,20 @@ def test_token_inflation_against_the_28_days_before_each_period(ledger, tmp_path
         assert row.token_inflation == pytest.approx(expected, abs=2e-6), (row.team, start)
         checked += 1
     assert checked >= {"day": 80, "week": 15, "month": 3}[freq]
+
+
+def test_empty_tables_say_why(ledger, tmp_path, cli, monkeypatch):
+    ingest_files(ledger, [fortnight(tmp_path / "u.csv")])  # 2026-03-02 to 03-15, no users
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COSTCAST_DB", str(ledger.path))
+    ledger.close()
+    span = "the ledger's usage runs from 2026-03-02 to 2026-03-15"
+    for command in (("usage",), ("kpis",)):
+        code, out, err = cli(*command, "--from", "2027-01-01", "--output", "csv")
+        assert code == 0, err
+        assert f"no usage from 2027-01-01 to the end: {span}" in err, command
+        assert len(out.strip().splitlines()) == 1  # the header alone
+    code, _, err = cli("kpis", "--top-users")
+    assert code == 0 and f"no usage names a user (the user column): {span}" in err
+    code, _, err = cli("kpis", "--model-spread")
+    assert code == 0 and "no feature was served by more than one model" in err

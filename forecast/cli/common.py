@@ -85,8 +85,13 @@ def dask_client(address: str | None) -> Any:  # a distributed.Client, or None
         ) from None
 
 
-def emit(frame: pd.DataFrame, output: Output, title: str | None = None) -> None:
-    """Print a frame as a rich table, CSV or a JSON list of records on stdout."""
+def emit(
+    frame: pd.DataFrame, output: Output, title: str | None = None, empty: str | None = None
+) -> None:
+    """Print a frame as a rich table, CSV or a JSON list of records on stdout; where it has
+    no rows, ``empty`` says why on stderr (an empty table alone reads as a fault)."""
+    if frame.empty and empty:
+        err.print(f"[yellow]note[/yellow] {empty}")
     if output is Output.csv:
         sys.stdout.write(csv_text(frame, date_format="%Y-%m-%dT%H:%M:%SZ"))
     elif output is Output.json:
@@ -152,6 +157,9 @@ def tables(frame: pd.DataFrame, title: str | None, width: int) -> list[Table]:
 
 def say_provenance(read: dict[str, Any], of: str = "") -> None:
     """On stderr: the ledger rows a figure was read from (``usage_provenance``)."""
+    if not read["rows"]:
+        err.print(f"from no ledger rows{of}")
+        return
     err.print(f"from {read['rows']:,} ledger rows{of}, {read['first_day']} to "
               f"{read['last_day']}, content hash {read['content_hash']}")  # fmt: skip
 

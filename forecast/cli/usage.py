@@ -124,17 +124,27 @@ def usage(
 
     A group with usage the book cannot price shows its cost as unknown (empty, never zero)
     and counts those requests in unpriced_requests; --strict makes it an error."""
+    first, last = parse_date(start, "from"), parse_date(end, "to")
     with workspace(config, read_only=True) as ws:
-        frame = ws.usage(
-            by=by, freq=freq, start=parse_date(start, "from"), end=parse_date(end, "to"),
-            strict=strict,
-        )  # fmt: skip
+        frame = ws.usage(by=by, freq=freq, start=first, end=last, strict=strict)
         if frame["unpriced_requests"].any():  # only then is the book asked what it lacks
             for label in ws.unpriced():
                 err.print(
                     f"[yellow]warning[/yellow] no price for {label}: its cost shows as unknown"
                 )
-    emit(frame, output, title=f"usage by {by or 'total'} per {freq}")
+        why = _outside(ws, first, last) if frame.empty else None
+    emit(frame, output, title=f"usage by {by or 'total'} per {freq}", empty=why)
+
+
+def _outside(ws: Workspace, first: dt.date | None, last: dt.date | None, that: str = "") -> str:
+    """Why a window of the ledger holds no usage (``that`` ...): where the ledger's usage
+    lies."""
+    from forecast.usage import usage_hours
+
+    since, until = usage_hours(ws.ledger)
+    window = f" from {first or 'the start'} to {last or 'the end'}" if first or last else ""
+    return (f"no usage{window}{' ' + that if that else ''}: the ledger's usage runs from "
+            f"{since.date()} to {until.date()}")  # fmt: skip
 
 
 # Long on purpose: one command, its options (each with its formula in --help) and its views.
@@ -199,9 +209,8 @@ def kpis(
     with workspace(config, read_only=True) as ws:
         if budget_burn:
             burn = ws.budget_burn(last)
-            if burn.empty:  # an empty table must say why
-                err.print(_no_budget_in_progress(ws, last))
-            emit(burn, output, title="budgets in progress")
+            emit(burn, output, title="budgets in progress",
+                 empty=_no_budget_in_progress(ws, last) if burn.empty else None)  # fmt: skip
             return
         if model_spread or routing_savings:
             _model_spread(ws, first, last, share, routing_savings, output)
@@ -213,11 +222,14 @@ def kpis(
 
                 lorenz_chart(ws.user_costs(start=first, end=last), plot)
                 err.print(f"wrote {plot}")
-            emit(frame, output, title=f"the top 5% of users' share of cost per {freq}")
+            emit(frame, output, title=f"the top 5% of users' share of cost per {freq}",
+                 empty=_outside(ws, first, last, "names a user (the user column)")
+                 if frame.empty else None)  # fmt: skip
             return
         frame = ws.kpis(by=by, freq=freq, start=first, end=last)
         source = ws.usage_provenance(first, last)
-    emit(frame, output, title=f"KPIs by {by or 'total'} per {freq}")
+        why = _outside(ws, first, last) if frame.empty else None
+    emit(frame, output, title=f"KPIs by {by or 'total'} per {freq}", empty=why)
     say_provenance(source)
 
 
@@ -229,7 +241,9 @@ def _model_spread(ws: Workspace, first: dt.date | None, last: dt.date | None, sh
     if scenario is not None:
         scenario.write_text(routing_scenario(frame))
         err.print(f"wrote {scenario}: run it with costcast scenario run {scenario}")
-    emit(frame, output, title="cost per request of each model of a feature, and routing savings")
+    emit(frame, output, title="cost per request of each model of a feature, and routing savings",
+         empty="no feature was served by more than one model (with counted requests) in the "
+         "window")  # fmt: skip
 
 
 @app.command()

@@ -58,7 +58,11 @@ def impact(
             ranked = ws.rank_deployments(since=parse_date(since, "since"), window=window)
             if output is Output.table and not ranked.empty:  # the sentence is the JSON's
                 ranked = ranked.drop(columns=["summary"])
-            emit(ranked, output, title=f"deployments by monthly cost change ({window}-day windows)")
+            none = ("no deployments" + (f" since {since}" if since else "") + ": tag usage "
+                    "rows in their deployment column, or list them under deployments: in "
+                    "costcast.yaml (id, time, team or feature)")  # fmt: skip
+            emit(ranked, output, title=f"deployments by monthly cost change ({window}-day windows)",
+                 empty=none)  # fmt: skip
             return
         if deployment is None:
             raise CostcastError("name a deployment, or ask for --list", param="deployment")
