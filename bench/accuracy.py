@@ -63,8 +63,25 @@ MIN_HISTORY = 28
 BASELINES = ("SeasonalNaive(7)", "AutoETS(7)", "Prophet()")
 
 
+# the real-usage format's counts; a file may leave out any of them (a source that reports
+# none of a kind), so long as some token count or cost is there
+COUNTS = ("requests", "input_tokens", "cached_input_tokens", "cache_write_tokens",
+          "output_tokens", "cost_usd", "total_tokens")  # fmt: skip
+
+
 def real_series(path: Path) -> dict[str, pd.DataFrame]:
-    frame = pd.read_csv(path, parse_dates=["date"])
+    frame = pd.read_csv(path)
+    missing = {"series", "date"} - set(frame.columns)
+    if missing or not set(COUNTS[1:]) & set(frame.columns):
+        sys.exit(f"{path}: expected the columns series, date and token counts or cost_usd "
+                 f"(the real-usage format); it has {', '.join(map(str, frame.columns))}")  # fmt: skip
+    frame = frame.assign(date=pd.to_datetime(frame["date"]),
+                         **{c: np.nan for c in COUNTS if c not in frame.columns})  # fmt: skip
+    if "model" in frame.columns:  # a stream's per-model split beside its total: one series each
+        split = frame["model"].notna() & (frame["model"] != "ALL")
+        named = ~frame["series"].astype(str).str.contains("/")
+        frame.loc[split & named, "series"] = (frame["series"].astype(str) + "/"
+                                              + frame["model"].astype(str))  # fmt: skip
     out = {}
     for name, part in frame.groupby("series", sort=True):
         if len(part) >= MIN_DAYS:

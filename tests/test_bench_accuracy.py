@@ -67,3 +67,28 @@ def test_every_kind_of_source_is_scored_at_what_it_cost(tmp_path, capsys):
     with_requests = accuracy.canonical_rows(series, with_requests=True)
     calls = with_requests.groupby("team")["requests"].apply(list)
     assert calls["split"] == [3] * 70 and pd.isna(calls["total"]).all()
+
+
+def test_a_file_with_fewer_columns_and_models_under_the_stream_name(tmp_path, capsys):
+    """Per-model rows that keep the stream's name beside its total (model ALL) are their
+    own series, not added into the total; absent count columns count as not reported."""
+    accuracy = _accuracy()
+    days = pd.date_range("2024-01-01", periods=61).date
+    rows = [{"series": "s", "date": d, "model": m, "input_tokens": n, "output_tokens": 0}
+            for d in days for m, n in (("ALL", 30), ("a", 10), ("b", 20))]  # fmt: skip
+    path = tmp_path / "few.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    series = accuracy.real_series(path)
+    assert sorted(series) == ["s", "s/a", "s/b"]
+    tokens = accuracy.canonical_rows(series, with_requests=True)
+    # 61 days, Monday to Friday, shifted by whole weeks to end by the benchmark's Sunday:
+    # the last five days fall past it, 56 are left
+    assert tokens.groupby(["team", "feature"])["input_tokens"].sum().to_dict() == {
+        ("s", "a"): 56 * 10, ("s", "all"): 56 * 30, ("s", "b"): 56 * 20}  # fmt: skip
+    (tmp_path / "bad.csv").write_text("day,tokens\n2024-01-01,5\n")
+    try:
+        accuracy.real_series(tmp_path / "bad.csv")
+    except SystemExit as stop:
+        assert "expected the columns series, date" in str(stop)
+    else:
+        raise AssertionError("a file of another format must stop the benchmark")
