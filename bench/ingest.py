@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 from pathlib import Path
 
 # This folder has a forecast.py: keep it off the import path.
@@ -153,12 +154,7 @@ def outcome_kpis(ledger_path: Path, folder: Path, rows: int) -> None:
         book = load_price_book()
 
         def best(call) -> float:
-            times = []
-            for _ in range(3):
-                start = time.perf_counter()
-                call()
-                times.append(time.perf_counter() - start)
-            return min(times)
+            return min(timeit.repeat(call, repeat=3, number=1))
 
         bare = best(lambda: ledger.con.execute(
             """SELECT date_trunc('week', ts), team, sum(requests), sum(input_tokens),
