@@ -25,7 +25,7 @@ from duckdb import DuckDBPyConnection
 
 from forecast import request_index, rollup
 from forecast.errors import LedgerError, NotFoundError
-from forecast.schema import BILLED_DDL, LEDGER_DDL, RESULTS_DDL, RUNS_DDL
+from forecast.schema import BILLED_DDL, LEDGER_DDL, RESULTS_DDL, RUNS_DDL, table_exists
 
 # DuckDB would otherwise take 80% of RAM; ingesting 10M rows stays within
 # this by spilling to <ledger>.tmp.
@@ -271,19 +271,10 @@ class Ledger:
         self.registered[name] = key
 
     def has_table(self, name: str) -> bool:
-        """A table or view of that name exists (read from DuckDB's own catalog functions,
-        half the time of information_schema, which every command asks a few times)."""
+        """A table or view of that name exists (remembered once found, until a commit)."""
         if name in self.changes.tables:
             return True
-        found = bool(
-            self.con.execute(
-                """SELECT EXISTS (SELECT 1 FROM duckdb_tables() WHERE table_name = $name
-                                 UNION ALL
-                                 SELECT 1 FROM duckdb_views()
-                                 WHERE view_name = $name AND NOT internal)""",
-                {"name": name},
-            ).fetchall()[0][0]
-        )
+        found = table_exists(self.con, name)
         if found and not self.unsettled:
             self.changes.tables.add(name)
         return found

@@ -16,7 +16,7 @@ from __future__ import annotations
 from duckdb import DuckDBPyConnection
 
 from forecast.records import GROUP_HASH, ledger_groups
-from forecast.schema import REQUEST_GROUPS_DDL
+from forecast.schema import REQUEST_GROUPS_DDL, table_exists
 
 # Outcomes per request, for ledgers older than their group column (it is in the import's
 # own DDL): added here, then matched by ``match``.
@@ -47,17 +47,10 @@ def index_requests(con: DuckDBPyConnection, ingest_id: int, known: bool, repeats
                 f"FROM ({keys}) GROUP BY g")  # fmt: skip
 
 
-def has_outcomes(con: DuckDBPyConnection) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'outcome_requests'"
-    ).fetchall()[0][0]
-    return bool(found)
-
-
 def match(con: DuckDBPyConnection, ingest_id: int | None = None) -> None:
     """Give each unmatched outcome per request the group its request went into: of any
     ingest, or of one just made."""
-    if not has_outcomes(con):
+    if not table_exists(con, "outcome_requests"):
         return
     if not con.execute("SELECT EXISTS (SELECT 1 FROM outcome_requests WHERE g IS NULL)"
                        ).fetchall()[0][0]:  # fmt: skip
@@ -69,7 +62,7 @@ def match(con: DuckDBPyConnection, ingest_id: int | None = None) -> None:
 def unmatch(con: DuckDBPyConnection, ingest_id: int) -> None:
     """Before an ingest is removed: the outcomes of its requests are unmatched again (their
     usage may come back, in other groups, with the next ingest)."""
-    if has_outcomes(con):
+    if table_exists(con, "outcome_requests"):
         keys = f"SELECT k FROM ({_keys(ingest_id)})"
         con.execute(f"""UPDATE outcome_requests SET g = NULL
                         WHERE g IS NOT NULL AND hash('rid', request_id) IN ({keys})""")  # fmt: skip
@@ -83,6 +76,6 @@ def list_flat_groups(con: DuckDBPyConnection) -> None:
     con.execute("""INSERT INTO request_groups SELECT g, ingest_id, list(k)
                    FROM _flat_request_groups GROUP BY g, ingest_id""")  # fmt: skip
     con.execute("DROP TABLE _flat_request_groups")
-    if has_outcomes(con):
+    if table_exists(con, "outcome_requests"):
         con.execute(OUTCOME_GROUP_DDL)
         match(con)

@@ -41,3 +41,22 @@ def snapshot(ledger):
         ledger.con.execute("SELECT count(*) FROM ingests").fetchall(),
         ledger.con.execute("SELECT count(*) FROM row_keys").fetchall(),
     )
+
+
+def answer(what: str, call):
+    """A reader's answer, or None where it refused with a costcast error that says what;
+    a table's figures are never infinite, and it turns into the JSON the API sends."""
+    import numpy as np
+
+    from forecast.errors import CostcastError
+
+    try:
+        found = call()
+    except CostcastError as exc:
+        assert exc.message, what
+        return None
+    if isinstance(found, pd.DataFrame):
+        numbers = found.select_dtypes("number").to_numpy(dtype=float)
+        assert not np.isinf(numbers).any(), f"{what}: an infinite figure\n{found}"
+        found.to_json(orient="records")  # what the API and --output json send
+    return found

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from apikit import make_workspace
+from builders import answer
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -73,14 +74,6 @@ def folder(tmp_path_factory):
     return Path(made["config"]).parent, Path(made["config"]).read_text()
 
 
-def answer(call):
-    try:
-        return call()
-    except CostcastError as exc:
-        assert exc.message
-        return None
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
           HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(configs)
@@ -97,11 +90,11 @@ def test_any_config_loads_or_is_refused_and_its_rules_run(folder, drawn):
         return
     event("loaded")
     with Workspace.open(config, read_only=True) as ws:
-        answer(lambda: ws.check_alerts(LAST, dry_run=True))
-        answer(lambda: ws.replay_alerts(LAST - dt.timedelta(hours=71), LAST))
-        answer(ws.budget_burn)
+        answer("watch", lambda: ws.check_alerts(LAST, dry_run=True))
+        answer("replay", lambda: ws.replay_alerts(LAST - dt.timedelta(hours=71), LAST))
+        answer("burn", ws.budget_burn)
         run = ws.run()
-        answer(lambda: ws.forecast_table(run, by="team", freq="quarter"))
+        answer("quarters", lambda: ws.forecast_table(run, by="team", freq="quarter"))
         for listed in ("v1", "v2", "v3"):
-            answer(lambda d=listed: ws.deployment_impact(d))
-        answer(ws.rank_deployments)
+            answer("impact", lambda d=listed: ws.deployment_impact(d))
+        answer("ranking", ws.rank_deployments)

@@ -16,13 +16,12 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from builders import answer
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from forecast.config import load_config
-from forecast.errors import CostcastError
 from forecast.runs import RunSettings
 from forecast.scenario.schema import parse_scenario
 from forecast.schema import DIMENSIONS
@@ -135,24 +134,6 @@ changes:
   - {kind: launch, team: b, feature: z, model: gpt-4o-mini, start: 2026-07-04,
      requests_per_day: 100, input_tokens_per_request: 500, output_tokens_per_request: 50}
 """
-
-
-def no_infinity(frame: pd.DataFrame, what: str) -> None:
-    numbers = frame.select_dtypes("number").to_numpy(dtype=float)
-    assert not np.isinf(numbers).any(), f"{what}: an infinite figure\n{frame}"
-
-
-def answer(what: str, call):
-    """The reader's answer, or None where it refused with a located costcast error."""
-    try:
-        found = call()
-    except CostcastError as exc:
-        assert exc.message, what
-        return None
-    if isinstance(found, pd.DataFrame):
-        no_infinity(found, what)
-        found.to_json(orient="records")  # what the API and --output json send
-    return found
 
 
 @settings(max_examples=25, deadline=None, phases=[Phase.generate],
