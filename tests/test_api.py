@@ -322,3 +322,10 @@ def test_model_spread_is_empty_where_each_feature_has_one_model(client):
     assert (body["data"], body["count"]) == ([], 0)
     answer = client.get("/v1/kpis/model-spread", params={"share": 2})
     assert answer.status_code == 422 and answer.json()["field"] == "query.share"
+
+
+def test_budget_burn_past_the_ledger_is_refused(client):
+    # the constant workspace's usage ends on 2026-06-15: later days are unknown
+    answer = client.get("/v1/kpis/budget-burn", params={"to": "2026-07-01"})
+    assert answer.status_code == 422, answer.text
+    assert "ends on 2026-06-15" in answer.json()["message"]
