@@ -39,6 +39,7 @@ from forecast.chunk import (
     forecast_chunk,
     reaches,
 )
+from forecast.dependence import Pairing, calibrate_dependence, pairing, unit_cost
 from forecast.errors import CostcastError
 from forecast.frame import Panel
 from forecast.intervals import ErrorBank, noise_level
@@ -229,6 +230,7 @@ class EngineResult:
     outcomes: dict[str, Outcome]
     bank: ErrorBank
     plan: Plan
+    paired: Pairing = field(default_factory=lambda: Pairing(0.0, {}, {}))
 
 
 def run_engine(
@@ -263,14 +265,20 @@ def run_engine(
     bank = ErrorBank(np.stack([o.errors for o in done]), np.array([o.cls for o in done]), noise,
                      reaches(plan))  # fmt: skip
     bank.calibrate(seed)
+    paired = calibrate_dependence(bank, done, seed)
+    alpha = paired.alpha
     forecasts = {}
     seeds = np.array([series_seed(seed, u) for u in order])
     levels = np.array([o.level for o in done])
     classes = np.array([o.cls for o in done])
     rows = np.arange(len(done))
     floors = np.array([lowest_ratio(o.actual_cv, o.point_cv) for o in done])
-    chosen = sample_paths(bank, np.stack([o.point for o in done]), levels, rows, classes,
-                          seeds, n_paths, seed, floors)  # fmt: skip
+    chosen = list(sample_paths(bank, np.stack([o.point for o in done]), levels, rows,
+                               classes, seeds, n_paths, seed, floors))  # fmt: skip
+    if alpha > 0:  # re-paired one series at a time: no (series, paths, days) array at once
+        units = np.array([unit_cost(o) for o in done])
+        pairs = pairing(np.stack([p.sum(axis=1) for p in chosen]) * units[:, None], alpha)
+        chosen = [p[k] for p, k in zip(chosen, pairs, strict=True)]
     for o, paths in zip(done, chosen, strict=True):
         forecasts[o.uid] = SeriesForecast(
             o.uid, o.forecaster, o.members, o.scores.get(o.forecaster), o.scores, o.flag,
@@ -278,7 +286,8 @@ def run_engine(
         )  # fmt: skip
     if keep_candidates:
         _candidate_paths(done, forecasts, bank, levels, seeds, n_paths, seed)
-    return EngineResult(forecasts, outcomes, bank, plan)
+    return EngineResult(forecasts, outcomes, bank, plan,
+                        paired)  # fmt: skip
 
 
 def _candidate_paths(done: list[Outcome], forecasts: dict[str, SeriesForecast], chosen: ErrorBank,

@@ -155,6 +155,10 @@ def _meta(
         "calibration": {
             "growth_exponent": result.bank.gamma,
             "spread_factors": result.bank.factors,
+            # how far each series' paths were re-paired for the company total
+            # (forecast.dependence), and the share of held-out days it covered at each step
+            "pairing_alpha": result.paired.alpha,
+            "pairing_coverage": result.paired.shares(),
             "cutoffs_days_before": list(result.plan.cutoffs),
             "window_days": result.plan.cv_horizon,
             "series_with_windows": int(result.bank.has.any(axis=1).sum()),
