@@ -31,6 +31,7 @@ from forecast.paths import lowest_ratio, paths_from
 
 ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 COVERAGE = 0.8
+MAX_SERIES = 200
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -74,26 +75,28 @@ class Held(NamedTuple):
 
 def held_out(
     bank: ErrorBank, outcomes: Sequence[Outcome], windows: Sequence[int], seed: int,
-    n_paths: int,
+    n_paths: int, rows: Sequence[int] | None = None,
 ) -> Iterator[Held]:  # fmt: skip
     """Each window of ``windows`` held out in turn: its series' cost paths drawn from the
     other windows only (each floor from the other windows too), at the prices of the first
-    forecast day, as the run's own paths are drawn."""
+    forecast day, as the run's own paths are drawn. ``outcomes`` are the bank's series in
+    its order; ``rows`` the ones to draw (all by default)."""
     rng = np.random.default_rng(seed)
+    chosen = range(len(outcomes)) if rows is None else rows
     for j in windows:
         reach = int(bank.reaches[j])
         others = np.array([w for w in range(bank.windows) if w != j])
-        members = [(i, o) for i, o in enumerate(outcomes) if bank.has[i, j]]
+        members = [(i, outcomes[i]) for i in chosen if bank.has[i, j]]
         if not len(others) or not members:
             continue
         draws = others[rng.integers(0, len(others), n_paths)]
         seeds = np.array([rng.integers(2**31) for _ in members], dtype=np.int64)
-        cost = np.zeros((len(members), n_paths, reach))
+        cost = np.zeros((len(members), n_paths, reach), dtype=np.float32)  # 2,000 series: 72 MB
         actual = np.zeros(reach)
         for start in range(0, len(members), BATCH):
             part = members[start : start + BATCH]
-            rows = np.array([i for i, _ in part])
-            z = bank.draw_many(rows, np.array([o.cls for _, o in part]), draws,
+            indices = np.array([i for i, _ in part])
+            z = bank.draw_many(indices, np.array([o.cls for _, o in part]), draws,
                                seeds[start : start + BATCH], reach)  # fmt: skip
             floors = [lowest_ratio(np.delete(o.actual_cv, j, 0), np.delete(o.point_cv, j, 0))
                       for _, o in part]  # fmt: skip
@@ -148,14 +151,20 @@ class Pairing(NamedTuple):
 
 
 def calibrate_dependence(
-    bank: ErrorBank, outcomes: Sequence[Outcome], seed: int = 0, n_paths: int = 100
-) -> Pairing:
-    """The run's ``Pairing``: every window held out in turn."""
+    bank: ErrorBank, outcomes: Sequence[Outcome], seed: int = 0, n_paths: int = 100,
+    max_series: int = MAX_SERIES,
+) -> Pairing:  # fmt: skip
+    """The run's ``Pairing``: every window held out in turn, on the total of the
+    ``max_series`` series that cost the most: the rest add little to a company's total, and
+    drawing every window of all of them made ``bench/forecast.py``'s 2,000 series take
+    17.3 s instead of 11.7 s."""
     hits: dict[int, np.ndarray] = {}
     days: dict[int, int] = {}
     if len(outcomes) < 2 or bank.windows < 2:
         return Pairing(0.0, hits, days)
-    for held in held_out(bank, outcomes, range(bank.windows), seed, n_paths):
+    size = np.array([o.level * unit_cost(o) for o in outcomes])
+    rows = [int(i) for i in np.sort(np.argsort(-size, kind="stable")[:max_series])]
+    for held in held_out(bank, outcomes, range(bank.windows), seed, n_paths, rows):
         hits[held.window] = np.array([covered(held, a).sum() for a in ALPHAS])
         days[held.window] = len(held.actual)
     return Pairing(choose_alpha(hits, days), hits, days)
