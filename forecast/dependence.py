@@ -54,13 +54,12 @@ def pairing(scores: np.ndarray, alpha: float) -> np.ndarray:
     return out
 
 
-def repair(paths: np.ndarray, weights: np.ndarray, alpha: float) -> np.ndarray:
-    """``paths`` (series, paths, days) re-paired for ``alpha``, each series ranked by its
-    paths' sums times ``weights`` (series,): what a unit of its volume costs."""
+def repair(paths: np.ndarray, alpha: float) -> np.ndarray:
+    """``paths`` (series, paths, days) of one unit (cost) re-paired for ``alpha``, each path
+    ranked by its sum over the days."""
     if alpha == 0 or len(paths) < 2:
         return paths
-    scores = paths.sum(axis=2) * np.nan_to_num(weights)[:, None]
-    order = pairing(scores, alpha)
+    order = pairing(paths.sum(axis=2), alpha)
     return np.take_along_axis(paths, order[:, :, None], axis=1)
 
 
@@ -112,8 +111,8 @@ def held_out(
 
 def covered(held: Held, alpha: float, coverage: float = COVERAGE) -> np.ndarray:
     """Which held-out days the total's central ``coverage`` interval holds, re-paired for
-    ``alpha`` (the cost paths are their own weights)."""
-    total = repair(held.paths, np.ones(len(held.paths)), alpha).sum(axis=0)
+    ``alpha``."""
+    total = repair(held.paths, alpha).sum(axis=0)
     lo, hi = np.quantile(total, [(1 - coverage) / 2, (1 + coverage) / 2], axis=0)
     return np.asarray((held.actual >= lo) & (held.actual <= hi))
 

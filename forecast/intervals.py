@@ -13,7 +13,8 @@ forecast plus one whole trajectory, scaled by today's level: empirical
   daily spread shrunk by the square root of the days.
 - **Series are not independent either.** Path ``p`` uses the same cutoff for
   every series, so the shocks that hit many series at once (a holiday, an
-  org-wide change) add up in team and company totals as they did.
+  org-wide change) add up in team and company totals as they did; how far the
+  paths are then re-paired for the company total is ``forecast.dependence``'s.
 - **Short histories borrow.** A path replays the series' own trajectory at
   its cutoff; where the series is too young for that cutoff, one of a
   *similar* series (same idle-day class) there, rescaled so that its size

@@ -25,7 +25,7 @@ def run_score(result: EngineResult, seed: int = 0, n_paths: int = 100) -> dict[s
     used: set[str] = set()
     for held in held_out(bank, outcomes, full, seed, n_paths):
         alpha = choose_alpha(paired.hits, paired.days, leave_out=held.window)
-        total = repair(held.paths, np.ones(len(held.paths)), alpha).sum(axis=0)
+        total = repair(held.paths, alpha).sum(axis=0)
         used.update(o.uid for i, o in enumerate(outcomes) if bank.has[i, held.window])
         actual_all.append(held.actual)
         mean_all.append(total.mean(axis=0))

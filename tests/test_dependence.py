@@ -44,7 +44,7 @@ def test_a_total_drawn_against_itself_covers_once_paired():
     held = Held(0, np.stack([a, a[::-1]]), np.array([12.0]))
     assert not covered(held, 0.0).any()
     assert covered(held, 1.0).all()
-    total = repair(held.paths, np.ones(2), 1.0).sum(axis=0)[:, 0]
+    total = repair(held.paths, 1.0).sum(axis=0)[:, 0]
     assert np.quantile(total, [0.1, 0.9]) == pytest.approx([1.8, 16.2])
 
 
