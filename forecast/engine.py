@@ -278,7 +278,8 @@ def run_engine(
     if alpha > 0:  # re-paired one series at a time: no (series, paths, days) array at once
         units = np.array([unit_cost(o) for o in done])
         pairs = pairing(np.stack([p.sum(axis=1) for p in chosen]) * units[:, None], alpha)
-        chosen = [p[k] for p, k in zip(chosen, pairs, strict=True)]
+        for i, order in enumerate(pairs):  # in place: one series' copy at a time
+            chosen[i] = chosen[i][order]
     for o, paths in zip(done, chosen, strict=True):
         forecasts[o.uid] = SeriesForecast(
             o.uid, o.forecaster, o.members, o.scores.get(o.forecaster), o.scores, o.flag,
