@@ -74,12 +74,14 @@ class Held(NamedTuple):
 
 def held_out(
     bank: ErrorBank, outcomes: Sequence[Outcome], windows: Sequence[int], seed: int,
-    n_paths: int, rows: Sequence[int] | None = None,
+    n_paths: int, rows: Sequence[int] | None = None, apart: set[int] | None = None,
 ) -> Iterator[Held]:  # fmt: skip
     """Each window of ``windows`` held out in turn: its series' cost paths drawn from the
     other windows only (each floor from the other windows too), at the prices of the first
     forecast day, as the run's own paths are drawn. ``outcomes`` are the bank's series in
-    its order; ``rows`` the ones to draw (all by default)."""
+    its order; ``rows`` the ones to draw (all by default). Where ``apart`` is given, only
+    those series keep paths of their own and the rest are summed, as drawn, into one more
+    (a run of 20,000 series would otherwise hold 20,000 x 100 x 91 values per window)."""
     rng = np.random.default_rng(seed)
     chosen = range(len(outcomes)) if rows is None else rows
     for j in windows:
@@ -90,7 +92,9 @@ def held_out(
             continue
         draws = others[rng.integers(0, len(others), n_paths)]
         seeds = np.array([rng.integers(2**31) for _ in members], dtype=np.int64)
-        cost = np.zeros((len(members), n_paths, reach), dtype=np.float32)  # 2,000 series: 72 MB
+        slot = {i: k for k, (i, _) in enumerate(m for m in members if apart is None
+                                                 or m[0] in apart)}  # fmt: skip
+        cost = np.zeros((len(slot) + (len(slot) < len(members)), n_paths, reach))
         actual = np.zeros(reach)
         for start in range(0, len(members), BATCH):
             part = members[start : start + BATCH]
@@ -102,11 +106,17 @@ def held_out(
             paths = paths_from(np.stack([o.point_cv[j, :reach] for _, o in part]),
                                np.array([o.levels_cv[j] for _, o in part]), z,
                                np.array(floors))  # fmt: skip
-            for k, ((_, o), series_paths) in enumerate(zip(part, paths, strict=True)):
+            for (i, o), series_paths in zip(part, paths, strict=True):
                 unit = np.nan_to_num(o.unit_cv[j, :reach])
                 actual += np.nan_to_num(o.actual_cv[j, :reach]) * unit
-                cost[start + k] = np.nan_to_num(series_paths) * unit
+                cost[slot.get(i, -1)] += np.nan_to_num(series_paths) * unit
         yield Held(j, cost, actual)
+
+
+def costliest(outcomes: Sequence[Outcome], n: int = MAX_SERIES) -> list[int]:
+    """The indices of the ``n`` series that cost the most (level times unit cost), in order."""
+    size = np.array([o.level * unit_cost(o) for o in outcomes])
+    return [int(i) for i in np.sort(np.argsort(-size, kind="stable")[:n])]
 
 
 def covered(held: Held, alpha: float, coverage: float = COVERAGE) -> np.ndarray:
@@ -161,8 +171,7 @@ def calibrate_dependence(
     days: dict[int, int] = {}
     if len(outcomes) < 2 or bank.windows < 2:
         return Pairing(0.0, hits, days)
-    size = np.array([o.level * unit_cost(o) for o in outcomes])
-    rows = [int(i) for i in np.sort(np.argsort(-size, kind="stable")[:max_series])]
+    rows = costliest(outcomes, max_series)
     for held in held_out(bank, outcomes, range(bank.windows), seed, n_paths, rows):
         hits[held.window] = np.array([covered(held, a).sum() for a in ALPHAS])
         days[held.window] = len(held.actual)

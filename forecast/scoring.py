@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from forecast.dependence import choose_alpha, held_out, repair
+from forecast.dependence import choose_alpha, costliest, held_out, repair
 from forecast.engine import EngineResult
 from forecast.metrics import coverage, wape
 
@@ -23,7 +23,9 @@ def run_score(result: EngineResult, seed: int = 0, n_paths: int = 100) -> dict[s
     full = [int(j) for j in np.flatnonzero(bank.reaches == plan.cv_horizon)]
     actual_all, mean_all, lo_all, hi_all = [], [], [], []
     used: set[str] = set()
-    for held in held_out(bank, outcomes, full, seed, n_paths):
+    # the costliest series re-paired one by one, the rest as one block of their sum
+    apart = set(costliest(outcomes))
+    for held in held_out(bank, outcomes, full, seed, n_paths, apart=apart):
         alpha = choose_alpha(paired.hits, paired.days, leave_out=held.window)
         total = repair(held.paths, alpha).sum(axis=0)
         used.update(o.uid for i, o in enumerate(outcomes) if bank.has[i, held.window])

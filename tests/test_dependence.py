@@ -14,7 +14,9 @@ from forecast.dependence import (
     Held,
     Pairing,
     choose_alpha,
+    costliest,
     covered,
+    held_out,
     pairing,
     repair,
 )
@@ -88,3 +90,26 @@ def test_repairing_keeps_every_series_paths_and_means_and_widens_the_total(monke
     assert totals[0.0].mean() == pytest.approx(totals[1.0].mean())
     spread = {a: np.subtract(*np.quantile(totals[a], [0.9, 0.1])) for a in totals}
     assert spread[1.0] > 1.2 * spread[0.0], spread
+
+
+def test_series_outside_the_costliest_are_one_block_that_adds_up_the_same():
+    """The run's own backtest keeps the 200 costliest series apart and sums the rest into
+    one block: per path and day, the block plus the series kept apart is the total of every
+    series drawn alone, and the actual total is the same."""
+    rng = np.random.default_rng(5)
+    inputs = [SeriesInput(f"s{i}", y, 1000 * y[None], np.array([1e-6]),
+                          resolve_forecasters("seasonal_naive,tsb"))
+              for i, y in enumerate(rng.poisson(50 * (i + 1), 120).astype(float)
+                                    for i in range(5))]  # fmt: skip
+    result = engine.run_engine(inputs, 14, end=pd.Timestamp("2026-06-28"), n_paths=50, jobs=1)
+    outcomes = [result.outcomes[s.uid] for s in inputs]
+    assert costliest(outcomes, 2) == [3, 4]  # the two largest series
+    windows = range(result.bank.windows)
+    alone = list(held_out(result.bank, outcomes, windows, seed=1, n_paths=50))
+    block = list(held_out(result.bank, outcomes, windows, seed=1, n_paths=50, apart={3, 4}))
+    assert len(alone) == len(block) > 0
+    for a, b in zip(alone, block, strict=True):
+        assert b.paths.shape[0] == 3  # two apart, one block
+        np.testing.assert_allclose(b.paths.sum(axis=0), a.paths.sum(axis=0))
+        np.testing.assert_allclose(b.paths[:2], a.paths[3:])
+        np.testing.assert_allclose(b.actual, a.actual)
