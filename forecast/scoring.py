@@ -22,6 +22,7 @@ def run_score(result: EngineResult, seed: int = 0, n_paths: int = 100) -> dict[s
     outcomes = [result.outcomes[uid] for uid in result.forecasts]
     full = [int(j) for j in np.flatnonzero(bank.reaches == plan.cv_horizon)]
     actual_all, mean_all, lo_all, hi_all = [], [], [], []
+    by_window: list[dict[str, Any]] = []
     used: set[str] = set()
     # the costliest series re-paired one by one, the rest as one block of their sum
     apart = set(costliest(outcomes))
@@ -34,6 +35,10 @@ def run_score(result: EngineResult, seed: int = 0, n_paths: int = 100) -> dict[s
         lo, hi = np.quantile(total, [0.1, 0.9], axis=0)
         lo_all.append(lo)
         hi_all.append(hi)
+        # two windows of a long horizon: one whose level ran off moves the whole by tens of
+        # points, so each is said apart
+        by_window.append({"cutoff_days_before": int(plan.cutoffs[held.window]),
+                          "coverage_80": coverage(held.actual, lo, hi)})  # fmt: skip
     if not actual_all:
         return {"series": 0}
     actual, mean = np.concatenate(actual_all), np.concatenate(mean_all)
@@ -44,4 +49,5 @@ def run_score(result: EngineResult, seed: int = 0, n_paths: int = 100) -> dict[s
         "series": len(used),
         "wape": wape(actual, mean),
         "coverage_80": coverage(actual, np.concatenate(lo_all), np.concatenate(hi_all)),
+        "by_window": by_window,
     }

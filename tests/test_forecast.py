@@ -376,3 +376,21 @@ def test_a_ledger_the_book_cannot_price_at_all_names_its_models(ledger, tmp_path
     with pytest.raises(UnpricedModelError):  # was a TypeError on the empty drivers' first day
         backtest(ledger, load_price_book(), horizon=7, windows=2,
                  settings=RunSettings(forecasters="seasonal_naive", n_paths=20), jobs=1)  # fmt: skip
+
+
+def test_the_runs_own_backtest_says_each_window_apart(constant_ledger):
+    run = create_forecast(
+        constant_ledger, load_price_book(), horizon=Horizon.until(AS_OF + dt.timedelta(days=30)),
+        settings=RunSettings(forecasters="seasonal_naive", n_paths=50), jobs=1,
+    )  # fmt: skip
+    backtest = run.meta["backtest"]
+    windows = backtest["by_window"]
+    assert len(windows) == backtest["windows"] >= 2
+    # every full window has the same days: the whole is their mean
+    assert backtest["coverage_80"] == pytest.approx(np.mean([w["coverage_80"] for w in windows]))
+    from forecast.cli.forecasting import _by_window
+
+    # the cutoffs 105 and 91 days before 2026-06-15: forecast from the day after each
+    said = _by_window([{"cutoff_days_before": 91, "coverage_80": 0.4},
+                       {"cutoff_days_before": 105, "coverage_80": 0.86}], AS_OF)  # fmt: skip
+    assert said == " (from 2026-03-03: 86%, from 2026-03-17: 40%)"

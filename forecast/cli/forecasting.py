@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -126,6 +127,7 @@ def _report_run(ws: Workspace, run: ForecastRun) -> None:
             f"backtest of this run's choices (total daily cost, {bt['windows']} windows x "
             f"{bt['horizon']} days, {bt['series']} series, out of sample): WAPE {bt['wape']:.1%}, "
             f"80% interval covered {bt['coverage_80']:.0%} of days"
+            + _by_window(bt.get("by_window") or [], run.as_of)
         )
     else:
         err.print("backtest: not enough history to score")
@@ -222,3 +224,14 @@ def runs_show(
         f"content hash {prov['content_hash']}"
     )
     emit(series, output, title=f"series of {run.run_id}")
+
+
+def _by_window(windows: list[dict[str, Any]], as_of: dt.date) -> str:
+    """Each window's coverage, by the day after its cutoff: with two windows, one whose
+    level ran off moves the whole by tens of points."""
+    if len(windows) < 2:
+        return ""
+    earliest_first = sorted(windows, key=lambda w: -w["cutoff_days_before"])
+    parts = [f"from {as_of - dt.timedelta(days=w['cutoff_days_before'] - 1)}: "
+             f"{w['coverage_80']:.0%}" for w in earliest_first]  # fmt: skip
+    return f" ({', '.join(parts)})"
