@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forecast import engine
 from forecast.chunk import SeriesInput
@@ -113,3 +115,20 @@ def test_series_outside_the_costliest_are_one_block_that_adds_up_the_same():
         np.testing.assert_allclose(b.paths.sum(axis=0), a.paths.sum(axis=0))
         np.testing.assert_allclose(b.paths[:2], a.paths[3:])
         np.testing.assert_allclose(b.actual, a.actual)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6), st.integers(2, 30), st.sampled_from(ALPHAS), st.integers(0, 2**31))
+def test_any_pairing_is_a_permutation_of_each_series_paths(series, paths, alpha, seed):
+    rng = np.random.default_rng(seed)
+    scores = rng.choice([0.0, 1.0, rng.normal()], size=(series, paths))  # ties, too
+    order = pairing(scores, alpha)
+    for row in order:
+        assert sorted(row) == list(range(paths))
+    if alpha == 0:
+        np.testing.assert_array_equal(order, np.tile(np.arange(paths), (series, 1)))
+    if alpha == 1:  # every series in the order of the total as drawn
+        total = scores.sum(axis=0)
+        slots = np.argsort(total, kind="stable")
+        paired = np.take_along_axis(scores, order, axis=1)[:, slots]
+        assert (np.diff(paired, axis=1) >= 0).all()
