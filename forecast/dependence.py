@@ -14,8 +14,9 @@ a blend of that rank and the rank of the total's path there (``alpha`` 0: as dra
 every series' highest path with the total's highest). No series' distribution, no day's
 mean, and so no total's mean moves; only the spread of sums. ``calibrate_dependence``
 holds each window out in turn, draws its paths from the other windows as the run's own
-backtest does (``forecast.scoring``), and keeps the least ``alpha`` whose total covers
-80% of the held-out days (the most covering one where none does); ``repair`` applies it.
+backtest does (``forecast.scoring``), and keeps the least ``alpha`` whose total (of the
+``MAX_SERIES`` costliest series) covers 80% of the held-out days, or the most covering one
+where none does; the engine then re-pairs the run's paths with it (``pairing``).
 """
 
 from __future__ import annotations
