@@ -367,6 +367,19 @@ def test_a_model_the_book_cannot_price_is_left_out_and_named(ledger, tmp_path):
     assert list(run_series(ledger, run.run_id)["model"]) == ["gpt-4o"]
 
 
+def test_the_forecast_table_says_it_leaves_unpriced_models_out(ledger, tmp_path, cli, monkeypatch):
+    ingest_files(ledger, [daily_csv(tmp_path / "u.csv", KEYS[:1])])
+    ingest_files(ledger, [daily_csv(tmp_path / "m.csv", [("search", "ask", "mystery-7")])])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COSTCAST_DB", str(ledger.path))
+    ledger.close()
+    code, out, err = cli("forecast", "--horizon", "7d", "--forecasters", "seasonal_naive",
+                         "--paths", "20", "--jobs", "1")  # fmt: skip
+    assert code == 0, err
+    assert "left out mystery-7" in err
+    assert "without 1 unpriced" in " ".join(out.split())  # in the table's title
+
+
 def test_a_ledger_the_book_cannot_price_at_all_names_its_models(ledger, tmp_path):
     ingest_files(ledger, [daily_csv(tmp_path / "m.csv", [("search", "ask", "mystery-7")])])
     with pytest.raises(UnpricedModelError) as info:  # was pandas' "No objects to concatenate"

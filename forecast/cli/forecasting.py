@@ -106,6 +106,9 @@ def forecast(
             period_freq = freq if freq in ("month", "quarter", "year") else "quarter"
             err.print(f"wrote {ws.budget_chart(run, period_freq, budget_plot)}")
     title = f"forecast {run.run_id}: as of {run.as_of}, through {run.horizon_end} (USD)"
+    unpriced = run.meta.get("unpriced") or []
+    if unpriced:  # the table's totals leave them out: said where the figures are read
+        title += f"; without {len(unpriced)} unpriced model(s), listed above"
     emit(table.drop(columns="run_id") if output is Output.table else table, output, title=title)
 
 
