@@ -265,8 +265,7 @@ def run_engine(
     bank = ErrorBank(np.stack([o.errors for o in done]), np.array([o.cls for o in done]), noise,
                      reaches(plan))  # fmt: skip
     bank.calibrate(seed)
-    paired = calibrate_dependence(bank, done, seed)
-    alpha = paired.alpha
+    paired = calibrate_dependence(bank, done, seed)  # how the series' paths add up
     forecasts = {}
     seeds = np.array([series_seed(seed, u) for u in order])
     levels = np.array([o.level for o in done])
@@ -275,9 +274,9 @@ def run_engine(
     floors = np.array([lowest_ratio(o.actual_cv, o.point_cv) for o in done])
     chosen = list(sample_paths(bank, np.stack([o.point for o in done]), levels, rows,
                                classes, seeds, n_paths, seed, floors))  # fmt: skip
-    if alpha > 0:  # re-paired one series at a time: no (series, paths, days) array at once
+    if paired.alpha > 0:  # one series at a time: no (series, paths, days) array at once
         units = np.array([unit_cost(o) for o in done])
-        pairs = pairing(np.stack([p.sum(axis=1) for p in chosen]) * units[:, None], alpha)
+        pairs = pairing(np.stack([p.sum(axis=1) for p in chosen]) * units[:, None], paired.alpha)
         for i, order in enumerate(pairs):  # in place: one series' copy at a time
             chosen[i] = chosen[i][order]
     for o, paths in zip(done, chosen, strict=True):
@@ -287,8 +286,7 @@ def run_engine(
         )  # fmt: skip
     if keep_candidates:
         _candidate_paths(done, forecasts, bank, levels, seeds, n_paths, seed)
-    return EngineResult(forecasts, outcomes, bank, plan,
-                        paired)  # fmt: skip
+    return EngineResult(forecasts, outcomes, bank, plan, paired)
 
 
 def _candidate_paths(done: list[Outcome], forecasts: dict[str, SeriesForecast], chosen: ErrorBank,
