@@ -35,6 +35,7 @@ from forecast.usage import (
     check_span,
     cost_sum,
     exact_sum,
+    key_columns,
     parse_group_keys,
     priced_usage_sql,
 )
@@ -78,11 +79,7 @@ def _sql(
     """Per group and period: counts, cost, failed cost and tokens, the input tokens per
     request of the same group over the ``baseline_days`` before the period, the outcomes,
     and the ratios of the module docstring (a ratio over nothing is unknown: NULL)."""
-    group = "".join(f', "{k}"' for k in keys)
-
-    def same(a: str, b: str) -> str:  # the same group in two relations
-        return "".join(f' AND {a}."{k}" IS NOT DISTINCT FROM {b}."{k}"' for k in keys)
-
+    group = key_columns(keys)
     # per request: the tokens of the rows that count their requests (a token-only source's
     # tokens over another source's requests would inflate the ratio)
     tokens = ", ".join(
@@ -121,8 +118,8 @@ def _sql(
                    CAST(o.successful_outcomes AS DOUBLE) AS successes, o.outcome_attempts,
                    o.outcome_cost_usd
             FROM periods p
-            LEFT JOIN baseline b ON p.period_start = b.period_start {same("p", "b")}
-            LEFT JOIN found o ON p.period_start = o.period_start {same("p", "o")}
+            LEFT JOIN baseline b ON p.period_start = b.period_start {_same(keys, "p", "b")}
+            LEFT JOIN found o ON p.period_start = o.period_start {_same(keys, "p", "o")}
             WHERE {f"p.period_start >= DATE '{start}'" if start else "TRUE"}
         )
         SELECT period_start {group}, requests, successful_requests, failed_requests,
@@ -144,7 +141,7 @@ def _sql(
 def _baseline_sql(keys: list[str], freq: str, baseline_days: int) -> str:
     """Per group and period: input tokens per request over the ``baseline_days`` before the
     period starts."""
-    group = "".join(f', "{k}"' for k in keys)
+    group = key_columns(keys)
     days = int(baseline_days)
     if freq == "day" or (freq == "week" and days % 7 == 0):
         # the periods tile the days before a period exactly (28 days are 4 weeks): a window
@@ -158,19 +155,21 @@ def _baseline_sql(keys: list[str], freq: str, baseline_days: int) -> str:
                          RANGE BETWEEN INTERVAL {days} DAY PRECEDING
                                AND INTERVAL 1 DAY PRECEDING)"""
 
-    def same(a: str, b: str) -> str:
-        return "".join(f' AND {a}."{k}" IS NOT DISTINCT FROM {b}."{k}"' for k in keys)
-
     return f"""
-            SELECT p.period_start {"".join(f', p."{k}"' for k in keys)},
+            SELECT p.period_start {key_columns(keys, "p")},
                    sum(d.input_tokens) / nullif(sum(d.requests), 0) AS baseline_input_per_request
             FROM periods p JOIN (
                 SELECT CAST(ts AS DATE) AS day {group}, sum(requests) AS requests,
                        sum(input_tokens) FILTER (WHERE requests IS NOT NULL) AS input_tokens
                 FROM rows GROUP BY ALL
-            ) d ON TRUE {same("d", "p")}
+            ) d ON TRUE {_same(keys, "d", "p")}
                  AND d.day >= p.period_start - INTERVAL {days} DAY AND d.day < p.period_start
             GROUP BY ALL"""
+
+
+def _same(keys: list[str], a: str, b: str) -> str:
+    """SQL: the same group in relations ``a`` and ``b`` (an empty key matches an empty one)."""
+    return "".join(f' AND {a}."{k}" IS NOT DISTINCT FROM {b}."{k}"' for k in keys)
 
 
 def top_users(

@@ -41,7 +41,7 @@ from forecast.pricing.book import PriceBook
 from forecast.records import GROUP_HASH
 from forecast.request_index import OUTCOME_GROUP_DDL, match
 from forecast.rowfile import RowFile, read_file, validated
-from forecast.usage import cost_sum, priced_usage_sql
+from forecast.usage import cost_sum, key_columns, priced_usage_sql
 
 OUTCOMES_DDL = """
 CREATE SEQUENCE IF NOT EXISTS outcome_import_seq;
@@ -212,7 +212,7 @@ def outcome_kpis_sql(
     of the usage they cover (``outcome_cost_usd``, unknown where the book cannot price part
     of it); no rows without outcomes. None where no outcomes were imported."""
     stored = ledger.has_table("outcome_imports")
-    cols = "".join(f', "{k}"' for k in keys)
+    cols = key_columns(keys)
     period = f"CAST(date_trunc('{freq}', {{}}) AS DATE) AS period_start"
     # each outcome's usage group, as matched when it or its usage arrived: the ledger's
     # request keys are not read here (10M of them took 0.04-0.19 s a read)

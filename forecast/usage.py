@@ -20,6 +20,13 @@ FREQS = {"hour": "hour", "day": "day", "week": "week", "month": "month"}
 FISCAL_FREQS = ("quarter", "year")  # months regrouped by the fiscal calendar
 
 
+def key_columns(keys: Sequence[str], alias: str | None = None) -> str:
+    """SQL: ``, "team", "feature"`` for the group keys (``, p."team"`` of relation ``alias``),
+    to follow a leading column in a SELECT list."""
+    of = f"{alias}." if alias else ""
+    return "".join(f', {of}"{k}"' for k in keys)
+
+
 # cost of one ledger row `u` at price row `p` (USD per million tokens)
 def exact_sum(expr: str, where: str | None = None) -> str:
     """SQL summing a money column (over the rows matching ``where``) the same way every
@@ -227,7 +234,7 @@ def usage_summary(
     # grouped by, has a twentieth of the rows to price
     priced = priced_usage_sql(ledger, book, start, end, strict=strict, daily=freq != "hour",
                               dims=[*keys, "status"])  # fmt: skip
-    group_cols = "".join(f', "{k}"' for k in keys)
+    group_cols = key_columns(keys)
     frame = ledger.con.execute(
         f"""
         SELECT date_trunc('{FREQS[freq]}', ts) AS timestamp {group_cols},
