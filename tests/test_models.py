@@ -104,6 +104,38 @@ def test_prophet_is_scored_in_every_fold_with_the_yearly_seasonality_it_will_use
     assert np.abs(alone - y[-91:]).mean() > 20
 
 
+@pytest.mark.parametrize("days", [300, 800])  # the shared holiday regressor; each holiday's own
+def test_prophet_remembering_its_component_table_forecasts_as_prophet_does(days):
+    from prophet import Prophet
+
+    from forecast.models.calendar import holiday_flags
+    from forecast.models.prophet import HOLIDAY, _prophet
+
+    ds = pd.date_range("2024-01-01", periods=days)
+    rng = np.random.default_rng(4)
+    y = 500 * np.where(ds.day_of_week < 5, 1.0, 0.6) * rng.lognormal(0, 0.05, days)
+    future = pd.DataFrame({"ds": pd.date_range(ds[-1] + pd.Timedelta(days=1), periods=30)})
+    yearly = days > 730
+    forecasts = []
+    for cls in (Prophet, _prophet(), _prophet()):  # the second lean fit finds the table made
+        model = cls(yearly_seasonality=yearly, seasonality_mode="multiplicative",
+                    uncertainty_samples=0)  # fmt: skip
+        history, ahead = pd.DataFrame({"ds": ds, "y": y}), future.copy()
+        if yearly:
+            model.add_country_holidays(country_name="US")
+        else:
+            model.add_regressor(HOLIDAY, standardize=False)
+            history[HOLIDAY] = holiday_flags(ds, "US")
+            ahead[HOLIDAY] = holiday_flags(pd.DatetimeIndex(ahead["ds"]), "US")
+        model.fit(history, algorithm="LBFGS")
+        forecasts.append((model.train_component_cols, model.component_modes,
+                          model.predict(ahead)))  # fmt: skip
+    for table, modes, forecast in forecasts[1:]:
+        pd.testing.assert_frame_equal(table, forecasts[0][0])
+        assert modes == forecasts[0][1]
+        pd.testing.assert_frame_equal(forecast, forecasts[0][2])
+
+
 def test_global_model_learns_a_shape_shared_by_many_series():
     rng = np.random.default_rng(2)
     week = np.array([1.0, 1.1, 1.2, 1.1, 1.0, 0.3, 0.2])

@@ -15,6 +15,7 @@ fit costs a third less (Prophet builds a feature block per named holiday).
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -39,6 +40,42 @@ def _quiet_cmdstan() -> None:
     logging.getLogger("prophet").setLevel(logging.ERROR)
 
 
+@functools.cache
+def _prophet() -> type:
+    """Prophet, made to work out which feature columns feed which component once per set of
+    columns: it rebuilt that table (a pandas crosstab) in every fit and every predict,
+    10 ms of a 36 ms fit and predict, and ``auto`` fits Prophet seven times per series on the
+    same columns. The table itself is Prophet's own, computed by it the first time."""
+    from prophet import Prophet
+
+    tables: dict[tuple[Any, ...], tuple[pd.DataFrame, Any]] = {}
+
+    class LeanProphet(Prophet):
+        def regressor_column_matrix(  # Prophet's own signature
+            self, seasonal_features: pd.DataFrame, modes: Any
+        ) -> tuple[pd.DataFrame, Any]:
+            key = (
+                tuple(seasonal_features.columns),
+                tuple(modes["additive"]),
+                tuple(modes["multiplicative"]),
+                None if self.train_holiday_names is None else tuple(self.train_holiday_names),
+                tuple((name, props["mode"]) for name, props in self.extra_regressors.items()),
+                self.holidays_mode,
+            )
+            if key not in tables:
+                if len(tables) > 256:  # one per model configuration: a run has a handful
+                    tables.clear()
+                table, grown = super().regressor_column_matrix(seasonal_features, modes)
+                tables[key] = (table.copy(), {m: list(names) for m, names in grown.items()})
+            table, grown = tables[key]
+            modes.update({mode: list(names) for mode, names in grown.items()})
+            # predicting, Prophet would check that the table equals the fit's: it is the fit's
+            fitted = self.train_component_cols
+            return (table.copy() if fitted is None else fitted), modes
+
+    return LeanProphet
+
+
 class ProphetForecaster(LocalForecaster):
     name = "prophet"
     cost = "costly"
@@ -61,8 +98,6 @@ class ProphetForecaster(LocalForecaster):
         self.max_history = max_history
 
     def _fit_one(self, y: np.ndarray) -> tuple[Any, pd.Timestamp]:
-        from prophet import Prophet
-
         end = self._train_end
         y = y[-self.max_history :]
         ds = pd.date_range(end=end, periods=len(y), freq="D")
@@ -70,7 +105,7 @@ class ProphetForecaster(LocalForecaster):
         # is scored with the yearly seasonality the final fit will have
         two_years = min(max(self._history_days, len(y)), self.max_history) > 2 * 365
         yearly = two_years if self.yearly_seasonality == "auto" else bool(self.yearly_seasonality)
-        model = Prophet(
+        model = _prophet()(
             weekly_seasonality=self.weekly_seasonality,
             yearly_seasonality=yearly,
             daily_seasonality=False,
