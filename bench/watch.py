@@ -46,7 +46,15 @@ JUDGED_FROM = 24 * 7
 
 
 def client_costs(path: Path) -> np.ndarray:
-    frame = pd.read_csv(path, parse_dates=["hour"])
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError, EOFError) as exc:
+        sys.exit(f"{path}: cannot be read as CSV: {exc}")
+    missing = {"hour", "model", "client", "input_tokens", "output_tokens"} - set(frame.columns)
+    if missing:
+        sys.exit(f"{path}: expected the columns {', '.join(sorted(missing))} (the ServeGen "
+                 f"hourly format); it has {', '.join(map(str, frame.columns))}")  # fmt: skip
+    frame["hour"] = pd.to_datetime(frame["hour"])
     frame["cost"] = (frame["input_tokens"] * 1.0 + frame["output_tokens"] * 4.0) / 1e6
     table = frame.pivot_table(index="hour", columns=["model", "client"], values="cost",
                               aggfunc="sum")  # fmt: skip

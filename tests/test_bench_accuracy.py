@@ -92,3 +92,15 @@ def test_a_file_with_fewer_columns_and_models_under_the_stream_name(tmp_path, ca
         assert "expected the columns series, date" in str(stop)
     else:
         raise AssertionError("a file of another format must stop the benchmark")
+
+
+def test_a_file_that_is_missing_or_not_csv_stops_with_its_name(tmp_path):
+    accuracy = _accuracy()
+    (tmp_path / "zipped.csv").write_bytes(b"\x1f\x8b\x08\x00\xff\xfe\x00")
+    for path in (tmp_path / "absent.csv", tmp_path / "zipped.csv"):
+        try:
+            accuracy.real_series(path)
+        except SystemExit as stop:
+            assert str(stop).startswith(f"{path}: cannot be read as CSV")
+        else:
+            raise AssertionError(f"{path.name} must stop the benchmark")
