@@ -23,7 +23,15 @@ from forecast.intensity import intensity_forecast, priced_volume
 from forecast.intervals import idle_class, series_level
 from forecast.metrics import mase_scale, typical_change
 from forecast.models import COSTLY, ENSEMBLE, FORECASTERS, make_forecaster
-from forecast.selection import ENSEMBLE_SIZE, ERROR_CAP, Choice, choose, chosen_without, combine
+from forecast.selection import (
+    ENSEMBLE_SIZE,
+    ERROR_CAP,
+    Choice,
+    choose,
+    chosen_without,
+    combine,
+    confirmed,
+)
 
 MIN_TRAIN = 21  # days of history before a cutoff for its window to count
 SHORT_FALLBACK = ("seasonal_naive", "tsb", "imapa", "croston_sba")
@@ -199,7 +207,7 @@ def _decide(
     flag = None
     scale, cap = mase_scale(s.y), ERROR_CAP * typical_change(s.y)
     if usable.any() and ok:
-        choice = choose(actual, ok, scale, cap)
+        choice = confirmed(actual, ok, choose(actual, ok, scale, cap), scale, cap)
     else:
         # too young to score: the median of what was asked for and can fit, else of the
         # simple forecasters

@@ -13,7 +13,10 @@ pattern), over ``CLEAR_WINDOWS`` scored windows at least; otherwise the ensemble
 young series with one to three windows always gets the ensemble: on the real usage of
 ``bench/accuracy.py`` a single model that won all of them (often the global model) lost
 to the ensemble afterwards, and auto's median MASE fell 3-5% once such series kept the
-ensemble. A day's error counts up to ``ERROR_CAP`` typical daily changes, so that one
+ensemble. And a single candidate is kept only where choosing it holds out of sample
+(``confirmed``): with each window left out, the choice made from the others must forecast
+it better, over all windows, than the ensemble made from the others. A day's error counts
+up to ``ERROR_CAP`` typical daily changes, so that one
 burst no candidate foresaw does not decide the choice. ``chosen_without`` replays the
 choice with each window left out, for errors that calibrate the intervals out of
 sample.
@@ -77,6 +80,36 @@ def chosen_without(actual: np.ndarray, cvs: Mapping[str, np.ndarray], choice: Ch
     return out
 
 
+def confirmed(actual: np.ndarray, cvs: Mapping[str, np.ndarray], choice: Choice,
+              scale: float, cap: float = np.inf) -> Choice:  # fmt: skip
+    """``choice``, if it is a single candidate whose choosing also held out of sample: with
+    each window left out in turn, the choice made from the others forecast that window
+    with less error, summed over the windows, than the ensemble made from the others.
+    Otherwise the ensemble. Winning the windows that chose it says little about the
+    next window where the candidates are close; this asks the choosing itself the
+    question the windows ask of each candidate."""
+    if len(choice.members) != 1 or ENSEMBLE not in choice.scores:
+        return choice
+    scored = np.flatnonzero((~np.isnan(actual)).any(axis=1))
+    windows = _Windows(actual, cvs, cap)
+    chosen = combined = 0.0
+    for j in map(int, scored):
+        others = np.ones(len(actual), dtype=bool)
+        others[j] = False
+        alone = windows.choose(scale, others)
+        chosen += windows.window_error(alone.members, j)
+        combined += windows.window_error(_best(alone.scores), j)
+    if chosen < combined:
+        return choice
+    return Choice(ENSEMBLE, _best(choice.scores), choice.scores)
+
+
+def _best(scores: Mapping[str, float]) -> tuple[str, ...]:
+    """The ensemble's members: the ``ENSEMBLE_SIZE`` best-scored candidates."""
+    ranked = sorted((s, n) for n, s in scores.items() if n != ENSEMBLE and np.isfinite(s))
+    return tuple(n for _, n in ranked[:ENSEMBLE_SIZE])
+
+
 class _Windows:
     """Each candidate's absolute error and scored days per window, summed once, so that a
     choice over any set of windows (all of them; all but one, for each one) is sums."""
@@ -109,6 +142,10 @@ class _Windows:
         error, days = sums[0][windows].sum(), sums[1][windows].sum()
         return float(error / days / scale) if days else float("nan")
 
+    def window_error(self, members: tuple[str, ...], window: int) -> float:
+        """The capped absolute error of these members' median over one window."""
+        return float(self._forecast_sums(members)[0][window])
+
     def choose(self, scale: float, windows: np.ndarray) -> Choice:
         scores = {n: self._mase(e, windows, scale) for n, e in self.errors.items()}
         ranked = sorted((s, n) for n, s in scores.items() if np.isfinite(s))
@@ -117,7 +154,7 @@ class _Windows:
         best = ranked[0][1]
         if len(ranked) == 1:
             return Choice(best, (best,), scores)
-        members = tuple(n for _, n in ranked[:ENSEMBLE_SIZE])
+        members = _best(scores)
         ensemble = self._forecast_sums(members)
         scores[ENSEMBLE] = self._mase(ensemble, windows, scale)
         single = self.errors[best]
