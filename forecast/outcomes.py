@@ -230,7 +230,7 @@ def outcome_kpis_sql(
         parts.append(f"""
             WITH matched AS MATERIALIZED ({matched}),
             usage_groups AS (
-                SELECT {GROUP_HASH} AS g, {period.format("u.ts")} {cols.replace(', "', ', u."')},
+                SELECT {GROUP_HASH} AS g, {period.format("u.ts")} {key_columns(keys, "u")},
                        sum(requests) AS requests, {cost_sum()} AS cost
                 FROM ({priced}) u WHERE {f"NOT {day_of}" if daily else "TRUE"}
                 GROUP BY ALL)
@@ -242,7 +242,7 @@ def outcome_kpis_sql(
         priced = priced_usage_sql(ledger, book, start, end, strict=False, daily=True,
                                   dims=("team", "feature"), only=day_of)  # fmt: skip
         parts.append(f"""
-            SELECT {period.format("d.day")} {cols.replace(', "', ', d."')},
+            SELECT {period.format("d.day")} {key_columns(keys, "d")},
                    d.successes AS successes, d.attempts AS attempts,
                    CASE WHEN c.day IS NULL THEN 0 ELSE c.cost END AS cost
             FROM outcome_days d LEFT JOIN (
