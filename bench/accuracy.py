@@ -72,7 +72,7 @@ COUNTS = ("requests", "input_tokens", "cached_input_tokens", "cache_write_tokens
 def real_series(path: Path) -> dict[str, pd.DataFrame]:
     try:
         frame = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         sys.exit(f"{path}: cannot be read as CSV: {exc}")
     missing = {"series", "date"} - set(frame.columns)
     if missing or not set(COUNTS[1:]) & set(frame.columns):

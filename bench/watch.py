@@ -48,7 +48,13 @@ JUDGED_FROM = 24 * 7
 def client_costs(path: Path) -> np.ndarray:
     try:
         frame = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError, EOFError) as exc:
+    except (
+        OSError,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        UnicodeDecodeError,
+        EOFError,
+    ) as exc:
         sys.exit(f"{path}: cannot be read as CSV: {exc}")
     missing = {"hour", "model", "client", "input_tokens", "output_tokens"} - set(frame.columns)
     if missing:

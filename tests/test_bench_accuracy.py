@@ -8,16 +8,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "accuracy.py"
 
 
-def _accuracy():
-    spec = importlib.util.spec_from_file_location("bench_accuracy", BENCH)
+def _bench(name: str):
+    path = BENCH.with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _accuracy():
+    return _bench("accuracy")
 
 
 def _daily(tmp_path: Path) -> Path:
@@ -94,13 +100,22 @@ def test_a_file_with_fewer_columns_and_models_under_the_stream_name(tmp_path, ca
         raise AssertionError("a file of another format must stop the benchmark")
 
 
-def test_a_file_that_is_missing_or_not_csv_stops_with_its_name(tmp_path):
-    accuracy = _accuracy()
+@pytest.mark.parametrize(("bench", "reader"), [("accuracy", "real_series"),
+                                               ("watch", "client_costs")])  # fmt: skip
+def test_a_file_that_is_missing_empty_or_not_csv_stops_with_its_name(tmp_path, bench, reader):
+    read = getattr(_bench(bench), reader)
     (tmp_path / "zipped.csv").write_bytes(b"\x1f\x8b\x08\x00\xff\xfe\x00")
-    for path in (tmp_path / "absent.csv", tmp_path / "zipped.csv"):
-        try:
-            accuracy.real_series(path)
-        except SystemExit as stop:
-            assert str(stop).startswith(f"{path}: cannot be read as CSV")
-        else:
-            raise AssertionError(f"{path.name} must stop the benchmark")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    for name in ("absent.csv", "zipped.csv", "empty.csv"):
+        path = tmp_path / name
+        with pytest.raises(SystemExit) as stop:
+            read(path)
+        assert str(stop.value).startswith(f"{path}: cannot be read as CSV"), name
+
+
+def test_the_watch_bench_names_the_servegen_columns_a_file_lacks(tmp_path):
+    path = tmp_path / "hours.csv"
+    path.write_text("hour,client,input_tokens\n2025-01-01 00:00,a,5\n")
+    with pytest.raises(SystemExit) as stop:
+        _bench("watch").client_costs(path)
+    assert str(stop.value).startswith(f"{path}: expected the columns model, output_tokens")
