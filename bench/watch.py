@@ -60,13 +60,26 @@ def client_costs(path: Path) -> np.ndarray:
     if missing:
         sys.exit(f"{path}: expected the columns {', '.join(sorted(missing))} (the ServeGen "
                  f"hourly format); it has {', '.join(map(str, frame.columns))}")  # fmt: skip
-    frame["hour"] = pd.to_datetime(frame["hour"])
+    frame["hour"] = dates(frame["hour"], path)
     frame["cost"] = (frame["input_tokens"] * 1.0 + frame["output_tokens"] * 4.0) / 1e6
     table = frame.pivot_table(index="hour", columns=["model", "client"], values="cost",
                               aggfunc="sum")  # fmt: skip
+    # an hour in which no client called is no row of the file, and must still be an hour:
+    # the baselines count hours back by position
+    table = table.reindex(pd.date_range(table.index.min(), table.index.max(), freq="h"))
     # clients that come and go within the span (ServeGen's one-day pools) have no baseline
     table = table.loc[:, table.notna().sum() >= max(JUDGED_FROM + 24, 2 / 3 * len(table))]
     return table.fillna(0.0).to_numpy()
+
+
+def dates(column: pd.Series, path: Path) -> pd.Series:
+    """The ``hour`` column as times; a located exit on the first cell that is not one."""
+    parsed = pd.to_datetime(column, errors="coerce", format="ISO8601", utc=True)
+    parsed = parsed.dt.tz_localize(None)  # an offset given is honoured, none means UTC
+    if parsed.isna().any():
+        row = int(np.flatnonzero(parsed.isna())[0])
+        sys.exit(f"{path}, line {row + 2}, field 'hour': not a time (got {column.iloc[row]!r})")
+    return parsed
 
 
 def main() -> None:

@@ -119,3 +119,38 @@ def test_the_watch_bench_names_the_servegen_columns_a_file_lacks(tmp_path):
     with pytest.raises(SystemExit) as stop:
         _bench("watch").client_costs(path)
     assert str(stop.value).startswith(f"{path}: expected the columns model, output_tokens")
+
+
+@pytest.mark.parametrize(("bench", "reader", "text", "where"), [
+    ("accuracy", "real_series", "series,date,input_tokens\ns,2024-01-01,5\ns,,5\n",
+     "line 3, field 'date': not a date (got nan)"),
+    ("accuracy", "real_series", "series,date,input_tokens\ns,2024-01-01,5\ns,01/02/24,5\n",
+     "line 3, field 'date': not a date (got '01/02/24')"),
+    ("watch", "client_costs",
+     "hour,model,client,input_tokens,output_tokens\n2001-01-01 00:00,m,a,5,1\nsoon,m,a,5,1\n",
+     "line 3, field 'hour': not a time (got 'soon')"),
+])  # fmt: skip
+def test_a_cell_that_is_not_a_time_stops_with_its_line(tmp_path, bench, reader, text, where):
+    path = tmp_path / "odd.csv"
+    path.write_text(text)
+    with pytest.raises(SystemExit) as stop:
+        getattr(_bench(bench), reader)(path)
+    assert str(stop.value) == f"{path}, {where}"
+
+
+def test_an_hour_no_client_called_in_is_still_an_hour(tmp_path):
+    """The spike rule's baselines count hours back by position: an hour missing from the
+    file (no client called) must be a row of zeros, not shift every later hour."""
+    watch = _bench("watch")
+    hours = pd.date_range("2001-01-01", periods=watch.JUDGED_FROM + 48, freq="h")
+    rows = [{"hour": h, "model": "m", "client": c, "input_tokens": 1e6 * (k + 1),
+             "output_tokens": 0} for k, h in enumerate(hours) if k != 100
+            for c in ("a", "b")]  # fmt: skip
+    path = tmp_path / "hours.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    cost = watch.client_costs(path)
+    assert cost.shape == (len(hours), 2)
+    # $1 per million input tokens: hour k costs k + 1 dollars, and nothing in hour 100
+    expected = np.arange(1, len(hours) + 1, dtype=float)
+    expected[100] = 0.0
+    assert np.array_equal(cost[:, 0], expected) and np.array_equal(cost[:, 1], expected)
