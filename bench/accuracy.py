@@ -78,8 +78,14 @@ def real_series(path: Path) -> dict[str, pd.DataFrame]:
     if missing or not set(COUNTS[1:]) & set(frame.columns):
         sys.exit(f"{path}: expected the columns series, date and token counts or cost_usd "
                  f"(the real-usage format); it has {', '.join(map(str, frame.columns))}")  # fmt: skip
-    frame = frame.assign(date=days(frame["date"], path),
-                         **{c: np.nan for c in COUNTS if c not in frame.columns})  # fmt: skip
+    from forecast.errors import CostcastError
+    from forecast.frame import times
+
+    try:
+        day = times(frame["date"], "date", str(path), iso_utc=True)
+    except CostcastError as exc:
+        sys.exit(str(exc))
+    frame = frame.assign(date=day, **{c: np.nan for c in COUNTS if c not in frame.columns})
     if "model" in frame.columns:  # a stream's per-model split beside its total: one series each
         split = frame["model"].notna() & (frame["model"] != "ALL")
         named = ~frame["series"].astype(str).str.contains("/")
@@ -93,17 +99,6 @@ def real_series(path: Path) -> dict[str, pd.DataFrame]:
     print(f"{path.name}: {len(out)} series of {MIN_DAYS} days or more"
           + (f", {short} shorter left out" if short else ""), file=sys.stderr)  # fmt: skip
     return out
-
-
-def days(column: pd.Series, path: Path) -> pd.Series:
-    """The ``date`` column as days; a located exit on the first cell that is not a date (an
-    empty one included: a row of no day cannot be scored, nor silently dropped)."""
-    parsed = pd.to_datetime(column, errors="coerce", format="ISO8601", utc=True)
-    parsed = parsed.dt.tz_localize(None)  # an offset given is honoured, none means UTC
-    if parsed.isna().any():
-        row = int(np.flatnonzero(parsed.isna())[0])
-        sys.exit(f"{path}, line {row + 2}, field 'date': not a date (got {column.iloc[row]!r})")
-    return parsed
 
 
 def canonical_rows(series: dict[str, pd.DataFrame], with_requests: bool) -> pd.DataFrame:

@@ -60,7 +60,13 @@ def client_costs(path: Path) -> np.ndarray:
     if missing:
         sys.exit(f"{path}: expected the columns {', '.join(sorted(missing))} (the ServeGen "
                  f"hourly format); it has {', '.join(map(str, frame.columns))}")  # fmt: skip
-    frame["hour"] = dates(frame["hour"], path)
+    from forecast.errors import CostcastError
+    from forecast.frame import times
+
+    try:
+        frame["hour"] = times(frame["hour"], "hour", str(path), iso_utc=True)
+    except CostcastError as exc:
+        sys.exit(str(exc))
     frame["cost"] = (frame["input_tokens"] * 1.0 + frame["output_tokens"] * 4.0) / 1e6
     table = frame.pivot_table(index="hour", columns=["model", "client"], values="cost",
                               aggfunc="sum")  # fmt: skip
@@ -70,16 +76,6 @@ def client_costs(path: Path) -> np.ndarray:
     # clients that come and go within the span (ServeGen's one-day pools) have no baseline
     table = table.loc[:, table.notna().sum() >= max(JUDGED_FROM + 24, 2 / 3 * len(table))]
     return table.fillna(0.0).to_numpy()
-
-
-def dates(column: pd.Series, path: Path) -> pd.Series:
-    """The ``hour`` column as times; a located exit on the first cell that is not one."""
-    parsed = pd.to_datetime(column, errors="coerce", format="ISO8601", utc=True)
-    parsed = parsed.dt.tz_localize(None)  # an offset given is honoured, none means UTC
-    if parsed.isna().any():
-        row = int(np.flatnonzero(parsed.isna())[0])
-        sys.exit(f"{path}, line {row + 2}, field 'hour': not a time (got {column.iloc[row]!r})")
-    return parsed
 
 
 def main() -> None:

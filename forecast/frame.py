@@ -40,6 +40,22 @@ def validate_frame(
         )
 
 
+def times(column: pd.Series, field: str, csv_file: str | None = None, *,
+          iso_utc: bool = False) -> pd.Series:  # fmt: skip
+    """``column`` as timestamps, or a CostcastError naming the first cell that is not one,
+    an empty one included: by its line where the column was read from ``csv_file`` (a
+    header row, then one row a line), else by its record (1 for the first row).
+    ``iso_utc``: ISO 8601 only, returned as UTC without a zone (an offset given is
+    honoured, none means UTC)."""
+    options = {"format": "ISO8601", "utc": True} if iso_utc else {}
+    parsed = pd.to_datetime(column, errors="coerce", **options)
+    if parsed.isna().any():
+        row = int(np.flatnonzero(parsed.isna())[0])
+        where = {"file": csv_file, "line": row + 2} if csv_file else {"record": row + 1}
+        raise CostcastError("not a date or time", field=field, value=column.iloc[row], **where)
+    return parsed.dt.tz_localize(None) if iso_utc else parsed
+
+
 @dataclass(frozen=True)
 class Panel:
     """Daily series, one array each, every series ending on ``end``.
@@ -83,7 +99,7 @@ class Panel:
         (fill it with zeros where a series had no usage)."""
         validate_frame(df, id_col, time_col, target_col)
         frame = df[[id_col, time_col, target_col]].copy()
-        frame[time_col] = pd.to_datetime(frame[time_col])
+        frame[time_col] = times(frame[time_col], time_col)
         frame = frame.sort_values([id_col, time_col], kind="stable")
         ends = frame.groupby(id_col, sort=True)[time_col].max()
         if ends.nunique() > 1:

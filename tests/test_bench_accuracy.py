@@ -123,12 +123,12 @@ def test_the_watch_bench_names_the_servegen_columns_a_file_lacks(tmp_path):
 
 @pytest.mark.parametrize(("bench", "reader", "text", "where"), [
     ("accuracy", "real_series", "series,date,input_tokens\ns,2024-01-01,5\ns,,5\n",
-     "line 3, field 'date': not a date (got nan)"),
+     "line 3, field 'date': not a date or time (got nan)"),
     ("accuracy", "real_series", "series,date,input_tokens\ns,2024-01-01,5\ns,01/02/24,5\n",
-     "line 3, field 'date': not a date (got '01/02/24')"),
+     "line 3, field 'date': not a date or time (got '01/02/24')"),
     ("watch", "client_costs",
      "hour,model,client,input_tokens,output_tokens\n2001-01-01 00:00,m,a,5,1\nsoon,m,a,5,1\n",
-     "line 3, field 'hour': not a time (got 'soon')"),
+     "line 3, field 'hour': not a date or time (got 'soon')"),
 ])  # fmt: skip
 def test_a_cell_that_is_not_a_time_stops_with_its_line(tmp_path, bench, reader, text, where):
     path = tmp_path / "odd.csv"

@@ -235,5 +235,10 @@ def test_bad_frames_and_unknown_forecaster():
     with pytest.raises(CostcastError, match="must end on the same day"):
         make_forecaster("tsb").fit(pd.concat([long_frame({"a": np.ones(9)}),
                                               long_frame({"b": np.ones(9)}, end=DAYS[-2])]))  # fmt: skip
+    undated = long_frame({"a": np.ones(4)}).astype({"ds": object})
+    undated.loc[2, "ds"] = "soon"  # the third row
+    with pytest.raises(CostcastError) as bad_day:
+        make_forecaster("tsb").fit(undated)
+    assert str(bad_day.value) == "record 3, field 'ds': not a date or time (got 'soon')"
     with pytest.raises(CostcastError, match=r"unknown forecaster 'arima'.*seasonal_naive"):
         make_forecaster("arima")
