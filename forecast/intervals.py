@@ -246,8 +246,10 @@ class ErrorBank:
             picks = picks.reshape(-1, h)
         z = extend(z.reshape(-1, z.shape[2]), h, self.gamma, reach, picks)
         z = z.reshape(len(rows), paths, h)
-        z = np.where(usable[:, :, None], z, 0.0)
-        return np.asarray(spread * (z - z.mean(axis=1, keepdims=True)))
+        z[~usable] = 0.0
+        z -= z.mean(axis=1, keepdims=True)
+        z *= spread
+        return z
 
     def _trajectories(
         self, i: int, cls: int, window_draws: np.ndarray, rng: np.random.Generator
