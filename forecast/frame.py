@@ -8,8 +8,10 @@ thousands of series never slices a frame per series (statsforecast keeps a
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,13 +49,61 @@ def times(column: pd.Series, field: str, csv_file: str | None = None, *,
     header row, then one row a line), else by its record (1 for the first row).
     ``iso_utc``: ISO 8601 only, returned as UTC without a zone (an offset given is
     honoured, none means UTC)."""
-    options = {"format": "ISO8601", "utc": True} if iso_utc else {}
-    parsed = pd.to_datetime(column, errors="coerce", **options)
-    if parsed.isna().any():
-        row = int(np.flatnonzero(parsed.isna())[0])
+    options: dict[str, Any] = {"format": "ISO8601", "utc": True} if iso_utc else {}
+    parsed = _parsed(column, options)
+    if parsed is None:
+        row = _first_unparsed(column, options)
         where = {"file": csv_file, "line": row + 2} if csv_file else {"record": row + 1}
-        raise CostcastError("not a date or time", field=field, value=column.iloc[row], **where)
+        cell = column.iloc[row]
+        raise CostcastError(_why_not_a_time(column, row, options), field=field,
+                            value=None if _empty(cell) else cell, **where)  # fmt: skip
     return parsed.dt.tz_localize(None) if iso_utc else parsed
+
+
+def _parsed(column: pd.Series, options: dict[str, Any]) -> pd.Series | None:
+    """``column`` as timestamps of one dtype, or None where a cell is not one. pandas
+    raises on some mixtures (zoned and zoneless times) and leaves others as objects
+    (several offsets): both are refused, as an empty or unreadable cell is."""
+    with warnings.catch_warnings():
+        # several offsets without utc (FutureWarning); a form it cannot infer (UserWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            parsed = pd.to_datetime(column, errors="coerce", **options)
+        except (TypeError, ValueError, OverflowError):
+            return None
+    if not pd.api.types.is_datetime64_any_dtype(parsed) or parsed.isna().any():
+        return None
+    return parsed
+
+
+def _first_unparsed(column: pd.Series, options: dict[str, Any]) -> int:
+    """The first row whose column up to it does not parse: a cell that does not, or the
+    first that does not go with those before it. By halves, for a long column."""
+    lo, hi = 0, len(column) - 1  # the whole column does not parse
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _parsed(column.iloc[: mid + 1], options) is None:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _empty(cell: object) -> bool:
+    """A missing cell (None, NaN, NaT); a list or array in a cell is not one."""
+    return bool(not isinstance(cell, list | tuple | dict | np.ndarray) and pd.isna(cell))
+
+
+def _why_not_a_time(column: pd.Series, row: int, options: dict[str, Any]) -> str:
+    """A cell that is a time on its own failed beside the others: pandas reads a column in
+    the form (or the time zone) of its first cell."""
+    if _empty(column.iloc[row]):
+        return "empty: a date or time is needed"
+    if row > 0 and _parsed(column.iloc[row : row + 1], options) is not None:
+        return (f"not in the form of the first ({column.iloc[0]!r}): give every time in one "
+                "form, with the same time zone or none")  # fmt: skip
+    return "not a date or time"
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,7 @@ def test_the_watch_bench_names_the_servegen_columns_a_file_lacks(tmp_path):
 
 @pytest.mark.parametrize(("bench", "reader", "text", "where"), [
     ("accuracy", "real_series", "series,date,input_tokens\ns,2024-01-01,5\ns,,5\n",
-     "line 3, field 'date': not a date or time (got nan)"),
+     "line 3, field 'date': empty: a date or time is needed"),
     ("accuracy", "real_series", "series,date,input_tokens\ns,2024-01-01,5\ns,01/02/24,5\n",
      "line 3, field 'date': not a date or time (got '01/02/24')"),
     ("watch", "client_costs",

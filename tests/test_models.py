@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forecast.errors import CostcastError
 from forecast.frame import Panel
@@ -242,3 +244,33 @@ def test_bad_frames_and_unknown_forecaster():
     assert str(bad_day.value) == "record 3, field 'ds': not a date or time (got 'soon')"
     with pytest.raises(CostcastError, match=r"unknown forecaster 'arima'.*seasonal_naive"):
         make_forecaster("arima")
+
+
+# a frame's days as a user or a client might send them: dates in several forms and time
+# zones, times of day, numbers, flags, empties and text
+_DAYS = st.one_of(
+    st.dates(
+        min_value=pd.Timestamp("1990-01-01").date(), max_value=pd.Timestamp("2100-01-01").date()
+    ).map(str),
+    st.datetimes().map(lambda t: t.isoformat()),
+    st.sampled_from(["2024-01-01T00:00Z", "2024-01-02T00:00+05:00", "01/02/2024", "NaT", ""]),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=12),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(days=st.lists(_DAYS, min_size=1, max_size=6))
+def test_any_days_in_a_long_frame_fit_or_say_which_record(days):
+    """Whatever a frame's ``ds`` holds, fitting it either works or is refused with a
+    costcast error; one that names a record names a real one."""
+    frame = pd.DataFrame({"unique_id": "a", "ds": pd.Series(days, dtype=object),
+                          "y": np.ones(len(days))})  # fmt: skip
+    try:
+        make_forecaster("seasonal_naive").fit(frame)
+    except CostcastError as refused:
+        assert refused.record is None or 1 <= refused.record <= len(days)
