@@ -9,7 +9,7 @@ thousands of series never slices a frame per series (statsforecast keeps a
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,16 @@ def validate_frame(
             f"the frame lacks column(s) {', '.join(missing)}",
             hint=f"a long frame has one row per series and day: {id_col}, {time_col}, {target_col}",
         )
+    ids = df[id_col]
+    # an empty id would drop its rows from every group silently; a list or a dict is no name
+    unnamed = ids.isna().to_numpy()
+    if ids.dtype == object:
+        unnamed |= ids.map(lambda v: not isinstance(v, Hashable)).to_numpy(dtype=bool)
+    if unnamed.any():
+        row = int(np.flatnonzero(unnamed)[0])
+        cell = ids.iloc[row]
+        raise CostcastError("a series needs a name: a text or a number", field=id_col,
+                            record=row + 1, value=None if _empty(cell) else cell)  # fmt: skip
     values = pd.to_numeric(df[target_col], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values) | (values < 0)
     if bad.any():

@@ -242,6 +242,14 @@ def test_bad_frames_and_unknown_forecaster():
     with pytest.raises(CostcastError) as bad_day:
         make_forecaster("tsb").fit(undated)
     assert str(bad_day.value) == "record 3, field 'ds': not a date or time (got 'soon')"
+    # a row without a series name would drop out of every group, unseen
+    nameless = long_frame({"a": np.ones(4)}).astype({"unique_id": object})
+    nameless.loc[1, "unique_id"] = None
+    with pytest.raises(CostcastError) as unnamed:
+        make_forecaster("tsb").fit(nameless)
+    assert str(unnamed.value) == (
+        "record 2, field 'unique_id': a series needs a name: a text or a number"
+    )
     with pytest.raises(CostcastError, match=r"unknown forecaster 'arima'.*seasonal_naive"):
         make_forecaster("arima")
 
@@ -263,13 +271,18 @@ _DAYS = st.one_of(
 )
 
 
+_IDS = st.one_of(st.sampled_from(["a", "b"]), st.integers(0, 2), st.floats(), st.none(),
+                st.lists(st.integers(), max_size=1), st.dictionaries(st.text(), st.integers()))  # fmt: skip
+
+
 @settings(max_examples=150, deadline=None)
-@given(days=st.lists(_DAYS, min_size=1, max_size=6))
-def test_any_days_in_a_long_frame_fit_or_say_which_record(days):
-    """Whatever a frame's ``ds`` holds, fitting it either works or is refused with a
-    costcast error; one that names a record names a real one."""
-    frame = pd.DataFrame({"unique_id": "a", "ds": pd.Series(days, dtype=object),
-                          "y": np.ones(len(days))})  # fmt: skip
+@given(data=st.data(), days=st.lists(_DAYS, min_size=1, max_size=6))
+def test_any_days_in_a_long_frame_fit_or_say_which_record(data, days):
+    """Whatever a frame's ``unique_id`` and ``ds`` hold, fitting it either works or is
+    refused with a costcast error; one that names a record names a real one."""
+    ids = data.draw(st.lists(_IDS, min_size=len(days), max_size=len(days)))
+    frame = pd.DataFrame({"unique_id": pd.Series(ids, dtype=object),
+                          "ds": pd.Series(days, dtype=object), "y": np.ones(len(days))})  # fmt: skip
     try:
         make_forecaster("seasonal_naive").fit(frame)
     except CostcastError as refused:
