@@ -14,10 +14,10 @@ young series with one to three windows always gets the ensemble: on the real usa
 ``bench/accuracy.py`` a single model that won all of them (often the global model) lost
 to the ensemble afterwards, and auto's median MASE fell 3-5% once such series kept the
 ensemble. And a single candidate is kept only where choosing it holds out of sample
-(``confirmed``): with each window left out, the choice made from the others must forecast
+(``Selector.confirmed``): with each window left out, the choice made from the others must forecast
 it better, over all windows, than the ensemble made from the others. A day's error counts
 up to ``ERROR_CAP`` typical daily changes, so that one
-burst no candidate foresaw does not decide the choice. ``chosen_without`` replays the
+burst no candidate foresaw does not decide the choice. ``Selector.chosen_without`` replays the
 choice with each window left out, for errors that calibrate the intervals out of
 sample.
 """
@@ -53,25 +53,6 @@ def combine(forecasts: Mapping[str, np.ndarray], members: tuple[str, ...]) -> np
     if len(members) == 1:
         return forecasts[members[0]]
     return np.asarray(np.median(np.stack([forecasts[m] for m in members]), axis=0))
-
-
-def choose(actual: np.ndarray, cv: Mapping[str, np.ndarray], scale: float,
-           cap: float = np.inf) -> Choice:  # fmt: skip
-    """Pick from candidates' cross-validation forecasts (each ``(windows, h)``, NaN where
-    it has none) against ``actual`` (same shape), each day's error counted up to ``cap``."""
-    return Selector(actual, cv, scale, cap).choose()
-
-
-def chosen_without(actual: np.ndarray, cvs: Mapping[str, np.ndarray], choice: Choice,
-                   scale: float, cap: float = np.inf) -> np.ndarray:  # fmt: skip
-    """``Selector.chosen_without``, for one call."""
-    return Selector(actual, cvs, scale, cap).chosen_without(choice)
-
-
-def confirmed(actual: np.ndarray, cvs: Mapping[str, np.ndarray], choice: Choice,
-              scale: float, cap: float = np.inf) -> Choice:  # fmt: skip
-    """``Selector.confirmed``, for one call."""
-    return Selector(actual, cvs, scale, cap).confirmed(choice)
 
 
 def _best(scores: Mapping[str, float]) -> tuple[str, ...]:
@@ -185,7 +166,7 @@ class Selector:
         are then the selection's out of sample. The chosen model's own errors on the
         windows that chose it are its luckiest, and made intervals a few points too
         narrow."""
-        out = np.asarray(combine(self.cv, choice.members)).copy()
+        out = self.forecast(choice.members).copy()
         if len(self.scored) < 2:
             return out
         for j in map(int, self.scored):

@@ -12,7 +12,7 @@ from forecast.intensity import better_unit, intensity_forecast
 from forecast.intervals import ErrorBank, extend, growth_exponent
 from forecast.models import ENSEMBLE, resolve_forecasters
 from forecast.paths import lowest_ratio, paths_from
-from forecast.selection import choose, chosen_without, combine, confirmed
+from forecast.selection import Selector, combine
 
 END = pd.Timestamp("2026-06-30")
 
@@ -23,15 +23,16 @@ def test_each_window_is_judged_by_the_choice_made_without_it():
     cv = {"a": np.array([[30.0], [10], [10], [10], [10]]), "b": np.full((5, 1), 12.0)}
     # All windows: MAE a 4, b 2, their median (the mean of two: 21, then 11) 3; b wins by
     # the margin but in one window of five, so the choice is the ensemble.
-    choice = choose(actual, cv, scale=1.0)
+    choice = Selector(actual, cv, 1.0).choose()
     assert choice.name == ENSEMBLE
     # Without window 0: a 0, b 2, ensemble 1; a wins in all four windows: a's 30.
     # Without window 1 (or 2, 3, 4): a 5, b 2, ensemble 3.5; b wins in one of four: 11.
-    assert chosen_without(actual, cv, choice, 1.0)[:, 0].tolist() == [30.0, 11, 11, 11, 11]
+    assert Selector(actual, cv, 1.0).chosen_without(choice)[:, 0].tolist() == [30.0, 11, 11, 11, 11]
     # one window: nothing to leave out, the choice's own forecast (the ensemble: one window
     # cannot show a clear winner)
     one = {n: f[:1] for n, f in cv.items()}
-    assert chosen_without(actual[:1], one, choose(actual[:1], one, 1.0), 1.0)[0, 0] == 21.0
+    single = Selector(actual[:1], one, 1.0)
+    assert single.chosen_without(single.choose())[0, 0] == 21.0
 
 
 def test_a_single_winner_is_kept_only_if_choosing_it_holds_out_of_sample():
@@ -41,18 +42,19 @@ def test_a_single_winner_is_kept_only_if_choosing_it_holds_out_of_sample():
     # windows of five: a clear winner.
     cv = {"a": np.array([[11.0], [11], [11], [11], [13]]),
           "b": np.array([[13.0], [13], [13], [13], [11]])}  # fmt: skip
-    choice = choose(actual, cv, scale=1.0)
+    choice = Selector(actual, cv, 1.0).choose()
     assert choice.name == "a"
     # Without window 4, a wins all four others and is chosen: 3 in window 4, where the
     # ensemble misses by 2. Without any other, a wins three of four (not 80%): the
     # ensemble, 2. Choosing: 3 + 4 x 2 = 11, against the ensemble's 5 x 2 = 10.
-    kept = confirmed(actual, cv, choice, scale=1.0)
+    kept = Selector(actual, cv, 1.0).confirmed(choice)
     assert kept.name == ENSEMBLE and kept.members == ("a", "b")
     assert kept.scores == choice.scores
     # b 5 high in window 4 (the ensemble then 4 high, a 3): a wins every window, is chosen
     # without each of them, and misses by 7 in all where the ensemble misses by 12
     cv["b"][4] = 15.0
-    assert confirmed(actual, cv, choose(actual, cv, scale=1.0), scale=1.0).name == "a"
+    selector = Selector(actual, cv, 1.0)
+    assert selector.confirmed(selector.choose()).name == "a"
 
 
 def test_a_clear_winner_is_chosen_and_a_close_race_is_combined():
@@ -60,7 +62,7 @@ def test_a_clear_winner_is_chosen_and_a_close_race_is_combined():
     misses = {"a": 1.0, "b": -1.2, "c": 1.5, "d": -2.0, "e": 3.0, "f": 8.0}
     cv = {name: actual + miss for name, miss in misses.items()}
     # the five best are a-e; their median (11, 8.8, 11.5, 8, 13 -> 11) misses by 1, as a does
-    choice = choose(actual, cv, scale=1.0)
+    choice = Selector(actual, cv, 1.0).choose()
     assert choice.name == ENSEMBLE and choice.members == ("a", "b", "c", "d", "e")
     assert choice.scores == pytest.approx({**{n: abs(m) for n, m in misses.items()}, ENSEMBLE: 1.0})
     # a exact, the others 4-9 high: the median of the five best (15) misses by 5
@@ -68,14 +70,14 @@ def test_a_clear_winner_is_chosen_and_a_close_race_is_combined():
         name: actual + miss
         for name, miss in {"a": 0, "b": 4, "c": 6, "d": 5, "e": 7, "f": 9}.items()
     }
-    assert choose(actual, cv, scale=1.0).name == "a"
+    assert Selector(actual, cv, 1.0).choose().name == "a"
     np.testing.assert_array_equal(combine(cv, ("b", "c", "f")), actual + 6)  # median of 4, 6, 9
     # the same race over three windows: too few to tell a pattern from luck
-    assert choose(actual[:3], {n: f[:3] for n, f in cv.items()}, scale=1.0).name == ENSEMBLE
+    assert Selector(actual[:3], {n: f[:3] for n, f in cv.items()}, 1.0).choose().name == ENSEMBLE
     # a better overall (3 against the ensemble's 5.5: its median is 15, then 16 where a
     # misses by 6) but winning two windows of four
     cv["a"] = actual + np.array([[0.0], [0.0], [6.0], [6.0]])
-    assert choose(actual, cv, scale=1.0).name == ENSEMBLE
+    assert Selector(actual, cv, 1.0).choose().name == ENSEMBLE
 
 
 def test_one_burst_no_candidate_foresaw_does_not_decide_the_choice():
@@ -85,9 +87,9 @@ def test_one_burst_no_candidate_foresaw_does_not_decide_the_choice():
     cv = {"a": np.full((6, 7), 10.0), "b": np.r_[np.full((1, 7), 10.0), np.full((5, 7), 100.0)]}
     # uncapped, the burst's error (99,990) is most of every sum: a (99,990) is not 10% better
     # than the ensemble (99,990 + 35 days x 45), and the ensemble keeps b's 100 in its median
-    assert choose(actual, cv, scale=1.0).name == ENSEMBLE
+    assert Selector(actual, cv, 1.0).choose().name == ENSEMBLE
     # each day's error counted up to 11: a 11 in all, the ensemble 11 + 35 x 11
-    assert choose(actual, cv, scale=1.0, cap=11.0).name == "a"
+    assert Selector(actual, cv, 1.0, cap=11.0).choose().name == "a"
 
 
 def test_paths_keep_the_point_forecast_as_their_mean_and_stay_non_negative():
