@@ -132,7 +132,10 @@ def _sql(
                    AS token_inflation,
                round_even(successes, 6) AS successful_outcomes, outcome_attempts,
                round_even(successes / nullif(outcome_attempts, 0), 6) AS resolution_rate,
-               round_even(outcome_cost_usd / nullif(successes, 0), 8)
+               -- over successes shown as 0 (scores summing under 5e-7) it is unknown, not the
+               -- cost over a denormal score: that overflowed to infinity
+               CASE WHEN round_even(successes, 6) <> 0
+                    THEN round_even(outcome_cost_usd / successes, 8) END
                    AS cost_per_successful_outcome
         FROM joined ORDER BY ALL
         """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from forecast.errors import DataFormatError
@@ -71,6 +72,25 @@ def test_outcomes_per_request_and_per_day_by_hand(ledger, tmp_path):
     assert ops["cost_per_successful_outcome"] == pytest.approx(
         4 * CALL / 6.5, abs=1e-8
     )  # rounded to 1e-8
+
+
+def test_successes_too_small_to_show_leave_the_cost_per_success_unknown(ledger, tmp_path):
+    """Scores summing to less than the 6 decimals successful_outcomes shows: the cost per
+    successful outcome is unknown, not the cost over a denormal (infinite, or 1e+43)."""
+    ingest_files(ledger, [usage(tmp_path)])
+    scores = [{"request_id": "r1", "outcome": 5e-324}, {"request_id": "r2", "outcome": 1e-40},
+              {"request_id": "r5", "outcome": 0.5}]  # fmt: skip
+    import_outcomes(ledger, [write(tmp_path, "tiny.jsonl",
+                                   "\n".join(json.dumps(r) for r in scores) + "\n")])  # fmt: skip
+    days = kpis(ledger, load_price_book(), by="team,feature", freq="day")
+    ops = days[days["team"] == "ops"].set_index("period_start")
+    monday, tuesday = ops.loc[pd.Timestamp("2026-03-02")], ops.loc[pd.Timestamp("2026-03-03")]
+    # Monday: r1 and r2, about 1e-40 of a success in all, shown as 0 of 2
+    assert (monday["successful_outcomes"], monday["outcome_attempts"]) == (0.0, 2)
+    assert monday["resolution_rate"] == 0.0
+    assert pd.isna(monday["cost_per_successful_outcome"])
+    # Tuesday: r5, half a success for its one call, by hand
+    assert tuesday["cost_per_successful_outcome"] == pytest.approx(CALL / 0.5)
 
 
 def test_outcomes_per_day_alone_by_hand(ledger, tmp_path):

@@ -203,7 +203,7 @@ def kpis(
     minus 1. Where outcomes were imported (costcast outcomes import): resolution_rate =
     successful_outcomes / outcome_attempts; cost_per_successful_outcome = cost of the usage
     the outcomes cover / successful_outcomes. Unknown (empty) where a source counts no
-    requests, the book has no price or no outcomes exist. The ledger rows read (count, days,
+    requests, the book has no price, no outcomes exist or no success shows at 6 decimals. The ledger rows read (count, days,
     content hash) go to stderr."""
     first, last = parse_date(start, "from"), parse_date(end, "to")
     with workspace(config, read_only=True) as ws:
