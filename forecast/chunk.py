@@ -87,6 +87,37 @@ def reaches(plan: Plan) -> np.ndarray:
     return np.asarray(np.minimum(np.array(plan.cutoffs), plan.cv_horizon))
 
 
+def hold_start(length: int, plan: Plan) -> int | None:
+    """The day from which a forecast of a series ``length`` days old repeats its last week,
+    or None. A young series' windows reach only a few weeks ahead (``MIN_TRAIN`` days of
+    history before each cutoff), so nothing it has shown says whether a trend holds past
+    them: after a launch the trend candidates score best on the ramp and would carry its
+    slope for a quarter."""
+    usable = _usable(length, plan.cutoffs)
+    reach = int(reaches(plan)[usable].max()) if usable.any() else 0
+    return None if reach >= plan.cv_horizon else max(reach, 7)
+
+
+def held(forecast: np.ndarray, start: int | None, days: int | None = None) -> np.ndarray:
+    """``forecast`` with its days from ``start`` on (up to ``days``) its week before again."""
+    end = len(forecast) if days is None else days
+    if start is None or start >= end:
+        return forecast
+    out = forecast.copy()
+    ahead = np.arange(start, end)
+    out[ahead] = forecast[start - 7 + (ahead - start) % 7]
+    return out
+
+
+def _as_held(cvs: dict[str, np.ndarray], length: int, plan: Plan) -> dict[str, np.ndarray]:
+    """Each window's forecasts as a run on its cutoff day would have held them."""
+    starts = [hold_start(length - c, plan) for c in plan.cutoffs]
+    if all(start is None for start in starts):
+        return cvs
+    return {name: np.stack([held(cv[j], starts[j], reach) for j, reach in
+                            enumerate(reaches(plan))]) for name, cv in cvs.items()}  # fmt: skip
+
+
 def _usable(length: int, cutoffs: Sequence[int]) -> np.ndarray:
     return np.array([length - c >= MIN_TRAIN for c in cutoffs], dtype=bool)
 
@@ -185,6 +216,25 @@ def forecast_chunk(
     return decide_chunk(plan, inputs, fit_local(plan, inputs), global_forecasts)
 
 
+def _fallback(
+    s: SeriesInput, plan: Plan, finals: dict[str, Any], scored: bool
+) -> tuple[Choice, str]:
+    """Too young to score (or nothing scored): the median of what was asked for and can
+    fit, else of the simple forecasters, else the mean of its days, flat; and its flag."""
+    fits = [n for n, f in finals.items() if f is not None and not np.isnan(f).any()]
+    fallback = tuple(n for n in s.candidates if n in fits) or tuple(
+        n for n in SHORT_FALLBACK if n in fits
+    )
+    if not fallback:  # nothing fits days this few
+        finals[MEAN] = np.full(plan.h, float(np.mean(s.y)) if len(s.y) else 0.0)
+        fallback = (MEAN,)
+    choice = Choice(ENSEMBLE if len(fallback) > 1 else fallback[0], fallback, {})
+    members = ", ".join(fallback)
+    if scored:
+        return choice, f"no candidate could be scored: median of {members}"
+    return choice, f"short history ({len(s.y)} days): median of {members}"
+
+
 def _decide(
     s: SeriesInput, plan: Plan, finals: dict[str, Any], cvs: dict[str, Any],
     skipped: dict[str, Any], drivers: tuple[np.ndarray, ...],
@@ -204,26 +254,17 @@ def _decide(
         ok[name] = np.where(cells, cv, np.nan) if cv is not None else np.full_like(actual, np.nan)
     flag = None
     scale, cap = mase_scale(s.y), ERROR_CAP * typical_change(s.y)
-    selector = Selector(actual, ok, scale, cap) if usable.any() and ok else None
+    selector = Selector(actual, _as_held(ok, len(s.y), plan), scale, cap) if (
+        usable.any() and ok) else None  # fmt: skip
     if selector is not None:
         choice = selector.confirmed(selector.choose())
     else:
-        # too young to score: the median of what was asked for and can fit, else of the
-        # simple forecasters
-        fits = [n for n, f in finals.items() if f is not None and not np.isnan(f).any()]
-        fallback = tuple(n for n in s.candidates if n in fits) or tuple(
-            n for n in SHORT_FALLBACK if n in fits
-        )
-        if not fallback:  # nothing fits days this few: their mean, flat
-            finals[MEAN] = np.full(plan.h, float(np.mean(s.y)) if len(s.y) else 0.0)
-            fallback = (MEAN,)
-        choice = Choice(ENSEMBLE if len(fallback) > 1 else fallback[0], fallback, {})
-        flag = (
-            f"short history ({len(s.y)} days): median of {', '.join(fallback)}"
-            if not usable.any()
-            else f"no candidate could be scored: median of {', '.join(fallback)}"
-        )
-    point = combine(finals, choice.members)
+        choice, flag = _fallback(s, plan, finals, bool(usable.any()))
+    start = hold_start(len(s.y), plan)
+    point = held(combine(finals, choice.members), start)
+    if start is not None and start < plan.h:
+        held_note = f"past day {start} it repeats the week before (no window reaches further)"
+        flag = f"{flag}; {held_note}" if flag else f"young ({len(s.y)} days): {held_note}"
     point_cv = (selector.chosen_without(choice) if selector is not None
                 else np.full_like(actual, np.nan))  # fmt: skip
     kept = {}

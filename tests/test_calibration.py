@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.chunk import SeriesInput
+from forecast.chunk import Plan, SeriesInput, held, hold_start
 from forecast.engine import run_engine
 from forecast.intensity import better_unit, intensity_forecast
 from forecast.intervals import ErrorBank, extend, growth_exponent
@@ -351,6 +351,36 @@ def test_a_steady_series_keeps_a_sensible_month_beside_bursty_class_mates():
     # The young series borrows at the three cutoffs it is too young for: a third of those
     # paths replay the step's shape (scaled to its size), and its P10 month is still low
     # (4% of the mean here; 40% without the bursty class-mates).
+
+
+def test_past_its_evidence_a_forecast_repeats_the_week_before():
+    forecast = np.arange(1.0, 11.0)
+    assert held(forecast, 7).tolist() == [1, 2, 3, 4, 5, 6, 7, 1, 2, 3]
+    assert held(forecast, 8).tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 2, 3]
+    assert held(forecast, 7, days=8).tolist() == [1, 2, 3, 4, 5, 6, 7, 1, 9, 10]
+    assert held(forecast, None) is forecast and held(forecast, 10) is forecast
+    # windows of 91 days from 7, 14, 28, 56, 91 and 105 days back, each after 21 days of
+    # history at least: the furthest a series' own windows reach is where its forecast holds
+    plan = Plan(91, (7, 14, 28, 56, 91, 105), 91, END)
+    assert [hold_start(n, plan) for n in (10, 30, 35, 50, 77, 111, 112, 400)] == [
+        7, 7, 14, 28, 56, 56, None, None]  # fmt: skip
+
+
+def test_a_launch_ramp_is_not_carried_past_what_the_young_series_has_shown():
+    """Thirty days after a launch (a 21-day ramp to 100 a day, then flat), the trend
+    candidates score best on the ramp; a quarter of that slope would end near 500 a day.
+    Past the one week its windows reach, the forecast repeats that week, and says so."""
+    rng = np.random.default_rng(4)
+    y = np.concatenate([np.linspace(5, 100, 21), np.full(9, 100.0)]) * rng.lognormal(0, 0.05, 30)
+    inputs = [SeriesInput("copilot", y, 1000 * y[None], np.array([1e-3]),
+                          resolve_forecasters("seasonal_naive,theta,ets"))]  # fmt: skip
+    result = run_engine(inputs, 91, end=END, n_paths=100, jobs=1)
+    outcome = result.outcomes["copilot"]
+    assert np.allclose(outcome.point[7:], np.resize(outcome.point[:7], 84))
+    assert 80 < outcome.point.mean() < 125, outcome.point.mean()
+    assert outcome.flag == (
+        "young (30 days): past day 7 it repeats the week before (no window reaches further)"
+    )
 
 
 @pytest.mark.slow
