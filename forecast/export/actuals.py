@@ -37,7 +37,9 @@ def billed_scaling(
         f"CAST(ts AS DATE) AS day, provider, {exact_sum('cost_usd')} AS priced_usd",
     )
     if totals.empty:
-        totals = pd.DataFrame(columns=["day", "provider", "priced_usd"])
+        totals = pd.DataFrame(columns=["day", "provider", "priced_usd"]).astype(
+            {"priced_usd": float}
+        )
     both = billed.merge(totals, on=["day", "provider"], how="left")
     matched = both["priced_usd"].fillna(0) > 0
     scale = both[matched].assign(scale=lambda f: f["billed_usd"] / f["priced_usd"])
