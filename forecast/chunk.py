@@ -80,6 +80,7 @@ class Outcome:
     unit_cv: np.ndarray  # (windows, H) forecast cost of a unit of volume (at today's prices)
     levels_cv: np.ndarray  # (windows,) the level errors are relative to
     candidates: dict[str, Any] = field(default_factory=dict)  # name -> (point, errors), when kept
+    history_days: int = 0  # days of history the series had on the run's as-of day
 
 
 def reaches(plan: Plan) -> np.ndarray:
@@ -280,7 +281,7 @@ def _decide(
     return Outcome(
         s.uid, choice.name, choice.members, choice.scores, flag, skipped, point, end_intensity,
         series_level(s.y), idle_class(s.y), _relative(actual, point_cv, levels), actual,
-        point_cv, unit, levels, kept,
+        point_cv, unit, levels, kept, len(s.y),
     )  # fmt: skip
 
 

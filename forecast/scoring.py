@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from forecast.chunk import Outcome
 from forecast.dependence import choose_alpha, costliest, held_out, repair
 from forecast.engine import EngineResult
 from forecast.metrics import coverage, wape
+
+
+def largest_miss(outcomes: Sequence[Outcome], window: int, cutoff: int) -> dict[str, Any] | None:
+    """The series whose point forecast from ``window`` missed its cost by the most dollars:
+    its forecast against what came (``forecast_vs_actual``, -0.34 for 34% low), and how old
+    it was at the cutoff. A window that ran off is mostly one series' doing, often one
+    launched shortly before its cutoff; the run says which."""
+    misses = []
+    for o in outcomes:
+        actual = float(np.nansum(o.actual_cv[window] * o.unit_cv[window]))
+        forecast = float(np.nansum(o.point_cv[window] * o.unit_cv[window]))
+        if np.isfinite(forecast - actual) and actual > 0:
+            misses.append((abs(forecast - actual), forecast / actual - 1, o))
+    if not misses:
+        return None
+    size, ratio, worst = max(misses, key=lambda m: m[0])
+    return {
+        "series": worst.uid,
+        "forecast_vs_actual": ratio,
+        "missed_usd": size,
+        "days_old_at_cutoff": worst.history_days - cutoff,
+    }
 
 
 def run_score(result: EngineResult, seed: int = 0, n_paths: int = 100) -> dict[str, Any]:
@@ -37,8 +61,10 @@ def run_score(result: EngineResult, seed: int = 0, n_paths: int = 100) -> dict[s
         hi_all.append(hi)
         # two windows of a long horizon: one whose level ran off moves the whole by tens of
         # points, so each is said apart
-        by_window.append({"cutoff_days_before": int(plan.cutoffs[held.window]),
-                          "coverage_80": coverage(held.actual, lo, hi)})  # fmt: skip
+        cutoff = int(plan.cutoffs[held.window])
+        by_window.append({"cutoff_days_before": cutoff,
+                          "coverage_80": coverage(held.actual, lo, hi),
+                          "largest_miss": largest_miss(outcomes, held.window, cutoff)})  # fmt: skip
     if not actual_all:
         return {"series": 0}
     actual, mean = np.concatenate(actual_all), np.concatenate(mean_all)

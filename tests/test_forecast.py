@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from forecast.ledger import Ledger
 from forecast.pricing import load_price_book
 from forecast.runs import RunSettings, create_forecast
 from forecast.runstore import list_runs, load_run
+from forecast.scoring import largest_miss
 
 
 @pytest.fixture
@@ -407,3 +409,29 @@ def test_the_runs_own_backtest_says_each_window_apart(constant_ledger):
     said = _by_window([{"cutoff_days_before": 91, "coverage_80": 0.4},
                        {"cutoff_days_before": 105, "coverage_80": 0.86}], AS_OF)  # fmt: skip
     assert said == " (from 2026-03-03: 86%, from 2026-03-17: 40%)"
+    # a window under 70% names the series that missed most there, and its age if young
+    miss = {"series": "support|copilot|gpt-4o", "forecast_vs_actual": -0.34,
+            "missed_usd": 8871.0, "days_old_at_cutoff": 30}  # fmt: skip
+    said = _by_window([{"cutoff_days_before": 91, "coverage_80": 0.51, "largest_miss": miss},
+                       {"cutoff_days_before": 105, "coverage_80": 0.8}], AS_OF)  # fmt: skip
+    assert said == (" (from 2026-03-03: 80%, from 2026-03-17: 51%); the largest miss from "
+                    "2026-03-17: support / copilot / gpt-4o, forecast 34% low (30 days old at "
+                    "that cutoff)")  # fmt: skip
+    assert _by_window([{"cutoff_days_before": 91, "coverage_80": 0.75, "largest_miss": miss}],
+                      AS_OF) == ""  # fmt: skip
+
+
+def test_the_largest_miss_of_a_window_is_the_series_off_by_the_most_dollars():
+    def outcome(uid: str, actual: list[float], point: list[float], unit: float) -> SimpleNamespace:
+        window = np.array([actual, [np.nan] * 2]), np.array([point, [np.nan] * 2])
+        return SimpleNamespace(uid=uid, actual_cv=window[0], point_cv=window[1],
+                               unit_cv=np.full((2, 2), unit), history_days=130)  # fmt: skip
+
+    # cost: a came to 2 x 10 x 2 = 40 and was forecast 36 (4 low, 10%); b 2 x 5 x 1 = 10,
+    # forecast 16 (6 high, 60%); c has no such window
+    outcomes = [outcome("a", [10, 10], [9, 9], 2.0), outcome("b", [5, 5], [8, 8], 1.0),
+                outcome("c", [np.nan] * 2, [np.nan] * 2, 1.0)]  # fmt: skip
+    miss = largest_miss(outcomes, 0, cutoff=91)
+    assert miss == {"series": "b", "forecast_vs_actual": pytest.approx(0.6),
+                    "missed_usd": pytest.approx(6.0), "days_old_at_cutoff": 39}  # fmt: skip
+    assert largest_miss(outcomes, 1, cutoff=105) is None

@@ -34,6 +34,8 @@ runs_app = typer.Typer(help="Saved forecast runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
 FORECASTERS_HELP = ", ".join(FORECASTERS)  # from the registry: the help lists what works
+LOW_WINDOW = 0.7  # a backtest window covering less names the series that missed most there
+YOUNG_DAYS = 91  # and says how old that series was at the cutoff when younger than a quarter
 
 
 # Long on purpose: most of it is the options' declarations.
@@ -231,10 +233,20 @@ def runs_show(
 
 def _by_window(windows: list[dict[str, Any]], as_of: dt.date) -> str:
     """Each window's coverage, by the day after its cutoff: with two windows, one whose
-    level ran off moves the whole by tens of points."""
-    if len(windows) < 2:
+    level ran off moves the whole by tens of points; and, where a window covered under
+    ``LOW_WINDOW``, the series that missed there by the most dollars."""
+    if not windows:
         return ""
     earliest_first = sorted(windows, key=lambda w: -w["cutoff_days_before"])
-    parts = [f"from {as_of - dt.timedelta(days=w['cutoff_days_before'] - 1)}: "
-             f"{w['coverage_80']:.0%}" for w in earliest_first]  # fmt: skip
-    return f" ({', '.join(parts)})"
+    first_day = {id(w): as_of - dt.timedelta(days=w["cutoff_days_before"] - 1) for w in windows}
+    parts = [f"from {first_day[id(w)]}: {w['coverage_80']:.0%}" for w in earliest_first]
+    said = f" ({', '.join(parts)})" if len(windows) > 1 else ""
+    worst = min(windows, key=lambda w: w["coverage_80"])
+    miss = worst.get("largest_miss")  # runs saved before it was kept have none
+    if miss and worst["coverage_80"] < LOW_WINDOW:
+        ratio, age = miss["forecast_vs_actual"], miss["days_old_at_cutoff"]
+        said += (f"; the largest miss from {first_day[id(worst)]}: "
+                 f"{miss['series'].replace('|', ' / ')}, forecast {abs(ratio):.0%} "
+                 f"{'low' if ratio < 0 else 'high'}"
+                 + (f" ({age} days old at that cutoff)" if age < YOUNG_DAYS else ""))  # fmt: skip
+    return said
