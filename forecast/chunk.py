@@ -264,7 +264,8 @@ def _decide(
     start = hold_start(len(s.y), plan)
     point = held(combine(finals, choice.members), start)
     if start is not None and start < plan.h:
-        held_note = f"past day {start} it repeats the week before (no window reaches further)"
+        held_note = (f"from day {start + 1} on, its forecast repeats days {start - 6}-{start} "
+                     "(no window of its own reaches further)")  # fmt: skip
         flag = f"{flag}; {held_note}" if flag else f"young ({len(s.y)} days): {held_note}"
     point_cv = (selector.chosen_without(choice) if selector is not None
                 else np.full_like(actual, np.nan))  # fmt: skip
