@@ -240,7 +240,11 @@ def test_scenario_run_json_and_plot(cli, workdir):
     code, out, _ = cli("scenario", "compare", path, path, "--output", "json")
     assert code == 0 and len(json.loads(out)) == 2
     code, _, err = cli("scenario", "run", path, "--run", "run-missing")
-    assert code == 2 and "no forecast run 'run-missing'" in err
+    assert code == 2 and "option --run: no forecast run 'run-missing'" in err
+    # `runs show` takes the run as an argument: the error names it so, not another
+    # command's --run
+    code, _, err = cli("runs", "show", "run-missing")
+    assert code == 2 and "RUN: no forecast run 'run-missing'" in err and "--run" not in err
 
 
 def test_token_create_list_revoke(cli, tmp_path):

@@ -30,21 +30,23 @@ app.add_typer(watch.app)
 app.add_typer(signals.app)
 
 
-def _options() -> set[str]:
-    """Every long option of every command: a parameter named in an error is rendered as
-    the option the user typed where there is one."""
-    names: set[str] = set()
-    stack = [typer.main.get_command(app)]
-    while stack:
-        command = stack.pop()
-        stack.extend(getattr(command, "commands", {}).values())  # a group's commands
-        names.update(o for p in command.params for o in p.opts if o.startswith("--"))
-    return names
+def _options(argv: list[str]) -> set[str]:
+    """The long options of the command ``argv`` runs: a parameter named in an error is
+    rendered as the option the user typed where that command has one (another command's
+    ``--run`` is not this one's RUN_ID argument)."""
+    command = typer.main.get_command(app)
+    for token in argv:
+        sub = getattr(command, "commands", {}).get(token)  # a group's commands
+        if sub is None:
+            break
+        command = sub
+    return {o for p in command.params for o in p.opts if o.startswith("--")}
 
 
-def render_param(name: str) -> str:
+def render_param(name: str, argv: list[str] | None = None) -> str:
     option = "--" + name.replace("_", "-")
-    return f"option {option}" if option in _options() else name.upper()
+    found = _options(sys.argv[1:] if argv is None else argv)
+    return f"option {option}" if option in found else name.upper()
 
 
 def main() -> None:
