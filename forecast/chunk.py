@@ -266,7 +266,7 @@ def _decide(
     if start is not None and start < plan.h:
         held_note = (f"from day {start + 1} on, its forecast repeats days {start - 6}-{start} "
                      "(no window of its own reaches further)")  # fmt: skip
-        flag = f"{flag}; {held_note}" if flag else f"young ({len(s.y)} days): {held_note}"
+        flag = f"{flag}; {held_note}" if flag else f"{len(s.y)} days of history: {held_note}"
     point_cv = (selector.chosen_without(choice) if selector is not None
                 else np.full_like(actual, np.nan))  # fmt: skip
     kept = {}

@@ -379,7 +379,7 @@ def test_a_launch_ramp_is_not_carried_past_what_the_young_series_has_shown():
     assert np.allclose(outcome.point[7:], np.resize(outcome.point[:7], 84))
     assert 80 < outcome.point.mean() < 125, outcome.point.mean()
     assert outcome.flag == (
-        "young (30 days): from day 8 on, its forecast repeats days 1-7 (no window of its own "
+        "30 days of history: from day 8 on, its forecast repeats days 1-7 (no window of its own "
         "reaches further)"
     )
 
