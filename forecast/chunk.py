@@ -6,7 +6,9 @@ every local candidate of a chunk (it needs nothing but the chunk), and
 ``decide_chunk`` adds the global candidates' forecasts, scores every
 candidate on the windows' priced volume, chooses (``forecast.selection``)
 and keeps the chosen forecast's errors for the calibration. ``forecast_chunk``
-does both in one call.
+does both in one call. A series whose windows cannot reach a full window's length
+(a young one, after a launch) is not extrapolated past the furthest day they reach
+(``hold_start``): there its forecast repeats the week before, and it is flagged.
 """
 
 from __future__ import annotations
