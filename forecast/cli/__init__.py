@@ -43,10 +43,9 @@ def _options(argv: list[str]) -> set[str]:
     return {o for p in command.params for o in p.opts if o.startswith("--")}
 
 
-def render_param(name: str, argv: list[str] | None = None) -> str:
+def render_param(name: str) -> str:
     option = "--" + name.replace("_", "-")
-    found = _options(sys.argv[1:] if argv is None else argv)
-    return f"option {option}" if option in found else name.upper()
+    return f"option {option}" if option in _options(sys.argv[1:]) else name.upper()
 
 
 def main() -> None:

@@ -237,15 +237,18 @@ def _by_window(windows: list[dict[str, Any]], as_of: dt.date) -> str:
     ``LOW_WINDOW``, the series that missed there by the most dollars."""
     if not windows:
         return ""
+
+    def first_day(window: dict[str, Any]) -> dt.date:
+        return as_of - dt.timedelta(days=window["cutoff_days_before"] - 1)
+
     earliest_first = sorted(windows, key=lambda w: -w["cutoff_days_before"])
-    first_day = {id(w): as_of - dt.timedelta(days=w["cutoff_days_before"] - 1) for w in windows}
-    parts = [f"from {first_day[id(w)]}: {w['coverage_80']:.0%}" for w in earliest_first]
+    parts = [f"from {first_day(w)}: {w['coverage_80']:.0%}" for w in earliest_first]
     said = f" ({', '.join(parts)})" if len(windows) > 1 else ""
     worst = min(windows, key=lambda w: w["coverage_80"])
     miss = worst.get("largest_miss")  # runs saved before it was kept have none
     if miss and worst["coverage_80"] < LOW_WINDOW:
         ratio, age = miss["forecast_vs_actual"], miss["days_old_at_cutoff"]
-        said += (f"; the largest miss from {first_day[id(worst)]}: "
+        said += (f"; the largest miss from {first_day(worst)}: "
                  f"{miss['series'].replace('|', ' / ')}, forecast {abs(ratio):.0%} "
                  f"{'low' if ratio < 0 else 'high'}"
                  + (f" ({age} days old at that cutoff)" if age < YOUNG_DAYS else ""))  # fmt: skip
