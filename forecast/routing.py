@@ -11,7 +11,7 @@ Formulas, per team and feature, over a window of days (default: the last 28 of t
   saved, at the cheapest model's observed cost per request on the same feature;
 - ``intensity_factor`` = (input + output tokens per request of the cheapest model) / (the
   same of this model): how much longer or shorter its answers and prompts ran, which the
-  scenario's ``route`` carries over.
+  scenario's ``route`` carries over; unknown where this model's calls carried no tokens.
 
 Models whose cost is unknown (no price) or that count no requests are listed without a saving.
 """
@@ -80,8 +80,10 @@ def model_cost_spread(
                     "cheapest_model": cheap["model"],
                     "cheapest_cost_per_request": cheap["cost_per_request"],
                     "saving_usd_per_month": row["requests"] * share * gap * months,
-                    "intensity_factor": per_token[cheapest] / per_token[i],
-                }
+                    # a model whose calls carried no tokens has nothing to scale: unknown
+                    "intensity_factor": (per_token[cheapest] / per_token[i]
+                                         if per_token[i] > 0 else None),
+                }  # fmt: skip
             rows.append(out)
     spread = pd.DataFrame(rows, columns=SPREAD_COLUMNS).round(
         {"cost_usd": 6, "cost_per_request": 8, "cheapest_cost_per_request": 8,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -83,3 +84,28 @@ def test_nothing_to_route_is_said(ledger, tmp_path):
     assert spread.empty
     with pytest.raises(CostcastError, match="nothing to route"):
         routing_scenario(spread)
+
+
+def test_a_model_whose_calls_carry_no_tokens_has_no_intensity_factor(ledger, tmp_path):
+    # found by the pipeline property test: two models of one feature whose calls counted no
+    # tokens cost 0 a call each; the factor between them was 0 / 0 (a warning, then NaN in
+    # the table). A tokenless model beside one with tokens: its factor is unknown too.
+    (tmp_path / "u.csv").write_text(
+        HEADER
+        + "2026-06-01T00:00:00Z,1d,a,b,gpt-4o,5,0,0\n"
+        + "2026-06-01T00:00:00Z,1d,a,b,gpt-4o-mini,4,0,0\n"
+        + "2026-06-01T00:00:00Z,1d,c,d,gpt-4o,2,0,0\n"
+        + "2026-06-01T00:00:00Z,1d,c,d,gpt-4o-mini,10,1000,100\n"
+    )
+    ingest_files(ledger, [tmp_path / "u.csv"])
+    spread = model_cost_spread(ledger, load_price_book()).set_index(["feature", "model"])
+    # feature b: both cost 0 a call, the first (gpt-4o) is the cheapest; no saving either way
+    assert spread.loc[("b", "gpt-4o"), "cost_per_request"] == 0
+    assert spread.loc[("b", "gpt-4o"), "cheapest_model"] == "gpt-4o"
+    assert spread.loc[("b", "gpt-4o-mini"), "saving_usd_per_month"] == 0
+    assert spread["intensity_factor"].loc[["b"]].isna().all()
+    # feature d: gpt-4o (no tokens, cost 0) is the cheapest; the mini's calls carry 110
+    # tokens each, and 0 / 110 is a factor of 0 for it, while gpt-4o's own is unknown
+    assert spread.loc[("d", "gpt-4o-mini"), "cheapest_model"] == "gpt-4o"
+    assert spread.loc[("d", "gpt-4o-mini"), "intensity_factor"] == 0
+    assert pd.isna(spread.loc[("d", "gpt-4o"), "intensity_factor"])
