@@ -32,6 +32,7 @@ from forecast.pricing.book import PriceBook
 from forecast.usage import cost_sum, priced_usage_sql, usage_provenance
 
 WINDOW_DAYS = 7
+MAX_WINDOW_DAYS = 90  # a quarter each side: longer, other changes blur the deployment's
 BOOTSTRAP = 2000
 
 
@@ -65,8 +66,9 @@ def deployment_impact(
 
 
 def _check_window(window: int) -> None:
-    if window < 1:
-        raise CostcastError("the window must be at least one day", param="window", value=window)
+    if not 1 <= window <= MAX_WINDOW_DAYS:
+        raise CostcastError(f"the window must be 1 to {MAX_WINDOW_DAYS} days", param="window",
+                            value=window)  # fmt: skip
 
 
 def _measure(ledger: Ledger, book: PriceBook, known: pd.DataFrame, row: pd.Series,

@@ -73,8 +73,11 @@ def test_mistakes_and_the_ranking(ledger, tmp_path):
         deployment_impact(ledger, book, "triage@v9")
     with pytest.raises(CostcastError, match="no requests before"):
         deployment_impact(ledger, book, "triage@v1")  # the first: nothing before it
-    with pytest.raises(CostcastError, match="at least one day"):
-        deployment_impact(ledger, book, "triage@v2", window=0)
+    for window in (0, 91, 100_000):  # 100,000 days back ran past pandas' dates: a traceback
+        with pytest.raises(CostcastError, match="1 to 90 days"):
+            deployment_impact(ledger, book, "triage@v2", window=window)
+        with pytest.raises(CostcastError, match="1 to 90 days"):
+            rank_deployments(ledger, book, window=window)
     ranked = rank_deployments(ledger, book)
     assert list(ranked["deployment"]) == ["triage@v2"]  # v1 has no history before it
 
@@ -127,6 +130,15 @@ def test_free_before_and_too_few_days_say_so(cli, tmp_path, monkeypatch):
     assert found["change"] is None
     # two days each side (Monday, Tuesday), all calls free before
     assert (found["days_before"], found["days_after"]) == (2, 2)
+    # the window as the issue writes it (7d), in days or weeks, or a located error
+    for window, days in (("2d", 2), (" 2D ", 2), ("1w", 7)):
+        code, out, err = cli("impact", "triage@v2", "--window", window, "--output", "json")
+        assert code == 0, err
+        assert json.loads(out)["days_after"] == days
+    for bad, why in (("7x", "expected a number of days"), ("2.5d", "expected a number of days"),
+                     ("13w", "1 to 90 days"), ("0d", "1 to 90 days")):  # fmt: skip
+        code, out, err = cli("impact", "triage@v2", "--window", bad)
+        assert code == 2 and why in err and "--window" in err and "Traceback" not in err, err
 
 
 def test_too_few_weekday_pairs_give_no_interval_and_say_so(ledger, tmp_path):

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import Read, State, WorkspaceDep
 from api.pages import ERRORS, Limit, Offset, Page, page
+from forecast.impact import MAX_WINDOW_DAYS
 
 router = APIRouter(tags=["impact"], responses=ERRORS)
-Window = Query(7, ge=1, le=90, description="Days before and after to compare.")
+Window = Query(7, ge=1, le=MAX_WINDOW_DAYS, description="Days before and after to compare.")
 
 
 @router.get("/v1/impact", response_model=dict[str, Any])

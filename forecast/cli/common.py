@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -70,6 +71,15 @@ def parse_date(value: str | None, param: str) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise CostcastError("expected a date as YYYY-MM-DD", param=param, value=value) from None
+
+
+def parse_days(value: str, param: str) -> int:
+    """A number of days written as 7, 7d or 2w (weeks)."""
+    found = re.fullmatch(r"\s*(\d{1,6})\s*([dDwW]?)\s*", value)
+    if not found:
+        raise CostcastError("expected a number of days: 7, 7d, or 2w for weeks", param=param,
+                            value=value)  # fmt: skip
+    return int(found[1]) * (7 if found[2].lower() == "w" else 1)
 
 
 def dask_client(address: str | None) -> Any:  # a distributed.Client, or None

@@ -17,6 +17,7 @@ from forecast.cli.common import (
     emit_json,
     err,
     parse_date,
+    parse_days,
     say_provenance,
     workspace,
 )
@@ -34,7 +35,9 @@ def impact(
     feature: Annotated[
         str | None, typer.Option(help="The feature, where the id ran on several.")
     ] = None,
-    window: Annotated[int, typer.Option(help="Days before and after to compare.", min=1)] = 7,
+    window: Annotated[
+        str, typer.Option(help="Days before and after to compare: 7, 7d, or 2w for weeks.")
+    ] = "7d",
     list_: Annotated[
         bool,
         typer.Option(
@@ -53,20 +56,21 @@ def impact(
     cost of the change at the current volume."""
     from forecast.errors import CostcastError
 
+    days = parse_days(window, "window")
     with workspace(config, read_only=True) as ws:
         if list_:
-            ranked = ws.rank_deployments(since=parse_date(since, "since"), window=window)
+            ranked = ws.rank_deployments(since=parse_date(since, "since"), window=days)
             if output is Output.table and not ranked.empty:  # the sentence is the JSON's
                 ranked = ranked.drop(columns=["summary"])
             none = ("no deployments" + (f" since {since}" if since else "") + ": tag usage "
                     "rows in their deployment column, or list them under deployments: in "
                     "costcast.yaml (id, time, team or feature)")  # fmt: skip
-            emit(ranked, output, title=f"deployments by monthly cost change ({window}-day windows)",
+            emit(ranked, output, title=f"deployments by monthly cost change ({days}-day windows)",
                  empty=none)  # fmt: skip
             return
         if deployment is None:
             raise CostcastError("name a deployment, or ask for --list", param="deployment")
-        found = ws.deployment_impact(deployment, feature=feature, window=window)
+        found = ws.deployment_impact(deployment, feature=feature, window=days)
     if output is Output.json:
         emit_json(found)
         return
