@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from forecast.errors import CostcastError
 from forecast.ingest import ingest_files
 from forecast.pricing import load_price_book
 from forecast.watch.alerts import episodes, replay
@@ -289,11 +290,25 @@ def test_the_api_lists_recorded_alerts_and_replays(tmp_path):
         assert client.get("/v1/alerts", params={"from": "2026-03-23T00:00:00"}).status_code == 422
 
 
-def test_a_span_without_usage_raises_nothing(ledger, tmp_path):
-    incident_ledger(ledger, tmp_path)
-    quiet = replay(ledger, load_price_book(), AlertRules(), dt.datetime(2000, 1, 1),
-                   dt.datetime(2000, 1, 1, 5))  # fmt: skip
-    assert quiet == []
+def test_hours_without_usage_are_an_error_not_a_quiet_span(ledger, tmp_path):
+    """An hour outside the ledger's usage has no known cost: replayed, it would look like
+    spending had stopped (every open alert resolved); checked, a check at 2020 resolved
+    alerts fired in 2026 at 2020 and recorded it."""
+    incident_ledger(ledger, tmp_path)  # hourly, 2026-03-02 00:00 to 2026-03-23 23:00
+    book, rules = load_price_book(), AlertRules()
+    for start, end, name in [((2000, 1, 1), (2000, 1, 1, 5), "from"),
+                             ((2026, 3, 23), (2026, 3, 24), "to"),
+                             ((2026, 3, 1, 23), (2026, 3, 2, 5), "from")]:  # fmt: skip
+        with pytest.raises(CostcastError, match="usage runs from 2026-03-02 00:00 to "
+                           "2026-03-23 23:00") as raised:  # fmt: skip
+            replay(ledger, book, rules, dt.datetime(*start), dt.datetime(*end))
+        assert raised.value.param == name
+    # its first and last hours are inside
+    replay(ledger, book, rules, dt.datetime(2026, 3, 2), dt.datetime(2026, 3, 23, 23))
+    for hour in (dt.datetime(2020, 1, 1), dt.datetime(2026, 3, 24)):
+        with pytest.raises(CostcastError, match="outside it") as raised:
+            check(ledger, book, rules, hour, dry_run=True)
+        assert raised.value.param == "at"
     assert not failures(np.zeros((4, 0)), np.zeros((4, 0)), FailureRule()).holds.size
 
 
@@ -542,3 +557,25 @@ def test_scopes_by_a_dimension_a_row_leaves_empty(ledger, tmp_path):
     only = hourly(ledger, book, ["deployment"], first, last)  # no row names one
     assert only.scopes == [{"deployment": ""}]
     np.testing.assert_allclose(only.cost[:, 0], [0, 2.5, 6.0, 0])
+
+
+def test_a_check_at_an_earlier_hour_rewrites_nothing(ledger, tmp_path):
+    """Recorded alerts are the state as of the last check: a check at an earlier hour would
+    resolve them before they fired. Refused; a dry run there compares with what was open
+    at that hour."""
+    incident_ledger(ledger, tmp_path)
+    book, rules = load_price_book(), AlertRules()
+    (alert,) = check(ledger, book, rules, dt.datetime(2026, 3, 23, 12)).fired
+    assert (alert.rule, alert.fired_at) == ("failures", dt.datetime(2026, 3, 23, 10))
+    with pytest.raises(CostcastError, match="recorded up to 2026-03-23 10:00") as raised:
+        check(ledger, book, rules, dt.datetime(2026, 3, 20))
+    assert raised.value.param == "at"
+    earlier = check(ledger, book, rules, dt.datetime(2026, 3, 20), dry_run=True)
+    assert (earlier.fired, earlier.still_open, earlier.resolved) == ([], [], [])
+    stored = stored_alerts(ledger)
+    assert len(stored) == 1 and stored["resolved_at"].isna().all()  # still open
+    # the same hour again, and later ones, as before
+    assert check(ledger, book, rules, dt.datetime(2026, 3, 23, 10)).fired == []
+    assert [
+        a.rule for a in check(ledger, book, rules, dt.datetime(2026, 3, 23, 12)).still_open
+    ] == ["failures"]

@@ -55,6 +55,30 @@ def utc_hour(stamp: dt.datetime, param: str) -> dt.datetime:
     return stamp.replace(minute=0, second=0, microsecond=0)
 
 
+def within_usage(ledger: Ledger, name: str, stamp: dt.datetime) -> None:
+    """An hour the ledger holds usage for (from its first hour to its last, daily and
+    minute buckets covering their hours): any other hour's cost is unknown, and a check
+    there would resolve every open alert as if spending had stopped."""
+    first, last = ledger.con.execute(
+        """SELECT date_trunc('hour', min(ts)),
+                  date_trunc('hour', max(ts + CASE bucket WHEN '1d' THEN INTERVAL 1 DAY
+                                                          WHEN '1h' THEN INTERVAL 1 HOUR
+                                                          ELSE INTERVAL 1 MINUTE END)
+                                     - INTERVAL 1 MICROSECOND)
+           FROM usage"""
+    ).fetchall()[0] if ledger.has_table("usage") else (None, None)  # fmt: skip
+    if first is None or last is None:
+        usage_hours(ledger)  # the empty ledger's own error
+    if not first <= stamp <= last:
+        raise CostcastError(
+            f"the ledger's usage runs from {first:%Y-%m-%d %H:00} to {last:%Y-%m-%d %H:00}: "
+            f"the hour {stamp:%Y-%m-%d %H:00} is outside it, and what it cost is unknown",
+            param=name, value=stamp.isoformat(),
+            hint="ingest that hour's usage first, or pick an hour inside that span (without "
+            "--at, watch checks the last hour of data)",
+        )  # fmt: skip
+
+
 def check_hour(name: str, stamp: dt.datetime) -> None:
     """An hour a watch can judge: with weeks of history before it that a timestamp holds."""
     if not FIRST_YEAR <= stamp.year <= LAST_YEAR:
@@ -187,7 +211,9 @@ def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetim
     ``listed``: the config's deployments, for ``token_inflation``)."""
     check_hour("from", start)
     check_hour("to", end)
-    usage_hours(ledger)  # an empty ledger is an error, not a quiet week
+    if not carried:  # a check's own hour is checked by it; the weeks before may hold none
+        within_usage(ledger, "from", start)
+    within_usage(ledger, "to", end)
     data = hourly(ledger, book, rules.by, start - dt.timedelta(hours=HISTORY_HOURS), end)
     first = int(np.searchsorted(data.hours, pd.Timestamp(start)))
     alerts = []

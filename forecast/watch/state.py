@@ -13,10 +13,11 @@ import pandas as pd
 
 from forecast.config import Budget
 from forecast.deployments import DeploymentEntry
+from forecast.errors import CostcastError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.watch.alerts import check_hour, contributors_of, replay
+from forecast.watch.alerts import check_hour, contributors_of, replay, within_usage
 from forecast.watch.deliver import Delivery, deliver
 from forecast.watch.record import Alert
 from forecast.watch.rules import WEEK_HOURS, AlertRules
@@ -62,10 +63,19 @@ def check(ledger: Ledger, book: PriceBook, rules: AlertRules, at: dt.datetime,
     cleared ones resolve, and both go to the rules' webhooks; with ``dry_run`` nothing is
     written or sent."""
     check_hour("at", at)  # before the lookback is taken off it
+    within_usage(ledger, "at", at)
+    latest = _latest(ledger)
+    if not dry_run and latest is not None and at < latest:
+        raise CostcastError(
+            f"alerts are recorded up to {latest:%Y-%m-%d %H:00}: a check at an earlier hour "
+            "would rewrite them", param="at", value=at.isoformat(),
+            hint="add --dry-run to see what a check then would have found, or replay those "
+            "hours with --from/--to",
+        )  # fmt: skip
     found = replay(ledger, book, rules, at - LOOKBACK, at, contributors=False,
                    budgets=budgets, calendar=calendar, carried=True, listed=listed)  # fmt: skip
     active = {_key(a.rule, a.scope): a for a in found if a.resolved_at is None}
-    stored = _open_alerts(ledger)
+    stored = _open_alerts(ledger, at)
 
     def end_of(k: tuple[str, str]) -> dt.datetime | None:
         """When the stored open alert ``k`` ended, as the replay sees it (None: still open).
@@ -93,15 +103,29 @@ def check(ledger: Ledger, book: PriceBook, rules: AlertRules, at: dt.datetime,
     return done
 
 
-def _open_alerts(ledger: Ledger) -> dict[tuple[str, str], Alert]:
+def _open_alerts(ledger: Ledger, at: dt.datetime) -> dict[tuple[str, str], Alert]:
+    """The recorded alerts open at hour ``at``: fired by then and not resolved by then
+    (those not resolved yet, for a check after every recorded one)."""
     if not ledger.has_table("alerts"):
         return {}
     rows = ledger.con.execute(
         """SELECT rule, scope, fired_at, value, threshold, contributors FROM alerts
-           WHERE resolved_at IS NULL ORDER BY alert_id"""
+           WHERE fired_at <= $at AND (resolved_at IS NULL OR resolved_at > $at)
+           ORDER BY alert_id""",
+        {"at": at},
     ).fetchall()
     return {(r[0], r[1]): Alert(r[0], json.loads(r[1]), r[2], None, r[3], r[4], json.loads(r[5]))
             for r in rows}  # fmt: skip
+
+
+def _latest(ledger: Ledger) -> dt.datetime | None:
+    """The last hour an alert was recorded to fire or resolve at (None: none recorded)."""
+    if not ledger.has_table("alerts"):
+        return None
+    found = ledger.con.execute(
+        "SELECT max(greatest(fired_at, coalesce(resolved_at, fired_at))) FROM alerts"
+    ).fetchall()[0][0]
+    return None if found is None else pd.Timestamp(found).to_pydatetime()
 
 
 def _write(ledger: Ledger, fired: list[Alert], resolved: list[Alert]) -> None:
