@@ -357,3 +357,22 @@ def test_a_table_too_wide_for_the_terminal_splits_its_columns_and_cuts_no_value(
     assert "tokens_per_" in text and "tokens_per_request_kind_0" not in text  # folded
     blocks, text = shown(400)  # room enough: one table, headers whole
     assert blocks == 1 and "tokens_per_request_kind_5" in text and "(1 of" not in text
+
+
+def test_every_command_has_a_one_line_summary_for_the_command_list():
+    """The command list shows a command's first paragraph; several ran 4 to 13 ragged lines
+    (the docstring's own line breaks, kept by Rich's markup)."""
+    import typer
+
+    from forecast.cli import app
+
+    def commands(group, path=()):
+        for name, sub in getattr(group, "commands", {}).items():
+            yield " ".join((*path, name)), sub
+            yield from commands(sub, (*path, name))
+
+    found = dict(commands(typer.main.get_command(app)))
+    assert len(found) >= 40
+    long = {name: c.help for name, c in found.items()
+            if "\n" in (c.help or "").strip().split("\n\n")[0]}  # fmt: skip
+    assert long == {}

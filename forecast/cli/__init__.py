@@ -20,6 +20,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # help text reflows as Markdown: a docstring's line breaks are the source's, not the
+    # terminal's (a first paragraph of one line is the command list's summary)
+    rich_markup_mode="markdown",
 )
 app.add_typer(usage.app)
 app.add_typer(forecasting.app)

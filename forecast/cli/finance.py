@@ -42,8 +42,9 @@ def billing_import(
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Import OpenAI Costs API pages, Anthropic cost reports or FOCUS CSV: all files or none;
-    a day billed again with another amount replaces the earlier one."""
+    """Import OpenAI Costs API pages, Anthropic cost reports or FOCUS CSV.
+
+    All files or none; a day billed again with another amount replaces the earlier one."""
     with workspace(config) as ws:
         results = ws.import_billed(files, fmt)
     table = Table(title=f"billed actuals in {ws.config.ledger}")

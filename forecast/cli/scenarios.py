@@ -70,8 +70,9 @@ def scenario_run(
     output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
-    """Apply a scenario to a forecast run: baseline vs scenario, delta and each change's share;
-    saves the result, as the API does, under an id that journal exports take."""
+    """Apply a scenario to a forecast run: baseline vs scenario, delta and each change's share.
+
+    Saves the result, as the API does, under an id that journal exports take."""
     with workspace(config, read_only=not save) as ws:
         result = _evaluate_file(ws, file, run)
         if save:

@@ -27,9 +27,10 @@ def deployments_import(
     files: Annotated[list[Path], typer.Argument(help="CSV or JSON Lines files.")],
     config: ConfigOption = None,
 ) -> None:
-    """Store deployments from files with the columns id, time (ISO 8601, UTC without an
-    offset), team and/or feature, description: all files or none; importing an entry again
-    (same id, team and feature) replaces it."""
+    """Store deployments from files (CSV or JSON Lines).
+
+    Columns: id, time (ISO 8601, UTC without an offset), team and/or feature, description.
+    All files or none; importing an entry again (same id, team and feature) replaces it."""
     with workspace(config) as ws:
         results = ws.import_deployments(files)
     for r in results:
@@ -39,8 +40,9 @@ def deployments_import(
 
 @deployments_app.command("list")
 def deployments_list(output: OutputOption = Output.table, config: ConfigOption = None) -> None:
-    """Every deployment of every team's feature and where it comes from (usage, the config
-    or an imported file), in order."""
+    """Every deployment of every team's feature, in order.
+
+    Each with where it comes from: the usage, the config or an imported file."""
     with workspace(config, read_only=True) as ws:
         emit(ws.deployments(), output, title="deployments")
 
@@ -50,10 +52,12 @@ def outcomes_import(
     files: Annotated[list[Path], typer.Argument(help="CSV or JSON Lines files.")],
     config: ConfigOption = None,
 ) -> None:
-    """Store outcomes: per request (request_id, outcome: success, failure or a score 0-1) or
-    per day and group (date, team, feature, successes, attempts). All files or none; a file
-    imported before changes nothing; an outcome given again replaces the earlier one. KPIs
-    then add resolution_rate and cost_per_successful_outcome."""
+    """Store outcomes of the work LLM calls were for, per request or per day and group.
+
+    Per request: request_id, outcome (success, failure or a score 0-1); or per day and group:
+    date, team, feature, successes, attempts. All files or none; a file imported before
+    changes nothing; an outcome given again replaces the earlier one. KPIs then add
+    resolution_rate and cost_per_successful_outcome."""
     with workspace(config) as ws:
         results = ws.import_outcomes(files)
     for r in results:

@@ -196,8 +196,9 @@ def kpis(
     output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
-    """Spend KPIs per group and period. cost_per_success = cost_usd / successful_requests
-    (failed and retried calls' cost included); failed_share = failed_requests / requests;
+    """Spend KPIs per group and period.
+
+    cost_per_success = cost_usd / successful_requests (failed and retried calls' cost included); failed_share = failed_requests / requests;
     failed_cost_usd = cost of the calls that failed; tokens_per_request_KIND = tokens / requests;
     token_inflation = input tokens per request / the same over the 28 days before the period,
     minus 1. Where outcomes were imported (costcast outcomes import): resolution_rate =

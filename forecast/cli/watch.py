@@ -50,8 +50,9 @@ def impact(
     output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
-    """What a deployment did to cost per request: before against after (WINDOW days each,
-    the after window cut at the feature's next deployment), the change with a 95% interval
+    """What a deployment did to a feature's cost per request.
+
+    Before against after (WINDOW days each, the after window cut at the feature's next deployment), the change with a 95% interval
     from a bootstrap over weekday-paired days, tokens per request per kind, and the monthly
     cost of the change at the current volume."""
     from forecast.errors import CostcastError
@@ -114,8 +115,9 @@ def watch(
     output: OutputOption = Output.table,
     config: ConfigOption = None,
 ) -> None:
-    """Alerts from the rules in costcast.yaml (alerts:): an hour's cost above its seasonal
-    baseline (hourly_spike), a failed share above 5% over 3 hours beyond chance (its 95%
+    """Alerts from the rules under alerts: in costcast.yaml; exits 1 when one fired.
+
+    The rules: an hour's cost above its seasonal baseline (hourly_spike), a failed share above 5% over 3 hours beyond chance (its 95%
     lower bound too: failures), input tokens
     per request 25% above their level after the last deployment (token_inflation), and
     budgets at 85% and 90% spent or landing at the burn rate or a forecast run's P50, or
