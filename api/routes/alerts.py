@@ -30,7 +30,8 @@ def alerts(
     offset: int = Offset,
 ) -> Page:
     """Without from/to: every alert a watch check recorded, newest first. With both: the
-    alerts a watch running every hour of [from, to] would have raised (nothing recorded)."""
+    alerts a watch running every hour of [from, to] would have raised (nothing recorded);
+    both hours inside the ledger's usage."""
     if (start is None) != (end is None):
         raise CostcastError("give both from and to to replay", param="from")
     if start is None or end is None:
@@ -67,7 +68,8 @@ async def post_check(
 ) -> Page:
     """Check the rules at an hour as costcast watch --at does: new alerts are recorded and
     sent to the config's webhooks, cleared ones resolved. Each record has its status
-    (fired, open or resolved)."""
+    (fired, open or resolved). The hour lies inside the ledger's usage, and a recording
+    check is not earlier than the last alert recorded (a dry run may be)."""
 
     def work() -> Page:
         with state.workspace() as workspace:
