@@ -12,11 +12,12 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from forecast.attribution import AttributionRule
 from forecast.deployments import DeploymentEntry
 from forecast.errors import ConfigError
+from forecast.frame import zone_problem
 from forecast.pricing.book import PriceEntry
 from forecast.watch.rules import AlertRules
 from forecast.yamlio import load_yaml, raise_validation_error
@@ -122,6 +123,13 @@ class Config(BaseModel):
     alerts: AlertRules = Field(default_factory=AlertRules)
     deployments: list[DeploymentEntry] = Field(default_factory=list)
     source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str | None) -> str | None:
+        if name is not None and (problem := zone_problem(name)):
+            raise ValueError(problem)
+        return name
 
     def _rebase(self, base: Path) -> Config:
         def rel(p: Path) -> Path:

@@ -52,6 +52,17 @@ def validate_frame(
         )
 
 
+def zone_problem(name: str) -> str | None:
+    """Why ``name`` is no time zone (None: it is one, an IANA name such as Europe/Berlin)."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {name!r}: give an IANA name such as Europe/Berlin, or UTC"
+    return None
+
+
 def times(column: pd.Series, field: str, csv_file: str | None = None, *,
           iso_utc: bool = False) -> pd.Series:  # fmt: skip
     """``column`` as timestamps, or a CostcastError naming the first cell that is not one,

@@ -33,6 +33,7 @@ from duckdb import DuckDBPyConnection
 
 from forecast import request_index, rollup
 from forecast.errors import CostcastError, DataFormatError
+from forecast.frame import zone_problem
 from forecast.ledger import Ledger
 from forecast.overlap import check_policy, find_overlaps, record, settle
 from forecast.pricing.book import PriceBook
@@ -147,6 +148,10 @@ def ingest_files(
     """
     check_policy(on_overlap)
     context = context or SourceContext()
+    # checked before any file is read: a file whose times all carry offsets never asks the
+    # zone, and a wrong one would pass unnoticed until a file without them came
+    if context.timezone is not None and (problem := zone_problem(context.timezone)):
+        raise CostcastError(problem, param="timezone", value=context.timezone)
     con = ledger.con
     planned: list[_Planned] = []
     hasher = ThreadPoolExecutor(max_workers=1)

@@ -84,7 +84,8 @@ class Workspace(SpendWatch):
         from forecast.sources import SourceContext
 
         context = SourceContext(
-            timezone=timezone or self.config.timezone, attribution=self.config.attribution
+            timezone=self.config.timezone if timezone is None else timezone,
+            attribution=self.config.attribution,
         )
         return ingest_files(
             self.ledger, files, fmt=fmt, context=context, book=self.book, origins=origins,

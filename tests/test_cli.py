@@ -117,6 +117,23 @@ def test_config_error_names_line_and_field(cli, workdir, fixture_path):
     assert "costcast.yaml, line 2, column 20, field 'fiscal_year_start'" in err
 
 
+def test_an_unknown_time_zone_is_an_error_before_anything_is_read(cli, workdir, fixture_path):
+    """A file whose times all carry offsets never asks the zone: --timezone Mars/Olympus was
+    accepted without a word, and the same name in costcast.yaml too; on a file without
+    offsets, DuckDB's own error came through."""
+    for args in (["--timezone", "Mars/Olympus"], ["--timezone", ""], ["--timezone", "../etc"]):
+        code, _, err = cli("ingest", fixture_path("canonical.csv"), *args)
+        assert code == 2 and "option --timezone: unknown time zone" in err, err
+    assert not (workdir / "costcast.duckdb").exists() or cli("usage")[0] == 2  # nothing stored
+    (workdir / "costcast.yaml").write_text("timezone: Mars/Olympus\n")
+    code, _, err = cli("ingest", fixture_path("canonical.csv"))
+    assert code == 2
+    assert "costcast.yaml, line 1, column 11, field 'timezone'" in err
+    assert "unknown time zone 'Mars/Olympus'" in err
+    (workdir / "costcast.yaml").write_text("timezone: Europe/Berlin\n")
+    assert cli("ingest", fixture_path("canonical.csv"))[0] == 0
+
+
 def test_prices_lists_the_book_on_a_date(cli):
     code, out, _ = cli("prices", "--on", "2025-06-10", "--output", "json")
     assert code == 0
