@@ -65,12 +65,15 @@ SCOPES = (
 )  # fmt: skip
 
 
+TOKEN_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
 class ApiToken(BaseModel):
     """One API token: only its SHA-256 is kept (see forecast/tokens.py)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    name: str = Field(pattern=TOKEN_NAME)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     scopes: list[Literal[SCOPES]] = Field(min_length=1)  # type: ignore[valid-type]
     created: str | None = None

@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Callable, Sequence
@@ -24,7 +25,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from forecast.config import SCOPES, ApiToken, Config, load_config
+from forecast.config import SCOPES, TOKEN_NAME, ApiToken, Config, load_config
 from forecast.errors import ConfigError, CostcastError, NotFoundError
 
 TOKEN_PREFIX = "cc_"
@@ -60,7 +61,12 @@ def create_token(config_path: Path, name: str, scopes: Sequence[str]) -> str:
         "scopes": sorted(set(scopes), key=SCOPES.index),
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    ApiToken.model_validate(entry)  # the name rule, before anything is written
+    # the name rule, before anything is written
+    if not re.fullmatch(TOKEN_NAME, name):
+        raise CostcastError(
+            "a token name is 1 to 64 letters, digits, '_', '.' or '-', starting with a letter "
+            "or a digit", param="name", value=name,
+        )  # fmt: skip
 
     def add(doc: dict[str, Any]) -> None:
         tokens = doc.setdefault("api", {}).setdefault("tokens", [])

@@ -280,6 +280,11 @@ def test_token_create_list_revoke(cli, tmp_path):
     assert code == 2 and "exists" in err
     code, _, err = cli("token", "create", "--name", "x", "--scope", "admin", "--config", config)
     assert code == 2 and "unknown scope 'admin'" in err
+    # a name outside the rule: a located error, where pydantic's own came out with exit 1
+    for bad in ("", "-x", "a b", "x" * 65):
+        code, _, err = cli("token", "create", "--name", bad, "--scope", "read", "--config", config)
+        assert code == 2 and "option --name: a token name is 1 to 64" in err, err
+    assert "pydantic" not in err and config.read_text() == text
     assert cli("token", "revoke", "erp", "--config", config)[0] == 0
     code, _, err = cli("token", "revoke", "erp", "--config", config)
     assert code == 2 and "no token named 'erp'" in err
