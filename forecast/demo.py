@@ -16,7 +16,6 @@ Same seed and same dates give byte-identical files.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,77 +24,21 @@ import pandas as pd
 import yaml
 
 from forecast.demo_billed import write_demo_billed
-from forecast.demo_outcomes import write_demo_outcomes
-from forecast.pricing.book import bundled_entries
-
-MODELS = {
-    "gpt-4.1": "openai",
-    "gpt-4.1-mini": "openai",
-    "gpt-4o-mini": "openai",
-    "o4-mini": "openai",
-    "claude-sonnet-4": "anthropic",
-    "claude-3-5-haiku": "anthropic",
-    "gemini-2.5-flash": "google",
-    "gemini-2.5-pro": "google",
-}
-
-
-@dataclass(frozen=True)
-class Feature:
-    team: str
-    name: str
-    daily_requests: float
-    models: tuple[tuple[str, float], ...]  # (model, share of requests)
-    input_tokens: float  # per request
-    output_tokens: float
-    cached_share: float = 0.0  # of input tokens read from the prompt cache
-    business: bool = True  # office-hours and weekday pattern, quiet on holidays
-    monthly_growth: float = 0.02
-
-
-# fmt: off
-FEATURES = (
-    Feature("search", "semantic-search", 9000, (("gpt-4.1-mini", 1.0),), 1800, 220, 0.3, False, 0.03),
-    Feature("search", "query-rewrite", 14000, (("gpt-4o-mini", 1.0),), 400, 60, 0.0, False, 0.03),
-    Feature("search", "answer-synthesis", 3500, (("gpt-4.1", 0.7), ("claude-sonnet-4", 0.3)), 4200, 450, 0.4, False, 0.04),
-    Feature("search", "result-rerank", 6000, (("gemini-2.5-flash", 1.0),), 2500, 40, 0.0, False, 0.02),
-    Feature("support", "ticket-triage", 2600, (("claude-3-5-haiku", 1.0),), 1500, 120, 0.2),
-    Feature("support", "reply-drafts", 1800, (("claude-sonnet-4", 1.0),), 3200, 600, 0.5),
-    Feature("support", "kb-answers", 2200, (("gpt-4.1-mini", 1.0),), 2800, 350, 0.3, False),
-    Feature("support", "sentiment-tags", 4000, (("gemini-2.5-flash", 1.0),), 700, 20),
-    Feature("sales", "lead-scoring", 900, (("gpt-4.1", 1.0),), 2400, 300),
-    Feature("sales", "email-writer", 1200, (("claude-sonnet-4", 1.0),), 1600, 700, 0.1),
-    Feature("sales", "call-summaries", 500, (("gemini-2.5-pro", 1.0),), 9000, 900),
-    Feature("sales", "crm-enrichment", 1500, (("gpt-4o-mini", 1.0),), 1100, 150),
-    Feature("marketing", "ad-copy", 700, (("gpt-4.1", 0.5), ("claude-sonnet-4", 0.5)), 900, 500),
-    Feature("marketing", "seo-briefs", 300, (("gemini-2.5-pro", 1.0),), 5000, 1500),
-    Feature("marketing", "image-captions", 2000, (("gpt-4.1-mini", 1.0),), 1200, 80),
-    Feature("engineering", "code-review", 1400, (("o4-mini", 0.6), ("claude-sonnet-4", 0.4)), 7000, 1100, 0.3),
-    Feature("engineering", "test-generation", 600, (("o4-mini", 1.0),), 5000, 2000),
-    Feature("engineering", "incident-summaries", 150, (("gpt-4.1", 1.0),), 12000, 800),
-    Feature("engineering", "docs-chat", 1000, (("gpt-4.1-mini", 1.0),), 3500, 400, 0.4),
-    Feature("data", "sql-assistant", 350, (("gpt-4.1", 1.0),), 3000, 350, 0.2),
-    Feature("data", "pipeline-doc", 120, (("gemini-2.5-pro", 1.0),), 8000, 1200),
-    Feature("data", "classification-batch", 9000, (("gpt-4o-mini", 1.0),), 600, 15, 0.0, False, 0.05),
-    Feature("data", "entity-extraction", 5000, (("gemini-2.5-flash", 1.0),), 1400, 180, 0.0, False),
-    Feature("legal", "contract-review", 180, (("claude-sonnet-4", 1.0),), 15000, 1500, 0.2),
-    Feature("legal", "clause-search", 400, (("gpt-4.1-mini", 1.0),), 2000, 150),
-    Feature("finance", "invoice-parsing", 1100, (("gemini-2.5-flash", 1.0),), 2200, 250),
-    Feature("finance", "expense-audit", 250, (("o4-mini", 1.0),), 3500, 900),
-    Feature("finance", "forecast-notes", 60, (("claude-sonnet-4", 1.0),), 6000, 1000),
-    Feature("people", "hr-helpdesk", 500, (("claude-3-5-haiku", 1.0),), 1800, 300, 0.3),
-    Feature("support", "support-copilot", 8000, (("claude-sonnet-4", 1.0),), 2600, 420, 0.4),
+from forecast.demo_config import demo_budgets, demo_config, kept_api
+from forecast.demo_org import (
+    BASE_ERROR_RATE,
+    FEATURES,
+    INCIDENT,
+    LAUNCHED,
+    MODELS,
+    PRICE_CUT_MODEL,
+    PROMPT_GROWTH,
+    USER_FEATURE,
+    VOLUME_SCALE,
+    Feature,
 )
-# fmt: on
-LAUNCHED = "support-copilot"
-INCIDENT = "ticket-triage"
-PROMPT_GROWTH = "contract-review"
-PRICE_CUT_MODEL = "gemini-2.5-flash"
-USER_FEATURE = "sql-assistant"
-BASE_ERROR_RATE = 0.012
-# Volumes above are per day at the start; this scales the whole organisation
-# to a mid-size company's spend (tens of thousands of dollars a month).
-VOLUME_SCALE = 4.0
+from forecast.demo_outcomes import write_demo_outcomes
+from forecast.errors import CostcastError
 
 # US federal holidays that visibly dent business traffic.
 _HOLIDAYS = ("01-01", "07-04", "12-24", "12-25", "12-31")
@@ -303,118 +246,40 @@ def _split_users(rng: np.random.Generator, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(pieces, columns=frame.columns)
 
 
-FISCAL_YEAR_START = 2  # February, so fiscal quarters differ visibly from calendar ones
-
-
-def demo_budgets(usage: pd.DataFrame, end: dt.date) -> list[dict[str, Any]]:
-    """Budgets for this and next fiscal quarter: the last 91 days' spend plus 10%, in
-    thousands, for the organisation and its two largest teams (priced at list prices)."""
-    from forecast.fiscal import FiscalCalendar
-    from forecast.pricing import load_price_book
-
-    book = load_price_book()
-    since = (pd.Timestamp(end) - pd.Timedelta(days=90)).strftime("%Y-%m-%d")
-    recent = usage[usage["timestamp"] >= since]
-    cost = pd.Series(0.0, index=recent.index)
-    for model, part in recent.groupby("model"):
-        p = book.price(model, end).per_token_kind()
-        plain = part.input_tokens - part.cached_input_tokens - part.cache_write_tokens
-        cost[part.index] = (
-            plain * p["input"] + part.cached_input_tokens * p["cached_input"]
-            + part.cache_write_tokens * p["cache_write"] + part.output_tokens * p["output"]
-        ) / 1e6  # fmt: skip
-    by_team = cost.groupby(recent["team"]).sum().sort_values(ascending=False)
-    calendar = FiscalCalendar(FISCAL_YEAR_START)
-    this_quarter = calendar.label(end + dt.timedelta(days=1), "quarter")
-    _, this_end = calendar.parse_period(this_quarter)
-    next_quarter = calendar.label(this_end, "quarter")
-    budgets = []
-    for period in (this_quarter, next_quarter):
-        budgets.append({"period": period, "amount": float(round(cost.sum() * 1.1, -3))})
-        for team in by_team.index[:2]:
-            budgets.append(
-                {"team": team, "period": period, "amount": float(round(by_team[team] * 1.1, -3))}
-            )
-    return budgets
-
-
-def demo_config(truth: dict[str, Any], start: dt.date) -> dict[str, Any]:
-    """costcast.yaml for the demo: the price cut, and backfilled prices for models the
-    synthetic history uses before their real release."""
-    cut = next(e for e in truth["events"] if e["kind"] == "price_cut")
-    entries = []
-    book = bundled_entries()
-    for model in MODELS:
-        first = min(
-            (e for e in book if e.model == model and e.tier == "standard"),
-            key=lambda e: e.effective,
-        )
-        if first.effective > start:
-            entries.append(
-                first.model_dump(exclude_none=True, mode="json")
-                | {"effective": str(start), "source": "demo: synthetic history predates release"}
-            )
-        if model == cut["model"]:
-            current = max(
-                (e for e in book if e.model == model and e.tier == "standard"),
-                key=lambda e: e.effective,
-            )
-            discounted = current.model_dump(exclude_none=True, mode="json")
-            for key in ("input", "cached_input", "cache_write", "output"):
-                if key in discounted:
-                    discounted[key] = round(discounted[key] * (1 - cut["discount"]), 6)
-            entries.append(
-                discounted | {"effective": cut["start"], "source": "demo: synthetic price cut"}
-            )
-    teams = sorted({f.team for f in FEATURES})
-    return {
-        "ledger": "costcast.duckdb",
-        "fiscal_year_start": FISCAL_YEAR_START,
-        "prices": {"entries": entries},
-        "accounting": {
-            "entity": "DEMO-US",
-            "currency": "USD",
-            "expense_account": "6420",
-            "accrual_account": "2190",
-            "cost_centers": {team: f"CC-{team.upper()}" for team in teams},
-        },
-    }
-
-
 def write_demo_data(out_dir: str | Path, *, seed: int, months: int, end: dt.date) -> list[Path]:
     """Monthly usage CSV, billed costs, outcomes, events.yaml (ground truth), costcast.yaml."""
+    if seed < 0:
+        raise CostcastError("the seed is a whole number, 0 or more", param="seed", value=seed)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CostcastError(f"{out_dir} is a file, not a folder", param="out", value=str(out_dir))
     start = (pd.Timestamp(end) - pd.DateOffset(months=months) + pd.Timedelta(days=1)).date()
     usage, truth = generate(seed, start, end)
+    try:
+        return _write(out_dir, usage, truth, seed, start, end)
+    except OSError as exc:  # a folder it cannot make or write in, a full disk
+        raise CostcastError(f"cannot write into {out_dir}: {exc.strerror or exc}", param="out",
+                            value=str(out_dir)) from None  # fmt: skip
+
+
+def _write(out_dir: Path, usage: pd.DataFrame, truth: dict[str, Any], seed: int,
+           start: dt.date, end: dt.date) -> list[Path]:  # fmt: skip
+    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     month = usage["timestamp"].str.slice(0, 7)
     for key, part in usage.groupby(month, sort=True):
         path = out_dir / f"usage-{key}.csv"
         part.to_csv(path, index=False)
         written.append(path)
-    settings = demo_config(truth, start) | {"budgets": demo_budgets(usage, end)}
+    settings = demo_config(truth, start) | {"budgets": demo_budgets(usage, start, end)}
     billed, gap = write_demo_billed(out_dir, usage, settings["prices"]["entries"], end)
     outcomes = write_demo_outcomes(out_dir, usage, truth, seed)
     truth["events"].append(gap)
     (events := out_dir / "events.yaml").write_text(yaml.safe_dump(truth, sort_keys=False))
     config = out_dir / "costcast.yaml"
-    settings |= _kept_api(config)
+    settings |= kept_api(config)
     config.write_text(
         "# Demo configuration written by `costcast demo-data`.\n"
         + yaml.safe_dump(settings, sort_keys=False)
     )
     return [*written, *billed, outcomes, events, config]
-
-
-def _kept_api(config: Path) -> dict[str, Any]:
-    """The ``api`` section (tokens made for the demo) of a config written before: a second
-    ``demo-data`` must not revoke them."""
-    if not config.exists():
-        return {}
-    try:
-        earlier = yaml.safe_load(config.read_text())
-    except yaml.YAMLError:
-        return {}
-    api = earlier.get("api") if isinstance(earlier, dict) else None
-    return {"api": api} if isinstance(api, dict) else {}

@@ -192,3 +192,23 @@ def test_support_outcomes_show_the_incident_and_price_a_resolved_ticket(demo):
     # over its resolved tickets
     ratio = triage["cost_usd"] / triage["successful_outcomes"]
     assert triage["cost_per_successful_outcome"].to_numpy() == pytest.approx(ratio, rel=1e-6)
+
+
+def test_demo_data_mistakes_are_located_errors(cli, tmp_path):
+    """A file for --out and a negative seed ended in tracebacks; a history ending before
+    its models' releases failed on pricing the budgets, which its own config backfills."""
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    code, _, err = cli("demo-data", "--out", taken, "--months", "1")
+    assert code == 2 and "option --out: " in err and "is a file, not a folder" in err, err
+    code, _, err = cli("demo-data", "--out", tmp_path / "d", "--seed", "-5", "--months", "1")
+    assert code == 2 and "option --seed: " in err and not (tmp_path / "d").exists(), err
+    code, _, err = cli("demo-data", "--out", taken / "below", "--months", "1")
+    assert code == 2 and "option --out: cannot write into" in err, err
+    code, _, err = cli("demo-data", "--out", tmp_path / "old", "--months", "1",
+                       "--end", "2020-03-31")  # fmt: skip
+    assert code == 0, err
+    config = yaml.safe_load((tmp_path / "old" / "costcast.yaml").read_text())
+    assert config["budgets"] and all(b["amount"] > 0 for b in config["budgets"])
+    # every model it uses is priced from the history's first day
+    assert {e["effective"] for e in config["prices"]["entries"]} >= {"2020-03-01"}
