@@ -46,6 +46,7 @@ from forecast.usage import usage_provenance
 
 ACTUALS_DAYS = 400
 STALE_AFTER_DAYS = 7
+MAX_SEED = 2**31 - 1  # a seed goes to numpy (no negatives) and into the ledger's runs
 
 
 @dataclass
@@ -59,6 +60,11 @@ class RunSettings:
     # auto tries the costly forecasters (Prophet, AutoETS) on this share of the series, the
     # heaviest by recent spend (see engine.budget_costly); 1.0 tries them everywhere
     costly_share: float = COSTLY_SHARE
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.seed <= MAX_SEED:
+            raise CostcastError(f"the seed is a whole number from 0 to {MAX_SEED:,}",
+                                param="seed", value=self.seed)  # fmt: skip
 
 
 def provenance(ledger: Ledger, as_of: dt.date) -> dict[str, Any]:

@@ -398,3 +398,14 @@ def test_every_command_has_a_one_line_summary_for_the_command_list():
     long = {name: c.help for name, c in found.items()
             if "\n" in (c.help or "").strip().split("\n\n")[0]}  # fmt: skip
     assert long == {}
+
+
+def test_a_seed_out_of_range_is_a_located_error(cli, workdir, fixture_path):
+    """A negative seed ended in numpy's traceback, one past 64 bits in DuckDB's (storing the
+    run); the API already took 0 to 2**31 - 1, and the command line now the same."""
+    assert cli("ingest", fixture_path("canonical.csv"))[0] == 0
+    for command in (["forecast", "--horizon", "7d", "--as-of", "2026-03-01"],
+                    ["backtest", "--horizon", "7", "--as-of", "2026-03-01"]):  # fmt: skip
+        for seed in ("-1", str(2**31), "99999999999999999999"):
+            code, _, err = cli(*command, "--seed", seed)
+            assert code == 2 and "option --seed: the seed is a whole number from 0 to " in err, err
