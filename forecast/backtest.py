@@ -73,16 +73,19 @@ def cross_validation(
     # as a forecast does: models the book cannot price are left out
     drivers, _ = priced_drivers(ledger, book, as_of)
     first_day = drivers["ds"].min().date()
+    # in whole days first: a reach of a million days has no date to name
+    reach = horizon + step * (windows - 1)
+    if reach > (as_of - first_day).days - (MIN_HISTORY - 1):
+        back = f"to {as_of - dt.timedelta(days=reach)}" if reach < 100_000 else f"{reach:,} days"
+        raise CostcastError(
+            f"{windows} windows of {horizon} days {step} days apart reach back {back}, "
+            f"but the ledger starts on {first_day}: a backtest needs {MIN_HISTORY} days "
+            "before its first cutoff, so use fewer or shorter windows",
+            param="windows",
+        )
     cutoffs = [
         as_of - dt.timedelta(days=horizon + step * (windows - 1 - i)) for i in range(windows)
     ]
-    if cutoffs[0] - first_day < dt.timedelta(days=MIN_HISTORY - 1):
-        raise CostcastError(
-            f"{windows} windows of {horizon} days {step} days apart reach back to "
-            f"{cutoffs[0]}, but the ledger starts on {first_day}: a backtest needs "
-            f"{MIN_HISTORY} days before its first cutoff, so use fewer windows",
-            param="windows",
-        )
     candidates = resolve_forecasters(settings.forecasters)
     group = [_group_of(k, levels) for k in drivers[list(SERIES_KEYS)].itertuples(index=False)]
     cost_by = drivers.assign(group=group).groupby(["group", "ds"])[["cost"]].sum()

@@ -153,6 +153,15 @@ class Config(BaseModel):
         return self.model_copy(update={"ledger": rel(self.ledger), "prices": prices})
 
 
+def present(path: Path) -> bool:
+    """``path`` names something on disk; a name too long to look up is left to the read
+    that follows, which says why it cannot read it."""
+    try:
+        return path.exists()
+    except OSError:
+        return True
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """The configuration in effect: explicit file, else ./costcast.yaml, else defaults."""
     if path is None and Path(DEFAULT_CONFIG_NAME).exists():
@@ -161,7 +170,7 @@ def load_config(path: str | Path | None = None) -> Config:
         config = Config()
     else:
         path = Path(path)
-        if not path.exists():
+        if not present(path):
             raise ConfigError("config file not found", file=str(path))
         doc = load_yaml(path, error=ConfigError)
         data = doc.data if doc.data is not None else {}

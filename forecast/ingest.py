@@ -57,7 +57,13 @@ from forecast.row_keys import (
     sorted_keys,
 )
 from forecast.sources import detect_source, get_source
-from forecast.sources.base import SHAPE_ERRORS, SourceContext, Staged, shape_problem
+from forecast.sources.base import (
+    SHAPE_ERRORS,
+    SourceContext,
+    Staged,
+    require_file,
+    shape_problem,
+)
 from forecast.sources.peek import peek
 
 
@@ -195,8 +201,7 @@ def _plan(
     earlier: list[_Planned],
     hasher: ThreadPoolExecutor,
 ) -> _Planned:
-    if not path.is_file():
-        raise DataFormatError("file not found", file=str(path))
+    require_file(path)
     peeked = peek(path)
     source = get_source(fmt) if fmt else detect_source(path, peeked)
     size = path.stat().st_size

@@ -17,6 +17,7 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
+from forecast.errors import CostcastError
 from forecast.ledger import Ledger
 from forecast.runstore import ForecastRun, group_actuals, load_paths
 
@@ -91,10 +92,7 @@ def fan_chart(ledger: Ledger, run: ForecastRun, by: Sequence[str], path: str | P
         ax.legend(loc="upper left", fontsize=7, ncol=4)
     fig.suptitle(f"{run.run_id}: daily cost, as of {run.as_of}", fontsize=11)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def waterfall_chart(result: ScenarioResult, path: str | Path) -> Path:
@@ -137,10 +135,7 @@ def waterfall_chart(result: ScenarioResult, path: str | Path) -> Path:
     right.legend(loc="upper left", fontsize=8)
     right.set_title(f"baseline run {result.baseline_run}", loc="left", fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def budget_chart(table: pd.DataFrame, burn: pd.DataFrame, title: str, path: str | Path) -> Path:
@@ -185,10 +180,7 @@ def budget_chart(table: pd.DataFrame, burn: pd.DataFrame, title: str, path: str 
                     fontsize=10)  # fmt: skip
     fig.autofmt_xdate()
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def lorenz_chart(costs: pd.Series, path: str | Path, top: float = 0.05) -> Path:
@@ -206,7 +198,34 @@ def lorenz_chart(costs: pd.Series, path: str | Path, top: float = 0.05) -> Path:
     ax.set_xlabel("share of users")
     ax.set_ylabel("share of cost")
     ax.legend(loc="upper left")
+    return _save(fig, path, tight=True)
+
+
+def chart_problem(path: str | Path) -> str | None:
+    """Why a chart cannot be written to ``path`` (None: it can), asked before the work: its
+    format comes from the suffix, and its folder must exist."""
+    from matplotlib.figure import Figure
+
     path = Path(path)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    kinds = Figure().canvas.get_supported_filetypes()
+    if path.suffix.lower().lstrip(".") not in kinds:
+        return f"a chart is written as one of {', '.join(sorted(kinds))}: name the file so"
+    try:
+        if path.is_dir():
+            return "a folder: name the chart's file"
+        if not path.parent.is_dir():
+            return f"no folder {path.parent} to write it in"
+    except OSError as exc:  # a name too long
+        return f"cannot write there: {exc.strerror}"
+    return None
+
+
+def _save(fig: Any, path: str | Path, tight: bool = False) -> Path:
+    path = Path(path)
+    try:
+        fig.savefig(path, dpi=110, **({"bbox_inches": "tight"} if tight else {}))
+    except (OSError, ValueError) as exc:  # a format or folder chart_problem did not foresee
+        raise CostcastError(f"cannot write the chart: {exc}", file=str(path)) from None
+    finally:
+        plt.close(fig)
     return path

@@ -16,7 +16,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from forecast.errors import DataFormatError
-from forecast.sources.base import read_json_documents, read_text
+from forecast.sources.base import read_json_documents, read_text, require_file
 
 MAX_BYTES = 256 * 1024 * 1024
 Row = TypeVar("Row", bound=BaseModel)
@@ -41,8 +41,7 @@ def read_rows(path: Path, model: type[Row], what: str) -> list[tuple[int, Row]]:
 
 def read_file(path: Path) -> RowFile:
     path = Path(path)
-    if not path.is_file():
-        raise DataFormatError("file not found", file=str(path))
+    require_file(path)
     if path.stat().st_size > MAX_BYTES:
         raise DataFormatError(f"file is over {MAX_BYTES:,} bytes", file=str(path))
     if _is_json(path):

@@ -25,7 +25,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from forecast.config import SCOPES, TOKEN_NAME, ApiToken, Config, load_config
+from forecast.config import SCOPES, TOKEN_NAME, ApiToken, Config, load_config, present
 from forecast.errors import ConfigError, CostcastError, NotFoundError
 
 TOKEN_PREFIX = "cc_"
@@ -101,9 +101,12 @@ def list_tokens(config: Config) -> list[dict[str, Any]]:
 
 
 def _edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    exists = present(path)
+    if exists:
+        load_config(path)  # one that does not load is said as every command says it
     yaml = YAML()
     yaml.preserve_quotes = True
-    doc = yaml.load(path.read_text(encoding="utf-8")) if path.exists() else None
+    doc = yaml.load(path.read_text(encoding="utf-8")) if exists else None
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):

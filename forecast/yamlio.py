@@ -114,11 +114,12 @@ def load_yaml(
     path = Path(path)
     try:
         size = path.stat().st_size
-    except OSError as exc:
+        if size > max_bytes:
+            raise error(f"file is {size:,} bytes; the limit is {max_bytes:,}", file=str(path))
+        data = path.read_bytes()
+    except OSError as exc:  # missing, a folder, unreadable
         raise error(f"cannot read file: {exc.strerror}", file=str(path)) from None
-    if size > max_bytes:
-        raise error(f"file is {size:,} bytes; the limit is {max_bytes:,}", file=str(path))
-    return parse_yaml(path.read_bytes(), str(path), error=error, max_bytes=max_bytes)
+    return parse_yaml(data, str(path), error=error, max_bytes=max_bytes)
 
 
 def format_loc(loc: tuple[str | int, ...]) -> str:

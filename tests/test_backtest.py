@@ -112,8 +112,11 @@ def test_where_a_candidate_could_not_forecast_a_series_auto_stands_in_and_says_s
 
 
 def test_too_many_windows_for_the_history(weekly_ledger):
-    with pytest.raises(CostcastError, match="use fewer windows"):
+    with pytest.raises(CostcastError, match="use fewer or shorter windows"):
         backtest(weekly_ledger, load_price_book(), horizon=28, windows=8)
+    # a reach past any date (369,863 days) is the same error, not an OverflowError
+    with pytest.raises(CostcastError, match="reach back 369,863 days"):
+        backtest(weekly_ledger, load_price_book(), horizon=369_863, windows=1)
 
 
 def test_backtest_command_json_has_exactly_the_documented_keys(cli, tmp_path, monkeypatch):

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from forecast.errors import DataFormatError
-from forecast.sources.base import expect, mapping, read_json_documents
+from forecast.sources.base import expect, mapping, read_json_documents, require_file
 
 BILLED_FORMATS = ("openai_costs", "anthropic_costs", "focus")
 COLUMNS = ["day", "provider", "project", "model", "line_item", "amount_usd", "where"]
@@ -42,6 +42,7 @@ _PROVIDER_ALIASES = {
 def read_billed(path: Path, fmt: str | None = None) -> tuple[str, pd.DataFrame, list[str]]:
     """(format, rows, notes) for one billed export; ``fmt`` None means detect it."""
     path = Path(path)
+    require_file(path)
     if fmt is None:
         fmt = _detect(path)
     if fmt not in BILLED_FORMATS:

@@ -17,7 +17,6 @@ import pandas as pd
 from duckdb import DuckDBPyConnection
 
 from forecast.billed.sources import read_billed
-from forecast.errors import DataFormatError
 from forecast.ingest import file_sha256
 from forecast.ledger import Ledger
 
@@ -45,8 +44,6 @@ def import_billed(
     parsed = []
     for index, path in enumerate(paths):
         path = Path(path)
-        if not path.exists():
-            raise DataFormatError("file not found", file=str(path))
         name = names[index] if names else str(path)
         kind, frame, notes = read_billed(path, fmt)
         parsed.append((path, name, kind, frame, notes))

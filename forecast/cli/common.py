@@ -73,6 +73,16 @@ def parse_date(value: str | None, param: str) -> dt.date | None:
         raise CostcastError("expected a date as YYYY-MM-DD", param=param, value=value) from None
 
 
+def check_chart(path: Path | None, param: str) -> None:
+    """Before the work: a chart asked for must be writable where and as named."""
+    if path is None:
+        return
+    from forecast.plots import chart_problem
+
+    if problem := chart_problem(path):
+        raise CostcastError(problem, param=param, value=str(path))
+
+
 def parse_days(value: str, param: str) -> int:
     """A number of days written as 7, 7d or 2w (weeks)."""
     found = re.fullmatch(r"\s*(\d{1,6})\s*([dDwW]?)\s*", value)
@@ -192,14 +202,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def write_bytes(body: bytes, path: Path | None) -> None:
-    """Write to ``path``, or to stdout without one."""
+def write_bytes(body: bytes, path: Path | None, param: str = "out") -> None:
+    """Write to ``path`` (the option ``param`` named it), or to stdout without one."""
     if path is None:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
-    else:
+        return
+    try:
         path.write_bytes(body)
-        err.print(f"wrote {path}")
+    except OSError as exc:  # a folder, no such folder, a name too long, no permission
+        raise CostcastError(f"cannot write {path}: {exc.strerror or exc}", param=param,
+                            value=str(path)) from None  # fmt: skip
+    err.print(f"wrote {path}")
 
 
 # One number of decimals per column, whatever the values: money in cents, shares and

@@ -17,6 +17,7 @@ from forecast.cli.common import (
     JobsOption,
     Output,
     OutputOption,
+    check_chart,
     dask_client,
     emit,
     emit_json,
@@ -77,6 +78,8 @@ def forecast(
 
     levels = parse_levels(by)
     settings = RunSettings(forecasters=forecasters, n_paths=paths, seed=seed)
+    check_chart(plot, "plot")
+    check_chart(budget_plot, "budget_plot")
     with (
         workspace(config) as ws,
         Progress(

@@ -13,6 +13,7 @@ from forecast.cli.common import (
     ConfigOption,
     Output,
     OutputOption,
+    check_chart,
     emit,
     emit_json,
     err,
@@ -73,6 +74,7 @@ def scenario_run(
     """Apply a scenario to a forecast run: baseline vs scenario, delta and each change's share.
 
     Saves the result, as the API does, under an id that journal exports take."""
+    check_chart(plot, "plot")
     with workspace(config, read_only=not save) as ws:
         result = _evaluate_file(ws, file, run)
         if save:

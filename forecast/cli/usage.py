@@ -15,12 +15,14 @@ from forecast.cli.common import (
     ConfigOption,
     Output,
     OutputOption,
+    check_chart,
     emit,
     err,
     out,
     parse_date,
     say_provenance,
     workspace,
+    write_bytes,
 )
 from forecast.usage import GROUP_HELP
 from forecast.workspace import Workspace
@@ -207,6 +209,7 @@ def kpis(
     requests, the book has no price, no outcomes exist or no success shows at 6 decimals. The ledger rows read (count, days,
     content hash) go to stderr."""
     first, last = parse_date(start, "from"), parse_date(end, "to")
+    check_chart(plot, "plot")
     with workspace(config, read_only=True) as ws:
         if budget_burn:
             burn = ws.budget_burn(last)
@@ -240,8 +243,8 @@ def _model_spread(ws: Workspace, first: dt.date | None, last: dt.date | None, sh
 
     frame = ws.model_cost_spread(start=first, end=last, share=share)
     if scenario is not None:
-        scenario.write_text(routing_scenario(frame))
-        err.print(f"wrote {scenario}: run it with costcast scenario run {scenario}")
+        write_bytes(routing_scenario(frame).encode(), scenario, "routing_savings")
+        err.print(f"run it with costcast scenario run {scenario}")
     emit(frame, output, title="cost per request of each model of a feature, and routing savings",
          empty="no feature was served by more than one model (with counted requests) in the "
          "window")  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,6 +198,20 @@ def _looks_like_lines(text: str) -> bool:
     except json.JSONDecodeError:
         return False
     return "\n" in text.strip()
+
+
+def require_file(path: Path) -> None:
+    """A located error unless ``path`` is a file this process can read."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise DataFormatError("file not found", file=str(path)) from None
+    except OSError as exc:  # a name too long, a file in place of a folder on its way
+        raise DataFormatError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    if stat.S_ISDIR(mode):
+        raise DataFormatError("a folder, not a file: name the files in it", file=str(path))
+    if not stat.S_ISREG(mode):
+        raise DataFormatError("not a regular file", file=str(path))
 
 
 def read_text(path: Path) -> str:
