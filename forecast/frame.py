@@ -58,7 +58,7 @@ def zone_problem(name: str) -> str | None:
 
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
         return f"unknown time zone {name!r}: give an IANA name such as Europe/Berlin, or UTC"
     return None
 
