@@ -53,8 +53,22 @@ def check_freq(freq: str, choices: Sequence[str]) -> None:
         )
 
 
+FIRST_YEAR, LAST_YEAR = 1971, 2200  # days and hours a timestamp holds, with weeks around them
+
+
+def check_year(name: str, day: dt.date) -> None:
+    """A day or hour costcast can compute around (a baseline weeks before it, a horizon
+    after): year 0001 minus four weeks is no date at all."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise CostcastError(f"a day between {FIRST_YEAR} and {LAST_YEAR}, as timestamps "
+                            "hold them with weeks around", param=name, value=day.isoformat())  # fmt: skip
+
+
 def check_span(ledger: Ledger, start: dt.date | None, end: dt.date | None) -> None:
     """The errors a summary over [start, end] of the ledger owes before it is computed."""
+    for name, day in (("from", start), ("to", end)):
+        if day is not None:
+            check_year(name, day)
     if ledger.row_count() == 0:
         raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
     if start and end and end < start:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from forecast.config import load_config
 from forecast.ingest import ingest_files
 from forecast.kpis import kpis
 from forecast.pricing import load_price_book
@@ -187,3 +188,27 @@ def test_empty_tables_say_why(ledger, tmp_path, cli, monkeypatch):
     assert code == 0 and f"no usage names a user (the user column): {span}" in err
     code, _, err = cli("kpis", "--model-spread")
     assert code == 0 and "no feature was served by more than one model" in err
+
+
+def test_days_no_timestamp_can_reach_around_are_located_errors(ledger, tmp_path, book):
+    """The API's /v1/kpis?from=0001-01-01 answered 500: the trailing baseline's first day,
+    four weeks and a month before it, is no date at all (an OverflowError)."""
+    import datetime as dt
+
+    from forecast.errors import CostcastError
+    from forecast.routing import model_cost_spread
+
+    rows = [f"2026-03-{d:02d}T00:00:00Z,1d,t,f,gpt-4o,success,10,500,100" for d in range(1, 8)]
+    (tmp_path / "u.csv").write_text(HEADER + "\n".join(rows) + "\n")
+    ingest_files(ledger, [tmp_path / "u.csv"])
+    for start, end, name in [(dt.date(1, 1, 1), None, "from"), (None, dt.date(9999, 12, 31), "to"),
+                             (dt.date(1970, 12, 31), dt.date(2026, 3, 7), "from")]:  # fmt: skip
+        for read in (kpis, model_cost_spread):
+            with pytest.raises(CostcastError, match="between 1971 and 2200") as raised:
+                read(ledger, book, start=start, end=end)
+            assert raised.value.param == name
+    assert len(kpis(ledger, book, start=dt.date(1971, 1, 1), freq="day")) == 7  # inside: fine
+    from forecast.export.focus import focus_export  # its end + 1 day overflowed at 9999-12-31
+
+    with pytest.raises(CostcastError, match="between 1971 and 2200"):
+        focus_export(ledger, book, load_config(None), dt.date(2026, 3, 1), dt.date(9999, 12, 31))

@@ -23,7 +23,7 @@ from forecast.export.actuals import billed_scaling
 from forecast.export.csvsafe import csv_text
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.usage import priced_usage
+from forecast.usage import check_year, priced_usage
 
 FOCUS_COLUMNS = [
     "BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "BillingAccountId",
@@ -63,6 +63,8 @@ def focus_export(
     ledger: Ledger, book: PriceBook, config: Config, start: dt.date, end: dt.date
 ) -> pd.DataFrame:
     """FOCUS rows for [start, end], every value already formatted as text (null = "")."""
+    check_year("from", start)
+    check_year("to", end)
     if end < start:
         raise CostcastError(f"the last day {end} is before the first {start}", param="to")
     sums = ", ".join(f"sum({expr}) AS tokens_{kind}" for kind, (expr, _) in KINDS.items())

@@ -26,7 +26,7 @@ from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
 from forecast.schema import DIMENSIONS
-from forecast.usage import exact_sum, priced_usage_sql, usage_hours
+from forecast.usage import check_year, exact_sum, priced_usage_sql, usage_hours
 from forecast.watch.budgets import budget_alerts
 from forecast.watch.record import Alert
 from forecast.watch.rules import (
@@ -40,7 +40,6 @@ from forecast.watch.rules import (
 )
 
 HISTORY_HOURS = 5 * WEEK_HOURS  # four weeks of baseline before the first hour judged
-FIRST_YEAR, LAST_YEAR = 1971, 2200  # hours a timestamp can hold, with history before them
 CONTRIBUTOR_DIMS = ("team", "feature", "model", "user", "deployment")
 
 
@@ -81,9 +80,7 @@ def within_usage(ledger: Ledger, name: str, stamp: dt.datetime) -> None:
 
 def check_hour(name: str, stamp: dt.datetime) -> None:
     """An hour a watch can judge: with weeks of history before it that a timestamp holds."""
-    if not FIRST_YEAR <= stamp.year <= LAST_YEAR:
-        raise CostcastError(f"{name} must be between {FIRST_YEAR} and {LAST_YEAR}",
-                            param=name, value=stamp.isoformat())  # fmt: skip
+    check_year(name, stamp)
 
 
 @dataclass
