@@ -329,3 +329,42 @@ def test_budget_burn_past_the_ledger_is_refused(client):
     answer = client.get("/v1/kpis/budget-burn", params={"to": "2026-07-01"})
     assert answer.status_code == 422, answer.text
     assert "ends on 2026-06-15" in answer.json()["message"]
+
+
+EDGE_DAYS = {
+    "date": ["0001-01-01", "9999-12-31", "1970-12-31", "2201-01-01", "2026-06-30"],
+    "date-time": ["0001-01-01T00:00:00", "9999-12-31T23:00:00", "2026-06-30T12:00:00"],
+}
+# what the routes that take them need besides a day
+REQUIRED = {"deployment": "v1", "period": "2026-Q2", "filename": "u.csv"}
+
+
+def _day_format(param: dict) -> str | None:
+    schema = param.get("schema", {})
+    for option in [schema, *schema.get("anyOf", [])]:
+        if option.get("format") in EDGE_DAYS:
+            return option["format"]
+    return None
+
+
+def test_no_route_answers_5xx_to_a_day_at_the_edges_of_the_calendar(client):
+    """/v1/kpis?from=0001-01-01 and /v1/exports/focus?to=9999-12-31 answered 500 (an
+    OverflowError a few weeks before year 1 or a day after 9999); schemathesis had not drawn
+    such days. Every GET route's day and hour parameters, alone and as from = to."""
+    spec = client.app.openapi()
+    tried = 0
+    for path, operations in spec["paths"].items():
+        get = operations.get("get")
+        if "{" in path or get is None:
+            continue
+        params = [p for p in get.get("parameters", []) if p["in"] == "query"]
+        needed = {p["name"]: REQUIRED.get(p["name"], "x") for p in params if p.get("required")}
+        dated = [(p["name"], _day_format(p)) for p in params if _day_format(p)]
+        for name, kind in dated:
+            for value in EDGE_DAYS[kind]:
+                both = {n: value for n, k in dated if k == kind and n in ("from", "to")}
+                for query in ({**needed, name: value}, {**needed, **both}):
+                    answer = client.get(path, params=query)
+                    tried += 1
+                    assert answer.status_code < 500, (path, query, answer.text[:300])
+    assert tried > 60  # kpis, usage, reconciliation, focus, journal, impact, prices, alerts...
