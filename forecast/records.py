@@ -22,6 +22,8 @@ from forecast.schema import (
     BUCKETS,
     CANONICAL_COLUMNS,
     DIMENSIONS,
+    FIRST_YEAR,
+    LAST_YEAR,
     NUMERIC_COLUMNS,
     REQUIRED_COLUMNS,
     SERVICE_TIERS,
@@ -80,6 +82,7 @@ class Check:
     message: str
 
 
+# Long on purpose: every rule of a canonical row, one after the other, as the README lists them.
 def checks(timezone: str | None) -> list[Check]:
     raw_ts = _text("timestamp")
     ts = _ts_expr(timezone)
@@ -96,6 +99,12 @@ def checks(timezone: str | None) -> list[Check]:
             no_offset_msg,
         ),
         Check("timestamp", f"{ts} IS NULL", "not an ISO 8601 date-time"),
+        # a forecast, a baseline or a watch reaches weeks past the data: year 9999 has none
+        Check(
+            "timestamp",
+            f"year({ts}) NOT BETWEEN {FIRST_YEAR} AND {LAST_YEAR}",
+            f"timestamp must be between {FIRST_YEAR} and {LAST_YEAR}",
+        ),
         Check(
             "bucket",
             f"{_lower('bucket')} NOT IN ({_sql_list(BUCKETS)})",
@@ -320,7 +329,7 @@ def ledger_groups(raw: str, ready: bool = False, carry: str | None = None) -> st
 
     ok = " AND ".join(
         [
-            "r.ts IS NOT NULL",
+            f"year(r.ts) BETWEEN {FIRST_YEAR} AND {LAST_YEAR}",
             f"{text('model')} IS NOT NULL",
             f"{low('bucket', '1h')} IN ({_sql_list(BUCKETS)})",
             f"{low('status', 'success')} IN ({_sql_list(STATUSES)})",

@@ -35,6 +35,8 @@ TOKEN_COLUMNS: tuple[str, ...] = (
 )
 NUMERIC_COLUMNS: tuple[str, ...] = ("requests", *TOKEN_COLUMNS, "cost_usd")
 BUCKETS = ("1m", "1h", "1d")
+# the years a usage time or an asked day may fall in: each needs weeks of dates around it
+FIRST_YEAR, LAST_YEAR = 1971, 2200
 STATUSES = ("success", "error")
 SERVICE_TIERS = ("standard", "batch", "flex", "priority")
 

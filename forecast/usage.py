@@ -12,7 +12,7 @@ from forecast.errors import CostcastError, LedgerError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.schema import DIMENSIONS, TOKEN_COLUMNS, split_keys
+from forecast.schema import DIMENSIONS, FIRST_YEAR, LAST_YEAR, TOKEN_COLUMNS, split_keys
 
 GROUP_KEYS = DIMENSIONS
 GROUP_HELP = "Comma-separated: " + ", ".join(GROUP_KEYS) + "."  # help texts say what works
@@ -51,9 +51,6 @@ def check_freq(freq: str, choices: Sequence[str]) -> None:
         raise CostcastError(
             f"unknown frequency {freq!r}; choose from {', '.join(choices)}", param="freq"
         )
-
-
-FIRST_YEAR, LAST_YEAR = 1971, 2200  # days and hours a timestamp holds, with weeks around them
 
 
 def check_year(name: str, day: dt.date) -> None:

@@ -193,6 +193,22 @@ def test_unknown_status_and_tier(ledger, tmp_path):
         ingest_files(ledger, [path])
 
 
+def test_times_outside_1971_to_2200_are_refused(ledger, tmp_path):
+    """A row of 9999-12-31 went in, and a forecast or a model spread then ran past the last
+    date there is (OverflowError); one of year 1 the same four weeks before it."""
+    good = "2026-07-01T10:00:00Z,x,gpt-4o,1,100,0,1"
+    for bad, line in (("9999-12-31T22:00:00Z", 3), ("0001-01-01T02:00:00+01:00", 3),
+                      ("1970-12-31T23:00:00Z", 3), ("2201-01-01T00:00:00Z", 3)):  # fmt: skip
+        path = write(tmp_path, "far.csv", good, f"{bad},x,gpt-4o,1,100,0,1")
+        with pytest.raises(DataFormatError, match="timestamp must be between 1971 and 2200") as e:
+            ingest_files(ledger, [path])
+        assert (e.value.line, e.value.field) == (line, "timestamp")
+        assert ledger.row_count() == 0  # the good row did not go in either
+    ingest_files(ledger, [write(tmp_path, "edge.csv", "1971-01-01T00:00:00Z,x,gpt-4o,1,1,0,1",
+                                "2200-12-31T23:00:00Z,x,gpt-4o,1,1,0,1")])  # fmt: skip
+    assert ledger.row_count() == 2
+
+
 def test_timezone_names_the_zone_of_offsetless_times(ledger, tmp_path):
     path = write(tmp_path, "berlin.csv", "2026-07-01T10:30:00,x,gpt-4o,1,100,0,1")
     ingest_files(ledger, [path], context=SourceContext(timezone="Europe/Berlin"))
