@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from forecast.ledger import Ledger
 from forecast.rowfile import read_rows
+from forecast.schema import FIRST_YEAR, LAST_YEAR
 
 DEPLOYMENTS_DDL = """
 CREATE TABLE IF NOT EXISTS deployments (
@@ -56,8 +57,8 @@ class DeploymentEntry(BaseModel):
     @field_validator("time")
     @classmethod
     def _utc(cls, value: dt.datetime) -> dt.datetime:
-        if not 1971 <= value.year <= 2200:
-            raise ValueError(f"a deployment time between 1971 and 2200; got {value.isoformat()}")
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise ValueError(f"a deployment time between {FIRST_YEAR} and {LAST_YEAR}")
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value

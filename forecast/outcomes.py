@@ -41,6 +41,7 @@ from forecast.pricing.book import PriceBook
 from forecast.records import GROUP_HASH
 from forecast.request_index import OUTCOME_GROUP_DDL, match
 from forecast.rowfile import RowFile, read_file, validated
+from forecast.schema import FIRST_YEAR, LAST_YEAR
 from forecast.usage import cost_sum, key_columns, priced_usage_sql
 
 OUTCOMES_DDL = """
@@ -90,6 +91,13 @@ class DayOutcome(BaseModel):
     feature: str = Field(min_length=1, max_length=200)
     successes: int = Field(ge=0, le=10**15)
     attempts: int = Field(ge=1, le=10**15)
+
+    @field_validator("date")
+    @classmethod
+    def _usage_years(cls, value: dt.date) -> dt.date:
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:  # no usage can be there to cost it
+            raise ValueError(f"a day between {FIRST_YEAR} and {LAST_YEAR}")
+        return value
 
     def model_post_init(self, context: object) -> None:
         if self.successes > self.attempts:

@@ -174,3 +174,22 @@ def test_reconcile_by_project_where_the_config_says_whose_teams_they_are(ledger,
     shared = [AttributionRule(match={"project_id": "proj_b"}, team="search"),
               AttributionRule(match={"api_key_id": "key_*"}, team="search")]  # fmt: skip
     assert project_teams(shared, ["proj_b"]) == {"proj_b": {"project_id:proj_b"}}
+
+
+def test_billed_days_outside_1971_to_2200_are_refused(tmp_path):
+    """A start_time of 10**17 seconds ended in fromtimestamp's OSError; a FOCUS row of
+    9999-12-30 was stored, beside usage that can only lie in 1971-2200."""
+    page = {"object": "page", "has_more": False, "data": [
+        {"object": "bucket", "start_time": 10**17, "end_time": 10**17 + 86400, "results": []}]}  # fmt: skip
+    (tmp_path / "costs.json").write_text(json.dumps([page]))
+    with pytest.raises(DataFormatError, match="start_time must fall between 1971 and 2200") as e:
+        read_billed(tmp_path / "costs.json")
+    assert (e.value.record, e.value.field) == (1, "start_time")
+    (tmp_path / "focus.csv").write_text(
+        "BilledCost,BillingCurrency,ChargePeriodStart,ChargePeriodEnd,ProviderName\n"
+        "2.40,USD,2026-06-01T00:00:00Z,2026-06-02T00:00:00Z,OpenAI\n"
+        "1.10,USD,9999-12-30T00:00:00Z,9999-12-31T00:00:00Z,OpenAI\n"
+    )
+    with pytest.raises(DataFormatError, match="a billed day between 1971 and 2200") as e:
+        read_billed(tmp_path / "focus.csv")
+    assert e.value.line == 3

@@ -273,3 +273,14 @@ def test_a_ledger_that_kept_a_row_per_request_is_converted_on_opening(tmp_path):
                                   ).fetchall()[0][0] == 0  # fmt: skip
     assert (after["successful_outcomes"], after["outcome_attempts"]) == (2, 3)
     assert after["cost_per_successful_outcome"] == before["cost_per_successful_outcome"]
+
+
+def test_an_outcome_day_outside_1971_to_2200_is_refused(ledger, tmp_path):
+    from forecast.outcomes import import_outcomes
+
+    (tmp_path / "o.csv").write_text(
+        "date,team,feature,successes,attempts\n2026-06-01,a,b,1,2\n9999-12-31,a,b,1,2\n"
+    )
+    with pytest.raises(DataFormatError, match="a day between 1971 and 2200") as e:
+        import_outcomes(ledger, [tmp_path / "o.csv"])
+    assert (e.value.line, e.value.field) == (3, "date")

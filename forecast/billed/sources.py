@@ -23,10 +23,13 @@ from typing import Any
 import pandas as pd
 
 from forecast.errors import DataFormatError
+from forecast.schema import FIRST_YEAR, LAST_YEAR
 from forecast.sources.base import expect, mapping, read_json_documents, require_file
 
 BILLED_FORMATS = ("openai_costs", "anthropic_costs", "focus")
 COLUMNS = ["day", "provider", "project", "model", "line_item", "amount_usd", "where"]
+_FIRST_SECOND = dt.datetime(FIRST_YEAR, 1, 1, tzinfo=dt.UTC).timestamp()
+_PAST_LAST_SECOND = dt.datetime(LAST_YEAR + 1, 1, 1, tzinfo=dt.UTC).timestamp()
 DAY = dt.timedelta(days=1)
 MAX_LINE_USD = Decimal("1e12")  # one bill line above a trillion dollars is a broken export
 # FOCUS ProviderName values as clouds write them, mapped to the ledger's provider names.
@@ -60,6 +63,17 @@ def read_billed(path: Path, fmt: str | None = None) -> tuple[str, pd.DataFrame, 
     frame = pd.DataFrame(rows, columns=COLUMNS)
     if frame.empty:
         raise DataFormatError("no cost rows in the file", file=str(path))
+    # a bill is compared with usage, which lies in these years only (records.py)
+    outside = [(d, w) for d, w in zip(frame["day"], frame["where"], strict=True)
+               if not FIRST_YEAR <= d.year <= LAST_YEAR]  # fmt: skip
+    if outside:
+        day, where = outside[0]
+        kind, number = where.split()
+        raise DataFormatError(
+            f"a billed day between {FIRST_YEAR} and {LAST_YEAR}", file=str(path),
+            value=str(day), line=int(number) if kind == "line" else None,
+            record=int(number) if kind == "record" else None,
+        )  # fmt: skip
     return fmt, frame, notes
 
 
@@ -154,6 +168,11 @@ def _openai(path: Path) -> Iterator[tuple[Any, ...]]:
                 value=end,
                 **where,
             )
+        if not _FIRST_SECOND <= start < _PAST_LAST_SECOND:  # fromtimestamp has no year 10**9
+            raise DataFormatError(
+                f"start_time must fall between {FIRST_YEAR} and {LAST_YEAR}", file=str(path),
+                field="start_time", value=start, **where,
+            )  # fmt: skip
         day = dt.datetime.fromtimestamp(start, dt.UTC).date()
         for result in bucket.get("results") or []:
             amount = result.get("amount")
