@@ -251,13 +251,14 @@ def write_demo_data(out_dir: str | Path, *, seed: int, months: int, end: dt.date
     if seed < 0:
         raise CostcastError("the seed is a whole number, 0 or more", param="seed", value=seed)
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CostcastError(f"{out_dir} is a file, not a folder", param="out", value=str(out_dir))
-    start = (pd.Timestamp(end) - pd.DateOffset(months=months) + pd.Timedelta(days=1)).date()
-    usage, truth = generate(seed, start, end)
     try:
+        if out_dir.exists() and not out_dir.is_dir():  # said before the history is made
+            raise CostcastError(f"{out_dir} is a file, not a folder", param="out",
+                                value=str(out_dir))  # fmt: skip
+        start = (pd.Timestamp(end) - pd.DateOffset(months=months) + pd.Timedelta(days=1)).date()
+        usage, truth = generate(seed, start, end)  # no I/O: an OSError is the folder's
         return _write(out_dir, usage, truth, seed, start, end)
-    except OSError as exc:  # a folder it cannot make or write in, a full disk
+    except OSError as exc:  # a name too long, a folder it cannot make or write in, a full disk
         raise CostcastError(f"cannot write into {out_dir}: {exc.strerror or exc}", param="out",
                             value=str(out_dir)) from None  # fmt: skip
 

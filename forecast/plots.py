@@ -204,10 +204,10 @@ def lorenz_chart(costs: pd.Series, path: str | Path, top: float = 0.05) -> Path:
 def chart_problem(path: str | Path) -> str | None:
     """Why a chart cannot be written to ``path`` (None: it can), asked before the work: its
     format comes from the suffix, and its folder must exist."""
-    from matplotlib.figure import Figure
+    from matplotlib.backend_bases import FigureCanvasBase
 
     path = Path(path)
-    kinds = Figure().canvas.get_supported_filetypes()
+    kinds = FigureCanvasBase.get_supported_filetypes()
     if path.suffix.lower().lstrip(".") not in kinds:
         return f"a chart is written as one of {', '.join(sorted(kinds))}: name the file so"
     try:

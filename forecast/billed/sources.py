@@ -63,18 +63,15 @@ def read_billed(path: Path, fmt: str | None = None) -> tuple[str, pd.DataFrame, 
     frame = pd.DataFrame(rows, columns=COLUMNS)
     if frame.empty:
         raise DataFormatError("no cost rows in the file", file=str(path))
-    # a bill is compared with usage, which lies in these years only (records.py)
-    outside = [(d, w) for d, w in zip(frame["day"], frame["where"], strict=True)
-               if not FIRST_YEAR <= d.year <= LAST_YEAR]  # fmt: skip
-    if outside:
-        day, where = outside[0]
-        kind, number = where.split()
-        raise DataFormatError(
-            f"a billed day between {FIRST_YEAR} and {LAST_YEAR}", file=str(path),
-            value=str(day), line=int(number) if kind == "line" else None,
-            record=int(number) if kind == "record" else None,
-        )  # fmt: skip
     return fmt, frame, notes
+
+
+def _day(start: dt.datetime, path: Path, where: dict[str, Any], field: str) -> dt.date:
+    """The day a bill line falls on: one usage can lie on (records.py), else located."""
+    if not FIRST_YEAR <= start.year <= LAST_YEAR:
+        raise DataFormatError(f"a billed day between {FIRST_YEAR} and {LAST_YEAR}",
+                              file=str(path), field=field, value=str(start.date()), **where)  # fmt: skip
+    return start.date()
 
 
 def _detect(path: Path) -> str:
@@ -218,6 +215,7 @@ def _anthropic(path: Path) -> Iterator[tuple[Any, ...]]:
                 value=item.get("ending_at"),
                 **where,
             )
+        day = _day(start, path, where, "starting_at")
         if "results" in item:  # legacy cost report: a bucket of grouped results
             rows = [(r, r, "results[].amount") for r in item["results"] or []]
         else:  # analytics: one row with its group and cost
@@ -229,7 +227,7 @@ def _anthropic(path: Path) -> Iterator[tuple[Any, ...]]:
             usd = _usd(money.get("amount"), money.get("currency"), path, where, field, True)
             label = group.get("description") or group.get("token_type") or group.get("cost_type")
             yield (
-                start.date(),
+                day,
                 "anthropic",
                 group.get("workspace_id") or "",
                 group.get("model") or "",
@@ -281,10 +279,11 @@ def _focus(path: Path, notes: list[str]) -> Iterator[tuple[Any, ...]]:
             skipped[label] = skipped.get(label, 0) + 1
             continue
         start = _focus_time(row["ChargePeriodStart"], path, line, "ChargePeriodStart")
+        day = _day(start, path, where, "ChargePeriodStart")
         end_text = row.get("ChargePeriodEnd")
         if end_text:
             end = _focus_time(end_text, path, line, "ChargePeriodEnd")
-            if end > dt.datetime.combine(start.date() + DAY, dt.time()):
+            if end > dt.datetime.combine(day + DAY, dt.time()):
                 raise DataFormatError(
                     "a charge period longer than one day cannot be placed on a day",
                     file=str(path),
@@ -300,7 +299,7 @@ def _focus(path: Path, notes: list[str]) -> Iterator[tuple[Any, ...]]:
                 "ProviderName must not be empty", file=str(path), field="ProviderName", **where
             )
         yield (
-            start.date(),
+            day,
             _PROVIDER_ALIASES.get(provider.lower(), provider.lower()),
             row.get("SubAccountId") or "",
             row.get("x_Model") or "",

@@ -200,14 +200,15 @@ def kpis(
 ) -> None:
     """Spend KPIs per group and period.
 
-    cost_per_success = cost_usd / successful_requests (failed and retried calls' cost included); failed_share = failed_requests / requests;
-    failed_cost_usd = cost of the calls that failed; tokens_per_request_KIND = tokens / requests;
-    token_inflation = input tokens per request / the same over the 28 days before the period,
-    minus 1. Where outcomes were imported (costcast outcomes import): resolution_rate =
+    cost_per_success = cost_usd / successful_requests (failed and retried calls' cost
+    included); failed_share = failed_requests / requests; failed_cost_usd = cost of the
+    calls that failed; tokens_per_request_KIND = tokens / requests; token_inflation = input
+    tokens per request / the same over the 28 days before the period, minus 1. Where
+    outcomes were imported (costcast outcomes import): resolution_rate =
     successful_outcomes / outcome_attempts; cost_per_successful_outcome = cost of the usage
     the outcomes cover / successful_outcomes. Unknown (empty) where a source counts no
-    requests, the book has no price, no outcomes exist or no success shows at 6 decimals. The ledger rows read (count, days,
-    content hash) go to stderr."""
+    requests, the book has no price, no outcomes exist or no success shows at 6 decimals.
+    The ledger rows read (count, days, content hash) go to stderr."""
     first, last = parse_date(start, "from"), parse_date(end, "to")
     check_chart(plot, "plot")
     with workspace(config, read_only=True) as ws:

@@ -52,9 +52,9 @@ def impact(
 ) -> None:
     """What a deployment did to a feature's cost per request.
 
-    Before against after (WINDOW days each, the after window cut at the feature's next deployment), the change with a 95% interval
-    from a bootstrap over weekday-paired days, tokens per request per kind, and the monthly
-    cost of the change at the current volume."""
+    Before against after (WINDOW days each, the after window cut at the feature's next
+    deployment), the change with a 95% interval from a bootstrap over weekday-paired days,
+    tokens per request per kind, and the monthly cost of the change at the current volume."""
     from forecast.errors import CostcastError
 
     days = parse_days(window, "window")
@@ -117,18 +117,17 @@ def watch(
 ) -> None:
     """Alerts from the rules under alerts: in costcast.yaml; exits 1 when one fired.
 
-    The rules: an hour's cost above its seasonal baseline (hourly_spike), a failed share above 5% over 3 hours beyond chance (its 95%
-    lower bound too: failures), input tokens
+    The rules: an hour's cost above its seasonal baseline (hourly_spike), a failed share
+    above 5% over 3 hours beyond chance (its 95% lower bound too: failures), input tokens
     per request 25% above their level after the last deployment (token_inflation), and
     budgets at 85% and 90% spent or landing at the burn rate or a forecast run's P50, or
     likely to pass (budget_spent, budget_landing, budget_forecast, budget_at_risk), and
     usage the price book cannot price (unpriced; budget_unpriced, whose spend is then
-    unknown). A
-    check at an hour records new alerts in the ledger and resolves cleared ones;
-    --from/--to replays history hour by hour as if watch had run then, recording nothing. A check sends what
-    fired or resolved to the webhooks under alerts.deliver (JSON, or Slack format), with
-    retries; --dry-run and replays send nothing. Exits 1 when an alert fired, so that cron
-    or CI can act on it."""
+    unknown). A check at an hour records new alerts in the ledger and resolves cleared
+    ones; --from/--to replays history hour by hour as if watch had run then, recording
+    nothing. A check sends what fired or resolved to the webhooks under alerts.deliver
+    (JSON, or Slack format), with retries; --dry-run and replays send nothing. Exits 1 when
+    an alert fired, so that cron or CI can act on it."""
     from forecast.errors import CostcastError
 
     first, last, hour = _hour(start, "from"), _hour(end, "to"), _hour(at, "at")

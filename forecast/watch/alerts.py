@@ -49,15 +49,16 @@ def utc_hour(stamp: dt.datetime, param: str) -> dt.datetime:
         try:
             stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
         except OverflowError:  # the first or last hours a datetime holds, shifted past it
-            check_hour(param, stamp.replace(tzinfo=None))
+            check_year(param, stamp.replace(tzinfo=None))
             raise
     return stamp.replace(minute=0, second=0, microsecond=0)
 
 
-def within_usage(ledger: Ledger, name: str, stamp: dt.datetime) -> None:
-    """An hour the ledger holds usage for (from its first hour to its last, daily and
-    minute buckets covering their hours): any other hour's cost is unknown, and a check
-    there would resolve every open alert as if spending had stopped."""
+def within_usage(ledger: Ledger, *hours: tuple[str, dt.datetime]) -> None:
+    """Each of ``hours`` (its name, the hour) one the ledger holds usage for, from its first
+    hour to its last (daily and minute buckets covering their hours): any other hour's cost
+    is unknown, and a check there would resolve every open alert as if spending had
+    stopped."""
     first, last = ledger.con.execute(
         """SELECT date_trunc('hour', min(ts)),
                   date_trunc('hour', max(ts + CASE bucket WHEN '1d' THEN INTERVAL 1 DAY
@@ -68,19 +69,15 @@ def within_usage(ledger: Ledger, name: str, stamp: dt.datetime) -> None:
     ).fetchall()[0] if ledger.has_table("usage") else (None, None)  # fmt: skip
     if first is None or last is None:
         usage_hours(ledger)  # the empty ledger's own error
-    if not first <= stamp <= last:
-        raise CostcastError(
-            f"the ledger's usage runs from {first:%Y-%m-%d %H:00} to {last:%Y-%m-%d %H:00}: "
-            f"the hour {stamp:%Y-%m-%d %H:00} is outside it, and what it cost is unknown",
-            param=name, value=stamp.isoformat(),
-            hint="ingest that hour's usage first, or pick an hour inside that span (without "
-            "--at, watch checks the last hour of data)",
-        )  # fmt: skip
-
-
-def check_hour(name: str, stamp: dt.datetime) -> None:
-    """An hour a watch can judge: with weeks of history before it that a timestamp holds."""
-    check_year(name, stamp)
+    for name, stamp in hours:
+        if not first <= stamp <= last:
+            raise CostcastError(
+                f"the ledger's usage runs from {first:%Y-%m-%d %H:00} to {last:%Y-%m-%d %H:00}: "
+                f"the hour {stamp:%Y-%m-%d %H:00} is outside it, and what it cost is unknown",
+                param=name, value=stamp.isoformat(),
+                hint="ingest that hour's usage first, or pick an hour inside that span "
+                "(without --at, watch checks the last hour of data)",
+            )  # fmt: skip
 
 
 @dataclass
@@ -204,13 +201,13 @@ def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetim
            listed: Sequence[DeploymentEntry] = ()) -> list[Alert]:  # fmt: skip
     """Every alert a watch running each hour of [start, end] would have raised, in order
     (``budgets`` with their ``calendar`` add the budget alerts of ``watch.budgets``); with
-    ``carried``, also those that fired in the weeks before and are still open at ``start``;
+    ``carried`` (a check's replay, whose caller has placed its last hour in the usage),
+    also those that fired in the weeks before and are still open at ``start``;
     ``listed``: the config's deployments, for ``token_inflation``)."""
-    check_hour("from", start)
-    check_hour("to", end)
-    if not carried:  # a check's own hour is checked by it; the weeks before may hold none
-        within_usage(ledger, "from", start)
-    within_usage(ledger, "to", end)
+    check_year("from", start)
+    check_year("to", end)
+    if not carried:  # a check has placed its hour in the usage; the weeks before may hold none
+        within_usage(ledger, ("from", start), ("to", end))
     data = hourly(ledger, book, rules.by, start - dt.timedelta(hours=HISTORY_HOURS), end)
     first = int(np.searchsorted(data.hours, pd.Timestamp(start)))
     alerts = []

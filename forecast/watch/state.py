@@ -17,7 +17,8 @@ from forecast.errors import CostcastError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.watch.alerts import check_hour, contributors_of, replay, within_usage
+from forecast.usage import check_year
+from forecast.watch.alerts import contributors_of, replay, within_usage
 from forecast.watch.deliver import Delivery, deliver
 from forecast.watch.record import Alert
 from forecast.watch.rules import WEEK_HOURS, AlertRules
@@ -62,8 +63,8 @@ def check(ledger: Ledger, book: PriceBook, rules: AlertRules, at: dt.datetime,
     """The alerts open at hour ``at`` against those the ledger holds open: new ones fire,
     cleared ones resolve, and both go to the rules' webhooks; with ``dry_run`` nothing is
     written or sent."""
-    check_hour("at", at)  # before the lookback is taken off it
-    within_usage(ledger, "at", at)
+    check_year("at", at)  # before the lookback is taken off it
+    within_usage(ledger, ("at", at))
     latest = _latest(ledger)
     if not dry_run and latest is not None and at < latest:
         raise CostcastError(
