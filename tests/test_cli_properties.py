@@ -212,17 +212,17 @@ def folder(tmp_path_factory):
         ws.ingest([here / "usage.csv"])
         ws.forecast(horizon=Horizon.parse("30d", ws.calendar),
                     settings=RunSettings(forecasters="seasonal_naive", n_paths=20))  # fmt: skip
-    return Workspace_(here, {p.name: p.read_bytes() for p in here.iterdir() if p.is_file()})
+    return SetUp(here, {p.name: p.read_bytes() for p in here.iterdir() if p.is_file()})
 
 
-class Workspace_(NamedTuple):
+class SetUp(NamedTuple):
     """The folder and its files as they were set up (a short repr: hypothesis prints it)."""
 
     path: Path
     files: dict[str, bytes]
 
     def __repr__(self) -> str:
-        return f"Workspace_({self.path})"
+        return f"SetUp({self.path})"
 
 
 @settings(max_examples=150, deadline=None, derandomize=True,
