@@ -204,13 +204,21 @@ def score(rows: list[dict]) -> pd.DataFrame:
                     zip(part["actual"], part["lo"], part["hi"], strict=True)],
             days=[len(a) for a in part["actual"]],
         )  # fmt: skip
-        per_series = part.groupby("series")[["mase", "inside", "days"]].agg(
-            {"mase": "mean", "inside": "sum", "days": "sum"})  # fmt: skip
+        part = part.assign(forecast_sum=[m.sum() for m in part["mean"]],
+                           actual_sum=[a.sum() for a in part["actual"]])  # fmt: skip
+        per_series = part.groupby("series")[
+            ["mase", "inside", "days", "forecast_sum", "actual_sum"]].agg(
+            {"mase": "mean", "inside": "sum", "days": "sum", "forecast_sum": "sum",
+             "actual_sum": "sum"})  # fmt: skip
         series_coverage = per_series["inside"] / per_series["days"]
         table.append({
             "method": method, "mase_mean": per_series["mase"].mean(),
             "mase_median": per_series["mase"].median(),
             "wape": np.abs(actual - mean).sum() / np.abs(actual).sum(),
+            # what the forecasts add up to against what came (1: totals right; a budget is
+            # set on a sum), pooled and for the median series
+            "total_ratio": mean.sum() / actual.sum(),
+            "total_ratio_median": (per_series["forecast_sum"] / per_series["actual_sum"]).median(),
             "coverage_80": per_series["inside"].sum() / per_series["days"].sum(),
             "forecasts": len(part), "series": part["series"].nunique(),
             # how far a series' own coverage typically is from 80%, and its range

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from forecast.attribution import AttributionRule
 from forecast.deployments import DeploymentEntry
 from forecast.errors import ConfigError
+from forecast.fiscal import Period
 from forecast.frame import zone_problem
 from forecast.pricing.book import PriceEntry
 from forecast.watch.rules import AlertRules
@@ -45,10 +46,10 @@ class PricesConfig(BaseModel):
 class Budget(BaseModel):
     """A spend limit for one fiscal period, for the whole organisation or one team/feature/model."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    period: str = Field(pattern=r"^(FY\d{4}|\d{4}-Q[1-4]|\d{4}-\d{2})$")
-    amount: float = Field(gt=0)
+    period: Period
+    amount: float = Field(gt=0, le=1e15)
     team: str | None = None
     feature: str | None = None
     model: str | None = None

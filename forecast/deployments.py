@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from forecast.ledger import Ledger
 from forecast.rowfile import read_rows
-from forecast.schema import FIRST_YEAR, LAST_YEAR
+from forecast.schema import within_years
 
 DEPLOYMENTS_DDL = """
 CREATE TABLE IF NOT EXISTS deployments (
@@ -57,8 +57,7 @@ class DeploymentEntry(BaseModel):
     @field_validator("time")
     @classmethod
     def _utc(cls, value: dt.datetime) -> dt.datetime:
-        if not FIRST_YEAR <= value.year <= LAST_YEAR:
-            raise ValueError(f"a deployment time between {FIRST_YEAR} and {LAST_YEAR}")
+        within_years(value)
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value

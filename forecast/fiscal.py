@@ -11,10 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Annotated
 
 import pandas as pd
+from pydantic import AfterValidator, Field
 
 from forecast.errors import CostcastError
+from forecast.schema import FIRST_YEAR, LAST_YEAR
 
 DAYS_PER_MONTH = 365.25 / 12  # 30.4375: a month's worth of days, for per-month figures
 # Five years: daily paths further out say nothing, and would fill the ledger.
@@ -22,6 +25,7 @@ MAX_HORIZON_DAYS = 1830
 _QUARTER = re.compile(r"^(?:FY)?(\d{4})-?Q([1-4])$", re.IGNORECASE)
 _YEAR = re.compile(r"^FY(\d{4})$", re.IGNORECASE)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_PERIODS = (_QUARTER, _YEAR, _MONTH)
 _DAYS = re.compile(r"^(\d+)d$")
 
 FREQS = ("day", "week", "month", "quarter", "year")
@@ -104,30 +108,30 @@ class FiscalCalendar:
         lookup = {d: self.label(d, freq) for d in days.unique()}
         return days.map(lookup)
 
-    def parse_period(self, text: str) -> tuple[dt.date, dt.date]:
+    def parse_period(self, text: str, param: str = "period") -> tuple[dt.date, dt.date]:
         """[start, end) of ``2027-Q2``, ``FY2027`` or ``2027-03``."""
         text = text.strip()
-        try:
-            if m := _QUARTER.match(text):
-                start = _add_months(self.year_start(int(m[1])), 3 * (int(m[2]) - 1))
-                return start, _add_months(start, 3)
-            if m := _YEAR.match(text):
-                start = self.year_start(int(m[1]))
-                return start, _add_months(start, 12)
-            if m := _MONTH.match(text):
-                start = dt.date(int(m[1]), int(m[2]), 1)
-                return start, _add_months(start, 1)
-        except ValueError:  # month 13, year 0000 or 9999's last quarter
+        found = next((m for m in (p.match(text) for p in _PERIODS) if m), None)
+        if found is None:
             raise CostcastError(
-                "not a calendar period (months run 01-12, years 0001-9998)",
-                param="period",
-                value=text,
-            ) from None
-        raise CostcastError(
-            "expected a fiscal period like 2027-Q2, FY2027 or 2027-03",
-            param="period",
-            value=text,
-        )
+                "expected a fiscal period like 2027-Q2, FY2027 or 2027-03", param=param, value=text
+            )
+        year = int(found[1])
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise CostcastError(f"a period between {FIRST_YEAR} and {LAST_YEAR}", param=param,
+                                value=text)  # fmt: skip
+        if found.re is _QUARTER:
+            start = _add_months(self.year_start(year), 3 * (int(found[2]) - 1))
+            return start, _add_months(start, 3)
+        if found.re is _YEAR:
+            start = self.year_start(year)
+            return start, _add_months(start, 12)
+        try:
+            start = dt.date(year, int(found[2]), 1)
+        except ValueError:
+            raise CostcastError("not a month (months run 01-12)", param=param,
+                                value=text) from None  # fmt: skip
+        return start, _add_months(start, 1)
 
 
 RELATIVE = {"this-quarter": ("quarter", 0), "next-quarter": ("quarter", 1),
@@ -160,15 +164,14 @@ class Horizon:
                     f"horizon must be 1 to {MAX_HORIZON_DAYS} days", param="horizon", value=text
                 )
             return cls(text, days=days, calendar=calendar)
-        try:
-            _, end = calendar.parse_period(text)
-        except CostcastError:
+        if not any(p.match(text) for p in _PERIODS):
             raise CostcastError(
                 "expected a number of days (90d), a fiscal period (2027-Q2, FY2027) or "
                 "this-quarter, next-quarter, this-year, next-year",
                 param="horizon",
                 value=text,
-            ) from None
+            )
+        _, end = calendar.parse_period(text, param="horizon")
         return cls(text, last_day=end - dt.timedelta(days=1), calendar=calendar)
 
     @classmethod
@@ -198,3 +201,17 @@ class Horizon:
                 value=self.text,
             )
         return last
+
+
+def _a_period(value: str) -> str:
+    # any calendar will do: a month 13 or a year 9999 is no period in any of them
+    try:
+        FiscalCalendar().parse_period(value)
+    except CostcastError as exc:
+        raise ValueError(exc.message) from None
+    return value
+
+
+# A budget's period in a config or a scenario file, checked when the file is read
+Period = Annotated[str, Field(pattern=r"^(FY\d{4}|\d{4}-Q[1-4]|\d{4}-\d{2})$"),
+                   AfterValidator(_a_period)]  # fmt: skip

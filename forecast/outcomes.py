@@ -41,7 +41,7 @@ from forecast.pricing.book import PriceBook
 from forecast.records import GROUP_HASH
 from forecast.request_index import OUTCOME_GROUP_DDL, match
 from forecast.rowfile import RowFile, read_file, validated
-from forecast.schema import FIRST_YEAR, LAST_YEAR
+from forecast.schema import within_years
 from forecast.usage import cost_sum, key_columns, priced_usage_sql
 
 OUTCOMES_DDL = """
@@ -95,9 +95,7 @@ class DayOutcome(BaseModel):
     @field_validator("date")
     @classmethod
     def _usage_years(cls, value: dt.date) -> dt.date:
-        if not FIRST_YEAR <= value.year <= LAST_YEAR:  # no usage can be there to cost it
-            raise ValueError(f"a day between {FIRST_YEAR} and {LAST_YEAR}")
-        return value
+        return within_years(value)  # no usage can be there to cost it
 
     def model_post_init(self, context: object) -> None:
         if self.successes > self.attempts:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from typing import TypeVar
 
 from duckdb import DuckDBPyConnection
 
@@ -38,6 +40,18 @@ BUCKETS = ("1m", "1h", "1d")
 # the years a usage time or an asked day may fall in: each needs weeks of dates around it
 FIRST_YEAR, LAST_YEAR = 1971, 2200
 STATUSES = ("success", "error")
+
+Day = TypeVar("Day", dt.date, dt.datetime)
+
+
+def within_years(value: Day) -> Day:
+    """A day or time of a file or a request checked against FIRST_YEAR..LAST_YEAR (a pydantic
+    validator: its ValueError becomes the field's located error)."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"a day between {FIRST_YEAR} and {LAST_YEAR}")
+    return value
+
+
 SERVICE_TIERS = ("standard", "batch", "flex", "priority")
 
 # Dimensions the ledger keeps at hourly grain (user-level detail included).

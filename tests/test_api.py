@@ -368,3 +368,29 @@ def test_no_route_answers_5xx_to_a_day_at_the_edges_of_the_calendar(client):
                     tried += 1
                     assert answer.status_code < 500, (path, query, answer.text[:300])
     assert tried > 60  # kpis, usage, reconciliation, focus, journal, impact, prices, alerts...
+
+
+def test_no_post_answers_5xx_to_a_day_at_the_edges_of_the_calendar(client):
+    """A scenario change starting 0001-01-01 answered 500 (pandas' OutOfBoundsDatetime while
+    it ran); the days and periods every POST route takes, at the calendar's edges."""
+    for day in ("0001-01-01", "9999-12-31", "1970-12-31", "2201-01-01"):
+        for route, call in {
+            "forecast": lambda d: client.post("/v1/forecasts", json={"as_of": d}),
+            "horizon": lambda d: client.post("/v1/forecasts", json={"horizon": f"{d[:4]}-Q4"}),
+            "check": lambda d: client.post("/v1/alerts/checks", params={"at": f"{d}T23:00:00"}),
+            "change": lambda d: client.post("/v1/scenarios", headers=YAML, content=SCENARIO
+                                            .replace(b"2026-07-01", d.encode())),
+            "budget": lambda d: client.post("/v1/scenarios", headers=YAML, content=SCENARIO
+                                            + f"budget: {{amount: 1, period: {d[:4]}-Q4}}\n"
+                                            .encode()),
+        }.items():  # fmt: skip
+            answer = call(day)
+            assert answer.status_code == 422, (route, day, answer.text[:300])
+            assert answer.json()["field"] in (
+                "body.as_of",
+                "as_of",
+                "horizon",
+                "at",
+                "changes[0].start",
+                "budget.period",
+            ), answer.text

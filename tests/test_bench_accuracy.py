@@ -154,3 +154,21 @@ def test_an_hour_no_client_called_in_is_still_an_hour(tmp_path):
     expected = np.arange(1, len(hours) + 1, dtype=float)
     expected[100] = 0.0
     assert np.array_equal(cost[:, 0], expected) and np.array_equal(cost[:, 1], expected)
+
+
+def test_scores_worked_out_by_hand():
+    # two series, one origin each, three days; the in-sample naive error (scale) given
+    a = dict(method="m", origin=0, lo=np.zeros(3), hi=np.full(3, 5.0))
+    rows = [a | dict(series="x", actual=np.array([1.0, 2.0, 3.0]), mean=np.array([2.0, 2.0, 2.0]),
+                     scale=1.0),
+            a | dict(series="y", actual=np.array([0.0, 0.0, 6.0]), mean=np.array([1.0, 1.0, 1.0]),
+                     scale=2.0)]  # fmt: skip
+    row = _accuracy().score(rows).iloc[0]
+    # MASE: x |1-2|,0,|3-2| -> 2/3 / 1; y 1,1,5 -> 7/3 / 2 = 7/6
+    assert row["mase_median"] == pytest.approx((2 / 3 + 7 / 6) / 2)
+    assert row["wape"] == pytest.approx((2 + 7) / 12)
+    # the forecasts add up to 9 of the 12 that came; per series 6/6 and 3/6
+    assert row["total_ratio"] == pytest.approx(9 / 12)
+    assert row["total_ratio_median"] == pytest.approx((1 + 0.5) / 2)
+    # inside [0, 5]: x all three, y two of three (6 is above)
+    assert row["coverage_80"] == pytest.approx(5 / 6)

@@ -64,5 +64,11 @@ def test_horizon_in_days_or_periods():
     assert info.value.param == "horizon" and info.value.to_dict()["field"] == "horizon"
     with pytest.raises(CostcastError, match="1 to 1830 days"):
         Horizon.parse("0d", cal)
+    # a period's own mistake is named as such, not as "expected a number of days"
+    for text, message in (("9999-Q4", "a period between 1971 and 2200"),
+                          ("2026-13", "not a month")):  # fmt: skip
+        with pytest.raises(CostcastError, match=message) as info:
+            Horizon.parse(text, cal)
+        assert info.value.param == "horizon"
     with pytest.raises(CostcastError, match="month number"):
         FiscalCalendar(13)

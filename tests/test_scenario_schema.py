@@ -51,6 +51,11 @@ def test_ranges_and_fixed_numbers():
         ("  - {kind: traffic, start: 2027-01-01}\n", 4, "changes[0]", "exactly one of factor or monthly_growth"),
         ("  - {kind: price, model: gpt-4o, start: 2027-01-01}\n", 4, "changes[0]", "give a discount"),
         ("  - {kind: retries, failure_rate: 0.1, start: 2027-13-01}\n", 4, "changes[0].start", "date"),
+        # a day of year 1 ended in pandas' OutOfBoundsDatetime when the scenario ran (an API 500)
+        ("  - {kind: traffic, factor: 2, start: 0001-01-01}\n", 4, "changes[0].start",
+         "a day between 1971 and 2200"),
+        ("  - {kind: sunset, feature: x, start: 2027-01-01, end: 9999-12-31}\n", 4, "changes[0].end",
+         "a day between 1971 and 2200"),
     ],
 )  # fmt: skip
 def test_mistakes_name_line_and_field(change, line, field, message):
@@ -82,3 +87,16 @@ def test_validate_command(cli):
     assert out.count(": ok") == len(EXAMPLES)
     code, out, err = cli("scenario", "schema")
     assert code == 0 and json.loads(out)["title"] == "costcast scenario"
+
+
+@pytest.mark.parametrize(
+    ("period", "message"),
+    [("2026-13", "not a month"), ("9999-Q4", "a period between 1971 and 2200"),
+     ("FY0001", "a period between 1971 and 2200")],
+)  # fmt: skip
+def test_a_budget_period_that_is_no_period_is_refused_when_read(period, message):
+    # it passed validation, then failed as "outside the baseline's horizon" when run
+    text = HEAD.replace("changes:", f"budget: {{amount: 10, period: {period}}}\nchanges:")
+    with pytest.raises(ScenarioError, match=message) as info:
+        parse_scenario(text + "  - {kind: traffic, factor: 2, start: 2027-01-01}\n", "s.yaml")
+    assert (info.value.line, info.value.field) == (3, "budget.period")

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from forecast.errors import ScenarioError
+from forecast.fiscal import Period
 from forecast.scenario.changes import KINDS, Change
 from forecast.yamlio import LocatedYaml, load_yaml, parse_yaml, raise_validation_error
 
@@ -26,7 +27,7 @@ class ScenarioBudget(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     amount: float = Field(gt=0, le=1e15)
-    period: str = Field(pattern=r"^(FY\d{4}|\d{4}-Q[1-4]|\d{4}-\d{2})$")
+    period: Period
 
 
 class Scenario(BaseModel):

@@ -16,10 +16,19 @@ from typing import Annotated, Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
 
 from forecast.fiscal import DAYS_PER_MONTH
 from forecast.scenario.streams import Context, Stream
+from forecast.schema import within_years
 
 # Numbers in a scenario must be finite (a NaN or an infinity would turn into a silent null
 # mean, and a zero accrual downstream); each kind bounds its own to what can be real.
@@ -80,8 +89,10 @@ class ChangeKind(BaseModel):
     model_config = NUMBERS
 
     kind: str
-    start: dt.date
-    end: dt.date | None = Field(default=None, description="Last day the change applies.")
+    start: Annotated[dt.date, AfterValidator(within_years)]
+    end: Annotated[dt.date, AfterValidator(within_years)] | None = Field(
+        default=None, description="Last day the change applies."
+    )
     ramp_days: int = Field(default=0, ge=0, description="Days to reach full effect, linearly.")
     team: Names | None = None
     feature: Names | None = None
