@@ -59,6 +59,15 @@ def test_focus_is_read_leniently_and_skips_are_reported(fixture_path):
         ('[{"data": [{"start_time": 1780444800, "end_time": 1780531200, "results": '
          '[{"amount": {"value": "a lot", "currency": "usd"}}]}]}]',
          "must be a number", {"record": 1, "field": "amount.value"}),
+        # each of these ended in an AttributeError or a TypeError (found by the fuzz test)
+        ('[{"data": [null]}]', "record \\(an object\\)", {"record": 1}),
+        ('[{"data": [{"start_time": 1780444800, "end_time": "x", "results": []}]}]',
+         "daily buckets", {"record": 1, "field": "end_time"}),
+        ('[{"data": [{"start_time": 1780444800, "results": "abc"}]}]',
+         "list of objects", {"record": 1, "field": "results"}),
+        ('[{"data": [{"start_time": 1780444800, "results": [{"project_id": 5, "amount": '
+         '{"value": 1, "currency": "usd"}}]}]}]',
+         "expected text", {"record": 1, "field": "results[].project_id"}),
     ],
 )  # fmt: skip
 def test_bad_openai_costs_name_the_record_and_field(tmp_path, text, message, where):
@@ -67,6 +76,29 @@ def test_bad_openai_costs_name_the_record_and_field(tmp_path, text, message, whe
     with pytest.raises(DataFormatError, match=message) as info:
         read_billed(path, "openai_costs")
     assert {k: getattr(info.value, k) for k in where} == where
+
+
+DAY_1 = '"starting_at": "2026-06-01T00:00:00Z", "ending_at": "2026-06-02T00:00:00Z"'
+
+
+@pytest.mark.parametrize(
+    ("item", "message", "field"),
+    [
+        (f'{{{DAY_1}, "results": [1]}}', "list of objects", "results"),
+        (f'{{{DAY_1}, "cost": {{"amount": "5", "currency": "USD"}}, "group": "x"}}',
+         "group must be an object", "group"),
+        (f'{{{DAY_1}, "cost": {{"amount": "5", "currency": "USD"}}, "group": {{"model": []}}}}',
+         "expected text", "group.model"),
+        (f'{{{DAY_1}, "results": [{{"amount": "5", "currency": "USD", "description": 3}}]}}',
+         "expected text", "results[].description"),
+    ],
+)  # fmt: skip
+def test_bad_anthropic_cost_reports_name_the_record_and_field(tmp_path, item, message, field):
+    path = tmp_path / "report.json"
+    path.write_text(f'{{"data": [{item}], "has_more": false}}')
+    with pytest.raises(DataFormatError, match=message) as info:
+        read_billed(path, "anthropic_costs")
+    assert (info.value.record, info.value.field) == (1, field)
 
 
 def test_a_focus_charge_longer_than_a_day_names_its_line(tmp_path):

@@ -34,6 +34,9 @@ documents = st.recursive(
     ),
     max_leaves=20,
 )
+EDGES = st.sampled_from(
+    ["0001-01-01", "9999-12-31T23:59:59Z", "1970-12-31T23:00:00Z", "2201-01-01"]
+)
 # Keys the formats really use, so that documents get past the first checks.
 KEYS = ["object", "data", "results", "start_time", "end_time", "starting_at", "ending_at",
         "resourceSpans", "scopeSpans", "spans", "attributes", "key", "value", "stringValue",
@@ -41,7 +44,8 @@ KEYS = ["object", "data", "results", "start_time", "end_time", "starting_at", "e
         "amount", "currency", "value", "line_item", "project_id", "startTime", "endTime",
         "has_more", "num_model_requests", "timestamp", "cost", "response_cost", "status"]  # fmt: skip
 shaped = st.recursive(
-    scalars | st.sampled_from(["page", "2026-01-01T00:00:00Z", "usd", "gpt-4o"]),
+    # times at the calendar's edges too: a year 1 or 9999 once ended in an overflow
+    scalars | st.sampled_from(["page", "2026-01-01T00:00:00Z", "usd", "gpt-4o"]) | EDGES,
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=5)
     ),
@@ -103,7 +107,9 @@ def test_any_bytes_under_any_name_are_a_located_error_or_ingested(
 SIGNALS = {"outcomes": import_outcomes, "deployments": import_deployments}
 SIGNAL_KEYS = ["request_id", "outcome", "date", "team", "feature", "successes", "attempts",
                "id", "time", "description"]  # fmt: skip
-signal_values = scalars | st.sampled_from(["success", "failure", "0.5", "2026-03-01", "ops"])
+signal_values = (
+    scalars | st.sampled_from(["success", "failure", "0.5", "2026-03-01", "ops"]) | EDGES
+)
 signal_rows = st.dictionaries(st.sampled_from(SIGNAL_KEYS), signal_values, max_size=6)
 
 

@@ -143,7 +143,26 @@ def _records(path: Path, what: str) -> Iterator[tuple[Any, dict[str, Any]]]:
     for line, items in _pages(path, what):
         for item in items:
             record += 1
-            yield item, {"line": line, "record": record}
+            where = {"line": line, "record": record}
+            yield mapping(item, f"expected a {what} record (an object)", path, **where), where
+
+
+def _objects(value: object, path: Path, where: dict[str, Any], field: str) -> list[dict]:
+    """``value`` as a list of JSON objects (none where it is missing or null)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise DataFormatError("expected a list of objects", file=str(path), field=field, **where)
+    return value
+
+
+def _label(value: object, path: Path, where: dict[str, Any], field: str) -> str:
+    """A name or description of a bill line: text, or nothing."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise DataFormatError("expected text", file=str(path), field=field, value=value, **where)
+    return value
 
 
 def _openai(path: Path) -> Iterator[tuple[Any, ...]]:
@@ -157,7 +176,7 @@ def _openai(path: Path) -> Iterator[tuple[Any, ...]]:
                 value=start,
                 **where,
             )
-        if end is not None and end - start != 86400:
+        if end is not None and (not isinstance(end, int | float) or end - start != 86400):
             raise DataFormatError(
                 "costs come in daily buckets; this one is not one day long",
                 file=str(path),
@@ -171,7 +190,7 @@ def _openai(path: Path) -> Iterator[tuple[Any, ...]]:
                 field="start_time", value=start, **where,
             )  # fmt: skip
         day = dt.datetime.fromtimestamp(start, dt.UTC).date()
-        for result in bucket.get("results") or []:
+        for result in _objects(bucket.get("results"), path, where, "results"):
             amount = result.get("amount")
             if not isinstance(amount, dict):
                 raise DataFormatError("amount is missing", file=str(path), field="amount", **where)
@@ -181,9 +200,9 @@ def _openai(path: Path) -> Iterator[tuple[Any, ...]]:
             yield (
                 day,
                 "openai",
-                result.get("project_id") or "",
+                _label(result.get("project_id"), path, where, "results[].project_id"),
                 "",
-                result.get("line_item") or "",
+                _label(result.get("line_item"), path, where, "results[].line_item"),
                 usd,
                 f"record {where['record']}",
             )
@@ -217,21 +236,26 @@ def _anthropic(path: Path) -> Iterator[tuple[Any, ...]]:
             )
         day = _day(start, path, where, "starting_at")
         if "results" in item:  # legacy cost report: a bucket of grouped results
-            rows = [(r, r, "results[].amount") for r in item["results"] or []]
+            results = _objects(item["results"], path, where, "results")
+            rows = [(r, r, "results[]", "results[]") for r in results]
         else:  # analytics: one row with its group and cost
             cost = item.get("cost")
             if not isinstance(cost, dict):
                 raise DataFormatError("cost is missing", file=str(path), field="cost", **where)
-            rows = [(cost, item.get("group") or {}, "cost.amount")]
-        for money, group, field in rows:
-            usd = _usd(money.get("amount"), money.get("currency"), path, where, field, True)
-            label = group.get("description") or group.get("token_type") or group.get("cost_type")
+            group = mapping(item.get("group") or {}, "group must be an object", path,
+                            field="group", **where)  # fmt: skip
+            rows = [(cost, group, "cost", "group")]
+        for money, group, field, named in rows:
+            usd = _usd(money.get("amount"), money.get("currency"), path, where, f"{field}.amount",
+                       True)  # fmt: skip
+            names = {k: _label(group.get(k), path, where, f"{named}.{k}") for k in
+                     ("workspace_id", "model", "description", "token_type", "cost_type")}  # fmt: skip
             yield (
                 day,
                 "anthropic",
-                group.get("workspace_id") or "",
-                group.get("model") or "",
-                label or "",
+                names["workspace_id"],
+                names["model"],
+                names["description"] or names["token_type"] or names["cost_type"],
                 usd,
                 f"record {where['record']}",
             )
