@@ -96,6 +96,11 @@ def test_cli_impact(cli, tmp_path, monkeypatch):
     # none since a later day: an empty ranking that says why, not a blank line
     code, out, err = cli("impact", "--list", "--since", "2027-01-01")
     assert code == 0 and "no deployments since 2027-01-01" in err and "triage" not in out
+    # none measurable (a window longer than the history): each says why, in a table that
+    # once ended in a KeyError looking for the sentence only measured ones have
+    code, out, err = cli("impact", "--list", "--window", "90")
+    assert code == 0, err
+    assert "triage@v2" in out and "why_unmeasured" in out
 
 
 def test_free_before_and_too_few_days_say_so(cli, tmp_path, monkeypatch):

@@ -62,7 +62,7 @@ def impact(
         if list_:
             ranked = ws.rank_deployments(since=parse_date(since, "since"), window=days)
             if output is Output.table and not ranked.empty:  # the sentence is the JSON's
-                ranked = ranked.drop(columns=["summary"])
+                ranked = ranked.drop(columns=["summary"], errors="ignore")  # none measured
             none = ("no deployments" + (f" since {since}" if since else "") + ": tag usage "
                     "rows in their deployment column, or list them under deployments: in "
                     "costcast.yaml (id, time, team or feature)")  # fmt: skip
