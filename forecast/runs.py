@@ -47,6 +47,9 @@ from forecast.usage import usage_provenance
 ACTUALS_DAYS = 400
 STALE_AFTER_DAYS = 7
 MAX_SEED = 2**31 - 1  # a seed goes to numpy (no negatives) and into the ledger's runs
+# Fewer paths make a P10 noise; more cost memory (paths x days x series, in every window
+# of the backtest) and no P10 gets better: 35 million took a backtest past 15 GB
+MIN_PATHS, MAX_PATHS = 20, 2000
 
 
 @dataclass
@@ -62,6 +65,9 @@ class RunSettings:
     costly_share: float = COSTLY_SHARE
 
     def __post_init__(self) -> None:
+        if not MIN_PATHS <= self.n_paths <= MAX_PATHS:
+            raise CostcastError(f"paths: a whole number from {MIN_PATHS} to {MAX_PATHS:,}",
+                                param="paths", value=self.n_paths)  # fmt: skip
         if not 0 <= self.seed <= MAX_SEED:
             raise CostcastError(f"the seed is a whole number from 0 to {MAX_SEED:,}",
                                 param="seed", value=self.seed)  # fmt: skip

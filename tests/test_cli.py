@@ -12,6 +12,8 @@ import pytest
 import typer.main
 
 from forecast.cli import app
+from forecast.errors import CostcastError
+from forecast.runs import RunSettings
 
 
 def _commands(group, prefix=()):
@@ -410,3 +412,17 @@ def test_a_seed_out_of_range_is_a_located_error(cli, workdir, fixture_path):
         for seed in ("-1", str(2**31), "99999999999999999999"):
             code, _, err = cli(*command, "--seed", seed)
             assert code == 2 and "option --seed: the seed is a whole number from 0 to " in err, err
+
+
+def test_paths_beyond_two_thousand_are_refused_before_any_work(cli, workdir, fixture_path):
+    """backtest --paths 35141035 was taken (forecast stopped at 2,000, backtest had no upper
+    bound) and drew paths until the kernel killed the process at 24 GB."""
+    assert cli("ingest", fixture_path("canonical.csv"))[0] == 0
+    for command in (["forecast", "--horizon", "7d"], ["backtest", "--horizon", "7"]):
+        for paths, why in (("35141035", "less than or equal to 2000"),
+                           ("2001", "less than or equal to 2000"),
+                           ("19", "greater than or equal to 20")):  # fmt: skip
+            code, _, err = cli(*command, "--paths", paths)
+            assert code == 2 and "--paths" in err and why in err, err
+    with pytest.raises(CostcastError, match="paths: a whole number from 20 to 2,000"):
+        RunSettings(n_paths=35141035)  # the library, as the API and notebooks call it

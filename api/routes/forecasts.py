@@ -18,7 +18,7 @@ from api.models import ForecastDetail
 from api.pages import ERRORS, Limit, Offset, Page, page
 from api.state import AppState
 from forecast.errors import CostcastError, NotFoundError
-from forecast.runs import MAX_SEED, RunSettings, new_run_id
+from forecast.runs import MAX_PATHS, MAX_SEED, MIN_PATHS, RunSettings, new_run_id
 from forecast.workspace import Workspace
 
 router = APIRouter(prefix="/v1/forecasts", tags=["forecasts"], responses=ERRORS)
@@ -43,7 +43,7 @@ class ForecastCreate(BaseModel):
         "croston_sba, prophet, global_gbm.",
     )
     as_of: dt.date | None = Field(None, description="Cut the history at this day.")
-    paths: int = Field(200, ge=20, le=2000, description="Sample paths per series.")
+    paths: int = Field(200, ge=MIN_PATHS, le=MAX_PATHS, description="Sample paths per series.")
     seed: int = Field(0, ge=0, le=MAX_SEED)
 
 

@@ -26,7 +26,7 @@ from forecast.cli.common import (
     workspace,
 )
 from forecast.models import FORECASTERS
-from forecast.runs import RunSettings
+from forecast.runs import MAX_PATHS, MIN_PATHS, RunSettings
 from forecast.runstore import ForecastRun
 from forecast.workspace import Workspace
 
@@ -61,7 +61,9 @@ def forecast(
         ),
     ] = "auto",
     as_of: AsOfOption = None,
-    paths: Annotated[int, typer.Option(help="Sample paths per series.", min=20, max=2000)] = 200,
+    paths: Annotated[
+        int, typer.Option(help="Sample paths per series.", min=MIN_PATHS, max=MAX_PATHS)
+    ] = 200,
     seed: Annotated[int, typer.Option(help="Same data, settings and seed: same numbers.")] = 0,
     jobs: JobsOption = None,
     dask: DaskOption = None,
@@ -160,7 +162,9 @@ def backtest_command(
     ] = None,
     by: Annotated[str, typer.Option(help="Level: empty for total, or team, feature, model.")] = "",
     as_of: AsOfOption = None,
-    paths: Annotated[int, typer.Option(help="Sample paths per series.", min=20)] = 100,
+    paths: Annotated[
+        int, typer.Option(help="Sample paths per series.", min=MIN_PATHS, max=MAX_PATHS)
+    ] = 100,
     forecasters: Annotated[
         str,
         typer.Option(
