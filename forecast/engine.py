@@ -145,7 +145,7 @@ def _outcomes(
         for chunk in chunks:
             yield forecast_chunk(plan, chunk, shipped(chunk))
         return
-    with _Workers(jobs, dask_client) as workers:
+    with _Workers(min(jobs, len(chunks)), dask_client) as workers:
         # submitted first, so that forked workers start before this process fits anything;
         # chunks with costly candidates first, so that none of them is left to run alone
         waiting = {workers.submit(fit_local, plan, c): ("fit", c)

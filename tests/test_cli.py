@@ -426,3 +426,9 @@ def test_paths_beyond_two_thousand_are_refused_before_any_work(cli, workdir, fix
             assert code == 2 and "--paths" in err and why in err, err
     with pytest.raises(CostcastError, match="paths: a whole number from 20 to 2,000"):
         RunSettings(n_paths=35141035)  # the library, as the API and notebooks call it
+
+
+def test_jobs_beyond_256_are_refused(cli, workdir):
+    # a worker process each, started as the chunks come: 100,000 asked one per chunk
+    code, _, err = cli("forecast", "--horizon", "7d", "--jobs", "100000")
+    assert code == 2 and "--jobs" in err and "less than or equal to 256" in err, err

@@ -40,8 +40,9 @@ ConfigOption = Annotated[
     typer.Option("--config", help="costcast.yaml to use (default: ./costcast.yaml if present)."),
 ]
 OutputOption = Annotated[Output, typer.Option(help="table, csv or json.")]
+# a process each, started as chunks come: 100,000 would start one per chunk
 JobsOption = Annotated[
-    int | None, typer.Option(help="Worker processes (default: all cores).", min=1)
+    int | None, typer.Option(help="Worker processes (default: all cores).", min=1, max=256)
 ]
 DaskOption = Annotated[
     str | None, typer.Option(help="Run the fits on a Dask scheduler at tcp://HOST:PORT.")
