@@ -48,6 +48,7 @@ from forecast.paths import lowest_ratio, sample_paths
 
 MAX_CV_HORIZON = 91
 WORKER_NICE = 5  # added to the workers' niceness (see _Workers)
+MAX_JOBS = 256  # worker processes a caller may ask for: each is a process, started per chunk
 COSTLY_SHARE = 0.005  # of a run's series, by weight, that auto also tries costly models on ...
 COSTLY_MIN_SERIES = 20  # ... and never fewer than this many: smaller runs try them on all
 

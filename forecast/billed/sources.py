@@ -147,7 +147,7 @@ def _records(path: Path, what: str) -> Iterator[tuple[Any, dict[str, Any]]]:
             yield mapping(item, f"expected a {what} record (an object)", path, **where), where
 
 
-def _objects(value: object, path: Path, where: dict[str, Any], field: str) -> list[dict]:
+def _objects(value: object, path: Path, where: dict[str, Any], field: str) -> list[dict[str, Any]]:
     """``value`` as a list of JSON objects (none where it is missing or null)."""
     if value is None:
         return []

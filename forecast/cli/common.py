@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from forecast.config import Config, load_config
+from forecast.engine import MAX_JOBS
 from forecast.errors import CostcastError
 from forecast.export.csvsafe import csv_text
 from forecast.workspace import Workspace
@@ -40,9 +41,8 @@ ConfigOption = Annotated[
     typer.Option("--config", help="costcast.yaml to use (default: ./costcast.yaml if present)."),
 ]
 OutputOption = Annotated[Output, typer.Option(help="table, csv or json.")]
-# a process each, started as chunks come: 100,000 would start one per chunk
 JobsOption = Annotated[
-    int | None, typer.Option(help="Worker processes (default: all cores).", min=1, max=256)
+    int | None, typer.Option(help="Worker processes (default: all cores).", min=1, max=MAX_JOBS)
 ]
 DaskOption = Annotated[
     str | None, typer.Option(help="Run the fits on a Dask scheduler at tcp://HOST:PORT.")

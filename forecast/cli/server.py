@@ -10,6 +10,7 @@ import typer
 
 from forecast.cli.common import ConfigOption, Output, OutputOption, config_of, emit, err, out
 from forecast.config import DEFAULT_CONFIG_NAME, SCOPES
+from forecast.engine import MAX_JOBS
 
 app = typer.Typer()
 token_app = typer.Typer(help="API tokens (only their hashes are stored).", no_args_is_help=True)
@@ -66,7 +67,10 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     jobs: Annotated[
-        int | None, typer.Option(help="Worker processes per forecast run (default: all cores).")
+        int | None,
+        typer.Option(
+            help="Worker processes per forecast run (default: all cores).", min=1, max=MAX_JOBS
+        ),
     ] = None,
     config: ConfigOption = None,
 ) -> None:
