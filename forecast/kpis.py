@@ -188,6 +188,7 @@ def top_users(
     (at least one), and that top's share of the users' cost. Usage without a user is left
     out; a period whose cost is unknown for some user has an unknown share."""
     check_freq(freq, KPI_FREQS)
+    check_span(ledger, start, end)
     priced = priced_usage_sql(ledger, book, start, end, strict=False, daily=True, dims=["user"])
     per_user = ledger.con.execute(
         f"""SELECT CAST(date_trunc('{freq}', ts) AS DATE) AS period_start, "user",
