@@ -394,3 +394,27 @@ def test_no_post_answers_5xx_to_a_day_at_the_edges_of_the_calendar(client):
                 "changes[0].start",
                 "budget.period",
             ), answer.text
+
+
+def test_top_users_share_per_week(tmp_path):
+    """GET /v1/kpis/top-users, as costcast kpis --top-users: 20 users in one week costing 1
+    to 20 units; the top 5% is one user, 20 of the 210 units."""
+    from forecast.ingest import ingest_files
+    from forecast.ledger import Ledger
+
+    made = make_workspace(tmp_path, with_usage=False)
+    rows = ["timestamp,bucket,team,feature,model,user,requests,input_tokens,output_tokens"]
+    rows += [f"2026-05-05T10:00:00Z,1h,t,f,gpt-4o,u{k},1,{1000 * k},0" for k in range(1, 21)]
+    (tmp_path / "users.csv").write_text("\n".join(rows) + "\n")
+    with Ledger(tmp_path / "ledger.duckdb") as ledger:
+        ingest_files(ledger, [tmp_path / "users.csv"])
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: Settings(config=made["config"])
+    with TestClient(app) as client:
+        client.headers.update(bearer(made["tokens"]["read"]))
+        body = client.get("/v1/kpis/top-users", params={"freq": "week"}).json()
+        assert body["data"] == [{"period_start": "2026-05-04T00:00:00", "users": 20, "top_users": 1,
+                                 "top_cost_share": round(20 / 210, 6)}]  # fmt: skip
+        assert body["provenance"]["rows"] == 20
+        answer = client.get("/v1/kpis/top-users", params={"freq": "hour"})
+        assert answer.status_code == 422 and answer.json()["field"] == "freq", answer.text

@@ -73,3 +73,29 @@ def budget_burn(
     used_share, burn rate, projected total and exhaustion date, and their basis (as costcast
     kpis --budget-burn)."""
     return state.cached(request, lambda: page(workspace.budget_burn(end), limit, offset))
+
+
+@router.get("/top-users", response_model=Page)
+def top_users(
+    request: Request,
+    state: State,
+    workspace: WorkspaceDep,
+    token: Read,
+    freq: str = Query("week", description="day, week or month."),
+    start: dt.date | None = From,
+    end: dt.date | None = To,
+    limit: int = Limit,
+    offset: int = Offset,
+) -> Page:
+    """Per period: the users who spent, how many make up the top 5% of them, and that top's
+    share of the users' cost (top_cost_share, as costcast kpis --top-users); usage without a
+    user is left out. The list of users and their cost is ``/v1/kpis?by=user``."""
+    return state.cached(
+        request,
+        lambda: page(
+            workspace.top_users(freq=freq, start=start, end=end),
+            limit,
+            offset,
+            workspace.usage_provenance(start, end),
+        ),
+    )
