@@ -31,14 +31,14 @@ from forecast.aggregate import parse_levels
 from forecast.engine import run_engine
 from forecast.errors import CostcastError
 from forecast.ledger import Ledger
-from forecast.metrics import DECILES, coverage, mase_scale, path_summary, pinball, wape
+from forecast.metrics import DECILES, bias, coverage, mase_scale, path_summary, pinball, wape
 from forecast.models import AUTO, resolve_forecasters
 from forecast.pricing.book import PriceBook
 from forecast.runs import RunSettings, driver_series, engine_params
 from forecast.series import SERIES_KEYS, last_complete_day, priced_drivers, tier_mix
 
-RESULT_KEYS = ("model", "level", "horizon", "windows", "wape", "mase", "coverage_80", "pinball",
-               "series_skipped")  # fmt: skip
+RESULT_KEYS = ("model", "level", "horizon", "windows", "wape", "bias", "mase", "coverage_80",
+               "pinball", "series_skipped")  # fmt: skip
 MIN_HISTORY = 28  # days before the first cutoff
 
 
@@ -160,7 +160,8 @@ def backtest(ledger: Ledger, book: PriceBook, *, horizon: int = 28, windows: int
         deciles = cv[[f"{name}-q{round(q * 100)}" for q in DECILES]].to_numpy().T
         records.append({
             "model": name, "level": ",".join(levels) or "total", "horizon": horizon,
-            "windows": windows, "wape": wape(actual, mean), "mase": float(per_group.mean()),
+            "windows": windows, "wape": wape(actual, mean), "bias": bias(actual, mean),
+            "mase": float(per_group.mean()),
             "coverage_80": coverage(actual, cv[f"{name}-lo-80"].to_numpy(),
                                     cv[f"{name}-hi-80"].to_numpy()),
             "pinball": pinball(actual, deciles), "series_skipped": skipped.get(name, 0),

@@ -32,6 +32,14 @@ def wape(actual: np.ndarray, mean: np.ndarray) -> float:
     return float(np.abs(actual[k] - mean[k]).sum() / total) if total > 0 else float("nan")
 
 
+def bias(actual: np.ndarray, mean: np.ndarray) -> float:
+    """WAPE's signed twin: sum (mean - actual) / sum |actual| (a fraction; -0.2: the forecasts
+    add up to 20% less than came), what a budget set on their sum would be off by."""
+    k = _known(actual, mean)
+    total = np.abs(actual[k]).sum()
+    return float((mean[k] - actual[k]).sum() / total) if total > 0 else float("nan")
+
+
 def mae(actual: np.ndarray, mean: np.ndarray) -> float:
     k = _known(actual, mean)
     return float(np.abs(actual[k] - mean[k]).mean()) if k.any() else float("nan")
@@ -101,7 +109,7 @@ def evaluate(
     scales: pd.Series | None = None,
     id_col: str = "unique_id",
 ) -> pd.DataFrame:
-    """One row per series and model: ``wape``, ``mase`` (with ``scales``: the MASE
+    """One row per series and model: ``wape``, ``bias``, ``mase`` (with ``scales``: the MASE
     denominator per ``(unique_id, cutoff)``), ``coverage_80``, ``pinball``, ``forecasts``
     (days scored). MASE is the mean over cutoffs of each cutoff's MAE over its scale."""
     rows = []
@@ -110,6 +118,7 @@ def evaluate(
         for model in models:
             mean = part[model].to_numpy(float)
             row = {id_col: uid, "model": model, "wape": wape(actual, mean),
+                   "bias": bias(actual, mean),
                    "forecasts": int(_known(actual, mean).sum())}  # fmt: skip
             if scales is not None:
                 per_cutoff = [

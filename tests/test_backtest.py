@@ -13,6 +13,7 @@ from forecast.backtest import RESULT_KEYS, backtest, cross_validation
 from forecast.errors import CostcastError
 from forecast.ingest import ingest_files
 from forecast.metrics import (
+    bias,
     coverage,
     evaluate,
     mase,
@@ -53,6 +54,10 @@ def test_metrics_by_hand():
     assert typical_change(calm) == pytest.approx(2.0)  # the 5% largest count as 2
     # days either side does not know are left out
     assert wape(np.array([10.0, np.nan]), np.array([12.0, 5.0])) == pytest.approx(0.2)
+    # bias is signed: 9 over 60 too high; errors that cancel leave none, WAPE sees them
+    assert bias(actual, mean) == pytest.approx(9 / 60)
+    assert bias(actual, np.array([5.0, 25.0, 30.0])) == 0.0
+    assert bias(np.array([10.0, 30.0]), np.array([4.0, 6.0])) == pytest.approx(-30 / 40)
 
 
 def test_evaluate_scores_a_cross_validation_frame():
@@ -62,7 +67,7 @@ def test_evaluate_scores_a_cross_validation_frame():
     })  # fmt: skip
     scales = pd.Series({("a", 1): 2.0, ("a", 2): 1.0})
     row = evaluate(cv, ["m"], scales).iloc[0]
-    assert row["wape"] == pytest.approx(4 / 60)
+    assert row["wape"] == pytest.approx(4 / 60) and row["bias"] == pytest.approx(4 / 60)
     assert row["mase"] == pytest.approx(np.mean([2 / 2.0, 0 / 1.0]))
     assert row["coverage_80"] == pytest.approx(2 / 4) and row["forecasts"] == 4
 
@@ -84,6 +89,8 @@ def test_constant_spend_is_forecast_without_error(weekly_ledger):
     scores = frame.set_index("model")
     exact = scores.drop(index="croston_sba")  # Croston's bias correction forecasts 5% low
     assert (exact["wape"] < 1e-6).all(), exact["wape"]
+    assert (exact["bias"].abs() < 1e-6).all()
+    assert scores.loc["croston_sba", "bias"] == pytest.approx(-0.05, abs=1e-3)  # low, not high
     assert (exact["coverage_80"] == 1.0).all() and (exact["pinball"] < 1e-6).all()
     assert scores.loc["croston_sba", "wape"] == pytest.approx(0.05, abs=1e-3)
     assert (frame["level"] == "team").all() and (frame["windows"] == 2).all()
