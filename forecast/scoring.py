@@ -10,7 +10,7 @@ import numpy as np
 from forecast.chunk import Outcome
 from forecast.dependence import choose_alpha, costliest, held_out, repair
 from forecast.engine import EngineResult
-from forecast.metrics import coverage, wape
+from forecast.metrics import bias, coverage, wape
 
 
 def largest_miss(outcomes: Sequence[Outcome], window: int, cutoff: int) -> dict[str, Any] | None:
@@ -74,6 +74,7 @@ def run_score(result: EngineResult, seed: int = 0, n_paths: int = 100) -> dict[s
         "windows": len(actual_all),
         "series": len(used),
         "wape": wape(actual, mean),
+        "bias": bias(actual, mean),
         "coverage_80": coverage(actual, np.concatenate(lo_all), np.concatenate(hi_all)),
         "by_window": by_window,
     }

@@ -136,7 +136,7 @@ def _report_run(ws: Workspace, run: ForecastRun) -> None:
         err.print(
             f"backtest of this run's choices (total daily cost, {bt['windows']} windows x "
             f"{bt['horizon']} days, {bt['series']} series, out of sample): WAPE {bt['wape']:.1%}, "
-            f"80% interval covered {bt['coverage_80']:.0%} of days"
+            f"bias {bt['bias']:+.1%}, 80% interval covered {bt['coverage_80']:.0%} of days"
             + _by_window(bt.get("by_window") or [], run.as_of)
         )
     else:
