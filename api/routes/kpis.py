@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
@@ -10,6 +12,15 @@ from api.deps import Read, State, WorkspaceDep
 from api.pages import ERRORS, From, GroupBy, Limit, Offset, Page, To, page
 
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"], responses=ERRORS)
+Freq = Query("week", description="day, week or month.")
+
+
+def _traced(request: Request, state: State, workspace: WorkspaceDep, read: Callable[[], Any],
+            window: tuple[dt.date | None, dt.date | None], limit: int, offset: int) -> Page:  # fmt: skip
+    """``read()``'s rows as a page, with the ledger rows of the window they come from."""
+    return state.cached(
+        request, lambda: page(read(), limit, offset, workspace.usage_provenance(*window))
+    )
 
 
 @router.get("", response_model=Page)
@@ -19,7 +30,7 @@ def kpis(
     workspace: WorkspaceDep,
     token: Read,
     by: str = GroupBy,
-    freq: str = Query("week", description="day, week or month."),
+    freq: str = Freq,
     start: dt.date | None = From,
     end: dt.date | None = To,
     limit: int = Limit,
@@ -27,15 +38,9 @@ def kpis(
 ) -> Page:
     """Spend KPIs per group and period: cost_per_success, failed_share, failed_cost_usd,
     tokens_per_request per kind, token_inflation (formulas as in costcast kpis --help)."""
-    return state.cached(
-        request,
-        lambda: page(
-            workspace.kpis(by=by, freq=freq, start=start, end=end),
-            limit,
-            offset,
-            workspace.usage_provenance(start, end),
-        ),
-    )
+    return _traced(request, state, workspace,
+                   lambda: workspace.kpis(by=by, freq=freq, start=start, end=end),
+                   (start, end), limit, offset)  # fmt: skip
 
 
 @router.get("/model-spread", response_model=Page)
@@ -81,7 +86,7 @@ def top_users(
     state: State,
     workspace: WorkspaceDep,
     token: Read,
-    freq: str = Query("week", description="day, week or month."),
+    freq: str = Freq,
     start: dt.date | None = From,
     end: dt.date | None = To,
     limit: int = Limit,
@@ -90,12 +95,6 @@ def top_users(
     """Per period: the users who spent, how many make up the top 5% of them, and that top's
     share of the users' cost (top_cost_share, as costcast kpis --top-users); usage without a
     user is left out. The list of users and their cost is ``/v1/kpis?by=user``."""
-    return state.cached(
-        request,
-        lambda: page(
-            workspace.top_users(freq=freq, start=start, end=end),
-            limit,
-            offset,
-            workspace.usage_provenance(start, end),
-        ),
-    )
+    return _traced(request, state, workspace,
+                   lambda: workspace.top_users(freq=freq, start=start, end=end),
+                   (start, end), limit, offset)  # fmt: skip
