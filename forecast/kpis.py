@@ -34,7 +34,6 @@ from forecast.usage import (
     check_freq,
     check_span,
     cost_sum,
-    exact_sum,
     key_columns,
     parse_group_keys,
     priced_usage_sql,
@@ -210,14 +209,14 @@ def top_users(
 def user_costs(
     ledger: Ledger, book: PriceBook, *, start: dt.date | None = None, end: dt.date | None = None
 ) -> pd.Series:
-    """Each user's cost over [start, end], largest first; usage without a user is left out,
-    and a user whose cost the book cannot price (part of it) is left out too."""
+    """Each user's cost over [start, end], largest first; unknown (NaN, last) where the book
+    cannot price part of it. Usage without a user is left out."""
     check_span(ledger, start, end)
     priced = priced_usage_sql(ledger, book, start, end, strict=False)
     frame = ledger.con.execute(
-        f"""SELECT "user", {exact_sum("cost_usd")} AS cost_usd
+        f"""SELECT "user", {cost_sum()} AS cost_usd
             FROM ({priced}) WHERE "user" IS NOT NULL AND "user" <> ''
-            GROUP BY ALL HAVING NOT bool_or(cost_usd IS NULL) ORDER BY cost_usd DESC, "user" """
+            GROUP BY ALL ORDER BY cost_usd DESC NULLS LAST, "user" """
     ).df()
     return frame.set_index("user")["cost_usd"]
 

@@ -184,9 +184,12 @@ def budget_chart(table: pd.DataFrame, burn: pd.DataFrame, title: str, path: str 
 
 
 def lorenz_chart(costs: pd.Series, path: str | Path, top: float = 0.05) -> Path:
-    """How unequal spend is across users: the Lorenz curve, with the top ``top`` marked."""
+    """How unequal spend is across users: the Lorenz curve, with the top ``top`` marked.
+    Users of unknown cost (NaN) are left out of it, and the title says how many."""
     from forecast.kpis import lorenz_points
 
+    unknown = int(costs.isna().sum())
+    costs = costs.dropna()
     x, y = lorenz_points(costs)
     n_top = max(1, int(len(costs) * top))
     share = float(np.sort(costs.to_numpy())[-n_top:].sum() / costs.sum()) if len(costs) else 0.0
@@ -194,7 +197,9 @@ def lorenz_chart(costs: pd.Series, path: str | Path, top: float = 0.05) -> Path:
     ax.plot(x, y, color="tab:blue", label="cost by user, cheapest first")
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="every user the same")
     ax.axvline(1 - n_top / max(len(costs), 1), color="tab:red", linewidth=0.8)
-    ax.set_title(f"{len(costs)} users: the top {top:.0%} ({n_top}) spend {share:.0%} of the cost")
+    left_out = f"\n({unknown} more of unknown cost: the book cannot price them)" if unknown else ""
+    ax.set_title(f"{len(costs)} users: the top {top:.0%} ({n_top}) spend {share:.0%} of the "
+                 f"cost{left_out}")  # fmt: skip
     ax.set_xlabel("share of users")
     ax.set_ylabel("share of cost")
     ax.legend(loc="upper left")

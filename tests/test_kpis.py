@@ -97,6 +97,30 @@ def test_the_lorenz_curve_by_hand(ledger, tmp_path, book, cli, monkeypatch):
     code, _, err = cli("kpis", "--top-users", "--plot", "lorenz.png")
     assert code == 0, err
     assert (tmp_path / "lorenz.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "unknown" not in err
+
+
+def test_a_user_the_book_cannot_price_is_unknown_not_dropped(ledger, tmp_path, book, monkeypatch):
+    """user_costs left such a user out without a word, and the Lorenz curve with it."""
+    from forecast.kpis import user_costs
+    from forecast.plots import lorenz_chart
+
+    rows = ["timestamp,team,model,user,requests,input_tokens,output_tokens",
+            "2026-03-10T00:00:00Z,t,gpt-4o,u1,1,1000000,0",
+            "2026-03-10T00:00:00Z,t,mystery-7,u2,1,1000000,0",
+            "2026-03-11T00:00:00Z,t,gpt-4o,u2,1,1000000,0"]  # fmt: skip
+    (tmp_path / "users.csv").write_text("\n".join(rows) + "\n")
+    ingest_files(ledger, [tmp_path / "users.csv"])
+    costs = user_costs(ledger, book)
+    assert list(costs.index) == ["u1", "u2"]  # the known first
+    assert costs["u1"] == pytest.approx(2.5) and pd_isna(costs["u2"])  # not 2.50: part unpriced
+    import matplotlib.pyplot as plt
+
+    drawn = []  # the figure, kept from being closed once written
+    monkeypatch.setattr(plt, "close", drawn.append)
+    lorenz_chart(costs, tmp_path / "l.png")
+    title = drawn[0].axes[0].get_title()
+    assert title.startswith("1 users: the top 5% (1) spend 100%") and "1 more of unknown" in title
 
 
 def test_ratios_over_nothing_are_unknown_never_infinite(ledger, tmp_path, book, cli, monkeypatch):

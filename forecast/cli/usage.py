@@ -225,8 +225,12 @@ def kpis(
             if plot is not None:
                 from forecast.plots import lorenz_chart
 
-                lorenz_chart(ws.user_costs(start=first, end=last), plot)
+                costs = ws.user_costs(start=first, end=last)
+                lorenz_chart(costs, plot)
                 err.print(f"wrote {plot}")
+                if unknown := int(costs.isna().sum()):
+                    err.print(f"{unknown} users' cost is unknown (the price book cannot price "
+                              "part of their usage): left out of the curve")  # fmt: skip
             emit(frame, output, title=f"the top 5% of users' share of cost per {freq}",
                  empty=_outside(ws, first, last, "names a user (the user column)")
                  if frame.empty else None)  # fmt: skip
