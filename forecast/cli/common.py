@@ -219,8 +219,8 @@ def write_bytes(body: bytes, path: Path | None, param: str = "out") -> None:
 
 # One number of decimals per column, whatever the values: money in cents, shares and
 # ratios to four places; the rest (unit prices, tokens per request) as they come.
-_MONEY_WORDS = ("usd", "cost", "mean", "budget", "delta", "amount", "burn_rate")
-_SHARE_WORDS = ("share", "p_exceed", "pct", "inflation", "coverage", "wape", "mase")
+_MONEY_WORDS = ("usd", "cost", "mean", "budget", "delta", "amount", "burn_rate", "pinball")
+_SHARE_WORDS = ("share", "p_exceed", "pct", "inflation", "coverage", "wape", "mase", "bias")
 
 
 def _fold(header: str, width: int) -> str:
