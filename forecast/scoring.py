@@ -64,6 +64,7 @@ def run_score(result: EngineResult, seed: int = 0, n_paths: int = 100) -> dict[s
         cutoff = int(plan.cutoffs[held.window])
         by_window.append({"cutoff_days_before": cutoff,
                           "coverage_80": coverage(held.actual, lo, hi),
+                          "bias": bias(held.actual, mean_all[-1]),
                           "largest_miss": largest_miss(outcomes, held.window, cutoff)})  # fmt: skip
     if not actual_all:
         return {"series": 0}

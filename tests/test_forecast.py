@@ -405,6 +405,7 @@ def test_the_runs_own_backtest_says_each_window_apart(constant_ledger):
     assert backtest["coverage_80"] == pytest.approx(np.mean([w["coverage_80"] for w in windows]))
     # constant spend, forecast by last week's: the windows' sums are what came
     assert backtest["bias"] == pytest.approx(0.0, abs=1e-9) == backtest["wape"]
+    assert [w["bias"] for w in windows] == pytest.approx([0.0] * len(windows), abs=1e-9)
     from forecast.cli.forecasting import _by_window
 
     # the cutoffs 105 and 91 days before 2026-06-15: forecast from the day after each
