@@ -41,7 +41,7 @@ from forecast.pricing.book import PriceBook
 from forecast.records import GROUP_HASH
 from forecast.request_index import OUTCOME_GROUP_DDL, match
 from forecast.rowfile import RowFile, read_file, validated
-from forecast.schema import within_years
+from forecast.schema import UsageDay
 from forecast.usage import cost_sum, key_columns, priced_usage_sql
 
 OUTCOMES_DDL = """
@@ -86,16 +86,11 @@ class RequestOutcome(BaseModel):
 class DayOutcome(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    date: dt.date
+    date: UsageDay  # outside 1971-2200 no usage can be there to cost it
     team: str = Field(min_length=1, max_length=200)
     feature: str = Field(min_length=1, max_length=200)
     successes: int = Field(ge=0, le=10**15)
     attempts: int = Field(ge=1, le=10**15)
-
-    @field_validator("date")
-    @classmethod
-    def _usage_years(cls, value: dt.date) -> dt.date:
-        return within_years(value)  # no usage can be there to cost it
 
     def model_post_init(self, context: object) -> None:
         if self.successes > self.attempts:

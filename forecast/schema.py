@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 from duckdb import DuckDBPyConnection
+from pydantic import AfterValidator
 
 # Columns of the canonical record, in the order of usage-record.md.
 CANONICAL_COLUMNS: tuple[str, ...] = (
@@ -50,6 +51,10 @@ def within_years(value: Day) -> Day:
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
         raise ValueError(f"a day between {FIRST_YEAR} and {LAST_YEAR}")
     return value
+
+
+# A day a file or a request gives, where usage could lie (scenario changes, outcomes)
+UsageDay = Annotated[dt.date, AfterValidator(within_years)]
 
 
 SERVICE_TIERS = ("standard", "batch", "flex", "priority")

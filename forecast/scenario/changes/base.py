@@ -16,19 +16,11 @@ from typing import Annotated, Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from forecast.fiscal import DAYS_PER_MONTH
 from forecast.scenario.streams import Context, Stream
-from forecast.schema import within_years
+from forecast.schema import UsageDay
 
 # Numbers in a scenario must be finite (a NaN or an infinity would turn into a silent null
 # mean, and a zero accrual downstream); each kind bounds its own to what can be real.
@@ -89,10 +81,8 @@ class ChangeKind(BaseModel):
     model_config = NUMBERS
 
     kind: str
-    start: Annotated[dt.date, AfterValidator(within_years)]
-    end: Annotated[dt.date, AfterValidator(within_years)] | None = Field(
-        default=None, description="Last day the change applies."
-    )
+    start: UsageDay
+    end: UsageDay | None = Field(default=None, description="Last day the change applies.")
     ramp_days: int = Field(default=0, ge=0, description="Days to reach full effect, linearly.")
     team: Names | None = None
     feature: Names | None = None
