@@ -239,8 +239,8 @@ def runs_show(
 
 
 def _by_window(windows: list[dict[str, Any]], as_of: dt.date) -> str:
-    """Each window's coverage, by the day after its cutoff: with two windows, one whose
-    level ran off moves the whole by tens of points; and, where a window covered under
+    """Each window's coverage and bias, by the day after its cutoff: with two windows, one
+    whose level ran off moves the whole by tens of points; and, where a window covered under
     ``LOW_WINDOW``, the series that missed there by the most dollars."""
     if not windows:
         return ""
@@ -248,8 +248,12 @@ def _by_window(windows: list[dict[str, Any]], as_of: dt.date) -> str:
     def first_day(window: dict[str, Any]) -> dt.date:
         return as_of - dt.timedelta(days=window["cutoff_days_before"] - 1)
 
+    def said_of(window: dict[str, Any]) -> str:
+        bias = window.get("bias")  # runs saved before it was kept have none
+        return f"{window['coverage_80']:.0%}" + ("" if bias is None else f" bias {bias:+.1%}")
+
     earliest_first = sorted(windows, key=lambda w: -w["cutoff_days_before"])
-    parts = [f"from {first_day(w)}: {w['coverage_80']:.0%}" for w in earliest_first]
+    parts = [f"from {first_day(w)}: {said_of(w)}" for w in earliest_first]
     said = f" ({', '.join(parts)})" if len(windows) > 1 else ""
     worst = min(windows, key=lambda w: w["coverage_80"])
     miss = worst.get("largest_miss")  # runs saved before it was kept have none
