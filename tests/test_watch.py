@@ -342,6 +342,36 @@ def test_token_inflation_against_the_first_week_when_no_deployment_explains_it(l
     assert alert.resolved_at is None  # still 30% above at the end
 
 
+def test_a_scope_whose_prompts_swing_day_to_day_must_swing_further(ledger, tmp_path):
+    # writer/drafts, 100 calls an hour from 2026-03-02, tokens a call per day: a first week
+    # of 900-1,100, three days at 1,000, three at 1,300 (+30%), three at 1,500
+    per_day = [900, 1000, 1100, 1000, 900, 1000, 1100] + [1000] * 3 + [1300] * 3 + [1500] * 3
+    start = dt.datetime(2026, 3, 2)
+    rows = [f"{start + dt.timedelta(hours=h):%Y-%m-%dT%H}:00:00Z,writer,drafts,gpt-4o-mini,,"
+            f"success,100,{100 * per_day[h // 24]},1000" for h in range(24 * len(per_day))]  # fmt: skip
+    (tmp_path / "g.csv").write_text(HEADER + "\n".join(rows) + "\n")
+    ingest_files(ledger, [tmp_path / "g.csv"])
+
+    def inflation(rules):
+        return [a for a in replay(ledger, load_price_book(), rules, dt.datetime(2026, 3, 9),
+                                  dt.datetime(2026, 3, 17, 23)) if a.rule == "token_inflation"]  # fmt: skip
+
+    # the first week: level 7,000 / 7 = 1,000; its days' absolute deviations from their
+    # median (1,000) are 100, 0, 100, 0, 100, 0, 100, whose median is 100: a robust standard
+    # deviation of 148.26, and 3 of them put the threshold at 1,444.78, not 1,250
+    (alert,) = inflation(AlertRules())
+    assert alert.threshold == pytest.approx(1000 + 3 * 1.4826 * 100)
+    # so the +30% days pass; on 03-15 at hour h the last 24 hours average
+    # ((23 - h) x 1,300 + (h + 1) x 1,500) / 24: above 1,444.78 from h = 17 (1,450)
+    assert alert.fired_at == dt.datetime(2026, 3, 15, 17)
+    assert alert.value == pytest.approx(1450)
+    assert alert.resolved_at is None  # still above at the end
+    # with no spread asked for, +25% alone: 03-12 at 20:00, as for a steady first week
+    (plain,) = inflation(AlertRules(token_inflation={"spread": 0}))
+    assert plain.fired_at == dt.datetime(2026, 3, 12, 20)
+    assert plain.threshold == pytest.approx(1250)
+
+
 def test_an_inflation_names_who_sends_the_longer_prompts(ledger, tmp_path):
     # writer/drafts: u1 60 calls an hour at 1,000 input tokens throughout; u2 40 calls at
     # 1,000 for 10 days, then 20 calls at 2,500. From day 10 a 24-hour mean reaches

@@ -30,6 +30,7 @@ from forecast.usage import check_year, exact_sum, priced_usage_sql, usage_hours
 from forecast.watch.budgets import budget_alerts
 from forecast.watch.record import Alert
 from forecast.watch.rules import (
+    MAD_TO_SD,
     WEEK_HOURS,
     AlertRules,
     Verdict,
@@ -137,9 +138,9 @@ def verdicts(data: Hourly, rules: AlertRules, ledger: Ledger | None = None,
              listed: Sequence[DeploymentEntry] = ()) -> dict[str, Verdict]:  # fmt: skip
     out = {}
     if rules.token_inflation.enabled and ledger is not None:
-        base = inflation_baselines(ledger, rules, data, listed)
+        base, noise = inflation_baselines(ledger, rules, data, listed)
         out["token_inflation"] = token_inflation(data.inputs, data.requests, base,
-                                                 rules.token_inflation)  # fmt: skip
+                                                 rules.token_inflation, noise)  # fmt: skip
     if rules.hourly_spike.enabled:
         out["hourly_spike"] = hourly_spike(data.cost, rules.hourly_spike)
     if rules.failures.enabled:
@@ -150,14 +151,16 @@ def verdicts(data: Hourly, rules: AlertRules, ledger: Ledger | None = None,
 
 
 def inflation_baselines(ledger: Ledger, rules: AlertRules, data: Hourly,
-                        listed: Sequence[DeploymentEntry] = ()) -> np.ndarray:  # fmt: skip
-    """(hours, scopes): input tokens per request over the ``baseline_days`` after the latest
-    anchor (a deployment of the scope's feature, tagged or listed, or the scope's first hour
-    of usage) that is at least that old; NaN while the latest anchor is younger (see
-    ``rules.token_inflation``)."""
+                        listed: Sequence[DeploymentEntry] = ()) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(hours, scopes) twice: input tokens per request over the ``baseline_days`` after the
+    latest anchor (a deployment of the scope's feature, tagged or listed, or the scope's
+    first hour of usage) that is at least that old, and how far its days (each 24 hours from
+    the anchor) swung around it (1.4826 x their median absolute deviation); NaN while the
+    latest anchor is younger (see ``rules.token_inflation``)."""
     days, by = rules.token_inflation.baseline_days, rules.by
     keys = ", ".join(f'"{k}"' for k in by)
     joined = " AND ".join(f'u."{k}" = s."{k}"' for k in by)
+    scoped = ", ".join(f's."{k}"' for k in by)
     deployed = deployment_starts(ledger, listed)[["team", "feature", "started"]]
     ledger.con.register("_deployed", deployed)
     try:
@@ -165,20 +168,25 @@ def inflation_baselines(ledger: Ledger, rules: AlertRules, data: Hourly,
             f"""WITH scopes AS (
                     SELECT DISTINCT {keys}, team AS _team, feature AS _feature FROM usage),
                 starts AS (
-                    SELECT {", ".join(f's."{k}"' for k in by)}, CAST(d.started AS TIMESTAMP) AS start
+                    SELECT {scoped}, CAST(d.started AS TIMESTAMP) AS start
                     FROM scopes s JOIN _deployed d ON s._team = d.team AND s._feature = d.feature
                     UNION
-                    SELECT {keys}, min(ts) AS start FROM usage GROUP BY {keys})
-                SELECT {", ".join(f's."{k}"' for k in by)}, s.start,
-                       sum(u.input_tokens) FILTER (WHERE u.requests IS NOT NULL)
-                           / nullif(sum(u.requests), 0) AS level
-                FROM starts s JOIN usage u ON {joined}
-                     AND u.ts >= s.start AND u.ts < s.start + INTERVAL {int(days)} DAY
-                GROUP BY ALL ORDER BY s.start"""
+                    SELECT {keys}, min(ts) AS start FROM usage GROUP BY {keys}),
+                daily AS (
+                    SELECT {scoped}, s.start, date_diff('hour', s.start, u.ts) // 24 AS day,
+                           sum(u.input_tokens) FILTER (WHERE u.requests IS NOT NULL) AS tokens,
+                           sum(u.requests) AS calls
+                    FROM starts s JOIN usage u ON {joined}
+                         AND u.ts >= s.start AND u.ts < s.start + INTERVAL {int(days)} DAY
+                    GROUP BY ALL)
+                SELECT {keys}, start, sum(tokens) / nullif(sum(calls), 0) AS level,
+                       {MAD_TO_SD} * mad(tokens / nullif(calls, 0)) AS noise
+                FROM daily GROUP BY ALL ORDER BY start"""
         ).df()
     finally:
         ledger.con.unregister("_deployed")
-    out = np.full((len(data.hours), len(data.scopes)), np.nan)
+    level = np.full((len(data.hours), len(data.scopes)), np.nan)
+    noise = np.full_like(level, np.nan)
     hours = data.hours.to_numpy()
     grouped = {tuple(k if isinstance(k, tuple) else (k,)): part
                for k, part in anchors.groupby(by, sort=False)}  # fmt: skip
@@ -189,10 +197,11 @@ def inflation_baselines(ledger: Ledger, rules: AlertRules, data: Hourly,
         starts = part["start"].to_numpy(dtype="datetime64[ns]")
         latest = np.searchsorted(starts, hours, side="right") - 1
         known = latest >= 0
-        level = np.where(known, part["level"].to_numpy(dtype=float)[np.maximum(latest, 0)], np.nan)
-        old_enough = known & (hours - starts[np.maximum(latest, 0)] >= np.timedelta64(days, "D"))
-        out[:, j] = np.where(old_enough, level, np.nan)
-    return out
+        at = np.maximum(latest, 0)
+        old_enough = known & (hours - starts[at] >= np.timedelta64(days, "D"))
+        level[:, j] = np.where(old_enough, part["level"].to_numpy(dtype=float)[at], np.nan)
+        noise[:, j] = np.where(old_enough, part["noise"].to_numpy(dtype=float)[at], np.nan)
+    return level, noise
 
 
 def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetime,
@@ -230,7 +239,8 @@ def replay(ledger: Ledger, book: PriceBook, rules: AlertRules, start: dt.datetim
                 resolved = None if end_at is None else data.hours[end_at].to_pydatetime()
                 alerts.append(Alert(rule, scope, data.hours[i].to_pydatetime(), resolved,
                                     float(verdict.value[i, j]), float(verdict.threshold[i, j]),
-                                    escalates=escalates))  # fmt: skip
+                                    escalates=escalates,
+                                    baseline=float(verdict.baseline[i, j])))  # fmt: skip
     if budgets and calendar is not None:
         alerts += budget_alerts(ledger, book, budgets, calendar, rules.budget, start, end)
     alerts.sort(key=lambda a: (a.fired_at, a.rule, json.dumps(a.scope, sort_keys=True)))
@@ -305,7 +315,8 @@ def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertR
             before = frame[frame["hour"] != hour].groupby("value")["cost"].sum() / len(weeks)
             change = now["cost"].sub(before.reindex(now.index, fill_value=0.0))
         elif alert.rule == "token_inflation":  # input tokens above the baseline's per request
-            baseline = alert.threshold / (1 + rules.token_inflation.max_rise)
+            baseline = alert.baseline if alert.baseline is not None else (
+                alert.threshold / (1 + rules.token_inflation.max_rise))  # fmt: skip
             change = now["inputs"] - now["requests"] * baseline
         else:
             change = now["failed" if alert.rule == "failures" else "unpriced"].astype(float)

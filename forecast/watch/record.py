@@ -22,6 +22,9 @@ class Alert:
     # a budget alert's projected exhaustion: the first day its spend reaches the amount
     # (None where that is past the period's end)
     exhaustion_date: dt.date | None = None
+    # what the value was judged against as it fired (not stored): whose excess the
+    # contributors share
+    baseline: float | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "scope": self.scope, "fired_at": self.fired_at.isoformat(),
