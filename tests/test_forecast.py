@@ -415,7 +415,8 @@ def test_the_runs_own_backtest_says_each_window_apart(constant_ledger):
     # each window's bias beside its coverage, where the run kept it
     said = _by_window([{"cutoff_days_before": 91, "coverage_80": 0.4, "bias": -0.1234},
                        {"cutoff_days_before": 105, "coverage_80": 0.86, "bias": 0.05}], AS_OF)  # fmt: skip
-    assert said == " (from 2026-03-03: 86% bias +5.0%, from 2026-03-17: 40% bias -12.3%)"
+    assert said == (" (from 2026-03-03: 86% covered, bias +5.0%; from 2026-03-17: 40% covered, "
+                    "bias -12.3%)")  # fmt: skip
     # a window under 70% names the series that missed most there, and its age if young
     miss = {"series": "support|copilot|gpt-4o", "forecast_vs_actual": -0.34,
             "missed_usd": 8871.0, "days_old_at_cutoff": 30}  # fmt: skip

@@ -250,11 +250,13 @@ def _by_window(windows: list[dict[str, Any]], as_of: dt.date) -> str:
 
     def said_of(window: dict[str, Any]) -> str:
         bias = window.get("bias")  # runs saved before it was kept have none
-        return f"{window['coverage_80']:.0%}" + ("" if bias is None else f" bias {bias:+.1%}")
+        return f"{window['coverage_80']:.0%}" + ("" if bias is None else
+                                                 f" covered, bias {bias:+.1%}")  # fmt: skip
 
     earliest_first = sorted(windows, key=lambda w: -w["cutoff_days_before"])
     parts = [f"from {first_day(w)}: {said_of(w)}" for w in earliest_first]
-    said = f" ({', '.join(parts)})" if len(windows) > 1 else ""
+    joint = "; " if any("bias" in w for w in windows) else ", "
+    said = f" ({joint.join(parts)})" if len(windows) > 1 else ""
     worst = min(windows, key=lambda w: w["coverage_80"])
     miss = worst.get("largest_miss")  # runs saved before it was kept have none
     if miss and worst["coverage_80"] < LOW_WINDOW:
