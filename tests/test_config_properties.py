@@ -44,7 +44,7 @@ alerts = some({
                       "confidence": st.floats(0, 1)}),
     "token_inflation": some({"max_rise": numbers, "window_hours": numbers,
                              "baseline_days": numbers, "min_requests": numbers,
-                             "recover_rise": numbers}),
+                             "recover_rise": numbers, "spread": numbers}),
     "unpriced": some({"enabled": st.booleans()}),
     "budget": some({"levels": st.lists(st.floats(0.01, 12), min_size=1, max_size=3),
                     "forecast": st.booleans(), "max_p_exceed": st.floats(0.01, 1)}),
