@@ -315,9 +315,9 @@ def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertR
             before = frame[frame["hour"] != hour].groupby("value")["cost"].sum() / len(weeks)
             change = now["cost"].sub(before.reindex(now.index, fill_value=0.0))
         elif alert.rule == "token_inflation":  # input tokens above the baseline's per request
-            baseline = alert.baseline if alert.baseline is not None else (
-                alert.threshold / (1 + rules.token_inflation.max_rise))  # fmt: skip
-            change = now["inputs"] - now["requests"] * baseline
+            # the threshold is no fixed multiple of it once the baseline's days swing
+            assert alert.baseline is not None, "set by the replay that fired it"
+            change = now["inputs"] - now["requests"] * alert.baseline
         else:
             change = now["failed" if alert.rule == "failures" else "unpriced"].astype(float)
         change = change[(change > 0) & (change.index != "")]  # no value: not a contributor

@@ -254,16 +254,16 @@ def _trailing_sum(values: np.ndarray, hours: int) -> np.ndarray:
 
 def token_inflation(
     inputs: np.ndarray, requests: np.ndarray, baseline: np.ndarray, rule: InflationRule,
-    noise: np.ndarray | None = None,
+    noise: np.ndarray,
 ) -> Verdict:  # fmt: skip
     """Trailing input tokens per request against ``baseline`` (per hour and scope; NaN
     where no baseline holds, e.g. a deployment still young), whose daily levels swung by
-    ``noise`` (a robust standard deviation; none where not given)."""
+    ``noise`` (a robust standard deviation; NaN counts as none)."""
     tokens, calls = (
         _trailing_sum(inputs, rule.window_hours),
         _trailing_sum(requests, rule.window_hours),
     )
-    swing = 0.0 if noise is None else rule.spread * np.nan_to_num(noise)
+    swing = rule.spread * np.nan_to_num(noise)
     with np.errstate(all="ignore"):
         per_request = np.where(calls > 0, tokens / calls, np.nan)
         threshold = np.maximum(baseline * (1 + rule.max_rise), baseline + swing)
