@@ -17,6 +17,11 @@ of baseline before); alerts are episodes as ``costcast watch`` counts them (the 
 Goal (issue 12): >= 95% of spikes detected within 2 hours, at most 1 alert per client-week.
 Also prints the rule's settings, so that a run says what it measured.
 
+- the product itself: the same clients' hours put into a real ledger as canonical usage and
+  replayed with ``costcast watch --from/--to`` over the judged days, every rule at its
+  defaults: alerts per client-week of each rule (the spike rule's count, which opens no alert
+  already open at day 8, is a second computation of the one above).
+
 **Speed on the demo** (``--demo``): the demo's 15 months in a ledger with its outcomes
 imported; ``costcast kpis`` by team and week over all of it (also before the outcomes are
 imported), and a watch check of the last hour, each timed (best of 7) and printed as a
@@ -45,7 +50,10 @@ DATA = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real-usage"
 JUDGED_FROM = 24 * 7
 
 
-def client_costs(path: Path) -> np.ndarray:
+def client_usage(path: Path) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """Every hour of the file's span, and its rows (``hour`` as UTC timestamps, ``cost`` priced flat: input $1, output
+    $4 per million tokens) of the clients judged: those with hours in at least two thirds
+    of its span and at least 8 days of them (ServeGen's one-day pools have no baseline)."""
     try:
         frame = pd.read_csv(path)
     except (
@@ -56,7 +64,9 @@ def client_costs(path: Path) -> np.ndarray:
         EOFError,
     ) as exc:
         sys.exit(f"{path}: cannot be read as CSV: {exc}")
-    missing = {"hour", "model", "client", "input_tokens", "output_tokens"} - set(frame.columns)
+    missing = {"hour", "model", "client", "requests", "input_tokens", "output_tokens"} - set(
+        frame.columns
+    )
     if missing:
         sys.exit(f"{path}: expected the columns {', '.join(sorted(missing))} (the ServeGen "
                  f"hourly format); it has {', '.join(map(str, frame.columns))}")  # fmt: skip
@@ -68,14 +78,19 @@ def client_costs(path: Path) -> np.ndarray:
     except CostcastError as exc:
         sys.exit(str(exc))
     frame["cost"] = (frame["input_tokens"] * 1.0 + frame["output_tokens"] * 4.0) / 1e6
-    table = frame.pivot_table(index="hour", columns=["model", "client"], values="cost",
-                              aggfunc="sum")  # fmt: skip
     # an hour in which no client called is no row of the file, and must still be an hour:
     # the baselines count hours back by position
-    table = table.reindex(pd.date_range(table.index.min(), table.index.max(), freq="h"))
-    # clients that come and go within the span (ServeGen's one-day pools) have no baseline
-    table = table.loc[:, table.notna().sum() >= max(JUDGED_FROM + 24, 2 / 3 * len(table))]
-    return table.fillna(0.0).to_numpy()
+    hours = pd.date_range(frame["hour"].min(), frame["hour"].max(), freq="h")
+    seen = frame[frame["cost"].notna()].groupby(["model", "client"])["hour"].nunique()
+    judged = seen[seen >= max(JUDGED_FROM + 24, 2 / 3 * len(hours))].index
+    return frame[pd.MultiIndex.from_frame(frame[["model", "client"]]).isin(judged)], hours
+
+
+def client_costs(frame: pd.DataFrame, hours: pd.DatetimeIndex) -> np.ndarray:
+    """(hours, clients): each judged client's cost every hour of the file's span."""
+    table = frame.pivot_table(index="hour", columns=["model", "client"], values="cost",
+                              aggfunc="sum")  # fmt: skip
+    return table.reindex(hours).fillna(0.0).to_numpy()
 
 
 def main() -> None:
@@ -99,7 +114,8 @@ def main() -> None:
     rule = SpikeRule(rise=args.rise, spread=args.spread, min_increase_usd=args.min_increase,
                      clear_hours=args.clear_hours, escalate=args.escalate)  # fmt: skip
     clear = rule.clear_hours
-    cost = client_costs(args.data)
+    usage, span = client_usage(args.data)
+    cost = client_costs(usage, span)
     if cost.shape[1] == 0:
         sys.exit(f"{args.data}: no client has 8 days of hours, in two thirds of the span, to judge")
     hours, clients = cost.shape
@@ -130,8 +146,51 @@ def main() -> None:
     print("upper bound at <= 1 alert per client-week (a threshold per client, chosen in "
           "hindsight so that one untouched value of the week passes it), share of the spikes "
           "detected on: " + ", ".join(f"{k} {v:.1%}" for k, v in bounds.items()))  # fmt: skip
+    replayed = ledger_replay(usage, span, rule)
+    said = ", ".join(f"{name} {n} = {n / (clients * weeks):.2f} per client-week"
+                     for name, n in sorted(replayed.items()))  # fmt: skip
+    print("the same clients in a ledger, replayed with costcast watch from day 8 (every rule "
+          f"at its defaults, the spike rule as above): {said or 'no alert'}")  # fmt: skip
     if args.demo:
         demo_speed()
+
+
+def ledger_replay(usage: pd.DataFrame, hours: pd.DatetimeIndex, rules) -> dict[str, int]:
+    """Alerts per rule from ``costcast watch --from day 8 --to the end`` on a real ledger
+    holding the same clients' hours as canonical usage (each client of each pool a team of
+    its own, feature ``api``, requests and tokens rounded to whole numbers, priced flat as
+    above by a price entry): what the product itself says, every rule at its defaults but
+    for the spike rule's settings given."""
+    import tempfile
+
+    from forecast.config import Config, PricesConfig
+    from forecast.ledger import Ledger
+    from forecast.pricing.book import PriceEntry
+    from forecast.watch.rules import AlertRules
+    from forecast.workspace import Workspace
+
+    canonical = pd.DataFrame({
+        "timestamp": usage["hour"].dt.strftime("%Y-%m-%dT%H:00:00Z"), "bucket": "1h",
+        "team": usage["model"].str.split("/").str[-1] + "-" + usage["client"].astype(str),
+        "feature": "api", "model": "servegen-flat",
+        **{k: usage[k].round().astype("int64")
+           for k in ("requests", "input_tokens", "output_tokens")},
+    })  # fmt: skip
+    flat = PriceEntry(model="servegen-flat", effective=hours[0].date(), input=1.0, output=4.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        canonical.to_csv(Path(tmp) / "usage.csv", index=False)
+        config = Config(ledger=Path(tmp) / "costcast.duckdb",
+                        prices=PricesConfig(entries=[flat]),
+                        alerts=AlertRules(hourly_spike=rules))  # fmt: skip
+        with Ledger(config.ledger) as ledger:
+            ws = Workspace(config, ledger)
+            ws.ingest([Path(tmp) / "usage.csv"])
+            alerts = ws.replay_alerts(hours[JUDGED_FROM].to_pydatetime(),
+                                      hours[-1].to_pydatetime())  # fmt: skip
+    counts: dict[str, int] = {}
+    for alert in alerts:
+        counts[alert.rule] = counts.get(alert.rule, 0) + 1
+    return counts
 
 
 def detected(cost: np.ndarray, spots: np.ndarray, size: float, rule) -> tuple[float, float]:

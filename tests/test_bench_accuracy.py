@@ -101,7 +101,7 @@ def test_a_file_with_fewer_columns_and_models_under_the_stream_name(tmp_path, ca
 
 
 @pytest.mark.parametrize(("bench", "reader"), [("accuracy", "real_series"),
-                                               ("watch", "client_costs")])  # fmt: skip
+                                               ("watch", "client_usage")])  # fmt: skip
 def test_a_file_that_is_missing_empty_or_not_csv_stops_with_its_name(tmp_path, bench, reader):
     read = getattr(_bench(bench), reader)
     (tmp_path / "zipped.csv").write_bytes(b"\x1f\x8b\x08\x00\xff\xfe\x00")
@@ -117,8 +117,10 @@ def test_the_watch_bench_names_the_servegen_columns_a_file_lacks(tmp_path):
     path = tmp_path / "hours.csv"
     path.write_text("hour,client,input_tokens\n2025-01-01 00:00,a,5\n")
     with pytest.raises(SystemExit) as stop:
-        _bench("watch").client_costs(path)
-    assert str(stop.value).startswith(f"{path}: expected the columns model, output_tokens")
+        _bench("watch").client_usage(path)
+    assert str(stop.value).startswith(
+        f"{path}: expected the columns model, output_tokens, requests"
+    )
 
 
 @pytest.mark.parametrize(("bench", "reader", "text", "where"), [
@@ -126,8 +128,9 @@ def test_the_watch_bench_names_the_servegen_columns_a_file_lacks(tmp_path):
      "line 3, field 'date': empty: a date or time is needed"),
     ("accuracy", "real_series", "series,date,input_tokens\ns,2024-01-01,5\ns,01/02/24,5\n",
      "line 3, field 'date': not a date or time (got '01/02/24')"),
-    ("watch", "client_costs",
-     "hour,model,client,input_tokens,output_tokens\n2001-01-01 00:00,m,a,5,1\nsoon,m,a,5,1\n",
+    ("watch", "client_usage",
+     "hour,model,client,requests,input_tokens,output_tokens\n2001-01-01 00:00,m,a,1,5,1\n"
+     "soon,m,a,1,5,1\n",
      "line 3, field 'hour': not a date or time (got 'soon')"),
 ])  # fmt: skip
 def test_a_cell_that_is_not_a_time_stops_with_its_line(tmp_path, bench, reader, text, where):
@@ -143,12 +146,12 @@ def test_an_hour_no_client_called_in_is_still_an_hour(tmp_path):
     file (no client called) must be a row of zeros, not shift every later hour."""
     watch = _bench("watch")
     hours = pd.date_range("2001-01-01", periods=watch.JUDGED_FROM + 48, freq="h")
-    rows = [{"hour": h, "model": "m", "client": c, "input_tokens": 1e6 * (k + 1),
+    rows = [{"hour": h, "model": "m", "client": c, "requests": 1, "input_tokens": 1e6 * (k + 1),
              "output_tokens": 0} for k, h in enumerate(hours) if k != 100
             for c in ("a", "b")]  # fmt: skip
     path = tmp_path / "hours.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
-    cost = watch.client_costs(path)
+    cost = watch.client_costs(*watch.client_usage(path))
     assert cost.shape == (len(hours), 2)
     # $1 per million input tokens: hour k costs k + 1 dollars, and nothing in hour 100
     expected = np.arange(1, len(hours) + 1, dtype=float)

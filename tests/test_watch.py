@@ -80,6 +80,22 @@ def test_a_spike_that_returns_the_next_day_is_one_alert(ledger, tmp_path):
     assert (own.escalation_of("failures"), own.escalation_of("hourly_spike")) == (0.0, 2.0)
 
 
+def test_a_young_ledger_judges_its_hours_against_what_it_holds_not_zeros(ledger, tmp_path):
+    """Ten days of $10 an hour (from Monday 2026-03-02), $30 on 03-11 at 10:00, replayed
+    from day 8: the weeks before the ledger's first hour are unknown, not weeks of zero."""
+    spiky_ledger(ledger, tmp_path, {dt.datetime(2026, 3, 11, 10): 30}, days=10)
+    alerts = replay(ledger, load_price_book(), AlertRules(), dt.datetime(2026, 3, 9),
+                    dt.datetime(2026, 3, 11, 23), contributors=False)  # fmt: skip
+    # one week back is known ($10), the three before it are not: fewer than two weeks, so
+    # the baseline is the same hour of the last 7 days, $10 with no spread, and the
+    # threshold $10 + max(30% of 10, 0, $5) = $15. As zeros, those weeks had made the
+    # median of (10, 0, 0, 0) zero and every $10 hour from day 8 on an alert.
+    assert [(a.rule, a.fired_at, a.value, a.threshold) for a in alerts] == [
+        ("hourly_spike", dt.datetime(2026, 3, 11, 10), pytest.approx(30.0),
+         pytest.approx(15.0)),
+    ]  # fmt: skip
+
+
 def test_an_open_spike_alert_escalates_when_the_excess_doubles():
     holds = np.array([0, 1, 1, 1, 0, 1, 0, 0, 0], dtype=bool)
     excess = np.array([0, 10, 15, 25, 0, 60, 0, 0, 0], dtype=float)
@@ -582,11 +598,12 @@ def test_scopes_by_a_dimension_a_row_leaves_empty(ledger, tmp_path):
     first, last = dt.datetime(2026, 3, 2, 9), dt.datetime(2026, 3, 2, 12)
     data = hourly(ledger, book, ["user"], first, last)
     assert data.scopes == [{"user": ""}, {"user": "u1"}]
-    np.testing.assert_allclose(data.cost, [[0, 0], [2.5, 0], [0, 6.0], [0, 0]])
+    # 09:00 is before the ledger's first hour: its cost is unknown, not zero
+    np.testing.assert_allclose(data.cost, [[np.nan] * 2, [2.5, 0], [0, 6.0], [0, 0]])
     np.testing.assert_allclose(data.requests, [[0, 0], [1, 0], [0, 2], [0, 0]])
     only = hourly(ledger, book, ["deployment"], first, last)  # no row names one
     assert only.scopes == [{"deployment": ""}]
-    np.testing.assert_allclose(only.cost[:, 0], [0, 2.5, 6.0, 0])
+    np.testing.assert_allclose(only.cost[:, 0], [np.nan, 2.5, 6.0, 0])
 
 
 def test_a_check_at_an_earlier_hour_rewrites_nothing(ledger, tmp_path):

@@ -85,7 +85,7 @@ def within_usage(ledger: Ledger, *hours: tuple[str, dt.datetime]) -> None:
 class Hourly:
     hours: pd.DatetimeIndex
     scopes: list[dict[str, str]]
-    cost: np.ndarray  # (hours, scopes)
+    cost: np.ndarray  # (hours, scopes); NaN before the ledger's first hour of usage
     requests: np.ndarray
     failed: np.ndarray
     inputs: np.ndarray  # input tokens
@@ -96,7 +96,10 @@ def hourly(ledger: Ledger, book: PriceBook, by: list[str], first: dt.datetime,
            last: dt.datetime) -> Hourly:  # fmt: skip
     """Cost, requests and failed requests per hour and scope, every hour of [first, last]
     (0 where a scope had no usage; unpriced usage counts no cost, and ``unpriced`` its
-    rows, for the rule that says so)."""
+    rows, for the rule that says so). Cost is unknown (NaN) before the ledger's first hour
+    of usage: the weeks before a ledger's history are no weeks of zero spend, and as
+    zeros they made the spike baseline of a young ledger zero for its first weeks, so that
+    every hour over the floor fired."""
     keys = ", ".join(f'"{k}"' for k in by)
     frame = ledger.con.execute(
         f"""SELECT date_trunc('hour', ts) AS hour, {keys},
@@ -130,7 +133,9 @@ def hourly(ledger: Ledger, book: PriceBook, by: list[str], first: dt.datetime,
                   frame[measure].to_numpy(dtype=float, na_value=0.0)[on])  # fmt: skip
         return out
 
-    return Hourly(hours, scopes, table("cost"), table("requests"), table("failed"),
+    cost = table("cost")
+    cost[hours < pd.Timestamp(usage_hours(ledger)[0]).floor("h")] = np.nan
+    return Hourly(hours, scopes, cost, table("requests"), table("failed"),
                   table("inputs"), table("unpriced"))  # fmt: skip
 
 
@@ -293,8 +298,9 @@ def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertR
     hour = pd.Timestamp(alert.fired_at)
     # only a spike is measured against earlier hours; the other rules against their own
     spike = alert.rule == "hourly_spike"
-    weeks = [hour - pd.Timedelta(hours=WEEK_HOURS * k)
-             for k in range(1, rules.hourly_spike.weeks + 1) if spike]  # fmt: skip
+    known = pd.Timestamp(usage_hours(ledger)[0]).floor("h")  # no weeks before the ledger's
+    weeks = [week for k in range(1, rules.hourly_spike.weeks + 1) if spike
+             and (week := hour - pd.Timedelta(hours=WEEK_HOURS * k)) >= known]  # fmt: skip
     priced = priced_usage_sql(ledger, book, min([hour, *weeks]).date(), hour.date(),
                               strict=False)  # fmt: skip
     out = []
@@ -312,7 +318,9 @@ def contributors_of(ledger: Ledger, book: PriceBook, alert: Alert, rules: AlertR
         ).df()
         now = frame[frame["hour"] == hour].set_index("value")
         if spike:  # the extra cost over the same hours of the weeks before
-            before = frame[frame["hour"] != hour].groupby("value")["cost"].sum() / len(weeks)
+            before = frame[frame["hour"] != hour].groupby("value")["cost"].sum() / max(
+                len(weeks), 1
+            )
             change = now["cost"].sub(before.reindex(now.index, fill_value=0.0))
         elif alert.rule == "token_inflation":  # input tokens above the baseline's per request
             # the threshold is no fixed multiple of it once the baseline's days swing
