@@ -55,6 +55,23 @@ def test_a_longer_prompt_by_hand(ledger, tmp_path):
                                 "(95% CI +14% to +14%), +$1 a month at the current volume")  # fmt: skip
 
 
+def test_a_working_day_feature_counts_its_idle_weekends_in_the_volume(ledger, tmp_path):
+    """ops/triage only on weekdays (no rows at weekends), while ops/search runs every day, so
+    the ledger holds the weekends: 500 calls a week after v2, not 500 over five days."""
+    rows = two_weeks(tmp_path / "u.csv").read_text().splitlines()
+    weekdays = [r for r in rows[1:] if dt.date.fromisoformat(r[:10]).weekday() < 5]
+    every_day = [f"{MONDAY + dt.timedelta(days=i)}T00:00:00Z,1d,ops,search,gpt-4o,,10,1000,0"
+                 for i in range(14)]  # fmt: skip
+    (tmp_path / "u.csv").write_text("\n".join([rows[0], *weekdays, *every_day]) + "\n")
+    ingest_files(ledger, [tmp_path / "u.csv"])
+    found = deployment_impact(ledger, load_price_book(), "triage@v2")
+    # the same 0.0035 -> 0.0040 a call as above, on 500 calls a week: 0.0005 * 500 / 7 days
+    # * 30.4375 = 1.087 USD a month (over the five working days it had said 1.522)
+    assert found["change"] == pytest.approx(0.0040 / 0.0035 - 1)
+    assert found["monthly_usd"] == pytest.approx(0.0005 * 500 / 7 * 30.4375)
+    assert (found["days_before"], found["days_after"]) == (7, 7)
+
+
 def test_the_interval_covers_the_true_change_on_noisy_days(ledger, tmp_path):
     ingest_files(ledger, [two_weeks(tmp_path / "u.csv", growth=1.1, noise=0.05, seed=3)])
     found = deployment_impact(ledger, load_price_book(), "triage@v2")
