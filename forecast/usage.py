@@ -306,3 +306,23 @@ def usage_provenance(
         "last_day": None if last is None else str(last),
         "content_hash": f"{int(digest or 0):016x}",
     }
+
+
+GAP_DAYS = 7  # a week with nothing from any source: usage not exported, more likely than none
+
+
+def usage_gaps(ledger: Ledger, end: dt.date, min_days: int = GAP_DAYS) -> list[dict[str, Any]]:
+    """Spans of ``min_days`` days or more, between the ledger's first day of usage and
+    ``end``, on which no source reported any usage at all: ``first``, ``last`` and ``days``.
+    Every series counts them as days of zero spend, which is right for an idle week and
+    wrong for an export that failed; nothing in the data tells the two apart, so whoever
+    reads a forecast is told."""
+    rows = ledger.con.execute(
+        """WITH days AS (SELECT DISTINCT CAST(ts AS DATE) AS day FROM usage
+                         WHERE CAST(ts AS DATE) <= ?),
+                spans AS (SELECT lag(day) OVER (ORDER BY day) AS before, day AS after FROM days)
+           SELECT before + 1, after - 1, date_diff('day', before, after) - 1 FROM spans
+           WHERE date_diff('day', before, after) - 1 >= ? ORDER BY 1""",
+        [end, min_days],
+    ).fetchall() if ledger.has_table("usage") else []  # fmt: skip
+    return [{"first": str(a), "last": str(b), "days": int(n)} for a, b, n in rows]

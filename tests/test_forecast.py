@@ -443,3 +443,29 @@ def test_the_largest_miss_of_a_window_is_the_series_off_by_the_most_dollars():
     assert miss == {"series": "b", "forecast_vs_actual": pytest.approx(0.6),
                     "missed_usd": pytest.approx(6.0), "days_old_at_cutoff": 39}  # fmt: skip
     assert largest_miss(outcomes, 1, cutoff=105) is None
+
+
+def test_a_span_with_no_usage_at_all_is_said_not_forecast_silently(ledger, tmp_path, cli,
+                                                                     monkeypatch):  # fmt: skip
+    """120 days to 2026-06-15 with nothing from 2026-04-01 to 04-10 (10 days: an export
+    that failed, or an idle spell) and from 05-01 to 05-06 (6 days, under a week)."""
+    path = daily_csv(tmp_path / "u.csv", KEYS[:2])
+    lines = path.read_text().splitlines()
+    gone = {f"2026-04-{d:02d}" for d in range(1, 11)} | {f"2026-05-{d:02d}" for d in range(1, 7)}
+    path.write_text("\n".join(x for x in lines if x[:10] not in gone) + "\n")
+    ingest_files(ledger, [path])
+    from forecast.usage import usage_gaps
+
+    assert usage_gaps(ledger, AS_OF) == [{"first": "2026-04-01", "last": "2026-04-10", "days": 10}]
+    assert usage_gaps(ledger, dt.date(2026, 4, 5)) == []  # no usage after it yet: no gap
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COSTCAST_DB", str(ledger.path))
+    ledger.close()
+    code, _, err = cli("forecast", "--horizon", "7d", "--forecasters", "seasonal_naive",
+                       "--paths", "20", "--jobs", "1")  # fmt: skip
+    assert code == 0, err
+    said = " ".join(err.split())
+    assert "gap no usage at all from 2026-04-01 to 2026-04-10 (10 days)" in said
+    assert "2026-05-01" not in said
+    code, _, err = cli("runs", "show", "latest")
+    assert code == 0 and "from 2026-04-01 to 2026-04-10" in " ".join(err.split())

@@ -28,6 +28,8 @@ from forecast.cli.common import (
 from forecast.models import FORECASTERS
 from forecast.runs import MAX_PATHS, MIN_PATHS, RunSettings
 from forecast.runstore import ForecastRun
+from forecast.series import last_complete_day
+from forecast.usage import usage_gaps
 from forecast.workspace import Workspace
 
 app = typer.Typer()
@@ -141,6 +143,7 @@ def _report_run(ws: Workspace, run: ForecastRun) -> None:
         )
     else:
         err.print("backtest: not enough history to score")
+    _say_gaps(run.meta["provenance"].get("gaps") or [])  # runs saved before: none kept
     for label in run.meta.get("unpriced") or []:
         err.print(
             f"[yellow]left out[/yellow] {label}: no price in the book (add it to prices.entries)"
@@ -151,6 +154,15 @@ def _report_run(ws: Workspace, run: ForecastRun) -> None:
         )
     for row in series[series["flag"].notna()].itertuples():
         err.print(f"[yellow]flag[/yellow] {row.team} / {row.feature} / {row.model}: {row.flag}")
+
+
+def _say_gaps(gaps: list[dict[str, Any]]) -> None:
+    for gap in gaps:
+        err.print(
+            f"[yellow]gap[/yellow] no usage at all from {gap['first']} to {gap['last']} "
+            f"({gap['days']} days): every series counts them as days of zero spend; if that "
+            "usage was not exported, ingest it and forecast again"
+        )
 
 
 @app.command("backtest")
@@ -191,10 +203,12 @@ def backtest_command(
         def window(cutoff: object) -> None:
             progress.update(task, description=f"window from {cutoff}", advance=1)
 
+        cutoff = parse_date(as_of, "as_of")
+        _say_gaps(usage_gaps(ws.ledger, cutoff or last_complete_day(ws.ledger)))
         try:
             frame = ws.backtest(
                 horizon=horizon, windows=windows, step=step, by=by,
-                as_of=parse_date(as_of, "as_of"), jobs=jobs,
+                as_of=cutoff, jobs=jobs,
                 settings=RunSettings(forecasters=forecasters, n_paths=paths, seed=seed),
                 dask_client=client, on_window=window,
             )  # fmt: skip
@@ -235,6 +249,7 @@ def runs_show(
         f"data: {prov['rows']:,} ledger rows, {prov['first_day']} to {prov['last_day']}, "
         f"content hash {prov['content_hash']}"
     )
+    _say_gaps(prov.get("gaps") or [])
     emit(series, output, title=f"series of {run.run_id}")
 
 
