@@ -24,7 +24,9 @@ QUARTER = [
         "import tempfile\n"
         "from pathlib import Path\n\n"
         "import forecast as cc\n\n"
-        "WORKDIR = Path(tempfile.mkdtemp(prefix='costcast-'))\n"
+        "# the demo's folder (about 40 MB) goes when the kernel stops\n"
+        "TMP = tempfile.TemporaryDirectory(prefix='costcast-')\n"
+        "WORKDIR = Path(TMP.name)\n"
         "END = dt.date.today() - dt.timedelta(days=1)\n"
         "written = cc.write_demo_data(WORKDIR, seed=7, months=15, end=END)\n"
         "config = cc.load_config(WORKDIR / 'costcast.yaml')\n"
@@ -71,8 +73,8 @@ QUARTER = [
         "landing[['period', 'mean', 'p10', 'p50', 'p90', 'budget', 'p_exceed']].round(2)"
     ),
     new_code_cell(
+        "from IPython.display import Image\n\n"
         "png = cc.fan_chart(ws.ledger, run, ['team'], WORKDIR / 'fan.png')\n"
-        "from IPython.display import Image\n"
         "Image(filename=str(png))"
     ),
     new_markdown_cell(
@@ -129,7 +131,9 @@ WHAT_IF = [
         "import pandas as pd\n"
         "from IPython.display import Image\n\n"
         "import forecast as cc\n\n"
-        "WORKDIR = Path(tempfile.mkdtemp(prefix='costcast-'))\n"
+        "# the demo's folder (about 40 MB) goes when the kernel stops\n"
+        "TMP = tempfile.TemporaryDirectory(prefix='costcast-')\n"
+        "WORKDIR = Path(TMP.name)\n"
         "cc.write_demo_data(WORKDIR, seed=7, months=15, end=dt.date.today() - dt.timedelta(days=1))\n"
         "config = cc.load_config(WORKDIR / 'costcast.yaml')\n"
         "ws = cc.Workspace(config, cc.Ledger(config.ledger))\n"
