@@ -219,6 +219,10 @@ def _import_models(inputs: Sequence[SeriesInput]) -> None:
     import statsforecast.models  # noqa: F401
 
     if any("prophet" in s.candidates for s in inputs):
+        # cmdstanpy makes its temporary folder on import and removes it at exit: imported
+        # here, forked workers share this process's, where each had made its own and left
+        # it behind (a worker ends without running exit handlers)
+        import cmdstanpy  # noqa: F401
         import prophet  # noqa: F401
     if any(FORECASTERS[n].scope == "global" for s in inputs for n in s.candidates):
         # loaded before ``threadpool_limits``, which limits only the libraries loaded

@@ -72,6 +72,20 @@ def test_prophet_follows_weekly_shape_and_trend():
     assert np.abs(mean[0] / expected - 1).mean() < 0.05
 
 
+def test_a_prophet_fit_leaves_no_cmdstan_files_behind():
+    """Each fit wrote a folder of CmdStan output into cmdstanpy's temporary one, kept until
+    the process ended: a server or a Dask worker grew it with every forecast."""
+    from pathlib import Path
+
+    import cmdstanpy
+
+    before = set(Path(cmdstanpy._TMPDIR).iterdir())
+    y = np.full(len(DAYS), 100.0) * np.where(DAYS.day_of_week < 5, 1.0, 0.5)
+    for _ in range(2):
+        make_forecaster("prophet", holidays_country=None).forecast(Panel(("k",), (y,), DAYS[-1]), 7)
+    assert set(Path(cmdstanpy._TMPDIR).iterdir()) == before
+
+
 def test_prophet_learns_one_holiday_effect_from_a_year_that_sees_each_holiday_once():
     # 2025-01-15 to 2025-11-20: eight US holidays at 35% of a weekday (Veterans Day's is seen,
     # Thanksgiving, 2025-11-27, is not); a year's history gives each its own effect from

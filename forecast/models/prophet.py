@@ -15,8 +15,10 @@ fit costs a third less (Prophet builds a feature block per named holiday).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,6 +40,21 @@ def _quiet_cmdstan() -> None:
     logger = logging.getLogger("cmdstanpy")
     logger.disabled = True  # its handlers are re-added as models load; levels do not hold
     logging.getLogger("prophet").setLevel(logging.ERROR)
+
+
+def _remove_fit_files(model: Any) -> None:
+    """A fit's CmdStan output files, removed by Prophet's own clean-up (as its
+    cross-validation does), and the folder cmdstanpy made for them: its parameters are read,
+    and each fit left a folder of files in cmdstanpy's temporary one, which a server or a
+    Dask worker keeps for its whole life (a forecast of the demo, about 1.5 MB)."""
+    fit = model.stan_backend.stan_fit
+    if fit is None:  # a constant history: Prophet sets its parameters without CmdStan
+        return
+    folders = {Path(f).parent for f in fit.runset.csv_files}
+    model.stan_backend.cleanup()
+    for folder in folders:
+        with contextlib.suppress(OSError):  # not empty: not all of it was this fit's
+            folder.rmdir()
 
 
 @functools.cache
@@ -122,6 +139,7 @@ class ProphetForecaster(LocalForecaster):
             history[HOLIDAY] = holiday_flags(ds, self.holidays_country)
         _quiet_cmdstan()
         model.fit(history, algorithm="LBFGS")
+        _remove_fit_files(model)
         return model, end
 
     def _predict_one(self, state: tuple[Any, pd.Timestamp], h: int) -> np.ndarray:
