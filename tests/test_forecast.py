@@ -369,15 +369,22 @@ def test_a_model_the_book_cannot_price_is_left_out_and_named(ledger, tmp_path):
     assert list(run_series(ledger, run.run_id)["model"]) == ["gpt-4o"]
 
 
-def test_the_forecast_table_says_it_leaves_unpriced_models_out(ledger, tmp_path, cli, monkeypatch):
-    ingest_files(ledger, [daily_csv(tmp_path / "u.csv", KEYS[:1])])
-    ingest_files(ledger, [daily_csv(tmp_path / "m.csv", [("search", "ask", "mystery-7")])])
+def quick_forecast(ledger, tmp_path, cli, monkeypatch) -> tuple[str, str]:
+    """`costcast forecast` of a week by seasonal naive on ``ledger`` (closed for it): its
+    stdout and stderr."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COSTCAST_DB", str(ledger.path))
     ledger.close()
     code, out, err = cli("forecast", "--horizon", "7d", "--forecasters", "seasonal_naive",
                          "--paths", "20", "--jobs", "1")  # fmt: skip
     assert code == 0, err
+    return out, err
+
+
+def test_the_forecast_table_says_it_leaves_unpriced_models_out(ledger, tmp_path, cli, monkeypatch):
+    ingest_files(ledger, [daily_csv(tmp_path / "u.csv", KEYS[:1])])
+    ingest_files(ledger, [daily_csv(tmp_path / "m.csv", [("search", "ask", "mystery-7")])])
+    out, err = quick_forecast(ledger, tmp_path, cli, monkeypatch)
     assert "left out mystery-7" in err
     assert "without 1 unpriced" in " ".join(out.split())  # in the table's title
 
@@ -458,12 +465,7 @@ def test_a_span_with_no_usage_at_all_is_said_not_forecast_silently(ledger, tmp_p
 
     assert usage_gaps(ledger, AS_OF) == [{"first": "2026-04-01", "last": "2026-04-10", "days": 10}]
     assert usage_gaps(ledger, dt.date(2026, 4, 5)) == []  # no usage after it yet: no gap
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COSTCAST_DB", str(ledger.path))
-    ledger.close()
-    code, _, err = cli("forecast", "--horizon", "7d", "--forecasters", "seasonal_naive",
-                       "--paths", "20", "--jobs", "1")  # fmt: skip
-    assert code == 0, err
+    _, err = quick_forecast(ledger, tmp_path, cli, monkeypatch)
     said = " ".join(err.split())
     assert "gap no usage at all from 2026-04-01 to 2026-04-10 (10 days)" in said
     assert "2026-05-01" not in said
