@@ -101,13 +101,32 @@ def real_series(path: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
+def shift_to_end(part: pd.DataFrame) -> dt.timedelta:
+    """Whole weeks that move a series' last day to END or just past it (weekdays kept)."""
+    return dt.timedelta(days=7 * -(-(END - part["date"].max().date()).days // 7))
+
+
+def reported_days(series: dict[str, pd.DataFrame]) -> dict[str, pd.DatetimeIndex]:
+    """Per series (as ``team|feature`` in the ledger), the days its source reported, moved as
+    the series is: any day with a row of its stream (a zero row that marks a day with no
+    usage included). A day with none (Guard-233's missing January) is unknown: the ledger
+    counts it as zero spend, as it would for a user, but no forecast is scored on it."""
+    streams: dict[str, set] = {}
+    for name, part in series.items():
+        streams.setdefault(name.partition("/")[0], set()).update(part["date"])
+    out = {}
+    for name, part in series.items():
+        stream, _, model = name.partition("/")
+        days = pd.DatetimeIndex(sorted(streams[stream]))
+        out[f"{stream}|{model or 'all'}"] = days + shift_to_end(part)
+    return out
+
+
 def canonical_rows(series: dict[str, pd.DataFrame], with_requests: bool) -> pd.DataFrame:
     rows = []
     for name, part in series.items():
         stream, _, model = name.partition("/")
-        last = part["date"].max().date()
-        shift = dt.timedelta(days=7 * -(-(END - last).days // 7))  # whole weeks, to END or past
-        part = part.assign(date=part["date"] + shift)
+        part = part.assign(date=part["date"] + shift_to_end(part))
         part = part[part["date"] <= pd.Timestamp(END)]
         # some per-model series only report total tokens: counted as (uncached) input
         split = part[["input_tokens", "cached_input_tokens", "output_tokens"]].notna().any(axis=1)
@@ -195,17 +214,21 @@ def score(rows: list[dict]) -> pd.DataFrame:
     table = []
     frame = pd.DataFrame(rows)
     for method, part in frame.groupby("method", sort=False):
-        actual = np.concatenate(part["actual"].to_list())
-        mean = np.concatenate(part["mean"].to_list())
+        # a day the source did not report (NaN) is scored by no method
+        known = [~np.isnan(a) for a in part["actual"]]
+        actual = np.concatenate([a[k] for a, k in zip(part["actual"], known, strict=True)])
+        mean = np.concatenate([m[k] for m, k in zip(part["mean"], known, strict=True)])
         part = part.assign(
-            mase=[np.abs(a - m).mean() / s for a, m, s in
-                  zip(part["actual"], part["mean"], part["scale"], strict=True)],
-            inside=[((a >= low - 1e-9) & (a <= high + 1e-9)).sum() for a, low, high in
-                    zip(part["actual"], part["lo"], part["hi"], strict=True)],
-            days=[len(a) for a in part["actual"]],
+            mase=[np.abs(a - m)[k].mean() / s for a, m, s, k in
+                  zip(part["actual"], part["mean"], part["scale"], known, strict=True)],
+            inside=[((a >= low - 1e-9) & (a <= high + 1e-9))[k].sum() for a, low, high, k in
+                    zip(part["actual"], part["lo"], part["hi"], known, strict=True)],
+            days=[k.sum() for k in known],
         )  # fmt: skip
-        part = part.assign(forecast_sum=[m.sum() for m in part["mean"]],
-                           actual_sum=[a.sum() for a in part["actual"]])  # fmt: skip
+        part = part.assign(
+            forecast_sum=[m[k].sum() for m, k in zip(part["mean"], known, strict=True)],
+            actual_sum=[a[k].sum() for a, k in zip(part["actual"], known, strict=True)],
+        )
         per_series = part.groupby("series")[
             ["mase", "inside", "days", "forecast_sum", "actual_sum"]].agg(
             {"mase": "mean", "inside": "sum", "days": "sum", "forecast_sum": "sum",
@@ -255,6 +278,7 @@ def run_real(with_requests: bool, horizons, origins: int, jobs, save: Path | Non
             drivers = daily_drivers(ledger, book, END)
             costs = {f"{t}|{f}": part.set_index("ds")["cost"]
                      for (t, f), part in drivers.groupby(["team", "feature"])}  # fmt: skip
+            reported = reported_days(series)
             for h in horizons:
                 longest = max(len(c) for c in costs.values())
                 n = min(origins, (longest - MIN_HISTORY - h) // 7 + 1)
@@ -271,8 +295,12 @@ def run_real(with_requests: bool, horizons, origins: int, jobs, save: Path | Non
                     history = cost[cost.index <= cutoff]
                     if len(history) < MIN_HISTORY:
                         continue
-                    actual = part["y"].to_numpy()
-                    scale = mase_scale(history.to_numpy())
+                    said = part["ds"].isin(reported[uid]).to_numpy()
+                    if not said.any():  # no day of this window was reported: nothing to score
+                        continue
+                    actual = np.where(said, part["y"].to_numpy(), np.nan)
+                    # the in-sample changes between days the source reported
+                    scale = mase_scale(history.where(history.index.isin(reported[uid])).to_numpy())
                     base = dict(series=uid, origin=cutoff, actual=actual, scale=scale)
                     for name in names:
                         if part[f"{name}-stood_in"].iloc[0]:  # auto's forecast, not its own

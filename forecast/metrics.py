@@ -46,10 +46,11 @@ def mae(actual: np.ndarray, mean: np.ndarray) -> float:
 
 
 def seasonal_scale(history: np.ndarray, season: int = 7) -> float:
-    """In-sample mean absolute change against the same weekday a week earlier (MASE's scale)."""
-    if len(history) <= season:
-        return float("nan")
-    return float(np.abs(history[season:] - history[:-season]).mean())
+    """In-sample mean absolute change against the same weekday a week earlier (MASE's scale),
+    over the pairs of days both known."""
+    changes = np.abs(history[season:] - history[:-season])
+    known = ~np.isnan(changes)
+    return float(changes[known].mean()) if known.any() else float("nan")
 
 
 def mase_scale(history: np.ndarray) -> float:
@@ -57,7 +58,7 @@ def mase_scale(history: np.ndarray) -> float:
     mean level where the series is too short or too flat for one (never 0)."""
     scale = seasonal_scale(history)
     if not scale > 0:
-        scale = float(np.mean(np.abs(history))) if len(history) else 0.0
+        scale = float(np.nanmean(np.abs(history))) if (~np.isnan(history)).any() else 0.0
     return scale if scale > 0 else 1.0
 
 

@@ -159,6 +159,38 @@ def test_an_hour_no_client_called_in_is_still_an_hour(tmp_path):
     assert np.array_equal(cost[:, 0], expected) and np.array_equal(cost[:, 1], expected)
 
 
+def test_days_a_stream_did_not_report_are_not_scored(tmp_path):
+    """A stream with no rows at all from 2024-02-10 to 02-19 (a month missing from an export,
+    as Guard-233's January): those days are unknown for its total and its models, and a
+    scored day there is left out of every figure, as is its in-sample change."""
+    accuracy = _accuracy()
+    days = [d for d in pd.date_range("2024-01-01", periods=80)
+            if not pd.Timestamp("2024-02-10") <= d <= pd.Timestamp("2024-02-19")]  # fmt: skip
+    rows = [{"series": "s", "date": d.date(), "model": m, "input_tokens": 5, "output_tokens": 0}
+            for d in days for m in ("ALL", "a")]  # fmt: skip
+    rows.append({"series": "s", "date": "2024-03-20", "model": "b", "input_tokens": 5})
+    path = tmp_path / "gap.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    series = accuracy.real_series(path)
+    reported = accuracy.reported_days(series)
+    shift = accuracy.shift_to_end(series["s"])
+    missing = pd.date_range("2024-02-10", "2024-02-19") + shift
+    assert set(reported) == {"s|all", "s|a"}  # b has one day: too short to score
+    assert not reported["s|all"].isin(missing).any()
+    assert len(reported["s|all"]) == 70 and reported["s|all"].equals(reported["s|a"])
+    # scored: two days known, one not (NaN): MASE |1 - 2| + |3 - 2| over 2 days / scale 1
+    a = dict(method="m", origin=0, series="x", scale=1.0, lo=np.zeros(3), hi=np.full(3, 2.5))
+    row = accuracy.score([a | dict(actual=np.array([1.0, np.nan, 3.0]),
+                                   mean=np.array([2.0, 100.0, 2.0]))]).iloc[0]  # fmt: skip
+    assert row["mase_median"] == pytest.approx(1.0)
+    assert row["wape"] == pytest.approx(2 / 4) and row["total_ratio"] == pytest.approx(4 / 4)
+    assert row["coverage_80"] == pytest.approx(1 / 2)  # 1 inside [0, 2.5], 3 above
+    from forecast.metrics import mase_scale
+
+    # weekly changes of known pairs only: |8 - 1| (days 7 and 0); day 8's pair has a NaN
+    assert mase_scale(np.array([1, 2, 3, 4, 5, 6, 7, 8, np.nan])) == pytest.approx(7.0)
+
+
 def test_scores_worked_out_by_hand():
     # two series, one origin each, three days; the in-sample naive error (scale) given
     a = dict(method="m", origin=0, lo=np.zeros(3), hi=np.full(3, 5.0))
