@@ -42,7 +42,7 @@ from forecast.series import (
     tier_shares,
     token_matrix,
 )
-from forecast.usage import usage_gaps, usage_provenance
+from forecast.usage import lagging_providers, usage_gaps, usage_provenance
 
 ACTUALS_DAYS = 400
 STALE_AFTER_DAYS = 7
@@ -74,9 +74,12 @@ class RunSettings:
 
 
 def provenance(ledger: Ledger, as_of: dt.date) -> dict[str, Any]:
-    """Rows, days and an order-independent content hash of the usage up to ``as_of``, and
-    the spans of a week or more in it with no usage at all (``usage.usage_gaps``)."""
-    return usage_provenance(ledger, end=as_of) | {"gaps": usage_gaps(ledger, as_of)}
+    """Rows, days and an order-independent content hash of the usage up to ``as_of``, the
+    spans of a week or more in it with no usage at all (``usage.usage_gaps``), and the
+    providers whose usage stopped days before it (``usage.lagging_providers``)."""
+    return usage_provenance(ledger, end=as_of) | {
+        "gaps": usage_gaps(ledger, as_of), "behind": lagging_providers(ledger, as_of),
+    }  # fmt: skip
 
 
 def plan_dates(ledger: Ledger, horizon: Horizon, as_of: dt.date | None) -> tuple[dt.date, dt.date]:

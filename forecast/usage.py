@@ -326,3 +326,27 @@ def usage_gaps(ledger: Ledger, end: dt.date, min_days: int = GAP_DAYS) -> list[d
         [end, min_days],
     ).fetchall() if ledger.has_table("usage") else []  # fmt: skip
     return [{"first": str(a), "last": str(b), "days": int(n)} for a, b, n in rows]
+
+
+BEHIND_DAYS = 3  # a provider silent this long before the as-of date, after using it daily
+
+
+def lagging_providers(ledger: Ledger, end: dt.date, min_days: int = BEHIND_DAYS
+                      ) -> list[dict[str, Any]]:  # fmt: skip
+    """Providers whose usage stops ``min_days`` days or more before ``end`` although they
+    had usage on at least half the 28 days before their last: ``provider``, ``last_day``
+    and ``days`` (from then to ``end``). One source's export running behind the others
+    looks the same as that provider's spend stopping, and its series would be forecast
+    from those days as zero; the likelier of the two is said."""
+    rows = ledger.con.execute(
+        """WITH days AS (SELECT DISTINCT provider, CAST(ts AS DATE) AS day FROM usage
+                         WHERE CAST(ts AS DATE) <= ?),
+                last AS (SELECT provider, max(day) AS last_day FROM days GROUP BY provider)
+           SELECT l.provider, l.last_day, date_diff('day', l.last_day, ?::DATE)
+           FROM last l JOIN days d ON d.provider = l.provider
+                AND d.day > l.last_day - INTERVAL 28 DAY
+           WHERE date_diff('day', l.last_day, ?::DATE) >= ?
+           GROUP BY ALL HAVING count(*) >= 14 ORDER BY 2, 1""",
+        [end, end, end, min_days],
+    ).fetchall() if ledger.has_table("usage") else []  # fmt: skip
+    return [{"provider": p or "(none)", "last_day": str(d), "days": int(n)} for p, d, n in rows]

@@ -471,3 +471,30 @@ def test_a_span_with_no_usage_at_all_is_said_not_forecast_silently(ledger, tmp_p
     assert "2026-05-01" not in said
     code, _, err = cli("runs", "show", "latest")
     assert code == 0 and "from 2026-04-01 to 2026-04-10" in " ".join(err.split())
+
+
+def test_a_provider_whose_usage_stops_before_the_others_is_said(ledger, tmp_path, cli,
+                                                                 monkeypatch):  # fmt: skip
+    """OpenAI every day to 2026-06-15; Anthropic every day but its last ten (an export that
+    runs behind); Google on three days only, the last a month before: not a daily source."""
+    days = pd.date_range(AS_OF - dt.timedelta(days=59), AS_OF)
+    rows = [f"{d:%Y-%m-%d}T00:00:00Z,1d,ops,a,gpt-4o,openai,10,1000,100" for d in days]
+    rows += [f"{d:%Y-%m-%d}T00:00:00Z,1d,ops,b,claude-sonnet-4,anthropic,10,1000,100"
+             for d in days[:-10]]  # fmt: skip
+    rows += [f"{d:%Y-%m-%d}T00:00:00Z,1d,ops,c,gemini-2.0-flash,google,10,1000,100"
+             for d in days[[0, 10, 29]]]  # fmt: skip
+    (tmp_path / "u.csv").write_text(
+        "timestamp,bucket,team,feature,model,provider,requests,input_tokens,output_tokens\n"
+        + "\n".join(rows) + "\n"
+    )  # fmt: skip
+    ingest_files(ledger, [tmp_path / "u.csv"])
+    from forecast.usage import lagging_providers
+
+    # Anthropic's last day 2026-06-05: 10 days before, with usage on all 28 days up to it
+    assert lagging_providers(ledger, AS_OF) == [
+        {"provider": "anthropic", "last_day": "2026-06-05", "days": 10}]  # fmt: skip
+    assert lagging_providers(ledger, dt.date(2026, 6, 7)) == []  # two days: a day's lag
+    _, err = quick_forecast(ledger, tmp_path, cli, monkeypatch)
+    said = " ".join(err.split())
+    assert "behind anthropic's usage ends on 2026-06-05, 10 days before the as-of date" in said
+    assert "google" not in said

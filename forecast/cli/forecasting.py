@@ -29,7 +29,7 @@ from forecast.models import FORECASTERS
 from forecast.runs import MAX_PATHS, MIN_PATHS, RunSettings
 from forecast.runstore import ForecastRun
 from forecast.series import last_complete_day
-from forecast.usage import usage_gaps
+from forecast.usage import lagging_providers, usage_gaps
 from forecast.workspace import Workspace
 
 app = typer.Typer()
@@ -143,7 +143,8 @@ def _report_run(ws: Workspace, run: ForecastRun) -> None:
         )
     else:
         err.print("backtest: not enough history to score")
-    _say_gaps(run.meta["provenance"].get("gaps") or [])  # runs saved before: none kept
+    kept = run.meta["provenance"]  # runs saved before these were kept have neither
+    _say_gaps(kept.get("gaps") or [], kept.get("behind") or [])
     for label in run.meta.get("unpriced") or []:
         err.print(
             f"[yellow]left out[/yellow] {label}: no price in the book (add it to prices.entries)"
@@ -156,12 +157,20 @@ def _report_run(ws: Workspace, run: ForecastRun) -> None:
         err.print(f"[yellow]flag[/yellow] {row.team} / {row.feature} / {row.model}: {row.flag}")
 
 
-def _say_gaps(gaps: list[dict[str, Any]]) -> None:
+def _say_gaps(gaps: list[dict[str, Any]], behind: list[dict[str, Any]]) -> None:
+    """Where the history holds days of zero spend that may be usage not yet ingested."""
     for gap in gaps:
         err.print(
             f"[yellow]gap[/yellow] no usage at all from {gap['first']} to {gap['last']} "
             f"({gap['days']} days): every series counts them as days of zero spend; if that "
             "usage was not exported, ingest it and forecast again"
+        )
+    for late in behind:
+        err.print(
+            f"[yellow]behind[/yellow] {late['provider']}'s usage ends on {late['last_day']}, "
+            f"{late['days']} days before the as-of date, after most days of the weeks before: "
+            "its series count those days as zero spend; if its export is behind the others', "
+            "ingest the rest and forecast again"
         )
 
 
@@ -204,7 +213,8 @@ def backtest_command(
             progress.update(task, description=f"window from {cutoff}", advance=1)
 
         cutoff = parse_date(as_of, "as_of")
-        _say_gaps(usage_gaps(ws.ledger, cutoff or last_complete_day(ws.ledger)))
+        until = cutoff or last_complete_day(ws.ledger)
+        _say_gaps(usage_gaps(ws.ledger, until), lagging_providers(ws.ledger, until))
         try:
             frame = ws.backtest(
                 horizon=horizon, windows=windows, step=step, by=by,
@@ -249,7 +259,7 @@ def runs_show(
         f"data: {prov['rows']:,} ledger rows, {prov['first_day']} to {prov['last_day']}, "
         f"content hash {prov['content_hash']}"
     )
-    _say_gaps(prov.get("gaps") or [])
+    _say_gaps(prov.get("gaps") or [], prov.get("behind") or [])
     emit(series, output, title=f"series of {run.run_id}")
 
 
