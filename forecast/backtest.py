@@ -35,7 +35,8 @@ from forecast.metrics import DECILES, bias, coverage, mase_scale, path_summary, 
 from forecast.models import AUTO, resolve_forecasters
 from forecast.pricing.book import PriceBook
 from forecast.runs import RunSettings, driver_series, engine_params
-from forecast.series import SERIES_KEYS, last_complete_day, priced_drivers, tier_mix
+from forecast.series import SERIES_KEYS, priced_drivers, tier_mix
+from forecast.usage import last_complete_day
 
 RESULT_KEYS = ("model", "level", "horizon", "windows", "wape", "bias", "mase", "coverage_80",
                "pinball", "series_skipped")  # fmt: skip

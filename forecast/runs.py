@@ -36,13 +36,12 @@ from forecast.series import (
     failure_rate,
     key_id,
     kind_prices,
-    last_complete_day,
     priced_drivers,
     tier_mix,
     tier_shares,
     token_matrix,
 )
-from forecast.usage import lagging_providers, usage_gaps, usage_provenance
+from forecast.usage import lagging_providers, last_complete_day, usage_gaps, usage_provenance
 
 ACTUALS_DAYS = 400
 STALE_AFTER_DAYS = 7

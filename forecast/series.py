@@ -40,19 +40,6 @@ INTENSITY_WINDOW_DAYS = 28
 REQUESTS, TOKENS = "requests", "tokens"  # the two units volume is forecast in
 
 
-def last_complete_day(ledger: Ledger) -> dt.date:
-    """The last UTC day the ledger covers in full: the day before the one its data ends in
-    (data ending at midnight ends the day before)."""
-    end = ledger.con.execute(
-        """SELECT max(ts + CASE bucket WHEN '1d' THEN INTERVAL 1 DAY ELSE INTERVAL 1 HOUR END)
-           FROM usage"""
-    ).fetchall()[0][0]
-    if end is None:
-        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
-    last: dt.date = end.date() - dt.timedelta(days=1)
-    return last
-
-
 def daily_drivers(
     ledger: Ledger, book: PriceBook, end: dt.date, exclude: Sequence[str] = ()
 ) -> pd.DataFrame:

@@ -82,6 +82,26 @@ def usage_hours(ledger: Ledger) -> tuple[dt.datetime, dt.datetime]:
     return first, last
 
 
+def usage_span(ledger: Ledger) -> tuple[dt.datetime, dt.datetime]:
+    """(first bucket start, end of the last bucket) of the ledger's usage, the end exclusive
+    (a day bucket lasts a day, any other an hour); an error when there is none."""
+    first, end = (ledger.con.execute(
+        """SELECT min(ts),
+                  max(ts + CASE bucket WHEN '1d' THEN INTERVAL 1 DAY ELSE INTERVAL 1 HOUR END)
+           FROM usage"""
+    ).fetchall()[0] if ledger.has_table("usage") else (None, None))  # fmt: skip
+    if first is None or end is None:
+        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
+    return first, end
+
+
+def last_complete_day(ledger: Ledger) -> dt.date:
+    """The last UTC day the ledger covers in full: the day before the one its data ends in
+    (data ending at midnight ends the day before)."""
+    last: dt.date = usage_span(ledger)[1].date() - dt.timedelta(days=1)
+    return last
+
+
 COST_SQL = """(
     (u.input_tokens - u.cached_input_tokens - u.cache_write_tokens) * p.input
     + u.cached_input_tokens * p.cached_input
@@ -234,11 +254,12 @@ def usage_summary(
     ``unpriced_requests``; ``strict`` makes such usage an error instead.
     """
     keys = parse_group_keys(by)
+    calendar = calendar or FiscalCalendar()
     if freq in FISCAL_FREQS:
         months = usage_summary(
             ledger, book, by=by, freq="month", start=start, end=end, strict=strict
-        )
-        return _fiscal(months, keys, freq, calendar or FiscalCalendar())
+        ).drop(columns=["days", "partial"])
+        return _covered(_fiscal(months, keys, freq, calendar), ledger, freq, calendar, start, end)
     check_freq(freq, [*FREQS, *FISCAL_FREQS])  # the fiscal ones have been answered above
     check_span(ledger, start, end)
     # periods of a day or longer need no hours: the daily rollup, with only the dimensions
@@ -264,7 +285,32 @@ def usage_summary(
         GROUP BY ALL ORDER BY ALL
         """
     ).df()
-    return frame
+    return frame if freq == "hour" else _covered(frame, ledger, freq, calendar, start, end)
+
+
+def _covered(frame: pd.DataFrame, ledger: Ledger, freq: str, calendar: FiscalCalendar,
+             start: dt.date | None, end: dt.date | None) -> pd.DataFrame:  # fmt: skip
+    """``days``: the days of each row's period that hold usage the sums could cover (from
+    the ledger's first bucket to the end of its last, within ``start`` and ``end``), and
+    ``partial`` where that is not the whole period: the month the data end in is a month to
+    date, not a month of low spend."""
+    if frame.empty:
+        return frame.assign(days=pd.Series(dtype="int64"), partial=pd.Series(dtype=bool))
+    first, stop = usage_span(ledger)
+    if start is not None:
+        first = max(first, dt.datetime.combine(start, dt.time()))
+    if end is not None:
+        stop = min(stop, dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+    stamps = pd.to_datetime(frame["timestamp"])
+    seen: dict[pd.Timestamp, tuple[int, bool]] = {}
+    for t in stamps.unique():
+        a = t.to_pydatetime()
+        b = dt.datetime.combine(calendar.period_end(a.date(), freq), dt.time())
+        lo, hi = max(a, first), min(b, stop)
+        days = (hi - dt.timedelta(microseconds=1)).date() - lo.date() if hi > lo else None
+        seen[t] = (0 if days is None else days.days + 1, (lo, hi) != (a, b))
+    return frame.assign(days=stamps.map(lambda t: seen[t][0]).astype("int64"),
+                        partial=stamps.map(lambda t: seen[t][1]).astype(bool))  # fmt: skip
 
 
 def _fiscal(

@@ -53,7 +53,7 @@ def test_ingest_then_usage_csv_and_json(cli, workdir, fixture_path):
     assert list(rows[0]) == [
         "timestamp", "team", "model", "requests", "failed_requests", "input_tokens",
         "cached_input_tokens", "cache_write_tokens", "output_tokens", "cost_usd",
-        "reported_cost_usd", "unpriced_requests",
+        "reported_cost_usd", "unpriced_requests", "days", "partial",
     ]  # fmt: skip
     assert rows[0]["timestamp"] == "2026-03-01T00:00:00Z"
     code, out, _ = cli("usage", "--output", "json")

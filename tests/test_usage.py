@@ -35,8 +35,35 @@ def test_cost_per_team_by_hand(ledger, fixture_path, book):
     assert list(frame.columns) == [
         "timestamp", "team", "requests", "failed_requests", "input_tokens",
         "cached_input_tokens", "cache_write_tokens", "output_tokens", "cost_usd",
-        "reported_cost_usd", "unpriced_requests",
+        "reported_cost_usd", "unpriced_requests", "days", "partial",
     ]  # fmt: skip
+    # the usage runs from 09:45 to the hour after 11:05 on March 1: one day of March's 31
+    assert frame[["days", "partial"]].drop_duplicates().values.tolist() == [[1, True]]
+
+
+def test_a_period_the_data_cover_in_part_says_so(ledger, tmp_path, book):
+    """Daily buckets from 2026-03-03 to 04-10: March and April are partial sums (a month to
+    date is no month of low spend), and --from / --to cut them too."""
+    days = pd.date_range("2026-03-03", "2026-04-10")
+    (tmp_path / "u.csv").write_text(
+        "timestamp,bucket,team,model,requests,input_tokens,output_tokens\n"
+        + "".join(f"{d:%Y-%m-%d}T00:00:00Z,1d,ops,gpt-4o,1,1000,0\n" for d in days)
+    )  # fmt: skip
+    ingest_files(ledger, [tmp_path / "u.csv"])
+
+    def covered(**options):
+        frame = usage_summary(ledger, book, **options)
+        return list(zip(frame["days"], frame["partial"], strict=True))
+
+    assert covered(freq="month") == [(29, True), (10, True)]  # March 3-31, April 1-10
+    assert covered(freq="quarter") == [(29, True), (10, True)]  # fiscal Q1 and Q2
+    assert covered(freq="day", start=dt.date(2026, 3, 9), end=dt.date(2026, 3, 10)) == [
+        (1, False), (1, False)]  # fmt: skip
+    # Monday March 2's week lacks its Monday; the week of April 6 ends on Friday the 10th
+    weeks = covered(freq="week")
+    assert weeks[0] == (6, True) and weeks[1] == (7, False) and weeks[-1] == (5, True)
+    assert covered(freq="month", start=dt.date(2026, 3, 5), end=dt.date(2026, 3, 31)) == [
+        (27, True)]  # fmt: skip
 
 
 def test_price_cut_reprices_from_its_date(ledger, tmp_path, book):

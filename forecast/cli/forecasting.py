@@ -28,8 +28,7 @@ from forecast.cli.common import (
 from forecast.models import FORECASTERS
 from forecast.runs import MAX_PATHS, MIN_PATHS, RunSettings
 from forecast.runstore import ForecastRun
-from forecast.series import last_complete_day
-from forecast.usage import lagging_providers, usage_gaps
+from forecast.usage import lagging_providers, last_complete_day, usage_gaps
 from forecast.workspace import Workspace
 
 app = typer.Typer()
