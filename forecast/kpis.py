@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.outcomes import outcome_kpis_sql
 from forecast.pricing.book import PriceBook
@@ -37,6 +38,7 @@ from forecast.usage import (
     key_columns,
     parse_group_keys,
     priced_usage_sql,
+    with_coverage,
 )
 
 KPI_FREQS = ("day", "week", "month")
@@ -67,7 +69,8 @@ def kpis(
     priced = priced_usage_sql(ledger, book, since, end, strict=False, daily=True,
                               dims=[*keys, "status"])  # fmt: skip
     outcomes = outcome_kpis_sql(ledger, book, keys, freq, since, end)
-    return ledger.con.execute(_sql(priced, outcomes, keys, freq, baseline_days, start)).df()
+    frame = ledger.con.execute(_sql(priced, outcomes, keys, freq, baseline_days, start)).df()
+    return with_coverage(frame, ledger, freq, FiscalCalendar(), start, end, "period_start")
 
 
 # Long on purpose: one statement from priced rows to the ratios, as the docstring lists them.

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from forecast.errors import CostcastError, LedgerError
@@ -85,7 +86,7 @@ def usage_hours(ledger: Ledger) -> tuple[dt.datetime, dt.datetime]:
 def usage_span(ledger: Ledger) -> tuple[dt.datetime, dt.datetime]:
     """(first bucket start, end of the last bucket) of the ledger's usage, the end exclusive
     (a day bucket lasts a day, any other an hour); an error when there is none."""
-    first, end = (ledger.con.execute(
+    first, end = ledger.remember(("usage_span",), lambda: ledger.con.execute(
         """SELECT min(ts),
                   max(ts + CASE bucket WHEN '1d' THEN INTERVAL 1 DAY ELSE INTERVAL 1 HOUR END)
            FROM usage"""
@@ -259,7 +260,9 @@ def usage_summary(
         months = usage_summary(
             ledger, book, by=by, freq="month", start=start, end=end, strict=strict
         ).drop(columns=["days", "partial"])
-        return _covered(_fiscal(months, keys, freq, calendar), ledger, freq, calendar, start, end)
+        return with_coverage(
+            _fiscal(months, keys, freq, calendar), ledger, freq, calendar, start, end
+        )
     check_freq(freq, [*FREQS, *FISCAL_FREQS])  # the fiscal ones have been answered above
     check_span(ledger, start, end)
     # periods of a day or longer need no hours: the daily rollup, with only the dimensions
@@ -285,15 +288,16 @@ def usage_summary(
         GROUP BY ALL ORDER BY ALL
         """
     ).df()
-    return frame if freq == "hour" else _covered(frame, ledger, freq, calendar, start, end)
+    return frame if freq == "hour" else with_coverage(frame, ledger, freq, calendar, start, end)
 
 
-def _covered(frame: pd.DataFrame, ledger: Ledger, freq: str, calendar: FiscalCalendar,
-             start: dt.date | None, end: dt.date | None) -> pd.DataFrame:  # fmt: skip
+def with_coverage(frame: pd.DataFrame, ledger: Ledger, freq: str, calendar: FiscalCalendar,
+                  start: dt.date | None, end: dt.date | None, column: str = "timestamp",
+                  ) -> pd.DataFrame:  # fmt: skip
     """``days``: the days of each row's period that hold usage the sums could cover (from
     the ledger's first bucket to the end of its last, within ``start`` and ``end``), and
     ``partial`` where that is not the whole period: the month the data end in is a month to
-    date, not a month of low spend."""
+    date, not a month of low spend. ``column`` holds each period's first day."""
     if frame.empty:
         return frame.assign(days=pd.Series(dtype="int64"), partial=pd.Series(dtype=bool))
     first, stop = usage_span(ledger)
@@ -301,16 +305,17 @@ def _covered(frame: pd.DataFrame, ledger: Ledger, freq: str, calendar: FiscalCal
         first = max(first, dt.datetime.combine(start, dt.time()))
     if end is not None:
         stop = min(stop, dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
-    stamps = pd.to_datetime(frame["timestamp"])
-    seen: dict[pd.Timestamp, tuple[int, bool]] = {}
-    for t in stamps.unique():
+    codes, periods = pd.factorize(pd.to_datetime(frame[column]))
+    days, partial = np.zeros(len(periods), dtype="int64"), np.ones(len(periods), dtype=bool)
+    for i, t in enumerate(periods):
         a = t.to_pydatetime()
         b = dt.datetime.combine(calendar.period_end(a.date(), freq), dt.time())
         lo, hi = max(a, first), min(b, stop)
-        days = (hi - dt.timedelta(microseconds=1)).date() - lo.date() if hi > lo else None
-        seen[t] = (0 if days is None else days.days + 1, (lo, hi) != (a, b))
-    return frame.assign(days=stamps.map(lambda t: seen[t][0]).astype("int64"),
-                        partial=stamps.map(lambda t: seen[t][1]).astype(bool))  # fmt: skip
+        if hi > lo:
+            days[i] = ((hi - dt.timedelta(microseconds=1)).date() - lo.date()).days + 1
+            partial[i] = (lo, hi) != (a, b)
+    frame["days"], frame["partial"] = days[codes], partial[codes]  # the caller's own frame
+    return frame
 
 
 def _fiscal(

@@ -52,6 +52,10 @@ def test_weekly_kpis_by_hand(ledger, tmp_path, book):
     assert second["tokens_per_request_input"] == pytest.approx(1250)
     assert second["tokens_per_request_output"] == pytest.approx(90 * 100 / 100)
     assert second["token_inflation"] == pytest.approx(0.25)  # against week 1's 1,000
+    # daily buckets of March 2-15: two whole weeks; by month, 14 days of March's 31
+    assert frame[["days", "partial"]].values.tolist() == [[7, False], [7, False]]
+    month = kpis(ledger, book, freq="month").iloc[0]
+    assert (month["days"], month["partial"]) == (14, True)
 
 
 def pd_isna(value) -> bool:
