@@ -306,16 +306,24 @@ def with_coverage(frame: pd.DataFrame, ledger: Ledger, freq: str, calendar: Fisc
     if end is not None:
         stop = min(stop, dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
     codes, periods = pd.factorize(pd.to_datetime(frame[column]))
-    days, partial = np.zeros(len(periods), dtype="int64"), np.ones(len(periods), dtype=bool)
-    for i, t in enumerate(periods):
-        a = t.to_pydatetime()
-        b = dt.datetime.combine(calendar.period_end(a.date(), freq), dt.time())
-        lo, hi = max(a, first), min(b, stop)
-        if hi > lo:
-            days[i] = ((hi - dt.timedelta(microseconds=1)).date() - lo.date()).days + 1
-            partial[i] = (lo, hi) != (a, b)
+    found = [span_coverage(t.to_pydatetime(), freq, calendar, first, stop) for t in periods]
+    days = np.array([d for d, _ in found], dtype="int64")
+    partial = np.array([p for _, p in found], dtype=bool)
     frame["days"], frame["partial"] = days[codes], partial[codes]  # the caller's own frame
     return frame
+
+
+def span_coverage(start: dt.datetime, freq: str, calendar: FiscalCalendar,
+                    first: dt.datetime, stop: dt.datetime) -> tuple[int, bool]:  # fmt: skip
+    """(days, partial) of the period beginning at ``start`` against usage known from
+    ``first`` to ``stop`` (exclusive): the calendar days with any of it, and whether it
+    misses any part of the period."""
+    end = dt.datetime.combine(calendar.period_end(start.date(), freq), dt.time())
+    lo, hi = max(start, first), min(end, stop)
+    if hi <= lo:
+        return 0, True
+    days = ((hi - dt.timedelta(microseconds=1)).date() - lo.date()).days + 1
+    return days, (lo, hi) != (start, end)
 
 
 def _fiscal(

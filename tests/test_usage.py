@@ -7,6 +7,8 @@ import io
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from forecast.errors import CostcastError, LedgerError, UnpricedModelError
 from forecast.ingest import ingest_files
@@ -239,3 +241,28 @@ def test_prices_registered_inside_a_transaction_that_rolls_back_are_registered_a
         1 / 0  # noqa: B018
     assert usage_summary(ledger, dearer, freq="day")["cost_usd"].tolist() == [7.0]
     assert usage_summary(ledger, book, freq="day")["cost_usd"].tolist() == [2.0]
+
+
+@given(
+    st.sampled_from(["day", "week", "month", "quarter", "year"]),
+    st.integers(1, 12),  # the fiscal year's first month
+    st.datetimes(dt.datetime(2025, 1, 1), dt.datetime(2026, 12, 31)),
+    st.integers(0, 24 * 120),  # hours of usage known
+    st.integers(0, 24 * 400),  # the period's start, hours after 2025-01-01 (snapped to it)
+)
+def test_a_periods_coverage_counted_hour_by_hour(freq, fiscal_start, first, hours, offset):
+    """``span_coverage`` against a second count: every hour of the period, whether the
+    usage known from ``first`` (on the hour) for ``hours`` hours holds it."""
+    from forecast.fiscal import FiscalCalendar
+    from forecast.usage import span_coverage
+
+    calendar = FiscalCalendar(fiscal_start)
+    first = first.replace(minute=0, second=0, microsecond=0)
+    stop = first + dt.timedelta(hours=hours)
+    day = (dt.datetime(2025, 1, 1) + dt.timedelta(hours=offset)).date()
+    start = dt.datetime.combine(calendar.period_start(day, freq), dt.time())
+    end = dt.datetime.combine(calendar.period_end(start.date(), freq), dt.time())
+    inside = [start + dt.timedelta(hours=k) for k in range((end - start) // dt.timedelta(hours=1))]
+    known = [t for t in inside if first <= t < stop]
+    expected = (len({t.date() for t in known}), len(known) < len(inside))
+    assert span_coverage(start, freq, calendar, first, stop) == expected
