@@ -108,17 +108,28 @@ def shift_to_end(part: pd.DataFrame) -> dt.timedelta:
 
 def reported_days(series: dict[str, pd.DataFrame]) -> dict[str, pd.DatetimeIndex]:
     """Per series (as ``team|feature`` in the ledger), the days its source reported, moved as
-    the series is: any day with a row of its stream (a zero row that marks a day with no
-    usage included). A day with none (Guard-233's missing January) is unknown: the ledger
-    counts it as zero spend, as it would for a user, but no forecast is scored on it."""
+    the series is: every day from its stream's first row to its last but a run of
+    ``GAP_DAYS`` or more with no row of the stream at all (Guard-233's missing January). The
+    ledger counts such a run as zero spend, as it would for any user (``forecast`` says so),
+    but no forecast is scored on it; a shorter hole is idle days a source left out."""
+    from forecast.usage import GAP_DAYS
+
     streams: dict[str, set] = {}
     for name, part in series.items():
         streams.setdefault(name.partition("/")[0], set()).update(part["date"])
+    known = {}
+    for stream, dates in streams.items():
+        seen = pd.DatetimeIndex(sorted(dates))
+        every = pd.date_range(seen[0], seen[-1])
+        # number each run of days without a row, and drop the runs of GAP_DAYS or more
+        missing = ~every.isin(seen)
+        run = (missing != np.roll(missing, 1)).cumsum()
+        length = pd.Series(missing).groupby(run).transform("sum").to_numpy()
+        known[stream] = every[~(missing & (length >= GAP_DAYS))]
     out = {}
     for name, part in series.items():
         stream, _, model = name.partition("/")
-        days = pd.DatetimeIndex(sorted(streams[stream]))
-        out[f"{stream}|{model or 'all'}"] = days + shift_to_end(part)
+        out[f"{stream}|{model or 'all'}"] = known[stream] + shift_to_end(part)
     return out
 
 

@@ -160,12 +160,14 @@ def test_an_hour_no_client_called_in_is_still_an_hour(tmp_path):
 
 
 def test_days_a_stream_did_not_report_are_not_scored(tmp_path):
-    """A stream with no rows at all from 2024-02-10 to 02-19 (a month missing from an export,
-    as Guard-233's January): those days are unknown for its total and its models, and a
-    scored day there is left out of every figure, as is its in-sample change."""
+    """A stream with no rows at all from 2024-02-10 to 02-19 (a span missing from an export,
+    as Guard-233's January; 7 days or more): those days are unknown for its total and its
+    models, and a scored day there is left out of every figure, as is its in-sample change."""
     accuracy = _accuracy()
+    # and nothing from 03-01 to 03-03 either: three days a source left out are idle days
     days = [d for d in pd.date_range("2024-01-01", periods=80)
-            if not pd.Timestamp("2024-02-10") <= d <= pd.Timestamp("2024-02-19")]  # fmt: skip
+            if not pd.Timestamp("2024-02-10") <= d <= pd.Timestamp("2024-02-19")
+            and not pd.Timestamp("2024-03-01") <= d <= pd.Timestamp("2024-03-03")]  # fmt: skip
     rows = [{"series": "s", "date": d.date(), "model": m, "input_tokens": 5, "output_tokens": 0}
             for d in days for m in ("ALL", "a")]  # fmt: skip
     rows.append({"series": "s", "date": "2024-03-20", "model": "b", "input_tokens": 5})
@@ -177,6 +179,7 @@ def test_days_a_stream_did_not_report_are_not_scored(tmp_path):
     missing = pd.date_range("2024-02-10", "2024-02-19") + shift
     assert set(reported) == {"s|all", "s|a"}  # b has one day: too short to score
     assert not reported["s|all"].isin(missing).any()
+    assert (pd.date_range("2024-03-01", "2024-03-03") + shift).isin(reported["s|all"]).all()
     assert len(reported["s|all"]) == 70 and reported["s|all"].equals(reported["s|a"])
     # scored: two days known, one not (NaN): MASE |1 - 2| + |3 - 2| over 2 days / scale 1
     a = dict(method="m", origin=0, series="x", scale=1.0, lo=np.zeros(3), hi=np.full(3, 2.5))
