@@ -42,6 +42,11 @@ def test_actuals_journal_uses_the_bill_where_it_is_in(constant, fixture_path):
     # 12 priced days at 0.35 per key, plus the 7.11 billed spread by priced share (1/3, 2/3)
     assert debit.to_dict() == {"CC-1": "6.57", "CC-2": "13.14"}
     assert journal.meta["total"] == "19.71" and journal.meta["source_id"] == "actuals"
+    # usage to June 15: actuals of half the month, which each line says (an ERP sees lines)
+    assert (journal.meta["days"], journal.meta["days_in_period"], journal.meta["partial"]) == (
+        15, 30, True)  # fmt: skip
+    assert set(journal.lines.description) == {
+        "Accrued LLM API usage 2026-06 (actuals, 15 of 30 days)"}  # fmt: skip
 
 
 def test_an_unmapped_team_is_an_error_naming_it(constant):
@@ -52,6 +57,7 @@ def test_an_unmapped_team_is_an_error_naming_it(constant):
     journal = build_journal(constant, load_price_book(), config, period="2026-05", basis="actuals")
     assert list(journal.lines.cost_center) == ["CC-ALL", "CC-ALL"]
     assert journal.lines.debit[0] == f"{31 * 1.05:.2f}"
+    assert journal.meta["partial"] is False and "days)" not in journal.lines.description[0]
 
 
 def test_journal_lines_add_up_to_the_run_mean_of_a_noisy_forecast(ledger, tmp_path):

@@ -37,6 +37,7 @@ from forecast.export.csvsafe import csv_text
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
+from forecast.usage import span_coverage, usage_span
 
 BASES = ("forecast", "actuals", "scenario")
 MEASURES = ("mean", "p50", "p90")
@@ -110,20 +111,21 @@ def build_journal(
     calendar = FiscalCalendar(config.fiscal_year_start)
     start, end = calendar.parse_period(period)  # [start, end)
     label = period.strip()
+    days: int | None  # of the period, that the amounts cover
     if basis == "forecast":
-        per_team, source_id, data_hash = _forecast(
+        per_team, source_id, data_hash, days = _forecast(
             ledger, calendar, label, start, end, measure, run_id
         )
     elif basis == "actuals":
         if measure != "mean":
             raise CostcastError("actuals have no quantiles: use measure=mean", param="measure")
-        per_team, source_id, data_hash = _actuals(ledger, book, start, end)
+        per_team, source_id, data_hash, days = _actuals(ledger, book, calendar, label, start, end)
     else:
         if measure != "mean":
             raise CostcastError(
                 "scenario results keep per-line means only: use measure=mean", param="measure"
             )
-        per_team, source_id, data_hash = _scenario(ledger, label, scenario_id)
+        per_team, source_id, data_hash, days = _scenario(ledger, label, scenario_id)
     missing = sorted(team for team, value in per_team.items() if not math.isfinite(value))
     if missing:  # never book a missing number as zero
         raise CostcastError(
@@ -136,9 +138,13 @@ def build_journal(
     acc = config.accounting
     journal_id = f"{acc.journal_prefix}-{label}-LLM"
     last_day = end - dt.timedelta(days=1)
+    whole = (end - start).days
+    days = whole if days is None else days
+    # an ERP reads the lines only: a period its amounts cover in part says so on each
     text = (
-        f"{acc.description} {label} ({basis}" + (f", {measure}" if measure != "mean" else "") + ")"
-    )
+        f"{acc.description} {label} ({basis}" + (f", {measure}" if measure != "mean" else "")
+        + (f", {days} of {whole} days" if days < whole else "") + ")"
+    )  # fmt: skip
     rows: list[list[Any]] = []
     for center in sorted(rounded):
         amount = rounded[center]
@@ -158,6 +164,7 @@ def build_journal(
         "journal_id": journal_id, "period": label, "basis": basis, "measure": measure,
         "source_id": source_id, "data_hash": data_hash, "currency": acc.currency,
         "total": f"{sum(rounded.values()):.2f}", "unrounded_total": round(total, 6),
+        "days": days, "days_in_period": whole, "partial": days < whole,
     }  # fmt: skip
     return Journal(lines, meta)
 
@@ -170,13 +177,11 @@ def _forecast(
     end: dt.date,
     measure: str,
     run_id: str | None,
-) -> tuple[dict[str, float], str, str]:
+) -> tuple[dict[str, float], str, str, int]:
     from forecast.runstore import load_run
 
     run = load_run(ledger, run_id or "latest")
-    freq = {"Q": "quarter", "F": "year"}.get(
-        "Q" if "-Q" in label else ("F" if label.startswith("FY") else ""), "month"
-    )
+    freq = _freq(label)
     last_day = end - dt.timedelta(days=1)
     if last_day > run.horizon_end:
         raise CostcastError(
@@ -193,12 +198,22 @@ def _forecast(
     table = summarize(ledger, run, by="team", freq=freq, calendar=calendar)
     rows = table[(table["period"] == label) & (table["team"] != TOTAL)]
     per_team = dict(zip(rows["team"], rows[measure].astype(float), strict=True))
-    return per_team, run.run_id, run.meta["provenance"]["content_hash"]
+    # the run's actuals begin on the ledger's first day: a period before it is covered in part
+    days = int(rows["days"].min()) if len(rows) else (end - start).days
+    return per_team, run.run_id, run.meta["provenance"]["content_hash"], days
+
+
+def _freq(label: str) -> str:
+    """The kind of fiscal period a label names (2026-Q3, FY2026, 2026-07)."""
+    return {"Q": "quarter", "F": "year"}.get(
+        "Q" if "-Q" in label else ("F" if label.startswith("FY") else ""), "month"
+    )
 
 
 def _actuals(
-    ledger: Ledger, book: PriceBook, start: dt.date, end: dt.date
-) -> tuple[dict[str, float], str, str]:
+    ledger: Ledger, book: PriceBook, calendar: FiscalCalendar, label: str, start: dt.date,
+    end: dt.date,
+) -> tuple[dict[str, float], str, str, int]:  # fmt: skip
     last_day = end - dt.timedelta(days=1)
     frame = actual_cost(ledger, book, start, last_day, "team")
     if frame.empty:
@@ -210,12 +225,15 @@ def _actuals(
         index=False, float_format="%.9f"
     )
     digest = hashlib.sha256(ordered.encode()).hexdigest()[:16]
-    return {k: float(v) for k, v in per_team.items()}, "actuals", digest
+    # actuals to date of a period still running (or begun before the ledger) are not its own
+    days, _ = span_coverage(dt.datetime.combine(start, dt.time()), _freq(label), calendar,
+                            *usage_span(ledger))  # fmt: skip
+    return {k: float(v) for k, v in per_team.items()}, "actuals", digest, days
 
 
 def _scenario(
     ledger: Ledger, label: str, scenario_id: str | None
-) -> tuple[dict[str, float], str, str]:
+) -> tuple[dict[str, float], str, str, int | None]:
     from forecast.scenario.store import load_result
 
     if not scenario_id:
@@ -236,7 +254,9 @@ def _scenario(
     digest = hashlib.sha256(
         json.dumps([result["baseline_run"], result["scenario"]], sort_keys=True).encode()
     ).hexdigest()[:16]
-    return {k: float(v) for k, v in per_team.items()}, scenario_id, digest
+    # results saved before periods said their days have none: taken as whole
+    days = int(rows["days"].min()) if "days" in rows and rows["days"].notna().all() else None
+    return {k: float(v) for k, v in per_team.items()}, scenario_id, digest, days
 
 
 def _by_cost_center(per_team: dict[str, float], config: Config) -> dict[str, float]:
