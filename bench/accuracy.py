@@ -112,7 +112,7 @@ def reported_days(series: dict[str, pd.DataFrame]) -> dict[str, pd.DatetimeIndex
     ``GAP_DAYS`` or more with no row of the stream at all (Guard-233's missing January). The
     ledger counts such a run as zero spend, as it would for any user (``forecast`` says so),
     but no forecast is scored on it; a shorter hole is idle days a source left out."""
-    from forecast.usage import GAP_DAYS
+    from forecast.coverage import GAP_DAYS
 
     streams: dict[str, set] = {}
     for name, part in series.items():

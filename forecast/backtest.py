@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.aggregate import parse_levels
+from forecast.coverage import last_complete_day
 from forecast.engine import run_engine
 from forecast.errors import CostcastError
 from forecast.ledger import Ledger
@@ -36,7 +37,6 @@ from forecast.models import AUTO, resolve_forecasters
 from forecast.pricing.book import PriceBook
 from forecast.runs import RunSettings, driver_series, engine_params
 from forecast.series import SERIES_KEYS, priced_drivers, tier_mix
-from forecast.usage import last_complete_day
 
 RESULT_KEYS = ("model", "level", "horizon", "windows", "wape", "bias", "mase", "coverage_80",
                "pinball", "series_skipped")  # fmt: skip

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from forecast.coverage import with_coverage
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.outcomes import outcome_kpis_sql
@@ -38,7 +39,6 @@ from forecast.usage import (
     key_columns,
     parse_group_keys,
     priced_usage_sql,
-    with_coverage,
 )
 
 KPI_FREQS = ("day", "week", "month")

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.chunk import Outcome, SeriesInput
+from forecast.coverage import lagging_providers, last_complete_day, usage_gaps
 from forecast.engine import COSTLY_SHARE, EngineResult, budget_costly, plan_cutoffs, run_engine
 from forecast.errors import CostcastError, LedgerError
 from forecast.fiscal import FiscalCalendar, Horizon
@@ -41,7 +42,7 @@ from forecast.series import (
     tier_shares,
     token_matrix,
 )
-from forecast.usage import lagging_providers, last_complete_day, usage_gaps, usage_provenance
+from forecast.usage import usage_provenance
 
 ACTUALS_DAYS = 400
 STALE_AFTER_DAYS = 7

@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from forecast.coverage import with_coverage
 from forecast.errors import CostcastError, LedgerError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
@@ -81,26 +81,6 @@ def usage_hours(ledger: Ledger) -> tuple[dt.datetime, dt.datetime]:
     if first is None or last is None:
         raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
     return first, last
-
-
-def usage_span(ledger: Ledger) -> tuple[dt.datetime, dt.datetime]:
-    """(first bucket start, end of the last bucket) of the ledger's usage, the end exclusive
-    (a day bucket lasts a day, any other an hour); an error when there is none."""
-    first, end = ledger.remember(("usage_span",), lambda: ledger.con.execute(
-        """SELECT min(ts),
-                  max(ts + CASE bucket WHEN '1d' THEN INTERVAL 1 DAY ELSE INTERVAL 1 HOUR END)
-           FROM usage"""
-    ).fetchall()[0] if ledger.has_table("usage") else (None, None))  # fmt: skip
-    if first is None or end is None:
-        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
-    return first, end
-
-
-def last_complete_day(ledger: Ledger) -> dt.date:
-    """The last UTC day the ledger covers in full: the day before the one its data ends in
-    (data ending at midnight ends the day before)."""
-    last: dt.date = usage_span(ledger)[1].date() - dt.timedelta(days=1)
-    return last
 
 
 COST_SQL = """(
@@ -291,41 +271,6 @@ def usage_summary(
     return frame if freq == "hour" else with_coverage(frame, ledger, freq, calendar, start, end)
 
 
-def with_coverage(frame: pd.DataFrame, ledger: Ledger, freq: str, calendar: FiscalCalendar,
-                  start: dt.date | None, end: dt.date | None, column: str = "timestamp",
-                  ) -> pd.DataFrame:  # fmt: skip
-    """``days``: the days of each row's period that hold usage the sums could cover (from
-    the ledger's first bucket to the end of its last, within ``start`` and ``end``), and
-    ``partial`` where that is not the whole period: the month the data end in is a month to
-    date, not a month of low spend. ``column`` holds each period's first day."""
-    if frame.empty:
-        return frame.assign(days=pd.Series(dtype="int64"), partial=pd.Series(dtype=bool))
-    first, stop = usage_span(ledger)
-    if start is not None:
-        first = max(first, dt.datetime.combine(start, dt.time()))
-    if end is not None:
-        stop = min(stop, dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
-    codes, periods = pd.factorize(pd.to_datetime(frame[column]))
-    found = [span_coverage(t.to_pydatetime(), freq, calendar, first, stop) for t in periods]
-    days = np.array([d for d, _ in found], dtype="int64")
-    partial = np.array([p for _, p in found], dtype=bool)
-    frame["days"], frame["partial"] = days[codes], partial[codes]  # the caller's own frame
-    return frame
-
-
-def span_coverage(start: dt.datetime, freq: str, calendar: FiscalCalendar,
-                    first: dt.datetime, stop: dt.datetime) -> tuple[int, bool]:  # fmt: skip
-    """(days, partial) of the period beginning at ``start`` against usage known from
-    ``first`` to ``stop`` (exclusive): the calendar days with any of it, and whether it
-    misses any part of the period."""
-    end = dt.datetime.combine(calendar.period_end(start.date(), freq), dt.time())
-    lo, hi = max(start, first), min(end, stop)
-    if hi <= lo:
-        return 0, True
-    days = ((hi - dt.timedelta(microseconds=1)).date() - lo.date()).days + 1
-    return days, (lo, hi) != (start, end)
-
-
 def _fiscal(
     months: pd.DataFrame, keys: list[str], freq: str, calendar: FiscalCalendar
 ) -> pd.DataFrame:
@@ -365,47 +310,3 @@ def usage_provenance(
         "last_day": None if last is None else str(last),
         "content_hash": f"{int(digest or 0):016x}",
     }
-
-
-GAP_DAYS = 7  # a week with nothing from any source: usage not exported, more likely than none
-
-
-def usage_gaps(ledger: Ledger, end: dt.date, min_days: int = GAP_DAYS) -> list[dict[str, Any]]:
-    """Spans of ``min_days`` days or more, between the ledger's first day of usage and
-    ``end``, on which no source reported any usage at all: ``first``, ``last`` and ``days``.
-    Every series counts them as days of zero spend, which is right for an idle week and
-    wrong for an export that failed; nothing in the data tells the two apart, so whoever
-    reads a forecast is told."""
-    rows = ledger.con.execute(
-        """WITH days AS (SELECT DISTINCT CAST(ts AS DATE) AS day FROM usage
-                         WHERE CAST(ts AS DATE) <= ?),
-                spans AS (SELECT lag(day) OVER (ORDER BY day) AS before, day AS after FROM days)
-           SELECT before + 1, after - 1, date_diff('day', before, after) - 1 FROM spans
-           WHERE date_diff('day', before, after) - 1 >= ? ORDER BY 1""",
-        [end, min_days],
-    ).fetchall() if ledger.has_table("usage") else []  # fmt: skip
-    return [{"first": str(a), "last": str(b), "days": int(n)} for a, b, n in rows]
-
-
-BEHIND_DAYS = 3  # a provider silent this long before the as-of date, after using it daily
-
-
-def lagging_providers(ledger: Ledger, end: dt.date, min_days: int = BEHIND_DAYS
-                      ) -> list[dict[str, Any]]:  # fmt: skip
-    """Providers whose usage stops ``min_days`` days or more before ``end`` although they
-    had usage on at least half the 28 days before their last: ``provider``, ``last_day``
-    and ``days`` (from then to ``end``). One source's export running behind the others
-    looks the same as that provider's spend stopping, and its series would be forecast
-    from those days as zero; the likelier of the two is said."""
-    rows = ledger.con.execute(
-        """WITH days AS (SELECT DISTINCT provider, CAST(ts AS DATE) AS day FROM usage
-                         WHERE CAST(ts AS DATE) <= ?),
-                last AS (SELECT provider, max(day) AS last_day FROM days GROUP BY provider)
-           SELECT l.provider, l.last_day, date_diff('day', l.last_day, ?::DATE)
-           FROM last l JOIN days d ON d.provider = l.provider
-                AND d.day > l.last_day - INTERVAL 28 DAY
-           WHERE date_diff('day', l.last_day, ?::DATE) >= ?
-           GROUP BY ALL HAVING count(*) >= 14 ORDER BY 2, 1""",
-        [end, end, end, min_days],
-    ).fetchall() if ledger.has_table("usage") else []  # fmt: skip
-    return [{"provider": p or "(none)", "last_day": str(d), "days": int(n)} for p, d, n in rows]

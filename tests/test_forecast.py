@@ -461,7 +461,7 @@ def test_a_span_with_no_usage_at_all_is_said_not_forecast_silently(ledger, tmp_p
     gone = {f"2026-04-{d:02d}" for d in range(1, 11)} | {f"2026-05-{d:02d}" for d in range(1, 7)}
     path.write_text("\n".join(x for x in lines if x[:10] not in gone) + "\n")
     ingest_files(ledger, [path])
-    from forecast.usage import usage_gaps
+    from forecast.coverage import usage_gaps
 
     assert usage_gaps(ledger, AS_OF) == [{"first": "2026-04-01", "last": "2026-04-10", "days": 10}]
     assert usage_gaps(ledger, dt.date(2026, 4, 5)) == []  # no usage after it yet: no gap
@@ -475,26 +475,37 @@ def test_a_span_with_no_usage_at_all_is_said_not_forecast_silently(ledger, tmp_p
 
 def test_a_provider_whose_usage_stops_before_the_others_is_said(ledger, tmp_path, cli,
                                                                  monkeypatch):  # fmt: skip
-    """OpenAI every day to 2026-06-15; Anthropic every day but its last ten (an export that
-    runs behind); Google on three days only, the last a month before: not a daily source."""
+    """To Monday 2026-06-15: OpenAI every day; Anthropic every day but its last ten (an
+    export that runs behind); Mistral on working days only, to Friday 06-12; Google on three
+    days, the last a month before (it stopped)."""
     days = pd.date_range(AS_OF - dt.timedelta(days=59), AS_OF)
-    rows = [f"{d:%Y-%m-%d}T00:00:00Z,1d,ops,a,gpt-4o,openai,10,1000,100" for d in days]
-    rows += [f"{d:%Y-%m-%d}T00:00:00Z,1d,ops,b,claude-sonnet-4,anthropic,10,1000,100"
-             for d in days[:-10]]  # fmt: skip
-    rows += [f"{d:%Y-%m-%d}T00:00:00Z,1d,ops,c,gemini-2.0-flash,google,10,1000,100"
-             for d in days[[0, 10, 29]]]  # fmt: skip
+
+    def rows(model, provider, on):
+        return [f"{d:%Y-%m-%d}T00:00:00Z,1d,ops,{provider},{model},{provider},10,1000,100"
+                for d in on]  # fmt: skip
+
+    lines = (rows("gpt-4o", "openai", days) + rows("claude-sonnet-4", "anthropic", days[:-10])
+             + rows("gemini-2.0-flash", "google", days[[0, 10, 29]])
+             + rows("mistral-large", "mistral", days[(days.dayofweek < 5) & (days < "2026-06-13")]))  # fmt: skip
     (tmp_path / "u.csv").write_text(
         "timestamp,bucket,team,feature,model,provider,requests,input_tokens,output_tokens\n"
-        + "\n".join(rows) + "\n"
+        + "\n".join(lines) + "\n"
     )  # fmt: skip
     ingest_files(ledger, [tmp_path / "u.csv"])
-    from forecast.usage import lagging_providers
+    from forecast.coverage import lagging_providers
 
-    # Anthropic's last day 2026-06-05: 10 days before, with usage on all 28 days up to it
+    # Anthropic's last day 2026-06-05, 10 days before; every one of them a day it had usage
+    # on in the four weeks before. Mistral's Monday 06-15 is one it always had: one day
+    # behind. Google's last day is 30 days before: stopped, not behind
     assert lagging_providers(ledger, AS_OF) == [
-        {"provider": "anthropic", "last_day": "2026-06-05", "days": 10}]  # fmt: skip
-    assert lagging_providers(ledger, dt.date(2026, 6, 7)) == []  # two days: a day's lag
+        {"provider": "anthropic", "last_day": "2026-06-05", "days": 10},
+        {"provider": "mistral", "last_day": "2026-06-12", "days": 3}]  # fmt: skip
+    # as of Sunday 06-14, Mistral's weekend is no lag; Anthropic's one day is
+    assert lagging_providers(ledger, dt.date(2026, 6, 14)) == [
+        {"provider": "anthropic", "last_day": "2026-06-05", "days": 9}]  # fmt: skip
+    assert lagging_providers(ledger, dt.date(2026, 6, 6)) == [
+        {"provider": "anthropic", "last_day": "2026-06-05", "days": 1}]  # fmt: skip
     _, err = quick_forecast(ledger, tmp_path, cli, monkeypatch)
     said = " ".join(err.split())
     assert "behind anthropic's usage ends on 2026-06-05, 10 days before the as-of date" in said
-    assert "google" not in said
+    assert "behind mistral's usage ends on 2026-06-12, 3 days" in said and "google" not in said

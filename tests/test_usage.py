@@ -253,8 +253,8 @@ def test_prices_registered_inside_a_transaction_that_rolls_back_are_registered_a
 def test_a_periods_coverage_counted_hour_by_hour(freq, fiscal_start, first, hours, offset):
     """``span_coverage`` against a second count: every hour of the period, whether the
     usage known from ``first`` (on the hour) for ``hours`` hours holds it."""
+    from forecast.coverage import span_coverage
     from forecast.fiscal import FiscalCalendar
-    from forecast.usage import span_coverage
 
     calendar = FiscalCalendar(fiscal_start)
     first = first.replace(minute=0, second=0, microsecond=0)

@@ -25,10 +25,10 @@ from forecast.cli.common import (
     parse_date,
     workspace,
 )
+from forecast.coverage import lagging_providers, last_complete_day, usage_gaps
 from forecast.models import FORECASTERS
 from forecast.runs import MAX_PATHS, MIN_PATHS, RunSettings
 from forecast.runstore import ForecastRun
-from forecast.usage import lagging_providers, last_complete_day, usage_gaps
 from forecast.workspace import Workspace
 
 app = typer.Typer()
@@ -167,9 +167,9 @@ def _say_gaps(gaps: list[dict[str, Any]], behind: list[dict[str, Any]]) -> None:
     for late in behind:
         err.print(
             f"[yellow]behind[/yellow] {late['provider']}'s usage ends on {late['last_day']}, "
-            f"{late['days']} days before the as-of date, after most days of the weeks before: "
-            "its series count those days as zero spend; if its export is behind the others', "
-            "ingest the rest and forecast again"
+            f"{late['days']} days before the as-of date, and it usually has usage on those "
+            "weekdays: its series count them as zero spend; if its export is behind the "
+            "others', ingest the rest and forecast again (or forecast --as-of its last day)"
         )
 
 

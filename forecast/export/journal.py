@@ -31,13 +31,13 @@ import pandas as pd
 
 from forecast.aggregate import TOTAL, summarize
 from forecast.config import Config
+from forecast.coverage import span_coverage, usage_span
 from forecast.errors import ConfigError, CostcastError
 from forecast.export.actuals import actual_cost
 from forecast.export.csvsafe import csv_text
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.usage import span_coverage, usage_span
 
 BASES = ("forecast", "actuals", "scenario")
 MEASURES = ("mean", "p50", "p90")
