@@ -37,7 +37,8 @@ def kpis(
     offset: int = Offset,
 ) -> Page:
     """Spend KPIs per group and period: cost_per_success, failed_share, failed_cost_usd,
-    tokens_per_request per kind, token_inflation (formulas as in costcast kpis --help)."""
+    tokens_per_request per kind, token_inflation (formulas as in costcast kpis --help); each
+    period with the days the usage covers and ``partial`` where not all."""
     return _traced(request, state, workspace,
                    lambda: workspace.kpis(by=by, freq=freq, start=start, end=end),
                    (start, end), limit, offset)  # fmt: skip

@@ -92,7 +92,8 @@ def usage(
     limit: int = Limit,
     offset: int = Offset,
 ) -> Page:
-    """Requests, failures, tokens and cost (priced, and as reported) per period and group."""
+    """Requests, failures, tokens and cost (priced, and as reported) per period and group;
+    periods of a day or longer with the days the sums cover and ``partial`` where not all."""
     return state.cached(
         request,
         lambda: page(

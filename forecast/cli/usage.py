@@ -125,7 +125,9 @@ def usage(
     """Requests, failures, tokens and cost (from the price book, and as reported) per period.
 
     A group with usage the book cannot price shows its cost as unknown (empty, never zero)
-    and counts those requests in unpriced_requests; --strict makes it an error."""
+    and counts those requests in unpriced_requests; --strict makes it an error. Periods of
+    a day or longer say the days their sums cover (days) and partial where that is not the
+    whole period: the month the data end in is a month to date."""
     first, last = parse_date(start, "from"), parse_date(end, "to")
     with workspace(config, read_only=True) as ws:
         frame = ws.usage(by=by, freq=freq, start=first, end=last, strict=strict)
@@ -208,7 +210,8 @@ def kpis(
     successful_outcomes / outcome_attempts; cost_per_successful_outcome = cost of the usage
     the outcomes cover / successful_outcomes. Unknown (empty) where a source counts no
     requests, the book has no price, no outcomes exist or no success shows at 6 decimals.
-    The ledger rows read (count, days, content hash) go to stderr."""
+    Each period says the days the usage covers (days) and partial where not all. The ledger
+    rows read (count, days, content hash) go to stderr."""
     first, last = parse_date(start, "from"), parse_date(end, "to")
     check_chart(plot, "plot")
     with workspace(config, read_only=True) as ws:
