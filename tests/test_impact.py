@@ -175,6 +175,24 @@ def test_too_few_weekday_pairs_give_no_interval_and_say_so(ledger, tmp_path):
     )  # 0.0005 * 100 a day * 30.4375 = 1.52
 
 
+def test_pairs_whose_days_after_were_idle_give_no_interval(ledger, tmp_path):
+    """The ledger begins on March 6 (ops/search every day to March 15); ops/triage on March
+    6-8 (v1) and 9-12 (v2), idle after. Days 4-6 after the deployment pair with days 3-1
+    before it; 0-3 have no pair inside the ledger. Every paired day after was idle: no
+    resample has a cost per request after (each was NaN, and their quantile a numpy
+    warning), so there is no interval."""
+    rows = [f"2026-03-{d:02d}T00:00:00Z,1d,ops,search,gpt-4o,,10,1000,0" for d in range(6, 16)]
+    rows += [f"2026-03-{d:02d}T00:00:00Z,1d,ops,triage,gpt-4o,triage@{'v1' if d < 9 else 'v2'},"
+             f"100,{100 * (1000 if d < 9 else 1200)},{100 * 100}" for d in range(6, 13)]  # fmt: skip
+    (tmp_path / "u.csv").write_text(HEADER + "\n".join(rows) + "\n")
+    ingest_files(ledger, [tmp_path / "u.csv"])
+    found = deployment_impact(ledger, load_price_book(), "triage@v2")
+    assert found["change"] == pytest.approx(0.0040 / 0.0035 - 1)  # as by hand above
+    assert np.isnan(found["change_low"]) and np.isnan(found["change_high"])
+    # 400 calls over the 7 days after (the ledger holds them all): 0.0005 * 400 / 7 * 30.4375
+    assert found["monthly_usd"] == pytest.approx(0.0005 * 400 / 7 * 30.4375)
+
+
 def test_a_ranking_where_nothing_can_be_measured_says_why_for_each(ledger, tmp_path):
     """A model the book cannot price has no cost per request: the ranking lists its
     deployment with the reason and an unknown monthly change (it failed on sorting by a
