@@ -471,6 +471,13 @@ def test_a_span_with_no_usage_at_all_is_said_not_forecast_silently(ledger, tmp_p
     assert "2026-05-01" not in said
     code, _, err = cli("runs", "show", "latest")
     assert code == 0 and "from 2026-04-01 to 2026-04-10" in " ".join(err.split())
+    code, _, err = cli("backtest", "--horizon", "7", "--windows", "2", "--forecasters",
+                       "seasonal_naive", "--paths", "20", "--jobs", "1")  # fmt: skip
+    assert code == 0 and "from 2026-04-01 to 2026-04-10 (10 days)" in " ".join(err.split())
+    # as of a day inside the gap, nothing after it is known yet: no gap to say
+    code, _, err = cli("backtest", "--horizon", "7", "--windows", "2", "--forecasters",
+                       "seasonal_naive", "--paths", "20", "--jobs", "1", "--as-of", "2026-04-05")  # fmt: skip
+    assert code == 0 and "gap" not in err
 
 
 def test_a_provider_whose_usage_stops_before_the_others_is_said(ledger, tmp_path, cli,
