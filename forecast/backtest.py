@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.aggregate import parse_levels
-from forecast.coverage import last_complete_day
+from forecast.coverage import default_as_of
 from forecast.engine import run_engine
 from forecast.errors import CostcastError
 from forecast.ledger import Ledger
@@ -70,7 +70,7 @@ def cross_validation(
     step = step or horizon
     if horizon < 1 or windows < 1 or step < 1:
         raise CostcastError("horizon, windows and step must be at least 1", param="windows")
-    as_of = as_of or last_complete_day(ledger)
+    as_of = as_of or default_as_of(ledger)[0]
     # as a forecast does: models the book cannot price are left out
     drivers, _ = priced_drivers(ledger, book, as_of)
     first_day = drivers["ds"].min().date()

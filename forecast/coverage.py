@@ -98,8 +98,8 @@ BEHIND_WEEKS = 4  # a provider's usual weekdays: those it had usage on in 3 of t
 def lagging_providers(ledger: Ledger, end: dt.date) -> list[dict[str, Any]]:
     """Providers with no usage from the day after their last to ``end`` although they
     usually have some on one of those days (on its weekday in at least 3 of the 4 weeks
-    before), for up to 4 weeks: ``provider``, ``last_day`` and ``days`` (from then to
-    ``end``). One source's export running behind the others, by a day or a week, looks the
+    before), for up to 4 weeks: ``provider``, ``last_day``, ``days`` (from then to
+    ``end``), the first such usual day (``missing_from``) and how many (``usual_days_missing``). One source's export running behind the others, by a day or a week, looks the
     same as that provider's spend stopping, and its series would be forecast from those days
     as zero; a working-day provider's weekend is no lag, and a provider silent for longer has
     stopped."""
@@ -123,5 +123,25 @@ def lagging_providers(ledger: Ledger, end: dt.date) -> list[dict[str, Any]]:
                  if sum(d - dt.timedelta(weeks=w) in days for w in range(1, BEHIND_WEEKS + 1))
                  >= BEHIND_WEEKS - 1]  # fmt: skip
         if usual:
-            out.append({"provider": provider or "(none)", "last_day": str(last), "days": lag})
+            out.append({"provider": provider or "(none)", "last_day": str(last), "days": lag,
+                        "missing_from": str(usual[0]), "usual_days_missing": len(usual)})  # fmt: skip
     return out
+
+
+HOLD_DAYS = 2  # a provider missing this few of its usual days holds a run's default as-of back
+
+
+def default_as_of(ledger: Ledger) -> tuple[dt.date, list[dict[str, Any]]]:
+    """The as-of date a run takes when none is given: the ledger's last complete day, or,
+    where providers miss up to ``HOLD_DAYS`` days they usually have usage on
+    (``lagging_providers``), the day before the first of those; and those providers. An
+    export a day late would otherwise enter the run as a day of zero spend, and a forecast
+    that repeats recent weeks repeats it; a provider further behind may have stopped, and is
+    only said."""
+    complete = last_complete_day(ledger)
+    late = [p for p in lagging_providers(ledger, complete)
+            if p["usual_days_missing"] <= HOLD_DAYS]  # fmt: skip
+    if not late:
+        return complete, []
+    first = min(dt.date.fromisoformat(p["missing_from"]) for p in late)
+    return first - dt.timedelta(days=1), late

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.chunk import Outcome, SeriesInput
-from forecast.coverage import lagging_providers, last_complete_day, usage_gaps
+from forecast.coverage import default_as_of, lagging_providers, last_complete_day, usage_gaps
 from forecast.engine import COSTLY_SHARE, EngineResult, budget_costly, plan_cutoffs, run_engine
 from forecast.errors import CostcastError, LedgerError
 from forecast.fiscal import FiscalCalendar, Horizon
@@ -88,7 +88,7 @@ def plan_dates(ledger: Ledger, horizon: Horizon, as_of: dt.date | None) -> tuple
         raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
     complete = last_complete_day(ledger)
     if as_of is None:
-        as_of = complete
+        as_of = default_as_of(ledger)[0]
     elif as_of > complete:
         raise CostcastError(
             f"as-of date {as_of} is after the ledger's last complete day {complete}", param="as_of"
@@ -125,6 +125,7 @@ def create_forecast(
     ``calendar`` is the fiscal calendar its month, quarter and year totals are kept in.
     """
     settings = settings or RunSettings()
+    held = default_as_of(ledger)[1] if as_of is None else []  # providers a day or two late
     as_of, end = plan_dates(ledger, horizon, as_of)
     candidates = resolve_forecasters(settings.forecasters)
     h = (end - as_of).days
@@ -151,7 +152,8 @@ def create_forecast(
         horizon_end=end,
         n_paths=settings.n_paths,
         seed=settings.seed,
-        meta=_meta(ledger, as_of, settings, result, config_snapshot) | {"unpriced": missing},
+        meta=_meta(ledger, as_of, settings, result, config_snapshot)
+        | {"unpriced": missing, "held_back": held},
     )
     actuals = _actuals(run, series, drivers)
     save_run(ledger, run, series, result, actuals, days, calendar or FiscalCalendar())

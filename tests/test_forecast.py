@@ -502,17 +502,26 @@ def test_a_provider_whose_usage_stops_before_the_others_is_said(ledger, tmp_path
     from forecast.coverage import lagging_providers
 
     # Anthropic's last day 2026-06-05, 10 days before; every one of them a day it had usage
-    # on in the four weeks before. Mistral's Monday 06-15 is one it always had: one day
-    # behind. Google's last day is 30 days before: stopped, not behind
-    assert lagging_providers(ledger, AS_OF) == [
-        {"provider": "anthropic", "last_day": "2026-06-05", "days": 10},
-        {"provider": "mistral", "last_day": "2026-06-12", "days": 3}]  # fmt: skip
+    # on in the four weeks before. Mistral misses Monday 06-15, a day it always had: one day
+    # (its weekend is none). Google's last day is 30 days before: stopped, not behind
+    assert [(p["provider"], p["last_day"], p["days"], p["missing_from"], p["usual_days_missing"])
+            for p in lagging_providers(ledger, AS_OF)] == [
+        ("anthropic", "2026-06-05", 10, "2026-06-06", 10),
+        ("mistral", "2026-06-12", 3, "2026-06-15", 1)]  # fmt: skip
     # as of Sunday 06-14, Mistral's weekend is no lag; Anthropic's one day is
-    assert lagging_providers(ledger, dt.date(2026, 6, 14)) == [
-        {"provider": "anthropic", "last_day": "2026-06-05", "days": 9}]  # fmt: skip
-    assert lagging_providers(ledger, dt.date(2026, 6, 6)) == [
-        {"provider": "anthropic", "last_day": "2026-06-05", "days": 1}]  # fmt: skip
+    assert [p["provider"] for p in lagging_providers(ledger, dt.date(2026, 6, 14))] == ["anthropic"]
+    # a run's own as-of date: Mistral, one usual day late, holds it back to the day before
+    # that day; Anthropic, ten days late, may have stopped, and is only said
+    from forecast.coverage import default_as_of
+
+    as_of, held = default_as_of(ledger)
+    assert as_of == dt.date(2026, 6, 14) and [p["provider"] for p in held] == ["mistral"]
     _, err = quick_forecast(ledger, tmp_path, cli, monkeypatch)
     said = " ".join(err.split())
-    assert "behind anthropic's usage ends on 2026-06-05, 10 days before the as-of date" in said
-    assert "behind mistral's usage ends on 2026-06-12, 3 days" in said and "google" not in said
+    assert "as of 2026-06-14" in said
+    assert (
+        "held back as of 2026-06-14: mistral's usage ends on 2026-06-12 and misses 2026-06-15"
+        in said
+    )
+    assert "behind anthropic's usage ends on 2026-06-05, 9 days before the as-of date" in said
+    assert "behind mistral" not in said and "google" not in said

@@ -25,7 +25,7 @@ from forecast.cli.common import (
     parse_date,
     workspace,
 )
-from forecast.coverage import lagging_providers, last_complete_day, usage_gaps
+from forecast.coverage import default_as_of, lagging_providers, usage_gaps
 from forecast.models import FORECASTERS
 from forecast.runs import MAX_PATHS, MIN_PATHS, RunSettings
 from forecast.runstore import ForecastRun
@@ -142,6 +142,12 @@ def _report_run(ws: Workspace, run: ForecastRun) -> None:
         )
     else:
         err.print("backtest: not enough history to score")
+    for late in run.meta.get("held_back") or []:
+        err.print(
+            f"[yellow]held back[/yellow] as of {run.as_of}: {late['provider']}'s usage ends on "
+            f"{late['last_day']} and misses {late['missing_from']}, a day it usually has "
+            "usage on; the others' later days are left to a run once it is in (or give --as-of)"
+        )
     kept = run.meta["provenance"]  # runs saved before these were kept have neither
     _say_gaps(kept.get("gaps") or [], kept.get("behind") or [])
     for label in run.meta.get("unpriced") or []:
@@ -212,7 +218,7 @@ def backtest_command(
             progress.update(task, description=f"window from {cutoff}", advance=1)
 
         cutoff = parse_date(as_of, "as_of")
-        until = cutoff or last_complete_day(ws.ledger)
+        until = cutoff or default_as_of(ws.ledger)[0]
         _say_gaps(usage_gaps(ws.ledger, until), lagging_providers(ws.ledger, until))
         try:
             frame = ws.backtest(
