@@ -108,7 +108,8 @@ def forecast_detail(ledger: Ledger, run_id: str) -> dict[str, Any]:
         "seed": run.seed,
         **{
             k: run.meta.get(k)
-            for k in ("settings", "provenance", "backtest", "calibration", "skipped")
+            for k in ("settings", "provenance", "backtest", "calibration", "skipped", "unpriced",
+                      "held_back")  # fmt: skip
         },
         "series": json.loads(series.to_json(orient="records")),
     }

@@ -116,6 +116,8 @@ def test_forecast_job_runs_in_the_background_and_can_be_polled(client):
         time.sleep(0.25)
     assert detail["status"] == "done", detail
     assert detail["provenance"]["rows"] > 0 and len(detail["provenance"]["content_hash"]) == 16
+    # what the run left out or was held back by, as the command line says it
+    assert (detail["unpriced"], detail["held_back"], detail["provenance"]["gaps"]) == ([], [], [])
     assert {s["forecaster"] for s in detail["series"]} == {"seasonal_naive"}
     done = client.get("/v1/forecasts", params={"status": "done"}).json()
     assert run_id in {row["run_id"] for row in done["data"]}
