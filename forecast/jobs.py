@@ -77,6 +77,11 @@ def list_forecasts(ledger: Ledger, status: str | None = None) -> pd.DataFrame:
     return frame.sort_values(["created_at", "run_id"], ascending=False).reset_index(drop=True)
 
 
+# what a run says about itself, beside its dates and series
+RUN_DETAIL = ("settings", "provenance", "backtest", "calibration", "skipped", "unpriced",
+              "held_back")  # fmt: skip
+
+
 def forecast_detail(ledger: Ledger, run_id: str) -> dict[str, Any]:
     """A saved run with provenance, backtest and series; or a job's status and error."""
     jobs = ledger.con.execute(
@@ -106,10 +111,6 @@ def forecast_detail(ledger: Ledger, run_id: str) -> dict[str, Any]:
         "horizon_end": run.horizon_end.isoformat(),
         "n_paths": run.n_paths,
         "seed": run.seed,
-        **{
-            k: run.meta.get(k)
-            for k in ("settings", "provenance", "backtest", "calibration", "skipped", "unpriced",
-                      "held_back")  # fmt: skip
-        },
+        **{k: run.meta.get(k) for k in RUN_DETAIL},
         "series": json.loads(series.to_json(orient="records")),
     }
