@@ -60,7 +60,7 @@ def with_coverage(frame: pd.DataFrame, ledger: Ledger, freq: str, calendar: Fisc
 
 
 def span_coverage(start: dt.datetime, freq: str, calendar: FiscalCalendar,
-                    first: dt.datetime, stop: dt.datetime) -> tuple[int, bool]:  # fmt: skip
+                  first: dt.datetime, stop: dt.datetime) -> tuple[int, bool]:  # fmt: skip
     """(days, partial) of the period beginning at ``start`` against usage known from
     ``first`` to ``stop`` (exclusive): the calendar days with any of it, and whether it
     misses any part of the period."""
