@@ -4,6 +4,8 @@ Per budget of ``costcast.yaml`` whose period holds the day asked about (``as_of`
 the ledger's last day), for its scope (team, feature, model, or the whole organisation):
 
 - ``spent_usd``: cost from the period's first day to ``as_of``; ``used_share`` = spent / amount;
+  where the ledger's usage begins later than the period, ``days_unknown`` days of it are not
+  in the ledger: the spend counts from its first day (a lower bound), and so do the rates;
 - ``burn_rate_usd_per_day`` and ``burn_rate_sd``: mean and standard deviation of the daily
   cost over the last ``window`` days (7; fewer early in a period);
 - ``projected_total_usd`` and ``exhaustion_date`` (the first day the spend reaches the
@@ -42,6 +44,7 @@ WINDOW = 7
 SCOPE = ("team", "feature", "model")
 COLUMNS = [
     "period", *SCOPE, "amount", "spent_usd", "used_share", "days_elapsed", "days_in_period",
+    "days_unknown",
     "burn_rate_usd_per_day", "burn_rate_sd", "projected_total_usd", "p_exceed",
     "exhaustion_date", "basis",
 ]  # fmt: skip
@@ -72,7 +75,7 @@ def budget_burn(
         first, after = calendar.parse_period(budget.period)
         if not first <= as_of < after:
             continue
-        daily = daily_cost(ledger, book, budget, first, as_of)
+        daily = daily_cost(ledger, book, budget, known_from(ledger, first), as_of)
         rows.append(_row(budget, daily, first, after, as_of, run, ledger, window))
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -81,6 +84,12 @@ def _latest_run(ledger: Ledger) -> ForecastRun | None:
     if not ledger.has_table("forecast_runs") or not count_runs(ledger):
         return None
     return load_run(ledger, "latest")
+
+
+def known_from(ledger: Ledger, first: dt.date) -> dt.date:
+    """``first``, or the ledger's first day of usage where that is later: the days before it
+    are unknown, not spent-nothing (as zeros they made a young ledger's burn rate low)."""
+    return max(first, usage_hours(ledger)[0].date())
 
 
 def daily_cost(
@@ -140,7 +149,9 @@ def _row(
         "period": budget.period, **{k: getattr(budget, k) for k in SCOPE},
         "amount": budget.amount, "spent_usd": round(spent, 6),
         "used_share": round(spent / budget.amount, 6), "days_elapsed": len(daily),
-        "days_in_period": (after - first).days, "burn_rate_usd_per_day": round(burn, 6),
+        "days_in_period": (after - first).days,
+        "days_unknown": (daily.index[0] - first).days if len(daily) else (as_of - first).days + 1,
+        "burn_rate_usd_per_day": round(burn, 6),
         "burn_rate_sd": round(sd, 6), "projected_total_usd": None, "p_exceed": None,
         "exhaustion_date": None, "basis": None,
     }  # fmt: skip

@@ -38,7 +38,7 @@ def test_burn_from_the_recent_rate_by_hand(constant):
     assert search["used_share"] == pytest.approx(0.525)
     assert search["burn_rate_usd_per_day"] == pytest.approx(DAILY_COST)
     assert search["burn_rate_sd"] == pytest.approx(0, abs=1e-9)
-    assert (search["days_elapsed"], search["days_in_period"]) == (15, 30)
+    assert (search["days_elapsed"], search["days_in_period"], search["days_unknown"]) == (15, 30, 0)
     assert search["projected_total_usd"] == pytest.approx(30 * DAILY_COST)
     assert search["exhaustion_date"] == dt.date(2026, 6, 29)
     assert search["basis"] == "burn rate of the last 7 days"
@@ -212,3 +212,17 @@ def test_unpriced_usage_makes_a_budget_unknown_and_says_so(constant, tmp_path):
                                   dt.datetime(2026, 6, 1), dt.datetime(2026, 6, 15, 23),
                                   budgets=[other], calendar=FiscalCalendar())
                 if a.rule == "budget_unpriced"]  # fmt: skip
+
+
+def test_a_period_begun_before_the_ledger_counts_from_its_first_day(ledger, tmp_path):
+    """Usage from June 12 (four days, to 06-15) against a June budget: June 1-11 are not in
+    the ledger. Spend counts from the 12th and says the 11 days it cannot see; the burn rate
+    is the four days' own, not a week with three days of zeros (4 x 1.05 / 7 = 0.60 a day)."""
+    ingest_files(ledger, [daily_csv(tmp_path / "u.csv", KEYS, days=4)])
+    row = budget_burn(ledger, load_price_book(), [Budget(period="2026-06", amount=100)],
+                      FiscalCalendar()).iloc[0]  # fmt: skip
+    assert row["spent_usd"] == pytest.approx(4 * 3 * DAILY_COST)
+    assert (row["days_elapsed"], row["days_unknown"]) == (4, 11)
+    assert row["burn_rate_usd_per_day"] == pytest.approx(3 * DAILY_COST)  # 1.05
+    # 4.20 spent + 15 days left at 1.05 = 19.95: from the ledger's days, a lower bound
+    assert row["projected_total_usd"] == pytest.approx(4.2 + 15 * 1.05)

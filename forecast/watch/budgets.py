@@ -32,6 +32,7 @@ from forecast.burn import (
     daily_cost,
     exhaustion_day,
     in_scope,
+    known_from,
     paths_exhaustion_day,
     unpriced_models,
 )
@@ -60,7 +61,9 @@ def budget_alerts(ledger: Ledger, book: PriceBook, budgets: Sequence[Budget],
         last_day = min(end.date(), after - dt.timedelta(days=1))
         if last_day < max(first, start.date()):
             continue
-        daily = daily_cost(ledger, book, budget, first, last_day)
+        if last_day < known_from(ledger, first):
+            continue  # the ledger holds none of the period yet
+        daily = daily_cost(ledger, book, budget, known_from(ledger, first), last_day)
         spent = daily.cumsum(skipna=False)  # unknown from the first unpriced day on
         burn = daily.rolling(WINDOW, min_periods=1).mean()
         left = np.array([(after - d).days - 1 for d in daily.index])
