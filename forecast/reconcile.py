@@ -26,6 +26,7 @@ import pandas as pd
 
 from forecast.attribution import AttributionRule
 from forecast.billed import billed_daily
+from forecast.coverage import usage_span
 from forecast.errors import CostcastError, LedgerError
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
@@ -47,8 +48,9 @@ def reconcile(
 ) -> pd.DataFrame:
     """One row per provider and day: priced, billed, billed minus priced, status and flag.
 
-    status is ``ok``, ``differs``, ``no usage`` (billed, but no usage that day) or
-    ``not billed`` (usage, but no bill that day inside the provider's billed range).
+    status is ``ok``, ``differs``, ``no usage`` (billed, but no usage that day),
+    ``not billed`` (usage, but no bill that day inside the provider's billed range) or
+    ``outside usage`` (billed on a day before or after the ledger's usage: not compared).
     """
     if tolerance_pct < 0 or tolerance_usd < 0:
         raise CostcastError("tolerances must not be negative", param="tolerance")
@@ -84,7 +86,19 @@ def reconcile(
     frame.loc[frame["flag"], "status"] = "differs"
     frame.loc[~has_usage, "status"] = "no usage"
     frame.loc[~has_billed, "status"] = "not billed"
+    _outside_usage(frame, ledger)
     return frame[COLUMNS].sort_values(["day", "provider"]).reset_index(drop=True)
+
+
+def _outside_usage(frame: pd.DataFrame, ledger: Ledger) -> None:
+    """Days billed before the ledger's first day of usage or after its last: their usage is
+    not in the ledger, not zero, so they are ``outside usage`` and never flagged (a month's
+    bill against a ledger begun mid-month flagged every day before it)."""
+    first, stop = usage_span(ledger)
+    last = (stop - dt.timedelta(microseconds=1)).date()
+    outside = (frame["day"] < first.date()) | (frame["day"] > last)
+    frame.loc[outside, "status"] = "outside usage"
+    frame.loc[outside, "flag"] = False
 
 
 def _compare(frame: pd.DataFrame, tolerance_pct: float, tolerance_usd: float) -> None:
@@ -162,6 +176,7 @@ def reconcile_projects(
     frame["status"] = "unmapped"
     frame.loc[known, "status"] = "ok"
     frame.loc[frame["flag"], "status"] = "differs"
+    _outside_usage(frame, ledger)
     columns = ["day", "provider", "project", "teams", "priced_usd", "billed_usd", "diff_usd",
                "diff_pct", "status", "flag"]  # fmt: skip
     return frame[columns].sort_values(["day", "provider", "project"]).reset_index(drop=True)

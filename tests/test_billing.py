@@ -149,10 +149,19 @@ def priced_ledger(ledger, tmp_path):
 
 def test_reconcile_flags_only_the_day_that_differs(priced_ledger, fixture_path, tmp_path):
     import_billed(priced_ledger, [fixture_path(BILLED + "openai_costs.json")])
-    late = tmp_path / "late.csv"  # billed on a day with no usage in the ledger
-    late.write_text("BilledCost,ChargePeriodStart,ProviderName\n2.00,2026-06-20T00:00:00Z,OpenAI\n")
+    late = tmp_path / "late.csv"  # billed after the ledger's last day; and Anthropic, unused
+    late.write_text("BilledCost,ChargePeriodStart,ProviderName\n2.00,2026-06-20T00:00:00Z,OpenAI\n"
+                    "3.00,2026-06-10T00:00:00Z,Anthropic\n")  # fmt: skip
     import_billed(priced_ledger, [late])
-    frame = reconcile(priced_ledger, load_price_book()).set_index("day")
+    both = reconcile(priced_ledger, load_price_book())
+    # Anthropic billed 3.00 on June 10, a day the ledger holds, with no usage of it: flagged
+    anthropic = both[both["provider"] == "anthropic"].iloc[0]
+    assert (anthropic["status"], anthropic["flag"], anthropic["diff_usd"]) == (
+        "no usage",
+        True,
+        3.0,
+    )
+    frame = both[both["provider"] == "openai"].set_index("day")
     assert list(frame.index) == [dt.date(2026, 6, d) for d in [*range(3, 16), 20]]
     assert frame.loc[dt.date(2026, 6, 3), "status"] == "ok"  # 1.05 billed, 1.05 priced
     assert frame.loc[dt.date(2026, 6, 4), "status"] == "ok"  # off by 0.01: under both tolerances
@@ -160,7 +169,8 @@ def test_reconcile_flags_only_the_day_that_differs(priced_ledger, fixture_path, 
     assert day5["status"] == "differs" and day5["diff_usd"] == pytest.approx(5.00 - 1.05)
     # June 6-15: usage but no bill inside the billed range; June 16-19: neither, so not listed
     assert set(frame.loc[dt.date(2026, 6, 6) : dt.date(2026, 6, 15), "status"]) == {"not billed"}
-    assert frame.loc[dt.date(2026, 6, 20), "status"] == "no usage"
+    # June 20 is after the ledger's last day (06-15): its usage is not in yet, not zero
+    assert frame.loc[dt.date(2026, 6, 20), ["status", "flag"]].tolist() == ["outside usage", False]
     tight = reconcile(priced_ledger, load_price_book(), tolerance_usd=0, end=dt.date(2026, 6, 5))
     assert list(tight["flag"]) == [False, False, True]  # 0.01 is still under 2% of 1.06
 
