@@ -32,13 +32,14 @@ import numpy as np
 import pandas as pd
 
 from forecast.config import Budget
+from forecast.coverage import usage_hours
 from forecast.errors import CostcastError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.periods import exceed_share
 from forecast.pricing.book import PriceBook
 from forecast.runstore import ForecastRun, count_runs, load_paths, load_run
-from forecast.usage import cost_sum, priced_usage_sql, usage_hours
+from forecast.usage import cost_sum, priced_usage_sql
 
 WINDOW = 7
 SCOPE = ("team", "feature", "model")

@@ -17,16 +17,30 @@ from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 
 
+def _bounds(ledger: Ledger) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
+    """(first bucket start, last bucket start, end of the last bucket) of the ledger's usage,
+    read once until the next commit; an error when there is none."""
+    first, last, end = ledger.remember(("usage_bounds",), lambda: ledger.con.execute(
+        """SELECT min(ts), max(ts),
+                  max(ts + CASE bucket WHEN '1d' THEN INTERVAL 1 DAY ELSE INTERVAL 1 HOUR END)
+           FROM usage"""
+    ).fetchall()[0] if ledger.has_table("usage") else (None, None, None))  # fmt: skip
+    if first is None or last is None or end is None:
+        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
+    return first, last, end
+
+
+def usage_hours(ledger: Ledger) -> tuple[dt.datetime, dt.datetime]:
+    """(first, last) bucket start of the ledger's usage; an error naming what to do when
+    there is none."""
+    first, last, _ = _bounds(ledger)
+    return first, last
+
+
 def usage_span(ledger: Ledger) -> tuple[dt.datetime, dt.datetime]:
     """(first bucket start, end of the last bucket) of the ledger's usage, the end exclusive
     (a day bucket lasts a day, any other an hour); an error when there is none."""
-    first, end = ledger.remember(("usage_span",), lambda: ledger.con.execute(
-        """SELECT min(ts),
-                  max(ts + CASE bucket WHEN '1d' THEN INTERVAL 1 DAY ELSE INTERVAL 1 HOUR END)
-           FROM usage"""
-    ).fetchall()[0] if ledger.has_table("usage") else (None, None))  # fmt: skip
-    if first is None or end is None:
-        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
+    first, _, end = _bounds(ledger)
     return first, end
 
 

@@ -23,13 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecast.coverage import usage_hours
 from forecast.deployments import DeploymentEntry, deployment_starts
 from forecast.errors import CostcastError, LedgerError, NotFoundError
 from forecast.fiscal import DAYS_PER_MONTH
 from forecast.kpis import KIND_COLUMNS as KINDS
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.usage import cost_sum, priced_usage_sql, usage_hours, usage_provenance
+from forecast.usage import cost_sum, priced_usage_sql, usage_provenance
 
 WINDOW_DAYS = 7
 MAX_WINDOW_DAYS = 90  # a quarter each side: longer, other changes blur the deployment's

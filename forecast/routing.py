@@ -25,11 +25,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from forecast.coverage import usage_hours
 from forecast.errors import CostcastError
 from forecast.fiscal import DAYS_PER_MONTH
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
-from forecast.usage import check_span, cost_sum, priced_usage_sql, usage_hours
+from forecast.usage import check_span, cost_sum, priced_usage_sql
 
 WINDOW_DAYS = 28
 SPREAD_COLUMNS = [

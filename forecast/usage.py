@@ -73,16 +73,6 @@ def check_span(ledger: Ledger, start: dt.date | None, end: dt.date | None) -> No
         raise CostcastError(f"the last day {end} is before the first {start}", param="to")
 
 
-def usage_hours(ledger: Ledger) -> tuple[dt.datetime, dt.datetime]:
-    """(first, last) bucket start of the ledger's usage; an error naming what to do when
-    there is none."""
-    first, last = (ledger.con.execute("SELECT min(ts), max(ts) FROM usage").fetchall()[0]
-                   if ledger.has_table("usage") else (None, None))  # fmt: skip
-    if first is None or last is None:
-        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
-    return first, last
-
-
 COST_SQL = """(
     (u.input_tokens - u.cached_input_tokens - u.cache_write_tokens) * p.input
     + u.cached_input_tokens * p.cached_input
@@ -237,13 +227,17 @@ def usage_summary(
     keys = parse_group_keys(by)
     calendar = calendar or FiscalCalendar()
     if freq in FISCAL_FREQS:
-        months = usage_summary(
-            ledger, book, by=by, freq="month", start=start, end=end, strict=strict
-        ).drop(columns=["days", "partial"])
-        return with_coverage(
-            _fiscal(months, keys, freq, calendar), ledger, freq, calendar, start, end
-        )
-    check_freq(freq, [*FREQS, *FISCAL_FREQS])  # the fiscal ones have been answered above
+        months = _sums(ledger, book, keys, "month", start, end, strict)
+        frame = _fiscal(months, keys, freq, calendar)
+    else:
+        check_freq(freq, [*FREQS, *FISCAL_FREQS])  # the fiscal ones have been answered above
+        frame = _sums(ledger, book, keys, freq, start, end, strict)
+    return frame if freq == "hour" else with_coverage(frame, ledger, freq, calendar, start, end)
+
+
+def _sums(ledger: Ledger, book: PriceBook, keys: list[str], freq: str, start: dt.date | None,
+          end: dt.date | None, strict: bool) -> pd.DataFrame:  # fmt: skip
+    """``usage_summary``'s sums per period of ``freq`` (one of ``FREQS``) and group."""
     check_span(ledger, start, end)
     # periods of a day or longer need no hours: the daily rollup, with only the dimensions
     # grouped by, has a twentieth of the rows to price
@@ -268,7 +262,7 @@ def usage_summary(
         GROUP BY ALL ORDER BY ALL
         """
     ).df()
-    return frame if freq == "hour" else with_coverage(frame, ledger, freq, calendar, start, end)
+    return frame
 
 
 def _fiscal(

@@ -69,7 +69,7 @@ class SpendWatch:
         from forecast.watch.state import check
 
         if at is None:
-            from forecast.usage import usage_hours
+            from forecast.coverage import usage_hours
 
             at = usage_hours(self.ledger)[1].replace(minute=0, second=0, microsecond=0)
         return check(self.ledger, self.book, self.config.alerts, at, dry_run,

@@ -143,7 +143,7 @@ def usage(
 def _outside(ws: Workspace, first: dt.date | None, last: dt.date | None, that: str = "") -> str:
     """Why a window of the ledger holds no usage (``that`` ...): where the ledger's usage
     lies."""
-    from forecast.usage import usage_hours
+    from forecast.coverage import usage_hours
 
     since, until = usage_hours(ws.ledger)
     window = f" from {first or 'the start'} to {last or 'the end'}" if first or last else ""
@@ -295,7 +295,7 @@ def ingests_remove(
 
 
 def _no_budget_in_progress(ws: Workspace, day: dt.date | None) -> str:
-    from forecast.usage import usage_hours
+    from forecast.coverage import usage_hours
 
     when = day or usage_hours(ws.ledger)[1].date()
     periods = sorted({b.period for b in ws.config.budgets})

@@ -20,13 +20,14 @@ import numpy as np
 import pandas as pd
 
 from forecast.config import Budget
+from forecast.coverage import usage_hours
 from forecast.deployments import DeploymentEntry, deployment_starts
 from forecast.errors import CostcastError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
 from forecast.schema import DIMENSIONS
-from forecast.usage import check_year, exact_sum, priced_usage_sql, usage_hours
+from forecast.usage import check_year, exact_sum, priced_usage_sql
 from forecast.watch.budgets import budget_alerts
 from forecast.watch.record import Alert
 from forecast.watch.rules import (
