@@ -125,7 +125,9 @@ def create_forecast(
     ``calendar`` is the fiscal calendar its month, quarter and year totals are kept in.
     """
     settings = settings or RunSettings()
-    held = default_as_of(ledger)[1] if as_of is None else []  # providers a day or two late
+    held: list[dict[str, Any]] = []  # providers a day or two late, that held as_of back
+    if as_of is None:
+        as_of, held = default_as_of(ledger)
     as_of, end = plan_dates(ledger, horizon, as_of)
     candidates = resolve_forecasters(settings.forecasters)
     h = (end - as_of).days

@@ -217,13 +217,12 @@ def backtest_command(
         def window(cutoff: object) -> None:
             progress.update(task, description=f"window from {cutoff}", advance=1)
 
-        cutoff = parse_date(as_of, "as_of")
-        until = cutoff or default_as_of(ws.ledger)[0]
+        until = parse_date(as_of, "as_of") or default_as_of(ws.ledger)[0]
         _say_gaps(usage_gaps(ws.ledger, until), lagging_providers(ws.ledger, until))
         try:
             frame = ws.backtest(
                 horizon=horizon, windows=windows, step=step, by=by,
-                as_of=cutoff, jobs=jobs,
+                as_of=until, jobs=jobs,
                 settings=RunSettings(forecasters=forecasters, n_paths=paths, seed=seed),
                 dask_client=client, on_window=window,
             )  # fmt: skip

@@ -61,9 +61,10 @@ def budget_alerts(ledger: Ledger, book: PriceBook, budgets: Sequence[Budget],
         last_day = min(end.date(), after - dt.timedelta(days=1))
         if last_day < max(first, start.date()):
             continue
-        if last_day < known_from(ledger, first):
+        known = known_from(ledger, first)
+        if last_day < known:
             continue  # the ledger holds none of the period yet
-        daily = daily_cost(ledger, book, budget, known_from(ledger, first), last_day)
+        daily = daily_cost(ledger, book, budget, known, last_day)
         spent = daily.cumsum(skipna=False)  # unknown from the first unpriced day on
         burn = daily.rolling(WINDOW, min_periods=1).mean()
         left = np.array([(after - d).days - 1 for d in daily.index])
