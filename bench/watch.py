@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 # This folder has a forecast.py: keep it off the import path.
@@ -52,9 +53,10 @@ JUDGED_FROM = 24 * 7
 
 
 def client_usage(path: Path) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
-    """Every hour of the file's span, and its rows (``hour`` as UTC timestamps, ``cost`` priced flat: input $1, output
-    $4 per million tokens) of the clients judged: those with hours in at least two thirds
-    of its span and at least 8 days of them (ServeGen's one-day pools have no baseline)."""
+    """Every hour of the file's span, and its rows (``hour`` as UTC timestamps, ``cost``
+    priced flat: input $1, output $4 per million tokens) of the clients judged: those with
+    hours in at least two thirds of its span and at least 8 days of them (ServeGen's one-day
+    pools have no baseline)."""
     try:
         frame = pd.read_csv(path)
     except (
@@ -191,10 +193,7 @@ def ledger_replay(usage: pd.DataFrame, hours: pd.DatetimeIndex, rules) -> dict[s
             ws.ingest([Path(tmp) / "usage.csv"])
             alerts = ws.replay_alerts(hours[JUDGED_FROM].to_pydatetime(),
                                       hours[-1].to_pydatetime())  # fmt: skip
-    counts: dict[str, int] = {}
-    for alert in alerts:
-        counts[alert.rule] = counts.get(alert.rule, 0) + 1
-    return counts
+    return dict(Counter(alert.rule for alert in alerts))
 
 
 def detected(cost: np.ndarray, spots: np.ndarray, size: float, rule) -> tuple[float, float]:
