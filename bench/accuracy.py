@@ -133,11 +133,15 @@ def reported_days(series: dict[str, pd.DataFrame]) -> dict[str, pd.DatetimeIndex
     return out
 
 
-def canonical_rows(series: dict[str, pd.DataFrame], with_requests: bool) -> pd.DataFrame:
+def canonical_rows(series: dict[str, pd.DataFrame], with_requests: bool,
+                   shifts: dict[str, dt.timedelta] | None = None) -> pd.DataFrame:  # fmt: skip
+    """Canonical daily rows of ``series``, each moved to end on END (``shifts``: by how much
+    per series instead)."""
     rows = []
     for name, part in series.items():
         stream, _, model = name.partition("/")
-        part = part.assign(date=part["date"] + shift_to_end(part))
+        shift = shift_to_end(part) if shifts is None else shifts[name]
+        part = part.assign(date=part["date"] + shift)
         part = part[part["date"] <= pd.Timestamp(END)]
         # some per-model series only report total tokens: counted as (uncached) input
         split = part[["input_tokens", "cached_input_tokens", "output_tokens"]].notna().any(axis=1)

@@ -278,7 +278,8 @@ def run_engine(
     rows = np.arange(len(done))
     floors = np.array([lowest_ratio(o.actual_cv, o.point_cv) for o in done])
     chosen = list(sample_paths(bank, np.stack([o.point for o in done]), levels, rows,
-                               classes, seeds, n_paths, seed, floors))  # fmt: skip
+                               classes, seeds, n_paths, seed, floors,
+                               [s.y for s in inputs]))  # fmt: skip
     if paired.alpha > 0:  # one series at a time: no (series, paths, days) array at once
         units = np.array([unit_cost(o) for o in done])
         pairs = pairing(np.stack([p.sum(axis=1) for p in chosen]) * units[:, None], paired.alpha)
@@ -290,12 +291,13 @@ def run_engine(
             o.skipped, o.intensity, paths,
         )  # fmt: skip
     if keep_candidates:
-        _candidate_paths(done, forecasts, bank, levels, seeds, n_paths, seed)
+        _candidate_paths(done, forecasts, bank, levels, seeds, n_paths, seed, [s.y for s in inputs])
     return EngineResult(forecasts, outcomes, bank, plan, paired)
 
 
 def _candidate_paths(done: list[Outcome], forecasts: dict[str, SeriesForecast], chosen: ErrorBank,
-                     levels: np.ndarray, seeds: np.ndarray, n_paths: int, seed: int) -> None:  # fmt: skip
+                     levels: np.ndarray, seeds: np.ndarray, n_paths: int, seed: int,
+                     histories: list[np.ndarray]) -> None:  # fmt: skip
     """Each candidate calibrated by its own errors, as if it alone had been chosen."""
     names = sorted({n for o in done for n in o.candidates})
     for name in names:
@@ -307,6 +309,6 @@ def _candidate_paths(done: list[Outcome], forecasts: dict[str, SeriesForecast], 
         bank.calibrate(seed)
         points = np.stack([done[i].candidates[name][0] for i in has])
         drawn = sample_paths(bank, points, levels[has], np.array(has), chosen.classes[has],
-                             seeds[has], n_paths, seed)  # fmt: skip
+                             seeds[has], n_paths, seed, histories=[histories[i] for i in has])  # fmt: skip
         for i, paths in zip(has, drawn, strict=True):
             forecasts[done[i].uid].candidate_paths[name] = paths

@@ -1,0 +1,167 @@
+"""Model churn: are a run's intervals honest for models that come and go?
+
+``bench/accuracy.py`` scores series of 60 days or more. Real ledgers also hold models
+used on a handful of days and never again, and models a week old: one forecast covers
+all of them. This bench puts every per-model series of
+``../shared/data/real-usage/daily.csv`` (whatever its length) into one ledger (tokens
+only, flat price, as the accuracy bench does), runs ``forecast`` from one as-of date a week
+for ``--origins`` weeks, h = 14 days, and scores each model that had usage on or before
+the as-of date: is its actual 14-day cost inside the run's P10-P90 of that total, and
+each day inside its daily P10-P90. Models are grouped by age at the as-of date (young:
+first used within the 28 days before) and by whether they were used in the last 7 days.
+It also prints what models first used after the as-of date spent, which no per-model
+forecast can hold.
+
+    python bench/churn.py [--origins 10] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import logging
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+# This folder has a forecast.py: keep it off the import path.
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+H = 14
+YOUNG_DAYS = 28
+
+
+def _accuracy():
+    # the real-usage benchmark's loading, as it is (this folder is off the import path)
+    spec = importlib.util.spec_from_file_location(
+        "accuracy", Path(__file__).with_name("accuracy.py")
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def per_model_rows(accuracy) -> pd.DataFrame:
+    """Canonical daily rows of every per-model series, however short, tokens only."""
+    minimum = accuracy.MIN_DAYS
+    accuracy.MIN_DAYS = 1
+    try:
+        series = accuracy.real_series(accuracy.DATA)
+    finally:
+        accuracy.MIN_DAYS = minimum
+    models = {name: part for name, part in series.items() if "/" in name}
+    # a stream's models move together: each moved to end on the same day alone, a model
+    # last used in May would look used until the stream's end
+    ends = {}
+    for name, part in models.items():
+        stream = name.partition("/")[0]
+        ends[stream] = max(ends.get(stream, part["date"].max()), part["date"].max())
+    shifts = {name: accuracy.shift_to_end(pd.DataFrame({"date": [ends[name.partition("/")[0]]]}))
+              for name in models}  # fmt: skip
+    return accuracy.canonical_rows(models, with_requests=False, shifts=shifts)
+
+
+def score(ledger, run, actual: pd.DataFrame, as_of: dt.date) -> list[dict]:
+    from forecast.runstore import load_paths
+
+    keys, paths = load_paths(ledger, run.run_id)
+    days = pd.date_range(as_of + dt.timedelta(days=1), periods=H).date
+    out = []
+    for i, key in keys.iterrows():
+        mine = actual[actual["feature"] == key["feature"]]
+        if mine.empty or mine["day"].min() > as_of:
+            continue
+        seen = mine[mine["day"] <= as_of]
+        truth = mine.set_index("day")["cost"].reindex(days, fill_value=0.0).to_numpy()
+        drawn = paths[i][:, :H]
+        total = drawn.sum(axis=1)
+        lo, hi = np.quantile(total, [0.1, 0.9])
+        dlo, dhi = np.quantile(drawn, [0.1, 0.9], axis=0)
+        out.append({
+            "as_of": as_of, "series": key["feature"],
+            "young": (as_of - seen["day"].min()).days < YOUNG_DAYS,
+            "used_last_7": (as_of - seen["day"].max()).days < 7,
+            "mean": total.mean(), "p10": lo, "p90": hi, "actual": truth.sum(),
+            "total_in": bool(lo <= truth.sum() <= hi),
+            "below": bool(truth.sum() < lo), "above": bool(truth.sum() > hi),
+            "days_in": float(((truth >= dlo) & (truth <= dhi)).mean()),
+        })  # fmt: skip
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--origins", type=int, default=10)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    logging.getLogger("cmdstanpy").disabled = True
+    logging.getLogger("prophet").setLevel(logging.ERROR)
+    accuracy = _accuracy()
+
+    from forecast.config import load_config
+    from forecast.fiscal import FiscalCalendar, Horizon
+    from forecast.ingest import ingest_files
+    from forecast.ledger import Ledger
+    from forecast.pricing import load_price_book
+    from forecast.runs import RunSettings, create_forecast
+
+    rows = per_model_rows(accuracy)
+    day = pd.to_datetime(rows["timestamp"]).dt.date
+    flat = accuracy.FLAT
+    cost = (
+        (rows["input_tokens"] - rows["cached_input_tokens"] - rows["cache_write_tokens"])
+        * flat["input"] + rows["cached_input_tokens"] * flat["cached_input"]
+        + rows["cache_write_tokens"] * flat["cache_write"] + rows["output_tokens"] * flat["output"]
+    ) / 1e6  # fmt: skip
+    actual = pd.DataFrame({"feature": rows["feature"], "day": day, "cost": cost})
+    actual = actual[actual["cost"] > 0].groupby(["feature", "day"], as_index=False)["cost"].sum()
+    last = actual["day"].max()
+    origins = [last - dt.timedelta(days=H + 7 * k) for k in range(args.origins)][::-1]
+    scored, unheld = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        rows.to_csv(folder / "u.csv", index=False)
+        config = load_config(accuracy.flat_config(folder))
+        with Ledger(config.ledger) as ledger:
+            ingest_files(ledger, [folder / "u.csv"])
+            book = load_price_book(config)
+            for as_of in origins:
+                run = create_forecast(ledger, book, as_of=as_of, jobs=args.jobs,
+                                      horizon=Horizon.parse(f"{H}d", FiscalCalendar()),
+                                      settings=RunSettings())  # fmt: skip
+                scored += score(ledger, run, actual, as_of)
+                firsts = actual.groupby("feature")["day"].min()
+                new = firsts[firsts > as_of].index
+                ahead = actual[(actual["day"] > as_of)
+                               & (actual["day"] <= as_of + dt.timedelta(days=H))]  # fmt: skip
+                unheld.append(ahead[ahead["feature"].isin(new)]["cost"].sum()
+                              / max(ahead["cost"].sum(), 1e-12))  # fmt: skip
+    table = pd.DataFrame(scored)
+    print(f"{len(origins)} as-of dates {origins[0]} to {origins[-1]}, h = {H} days, "
+          f"{len(table)} (model, as-of) pairs")  # fmt: skip
+    groups = table.groupby(["young", "used_last_7"])
+    summary = groups.agg(pairs=("total_in", "size"), total_in_p10_p90=("total_in", "mean"),
+                         days_in_p10_p90=("days_in", "mean"),
+                         below_p10=("below", "mean"), above_p90=("above", "mean"),
+                         zero_actual=("actual", lambda a: float((a == 0).mean())),
+                         p10_above_zero=("p10", lambda p: float((p > 0).mean())))  # fmt: skip
+    print(summary.round(3).to_string())
+    print(
+        f"all: 14-day totals inside P10-P90 {table['total_in'].mean():.1%}, "
+        f"days {table['days_in'].mean():.1%} (80% is honest)"
+    )
+    print(
+        f"cost of models first used after the as-of date, share of the next {H} days: "
+        f"median {np.median(unheld):.1%} over the as-of dates"
+    )
+
+
+if __name__ == "__main__":
+    main()
