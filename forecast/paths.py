@@ -2,11 +2,20 @@
 draws, floored where the series has never been, each day rescaled so that its mean over
 the paths is exactly the point forecast (the number that adds up in every total).
 
-A series too young for a window of its own replays its own days instead
-(``own_history_paths``): the bank's errors are those of older series, steadier than a
-model in its first weeks, which may as well stop as triple. Borrowed, they gave the
-young per-model series of real usage (``bench/churn.py``) a 14-day P10-P90 that held
-their actual total 5-13% of the time, and a P10 above zero for models used once."""
+Two things no series' own windows show come from the run's other series:
+
+- **A series too young for a window of its own** replays its own days instead
+  (``own_history_paths``): the bank's errors are those of older series, steadier than a
+  model in its first weeks, which may as well stop as triple. Borrowed, they gave the
+  young per-model series of real usage (``bench/churn.py``) a 14-day P10-P90 that held
+  their actual total 5-13% of the time, and a P10 above zero for models used once.
+- **Models are dropped.** A share of a series' paths is zero throughout, the share of the
+  run's series like it (young or not, used the week before or not) that had nothing in
+  the fortnight after a past cutoff (``stop_shares``). For an older series only where it
+  was used that week: its windows, floored at their lowest day, cannot reach zero, while
+  a quiet series' windows hold its idle days already (giving it the share too moved real
+  usage's daily coverage from 79-80% to 82-85%).
+"""
 
 from __future__ import annotations
 
@@ -48,32 +57,33 @@ def paths_from(point: np.ndarray, level: Any, z: np.ndarray, floor: Any = 0.0) -
 
 
 BLOCK = 7  # days replayed together: a week keeps a weekday pattern and a burst's run of days
-YOUNG_DAYS = 28  # a series this young at a cutoff counts towards the stop shares
+YOUNG_DAYS = 28  # a series this young at a cutoff is young for the stop shares
 STOP_DAYS = 14  # stopped: no usage for this long (or the horizon, if shorter)
 STOP_PRIOR = 3  # the shares are shrunk towards none, as if this many more series had gone on
 
 
-def stop_shares(histories: Sequence[np.ndarray], h: int) -> tuple[float, float]:
-    """(share, share): of the run's series young at a past cutoff (every week back from the
-    end, ``YOUNG_DAYS`` old or less), those with no usage at all over the ``STOP_DAYS``
-    after it; apart for those used in the week before the cutoff and those not.
+def stop_shares(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
+    """(young, old) x (quiet, used): of the run's series at each past cutoff (every week
+    back from the end), the share with no usage at all over the ``STOP_DAYS`` after it;
+    apart for series ``YOUNG_DAYS`` old or less and older, and for those not used in the
+    week before the cutoff and those used.
 
-    New models are tried and dropped: on real usage a third of the models under four weeks
-    old and used that week had nothing in the fortnight after (``bench/churn.py``). A
-    series' own days cannot tell that, the run's other young series can."""
+    Models are tried and dropped: on real usage a third of the models under four weeks old
+    and used that week, and a quarter of the older ones, had nothing in the fortnight
+    after (``bench/churn.py``). A series' own days cannot tell that; the run's others can."""
     days = min(h, STOP_DAYS)
-    stopped, seen = np.zeros(2), np.zeros(2)
+    stopped, seen = np.zeros((2, 2)), np.zeros((2, 2))
     for y in histories:
-        last = len(y) - days  # days of history before the latest cutoff; then weekly back
-        last -= max(0, -(-(last - YOUNG_DAYS) // 7)) * 7
-        for cut in range(last, 0, -7):
-            if y[:cut].sum() <= 0:
-                continue
-            used = int(y[max(cut - 7, 0) : cut].sum() > 0)
-            seen[used] += 1
-            stopped[used] += y[cut : cut + days].sum() <= 0
-    quiet, used = stopped / (seen + STOP_PRIOR)
-    return float(quiet), float(used)
+        cuts = np.arange(len(y) - days, 0, -7)  # days of history before each cutoff
+        if not len(cuts):
+            continue
+        total = np.concatenate([[0.0], np.cumsum(y)])
+        ever = total[cuts] > 0
+        key = (cuts > YOUNG_DAYS).astype(int), (total[cuts] - total[np.maximum(cuts - 7, 0)] > 0)
+        quiet = total[cuts + days] - total[cuts] <= 0
+        np.add.at(seen, (key[0][ever], key[1][ever].astype(int)), 1)
+        np.add.at(stopped, (key[0][ever & quiet], key[1][ever & quiet].astype(int)), 1)
+    return stopped / (seen + STOP_PRIOR)
 
 
 def own_history_paths(point: np.ndarray, history: np.ndarray, n_paths: int,
@@ -88,7 +98,14 @@ def own_history_paths(point: np.ndarray, history: np.ndarray, n_paths: int,
     h, n = len(point), len(history)
     starts = rng.integers(0, n, (n_paths, -(-h // BLOCK)))
     days = ((starts[:, :, None] + np.arange(BLOCK)) % n).reshape(n_paths, -1)[:, :h]
-    paths = point[None, :] * (history[days] / history.mean())
+    return stopped(point[None, :] * (history[days] / history.mean()), point, stop, rng)
+
+
+def stopped(paths: np.ndarray, point: np.ndarray, stop: float, rng: np.random.Generator
+            ) -> np.ndarray:  # fmt: skip
+    """``paths`` with a ``stop`` share of them at zero throughout, each day then rescaled so
+    that its mean is ``point``."""
+    n_paths = len(paths)
     paths[rng.permutation(n_paths)[: min(round(stop * n_paths), n_paths - 1)]] = 0.0
     mean = paths.mean(axis=0)
     factor = np.divide(point, mean, out=np.zeros_like(point, dtype=float), where=mean > 0)
@@ -110,24 +127,28 @@ def sample_paths(
 ) -> Iterator[np.ndarray]:
     """Paths per series, in order: ``points`` (series, h), ``rows`` the series' index in the
     bank (-1 where it has none), ``floors`` each one's ``lowest_ratio`` (0 by default),
-    ``histories`` each one's daily values (where given, a series without a trajectory of
-    its own in the bank replays them: ``own_history_paths``). One draw of cutoffs is shared
-    by every series."""
+    ``histories`` each one's daily values (where given: a series without a trajectory of
+    its own in the bank replays them, and some paths stop, as the module docstring says).
+    One draw of cutoffs is shared by every series."""
     floors = np.zeros(len(points)) if floors is None else floors
     window_draws = np.random.default_rng(run_seed).integers(0, max(bank.windows, 1), n_paths)
-    stops = (0.0, 0.0) if histories is None else stop_shares(histories, points.shape[1])
+    stops = np.zeros((2, 2)) if histories is None else stop_shares(histories, points.shape[1])
 
-    def own(i: int) -> np.ndarray:
+    def own(i: int, drawn: np.ndarray | None) -> np.ndarray:
+        """Series ``i``'s paths: its own days where it has no trajectory (``drawn`` None),
+        else its drawn paths, some stopped where it was used in the last week."""
         assert histories is not None
         y = histories[i]
-        stop = stops[int(y[-7:].sum() > 0)]
+        used = int(y[-7:].sum() > 0)
         # a stream of its own: the bank's draws for the series stay what they were
         rng = np.random.default_rng([int(seeds[i]), 1])
-        return own_history_paths(points[i], y, n_paths, rng, stop)
+        if drawn is None:
+            return own_history_paths(points[i], y, n_paths, rng, stops[0, used])
+        return stopped(drawn, points[i], stops[1, 1], rng) if used else drawn
 
     if bank.windows == 0:
         for i, point in enumerate(points):
-            yield np.repeat(point[None, :], n_paths, axis=0) if histories is None else own(i)
+            yield np.repeat(point[None, :], n_paths, axis=0) if histories is None else own(i, None)
         return
 
     def drawn(start: int) -> np.ndarray:
@@ -135,8 +156,9 @@ def sample_paths(
         z = bank.draw_many(rows[part], classes[part], window_draws, seeds[part], points.shape[1])
         paths = paths_from(points[part], levels[part], z, floors[part])
         if histories is not None:
-            for j in np.flatnonzero([r < 0 or not bank.has[r].any() for r in rows[part]]):
-                paths[j] = own(start + int(j))
+            for j, row in enumerate(rows[part]):
+                young = row < 0 or not bank.has[row].any()
+                paths[j] = own(start + j, None if young else paths[j])
         return paths
 
     for batch in threaded(drawn, range(0, len(points), BATCH)):

@@ -14,17 +14,19 @@ from forecast.paths import own_history_paths, stop_shares
 END = pd.Timestamp("2026-06-30")
 
 
-def test_stop_shares_count_young_series_that_went_quiet_after_a_cutoff():
-    # cutoffs 17, 10 and 3 days into each 31-day history (14 days must follow each)
-    once = np.r_[5.0, np.zeros(30)]  # day 0 only
+def test_stop_shares_count_series_that_went_quiet_after_a_cutoff():
+    # 14 days must follow a cutoff: in 31 days, cutoffs 17, 10 and 3 days in (all young)
+    once = np.r_[5.0, np.zeros(30)]  # used on day 0 only
     # at 17 and 10: not used the week before, quiet after; at 3: used that week, quiet after
     steady = np.ones(31)  # used the week before each cutoff and after it
-    quiet, used = stop_shares([once, steady], h=14)
-    assert quiet == 2 / (2 + 3)  # 2 of 2 quiet, shrunk as if 3 more had gone on
-    assert used == 1 / (4 + 3)  # 1 of 4 stopped
-    # a series old now was young at cutoffs 25, 18, 11 and 4 days into it (those of 32
-    # days and more are too old), and went on after each
-    assert stop_shares([once, steady, np.ones(60)], h=14) == (quiet, 1 / (8 + 3))
+    shares = stop_shares([once, steady], h=14)
+    # (young, old) x (quiet, used), each shrunk as if 3 more series had gone on
+    np.testing.assert_allclose(shares, [[2 / (2 + 3), 1 / (4 + 3)], [0, 0]])
+    # 60 days: cutoffs 46, 39 and 32 days in are old, 25, 18, 11 and 4 young; this one
+    # was used to day 39 and had nothing in the 14 days after the cutoff at 46
+    dropped = np.r_[np.ones(40), np.zeros(20)]
+    shares = stop_shares([once, steady, np.ones(60), dropped], h=14)
+    np.testing.assert_allclose(shares, [[2 / 5, 1 / (4 + 8 + 3)], [0, 1 / (6 + 3)]])
 
 
 def test_a_model_used_once_keeps_the_odds_of_that_day():
@@ -66,3 +68,27 @@ def test_a_young_model_used_once_may_spend_nothing_next_fortnight():
     assert 0.12 < (total == 0).mean() < 0.32
     # the older series keep paths of the error bank: none of theirs is idle for a fortnight
     assert (result.forecasts["busy0"].paths.sum(axis=1) > 0).all()
+
+
+def test_a_busy_series_may_stop_as_often_as_the_runs_busy_series_did():
+    """Four models used for 60 days and dropped 40 days ago beside six in daily use for
+    120: at the cutoffs after their 28th day, the six went on every time (12 cutoffs
+    each) and the four, used the week before, stopped once in 6 (at 65 days, with 14 quiet
+    days after): 4 of 96, shrunk: 4 / 99, 8 of 200 paths. A busy series' own windows never
+    held a day under half its forecast, and none of its paths came near zero."""
+    rng = np.random.default_rng(8)
+    busy = [rng.lognormal(3, 0.3, 120) for _ in range(6)]
+    dropped = [np.r_[rng.lognormal(3, 0.3, 60), np.zeros(40)] for _ in range(4)]
+
+    def run(histories):
+        inputs = [SeriesInput(f"s{i}", y, 1000 * y[None], np.array([1e-3]),
+                              resolve_forecasters("seasonal_naive,tsb,imapa"))
+                  for i, y in enumerate(histories)]  # fmt: skip
+        return run_engine(inputs, 14, end=END, n_paths=200, jobs=1)
+
+    alone = run(busy).forecasts["s0"].paths
+    assert (alone.sum(axis=1) > 0).all()
+    result = run(busy + dropped)
+    paths = result.forecasts["s0"].paths
+    assert (paths.sum(axis=1) == 0).sum() == 8
+    np.testing.assert_allclose(paths.mean(axis=0), result.outcomes["s0"].point)
