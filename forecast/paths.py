@@ -109,8 +109,16 @@ def stopped(paths: np.ndarray, point: np.ndarray, stop: float, rng: np.random.Ge
     paths[rng.permutation(n_paths)[: min(round(stop * n_paths), n_paths - 1)]] = 0.0
     mean = paths.mean(axis=0)
     factor = np.divide(point, mean, out=np.zeros_like(point, dtype=float), where=mean > 0)
-    # a day no path draws usage on keeps the point forecast's mean on every path
-    return np.where(mean > 0, paths * factor, point[None, :])
+    paths *= factor
+    # A day no path drew usage on goes to the paths with usage on other days: spread over
+    # every path, it gave a model used once a little spend on every path, and a P10 above
+    # zero. Only where no path has any usage does every path take the point forecast.
+    empty = (mean <= 0) & (point > 0)
+    if empty.any():
+        active = paths.sum(axis=1) > 0
+        share = n_paths / active.sum() if active.any() else 1.0
+        paths[:, empty] = np.where(active[:, None] | ~active.any(), point[empty] * share, 0.0)
+    return paths
 
 
 def sample_paths(

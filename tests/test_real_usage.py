@@ -11,10 +11,12 @@ import pytest
 
 from forecast.backtest import backtest
 from forecast.config import load_config
+from forecast.fiscal import FiscalCalendar, Horizon
 from forecast.ingest import ingest_files
 from forecast.ledger import Ledger
 from forecast.pricing import load_price_book
-from forecast.runs import RunSettings
+from forecast.runs import RunSettings, create_forecast
+from forecast.runstore import load_paths
 
 END = pd.Timestamp("2026-06-28")
 DAILY = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-usage" / "daily.csv"
@@ -84,3 +86,41 @@ def test_a_history_of_28_plus_h_days_can_be_backtested(tmp_path):
         frame = backtest(ledger, book, horizon=28, windows=1, by="team", jobs=2,
                          settings=RunSettings(n_paths=50)).set_index("model")  # fmt: skip
     assert np.isfinite(frame.loc["auto", ["wape", "mase", "coverage_80"]].astype(float)).all()
+
+
+def test_models_used_once_may_spend_nothing_and_busy_ones_may_stop(tmp_path):
+    """One person's coding agents, 30+ models, most used for days: as of 2026-08-31 nine
+    had been used on a single day 10-15 days before; one of them came back in the next 14
+    days. Before: their fortnight's P10 was above zero, 10-17% of the mean for four and
+    86-88% for five (gemini-3.1-pro: 55.7 of 64.1 USD), as if sure to come back."""
+    frame = pd.read_csv(DAILY, parse_dates=["date"])
+    part = frame[frame["series"].str.startswith("Th1nhNg0") & (frame["model"] != "ALL")]
+    part = part[part["total_tokens"] > 0]
+    pd.DataFrame({
+        "timestamp": part["date"].dt.strftime("%Y-%m-%dT00:00:00Z"), "bucket": "1d",
+        "team": "thinh", "feature": "agents", "model": part["model"],
+        "input_tokens": part["total_tokens"].astype("int64"), "output_tokens": 0,
+    }).to_csv(tmp_path / "usage.csv", index=False)  # fmt: skip
+    entries = "".join(f'    - {{model: "{m}", provider: flat, effective: 2000-01-01, input: 1.0, '
+                      "cached_input: 0.1, cache_write: 1.25, output: 4.0}\n"
+                      for m in sorted(part["model"].unique()))  # fmt: skip
+    (tmp_path / "costcast.yaml").write_text(f"ledger: real.duckdb\nprices:\n  entries:\n{entries}")
+    config = load_config(tmp_path / "costcast.yaml")
+    as_of = pd.Timestamp("2026-08-31")
+    seen = part[part["date"] <= as_of].groupby("model")["date"].agg(["nunique", "max"])
+    once = seen[(seen["nunique"] == 1) & (seen["max"] <= as_of - pd.Timedelta(days=7))
+                & (seen["max"] > as_of - pd.Timedelta(days=28))].index  # fmt: skip
+    assert len(once) == 9
+    with Ledger(config.ledger) as ledger:
+        ingest_files(ledger, [tmp_path / "usage.csv"])
+        run = create_forecast(ledger, load_price_book(config), as_of=as_of.date(),
+                              horizon=Horizon.parse("14d", FiscalCalendar()),
+                              settings=RunSettings())  # fmt: skip
+        keys, paths = load_paths(ledger, run.run_id)
+    totals = pd.DataFrame(paths.sum(axis=2), index=keys["model"])
+    for model in once:
+        p10, p90 = np.quantile(totals.loc[model], [0.1, 0.9])
+        assert p10 == 0 < p90, (model, p10, p90)
+    # a model in daily use then (gpt-5.6-luna, 28 days old) has paths that stop too: this
+    # ledger's models often did
+    assert 0 < (totals.loc["gpt-5.6-luna"] == 0).mean() < 0.5

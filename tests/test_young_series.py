@@ -92,3 +92,14 @@ def test_a_busy_series_may_stop_as_often_as_the_runs_busy_series_did():
     paths = result.forecasts["s0"].paths
     assert (paths.sum(axis=1) == 0).sum() == 8
     np.testing.assert_allclose(paths.mean(axis=0), result.outcomes["s0"].point)
+
+
+def test_a_day_no_path_drew_usage_on_goes_to_paths_that_have_some():
+    # two paths, the first stopped; the second has usage on day 0 only: day 1's point
+    # forecast goes to it (2 x 3), never to the stopped path
+    paths = own_history_paths(np.array([1.0, 3.0]), np.array([4.0, 0.0]), 2,
+                              np.random.default_rng(0), stop=0.5)  # fmt: skip
+    stopped_row = paths.sum(axis=1) == 0
+    assert stopped_row.sum() == 1
+    np.testing.assert_allclose(paths[~stopped_row][0], [2.0, 6.0])
+    np.testing.assert_allclose(paths.mean(axis=0), [1.0, 3.0])
