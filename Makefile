@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/accuracy.py --demo
 	$(BIN)/python bench/odd_histories.py
+	$(BIN)/python bench/churn.py
 	$(BIN)/python bench/watch.py --demo
 
 # JupyterLab on the notebooks, with the notebooks extra installed; they build their own demo.

@@ -152,10 +152,15 @@ def main() -> None:
                          below_p10=("below", "mean"), above_p90=("above", "mean"),
                          zero_actual=("actual", lambda a: float((a == 0).mean())),
                          p10_above_zero=("p10", lambda p: float((p > 0).mean())))  # fmt: skip
-    print(summary.round(3).to_string())
+    table["miss"] = (table["mean"] - table["actual"]).abs()
+    wape = groups.apply(lambda g: g["miss"].sum() / max(g["actual"].sum(), 1e-12))
+    print(summary.assign(wape_of_totals=wape, mean_usd=groups["mean"].sum(),
+                         actual_usd=groups["actual"].sum()).round(3).to_string())  # fmt: skip
     print(
         f"all: 14-day totals inside P10-P90 {table['total_in'].mean():.1%}, "
-        f"days {table['days_in'].mean():.1%} (80% is honest)"
+        f"days {table['days_in'].mean():.1%} (80% is honest); means: WAPE of the totals "
+        f"{table['miss'].sum() / table['actual'].sum():.3f}, "
+        f"{table['mean'].sum() / table['actual'].sum():.2f}x what came"
     )
     print(
         f"cost of models first used after the as-of date, share of the next {H} days: "

@@ -41,9 +41,10 @@ def test_a_model_used_once_keeps_the_odds_of_that_day():
     # a day with usage replays the burst, over its share of paths: 26 / 2 = 13x the point
     burst = paths[paths > 0]
     assert 11 < np.median(burst / 2.0) < 15
-    # half the paths stopped: idle on the other half as before, the rest scaled to the mean
+    # half the paths stopped: idle on the other half as before; the mean is the point
+    # forecast on the half that goes on
     stopped = own_history_paths(point, history, 4000, np.random.default_rng(1), stop=0.5)
-    np.testing.assert_allclose(stopped.mean(axis=0), point)
+    np.testing.assert_allclose(stopped.mean(axis=0), point / 2)
     assert abs((stopped.sum(axis=1) == 0).mean() - (0.5 + 0.5 * (6 / 13) ** 2)) < 0.02
 
 
@@ -95,11 +96,12 @@ def test_a_busy_series_may_stop_as_often_as_the_runs_busy_series_did():
 
 
 def test_a_day_no_path_drew_usage_on_goes_to_paths_that_have_some():
-    # two paths, the first stopped; the second has usage on day 0 only: day 1's point
-    # forecast goes to it (2 x 3), never to the stopped path
+    # two paths, one stopped; the other has usage on one day only: the other day's
+    # forecast goes to it, never to the stopped path
     paths = own_history_paths(np.array([1.0, 3.0]), np.array([4.0, 0.0]), 2,
                               np.random.default_rng(0), stop=0.5)  # fmt: skip
     stopped_row = paths.sum(axis=1) == 0
     assert stopped_row.sum() == 1
-    np.testing.assert_allclose(paths[~stopped_row][0], [2.0, 6.0])
-    np.testing.assert_allclose(paths.mean(axis=0), [1.0, 3.0])
+    # the mean: the point forecast on the half of the paths that goes on
+    np.testing.assert_allclose(paths[~stopped_row][0], [1.0, 3.0])
+    np.testing.assert_allclose(paths.mean(axis=0), [0.5, 1.5])
