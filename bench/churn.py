@@ -73,6 +73,17 @@ def score(ledger, run, actual: pd.DataFrame, as_of: dt.date) -> list[dict]:
     keys, paths = load_paths(ledger, run.run_id)
     days = pd.date_range(as_of + dt.timedelta(days=1), periods=H).date
     out = []
+    ahead = actual[(actual["day"] > as_of) & (actual["day"] <= days[-1])]
+    for team, mine in keys.groupby("team"):
+        # the stream's total: its models' paths summed path by path, as every total is,
+        # against all it spent, models first used after the as-of date included
+        total = paths[mine.index.to_numpy()][:, :, :H].sum(axis=(0, 2))
+        lo, hi = np.quantile(total, [0.1, 0.9])
+        spent = ahead[ahead["team"] == team]["cost"].sum()
+        out.append({"as_of": as_of, "series": f"{team} (stream total)", "young": None,
+                    "used_last_7": None, "mean": total.mean(), "p10": lo, "p90": hi,
+                    "actual": spent, "total_in": bool(lo <= spent <= hi),
+                    "below": bool(spent < lo), "above": bool(spent > hi), "days_in": np.nan})  # fmt: skip
     for i, key in keys.iterrows():
         mine = actual[actual["feature"] == key["feature"]]
         if mine.empty or mine["day"].min() > as_of:
@@ -120,8 +131,10 @@ def main() -> None:
         * flat["input"] + rows["cached_input_tokens"] * flat["cached_input"]
         + rows["cache_write_tokens"] * flat["cache_write"] + rows["output_tokens"] * flat["output"]
     ) / 1e6  # fmt: skip
-    actual = pd.DataFrame({"feature": rows["feature"], "day": day, "cost": cost})
-    actual = actual[actual["cost"] > 0].groupby(["feature", "day"], as_index=False)["cost"].sum()
+    actual = pd.DataFrame({"team": rows["team"], "feature": rows["feature"], "day": day,
+                           "cost": cost})  # fmt: skip
+    actual = actual[actual["cost"] > 0].groupby(["team", "feature", "day"], as_index=False)[
+        "cost"].sum()  # fmt: skip
     last = actual["day"].max()
     origins = [last - dt.timedelta(days=H + 7 * k) for k in range(args.origins)][::-1]
     scored, unheld = [], []
@@ -144,6 +157,8 @@ def main() -> None:
                 unheld.append(ahead[ahead["feature"].isin(new)]["cost"].sum()
                               / max(ahead["cost"].sum(), 1e-12))  # fmt: skip
     table = pd.DataFrame(scored)
+    streams = table[table["young"].isna()]
+    table = table[table["young"].notna()].astype({"young": bool, "used_last_7": bool})
     print(f"{len(origins)} as-of dates {origins[0]} to {origins[-1]}, h = {H} days, "
           f"{len(table)} (model, as-of) pairs")  # fmt: skip
     groups = table.groupby(["young", "used_last_7"])
@@ -162,6 +177,10 @@ def main() -> None:
         f"{table['miss'].sum() / table['actual'].sum():.3f}, "
         f"{table['mean'].sum() / table['actual'].sum():.2f}x what came"
     )
+    print(f"stream totals (models summed, against all the stream spent): {len(streams)} pairs, "
+          f"{streams['total_in'].mean():.1%} inside P10-P90 ({streams['below'].mean():.1%} "
+          f"under P10, {streams['above'].mean():.1%} over P90), means "
+          f"{streams['mean'].sum() / streams['actual'].sum():.2f}x what came")  # fmt: skip
     print(
         f"cost of models first used after the as-of date, share of the next {H} days: "
         f"median {np.median(unheld):.1%} over the as-of dates"
