@@ -7,7 +7,10 @@ the ledger's last day), for its scope (team, feature, model, or the whole organi
   where the ledger's usage begins later than the period, ``days_unknown`` days of it are not
   in the ledger: the spend counts from its first day (a lower bound), and so do the rates;
 - ``burn_rate_usd_per_day`` and ``burn_rate_sd``: mean and standard deviation of the daily
-  cost over the last ``window`` days (7; fewer early in a period);
+  cost over the last ``window`` days (7; fewer early in a period) that are complete: a day
+  not over yet, or one a provider's usage has not arrived for (``forecast.coverage``'s
+  ``default_as_of``, as a forecast run is held back), is no day of low spend. Such days
+  are projected at the rate, or at what they cost so far where that is more;
 - ``projected_total_usd`` and ``exhaustion_date`` (the first day the spend reaches the
   amount, empty if not within the period), with ``basis`` saying where they come from:
   ``actual`` where the budget is spent already; ``forecast run ID`` where the latest run
@@ -32,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.config import Budget
-from forecast.coverage import usage_hours
+from forecast.coverage import default_as_of, usage_hours
 from forecast.errors import CostcastError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
@@ -70,14 +73,18 @@ def budget_burn(
             hint=f"ingest usage up to {as_of}, or ask as of {last} or earlier",
         )  # fmt: skip
     as_of = as_of or last
+    complete = min(as_of, default_as_of(ledger)[0])
     run = _latest_run(ledger)
     rows = []
     for budget in budgets:
         first, after = calendar.parse_period(budget.period)
         if not first <= as_of < after:
             continue
-        daily = daily_cost(ledger, book, budget, known_from(ledger, first), as_of)
-        rows.append(_row(budget, daily, first, after, as_of, run, ledger, window))
+        known = known_from(ledger, first)
+        daily = daily_cost(ledger, book, budget, known, as_of)
+        # a period whose every day so far is incomplete: its days as they are
+        through = complete if complete >= known else as_of
+        rows.append(_row(budget, daily, first, after, through, run, ledger, window))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -136,13 +143,16 @@ def _row(
     daily: pd.Series,
     first: dt.date,
     after: dt.date,
-    as_of: dt.date,
+    through: dt.date,
     run: ForecastRun | None,
     ledger: Ledger,
     window: int,
 ) -> dict[str, Any]:
+    """``daily``: the cost of each day to the day asked about; ``through``: the last of them
+    that is complete (the rate's last day)."""
+    as_of = daily.index[-1] if len(daily) else through
     spent = float(daily.sum(skipna=False))
-    recent = daily.iloc[-window:]
+    recent = daily[daily.index <= through].iloc[-window:]
     burn = float(recent.mean(skipna=False))
     sd = float(recent.std(ddof=1, skipna=False)) if len(recent) > 1 else float("nan")
     remaining = pd.date_range(as_of + dt.timedelta(days=1), after - dt.timedelta(days=1)).date
@@ -160,21 +170,29 @@ def _row(
         return row  # unknown cost: nothing to project
     cumulative = daily.cumsum()
     paths = _forecast_paths(ledger, run, budget, remaining)
+    # the days not complete yet: at the rate, or at what they cost so far where more
+    pending = daily[daily.index > through]
+    topped = float(np.maximum(pending, burn).sum() - pending.sum())
     # the rest of the period: the run's mean per day where it forecasts it, else the burn
-    rest = burn * len(remaining) if paths is None else float(paths.mean(axis=0).sum())
+    rest = topped + (burn * len(remaining) if paths is None else float(paths.mean(axis=0).sum()))
     if spent >= budget.amount:
         row |= {"projected_total_usd": round(spent + rest, 6), "basis": "actual",
                 "p_exceed": 1.0 if spent > budget.amount or rest > 0 else 0.0,
                 "exhaustion_date": exhaustion_day(cumulative, None, budget.amount)}  # fmt: skip
         return row
     if paths is not None and run is not None:
+        so_far = spent + topped
         row |= {"basis": f"forecast run {run.run_id}",
-                "exhaustion_date": paths_exhaustion_day(spent, paths, as_of, budget.amount),
-                "p_exceed": exceed_share(spent + paths.sum(axis=1), budget.amount)}  # fmt: skip
+                "exhaustion_date": paths_exhaustion_day(so_far, paths, as_of, budget.amount),
+                "p_exceed": exceed_share(so_far + paths.sum(axis=1), budget.amount)}  # fmt: skip
     else:
-        ahead = pd.Series(burn, index=remaining, dtype=float)
-        row |= {"basis": f"burn rate of the last {len(recent)} days",
-                "exhaustion_date": exhaustion_day(cumulative, ahead, budget.amount)}  # fmt: skip
+        ahead = pd.concat([np.maximum(pending, burn), pd.Series(burn, index=remaining)])
+        basis = f"burn rate of the last {len(recent)} days"
+        if len(pending):
+            basis += f" to {through} ({', '.join(map(str, pending.index))} not complete)"
+        row |= {"basis": basis,
+                "exhaustion_date": exhaustion_day(cumulative[cumulative.index <= through],
+                                                  ahead, budget.amount)}  # fmt: skip
     row["projected_total_usd"] = round(spent + rest, 6)
     return row
 

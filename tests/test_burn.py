@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from builders import AS_OF, DAILY_COST, KEYS, daily_csv
+from builders import AS_OF, DAILY_COST, KEYS, daily_csv, write_csv
 
 from forecast.burn import budget_burn
 from forecast.config import Budget
@@ -15,6 +15,7 @@ from forecast.ingest import ingest_files
 from forecast.pricing import load_price_book
 from forecast.runs import RunSettings, create_forecast
 
+HEADER = "timestamp,bucket,team,feature,model,requests,input_tokens,output_tokens"
 BUDGETS = [
     Budget(period="2026-06", amount=10, team="search"),  # one key: 0.35 a day
     Budget(period="2026-06", amount=15),  # three keys: 1.05 a day, spent by 06-15
@@ -53,6 +54,68 @@ def test_burn_from_the_recent_rate_by_hand(constant):
     earlier = budget_burn(constant, load_price_book(), BUDGETS[:1], FiscalCalendar(),
                           as_of=dt.date(2026, 6, 10)).iloc[0]  # fmt: skip
     assert earlier["spent_usd"] == pytest.approx(10 * DAILY_COST)
+
+
+def test_a_day_not_over_is_no_day_of_low_spend(ledger, tmp_path):
+    """Usage to June 14, and June 15's first hour at half a day's cost (0.175 of 0.35):
+    before, that day counted in the 7-day rate as a day (0.325 a day), and 5.075 + 15 x
+    0.325 = 9.95 landed under 10 with no exhaustion date."""
+    ingest_files(ledger, [daily_csv(tmp_path / "u.csv", KEYS[:1], end=dt.date(2026, 6, 14)),
+                          write_csv(tmp_path, "h.csv",
+                                    "2026-06-15T00:00:00Z,1h,search,ask,gpt-4o,50,50000,5000",
+                                    header=HEADER)])  # fmt: skip
+    row = budget_burn(ledger, load_price_book(), BUDGETS[:1], FiscalCalendar()).iloc[0]
+    assert row["spent_usd"] == pytest.approx(14 * DAILY_COST + DAILY_COST / 2)  # all of it
+    assert row["burn_rate_usd_per_day"] == pytest.approx(DAILY_COST)  # June 8-14
+    # June 15 at the rate (its 0.175 so far is less), then 15 days: 30 days at 0.35
+    assert row["projected_total_usd"] == pytest.approx(30 * DAILY_COST)
+    # 4.90 by June 14, then 0.35 a day: 15 more days make 10.15 (14 make 9.80)
+    assert row["exhaustion_date"] == dt.date(2026, 6, 29)
+    assert row["basis"] == "burn rate of the last 7 days to 2026-06-14 (2026-06-15 not complete)"
+    # asked about June 14, which is complete: as before
+    june14 = budget_burn(ledger, load_price_book(), BUDGETS[:1], FiscalCalendar(),
+                         as_of=dt.date(2026, 6, 14)).iloc[0]  # fmt: skip
+    assert june14["basis"] == "burn rate of the last 7 days"
+    assert june14["projected_total_usd"] == pytest.approx(30 * DAILY_COST)
+
+
+def test_a_provider_a_day_late_is_held_back_as_a_forecast_is(ledger, tmp_path):
+    """OpenAI's export has June 15, Anthropic's (0.45 a day) ends on June 14 although it has
+    usage every day: June 15 is not complete. Before, 0.35 for June 15 counted in the rate
+    ((6 x 0.80 + 0.35) / 7 = 0.736 a day) and the month landed at 22.59, not 24.00."""
+
+    def export(name, provider, model, last):  # 100 calls a day of 1000 tokens in, 100 out
+        days = pd.date_range(last - dt.timedelta(days=59), last)
+        return write_csv(tmp_path, name, *(f"{d:%Y-%m-%d}T00:00:00Z,1d,search,ask,{provider},"
+                                           f"{model},100,100000,10000" for d in days),
+                         header=HEADER.replace("model", "provider,model"))  # fmt: skip
+
+    ingest_files(
+        ledger,
+        [
+            export("o.csv", "openai", "gpt-4o", dt.date(2026, 6, 15)),
+            export("a.csv", "anthropic", "claude-3-5-sonnet", dt.date(2026, 6, 14)),
+        ],
+    )  # 100 x (1000 x 3 + 100 x 15) / 1e6
+    budget = [Budget(period="2026-06", amount=20.5, team="search")]
+    row = budget_burn(ledger, load_price_book(), budget, FiscalCalendar()).iloc[0]
+    assert row["spent_usd"] == pytest.approx(15 * 0.35 + 14 * 0.45)
+    assert row["burn_rate_usd_per_day"] == pytest.approx(0.80)
+    assert row["projected_total_usd"] == pytest.approx(30 * 0.80)
+    # 11.20 by June 14, then 0.80 a day: 12 days make 20.80 (11 make 20.00)
+    assert row["exhaustion_date"] == dt.date(2026, 6, 26)
+    assert row["basis"] == "burn rate of the last 7 days to 2026-06-14 (2026-06-15 not complete)"
+    # a watch judging June 15 lands the month where kpis --budget-burn does: 24.00 of 25
+    # (before: 11.55 + 15 x 0.736 = 22.59, 0.904 of it)
+    from forecast.watch.alerts import replay
+    from forecast.watch.rules import AlertRules
+
+    alerts = replay(ledger, load_price_book(), AlertRules(budget={"levels": [0.95]}),
+                    dt.datetime(2026, 6, 15), dt.datetime(2026, 6, 15, 23),
+                    budgets=[Budget(period="2026-06", amount=25, team="search")],
+                    calendar=FiscalCalendar())  # fmt: skip
+    landing = next(a for a in alerts if a.rule == "budget_landing_95")
+    assert landing.value == pytest.approx(24 / 25)
 
 
 def test_burn_from_a_forecast_that_covers_the_period(constant):

@@ -5,7 +5,9 @@ resolves when the period ends. Their scope names the budget's period and team, f
 model; ``value`` is the share of the amount.
 
 The landing is the spend so far plus the mean of the last 7 days' cost for every day left
-(``forecast.burn``'s burn-rate basis). Where a forecast run covers the rest of the period,
+(``forecast.burn``'s burn-rate basis). Days after the ledger's last complete one (a day not
+over, or one a provider's usage has not arrived for: ``forecast.coverage.default_as_of``)
+keep the rate of that day, and are landed at it where they cost less so far. Where a forecast run covers the rest of the period,
 two more rules read its sample paths (spend so far plus each path's cost of the days
 left): ``budget_forecast_<level>`` where the median landing (P50) reaches the level, and
 ``budget_at_risk`` where the share of paths passing the amount (``p_exceed``) reaches
@@ -37,6 +39,7 @@ from forecast.burn import (
     unpriced_models,
 )
 from forecast.config import Budget
+from forecast.coverage import default_as_of
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.periods import exceed_share
@@ -55,7 +58,10 @@ def budget_alerts(ledger: Ledger, book: PriceBook, budgets: Sequence[Budget],
     runs = list_runs(ledger).sort_values(["created_at", "run_id"], ascending=False)
     runs["as_of"] = pd.to_datetime(runs["as_of"]).dt.date
     runs["horizon_end"] = pd.to_datetime(runs["horizon_end"]).dt.date
-    alerts = []
+    alerts: list[Alert] = []
+    if not budgets:
+        return alerts
+    complete = default_as_of(ledger)[0]
     for budget in budgets:
         first, after = calendar.parse_period(budget.period)
         last_day = min(end.date(), after - dt.timedelta(days=1))
@@ -66,10 +72,10 @@ def budget_alerts(ledger: Ledger, book: PriceBook, budgets: Sequence[Budget],
             continue  # the ledger holds none of the period yet
         daily = daily_cost(ledger, book, budget, known, last_day)
         spent = daily.cumsum(skipna=False)  # unknown from the first unpriced day on
-        burn = daily.rolling(WINDOW, min_periods=1).mean()
+        burn, topped = _burn_rate(daily, complete)
         left = np.array([(after - d).days - 1 for d in daily.index])
         shares = {"budget_spent": spent / budget.amount,
-                  "budget_landing": (spent + burn * left) / budget.amount}  # fmt: skip
+                  "budget_landing": (spent + topped + burn * left) / budget.amount}  # fmt: skip
         checks = [(f"{name}_{round(level * 100)}", share, level)
                   for name, share in shares.items() for level in sorted(rule.levels)]  # fmt: skip
         runs_out_on: dict[dt.date, dt.date] = {}
@@ -102,6 +108,19 @@ def budget_alerts(ledger: Ledger, book: PriceBook, budgets: Sequence[Budget],
                                 round(float(crossed.iloc[0]), 6), level,
                                 exhaustion_date=runs_out))  # fmt: skip
     return alerts
+
+
+def _burn_rate(daily: pd.Series, complete: dt.date) -> tuple[pd.Series, pd.Series]:
+    """Per day: the burn rate (the mean of the last 7 days' cost), and what the days after
+    ``complete`` up to it would add at that rate (where they cost less so far). Those days
+    take the rate of ``complete``: as days of low spend they lowered it."""
+    burn = daily.rolling(WINDOW, min_periods=1).mean()
+    late = np.asarray(daily.index > complete)
+    topped = pd.Series(0.0, index=daily.index)
+    if late.any() and not late.all():
+        burn[late] = burn[~late].iloc[-1]
+        topped[late] = (np.maximum(daily[late], burn[late]) - daily[late]).cumsum()
+    return burn, topped
 
 
 def exhaustion(spent: pd.Series, burn: pd.Series, amount: float, day: dt.date,
