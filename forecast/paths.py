@@ -75,15 +75,26 @@ def stop_shares(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
 
     Models are tried and dropped: on real usage a third of the models under four weeks old
     and used that week, and a quarter of the older ones, had nothing in the fortnight
-    after (``bench/churn.py``). A series' own days cannot tell that; the run's others can."""
+    after (``bench/churn.py``). A series' own days cannot tell that; the run's others can.
+    A cutoff after which no series had any usage is left out: that is a gap in the data
+    (``forecast`` says so), not every model stopping."""
     days = min(h, STOP_DAYS)
     stopped, seen = np.zeros((2, 2)), np.zeros((2, 2))
+    if not len(histories):
+        return stopped
+    # the histories all end on the as-of day: any usage on each day, counted from the end
+    longest = max(len(y) for y in histories)
+    anyone = np.zeros(longest)
+    for y in histories:
+        anyone[longest - len(y) :] += y > 0
+    anyone = np.concatenate([[0.0], np.cumsum(anyone > 0)])
     for y in histories:
         cuts = np.arange(len(y) - days, 0, -7)  # days of history before each cutoff
         if not len(cuts):
             continue
         total = np.concatenate([[0.0], np.cumsum(y)])
-        ever = total[cuts] > 0
+        start = longest - len(y) + cuts
+        ever = (total[cuts] > 0) & (anyone[start + days] - anyone[start] > 0)
         key = (cuts > YOUNG_DAYS).astype(int), (total[cuts] - total[np.maximum(cuts - 7, 0)] > 0)
         quiet = total[cuts + days] - total[cuts] <= 0
         np.add.at(seen, (key[0][ever], key[1][ever].astype(int)), 1)

@@ -105,3 +105,13 @@ def test_a_day_no_path_drew_usage_on_goes_to_paths_that_have_some():
     # the mean: the point forecast on the half of the paths that goes on
     np.testing.assert_allclose(paths[~stopped_row][0], [1.0, 3.0])
     np.testing.assert_allclose(paths.mean(axis=0), [0.5, 1.5])
+
+
+def test_a_gap_in_the_data_is_not_every_model_stopping():
+    # two series silent together for 20 days (an export that failed), then back: the
+    # cutoffs 7 and 14 days into the silence saw nobody use anything, and are left out
+    gap = np.r_[np.ones(30), np.zeros(20), np.ones(16)]
+    shares = stop_shares([gap, gap.copy()], h=14)
+    assert shares[1, 0] == 0 and shares[1, 1] == 0
+    # one of them silent alone: the other's usage says the data is there; it stopped
+    assert stop_shares([gap, np.ones(66)], h=14)[1].sum() > 0
