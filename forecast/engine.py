@@ -44,7 +44,7 @@ from forecast.errors import CostcastError
 from forecast.frame import Panel
 from forecast.intervals import ErrorBank, noise_level
 from forecast.models import COSTLY, FORECASTERS, make_forecaster
-from forecast.paths import lowest_ratio, sample_paths
+from forecast.paths import lowest_ratio, sample_paths, stop_shares
 
 MAX_CV_HORIZON = 91
 WORKER_NICE = 5  # added to the workers' niceness (see _Workers)
@@ -236,6 +236,7 @@ class EngineResult:
     bank: ErrorBank
     plan: Plan
     paired: Pairing = field(default_factory=lambda: Pairing(0.0, {}, {}))
+    stops: np.ndarray = field(default_factory=lambda: np.zeros((2, 2)))  # forecast.paths
 
 
 def run_engine(
@@ -277,9 +278,10 @@ def run_engine(
     classes = np.array([o.cls for o in done])
     rows = np.arange(len(done))
     floors = np.array([lowest_ratio(o.actual_cv, o.point_cv) for o in done])
+    histories = [s.y for s in inputs]
+    stops = stop_shares(histories, h)
     chosen = list(sample_paths(bank, np.stack([o.point for o in done]), levels, rows,
-                               classes, seeds, n_paths, seed, floors,
-                               [s.y for s in inputs]))  # fmt: skip
+                               classes, seeds, n_paths, seed, floors, histories, stops))  # fmt: skip
     if paired.alpha > 0:  # one series at a time: no (series, paths, days) array at once
         units = np.array([unit_cost(o) for o in done])
         pairs = pairing(np.stack([p.sum(axis=1) for p in chosen]) * units[:, None], paired.alpha)
@@ -291,13 +293,13 @@ def run_engine(
             o.skipped, o.intensity, paths,
         )  # fmt: skip
     if keep_candidates:
-        _candidate_paths(done, forecasts, bank, levels, seeds, n_paths, seed, [s.y for s in inputs])
-    return EngineResult(forecasts, outcomes, bank, plan, paired)
+        _candidate_paths(done, forecasts, bank, levels, seeds, n_paths, seed, histories, stops)
+    return EngineResult(forecasts, outcomes, bank, plan, paired, stops)
 
 
 def _candidate_paths(done: list[Outcome], forecasts: dict[str, SeriesForecast], chosen: ErrorBank,
                      levels: np.ndarray, seeds: np.ndarray, n_paths: int, seed: int,
-                     histories: list[np.ndarray]) -> None:  # fmt: skip
+                     histories: list[np.ndarray], stops: np.ndarray) -> None:  # fmt: skip
     """Each candidate calibrated by its own errors, as if it alone had been chosen."""
     names = sorted({n for o in done for n in o.candidates})
     for name in names:
@@ -309,6 +311,6 @@ def _candidate_paths(done: list[Outcome], forecasts: dict[str, SeriesForecast], 
         bank.calibrate(seed)
         points = np.stack([done[i].candidates[name][0] for i in has])
         drawn = sample_paths(bank, points, levels[has], np.array(has), chosen.classes[has],
-                             seeds[has], n_paths, seed, histories=[histories[i] for i in has])  # fmt: skip
+                             seeds[has], n_paths, seed, histories=[histories[i] for i in has], stops=stops)  # fmt: skip
         for i, paths in zip(has, drawn, strict=True):
             forecasts[done[i].uid].candidate_paths[name] = paths

@@ -150,15 +150,18 @@ def sample_paths(
     run_seed: int,
     floors: np.ndarray | None = None,
     histories: Sequence[np.ndarray] | None = None,
+    stops: np.ndarray | None = None,
 ) -> Iterator[np.ndarray]:
     """Paths per series, in order: ``points`` (series, h), ``rows`` the series' index in the
     bank (-1 where it has none), ``floors`` each one's ``lowest_ratio`` (0 by default),
     ``histories`` each one's daily values (where given: a series without a trajectory of
-    its own in the bank replays them, and some paths stop, as the module docstring says).
-    One draw of cutoffs is shared by every series."""
+    its own in the bank replays them, and some paths stop, as the module docstring says;
+    ``stops``: the ``stop_shares`` to use, those of ``histories`` by default). One draw of
+    cutoffs is shared by every series."""
     floors = np.zeros(len(points)) if floors is None else floors
     window_draws = np.random.default_rng(run_seed).integers(0, max(bank.windows, 1), n_paths)
-    stops = np.zeros((2, 2)) if histories is None else stop_shares(histories, points.shape[1])
+    if stops is None:
+        stops = np.zeros((2, 2)) if histories is None else stop_shares(histories, points.shape[1])
 
     def own(i: int, drawn: np.ndarray | None) -> np.ndarray:
         """Series ``i``'s paths: its own days where it has no trajectory (``drawn`` None),

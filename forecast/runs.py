@@ -182,6 +182,13 @@ def _meta(
             "cutoffs_days_before": list(result.plan.cutoffs),
             "window_days": result.plan.cv_horizon,
             "series_with_windows": int(result.bank.has.any(axis=1).sum()),
+            # the share of paths that stop (forecast.paths): young series (no window of
+            # their own) by whether used in the last week, and older ones used in it
+            "stop_shares": {
+                "young_quiet": float(result.stops[0, 0]),
+                "young_used": float(result.stops[0, 1]),
+                "older_used": float(result.stops[1, 1]),
+            },
         },
         "skipped": skipped_summary(result.outcomes.values()),
         "stale": (dt.datetime.now(dt.UTC).date() - as_of).days > STALE_AFTER_DAYS,

@@ -170,6 +170,7 @@ def test_forecast_command_outputs_runs_and_charts(cli, workdir):
     assert {r["period"] for r in rows} == {"2026-06", "2026-07"}
     run_id = rows[0]["run_id"]
     assert f"run id: {run_id}" in err and "as of 2026-06-15" in err
+    assert "the ledger's usage ends on 2026-06-15, more than a week ago" in err
     assert (workdir / "fan.png").read_bytes()[:4] == b"\x89PNG"
     code, out, _ = cli("runs", "list", "--output", "json")
     assert [r["run_id"] for r in json.loads(out)] == [run_id]
@@ -177,8 +178,11 @@ def test_forecast_command_outputs_runs_and_charts(cli, workdir):
     shown = json.loads(out)
     assert shown["provenance"]["rows"] == 90 * 3
     assert {s["forecaster"] for s in shown["series"]} == {"seasonal_naive"}
-    code, out, _ = cli("forecast", "--horizon", "7d", "--by", "", "--models", "seasonal_naive",
-                       "--paths", "20", "--jobs", "1", "--output", "json")  # fmt: skip
+    code, out, err = cli("forecast", "--horizon", "7d", "--by", "", "--models", "seasonal_naive",
+                         "--paths", "20", "--jobs", "1", "--output", "json",
+                         "--as-of", "2026-06-01")  # fmt: skip
+    # the ledger's own last day, not the day --as-of cut it at (it said "ends on 2026-06-01")
+    assert "the ledger's usage ends on 2026-06-15, more than a week ago" in err
     records = json.loads(out)
     assert all(set(r) == {"period", "mean", "p10", "p50", "p90", "budget", "p_exceed", "days",
                           "partial", "run_id"}

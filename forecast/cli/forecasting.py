@@ -25,9 +25,9 @@ from forecast.cli.common import (
     parse_date,
     workspace,
 )
-from forecast.coverage import default_as_of, lagging_providers, usage_gaps
+from forecast.coverage import default_as_of, lagging_providers, usage_gaps, usage_hours
 from forecast.models import FORECASTERS
-from forecast.runs import MAX_PATHS, MIN_PATHS, RunSettings
+from forecast.runs import MAX_PATHS, MIN_PATHS, STALE_AFTER_DAYS, RunSettings
 from forecast.runstore import ForecastRun
 from forecast.workspace import Workspace
 
@@ -126,8 +126,13 @@ def _report_run(ws: Workspace, run: ForecastRun) -> None:
     err.print(
         f"as of {run.as_of} (history up to and including that day); forecast {run.start} to {run.horizon_end}"
     )
-    if run.meta.get("stale"):
-        err.print(f"[yellow]warning[/yellow]: the ledger ends on {run.as_of}, more than a week ago")
+    last = usage_hours(ws.ledger)[1].date()
+    # the ledger's own last day: a run --as-of an earlier day than it is not stale data
+    if (dt.datetime.now(dt.UTC).date() - last).days > STALE_AFTER_DAYS:
+        err.print(
+            f"[yellow]warning[/yellow]: the ledger's usage ends on {last}, more than a week "
+            "ago: ingest the newer usage before reading this as a forecast from today"
+        )
     chosen = series["forecaster"].value_counts().to_dict()
     err.print(f"forecasters chosen per series: {chosen}")
     units = series["volume_unit"].value_counts().to_dict()
@@ -142,6 +147,14 @@ def _report_run(ws: Workspace, run: ForecastRun) -> None:
         )
     else:
         err.print("backtest: not enough history to score")
+    stops = (run.meta.get("calibration") or {}).get("stop_shares") or {}
+    if any(stops.values()):  # runs saved before paths could stop have none
+        err.print(
+            "paths that stop (no usage for the horizon's first fortnight, as this ledger's "
+            f"series did after past cutoffs): young series {stops['young_quiet']:.0%} where "
+            f"not used in the last week, {stops['young_used']:.0%} where used; older series "
+            f"used in the last week {stops['older_used']:.0%}"
+        )
     for late in run.meta.get("held_back") or []:
         err.print(
             f"[yellow]held back[/yellow] as of {run.as_of}: {late['provider']}'s usage ends on "
