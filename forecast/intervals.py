@@ -41,7 +41,8 @@ forecast plus one whole trajectory, scaled by today's level: empirical
   that missed by nothing (idle, forecast idle).
 - **The mean is the point forecast.** Errors are centred across paths; the paths
   themselves (``forecast.paths``) are floored and each day rescaled to the point
-  forecast's mean, so no skew or floor moves the number that adds up in every total.
+  forecast's mean, so no skew or floor moves the number that adds up in every total (a
+  series too young for a window: its point forecast on the paths that do not stop).
 """
 
 from __future__ import annotations
