@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.chunk import Outcome, SeriesInput
+from forecast.churn import new_model_share
 from forecast.coverage import default_as_of, lagging_providers, last_complete_day, usage_gaps
 from forecast.engine import COSTLY_SHARE, EngineResult, budget_costly, plan_cutoffs, run_engine
 from forecast.errors import CostcastError, LedgerError
@@ -157,6 +158,7 @@ def create_forecast(
         meta=_meta(ledger, as_of, settings, result, config_snapshot)
         | {"unpriced": missing, "held_back": held},
     )
+    run.meta["provenance"]["new_models"] = new_model_share(drivers, as_of)
     actuals = _actuals(run, series, drivers)
     save_run(ledger, run, series, result, actuals, days, calendar or FiscalCalendar())
     return run

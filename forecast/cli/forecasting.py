@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from forecast.churn import SAY_SHARE
 from forecast.cli.common import (
     AsOfOption,
     ConfigOption,
@@ -162,7 +164,7 @@ def _report_run(ws: Workspace, run: ForecastRun) -> None:
             "usage on; the others' later days are left to a run once it is in (or give --as-of)"
         )
     kept = run.meta["provenance"]  # runs saved before these were kept have neither
-    _say_gaps(kept.get("gaps") or [], kept.get("behind") or [])
+    _say_gaps(kept.get("gaps") or [], kept.get("behind") or [], kept.get("new_models") or [])
     for label in run.meta.get("unpriced") or []:
         err.print(
             f"[yellow]left out[/yellow] {label}: no price in the book (add it to prices.entries)"
@@ -175,8 +177,18 @@ def _report_run(ws: Workspace, run: ForecastRun) -> None:
         err.print(f"[yellow]flag[/yellow] {row.team} / {row.feature} / {row.model}: {row.flag}")
 
 
-def _say_gaps(gaps: list[dict[str, Any]], behind: list[dict[str, Any]]) -> None:
-    """Where the history holds days of zero spend that may be usage not yet ingested."""
+def _say_gaps(gaps: list[dict[str, Any]], behind: list[dict[str, Any]],
+              new_models: Sequence[dict[str, Any]] = ()) -> None:  # fmt: skip
+    """Where the history holds days of zero spend that may be usage not yet ingested, and
+    teams that spend much on models they had not used before (no series holds those)."""
+    for team in new_models:
+        if team["share"] >= SAY_SHARE:
+            err.print(
+                f"[yellow]new models[/yellow] {team['team']} spent {team['share']:.0%} of its "
+                f"cost in the fortnights after the last {team['fortnights']} weekly cutoffs on "
+                "models it had first used after the cutoff: this run forecasts the models used "
+                "so far, and holds none of the spend on models not used yet"
+            )
     for gap in gaps:
         err.print(
             f"[yellow]gap[/yellow] no usage at all from {gap['first']} to {gap['last']} "
@@ -276,7 +288,7 @@ def runs_show(
         f"data: {prov['rows']:,} ledger rows, {prov['first_day']} to {prov['last_day']}, "
         f"content hash {prov['content_hash']}"
     )
-    _say_gaps(prov.get("gaps") or [], prov.get("behind") or [])
+    _say_gaps(prov.get("gaps") or [], prov.get("behind") or [], prov.get("new_models") or [])
     emit(series, output, title=f"series of {run.run_id}")
 
 
