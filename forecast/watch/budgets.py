@@ -7,9 +7,9 @@ model; ``value`` is the share of the amount.
 The landing is the spend so far plus the mean of the last 7 days' cost for every day left
 (``forecast.burn``'s burn-rate basis). Days after the ledger's last complete one (a day not
 over, or one a provider's usage has not arrived for: ``forecast.coverage.default_as_of``)
-keep the rate of that day, and are landed at it where they cost less so far. Where a forecast run covers the rest of the period,
-two more rules read its sample paths (spend so far plus each path's cost of the days
-left): ``budget_forecast_<level>`` where the median landing (P50) reaches the level, and
+keep the rate of that day, and are landed at it where they cost less so far. Where a
+forecast run covers the rest of the period, two more rules read its sample paths (spend so
+far plus each path's cost of the days left): ``budget_forecast_<level>`` where the median landing (P50) reaches the level, and
 ``budget_at_risk`` where the share of paths passing the amount (``p_exceed``) reaches
 ``max_p_exceed`` (20%). A day is judged by the latest run whose as-of day is that day or
 before: it saw no later usage, so a replay of history stays honest.
