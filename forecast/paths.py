@@ -124,18 +124,20 @@ def stopped(paths: np.ndarray, point: np.ndarray, stop: float, rng: np.random.Ge
     """``paths`` with a ``stop`` share of them at zero throughout, each day then rescaled so
     that its mean is ``point``."""
     n_paths = len(paths)
-    paths[rng.permutation(n_paths)[: min(round(stop * n_paths), n_paths - 1)]] = 0.0
+    going = np.ones(n_paths, dtype=bool)  # one path always goes on
+    going[rng.permutation(n_paths)[: min(round(stop * n_paths), n_paths - 1)]] = False
+    paths[~going] = 0.0
     mean = paths.mean(axis=0)
     factor = np.divide(point, mean, out=np.zeros_like(point, dtype=float), where=mean > 0)
     paths *= factor
     # A day no path drew usage on goes to the paths with usage on other days: spread over
     # every path, it gave a model used once a little spend on every path, and a P10 above
-    # zero. Only where no path has any usage does every path take the point forecast.
+    # zero. Where no path that goes on has any usage, it goes to all of those.
     empty = (mean <= 0) & (point > 0)
     if empty.any():
-        active = paths.sum(axis=1) > 0
-        share = n_paths / active.sum() if active.any() else 1.0
-        paths[:, empty] = np.where(active[:, None] | ~active.any(), point[empty] * share, 0.0)
+        active = going & (paths.sum(axis=1) > 0)
+        active = active if active.any() else going
+        paths[:, empty] = np.where(active[:, None], point[empty] * n_paths / active.sum(), 0.0)
     return paths
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forecast.chunk import SeriesInput
 from forecast.engine import run_engine
@@ -115,3 +117,27 @@ def test_a_gap_in_the_data_is_not_every_model_stopping():
     assert shares[1, 0] == 0 and shares[1, 1] == 0
     # one of them silent alone: the other's usage says the data is there; it stopped
     assert stop_shares([gap, np.ones(66)], h=14)[1].sum() > 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    # volumes are counts (requests or tokens); point forecasts any size a model gives
+    st.lists(st.integers(0, 10**9), min_size=1, max_size=40),
+    st.lists(st.just(0.0) | st.floats(1e-9, 1e6), min_size=1, max_size=30),
+    st.floats(0, 0.99),
+    st.integers(1, 60),
+)
+def test_own_history_paths_keep_their_mean_and_stop_as_asked(history, point, stop, n_paths):
+    history, point = np.array(history, dtype=float), np.array(point)
+    paths = own_history_paths(point, history, n_paths, np.random.default_rng(0), stop)
+    assert paths.shape == (n_paths, len(point))
+    assert np.isfinite(paths).all() and (paths >= 0).all()
+    if history.sum() <= 0:  # never used: the point forecast, on every path
+        np.testing.assert_allclose(paths, np.repeat(point[None, :], n_paths, axis=0))
+        return
+    # the mean: the point forecast on the share that goes on, day by day
+    np.testing.assert_allclose(paths.mean(axis=0), point * (1 - stop), rtol=1e-9, atol=1e-9)
+    if point.sum() > 0:
+        # the stopped paths spend nothing (one always goes on)
+        idle = int((paths.sum(axis=1) == 0).sum())
+        assert idle >= min(round(stop * n_paths), n_paths - 1)
