@@ -152,9 +152,9 @@ def _report_run(ws: Workspace, run: ForecastRun) -> None:
     stops = (run.meta.get("calibration") or {}).get("stop_shares") or {}
     if any(stops.values()):  # runs saved before paths could stop have none
         err.print(
-            "paths that stop (no usage for the horizon's first fortnight, as this ledger's "
-            f"series did after past cutoffs): young series {stops['young_quiet']:.0%} where "
-            f"not used in the last week, {stops['young_used']:.0%} where used; older series "
+            "paths that stop (zero throughout), as this ledger's series had no usage in the "
+            f"fortnight after past cutoffs: young series {stops['young_quiet']:.0%} where not "
+            f"used in the last week, {stops['young_used']:.0%} where used; older series "
             f"used in the last week {stops['older_used']:.0%}"
         )
     for late in run.meta.get("held_back") or []:
