@@ -12,7 +12,7 @@ first used within the 28 days before) and by whether they were used in the last 
 It also prints what models first used after the as-of date spent, which no per-model
 forecast can hold.
 
-    python bench/churn.py [--origins 10] [--jobs 2]
+    python bench/churn.py [--origins 10] [--jobs 2] [--data daily.csv]
 """
 
 from __future__ import annotations
@@ -47,15 +47,18 @@ def _accuracy():
     return module
 
 
-def per_model_rows(accuracy) -> pd.DataFrame:
-    """Canonical daily rows of every per-model series, however short, tokens only."""
+def per_model_rows(accuracy, data: Path) -> pd.DataFrame:
+    """Canonical daily rows of every per-model series of ``data``, however short, tokens
+    only."""
     minimum = accuracy.MIN_DAYS
     accuracy.MIN_DAYS = 1
     try:
-        series = accuracy.real_series(accuracy.DATA)
+        series = accuracy.real_series(data)
     finally:
         accuracy.MIN_DAYS = minimum
     models = {name: part for name, part in series.items() if "/" in name}
+    if not models:
+        sys.exit(f"{data}: no per-model rows (a model other than ALL): nothing churns there")
     # a stream's models move together: each moved to end on the same day alone, a model
     # last used in May would look used until the stream's end
     ends = {}
@@ -110,6 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--origins", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--data", type=Path, help="daily.csv of the real-usage format")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     logging.getLogger("cmdstanpy").disabled = True
@@ -123,7 +127,7 @@ def main() -> None:
     from forecast.pricing import load_price_book
     from forecast.runs import RunSettings, create_forecast
 
-    rows = per_model_rows(accuracy)
+    rows = per_model_rows(accuracy, args.data or accuracy.DATA)
     day = pd.to_datetime(rows["timestamp"]).dt.date
     flat = accuracy.FLAT
     cost = (
