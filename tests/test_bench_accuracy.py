@@ -208,3 +208,23 @@ def test_scores_worked_out_by_hand():
     assert row["total_ratio_median"] == pytest.approx((1 + 0.5) / 2)
     # inside [0, 5]: x all three, y two of three (6 is above)
     assert row["coverage_80"] == pytest.approx(5 / 6)
+
+
+def test_the_churn_bench_moves_a_streams_models_together(tmp_path):
+    """Model a used in its stream's first 10 days, b in its last 21: moved each on its own,
+    both would end on the benchmark's day; together, a still starts 19 days before b."""
+    rows = [{"series": "S", "date": day.date(), "model": model, "input_tokens": 1000}
+            for model, days in (("a", range(10)), ("b", range(19, 40)))
+            for day in pd.date_range("2024-03-01", periods=40)[list(days)]]  # fmt: skip
+    path = tmp_path / "daily.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    churn = _bench("churn")
+    moved = churn.per_model_rows(_accuracy(), path)
+    day = pd.to_datetime(moved["timestamp"].str.slice(0, 10)).groupby(moved["feature"])
+    first, last = day.min(), day.max()
+    assert (first["b"] - first["a"]).days == 19
+    # the stream's last day moves to the benchmark's day or up to 6 days past it (weekdays
+    # kept; days past it are dropped): a's, 30 days before b's, lands 24-30 days before it
+    assert 24 <= (pd.Timestamp(_accuracy().END) - last["a"]).days <= 30
+    assert last["b"] <= pd.Timestamp(_accuracy().END)
+    assert set(moved["team"]) == {"S"}  # one stream, one team: its models are its features
