@@ -106,6 +106,18 @@ def shift_to_end(part: pd.DataFrame) -> dt.timedelta:
     return dt.timedelta(days=7 * -(-(END - part["date"].max().date()).days // 7))
 
 
+def stream_shifts(series: dict[str, pd.DataFrame]) -> dict[str, dt.timedelta]:
+    """Per series, the whole weeks that move its stream's last day to END or just past it.
+    A stream's models move together: each moved on its own, a model last used in May looked
+    used until the stream's end, and no benchmark saw a model stop."""
+    last: dict[str, pd.Timestamp] = {}
+    for name, part in series.items():
+        stream = name.partition("/")[0]
+        last[stream] = max(last.get(stream, part["date"].max()), part["date"].max())
+    return {name: shift_to_end(pd.DataFrame({"date": [last[name.partition("/")[0]]]}))
+            for name in series}  # fmt: skip
+
+
 def reported_days(series: dict[str, pd.DataFrame]) -> dict[str, pd.DatetimeIndex]:
     """Per series (as ``team|feature`` in the ledger), the days its source reported, moved as
     the series is: every day from its stream's first row to its last but a run of
@@ -127,21 +139,22 @@ def reported_days(series: dict[str, pd.DataFrame]) -> dict[str, pd.DatetimeIndex
         length = pd.Series(missing).groupby(run).transform("sum").to_numpy()
         known[stream] = every[~(missing & (length >= GAP_DAYS))]
     out = {}
-    for name, part in series.items():
+    shifts = stream_shifts(series)
+    for name in series:
         stream, _, model = name.partition("/")
-        out[f"{stream}|{model or 'all'}"] = known[stream] + shift_to_end(part)
+        out[f"{stream}|{model or 'all'}"] = known[stream] + shifts[name]
     return out
 
 
 def canonical_rows(series: dict[str, pd.DataFrame], with_requests: bool,
                    shifts: dict[str, dt.timedelta] | None = None) -> pd.DataFrame:  # fmt: skip
-    """Canonical daily rows of ``series``, each moved to end on END (``shifts``: by how much
-    per series instead)."""
+    """Canonical daily rows of ``series``, each stream moved to end on END (``shifts``: by
+    how much per series instead)."""
     rows = []
+    shifts = stream_shifts(series) if shifts is None else shifts
     for name, part in series.items():
         stream, _, model = name.partition("/")
-        shift = shift_to_end(part) if shifts is None else shifts[name]
-        part = part.assign(date=part["date"] + shift)
+        part = part.assign(date=part["date"] + shifts[name])
         part = part[part["date"] <= pd.Timestamp(END)]
         # some per-model series only report total tokens: counted as (uncached) input
         split = part[["input_tokens", "cached_input_tokens", "output_tokens"]].notna().any(axis=1)

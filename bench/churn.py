@@ -59,15 +59,8 @@ def per_model_rows(accuracy, data: Path) -> pd.DataFrame:
     models = {name: part for name, part in series.items() if "/" in name}
     if not models:
         sys.exit(f"{data}: no per-model rows (a model other than ALL): nothing churns there")
-    # a stream's models move together: each moved to end on the same day alone, a model
-    # last used in May would look used until the stream's end
-    ends = {}
-    for name, part in models.items():
-        stream = name.partition("/")[0]
-        ends[stream] = max(ends.get(stream, part["date"].max()), part["date"].max())
-    shifts = {name: accuracy.shift_to_end(pd.DataFrame({"date": [ends[name.partition("/")[0]]]}))
-              for name in models}  # fmt: skip
-    return accuracy.canonical_rows(models, with_requests=False, shifts=shifts)
+    # a stream's models move together (accuracy.stream_shifts)
+    return accuracy.canonical_rows(models, with_requests=False)
 
 
 def score(ledger, run, actual: pd.DataFrame, as_of: dt.date) -> list[dict]:
