@@ -7,6 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 from builders import AS_OF, DAILY_COST, KEYS, daily_csv, write_csv
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from forecast.burn import budget_burn
 from forecast.config import Budget
@@ -289,3 +291,35 @@ def test_a_period_begun_before_the_ledger_counts_from_its_first_day(ledger, tmp_
     assert row["burn_rate_usd_per_day"] == pytest.approx(3 * DAILY_COST)  # 1.05
     # 4.20 spent + 15 days left at 1.05 = 19.95: from the ledger's days, a lower bound
     assert row["projected_total_usd"] == pytest.approx(4.2 + 15 * 1.05)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.integers(0, 50), min_size=1, max_size=20), st.integers(0, 80))
+def test_the_rate_and_landing_leave_the_day_not_over_out(tmp_path_factory, daily, partial):
+    """June 1 to k at ``daily`` calls a day (June 1 at one at least), June k+1 only its first
+    hour: worked out again here from the calls, at 0.0035 USD a call."""
+    folder = tmp_path_factory.mktemp("burn")
+    daily = [max(daily[0], 1), *daily[1:]]
+    k = len(daily)
+    lines = [f"2026-06-{d + 1:02d}T00:00:00Z,1d,search,ask,gpt-4o,{n},{n * 1000},{n * 100}"
+             for d, n in enumerate(daily) if n]  # fmt: skip
+    lines.append(f"2026-06-{k + 1:02d}T00:00:00Z,1h,search,ask,gpt-4o,{partial},"
+                 f"{partial * 1000},{partial * 100}")  # fmt: skip
+    (folder / "costcast.yaml").write_text("ledger: l.duckdb\n")
+    from forecast.config import load_config
+    from forecast.ledger import Ledger
+
+    with Ledger(load_config(folder / "costcast.yaml").ledger) as ledger:
+        ingest_files(ledger, [write_csv(folder, "u.csv", *lines, header=HEADER)])
+        row = budget_burn(ledger, load_price_book(), [Budget(period="2026-06", amount=1e9)],
+                          FiscalCalendar()).iloc[0]  # fmt: skip
+    cost = [n * DAILY_COST / 100 for n in daily]  # DAILY_COST is 100 calls' cost
+    rate = sum(cost[-7:]) / len(cost[-7:])
+    today = partial * DAILY_COST / 100
+    assert row["spent_usd"] == pytest.approx(sum(cost) + today, abs=1e-6)
+    assert row["burn_rate_usd_per_day"] == pytest.approx(rate, abs=1e-6)
+    left = 30 - (k + 1)
+    assert row["projected_total_usd"] == pytest.approx(
+        sum(cost) + max(today, rate) + rate * left, abs=1e-5)  # fmt: skip
