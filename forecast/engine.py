@@ -44,7 +44,7 @@ from forecast.errors import CostcastError
 from forecast.frame import Panel
 from forecast.intervals import ErrorBank, noise_level
 from forecast.models import COSTLY, FORECASTERS, make_forecaster
-from forecast.paths import lowest_ratio, sample_paths, stop_shares
+from forecast.paths import lowest_ratio, sample_paths, stop_shares, young_note
 
 MAX_CV_HORIZON = 91
 WORKER_NICE = 5  # added to the workers' niceness (see _Workers)
@@ -287,9 +287,13 @@ def run_engine(
         pairs = pairing(np.stack([p.sum(axis=1) for p in chosen]) * units[:, None], paired.alpha)
         for i, order in enumerate(pairs):  # in place: one series' copy at a time
             chosen[i] = chosen[i][order]
-    for o, paths in zip(done, chosen, strict=True):
+    for i, (o, paths) in enumerate(zip(done, chosen, strict=True)):
+        flag = o.flag
+        if not bank.has[i].any():  # its paths are its own days (forecast.paths): said
+            note = young_note(stops[0, int(histories[i][-7:].sum() > 0)])
+            flag = f"{flag}; {note}" if flag else note
         forecasts[o.uid] = SeriesForecast(
-            o.uid, o.forecaster, o.members, o.scores.get(o.forecaster), o.scores, o.flag,
+            o.uid, o.forecaster, o.members, o.scores.get(o.forecaster), o.scores, flag,
             o.skipped, o.intensity, paths,
         )  # fmt: skip
     if keep_candidates:

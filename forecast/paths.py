@@ -102,6 +102,13 @@ def stop_shares(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
     return stopped / (seen + STOP_PRIOR)
 
 
+def young_note(stop: float) -> str:
+    """What a series' flag says of paths that replay its own days."""
+    return "its paths replay its own days (no window of its own)" + (
+        f", {stop:.0%} of them zero throughout, as the run's young series stopped" if stop else ""
+    )
+
+
 def own_history_paths(point: np.ndarray, history: np.ndarray, n_paths: int,
                       rng: np.random.Generator, stop: float = 0.0) -> np.ndarray:  # fmt: skip
     """(paths, h): ``point`` times the series' own days over their mean, the days replayed

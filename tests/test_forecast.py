@@ -173,7 +173,10 @@ def test_short_history_gets_a_flagged_median_of_simple_forecasters(ledger, tmp_p
         "SELECT forecaster, flag FROM forecast_series WHERE run_id = ?", [run.run_id]
     ).fetchall()[0]
     assert forecaster == "ensemble"
-    assert flag == "short history (20 days): median of seasonal_naive, tsb, imapa, croston_sba"
+    assert flag == (
+        "short history (20 days): median of seasonal_naive, tsb, imapa, croston_sba; "
+        "its paths replay its own days (no window of its own)"
+    )  # none stopped
     # the global model needs 35 days: it is skipped on this series, and the run says so
     assert run.meta["skipped"]["global_gbm"]["series"] == 1
 
