@@ -44,7 +44,14 @@ from forecast.errors import CostcastError
 from forecast.frame import Panel
 from forecast.intervals import ErrorBank, noise_level
 from forecast.models import COSTLY, FORECASTERS, make_forecaster
-from forecast.paths import lowest_ratio, sample_paths, stop_shares, young_note
+from forecast.paths import (
+    lowest_ratio,
+    sample_paths,
+    stop_shares,
+    too_young,
+    used_lately,
+    young_note,
+)
 
 MAX_CV_HORIZON = 91
 WORKER_NICE = 5  # added to the workers' niceness (see _Workers)
@@ -289,8 +296,8 @@ def run_engine(
             chosen[i] = chosen[i][order]
     for i, (o, paths) in enumerate(zip(done, chosen, strict=True)):
         flag = o.flag
-        if not bank.has[i].any():  # its paths are its own days (forecast.paths): said
-            note = young_note(stops[0, int(histories[i][-7:].sum() > 0)])
+        if too_young(bank, i):  # its paths are its own days (forecast.paths): said
+            note = young_note(stops[0, used_lately(histories[i])])
             flag = f"{flag}; {note}" if flag else note
         forecasts[o.uid] = SeriesForecast(
             o.uid, o.forecaster, o.members, o.scores.get(o.forecaster), o.scores, flag,

@@ -65,6 +65,19 @@ BLOCK = 7  # days replayed together: a week keeps a weekday pattern and a burst'
 YOUNG_DAYS = 28  # a series this young at a cutoff is young for the stop shares
 STOP_DAYS = 14  # stopped: no usage for this long (or the horizon, if shorter)
 STOP_PRIOR = 3  # the shares are shrunk towards none, as if this many more series had gone on
+RECENT_DAYS = 7  # used lately: any usage in the last week
+
+
+def used_lately(history: np.ndarray) -> int:
+    """1 where the series had usage in its last ``RECENT_DAYS`` days, else 0: the column of
+    ``stop_shares`` it takes."""
+    return int(history[-RECENT_DAYS:].sum() > 0)
+
+
+def too_young(bank: ErrorBank, row: int) -> bool:
+    """A series with no trajectory of its own in the bank (``row`` -1: not in it at all):
+    its paths replay its own days."""
+    return row < 0 or not bank.has[row].any()
 
 
 def stop_shares(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
@@ -95,7 +108,10 @@ def stop_shares(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
         total = np.concatenate([[0.0], np.cumsum(y)])
         start = longest - len(y) + cuts
         ever = (total[cuts] > 0) & (anyone[start + days] - anyone[start] > 0)
-        key = (cuts > YOUNG_DAYS).astype(int), (total[cuts] - total[np.maximum(cuts - 7, 0)] > 0)
+        key = (
+            (cuts > YOUNG_DAYS).astype(int),
+            total[cuts] - total[np.maximum(cuts - RECENT_DAYS, 0)] > 0,
+        )
         quiet = total[cuts + days] - total[cuts] <= 0
         np.add.at(seen, (key[0][ever], key[1][ever].astype(int)), 1)
         np.add.at(stopped, (key[0][ever & quiet], key[1][ever & quiet].astype(int)), 1)
@@ -177,7 +193,7 @@ def sample_paths(
         else its drawn paths, some stopped where it was used in the last week."""
         assert histories is not None
         y = histories[i]
-        used = int(y[-7:].sum() > 0)
+        used = used_lately(y)
         # a stream of its own: the bank's draws for the series stay what they were
         rng = np.random.default_rng([int(seeds[i]), 1])
         if drawn is None:
@@ -195,8 +211,7 @@ def sample_paths(
         paths = paths_from(points[part], levels[part], z, floors[part])
         if histories is not None:
             for j, row in enumerate(rows[part]):
-                young = row < 0 or not bank.has[row].any()
-                paths[j] = own(start + j, None if young else paths[j])
+                paths[j] = own(start + j, None if too_young(bank, row) else paths[j])
         return paths
 
     for batch in threaded(drawn, range(0, len(points), BATCH)):
