@@ -146,12 +146,10 @@ def reported_days(series: dict[str, pd.DataFrame]) -> dict[str, pd.DatetimeIndex
     return out
 
 
-def canonical_rows(series: dict[str, pd.DataFrame], with_requests: bool,
-                   shifts: dict[str, dt.timedelta] | None = None) -> pd.DataFrame:  # fmt: skip
-    """Canonical daily rows of ``series``, each stream moved to end on END (``shifts``: by
-    how much per series instead)."""
+def canonical_rows(series: dict[str, pd.DataFrame], with_requests: bool) -> pd.DataFrame:
+    """Canonical daily rows of ``series``, each stream moved to end on END."""
     rows = []
-    shifts = stream_shifts(series) if shifts is None else shifts
+    shifts = stream_shifts(series)
     for name, part in series.items():
         stream, _, model = name.partition("/")
         part = part.assign(date=part["date"] + shifts[name])
