@@ -69,7 +69,7 @@ COUNTS = ("requests", "input_tokens", "cached_input_tokens", "cache_write_tokens
           "output_tokens", "cost_usd", "total_tokens")  # fmt: skip
 
 
-def real_series(path: Path) -> dict[str, pd.DataFrame]:
+def real_series(path: Path, min_days: int = MIN_DAYS) -> dict[str, pd.DataFrame]:
     try:
         frame = pd.read_csv(path)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -93,10 +93,10 @@ def real_series(path: Path) -> dict[str, pd.DataFrame]:
                                               + frame["model"].astype(str))  # fmt: skip
     out = {}
     for name, part in frame.groupby("series", sort=True):
-        if len(part) >= MIN_DAYS:
+        if len(part) >= min_days:
             out[name] = part.sort_values("date").reset_index(drop=True)
     short = frame["series"].nunique() - len(out)
-    print(f"{path.name}: {len(out)} series of {MIN_DAYS} days or more"
+    print(f"{path.name}: {len(out)} series of {min_days} days or more"
           + (f", {short} shorter left out" if short else ""), file=sys.stderr)  # fmt: skip
     return out
 

@@ -50,12 +50,7 @@ def _accuracy():
 def per_model_rows(accuracy, data: Path) -> pd.DataFrame:
     """Canonical daily rows of every per-model series of ``data``, however short, tokens
     only."""
-    minimum = accuracy.MIN_DAYS
-    accuracy.MIN_DAYS = 1
-    try:
-        series = accuracy.real_series(data)
-    finally:
-        accuracy.MIN_DAYS = minimum
+    series = accuracy.real_series(data, min_days=1)
     models = {name: part for name, part in series.items() if "/" in name}
     if not models:
         sys.exit(f"{data}: no per-model rows (a model other than ALL): nothing churns there")
