@@ -16,6 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecast.chunk import SeriesInput
+from forecast.engine import SeriesForecast, series_seed
+from forecast.errors import CostcastError
+from forecast.series import TOKENS, DriverSeries, key_id
+
 FORTNIGHT = 14  # the spend measured after each cutoff
 CUTOFFS = 8  # weekly cutoffs, the latest a fortnight before the as-of day
 SAY_SHARE = 0.10  # a share this large or more is worth a warning
@@ -51,3 +56,141 @@ def new_model_share(drivers: pd.DataFrame, as_of: dt.date) -> list[dict[str, Any
         for t, n in fortnights.items()
         if n
     ]
+
+
+NEW = "(new)"  # feature and model of the line that holds a team's spend on series not used yet
+REACH = 13  # weekly cutoffs a team's new spend is measured after: a quarter back
+FIRST_CUTOFF = 2  # the latest cutoff is a fortnight back, so each shows two weeks at least
+MIN_CUTOFFS = 4  # fewer cutoffs than this say too little: no line
+LEVEL_DAYS = 28  # a team's level at a cutoff: its mean daily cost over this many days
+MIX_DAYS = 28  # the new line's tokens take the mix of the team's last this many days
+
+
+def unseen_ratios(
+    drivers: pd.DataFrame, as_of: dt.date, h: int
+) -> dict[str, tuple[float, np.ndarray, np.ndarray]]:
+    """Per team with new spend: (level now, ratios, weights), one ratio and weight per past
+    weekly cutoff.
+
+    After a cutoff (``FIRST_CUTOFF`` to ``REACH`` weeks back, on the as-of date's weekday),
+    over the days to come (up to ``h`` of them, to ``as_of``), the weight is what the team
+    would have spent at its level (mean daily cost over the ``LEVEL_DAYS`` to the cutoff),
+    and the ratio what it spent on (feature, model) keys it first used after the cutoff,
+    less what the keys it knew fell short of that level, to the weight. Pooled: new
+    spend per dollar of level, net of the spend it took over from known keys (a team that
+    moved from one model to another once spent nothing new, on the whole; one that launched
+    a feature did), a team's first weeks, when its level was low, weighing little. A
+    cutoff counts where the team had usage in the fortnight before it and the ledger had
+    usage in the fortnight after it (after which nobody spent anything is a gap in the
+    data, as for ``forecast.paths.stop_shares``); a team with fewer than ``MIN_CUTOFFS``
+    that count, or no net new spend after any, has none.
+    """
+    frame = drivers[["team", "feature", "model", "ds", "cost"]]
+    end = pd.Timestamp(as_of)
+    frame = frame[(frame["ds"] <= end) & (frame["cost"] > 0)]
+    everyone = frame.groupby("ds")["cost"].sum()
+    out: dict[str, tuple[float, np.ndarray, np.ndarray]] = {}
+    for team, mine in frame.groupby("team", sort=True):
+        first = mine.groupby(["feature", "model"])["ds"].transform("min")
+        began = mine["ds"].min()
+        ratios, weights = [], []
+        for k in range(FIRST_CUTOFF, REACH + 1):
+            cut = end - pd.Timedelta(days=7 * k)
+            fortnight = pd.Timedelta(days=14)
+            if not ((mine["ds"] > cut - fortnight) & (mine["ds"] <= cut)).any():
+                continue  # nothing to be new against
+            if not ((everyone.index > cut) & (everyone.index <= cut + fortnight)).any():
+                continue
+            level = _level(mine, cut, began)
+            days = min(h, (end - cut).days)
+            ahead = (mine["ds"] > cut) & (mine["ds"] <= cut + pd.Timedelta(days=days))
+            new = mine["cost"][ahead & (first > cut)].sum()
+            shortfall = max(0.0, level * days - mine["cost"][ahead & (first <= cut)].sum())
+            ratios.append(max(0.0, new - shortfall) / (level * days))
+            weights.append(level * days)
+        if len(ratios) >= MIN_CUTOFFS and any(ratios):
+            now = _level(mine, end, began)
+            out[str(team)] = (now, np.array(ratios), np.array(weights))
+    return out
+
+
+def _level(mine: pd.DataFrame, day: pd.Timestamp, began: pd.Timestamp) -> float:
+    """Mean daily cost over the ``LEVEL_DAYS`` to ``day`` (from ``began`` if later)."""
+    since = max(day - pd.Timedelta(days=LEVEL_DAYS), began - pd.Timedelta(days=1))
+    spent = float(mine["cost"][(mine["ds"] > since) & (mine["ds"] <= day)].sum())
+    return spent / int((day - since).days)
+
+
+def unseen_lines(
+    series: list[DriverSeries],
+    forecasts: dict[str, SeriesForecast],
+    drivers: pd.DataFrame,
+    as_of: dt.date,
+    h: int,
+    n_paths: int,
+    seed: int,
+) -> list[tuple[DriverSeries, SeriesForecast]]:
+    """Per team with new spend (``unseen_ratios``), a line keyed (team, ``NEW``, ``NEW``)
+    for what it will spend on features and models it had not used by ``as_of``: on each
+    path, one past cutoff's ratio (drawn by weight) times the team's level now, shaped as
+    the team's other series are on that path (weekdays, and how busy the path is).
+    Its tokens are the team's mix of its last ``MIX_DAYS`` days, priced at its series'
+    prices weighed by those tokens, so that scenarios on the team (traffic, prices per
+    kind) reach it. ``forecasts``: the run's, by series uid."""
+    out = []
+    for team, (level, ratios, weights) in unseen_ratios(drivers, as_of, h).items():
+        mine = [s for s in series if s.team == team]
+        if any(s.feature == NEW and s.model == NEW for s in mine):
+            raise CostcastError(
+                f"team {team!r} has a series whose feature and model are both {NEW!r}: that "
+                "name is the run's line for features and models not used yet; rename one",
+                field="model", value=NEW,
+            )  # fmt: skip
+        if not mine:
+            continue  # every model it used is one the book cannot price (the run says so)
+        mix, prices = team_prices(mine)
+        unit = mix @ prices / 1e6  # USD per token on each day
+        known = sum(
+            forecasts[s.input.uid].paths
+            * (np.einsum("kd,kd->d", forecasts[s.input.uid].intensity, s.prices) / 1e6)
+            for s in mine
+        )  # (paths, days) the team's cost on each path
+        rng = np.random.default_rng(series_seed(seed, f"{team}|{NEW}"))
+        drawn = rng.choice(len(ratios), size=n_paths, p=weights / weights.sum())
+        # the team's level now, shaped by its paths (weekdays, and how busy each path is)
+        shape = known / known.mean() if known.mean() > 0 else np.ones((n_paths, h))
+        cost = ratios[drawn][:, None] * level * shape
+        volume = np.divide(cost, unit, out=np.zeros_like(cost), where=unit > 0)
+        pooled = float(ratios @ weights / weights.sum())
+        uid = key_id(team, NEW, NEW)
+        spend = [s.input.weight for s in mine]
+        failed = float(np.average([s.failure_rate for s in mine],
+                                  weights=spend if sum(spend) > 0 else None))  # fmt: skip
+        line = DriverSeries(
+            team, NEW, NEW, TOKENS, failed, {"standard": 1.0}, prices,
+            SeriesInput(uid, np.zeros(0), np.zeros((len(mix), 0)), prices[:, 0] / 1e6, ()),
+        )  # fmt: skip
+        note = (
+            f"features and models first used after {as_of}: each path is the team's level now "
+            f"({level:,.2f} USD a day) times what it spent on keys new after one of its last "
+            f"{len(ratios)} weekly cutoffs, net of what it moved off known ones, per dollar of "
+            f"its level then ({pooled:.2f} pooled)"
+        )
+        forecast = SeriesForecast(uid, "new_series", (), None, {}, note, {},
+                                  np.repeat(mix[:, None], h, axis=1), volume)  # fmt: skip
+        out.append((line, forecast))
+    return out
+
+
+def team_prices(mine: list[DriverSeries]) -> tuple[np.ndarray, np.ndarray]:
+    """(mix, prices): the share of each token kind in a team's tokens of its last
+    ``MIX_DAYS`` days (all its days where those had none), and the price of each kind on
+    each forecast day, its series' prices weighed by their tokens of that kind."""
+    tokens = np.stack([s.input.tokens.sum(axis=1) for s in mine])
+    recent = np.stack([s.input.tokens[:, -MIX_DAYS:].sum(axis=1) for s in mine])
+    if recent.sum() > 0:
+        tokens = recent
+    kinds = tokens.sum(axis=0)  # (kinds,)
+    share = np.divide(tokens, kinds, out=np.full_like(tokens, 1 / len(mine)), where=kinds > 0)
+    prices = np.einsum("sk,skd->kd", share, np.stack([s.prices for s in mine]))
+    return kinds / max(kinds.sum(), 1e-300), prices

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.chunk import Outcome, SeriesInput
-from forecast.churn import new_model_share
+from forecast.churn import new_model_share, unseen_lines
 from forecast.coverage import default_as_of, lagging_providers, last_complete_day, usage_gaps
 from forecast.engine import COSTLY_SHARE, EngineResult, budget_costly, plan_cutoffs, run_engine
 from forecast.errors import CostcastError, LedgerError
@@ -158,10 +158,28 @@ def create_forecast(
         meta=_meta(ledger, as_of, settings, result, config_snapshot)
         | {"unpriced": missing, "held_back": held},
     )
-    run.meta["provenance"]["new_models"] = new_model_share(drivers, as_of)
+    _add_unseen(run, series, result, drivers, settings)
     actuals = _actuals(run, series, drivers)
     save_run(ledger, run, series, result, actuals, days, calendar or FiscalCalendar())
     return run
+
+
+def _add_unseen(
+    run: ForecastRun,
+    series: list[DriverSeries],
+    result: EngineResult,
+    drivers: pd.DataFrame,
+    settings: RunSettings,
+) -> None:
+    """Spend on features and models not used yet: each team's share of the recent past in
+    the run's provenance, and a line per team that had such spend (``forecast.churn``)."""
+    run.meta["provenance"]["new_models"] = new_model_share(drivers, run.as_of)
+    h = (run.horizon_end - run.as_of).days
+    lines = unseen_lines(series, result.forecasts, drivers, run.as_of, h, settings.n_paths,
+                         settings.seed)  # fmt: skip
+    for line, forecast in lines:
+        series.append(line)
+        result.forecasts[line.input.uid] = forecast
 
 
 def _meta(

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
-from builders import KEYS, daily_csv
+import pytest
+from builders import AS_OF, KEYS, daily_csv
 
-from forecast.churn import new_model_share
+from forecast.churn import NEW, new_model_share, unseen_ratios
 from forecast.fiscal import FiscalCalendar, Horizon
 from forecast.ingest import ingest_files
 from forecast.pricing import load_price_book
 from forecast.runs import RunSettings, create_forecast
+from forecast.runstore import load_paths, run_series
 
 DAY0 = dt.date(2026, 3, 1)
 
@@ -67,3 +70,63 @@ def test_forecast_says_when_a_team_spends_much_on_models_new_to_it(cli, tmp_path
     said = " ".join(err.split())  # rich wraps long lines
     assert ("new models search spent 16% of its cost in the fortnights after the last 8 weekly "
             "cutoffs on models it had first used after the cutoff") in said  # fmt: skip
+
+
+# A team spends 1 USD a day on (f, m1) over days 0-69, and from day 50 0.5 a day on a
+# feature it launched (g, m1). As of day 69, h = 14, the weekly cutoffs 2 to 13 weeks back
+# are days 55, 48, ..., 6 (earlier ones have no usage in the fortnight before them):
+# - 48: level 1 (days 21-48); after it, days 49-62: g new, 13 x 0.5 = 6.5 on top of the
+#   known 14 (no shortfall): ratio 6.5 / 14; 41: g's days 50-55, 3 / 14;
+# - 55: g known already (level (28 + 6 x 0.5) / 28, weight 15.5), 34 down to 6 (level 1:
+#   at 6, days 0-6): nothing new, ratio 0, weight 14 each.
+# Pooled 9.5 / (15.5 + 7 x 14) = 9.5 / 113.5; the level now, days 42-69: 38 / 28.
+LAUNCH = {("a", "f", "m1"): (range(70), 1.0), ("a", "g", "m1"): (range(50, 70), 0.5)}
+LAUNCH_RATIOS = [0, 6.5 / 14, 3 / 14, 0, 0, 0, 0, 0]  # cutoffs 55, 48, ..., 6
+LAUNCH_WEIGHTS = [15.5, 14, 14, 14, 14, 14, 14, 14]
+
+
+def _keyed(rows: dict[tuple[str, str, str], tuple[range, float]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"ds": pd.Timestamp(DAY0 + dt.timedelta(days=d)), "team": team, "feature": feature,
+          "model": model, "cost": cost}
+         for (team, feature, model), (days, cost) in rows.items() for d in days]
+    )  # fmt: skip
+
+
+def test_new_spend_per_dollar_of_level_after_each_cutoff_by_hand():
+    level, ratios, weights = unseen_ratios(_keyed(LAUNCH), DAY0 + dt.timedelta(days=69), 14)["a"]
+    assert level == pytest.approx(38 / 28)
+    assert ratios == pytest.approx(LAUNCH_RATIOS)
+    assert weights == pytest.approx(LAUNCH_WEIGHTS)
+
+
+def test_a_team_that_moved_to_another_model_spent_nothing_new():
+    """m1 to day 41, m2 from day 42, 1 USD a day each: after the cutoff on day 34, m2's 7
+    days are new but m1 fell 7 short of its level, and so on: no cutoff has net new spend
+    (in new_model_share's gross terms: all 14 days after day 41 and 7 of 14 after 34, of
+    eight fortnights, 21 / 112)."""
+    moved = _keyed({("b", "f", "m1"): (range(42), 1.0), ("b", "f", "m2"): (range(42, 70), 1.0)})
+    assert unseen_ratios(moved, DAY0 + dt.timedelta(days=69), 14) == {}
+    gross = new_model_share(moved.drop(columns="feature"), DAY0 + dt.timedelta(days=69))
+    assert gross == [{"team": "b", "share": 21 / 112, "fortnights": 8}]
+
+
+def test_a_run_holds_a_line_for_features_and_models_not_used_yet(ledger, tmp_path):
+    """LAUNCH at 0.35 USD a unit (gpt-4o, 100 requests a day; 50 for the launch): the line
+    draws the cutoffs' ratios by weight, so 85.5 / 113.5 of its paths are zero, and its mean
+    is the level now times the pooled ratio, 0.475 x 9.5 / 113.5 USD a day."""
+    ingest_files(ledger, [daily_csv(tmp_path / "f.csv", [("a", "f", "gpt-4o")], days=70),
+                          daily_csv(tmp_path / "g.csv", [("a", "g", "gpt-4o")], days=20,
+                                    requests=50)])  # fmt: skip
+    run = create_forecast(ledger, load_price_book(), as_of=AS_OF,
+                          horizon=Horizon.parse("14d", FiscalCalendar()),
+                          settings=RunSettings(forecasters="seasonal_naive", n_paths=2000))  # fmt: skip
+    series = run_series(ledger, run.run_id).set_index(["feature", "model"])
+    assert series.loc[(NEW, NEW), "forecaster"] == "new_series"
+    assert "one of its last 8 weekly cutoffs" in series.loc[(NEW, NEW), "flag"]
+    keys, cost = load_paths(ledger, run.run_id)
+    line = cost[((keys["feature"] == NEW) & (keys["model"] == NEW)).to_numpy()][0]
+    assert (line.sum(axis=1) == 0).mean() == pytest.approx(85.5 / 113.5, abs=0.03)
+    assert line.mean() == pytest.approx(0.475 * 9.5 / 113.5, rel=0.15)
+    # the team's level now, as it is shaped on each path: weekdays alike, paths differ
+    assert np.ptp(line.sum(axis=1)) > 0

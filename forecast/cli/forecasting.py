@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from forecast.churn import SAY_SHARE
+from forecast.churn import NEW, SAY_SHARE
 from forecast.cli.common import (
     AsOfOption,
     ConfigOption,
@@ -180,14 +180,16 @@ def _report_run(ws: Workspace, run: ForecastRun) -> None:
 def _say_gaps(gaps: list[dict[str, Any]], behind: list[dict[str, Any]],
               new_models: Sequence[dict[str, Any]] = ()) -> None:  # fmt: skip
     """Where the history holds days of zero spend that may be usage not yet ingested, and
-    teams that spend much on models they had not used before (no series holds those)."""
+    teams that spend much on models they had not used before (only the team's line for new
+    features and models holds those)."""
     for team in new_models:
         if team["share"] >= SAY_SHARE:
             err.print(
                 f"[yellow]new models[/yellow] {team['team']} spent {team['share']:.0%} of its "
                 f"cost in the fortnights after the last {team['fortnights']} weekly cutoffs on "
-                "models it had first used after the cutoff: this run forecasts the models used "
-                "so far, and holds none of the spend on models not used yet"
+                "models it had first used after the cutoff; what of such spend came on top of "
+                f"the models it knew is in its {NEW} line (none where it only moved to another "
+                "model)"
             )
     for gap in gaps:
         err.print(
