@@ -59,7 +59,7 @@ def new_model_share(drivers: pd.DataFrame, as_of: dt.date) -> list[dict[str, Any
 
 
 NEW = "(new)"  # feature and model of the line that holds a team's spend on series not used yet
-REACH = 13  # weekly cutoffs a team's new spend is measured after: a quarter back
+REACH = 52  # weekly cutoffs a team's new spend is measured after: a year back
 FIRST_CUTOFF = 2  # the latest cutoff is a fortnight back, so each shows two weeks at least
 MIN_CUTOFFS = 4  # fewer cutoffs than this say too little: no line
 LEVEL_DAYS = 28  # a team's level at a cutoff: its mean daily cost over this many days
@@ -85,40 +85,45 @@ def unseen_ratios(
     data, as for ``forecast.paths.stop_shares``); a team with fewer than ``MIN_CUTOFFS``
     that count, or no net new spend after any, has none.
     """
-    frame = drivers[["team", "feature", "model", "ds", "cost"]]
-    end = pd.Timestamp(as_of)
-    frame = frame[(frame["ds"] <= end) & (frame["cost"] > 0)]
-    everyone = frame.groupby("ds")["cost"].sum()
+    frame = drivers[drivers["ds"] <= pd.Timestamp(as_of)]
+    days = pd.date_range(frame["ds"].min(), pd.Timestamp(as_of), freq="D")
+    # (keys, days) cost matrices; whole days as positions, the as-of date the last
+    cost = frame.pivot_table(index=["team", "feature", "model"], columns="ds", values="cost",
+                             aggfunc="sum", fill_value=0.0).reindex(columns=days, fill_value=0.0)  # fmt: skip
+    matrix = cost.to_numpy()
+    used = matrix > 0
+    anyone = used.any(axis=0)
+    end = len(days) - 1
     out: dict[str, tuple[float, np.ndarray, np.ndarray]] = {}
-    for team, mine in frame.groupby("team", sort=True):
-        first = mine.groupby(["feature", "model"])["ds"].transform("min")
-        began = mine["ds"].min()
+    for team, rows in cost.groupby(level="team", sort=True).indices.items():
+        mine, seen = matrix[rows], used[rows]
+        if not seen.any():
+            continue
+        first = seen.argmax(axis=1)  # each key's first day of use
+        total = mine.sum(axis=0)
+        began = int(first.min())
         ratios, weights = [], []
         for k in range(FIRST_CUTOFF, REACH + 1):
-            cut = end - pd.Timedelta(days=7 * k)
-            fortnight = pd.Timedelta(days=14)
-            if not ((mine["ds"] > cut - fortnight) & (mine["ds"] <= cut)).any():
+            cut = end - 7 * k
+            if cut < began or not seen[:, max(cut - 13, 0) : cut + 1].any():
                 continue  # nothing to be new against
-            if not ((everyone.index > cut) & (everyone.index <= cut + fortnight)).any():
+            if not anyone[cut + 1 : cut + 15].any():
                 continue
-            level = _level(mine, cut, began)
-            days = min(h, (end - cut).days)
-            ahead = (mine["ds"] > cut) & (mine["ds"] <= cut + pd.Timedelta(days=days))
-            new = mine["cost"][ahead & (first > cut)].sum()
-            shortfall = max(0.0, level * days - mine["cost"][ahead & (first <= cut)].sum())
-            ratios.append(max(0.0, new - shortfall) / (level * days))
-            weights.append(level * days)
+            level = _level(total, cut, began)
+            n = min(h, end - cut)
+            new = mine[first > cut, cut + 1 : cut + 1 + n].sum()
+            shortfall = max(0.0, level * n - mine[first <= cut, cut + 1 : cut + 1 + n].sum())
+            ratios.append(max(0.0, new - shortfall) / (level * n))
+            weights.append(level * n)
         if len(ratios) >= MIN_CUTOFFS and any(ratios):
-            now = _level(mine, end, began)
-            out[str(team)] = (now, np.array(ratios), np.array(weights))
+            out[str(team)] = (_level(total, end, began), np.array(ratios), np.array(weights))
     return out
 
 
-def _level(mine: pd.DataFrame, day: pd.Timestamp, began: pd.Timestamp) -> float:
-    """Mean daily cost over the ``LEVEL_DAYS`` to ``day`` (from ``began`` if later)."""
-    since = max(day - pd.Timedelta(days=LEVEL_DAYS), began - pd.Timedelta(days=1))
-    spent = float(mine["cost"][(mine["ds"] > since) & (mine["ds"] <= day)].sum())
-    return spent / int((day - since).days)
+def _level(total: np.ndarray, day: int, began: int) -> float:
+    """Mean daily cost over the ``LEVEL_DAYS`` to position ``day`` (from ``began`` if later)."""
+    since = max(day - LEVEL_DAYS + 1, began)
+    return float(total[since : day + 1].sum()) / (day + 1 - since)
 
 
 def unseen_lines(

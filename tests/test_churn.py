@@ -15,6 +15,8 @@ from forecast.ingest import ingest_files
 from forecast.pricing import load_price_book
 from forecast.runs import RunSettings, create_forecast
 from forecast.runstore import load_paths, run_series
+from forecast.scenario import parse_scenario
+from forecast.scenario.engine import evaluate
 
 DAY0 = dt.date(2026, 3, 1)
 
@@ -111,16 +113,21 @@ def test_a_team_that_moved_to_another_model_spent_nothing_new():
     assert gross == [{"team": "b", "share": 21 / 112, "fortnights": 8}]
 
 
-def test_a_run_holds_a_line_for_features_and_models_not_used_yet(ledger, tmp_path):
-    """LAUNCH at 0.35 USD a unit (gpt-4o, 100 requests a day; 50 for the launch): the line
-    draws the cutoffs' ratios by weight, so 85.5 / 113.5 of its paths are zero, and its mean
-    is the level now times the pooled ratio, 0.475 x 9.5 / 113.5 USD a day."""
-    ingest_files(ledger, [daily_csv(tmp_path / "f.csv", [("a", "f", "gpt-4o")], days=70),
-                          daily_csv(tmp_path / "g.csv", [("a", "g", "gpt-4o")], days=20,
+def _launch_run(ledger, folder):
+    """LAUNCH at 0.35 USD a unit (gpt-4o, 100 requests a day; 50 for the launch)."""
+    ingest_files(ledger, [daily_csv(folder / "f.csv", [("a", "f", "gpt-4o")], days=70),
+                          daily_csv(folder / "g.csv", [("a", "g", "gpt-4o")], days=20,
                                     requests=50)])  # fmt: skip
-    run = create_forecast(ledger, load_price_book(), as_of=AS_OF,
-                          horizon=Horizon.parse("14d", FiscalCalendar()),
-                          settings=RunSettings(forecasters="seasonal_naive", n_paths=2000))  # fmt: skip
+    return create_forecast(ledger, load_price_book(), as_of=AS_OF,
+                           horizon=Horizon.parse("14d", FiscalCalendar()),
+                           settings=RunSettings(forecasters="seasonal_naive", n_paths=2000))  # fmt: skip
+
+
+def test_a_run_holds_a_line_for_features_and_models_not_used_yet(ledger, tmp_path):
+    """The line draws LAUNCH's cutoffs' ratios by weight, so 85.5 / 113.5 of its paths are
+    zero, and its mean is the level now times the pooled ratio, 0.475 x 9.5 / 113.5 USD a
+    day."""
+    run = _launch_run(ledger, tmp_path)
     series = run_series(ledger, run.run_id).set_index(["feature", "model"])
     assert series.loc[(NEW, NEW), "forecaster"] == "new_series"
     assert "one of its last 8 weekly cutoffs" in series.loc[(NEW, NEW), "flag"]
@@ -130,3 +137,23 @@ def test_a_run_holds_a_line_for_features_and_models_not_used_yet(ledger, tmp_pat
     assert line.mean() == pytest.approx(0.475 * 9.5 / 113.5, rel=0.15)
     # the team's level now, as it is shaped on each path: weekdays alike, paths differ
     assert np.ptp(line.sum(axis=1)) > 0
+
+
+def test_scenarios_on_the_team_reach_its_line(ledger, tmp_path):
+    """Twice the team's traffic is twice all of its cost, the line's included; a price cut
+    for gpt-4o does not reach the line (the models it will use are not known)."""
+    run = _launch_run(ledger, tmp_path)
+    keys, cost = load_paths(ledger, run.run_id)
+    line = cost[(keys["model"] == NEW).to_numpy()].sum(axis=(0, 2)).mean()
+    known = cost[(keys["model"] != NEW).to_numpy()].sum(axis=(0, 2)).mean()
+    start = AS_OF + dt.timedelta(days=1)
+
+    def delta(change: str) -> float:
+        text = f"name: t\nbaseline: {run.run_id}\nchanges:\n  - {{{change}, start: {start}}}\n"
+        result = evaluate(ledger, run, load_price_book(), parse_scenario(text), FiscalCalendar())
+        assert result.totals["baseline"]["mean"] == pytest.approx(known + line)
+        return result.totals["delta"]["mean"]
+
+    assert delta("kind: traffic, team: a, factor: 2") == pytest.approx(known + line)
+    cut = "kind: price, model: gpt-4o, discount: 0.5"
+    assert delta(cut) == pytest.approx(-known / 2)
