@@ -92,7 +92,8 @@ def test_models_used_once_may_spend_nothing_and_busy_ones_may_stop(tmp_path):
     """One person's coding agents, 30+ models, most used for days: as of 2026-08-31 nine
     had been used on a single day 10-15 days before; one of them came back in the next 14
     days. Before: their fortnight's P10 was above zero, 10-17% of the mean for four and
-    86-88% for five (gemini-3.1-pro: 55.7 of 64.1 USD), as if sure to come back."""
+    86-88% for five (gemini-3.1-pro: 55.7 of 64.1 USD), as if sure to come back. Models
+    first used after it took a share of most fortnights: the run holds them in a line."""
     frame = pd.read_csv(DAILY, parse_dates=["date"])
     part = frame[frame["series"].str.startswith("Th1nhNg0") & (frame["model"] != "ALL")]
     part = part[part["total_tokens"] > 0]
@@ -124,3 +125,33 @@ def test_models_used_once_may_spend_nothing_and_busy_ones_may_stop(tmp_path):
     # a model in daily use then (gpt-5.6-luna, 28 days old) has paths that stop too: this
     # ledger's models often did
     assert 0 < (totals.loc["gpt-5.6-luna"] == 0).mean() < 0.5
+    # models not used yet: the run's (new) line, at the level now times the pooled ratio of
+    # new spend (net of what known models fell short) to level after each weekly cutoff,
+    # worked out again here day by day
+    cost = part.groupby("date")["total_tokens"].sum() / 1e6  # input at 1 USD per million
+    first = part.groupby("model")["date"].min()
+
+    def level(day: pd.Timestamp) -> float:
+        spent = cost[(cost.index > day - pd.Timedelta(days=28)) & (cost.index <= day)].sum()
+        return spent / min(28, (day - cost.index.min()).days + 1)
+
+    ratios, weights = [], []
+    for k in range(2, 53):
+        cut = as_of - pd.Timedelta(days=7 * k)
+        before = part[(part["date"] > cut - pd.Timedelta(days=14)) & (part["date"] <= cut)]
+        if before.empty:
+            continue
+        after = part[(part["date"] > cut) & (part["date"] <= cut + pd.Timedelta(days=14))]
+        new = after[after["model"].map(first) > cut]["total_tokens"].sum() / 1e6
+        known = after[after["model"].map(first) <= cut]["total_tokens"].sum() / 1e6
+        ratios.append(max(0.0, new - max(0.0, level(cut) * 14 - known)) / (level(cut) * 14))
+        weights.append(level(cut) * 14)
+    pooled = np.dot(ratios, weights) / sum(weights)
+    assert 0.1 < pooled
+    line = totals.loc["(new)"] / 14
+    assert line.mean() == pytest.approx(level(as_of) * pooled, rel=0.15)
+    # what the stream spent in those 14 days (15,493 USD) is inside the run's P10-P90 of its
+    # total (1,453-27,283, mean 10,710; without the line, mean 5,144)
+    stream = totals.sum(axis=0)
+    came = cost[(cost.index > as_of) & (cost.index <= as_of + pd.Timedelta(days=14))].sum()
+    assert np.quantile(stream, 0.1) < came < np.quantile(stream, 0.9)
