@@ -10,7 +10,7 @@ the as-of date: is its actual 14-day cost inside the run's P10-P90 of that total
 each day inside its daily P10-P90. Models are grouped by age at the as-of date (young:
 first used within the 28 days before) and by whether they were used in the last 7 days.
 It also prints what models first used after the as-of date spent, which no per-model
-forecast can hold.
+forecast can hold, against the run's line for them (``forecast.churn``).
 
     python bench/churn.py [--origins 10] [--jobs 2] [--data daily.csv]
 """
@@ -59,22 +59,29 @@ def per_model_rows(accuracy, data: Path) -> pd.DataFrame:
 
 
 def score(ledger, run, actual: pd.DataFrame, as_of: dt.date) -> list[dict]:
+    from forecast.churn import NEW
     from forecast.runstore import load_paths
 
     keys, paths = load_paths(ledger, run.run_id)
     days = pd.date_range(as_of + dt.timedelta(days=1), periods=H).date
     out = []
     ahead = actual[(actual["day"] > as_of) & (actual["day"] <= days[-1])]
+    firsts = actual.groupby(["team", "feature"])["day"].min()
     for team, mine in keys.groupby("team"):
-        # the stream's total: its models' paths summed path by path, as every total is,
-        # against all it spent, models first used after the as-of date included
+        # the stream's total: its models' paths summed path by path, as every total is, the
+        # run's line for models not used yet (NEW) included, against all it spent
         total = paths[mine.index.to_numpy()][:, :, :H].sum(axis=(0, 2))
         lo, hi = np.quantile(total, [0.1, 0.9])
-        spent = ahead[ahead["team"] == team]["cost"].sum()
+        spent = ahead[ahead["team"] == team]
+        later = firsts[team][firsts[team] > as_of].index
+        line = mine.index[(mine["feature"] == NEW).to_numpy()].to_numpy()
         out.append({"as_of": as_of, "series": f"{team} (stream total)", "young": None,
                     "used_last_7": None, "mean": total.mean(), "p10": lo, "p90": hi,
-                    "actual": spent, "total_in": bool(lo <= spent <= hi),
-                    "below": bool(spent < lo), "above": bool(spent > hi), "days_in": np.nan})  # fmt: skip
+                    "actual": spent["cost"].sum(), "total_in": bool(lo <= spent["cost"].sum() <= hi),
+                    "below": bool(spent["cost"].sum() < lo), "above": bool(spent["cost"].sum() > hi),
+                    "days_in": np.nan, "new_mean": paths[line][:, :, :H].sum(axis=(0, 2)).mean()
+                    if len(line) else 0.0,
+                    "new_actual": spent[spent["feature"].isin(later)]["cost"].sum()})  # fmt: skip
     for i, key in keys.iterrows():
         mine = actual[actual["feature"] == key["feature"]]
         if mine.empty or mine["day"].min() > as_of:
@@ -172,7 +179,9 @@ def main() -> None:
     print(f"stream totals (models summed, against all the stream spent): {len(streams)} pairs, "
           f"{streams['total_in'].mean():.1%} inside P10-P90 ({streams['below'].mean():.1%} "
           f"under P10, {streams['above'].mean():.1%} over P90), means "
-          f"{streams['mean'].sum() / streams['actual'].sum():.2f}x what came")  # fmt: skip
+          f"{streams['mean'].sum() / streams['actual'].sum():.2f}x what came; their lines for "
+          f"models not used yet {streams['new_mean'].sum():,.0f} USD, models first used after "
+          f"the as-of date spent {streams['new_actual'].sum():,.0f}")  # fmt: skip
     print(
         f"cost of models first used after the as-of date, share of the next {H} days: "
         f"median {np.median(unheld):.1%} over the as-of dates"
