@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from builders import AS_OF, KEYS, daily_csv
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forecast.churn import NEW, new_model_share, unseen_ratios
 from forecast.fiscal import FiscalCalendar, Horizon
@@ -157,3 +159,72 @@ def test_scenarios_on_the_team_reach_its_line(ledger, tmp_path):
     assert delta("kind: traffic, team: a, factor: 2") == pytest.approx(known + line)
     cut = "kind: price, model: gpt-4o, discount: 0.5"
     assert delta(cut) == pytest.approx(-known / 2)
+
+
+def _by_the_definition(drivers: pd.DataFrame, as_of: pd.Timestamp, h: int) -> dict:
+    """``unseen_ratios`` again, one cutoff and one day at a time, from its docstring."""
+    used = drivers[(drivers["cost"] > 0) & (drivers["ds"] <= as_of)]
+    out = {}
+    for team, mine in used.groupby("team"):
+        first = mine.groupby(["feature", "model"])["ds"].transform("min")
+        began = mine["ds"].min()
+
+        def level(day, mine=mine, began=began):
+            since = max(day - pd.Timedelta(days=28), began - pd.Timedelta(days=1))
+            return (
+                mine[(mine["ds"] > since) & (mine["ds"] <= day)]["cost"].sum() / (day - since).days
+            )
+
+        ratios, weights = [], []
+        for k in range(2, 53):
+            cut = as_of - pd.Timedelta(days=7 * k)
+            near = lambda frame, a, b: frame[(frame["ds"] > a) & (frame["ds"] <= b)]  # noqa: E731
+            if cut < began or near(mine, cut - pd.Timedelta(days=14), cut).empty:
+                continue
+            if near(used, cut, cut + pd.Timedelta(days=14)).empty:
+                continue
+            n = min(h, (as_of - cut).days)
+            after = near(mine, cut, cut + pd.Timedelta(days=n))
+            is_new = first[after.index] > cut
+            short = max(0.0, level(cut) * n - after[~is_new]["cost"].sum())
+            ratios.append(max(0.0, after[is_new]["cost"].sum() - short) / (level(cut) * n))
+            weights.append(level(cut) * n)
+        if len(ratios) >= 4 and any(ratios):
+            out[team] = (level(as_of), ratios, weights)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    spans=st.lists(
+        st.tuples(st.sampled_from("ab"), st.sampled_from(["f", "g"]),
+                  st.sampled_from(["m1", "m2", "m3"]), st.integers(0, 150), st.integers(1, 150),
+                  st.floats(0.01, 100.0), st.integers(1, 5)),
+        min_size=1, max_size=6,
+    ),
+    end=st.integers(20, 160),
+    h=st.integers(1, 40),
+)  # fmt: skip
+def test_new_spend_ratios_match_their_definition_on_random_ledgers(spans, end, h):
+    """Keys used from a random day for a random number of days, every ``every``-th day, at
+    a random cost; as of a random day: the ratios are those of the definition worked out
+    one cutoff at a time, never negative, and scale with nothing (costs x 1,000)."""
+    rows = [{"ds": pd.Timestamp(DAY0 + dt.timedelta(days=d)), "team": team, "feature": feature,
+             "model": model, "cost": cost}
+            for team, feature, model, start, length, cost, every in spans
+            for d in range(start, start + length, every)]  # fmt: skip
+    drivers = pd.DataFrame(rows).groupby(["team", "feature", "model", "ds"], as_index=False).sum()
+    as_of = DAY0 + dt.timedelta(days=end)
+    if drivers["ds"].min() > pd.Timestamp(as_of):
+        return
+    got = unseen_ratios(drivers, as_of, h)
+    want = _by_the_definition(drivers, pd.Timestamp(as_of), h)
+    assert got.keys() == want.keys()
+    for team, (level, ratios, weights) in got.items():
+        assert level == pytest.approx(want[team][0])
+        assert ratios == pytest.approx(want[team][1])
+        assert weights == pytest.approx(want[team][2])
+        assert (ratios >= 0).all() and (weights > 0).all()
+    scaled = unseen_ratios(drivers.assign(cost=drivers["cost"] * 1000), as_of, h)
+    for team, (_, ratios, _) in scaled.items():
+        assert ratios == pytest.approx(got[team][1])
