@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.chunk import SeriesInput
+from forecast.coverage import GAP_DAYS
 from forecast.engine import SeriesForecast, series_seed
 from forecast.errors import CostcastError
 from forecast.series import TOKENS, DriverSeries, key_id
@@ -79,11 +80,12 @@ def unseen_ratios(
     less what the keys it knew fell short of that level, to the weight. Pooled: new
     spend per dollar of level, net of the spend it took over from known keys (a team that
     moved from one model to another once spent nothing new, on the whole; one that launched
-    a feature did), a team's first weeks, when its level was low, weighing little. A
-    cutoff counts where the team had usage in the fortnight before it and the ledger had
-    usage in the fortnight after it (after which nobody spent anything is a gap in the
-    data, as for ``forecast.paths.stop_shares``); a team with fewer than ``MIN_CUTOFFS``
-    that count, or no net new spend after any, has none.
+    a feature did), a team's first weeks, when its level was low, weighing little. Days in
+    a gap of the data (``GAP_DAYS`` or more with no usage from anyone: ``in_gaps``) count
+    in neither a level nor the days to come, so that a missing month lowers no level and
+    makes no shortfall. A cutoff counts where the team had usage in the fortnight before
+    it and the ledger had usage in the fortnight after it; a team with fewer than
+    ``MIN_CUTOFFS`` that count, or no net new spend after any, has none.
     """
     frame = drivers[drivers["ds"] <= pd.Timestamp(as_of)]
     days = pd.date_range(frame["ds"].min(), pd.Timestamp(as_of), freq="D")
@@ -93,6 +95,7 @@ def unseen_ratios(
     matrix = cost.to_numpy()
     used = matrix > 0
     anyone = used.any(axis=0)
+    counted = ~in_gaps(~anyone)  # a gap in the data is neither a low level nor a shortfall
     end = len(days) - 1
     out: dict[str, tuple[float, np.ndarray, np.ndarray]] = {}
     for team, rows in cost.groupby(level="team", sort=True).indices.items():
@@ -109,21 +112,37 @@ def unseen_ratios(
                 continue  # nothing to be new against
             if not anyone[cut + 1 : cut + 15].any():
                 continue
-            level = _level(total, cut, began)
+            level = _level(total, counted, cut, began)
             n = min(h, end - cut)
+            expected = level * counted[cut + 1 : cut + 1 + n].sum()
+            if expected <= 0:
+                continue  # its days to come all in a gap
             new = mine[first > cut, cut + 1 : cut + 1 + n].sum()
-            shortfall = max(0.0, level * n - mine[first <= cut, cut + 1 : cut + 1 + n].sum())
-            ratios.append(max(0.0, new - shortfall) / (level * n))
-            weights.append(level * n)
+            shortfall = max(0.0, expected - mine[first <= cut, cut + 1 : cut + 1 + n].sum())
+            ratios.append(max(0.0, new - shortfall) / expected)
+            weights.append(expected)
         if len(ratios) >= MIN_CUTOFFS and any(ratios):
-            out[str(team)] = (_level(total, end, began), np.array(ratios), np.array(weights))
+            now = _level(total, counted, end, began)
+            out[str(team)] = (now, np.array(ratios), np.array(weights))
     return out
 
 
-def _level(total: np.ndarray, day: int, began: int) -> float:
-    """Mean daily cost over the ``LEVEL_DAYS`` to position ``day`` (from ``began`` if later)."""
+def _level(total: np.ndarray, counted: np.ndarray, day: int, began: int) -> float:
+    """Mean daily cost over the ``LEVEL_DAYS`` to position ``day`` (from ``began`` if later),
+    days in a gap of the data left out."""
     since = max(day - LEVEL_DAYS + 1, began)
-    return float(total[since : day + 1].sum()) / (day + 1 - since)
+    return float(total[since : day + 1].sum()) / max(int(counted[since : day + 1].sum()), 1)
+
+
+def in_gaps(quiet: np.ndarray) -> np.ndarray:
+    """Days inside a run of ``GAP_DAYS`` or more ``quiet`` days (no usage from any source):
+    usage not exported, more likely than none (``forecast.coverage.usage_gaps``)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
+    out = np.zeros(len(quiet), dtype=bool)
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        if stop - start >= GAP_DAYS:
+            out[start:stop] = True
+    return out
 
 
 def unseen_lines(

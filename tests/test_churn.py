@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,7 +90,7 @@ LAUNCH_RATIOS = [0, 6.5 / 14, 3 / 14, 0, 0, 0, 0, 0]  # cutoffs 55, 48, ..., 6
 LAUNCH_WEIGHTS = [15.5, 14, 14, 14, 14, 14, 14, 14]
 
 
-def _keyed(rows: dict[tuple[str, str, str], tuple[range, float]]) -> pd.DataFrame:
+def _keyed(rows: dict[tuple[str, str, str], tuple[Any, float]]) -> pd.DataFrame:
     return pd.DataFrame(
         [{"ds": pd.Timestamp(DAY0 + dt.timedelta(days=d)), "team": team, "feature": feature,
           "model": model, "cost": cost}
@@ -102,6 +103,20 @@ def test_new_spend_per_dollar_of_level_after_each_cutoff_by_hand():
     assert level == pytest.approx(38 / 28)
     assert ratios == pytest.approx(LAUNCH_RATIOS)
     assert weights == pytest.approx(LAUNCH_WEIGHTS)
+
+
+def test_a_gap_in_the_data_lowers_no_level():
+    """LAUNCH with no usage from anyone on days 20-33 (a missing export): those days count in
+    no level and no days to come. Levels are then 1 (48, 41, 34: 15, 14 and 14 days
+    counted), 25 / 22 at 55; days to come counted 14, but 8 after 27 (28-41), 1 after 20,
+    6 after 13 and 13 after 6. Pooled 9.5 / (25 / 22 x 14 + 3 x 14 + 8 + 1 + 6 + 13); with
+    the gap as idle days the level at 48 would be 15 / 28 and its ratio near double."""
+    rows = {("a", "f", "m1"): ([d for d in range(70) if not 20 <= d <= 33], 1.0),
+            ("a", "g", "m1"): (range(50, 70), 0.5)}  # fmt: skip
+    level, ratios, weights = unseen_ratios(_keyed(rows), DAY0 + dt.timedelta(days=69), 14)["a"]
+    assert level == pytest.approx(38 / 28)
+    assert ratios == pytest.approx(LAUNCH_RATIOS)
+    assert weights == pytest.approx([25 / 22 * 14, 14, 14, 14, 8, 1, 6, 13])
 
 
 def test_a_team_that_moved_to_another_model_spent_nothing_new():
@@ -164,6 +179,13 @@ def test_scenarios_on_the_team_reach_its_line(ledger, tmp_path):
 def _by_the_definition(drivers: pd.DataFrame, as_of: pd.Timestamp, h: int) -> dict:
     """``unseen_ratios`` again, one cutoff and one day at a time, from its docstring."""
     used = drivers[(drivers["cost"] > 0) & (drivers["ds"] <= as_of)]
+    # gap days: in a run of 7 or more with no usage from anyone
+    days = pd.date_range(drivers["ds"].min(), as_of)
+    quiet = [d for d in days if d not in set(used["ds"])]
+    gap = {d for d in quiet if any(all(d + pd.Timedelta(days=j - i) in quiet for j in range(7))
+                                   for i in range(7))}  # fmt: skip
+    near = lambda frame, a, b: frame[(frame["ds"] > a) & (frame["ds"] <= b)]  # noqa: E731
+    counted = lambda a, b: sum(d not in gap for d in pd.date_range(a, b, inclusive="right"))  # noqa: E731
     out = {}
     for team, mine in used.groupby("team"):
         first = mine.groupby(["feature", "model"])["ds"].transform("min")
@@ -171,24 +193,24 @@ def _by_the_definition(drivers: pd.DataFrame, as_of: pd.Timestamp, h: int) -> di
 
         def level(day, mine=mine, began=began):
             since = max(day - pd.Timedelta(days=28), began - pd.Timedelta(days=1))
-            return (
-                mine[(mine["ds"] > since) & (mine["ds"] <= day)]["cost"].sum() / (day - since).days
-            )
+            return near(mine, since, day)["cost"].sum() / max(counted(since, day), 1)
 
         ratios, weights = [], []
         for k in range(2, 53):
             cut = as_of - pd.Timedelta(days=7 * k)
-            near = lambda frame, a, b: frame[(frame["ds"] > a) & (frame["ds"] <= b)]  # noqa: E731
             if cut < began or near(mine, cut - pd.Timedelta(days=14), cut).empty:
                 continue
             if near(used, cut, cut + pd.Timedelta(days=14)).empty:
                 continue
             n = min(h, (as_of - cut).days)
+            expected = level(cut) * counted(cut, cut + pd.Timedelta(days=n))
+            if expected <= 0:
+                continue
             after = near(mine, cut, cut + pd.Timedelta(days=n))
             is_new = first[after.index] > cut
-            short = max(0.0, level(cut) * n - after[~is_new]["cost"].sum())
-            ratios.append(max(0.0, after[is_new]["cost"].sum() - short) / (level(cut) * n))
-            weights.append(level(cut) * n)
+            short = max(0.0, expected - after[~is_new]["cost"].sum())
+            ratios.append(max(0.0, after[is_new]["cost"].sum() - short) / expected)
+            weights.append(expected)
         if len(ratios) >= 4 and any(ratios):
             out[team] = (level(as_of), ratios, weights)
     return out

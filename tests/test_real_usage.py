@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from forecast.backtest import backtest
+from forecast.churn import unseen_ratios
 from forecast.config import load_config
 from forecast.fiscal import FiscalCalendar, Horizon
 from forecast.ingest import ingest_files
@@ -17,6 +18,7 @@ from forecast.ledger import Ledger
 from forecast.pricing import load_price_book
 from forecast.runs import RunSettings, create_forecast
 from forecast.runstore import load_paths
+from forecast.series import priced_drivers
 
 END = pd.Timestamp("2026-06-28")
 DAILY = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-usage" / "daily.csv"
@@ -118,6 +120,7 @@ def test_models_used_once_may_spend_nothing_and_busy_ones_may_stop(tmp_path):
                               horizon=Horizon.parse("14d", FiscalCalendar()),
                               settings=RunSettings())  # fmt: skip
         keys, paths = load_paths(ledger, run.run_id)
+        drivers = priced_drivers(ledger, load_price_book(config), as_of.date())[0]
     totals = pd.DataFrame(paths.sum(axis=2), index=keys["model"])
     for model in once:
         p10, p90 = np.quantile(totals.loc[model], [0.1, 0.9])
@@ -127,13 +130,20 @@ def test_models_used_once_may_spend_nothing_and_busy_ones_may_stop(tmp_path):
     assert 0 < (totals.loc["gpt-5.6-luna"] == 0).mean() < 0.5
     # models not used yet: the run's (new) line, at the level now times the pooled ratio of
     # new spend (net of what known models fell short) to level after each weekly cutoff,
-    # worked out again here day by day
+    # worked out again here day by day; the 14 days with no usage in May (2026-05-08 to
+    # 05-21, a gap) count in no level and no days to come
     cost = part.groupby("date")["total_tokens"].sum() / 1e6  # input at 1 USD per million
     first = part.groupby("model")["date"].min()
+    gap = pd.date_range("2026-05-08", "2026-05-21")
+    assert not cost.index.isin(gap).any() and cost.index.isin(gap - pd.Timedelta(days=1)).any()
+
+    def counted(a: pd.Timestamp, b: pd.Timestamp) -> int:  # days in (a, b], from the first
+        days = pd.date_range(max(a, cost.index.min() - pd.Timedelta(days=1)), b)[1:]
+        return int((~days.isin(gap)).sum())
 
     def level(day: pd.Timestamp) -> float:
         spent = cost[(cost.index > day - pd.Timedelta(days=28)) & (cost.index <= day)].sum()
-        return spent / min(28, (day - cost.index.min()).days + 1)
+        return spent / counted(day - pd.Timedelta(days=28), day)
 
     ratios, weights = [], []
     for k in range(2, 53):
@@ -144,14 +154,18 @@ def test_models_used_once_may_spend_nothing_and_busy_ones_may_stop(tmp_path):
         after = part[(part["date"] > cut) & (part["date"] <= cut + pd.Timedelta(days=14))]
         new = after[after["model"].map(first) > cut]["total_tokens"].sum() / 1e6
         known = after[after["model"].map(first) <= cut]["total_tokens"].sum() / 1e6
-        ratios.append(max(0.0, new - max(0.0, level(cut) * 14 - known)) / (level(cut) * 14))
-        weights.append(level(cut) * 14)
+        expected = level(cut) * counted(cut, cut + pd.Timedelta(days=14))
+        ratios.append(max(0.0, new - max(0.0, expected - known)) / expected)
+        weights.append(expected)
     pooled = np.dot(ratios, weights) / sum(weights)
     assert pooled > 0.1
     line = totals.loc["(new)"] / 14
+    now, got, _ = unseen_ratios(drivers, as_of.date(), 14)["thinh"]
+    assert now == pytest.approx(level(as_of))
+    assert list(got) == pytest.approx(ratios)
     assert line.mean() == pytest.approx(level(as_of) * pooled, rel=0.15)
     # what the stream spent in those 14 days (15,493 USD) is inside the run's P10-P90 of its
-    # total (1,453-27,283, mean 10,710; without the line, mean 5,144)
+    # total (1,451-27,283, mean 10,293; without the line, mean 5,144)
     stream = totals.sum(axis=0)
     came = cost[(cost.index > as_of) & (cost.index <= as_of + pd.Timedelta(days=14))].sum()
     assert np.quantile(stream, 0.1) < came < np.quantile(stream, 0.9)
