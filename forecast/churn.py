@@ -1,11 +1,13 @@
-"""How much of a team's spend goes to models it had not used before.
+"""How much of a team's spend goes to features and models it had not used before.
 
-A run forecasts every model the team has used (``forecast.engine``); a model it has not used
-yet is in no series, and its spend in no total. Teams that keep trying new models spend a
-real share there: in one person's coding-agent usage a median 36.5% of a fortnight's cost
-went to models first used in it (``bench/churn.py``), and the team's total came to 0.46x
-what it spent. Nothing in a model's own history says how much, so a run measures it on the
-team's recent past and says so.
+A run forecasts every (feature, model) key the team has used (``forecast.engine``); one it
+has not used yet is in no series. Teams that keep trying new models spend a real share
+there: in one person's coding-agent usage a median 36.5% of a fortnight's cost went to
+models first used in it (``bench/churn.py``), and the team's total came to 0.46x what it
+spent. Nothing in a key's own history says how much, so a run measures it on the team's
+past: ``new_model_share`` (gross, said by ``forecast`` where large) and ``unseen_ratios``
+(net of what known keys fell short: a team that only moved to another model spent
+nothing new), from which ``unseen_lines`` gives each team a line of its own in the run.
 """
 
 from __future__ import annotations
