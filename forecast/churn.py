@@ -155,14 +155,15 @@ def unseen_lines(
     h: int,
     n_paths: int,
     seed: int,
-) -> list[tuple[DriverSeries, SeriesForecast]]:
+) -> list[tuple[DriverSeries, SeriesForecast, dict[str, Any]]]:
     """Per team with new spend (``unseen_ratios``), a line keyed (team, ``NEW``, ``NEW``)
     for what it will spend on features and models it had not used by ``as_of``: on each
     path, one past cutoff's ratio (drawn by weight) times the team's level now, shaped as
     the team's other series are on that path (weekdays, and how busy the path is).
     Its tokens are the team's mix of its last ``MIX_DAYS`` days, priced at its series'
     prices weighed by those tokens, so that scenarios on the team (traffic, prices per
-    kind) reach it. ``forecasts``: the run's, by series uid."""
+    kind) reach it. ``forecasts``: the run's, by series uid. Each line comes with what the
+    run keeps of how it was made (team, cutoffs, pooled ratio, level now)."""
     out = []
     for team, (level, ratios, weights) in unseen_ratios(drivers, as_of, h).items():
         mine = [s for s in series if s.team == team]
@@ -204,7 +205,9 @@ def unseen_lines(
         )
         forecast = SeriesForecast(uid, "new_series", (), None, {}, note, {},
                                   np.repeat(mix[:, None], h, axis=1), volume)  # fmt: skip
-        out.append((line, forecast))
+        kept = {"team": team, "cutoffs": len(ratios), "pooled_ratio": round(pooled, 4),
+                "level_usd_per_day": round(level, 6)}  # fmt: skip
+        out.append((line, forecast, kept))
     return out
 
 

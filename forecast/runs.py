@@ -172,14 +172,16 @@ def _add_unseen(
     settings: RunSettings,
 ) -> None:
     """Spend on features and models not used yet: each team's share of the recent past in
-    the run's provenance, and a line per team that had such spend (``forecast.churn``)."""
+    the run's provenance, and a line per team that had such spend (``forecast.churn``),
+    with how it was made (``new_series``)."""
     run.meta["provenance"]["new_models"] = new_model_share(drivers, run.as_of)
     h = (run.horizon_end - run.as_of).days
     lines = unseen_lines(series, result.forecasts, drivers, run.as_of, h, settings.n_paths,
                          settings.seed)  # fmt: skip
-    for line, forecast in lines:
+    for line, forecast, _ in lines:
         series.append(line)
         result.forecasts[line.input.uid] = forecast
+    run.meta["provenance"]["new_series"] = [kept for _, _, kept in lines]
 
 
 def _meta(

@@ -148,6 +148,9 @@ def test_a_run_holds_a_line_for_features_and_models_not_used_yet(ledger, tmp_pat
     series = run_series(ledger, run.run_id).set_index(["feature", "model"])
     assert series.loc[(NEW, NEW), "forecaster"] == "new_series"
     assert "one of its last 8 weekly cutoffs" in series.loc[(NEW, NEW), "flag"]
+    assert run.meta["provenance"]["new_series"] == [
+        {"team": "a", "cutoffs": 8, "pooled_ratio": round(9.5 / 113.5, 4),
+         "level_usd_per_day": round(0.475, 6)}]  # fmt: skip
     keys, cost = load_paths(ledger, run.run_id)
     line = cost[((keys["feature"] == NEW) & (keys["model"] == NEW)).to_numpy()][0]
     assert (line.sum(axis=1) == 0).mean() == pytest.approx(85.5 / 113.5, abs=0.03)
