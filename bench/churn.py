@@ -75,13 +75,14 @@ def score(ledger, run, actual: pd.DataFrame, as_of: dt.date) -> list[dict]:
         spent = ahead[ahead["team"] == team]
         later = firsts[team][firsts[team] > as_of].index
         line = mine.index[(mine["feature"] == NEW).to_numpy()].to_numpy()
+        new = paths[line][:, :, :H].sum(axis=(0, 2)) if len(line) else np.zeros(1)
+        came = spent[spent["feature"].isin(later)]["cost"].sum()
         out.append({"as_of": as_of, "series": f"{team} (stream total)", "young": None,
                     "used_last_7": None, "mean": total.mean(), "p10": lo, "p90": hi,
                     "actual": spent["cost"].sum(), "total_in": bool(lo <= spent["cost"].sum() <= hi),
                     "below": bool(spent["cost"].sum() < lo), "above": bool(spent["cost"].sum() > hi),
-                    "days_in": np.nan, "new_mean": paths[line][:, :, :H].sum(axis=(0, 2)).mean()
-                    if len(line) else 0.0,
-                    "new_actual": spent[spent["feature"].isin(later)]["cost"].sum()})  # fmt: skip
+                    "days_in": np.nan, "new_mean": new.mean(), "new_actual": came,
+                    "new_in": bool(np.quantile(new, 0.1) <= came <= np.quantile(new, 0.9))})  # fmt: skip
     for i, key in keys.iterrows():
         mine = actual[actual["feature"] == key["feature"]]
         if mine.empty or mine["day"].min() > as_of:
@@ -181,7 +182,8 @@ def main() -> None:
           f"under P10, {streams['above'].mean():.1%} over P90), means "
           f"{streams['mean'].sum() / streams['actual'].sum():.2f}x what came; their lines for "
           f"models not used yet {streams['new_mean'].sum():,.0f} USD, models first used after "
-          f"the as-of date spent {streams['new_actual'].sum():,.0f}")  # fmt: skip
+          f"the as-of date spent {streams['new_actual'].sum():,.0f}, inside the line's P10-P90 "
+          f"(zero where a stream has none) in {streams['new_in'].mean():.0%}")  # fmt: skip
     print(
         f"cost of models first used after the as-of date, share of the next {H} days: "
         f"median {np.median(unheld):.1%} over the as-of dates"
