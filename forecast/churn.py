@@ -160,10 +160,8 @@ def unseen_lines(
     for what it will spend on features and models it had not used by ``as_of``: on each
     path, one past cutoff's ratio (drawn by weight) times the team's level now, shaped as
     the team's other series are on that path (weekdays, and how busy the path is).
-    Its tokens are the team's mix of its last ``MIX_DAYS`` days, priced at its series'
-    prices weighed by those tokens, so that scenarios on the team (traffic, prices per
-    kind) reach it. ``forecasts``: the run's, by series uid. Each line comes with what the
-    run keeps of how it was made (team, cutoffs, pooled ratio, level now)."""
+    ``forecasts``: the run's, by series uid. Each line comes with what the run keeps of
+    how it was made (team, cutoffs, pooled ratio, level now)."""
     out = []
     for team, (level, ratios, weights) in unseen_ratios(drivers, as_of, h).items():
         mine = [s for s in series if s.team == team]
@@ -175,8 +173,6 @@ def unseen_lines(
             )  # fmt: skip
         if not mine:
             continue  # every model it used is one the book cannot price (the run says so)
-        mix, prices = team_prices(mine)
-        unit = mix @ prices / 1e6  # USD per token on each day
         known = sum(
             forecasts[s.input.uid].paths
             * (np.einsum("kd,kd->d", forecasts[s.input.uid].intensity, s.prices) / 1e6)
@@ -186,29 +182,39 @@ def unseen_lines(
         drawn = rng.choice(len(ratios), size=n_paths, p=weights / weights.sum())
         # the team's level now, shaped by its paths (weekdays, and how busy each path is)
         shape = known / known.mean() if known.mean() > 0 else np.ones((n_paths, h))
-        cost = ratios[drawn][:, None] * level * shape
-        volume = np.divide(cost, unit, out=np.zeros_like(cost), where=unit > 0)
         pooled = float(ratios @ weights / weights.sum())
-        uid = key_id(team, NEW, NEW)
-        spend = [s.input.weight for s in mine]
-        failed = float(np.average([s.failure_rate for s in mine],
-                                  weights=spend if sum(spend) > 0 else None))  # fmt: skip
-        line = DriverSeries(
-            team, NEW, NEW, TOKENS, failed, {"standard": 1.0}, prices,
-            SeriesInput(uid, np.zeros(0), np.zeros((len(mix), 0)), prices[:, 0] / 1e6, ()),
-        )  # fmt: skip
         note = (
             f"features and models first used after {as_of}: each path is the team's level now "
             f"({level:,.2f} USD a day) times what it spent on keys new after one of its last "
             f"{len(ratios)} weekly cutoffs, net of what it moved off known ones, per dollar of "
             f"its level then ({pooled:.2f} pooled)"
         )
-        forecast = SeriesForecast(uid, "new_series", (), None, {}, note, {},
-                                  np.repeat(mix[:, None], h, axis=1), volume)  # fmt: skip
+        line, forecast = _line(team, mine, ratios[drawn][:, None] * level * shape, note)
         kept = {"team": team, "cutoffs": len(ratios), "pooled_ratio": round(pooled, 4),
                 "level_usd_per_day": round(level, 6)}  # fmt: skip
         out.append((line, forecast, kept))
     return out
+
+
+def _line(team: str, mine: list[DriverSeries], cost: np.ndarray, note: str
+          ) -> tuple[DriverSeries, SeriesForecast]:  # fmt: skip
+    """The team's ``NEW`` line with ``cost`` (paths, days) as a run holds a series: its
+    tokens the team's mix of its last ``MIX_DAYS`` days, priced at its series' prices
+    weighed by those tokens, so that scenarios on the team (traffic, prices per kind)
+    reach it; its failure rate theirs, weighed by recent spend."""
+    mix, prices = team_prices(mine)
+    unit = mix @ prices / 1e6  # USD per token on each day
+    volume = np.divide(cost, unit, out=np.zeros_like(cost), where=unit > 0)
+    uid = key_id(team, NEW, NEW)
+    spend = [s.input.weight for s in mine]
+    failed = float(np.average([s.failure_rate for s in mine],
+                              weights=spend if sum(spend) > 0 else None))  # fmt: skip
+    line = DriverSeries(
+        team, NEW, NEW, TOKENS, failed, {"standard": 1.0}, prices,
+        SeriesInput(uid, np.zeros(0), np.zeros((len(mix), 0)), prices[:, 0] / 1e6, ()),
+    )  # fmt: skip
+    intensity = np.repeat(mix[:, None], cost.shape[1], axis=1)
+    return line, SeriesForecast(uid, "new_series", (), None, {}, note, {}, intensity, volume)
 
 
 def team_prices(mine: list[DriverSeries]) -> tuple[np.ndarray, np.ndarray]:
