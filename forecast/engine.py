@@ -50,6 +50,7 @@ from forecast.paths import (
     stop_shares,
     too_young,
     used_lately,
+    young_growth,
     young_note,
 )
 
@@ -287,30 +288,35 @@ def run_engine(
     floors = np.array([lowest_ratio(o.actual_cv, o.point_cv) for o in done])
     histories = [s.y for s in inputs]
     stops = stop_shares(histories, h)
+    shares = (stops, young_growth(histories, h))  # what the run's series did: stop, grow
     chosen = list(sample_paths(bank, np.stack([o.point for o in done]), levels, rows,
-                               classes, seeds, n_paths, seed, floors, histories, stops))  # fmt: skip
+                               classes, seeds, n_paths, seed, floors, histories, *shares))  # fmt: skip
     if paired.alpha > 0:  # one series at a time: no (series, paths, days) array at once
         units = np.array([unit_cost(o) for o in done])
         pairs = pairing(np.stack([p.sum(axis=1) for p in chosen]) * units[:, None], paired.alpha)
         for i, order in enumerate(pairs):  # in place: one series' copy at a time
             chosen[i] = chosen[i][order]
     for i, (o, paths) in enumerate(zip(done, chosen, strict=True)):
-        flag = o.flag
-        if too_young(bank, i):  # its paths are its own days (forecast.paths): said
-            note = young_note(stops[0, used_lately(histories[i])])
-            flag = f"{flag}; {note}" if flag else note
+        flag = _flag(o.flag, histories[i], stops) if too_young(bank, i) else o.flag
         forecasts[o.uid] = SeriesForecast(
             o.uid, o.forecaster, o.members, o.scores.get(o.forecaster), o.scores, flag,
             o.skipped, o.intensity, paths,
         )  # fmt: skip
     if keep_candidates:
-        _candidate_paths(done, forecasts, bank, levels, seeds, n_paths, seed, histories, stops)
+        _candidate_paths(done, forecasts, bank, levels, seeds, n_paths, seed, histories, shares)
     return EngineResult(forecasts, outcomes, bank, plan, paired, stops)
+
+
+def _flag(flag: str | None, history: np.ndarray, stops: np.ndarray) -> str:
+    """A young series' flag: its paths are its own days (``forecast.paths``), and stop."""
+    note = young_note(stops[0, used_lately(history)])
+    return f"{flag}; {note}" if flag else note
 
 
 def _candidate_paths(done: list[Outcome], forecasts: dict[str, SeriesForecast], chosen: ErrorBank,
                      levels: np.ndarray, seeds: np.ndarray, n_paths: int, seed: int,
-                     histories: list[np.ndarray], stops: np.ndarray) -> None:  # fmt: skip
+                     histories: list[np.ndarray], shares: tuple[np.ndarray, np.ndarray]
+                     ) -> None:  # fmt: skip
     """Each candidate calibrated by its own errors, as if it alone had been chosen."""
     names = sorted({n for o in done for n in o.candidates})
     for name in names:
@@ -322,6 +328,7 @@ def _candidate_paths(done: list[Outcome], forecasts: dict[str, SeriesForecast], 
         bank.calibrate(seed)
         points = np.stack([done[i].candidates[name][0] for i in has])
         drawn = sample_paths(bank, points, levels[has], np.array(has), chosen.classes[has],
-                             seeds[has], n_paths, seed, histories=[histories[i] for i in has], stops=stops)  # fmt: skip
+                             seeds[has], n_paths, seed, histories=[histories[i] for i in has],
+                             stops=shares[0], growth=shares[1])  # fmt: skip
         for i, paths in zip(has, drawn, strict=True):
             forecasts[done[i].uid].candidate_paths[name] = paths

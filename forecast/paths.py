@@ -25,6 +25,7 @@ Two things no series' own windows show come from the run's other series:
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,7 @@ YOUNG_DAYS = 28  # a series this young at a cutoff is young for the stop shares
 STOP_DAYS = 14  # stopped: no usage for this long (or the horizon, if shorter)
 STOP_PRIOR = 3  # the shares are shrunk towards none, as if this many more series had gone on
 RECENT_DAYS = 7  # used lately: any usage in the last week
+GROWTH_FLOOR = 1e-6  # a young series that went to less than this share of itself stopped
 
 
 def used_lately(history: np.ndarray) -> int:
@@ -91,10 +93,50 @@ def stop_shares(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
     after (``bench/churn.py``). A series' own days cannot tell that; the run's others can.
     A cutoff after which no series had any usage is left out: that is a gap in the data
     (``forecast`` says so), not every model stopping."""
-    days = min(h, STOP_DAYS)
     stopped, seen = np.zeros((2, 2)), np.zeros((2, 2))
+    for cut in past_cutoffs(histories, h):
+        np.add.at(seen, (cut.old[cut.ever], cut.used[cut.ever]), 1)
+        gone = cut.ever & cut.quiet
+        np.add.at(stopped, (cut.old[gone], cut.used[gone]), 1)
+    return stopped / (seen + STOP_PRIOR)
+
+
+def young_growth(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
+    """Of the run's young series used in the week before a past cutoff that went on after
+    it: each one's mean day over the ``STOP_DAYS`` after, over its mean day before (its
+    whole history then: the days ``own_history_paths`` replays). Models in their first
+    weeks are taken up or let go: on real usage the young models in use spent more than
+    their P90 in a third of the fortnights (``bench/churn.py``), while their own days,
+    replayed, knew no growth."""
+    out = []
+    for cut in past_cutoffs(histories, h):
+        going = cut.ever & (cut.old == 0) & (cut.used == 1) & ~cut.quiet
+        after = (cut.total[cut.cuts + cut.days] - cut.total[cut.cuts]) / cut.days
+        out.append((after / (cut.total[cut.cuts] / cut.cuts))[going])
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+@dataclass
+class _Cutoffs:
+    """One series' past weekly cutoffs (days of history before each: ``cuts``), its
+    cumulative usage ``total`` (0 first), and per cutoff: counted (``ever``: used before,
+    and not a gap after), old (past ``YOUNG_DAYS``), used in the week before, quiet after."""
+
+    cuts: np.ndarray
+    days: int
+    total: np.ndarray
+    ever: np.ndarray
+    old: np.ndarray
+    used: np.ndarray
+    quiet: np.ndarray
+
+
+def past_cutoffs(histories: Sequence[np.ndarray], h: int) -> Iterator[_Cutoffs]:
+    """Every week back from the end, as ``stop_shares`` counts them. A cutoff after which
+    no series had any usage is a gap in the data (``forecast`` says so), not counted."""
+    days = min(h, STOP_DAYS)
     if not len(histories):
-        return stopped
+        return
     # the histories all end on the as-of day: any usage on each day, counted from the end
     longest = max(len(y) for y in histories)
     anyone = np.zeros(longest)
@@ -107,15 +149,13 @@ def stop_shares(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
             continue
         total = np.concatenate([[0.0], np.cumsum(y)])
         start = longest - len(y) + cuts
-        ever = (total[cuts] > 0) & (anyone[start + days] - anyone[start] > 0)
-        key = (
-            (cuts > YOUNG_DAYS).astype(int),
-            total[cuts] - total[np.maximum(cuts - RECENT_DAYS, 0)] > 0,
-        )
-        quiet = total[cuts + days] - total[cuts] <= 0
-        np.add.at(seen, (key[0][ever], key[1][ever].astype(int)), 1)
-        np.add.at(stopped, (key[0][ever & quiet], key[1][ever & quiet].astype(int)), 1)
-    return stopped / (seen + STOP_PRIOR)
+        yield _Cutoffs(
+            cuts, days, total,
+            ever=(total[cuts] > 0) & (anyone[start + days] - anyone[start] > 0),
+            old=(cuts > YOUNG_DAYS).astype(int),
+            used=(total[cuts] - total[np.maximum(cuts - RECENT_DAYS, 0)] > 0).astype(int),
+            quiet=total[cuts + days] - total[cuts] <= 0,
+        )  # fmt: skip
 
 
 def young_note(stop: float) -> str:
@@ -126,11 +166,13 @@ def young_note(stop: float) -> str:
 
 
 def own_history_paths(point: np.ndarray, history: np.ndarray, n_paths: int,
-                      rng: np.random.Generator, stop: float = 0.0) -> np.ndarray:  # fmt: skip
+                      rng: np.random.Generator, stop: float = 0.0,
+                      growth: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """(paths, h): ``point`` times the series' own days over their mean, the days replayed
-    a week at a time from random days of its history (wrapping round its end), a ``stop``
-    share of the paths at zero throughout; each day then rescaled so that its mean over
-    the paths is ``point`` times the share that goes on. A model used on one day of
+    a week at a time from random days of its history (wrapping round its end), each path
+    times one of ``growth`` (where given), a ``stop`` share of the paths at zero
+    throughout; each day then rescaled so that its mean over the paths is ``point`` times
+    the share that goes on. A model used on one day of
     thirteen keeps that day's odds: a fifth of its fortnights spend nothing even where
     no model stopped before."""
     if not len(history) or history.mean() <= 0:
@@ -139,6 +181,15 @@ def own_history_paths(point: np.ndarray, history: np.ndarray, n_paths: int,
     starts = rng.integers(0, n, (n_paths, -(-h // BLOCK)))
     days = ((starts[:, :, None] + np.arange(BLOCK)) % n).reshape(n_paths, -1)[:, :h]
     paths = point[None, :] * (history[days] / history.mean())
+    if growth is not None and len(growth):
+        # each path grows as one of the run's young series did (``young_growth``), or not
+        # at all as if STOP_PRIOR more had not; its mean is kept by the rescale after
+        drawn = np.r_[growth, np.ones(STOP_PRIOR)][
+            rng.integers(len(growth) + STOP_PRIOR, size=n_paths)
+        ]
+        # a millionth of what it was is a series that stopped (and a denormal multiplier
+        # would overflow the rescale)
+        paths *= np.where(drawn < GROWTH_FLOOR, 0.0, drawn)[:, None]
     return stopped(paths, point * (1 - stop), stop, rng)
 
 
@@ -176,17 +227,20 @@ def sample_paths(
     floors: np.ndarray | None = None,
     histories: Sequence[np.ndarray] | None = None,
     stops: np.ndarray | None = None,
+    growth: np.ndarray | None = None,
 ) -> Iterator[np.ndarray]:
     """Paths per series, in order: ``points`` (series, h), ``rows`` the series' index in the
     bank (-1 where it has none), ``floors`` each one's ``lowest_ratio`` (0 by default),
     ``histories`` each one's daily values (where given: a series without a trajectory of
     its own in the bank replays them, and some paths stop, as the module docstring says;
-    ``stops``: the ``stop_shares`` to use, those of ``histories`` by default). One draw of
-    cutoffs is shared by every series."""
+    ``stops`` and ``growth``: the ``stop_shares`` and ``young_growth`` to use, those of
+    ``histories`` by default). One draw of cutoffs is shared by every series."""
     floors = np.zeros(len(points)) if floors is None else floors
     window_draws = np.random.default_rng(run_seed).integers(0, max(bank.windows, 1), n_paths)
     if stops is None:
         stops = np.zeros((2, 2)) if histories is None else stop_shares(histories, points.shape[1])
+    if growth is None and histories is not None:
+        growth = young_growth(histories, points.shape[1])
 
     def own(i: int, drawn: np.ndarray | None) -> np.ndarray:
         """Series ``i``'s paths: its own days where it has no trajectory (``drawn`` None),
@@ -197,7 +251,8 @@ def sample_paths(
         # a stream of its own: the bank's draws for the series stay what they were
         rng = np.random.default_rng([int(seeds[i]), 1])
         if drawn is None:
-            return own_history_paths(points[i], y, n_paths, rng, stops[0, used])
+            return own_history_paths(points[i], y, n_paths, rng, stops[0, used],
+                                     growth if used else None)  # fmt: skip
         return stopped(drawn, points[i], stops[1, 1], rng) if used else drawn
 
     if bank.windows == 0:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from forecast.chunk import SeriesInput
 from forecast.engine import run_engine
 from forecast.models import resolve_forecasters
-from forecast.paths import own_history_paths, stop_shares
+from forecast.paths import own_history_paths, stop_shares, young_growth
 
 END = pd.Timestamp("2026-06-30")
 
@@ -29,6 +29,29 @@ def test_stop_shares_count_series_that_went_quiet_after_a_cutoff():
     dropped = np.r_[np.ones(40), np.zeros(20)]
     shares = stop_shares([once, steady, np.ones(60), dropped], h=14)
     np.testing.assert_allclose(shares, [[2 / 5, 1 / (4 + 8 + 3)], [0, 1 / (6 + 3)]])
+
+
+def test_young_growth_is_what_young_series_in_use_did_after_a_cutoff_by_hand():
+    """31 days, cutoffs 17, 10 and 3 days in (all young). ``ramp``: 1 a day for 10 days,
+    then 2: at 17, 28 / 14 after over 24 / 17 before, 34 / 24; at 10, 2 over 1; at 3, 21 /
+    14 over 1. ``steady``: 1 each time. A model used once, on day 0, was used the week
+    before the cutoff at 3 but had nothing after: it went on at none, and counts nowhere."""
+    once, steady = np.r_[5.0, np.zeros(30)], np.ones(31)
+    ramp = np.r_[np.ones(10), np.full(21, 2.0)]
+    np.testing.assert_allclose(young_growth([once, steady, ramp], 14),
+                               [1, 1, 1, 34 / 24, 2, 21 / 14])  # fmt: skip
+
+
+def test_young_paths_grow_as_the_runs_young_series_did_and_keep_their_mean():
+    """A steady history, one young series that grew 3x: a path grows 3x with odds 1 in 4
+    (the one beside the 3 that did not grow, STOP_PRIOR); the mean stays the point."""
+    point = np.ones(7)
+    paths = own_history_paths(point, np.ones(14), 4000, np.random.default_rng(2),
+                              growth=np.array([3.0]))  # fmt: skip
+    np.testing.assert_allclose(paths.mean(axis=0), point)
+    high = paths[:, 0] > paths[:, 0].min()
+    assert 0.23 < high.mean() < 0.27
+    np.testing.assert_allclose(paths[high].min() / paths[~high].max(), 3)
 
 
 def test_a_model_used_once_keeps_the_odds_of_that_day():
@@ -126,10 +149,13 @@ def test_a_gap_in_the_data_is_not_every_model_stopping():
     st.lists(st.just(0.0) | st.floats(1e-9, 1e6), min_size=1, max_size=30),
     st.floats(0, 0.99),
     st.integers(1, 60),
+    # what the run's young series did: from stopping to 1,000x
+    st.none() | st.lists(st.floats(0, 1e3), max_size=5).map(np.array),
 )
-def test_own_history_paths_keep_their_mean_and_stop_as_asked(history, point, stop, n_paths):
+def test_own_history_paths_keep_their_mean_and_stop_as_asked(history, point, stop, n_paths,
+                                                            growth):  # fmt: skip
     history, point = np.array(history, dtype=float), np.array(point)
-    paths = own_history_paths(point, history, n_paths, np.random.default_rng(0), stop)
+    paths = own_history_paths(point, history, n_paths, np.random.default_rng(0), stop, growth)
     assert paths.shape == (n_paths, len(point))
     assert np.isfinite(paths).all() and (paths >= 0).all()
     if history.sum() <= 0:  # never used: the point forecast, on every path
