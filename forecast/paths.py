@@ -2,7 +2,7 @@
 draws, floored where the series has never been, each day rescaled so that its mean over
 the paths is exactly the point forecast (the number that adds up in every total).
 
-Two things no series' own windows show come from the run's other series:
+What no series' own windows show comes from the run's other series:
 
 - **A series too young for a window of its own** replays its own days instead
   (``own_history_paths``): the bank's errors are those of older series, steadier than a
@@ -14,6 +14,10 @@ Two things no series' own windows show come from the run's other series:
   stopping, and kept as the mean it made the paths that went on spend up to five times
   the rate the model had (young models not used the week before: 1,074 USD forecast for
   1.08 spent over 19 fortnights; 384 now).
+- **Young models are taken up.** A young series used the week before also grows on each
+  path as one of the run's young series in use did after a past cutoff (``young_growth``):
+  its own days hold no take-up, and such models spent more than their P90 in a third of
+  the fortnights (in two sevenths since).
 - **Models are dropped.** A share of a series' paths is zero throughout, the share of the
   run's series like it (young or not, used the week before or not) that had nothing in
   the fortnight after a past cutoff (``stop_shares``). For an older series only where it
