@@ -7,7 +7,9 @@ all of them. This bench puts every per-model series of
 only, flat price, as the accuracy bench does), runs ``forecast`` from one as-of date a week
 for ``--origins`` weeks, h = 14 days, and scores each model that had usage on or before
 the as-of date: is its actual 14-day cost inside the run's P10-P90 of that total, and
-each day inside its daily P10-P90. Models are grouped by age at the as-of date (young:
+each day inside its daily P10-P90; not where any of those 14 days lies in a gap of its
+source (a week or more with no row of its stream, as ``bench/accuracy.py`` leaves out:
+Guard-233's missing January). Models are grouped by age at the as-of date (young:
 first used within the 28 days before) and by whether they were used in the last 7 days.
 It also prints what models first used after the as-of date spent, which no per-model
 forecast can hold, against the run's line for them (``forecast.churn``).
@@ -47,18 +49,24 @@ def _accuracy():
     return module
 
 
-def per_model_rows(accuracy, data: Path) -> pd.DataFrame:
+def per_model_rows(accuracy, data: Path) -> tuple[pd.DataFrame, dict[str, set]]:
     """Canonical daily rows of every per-model series of ``data``, however short, tokens
-    only."""
+    only; and per stream, the days inside a gap of its source (``accuracy.reported_days``:
+    Guard-233's missing January), on which no forecast is scored."""
     series = accuracy.real_series(data, min_days=1)
     models = {name: part for name, part in series.items() if "/" in name}
     if not models:
         sys.exit(f"{data}: no per-model rows (a model other than ALL): nothing churns there")
+    gaps: dict[str, set] = {}
+    for key, known in accuracy.reported_days(models).items():
+        span = pd.date_range(known.min(), known.max())
+        gaps.setdefault(key.partition("|")[0], set()).update(span.difference(known).date)
     # a stream's models move together (accuracy.stream_shifts)
-    return accuracy.canonical_rows(models, with_requests=False)
+    return accuracy.canonical_rows(models, with_requests=False), gaps
 
 
-def score(ledger, run, actual: pd.DataFrame, as_of: dt.date) -> list[dict]:
+def score(ledger, run, actual: pd.DataFrame, as_of: dt.date, gaps: dict[str, set]
+          ) -> list[dict]:  # fmt: skip
     from forecast.churn import NEW
     from forecast.runstore import load_paths
 
@@ -68,6 +76,8 @@ def score(ledger, run, actual: pd.DataFrame, as_of: dt.date) -> list[dict]:
     ahead = actual[(actual["day"] > as_of) & (actual["day"] <= days[-1])]
     firsts = actual.groupby(["team", "feature"])["day"].min()
     for team, mine in keys.groupby("team"):
+        if gaps.get(team, set()) & set(days):
+            continue  # its source reported none of some of these days: nothing to score
         # the stream's total: its models' paths summed path by path, as every total is, the
         # run's line for models not used yet (NEW) included, against all it spent
         total = paths[mine.index.to_numpy()][:, :, :H].sum(axis=(0, 2))
@@ -85,7 +95,7 @@ def score(ledger, run, actual: pd.DataFrame, as_of: dt.date) -> list[dict]:
                     "new_in": bool(np.quantile(new, 0.1) <= came <= np.quantile(new, 0.9))})  # fmt: skip
     for i, key in keys.iterrows():
         mine = actual[actual["feature"] == key["feature"]]
-        if mine.empty or mine["day"].min() > as_of:
+        if mine.empty or mine["day"].min() > as_of or gaps.get(key["team"], set()) & set(days):
             continue
         seen = mine[mine["day"] <= as_of]
         truth = mine.set_index("day")["cost"].reindex(days, fill_value=0.0).to_numpy()
@@ -123,7 +133,7 @@ def main() -> None:
     from forecast.pricing import load_price_book
     from forecast.runs import RunSettings, create_forecast
 
-    rows = per_model_rows(accuracy, args.data or accuracy.DATA)
+    rows, gaps = per_model_rows(accuracy, args.data or accuracy.DATA)
     day = pd.to_datetime(rows["timestamp"]).dt.date
     flat = accuracy.FLAT
     cost = (
@@ -149,7 +159,7 @@ def main() -> None:
                 run = create_forecast(ledger, book, as_of=as_of, jobs=args.jobs,
                                       horizon=Horizon.parse(f"{H}d", FiscalCalendar()),
                                       settings=RunSettings())  # fmt: skip
-                scored += score(ledger, run, actual, as_of)
+                scored += score(ledger, run, actual, as_of, gaps)
                 firsts = actual.groupby("feature")["day"].min()
                 new = firsts[firsts > as_of].index
                 ahead = actual[(actual["day"] > as_of)
