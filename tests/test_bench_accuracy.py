@@ -212,14 +212,15 @@ def test_scores_worked_out_by_hand():
 
 def test_the_churn_bench_moves_a_streams_models_together(tmp_path):
     """Model a used in its stream's first 10 days, b in its last 21: moved each on its own,
-    both would end on the benchmark's day; together, a still starts 19 days before b."""
+    both would end on the benchmark's day; together, a still starts 19 days before b. The 9
+    days between, with no row of the stream, are a gap of its source: not scored."""
     rows = [{"series": "S", "date": day.date(), "model": model, "input_tokens": 1000}
             for model, days in (("a", range(10)), ("b", range(19, 40)))
             for day in pd.date_range("2024-03-01", periods=40)[list(days)]]  # fmt: skip
     path = tmp_path / "daily.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     churn = _bench("churn")
-    moved = churn.per_model_rows(_accuracy(), path)
+    moved, gaps = churn.per_model_rows(_accuracy(), path)
     day = pd.to_datetime(moved["timestamp"].str.slice(0, 10)).groupby(moved["feature"])
     first, last = day.min(), day.max()
     assert (first["b"] - first["a"]).days == 19
@@ -228,3 +229,5 @@ def test_the_churn_bench_moves_a_streams_models_together(tmp_path):
     assert 24 <= (pd.Timestamp(_accuracy().END) - last["a"]).days <= 30
     assert last["b"] <= pd.Timestamp(_accuracy().END)
     assert set(moved["team"]) == {"S"}  # one stream, one team: its models are its features
+    assert sorted(gaps["S"]) == list(pd.date_range(last["a"], first["b"])[1:-1].date)
+    assert len(gaps["S"]) == 9
