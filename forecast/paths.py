@@ -115,8 +115,9 @@ def young_growth(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
     out = []
     for cut in past_cutoffs(histories, h):
         going = cut.ever & (cut.old == 0) & (cut.used == 1) & ~cut.quiet
-        after = (cut.total[cut.cuts + cut.days] - cut.total[cut.cuts]) / cut.days
-        out.append((after / (cut.total[cut.cuts] / cut.cuts))[going])
+        at = cut.cuts[going]  # used before (ever), so their mean day before is above zero
+        after = (cut.total[at + cut.days] - cut.total[at]) / cut.days
+        out.append(after / (cut.total[at] / at))
     return np.concatenate(out) if out else np.zeros(0)
 
 
