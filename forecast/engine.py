@@ -245,6 +245,7 @@ class EngineResult:
     plan: Plan
     paired: Pairing = field(default_factory=lambda: Pairing(0.0, {}, {}))
     stops: np.ndarray = field(default_factory=lambda: np.zeros((2, 2)))  # forecast.paths
+    growth: np.ndarray = field(default_factory=lambda: np.zeros(0))  # forecast.paths
 
 
 def run_engine(
@@ -304,7 +305,7 @@ def run_engine(
         )  # fmt: skip
     if keep_candidates:
         _candidate_paths(done, forecasts, bank, levels, seeds, n_paths, seed, histories, shares)
-    return EngineResult(forecasts, outcomes, bank, plan, paired, stops)
+    return EngineResult(forecasts, outcomes, bank, plan, paired, *shares)
 
 
 def _flag(flag: str | None, history: np.ndarray, stops: np.ndarray) -> str:

@@ -211,6 +211,14 @@ def _meta(
                 "young_used": float(result.stops[0, 1]),
                 "older_used": float(result.stops[1, 1]),
             },
+            # what young series in use did after past cutoffs, that young series' paths
+            # grow by (forecast.paths.young_growth): how many, and their quartiles
+            "young_growth": {
+                "observed": len(result.growth),
+                "quartiles": [float(q) for q in np.quantile(result.growth, [0.25, 0.5, 0.75])]
+                if len(result.growth)
+                else [],
+            },
         },
         "skipped": skipped_summary(result.outcomes.values()),
         "stale": (dt.datetime.now(dt.UTC).date() - as_of).days > STALE_AFTER_DAYS,

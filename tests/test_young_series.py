@@ -42,6 +42,16 @@ def test_young_growth_is_what_young_series_in_use_did_after_a_cutoff_by_hand():
                                [1, 1, 1, 34 / 24, 2, 21 / 14])  # fmt: skip
 
 
+def test_a_run_keeps_its_young_growth():
+    once, steady = np.r_[5.0, np.zeros(30)], np.ones(31)
+    ramp = np.r_[np.ones(10), np.full(21, 2.0)]
+    inputs = [SeriesInput(f"s{i}", y, 1000 * y[None], np.array([1e-3]),
+                          resolve_forecasters("seasonal_naive"))
+              for i, y in enumerate([once, steady, ramp])]  # fmt: skip
+    result = run_engine(inputs, 14, end=END, n_paths=50, jobs=1)
+    np.testing.assert_allclose(result.growth, [1, 1, 1, 34 / 24, 2, 21 / 14])
+
+
 def test_young_paths_grow_as_the_runs_young_series_did_and_keep_their_mean():
     """A steady history, one young series that grew 3x: a path grows 3x with odds 1 in 4
     (the one beside the 3 that did not grow, STOP_PRIOR); the mean stays the point."""

@@ -157,6 +157,14 @@ def _report_run(ws: Workspace, run: ForecastRun) -> None:
             f"used in the last week, {stops['young_used']:.0%} where used; older series "
             f"used in the last week {stops['older_used']:.0%}"
         )
+    grew = (run.meta.get("calibration") or {}).get("young_growth") or {}
+    if grew.get("observed"):
+        low, mid, high = grew["quartiles"]
+        err.print(
+            f"young series in use grow on their paths as {grew['observed']} young series in "
+            f"use did in the fortnight after past cutoffs (quartiles {low:.2f} / {mid:.2f} / "
+            f"{high:.2f}x their mean day before)"
+        )
     for late in run.meta.get("held_back") or []:
         err.print(
             f"[yellow]held back[/yellow] as of {run.as_of}: {late['provider']}'s usage ends on "
