@@ -149,22 +149,7 @@ def _report_run(ws: Workspace, run: ForecastRun) -> None:
         )
     else:
         err.print("backtest: not enough history to score")
-    stops = (run.meta.get("calibration") or {}).get("stop_shares") or {}
-    if any(stops.values()):  # runs saved before paths could stop have none
-        err.print(
-            "paths that stop (zero throughout), as this ledger's series had no usage in the "
-            f"fortnight after past cutoffs: young series {stops['young_quiet']:.0%} where not "
-            f"used in the last week, {stops['young_used']:.0%} where used; older series "
-            f"used in the last week {stops['older_used']:.0%}"
-        )
-    grew = (run.meta.get("calibration") or {}).get("young_growth") or {}
-    if grew.get("observed"):
-        low, mid, high = grew["quartiles"]
-        err.print(
-            f"young series in use grow on their paths as {grew['observed']} young series in "
-            f"use did in the fortnight after past cutoffs (quartiles {low:.2f} / {mid:.2f} / "
-            f"{high:.2f}x their mean day before)"
-        )
+    _say_paths(run.meta.get("calibration") or {})
     for late in run.meta.get("held_back") or []:
         err.print(
             f"[yellow]held back[/yellow] as of {run.as_of}: {late['provider']}'s usage ends on "
@@ -183,6 +168,27 @@ def _report_run(ws: Workspace, run: ForecastRun) -> None:
         )
     for row in series[series["flag"].notna()].itertuples():
         err.print(f"[yellow]flag[/yellow] {row.team} / {row.feature} / {row.model}: {row.flag}")
+
+
+def _say_paths(calibration: dict[str, Any]) -> None:
+    """What the run's paths took from its other series: the shares that stop, and the
+    growth young series' paths draw from (``forecast.paths``)."""
+    stops = calibration.get("stop_shares") or {}
+    if any(stops.values()):  # runs saved before paths could stop have none
+        err.print(
+            "paths that stop (zero throughout), as this ledger's series had no usage in the "
+            f"fortnight after past cutoffs: young series {stops['young_quiet']:.0%} where not "
+            f"used in the last week, {stops['young_used']:.0%} where used; older series "
+            f"used in the last week {stops['older_used']:.0%}"
+        )
+    grew = calibration.get("young_growth") or {}
+    if grew.get("observed"):
+        low, mid, high = grew["quartiles"]
+        err.print(
+            f"young series in use grow on their paths as {grew['observed']} young series in "
+            f"use did in the fortnight after past cutoffs (quartiles {low:.2f} / {mid:.2f} / "
+            f"{high:.2f}x their mean day before)"
+        )
 
 
 def _say_gaps(gaps: list[dict[str, Any]], behind: list[dict[str, Any]],
