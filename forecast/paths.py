@@ -107,11 +107,11 @@ def stop_shares(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
 
 def young_growth(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
     """Of the run's young series used in the week before a past cutoff that went on after
-    it: each one's mean day over the ``STOP_DAYS`` after, over its mean day before (its
-    whole history then: the days ``own_history_paths`` replays). Models in their first
-    weeks are taken up or let go: on real usage the young models in use spent more than
-    their P90 in a third of the fortnights (``bench/churn.py``), while their own days,
-    replayed, knew no growth."""
+    it: each one's mean day over the ``STOP_DAYS`` after (the horizon, if shorter), over
+    its mean day before (its whole history then: the days ``own_history_paths`` replays).
+    Models in their first weeks are taken up or let go: on real usage the young models in
+    use spent more than their P90 in a third of the fortnights (``bench/churn.py``), while
+    their own days, replayed, knew no growth."""
     out = []
     for cut in past_cutoffs(histories, h):
         going = cut.ever & (cut.old == 0) & (cut.used == 1) & ~cut.quiet

@@ -78,8 +78,9 @@ def test_forecast_says_when_a_team_spends_much_on_models_new_to_it(cli, tmp_path
     # every series was young once: with h = 7 the cutoffs are 7, 14, ... days before the
     # end, gpt-4o's young ones 22, 15, 8 and 1 days into its 120, claude's 13 and 6 into
     # its 20; each as steady after as before
-    assert ("young series in use grow on their paths as 6 young series in use did in the "
-            "fortnight after past cutoffs (quartiles 1.00 / 1.00 / 1.00x") in said  # fmt: skip
+    assert ("young series in use grow on their paths as 6 young series in use did after past "
+            "cutoffs (over 14 days, or the horizon if shorter; quartiles 1.00 / 1.00 / 1.00x"
+            ) in said  # fmt: skip
 
 
 # A team spends 1 USD a day on (f, m1) over days 0-69, and from day 50 0.5 a day on a

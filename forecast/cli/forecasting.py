@@ -186,8 +186,8 @@ def _say_paths(calibration: dict[str, Any]) -> None:
         low, mid, high = grew["quartiles"]
         err.print(
             f"young series in use grow on their paths as {grew['observed']} young series in "
-            f"use did in the fortnight after past cutoffs (quartiles {low:.2f} / {mid:.2f} / "
-            f"{high:.2f}x their mean day before)"
+            f"use did after past cutoffs (over 14 days, or the horizon if shorter; quartiles "
+            f"{low:.2f} / {mid:.2f} / {high:.2f}x their mean day before)"
         )
 
 
