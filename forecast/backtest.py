@@ -36,7 +36,7 @@ from forecast.metrics import DECILES, bias, coverage, mase_scale, path_summary, 
 from forecast.models import AUTO, resolve_forecasters
 from forecast.pricing.book import PriceBook
 from forecast.runs import RunSettings, driver_series, engine_params
-from forecast.series import SERIES_KEYS, priced_drivers, tier_mix
+from forecast.series import SERIES_KEYS, priced_drivers, tier_mix, usd_per_unit
 
 RESULT_KEYS = ("model", "level", "horizon", "windows", "wape", "bias", "mase", "coverage_80",
                "pinball", "series_skipped")  # fmt: skip
@@ -110,7 +110,7 @@ def cross_validation(
         stood_in: dict[str, set[str]] = {}  # group -> candidates auto stood in for there
         for s in series:
             f = result.forecasts[s.input.uid]
-            unit = np.einsum("kd,kd->d", f.intensity, s.prices) / 1e6
+            unit = usd_per_unit(f.intensity, s.prices)
             g = _group_of((s.team, s.feature, s.model), levels)
             for name in names:
                 paths = f.paths if name == AUTO else f.candidate_paths.get(name)

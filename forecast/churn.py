@@ -22,7 +22,7 @@ from forecast.chunk import SeriesInput
 from forecast.coverage import GAP_DAYS
 from forecast.engine import SeriesForecast, series_seed
 from forecast.errors import CostcastError
-from forecast.series import TOKENS, DriverSeries, key_id
+from forecast.series import TOKENS, DriverSeries, key_id, usd_per_unit
 
 FORTNIGHT = 14  # the spend measured after each cutoff
 CUTOFFS = 8  # weekly cutoffs, the latest a fortnight before the as-of day
@@ -173,11 +173,9 @@ def unseen_lines(
             )  # fmt: skip
         if not mine:
             continue  # every model it used is one the book cannot price (the run says so)
-        known = sum(
-            forecasts[s.input.uid].paths
-            * (np.einsum("kd,kd->d", forecasts[s.input.uid].intensity, s.prices) / 1e6)
-            for s in mine
-        )  # (paths, days) the team's cost on each path
+        # (paths, days) the team's cost on each path
+        known = sum(forecasts[s.input.uid].paths
+                    * usd_per_unit(forecasts[s.input.uid].intensity, s.prices) for s in mine)  # fmt: skip
         rng = np.random.default_rng(series_seed(seed, f"{team}|{NEW}"))
         drawn = rng.choice(len(ratios), size=n_paths, p=weights / weights.sum())
         # the team's level now, shaped by its paths (weekdays, and how busy each path is)
@@ -203,7 +201,8 @@ def _line(team: str, mine: list[DriverSeries], cost: np.ndarray, note: str
     weighed by those tokens, so that scenarios on the team (traffic, prices per kind)
     reach it; its failure rate theirs, weighed by recent spend."""
     mix, prices = team_prices(mine)
-    unit = mix @ prices / 1e6  # USD per token on each day
+    intensity = np.repeat(mix[:, None], cost.shape[1], axis=1)
+    unit = usd_per_unit(intensity, prices)
     volume = np.divide(cost, unit, out=np.zeros_like(cost), where=unit > 0)
     uid = key_id(team, NEW, NEW)
     spend = [s.input.weight for s in mine]
@@ -213,7 +212,6 @@ def _line(team: str, mine: list[DriverSeries], cost: np.ndarray, note: str
         team, NEW, NEW, TOKENS, failed, {"standard": 1.0}, prices,
         SeriesInput(uid, np.zeros(0), np.zeros((len(mix), 0)), prices[:, 0] / 1e6, ()),
     )  # fmt: skip
-    intensity = np.repeat(mix[:, None], cost.shape[1], axis=1)
     return line, SeriesForecast(uid, "new_series", (), None, {}, note, {}, intensity, volume)
 
 

@@ -25,7 +25,7 @@ from forecast.errors import NotFoundError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.periods import period_totals
-from forecast.series import SERIES_KEYS, TOKEN_KINDS
+from forecast.series import SERIES_KEYS, TOKEN_KINDS, usd_per_unit
 
 if TYPE_CHECKING:
     from forecast.engine import EngineResult
@@ -85,9 +85,8 @@ def save_run(
             forecasts = [result.forecasts[s.input.uid] for s in batch]
             volume = np.stack([f.paths for f in forecasts])
             unit = np.stack(
-                [np.einsum("kd,kd->d", f.intensity, s.prices) / 1e6
-                 for f, s in zip(forecasts, batch, strict=True)]
-            )  # fmt: skip
+                [usd_per_unit(f.intensity, s.prices) for f, s in zip(forecasts, batch, strict=True)]
+            )
             cost = volume * unit[:, None, :]
             _insert(con, "forecast_paths", _path_table(run, batch, volume, cost, days))
             intensity = np.stack([f.intensity for f in forecasts])

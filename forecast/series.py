@@ -155,6 +155,12 @@ def kind_prices(
     return out
 
 
+def usd_per_unit(intensity: np.ndarray, prices: np.ndarray) -> np.ndarray:
+    """USD per unit of a series' volume on each day: its tokens of each kind per unit
+    (kinds, days) at the prices per million tokens of each kind (kinds, days)."""
+    return np.asarray(np.einsum("kd,kd->d", intensity, prices) / 1e6)
+
+
 @dataclass
 class DriverSeries:
     """One (team, feature, model) series as the run prices it."""
