@@ -101,9 +101,9 @@ def real_series(path: Path, min_days: int = MIN_DAYS) -> dict[str, pd.DataFrame]
     return out
 
 
-def shift_to_end(part: pd.DataFrame) -> dt.timedelta:
-    """Whole weeks that move a series' last day to END or just past it (weekdays kept)."""
-    return dt.timedelta(days=7 * -(-(END - part["date"].max().date()).days // 7))
+def shift_to_end(last: pd.Timestamp) -> dt.timedelta:
+    """Whole weeks that move a last day to END or just past it (weekdays kept)."""
+    return dt.timedelta(days=7 * -(-(END - last.date()).days // 7))
 
 
 def stream_shifts(series: dict[str, pd.DataFrame]) -> dict[str, dt.timedelta]:
@@ -114,8 +114,7 @@ def stream_shifts(series: dict[str, pd.DataFrame]) -> dict[str, dt.timedelta]:
     for name, part in series.items():
         stream = name.partition("/")[0]
         last[stream] = max(last.get(stream, part["date"].max()), part["date"].max())
-    return {name: shift_to_end(pd.DataFrame({"date": [last[name.partition("/")[0]]]}))
-            for name in series}  # fmt: skip
+    return {name: shift_to_end(last[name.partition("/")[0]]) for name in series}
 
 
 def reported_days(series: dict[str, pd.DataFrame]) -> dict[str, pd.DatetimeIndex]:

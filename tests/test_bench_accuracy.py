@@ -173,7 +173,7 @@ def test_days_a_stream_did_not_report_are_not_scored(tmp_path):
     pd.DataFrame(rows).to_csv(path, index=False)
     series = accuracy.real_series(path)
     reported = accuracy.reported_days(series)
-    shift = accuracy.shift_to_end(series["s"])
+    shift = accuracy.shift_to_end(series["s"]["date"].max())
     missing = pd.date_range("2024-02-10", "2024-02-19") + shift
     assert set(reported) == {"s|all", "s|a"}  # b has one day: too short to score
     assert not reported["s|all"].isin(missing).any()
