@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -98,29 +99,31 @@ def _sql(
         "NULL::DOUBLE AS successful_outcomes, NULL::BIGINT AS outcome_attempts, "
         "NULL::DOUBLE AS outcome_cost_usd WHERE FALSE"
     )
+    base = _baseline(keys, freq, baseline_days)
     return f"""
         WITH rows AS (SELECT * FROM ({priced})),
         periods AS (
             SELECT CAST(date_trunc('{freq}', ts) AS DATE) AS period_start {group},
                    sum(requests) AS requests,
-                   -- none succeeded is 0; only a source that counts no requests is unknown
-                   CASE WHEN count(requests) > 0 THEN coalesce(sum(requests)
-                       FILTER (WHERE status <> 'error'), 0) END AS successful_requests,
                    coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS failed_requests,
                    {cost_sum()} AS cost_usd,
                    {cost_sum("status = 'error'")} AS failed_cost_usd,
-                   {tokens}
-            FROM rows GROUP BY ALL
+                   {tokens} {base.select}
+            FROM rows GROUP BY {", ".join(str(i) for i in range(1, len(keys) + 2))}
+            {base.window}
         ),
-        baseline AS ({_baseline_sql(keys, freq, baseline_days)}),
+        {base.cte}
         found AS ({found}),
         joined AS (
             SELECT p.* EXCLUDE (cost_usd, failed_cost_usd), {per_request},
-                   p.cost_usd, p.failed_cost_usd, b.baseline_input_per_request,
+                   -- none succeeded is 0; only a source that counts no requests is unknown
+                   p.requests - p.failed_requests AS successful_requests,
+                   p.cost_usd, p.failed_cost_usd,
+                   {base.column}
                    CAST(o.successful_outcomes AS DOUBLE) AS successes, o.outcome_attempts,
                    o.outcome_cost_usd
             FROM periods p
-            LEFT JOIN baseline b ON p.period_start = b.period_start {_same(keys, "p", "b")}
+            {base.join}
             LEFT JOIN found o ON p.period_start = o.period_start {_same(keys, "p", "o")}
             WHERE {f"p.period_start >= DATE '{start}'" if start else "TRUE"}
         )
@@ -143,24 +146,34 @@ def _sql(
         """
 
 
-def _baseline_sql(keys: list[str], freq: str, baseline_days: int) -> str:
-    """Per group and period: input tokens per request over the ``baseline_days`` before the
-    period starts."""
-    group = key_columns(keys)
+class _Baseline(NamedTuple):
+    """The SQL of ``token_inflation``'s baseline: input tokens per request over the days
+    before each period."""
+
+    select: str  # in the periods' SELECT list
+    window: str  # after their GROUP BY
+    cte: str  # a CTE of its own
+    column: str  # in the joined SELECT list
+    join: str  # joining the CTE to the periods
+
+
+def _baseline(keys: list[str], freq: str, baseline_days: int) -> _Baseline:
     days = int(baseline_days)
     if freq == "day" or (freq == "week" and days % 7 == 0):
         # the periods tile the days before a period exactly (28 days are 4 weeks): a window
-        # over the periods themselves, with no second pass over the rows
-        partition = ", ".join(f'"{k}"' for k in keys)
-        return f"""
-            SELECT period_start {group}, sum(t_input) OVER w / nullif(sum(requests) OVER w, 0)
-                       AS baseline_input_per_request
-            FROM periods
-            WINDOW w AS ({f"PARTITION BY {partition}" if keys else ""} ORDER BY period_start
-                         RANGE BETWEEN INTERVAL {days} DAY PRECEDING
-                               AND INTERVAL 1 DAY PRECEDING)"""
-
-    return f"""
+        # over the group-by itself, with no second pass over the rows and no join (one
+        # statement then took 0.016 s where it took 0.019)
+        partition = "PARTITION BY " + ", ".join(f'"{k}"' for k in keys) if keys else ""
+        return _Baseline(
+            select=", sum(sum(input_tokens) FILTER (WHERE requests IS NOT NULL)) OVER w"
+            " / nullif(sum(sum(requests)) OVER w, 0) AS baseline_input_per_request",
+            window=f"WINDOW w AS ({partition} ORDER BY period_start RANGE BETWEEN "
+            f"INTERVAL {days} DAY PRECEDING AND INTERVAL 1 DAY PRECEDING)",
+            cte="", column="", join="",
+        )  # fmt: skip
+    # months: from the days' own sums
+    group = key_columns(keys)
+    cte = f"""baseline AS (
             SELECT p.period_start {key_columns(keys, "p")},
                    sum(d.input_tokens) / nullif(sum(d.requests), 0) AS baseline_input_per_request
             FROM periods p JOIN (
@@ -169,7 +182,11 @@ def _baseline_sql(keys: list[str], freq: str, baseline_days: int) -> str:
                 FROM rows GROUP BY ALL
             ) d ON TRUE {_same(keys, "d", "p")}
                  AND d.day >= p.period_start - INTERVAL {days} DAY AND d.day < p.period_start
-            GROUP BY ALL"""
+            GROUP BY ALL),"""
+    return _Baseline(
+        select="", window="", cte=cte, column="b.baseline_input_per_request,",
+        join=f"LEFT JOIN baseline b ON p.period_start = b.period_start {_same(keys, 'p', 'b')}",
+    )  # fmt: skip
 
 
 def _same(keys: list[str], a: str, b: str) -> str:
