@@ -12,10 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+import duckdb
 from fastapi import Request
 
 from api.cache import ReadCache
 from api.settings import Settings
+from forecast import rollup_cost
 from forecast.config import Config, load_config
 from forecast.errors import CostcastError
 from forecast.jobs import fail_unfinished
@@ -41,6 +43,7 @@ class AppState:
         self.reads = ReadCache()
         # The one connection that owns the file; requests work through sessions of it.
         self.ledger = Ledger(self.config.ledger, write_lock=threading.Lock())
+        self._price_rollup()
         interrupted = fail_unfinished(self.ledger)
         if interrupted:
             log.warning("%d forecast job(s) from the last server marked failed", interrupted)
@@ -71,6 +74,7 @@ class AppState:
                     self.book = load_price_book(config)
                     self.config = config
                     self._config_version += 1
+                    self._price_rollup()
                     if self.config_problem:
                         log.warning("config valid again: tokens are accepted")
                     self.config_problem = None
@@ -78,6 +82,17 @@ class AppState:
                     self.config_problem = str(exc)
                     log.error("config invalid, every token is refused until it is fixed: %s", exc)
             return self.config, self.book
+
+    def _price_rollup(self) -> None:
+        """Price the daily rollup with the current book (once per book): until then, readers
+        price the rows themselves, so a failure here costs time, not a right answer."""
+        session = self.ledger.session()  # the connection itself may be busy in a request
+        try:
+            rollup_cost.ensure(session, self.book)
+        except duckdb.Error as exc:
+            log.warning("the daily rollup stays priced by the old book: %s", exc)
+        finally:
+            session.close()
 
     def cached(self, request: Request, compute: Callable[[], T]) -> T:
         """``compute()``, or its answer to the same path and query since the ledger and the

@@ -22,6 +22,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ import pyarrow as pa
 import xxhash
 from duckdb import DuckDBPyConnection
 
-from forecast import request_index, rollup
+from forecast import request_index, rollup, rollup_cost
 from forecast.errors import CostcastError, DataFormatError
 from forecast.frame import zone_problem
 from forecast.ledger import Ledger
@@ -174,7 +175,7 @@ def ingest_files(
                     if on_file:
                         on_file(item.path)
                     results.append(_ingest_one(con, item))
-                rollup.sync(con)
+                rollup.sync(con, None if book is None else partial(rollup_cost.price, ledger, book))
         except _BadRow as bad:
             raise _describe_bad_row(con, bad.planned, bad.engine_message) from None
         except duckdb.Error as exc:

@@ -150,6 +150,8 @@ class Ledger:
             self._name_content_hashes()
             older = self.has_table("ingests") and not self.has_table("content_ingests")
             self.con.execute(LEDGER_DDL + RUNS_DDL + BILLED_DDL + RESULTS_DDL)
+            # the rollup's cost came later: priced by the next ingest or writable workspace
+            self.con.execute("ALTER TABLE usage_daily ADD COLUMN IF NOT EXISTS cost_usd DOUBLE")
             self._split_bucket_numbers()
             if older:  # which ingests had rows without ids was not kept: assume all did
                 self.con.execute("INSERT INTO content_ingests SELECT ingest_id FROM ingests")

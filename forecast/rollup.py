@@ -10,30 +10,40 @@ summed again, and ``sync`` finds them without the writers having to say what the
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from duckdb import DuckDBPyConnection
 
 from forecast.schema import DIMENSIONS, TOKEN_COLUMNS
 
 
-def sync(con: DuckDBPyConnection) -> None:
+def sync(con: DuckDBPyConnection, price: Callable[[Sequence[int]], None] | None = None) -> None:
     """Sum again the days of every ingest whose usage rows changed. Call it inside the
-    transaction that changed them, so that the two tables commit together."""
-    stale = [i for (i,) in con.execute(
-        """SELECT ingest_id FROM (SELECT ingest_id, count(*) AS hourly FROM usage GROUP BY ALL)
+    transaction that changed them, so that the two tables commit together. ``price`` prices
+    the rows of the ingests summed again (``forecast.rollup_cost``); without it, the rollup's
+    costs are no longer any book's."""
+    stale = [(i, summed) for i, summed in con.execute(
+        """SELECT ingest_id, hourly IS NOT NULL
+           FROM (SELECT ingest_id, count(*) AS hourly FROM usage GROUP BY ALL)
            FULL JOIN (SELECT ingest_id, sum(rows) AS daily FROM usage_daily GROUP BY ALL)
                USING (ingest_id)
            WHERE hourly IS DISTINCT FROM daily"""
     ).fetchall()]  # fmt: skip
     if not stale:
         return
-    ids = ", ".join(str(int(i)) for i in stale)
+    ids = ", ".join(str(int(i)) for i, _ in stale)
     con.execute(f"DELETE FROM usage_daily WHERE ingest_id IN ({ids})")
     dims = ", ".join(f'"{d}"' for d in DIMENSIONS)
     tokens = ", ".join(f"sum({c}) AS {c}" for c in TOKEN_COLUMNS)
     con.execute(
-        f"""INSERT INTO usage_daily
+        f"""INSERT INTO usage_daily BY NAME
             SELECT date_trunc('day', ts) AS ts, {dims}, sum(requests) AS requests, {tokens},
                    sum(CAST(reported_cost_usd AS DECIMAL(38, 12))) AS reported_cost_usd,
                    ingest_id, count(*) AS rows
             FROM usage WHERE ingest_id IN ({ids}) GROUP BY ALL"""
     )
+    summed = [int(i) for i, again in stale if again]  # not the ones removed altogether
+    if price is not None:
+        price(summed)
+    elif summed:
+        con.execute("DELETE FROM rollup_book")

@@ -155,7 +155,12 @@ CREATE TABLE IF NOT EXISTS usage_daily (
 {TOKEN_DDL}
     reported_cost_usd    DECIMAL(38, 12),     -- exact: sums of sums keep every cent
     ingest_id            BIGINT NOT NULL,
-    rows                 BIGINT NOT NULL
+    rows                 BIGINT NOT NULL,
+    cost_usd             DOUBLE               -- priced by the book rollup_book names
+);
+-- The book the rollup's cost_usd is priced with (forecast/rollup_cost.py): none, no book's.
+CREATE TABLE IF NOT EXISTS rollup_book (
+    book       VARCHAR NOT NULL
 );
 -- Provider usage buckets (keyed by bucket): a hash of each one's numbers, to see revisions.
 CREATE TABLE IF NOT EXISTS bucket_numbers (

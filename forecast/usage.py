@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from forecast import rollup_cost
 from forecast.coverage import with_coverage
 from forecast.errors import CostcastError, LedgerError
 from forecast.fiscal import FiscalCalendar
@@ -28,7 +29,6 @@ def key_columns(keys: Sequence[str], alias: str | None = None) -> str:
     return "".join(f', {of}"{k}"' for k in keys)
 
 
-# cost of one ledger row `u` at price row `p` (USD per million tokens)
 def exact_sum(expr: str, where: str | None = None) -> str:
     """SQL summing a money column (over the rows matching ``where``) the same way every
     time: floating-point sums depend on the order DuckDB's threads add rows in (outputs then
@@ -71,14 +71,6 @@ def check_span(ledger: Ledger, start: dt.date | None, end: dt.date | None) -> No
         raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
     if start and end and end < start:
         raise CostcastError(f"the last day {end} is before the first {start}", param="to")
-
-
-COST_SQL = """(
-    (u.input_tokens - u.cached_input_tokens - u.cache_write_tokens) * p.input
-    + u.cached_input_tokens * p.cached_input
-    + u.cache_write_tokens * p.cache_write
-    + u.output_tokens * p.output
-) / 1e6"""
 
 
 def parse_group_keys(by: str | Sequence[str] | None) -> list[str]:
@@ -125,54 +117,47 @@ def priced_usage_sql(
     ``daily``: the rows summed to days (``ts`` the day's start; read from the daily rollup,
     ``forecast.rollup``, one row per day, dimensions and ingest), for readers that need no
     hours and group what they read: prices change by day, and the price lookup then has a
-    sixteenth of the rows to do. ``dims`` (with ``daily``): the dimensions the reader
+    sixteenth of the rows to do, or none where the rollup holds this book's costs (then no
+    ``price_*`` columns come back). ``dims`` (with ``daily``): the dimensions the reader
     groups by; the others come back empty.
     """
     if strict:
         book.require_prices(_used(ledger, start, end, exclude))
     where, params = _range(start, end, exclude)
-    # every model of the ledger, whatever the range: two priced reads in one statement
-    # register this view in turn, and the one read last must not drop the other's models
-    models = tuple((m, book.resolve(m), book.provider_of(m) or "")
-                   for m in sorted({m for m, _, _ in _used(ledger, None, None)}))  # fmt: skip
-    ledger.register("_price_models", models,
-                    lambda: pd.DataFrame(models, columns=["model", "key", "provider"]))  # fmt: skip
-    # the book itself is the key (it compares by identity): a book never changes, a new
-    # config makes a new one
-    ledger.register("_prices", book, book.frame)
     bounds = where.replace("?", "{}").format(*(f"TIMESTAMP '{p}'" for p in params))
     if only:
         bounds = f"{bounds} AND ({only})" if bounds else f"WHERE ({only})"
+    if daily and dims is not None and "provider" not in dims and rollup_cost.ready(ledger, book):
+        return _daily_rows(bounds, dims, priced=True)
+    rollup_cost.register_prices(ledger, book)
     return f"""
         SELECT u.ts, u.bucket, u.team, u.feature, u.model,
                coalesce(NULLIF(u.provider, ''), m.provider) AS provider,
                u.service_tier, u.status, u."user", u.deployment,
                u.requests, u.input_tokens, u.cached_input_tokens, u.cache_write_tokens,
-               u.output_tokens, u.reported_cost_usd, {COST_SQL} AS cost_usd,
+               u.output_tokens, u.reported_cost_usd, {rollup_cost.COST_SQL} AS cost_usd,
                m.key AS price_model, p.input AS price_input,
                p.cached_input AS price_cached_input, p.cache_write AS price_cache_write,
                p.output AS price_output
         FROM ({_daily_rows(bounds, dims) if daily else f"SELECT * FROM usage {bounds}"}) u
-        JOIN _price_models m ON u.model = m.model
-        -- each price from its day to the next one's: an equality join then a range check,
-        -- half the time of an ASOF join on DuckDB 1.x
-        {"" if strict else "LEFT "}JOIN _prices p
-            ON m.key = p.model AND u.service_tier = p.tier AND u.ts >= p.effective
-               AND (p.until IS NULL OR u.ts < p.until)
+        {rollup_cost.PRICE_JOIN.format(kind="" if strict else "LEFT")}
     """
 
 
-def _daily_rows(bounds: str, only: Sequence[str] | None = None) -> str:
-    # the price needs model, provider and tier; the rest only where the reader groups by it.
-    # A day's rows of different ingests stay apart: readers group anyway, and merging them
-    # first (a group-by on ten columns) cost more than pricing the few extra rows.
-    priced = ("model", "provider", "service_tier")
+def _daily_rows(bounds: str, only: Sequence[str] | None = None, priced: bool = False) -> str:
+    """The daily rollup's rows in ``bounds``, with the dimensions in ``only`` (all if None;
+    the others empty) and, if ``priced``, the cost it holds (``forecast.rollup_cost``)."""
+    # to be priced here a row needs model, provider and tier; the rest only where the reader
+    # groups by it. A day's rows of different ingests stay apart: readers group anyway, and
+    # merging them first (a group-by on ten columns) cost more than pricing the extra rows.
+    needed = ("model", "service_tier") if priced else ("model", "provider", "service_tier")
     dims = ", ".join(
-        f'"{d}"' if only is None or d in priced or d in only else f"'' AS \"{d}\""
+        f'"{d}"' if only is None or d in needed or d in only else f"'' AS \"{d}\""
         for d in DIMENSIONS
     )
     return f"""SELECT ts, '1d' AS bucket, {dims}, {", ".join(("requests", *TOKEN_COLUMNS))},
                       CAST(reported_cost_usd AS DOUBLE) AS reported_cost_usd
+                      {", cost_usd" if priced else ""}
                FROM usage_daily {bounds}"""
 
 

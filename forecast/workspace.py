@@ -65,6 +65,9 @@ class Workspace(SpendWatch):
             yield cls(config, None, book)
             return
         with Ledger(config.ledger, read_only=read_only) as opened:
+            from forecast import rollup_cost
+
+            rollup_cost.ensure(opened, book)  # a config whose prices changed since
             yield cls(config, opened, book)
 
     # -- usage -----------------------------------------------------------------------------

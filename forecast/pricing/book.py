@@ -9,6 +9,8 @@ usage date applies.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Sequence
 from functools import cached_property
@@ -106,6 +108,12 @@ class PriceBook:
         self._models = {e.model for e in self.entries}
         self._providers = {e.model: e.provider for e in self.entries if e.provider}
         self._frame: pd.DataFrame | None = None  # built on first use; the book never changes
+
+    @cached_property
+    def digest(self) -> str:
+        """A hash of the entries: books with the same prices have the same digest."""
+        entries = [e.model_dump(mode="json") for e in self.entries]
+        return hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()
 
     @property
     def models(self) -> frozenset[str]:
