@@ -56,3 +56,25 @@ def test_a_config_edit_is_seen_by_the_next_read(setup):
     os.utime(config, (later, later))
     rows = {r["team"]: r for r in client.get(series, params=query).json()["data"]}
     assert rows["search"]["budget"] == 1.0 and rows["search"]["p_exceed"] == 1.0
+
+
+def test_a_price_edit_is_priced_into_the_rollup_and_seen_by_the_next_read(setup):
+    from builders import DAILY_COST
+
+    from forecast import rollup_cost
+
+    client, state, workspace = setup
+    query = {"by": "team", "freq": "month"}
+    before = client.get("/v1/usage", params=query).json()["data"]
+    # 0.35 USD per key and day: support has two keys, search one
+    june = {r["team"]: r for r in before if r["timestamp"].startswith("2026-06")}
+    assert june["support"]["cost_usd"] == pytest.approx(2 * 15 * DAILY_COST)
+    assert rollup_cost.ready(state.ledger, state.book)  # the server priced it at start
+    config = workspace["config"]
+    config.write_text(config.read_text() + "prices:\n  entries:\n    - {model: gpt-4o, "
+                      "effective: 2025-01-01, input: 5.0, cached_input: 2.5, output: 20.0}\n")  # fmt: skip
+    later = time.time() + 5
+    os.utime(config, (later, later))
+    after = client.get("/v1/usage", params=query).json()["data"]
+    assert [r["cost_usd"] for r in after] == pytest.approx([2 * r["cost_usd"] for r in before])
+    assert rollup_cost.ready(state.ledger, state.current()[1])  # and priced it again
