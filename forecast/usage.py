@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 
 from forecast import rollup_cost
-from forecast.coverage import with_coverage
-from forecast.errors import CostcastError, LedgerError
+from forecast.coverage import usage_span, with_coverage
+from forecast.errors import CostcastError
 from forecast.fiscal import FiscalCalendar
 from forecast.ledger import Ledger
 from forecast.pricing.book import PriceBook
@@ -67,8 +67,7 @@ def check_span(ledger: Ledger, start: dt.date | None, end: dt.date | None) -> No
     for name, day in (("from", start), ("to", end)):
         if day is not None:
             check_year(name, day)
-    if ledger.row_count() == 0:
-        raise LedgerError("the ledger is empty: ingest usage first (costcast ingest FILE)")
+    usage_span(ledger)  # an empty ledger is an error naming what to do (and the span is read)
     if start and end and end < start:
         raise CostcastError(f"the last day {end} is before the first {start}", param="to")
 
