@@ -14,7 +14,8 @@ Formulas (all per group and period; cost is the book's, failed and retried calls
   ``cost_per_successful_outcome`` = the cost of the usage the outcomes cover / successful
   outcomes, where outcomes were imported (``forecast.outcomes``)
 
-Where a source counts tokens but not requests, the per-request figures are unknown (null),
+Where a source counts tokens but not requests, its request counts (failed ones included)
+and the per-request figures are unknown (null),
 and beside a source that counts them, its tokens stay out of the per-request figures; where
 the book cannot price a model, the cost figures are unknown: never zero.
 """
@@ -49,6 +50,7 @@ BASELINE_DAYS = 28
 KIND_COLUMNS = {"input": "input_tokens", "cached_input": "cached_input_tokens",
                 "cache_write": "cache_write_tokens", "output": "output_tokens"}  # fmt: skip
 KINDS = tuple(KIND_COLUMNS)
+COUNTS = ("requests", "successful_requests", "failed_requests", "outcome_attempts")
 
 
 def kpis(
@@ -71,6 +73,9 @@ def kpis(
                               dims=[*keys, "status"])  # fmt: skip
     outcomes = outcome_kpis_sql(ledger, book, keys, freq, since, end)
     frame = ledger.con.execute(_sql(priced, outcomes, keys, freq, baseline_days, start)).df()
+    # counts stay whole numbers where some are unknown (a source that counts no requests):
+    # 2858949, not 2858949.0, in a CSV or JSON an ERP reads
+    frame = frame.astype({c: "Int64" for c in COUNTS})
     return with_coverage(frame, ledger, freq, FiscalCalendar(), start, end, "period_start")
 
 
@@ -105,7 +110,10 @@ def _sql(
         periods AS (
             SELECT CAST(date_trunc('{freq}', ts) AS DATE) AS period_start {group},
                    sum(requests) AS requests,
-                   coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) AS failed_requests,
+                   -- none failed is 0; only a source that counts no requests is unknown
+                   CASE WHEN sum(requests) IS NOT NULL
+                        THEN coalesce(sum(requests) FILTER (WHERE status = 'error'), 0) END
+                       AS failed_requests,
                    {cost_sum()} AS cost_usd,
                    {cost_sum("status = 'error'")} AS failed_cost_usd,
                    {tokens} {base.select}
@@ -116,7 +124,6 @@ def _sql(
         found AS ({found}),
         joined AS (
             SELECT p.* EXCLUDE (cost_usd, failed_cost_usd), {per_request},
-                   -- none succeeded is 0; only a source that counts no requests is unknown
                    p.requests - p.failed_requests AS successful_requests,
                    p.cost_usd, p.failed_cost_usd,
                    {base.column}

@@ -241,3 +241,35 @@ def test_days_no_timestamp_can_reach_around_are_located_errors(ledger, tmp_path,
 
     with pytest.raises(CostcastError, match="between 1971 and 2200"):
         focus_export(ledger, book, load_config(None), dt.date(2026, 3, 1), dt.date(9999, 12, 31))
+
+
+def test_counts_are_whole_numbers_and_unknown_where_no_requests_are_counted(
+    ledger, tmp_path, cli, monkeypatch
+):
+    """A team whose source counts tokens only has no request counts, failed ones included
+    (it had said 0 failed): empty in a CSV, null in JSON; the other team's stay whole
+    numbers (70, not 70.0), as an ERP reads them."""
+    import json
+
+    rows = [f"2026-03-{2 + d:02d}T00:00:00Z,1d,a,f,gpt-4o,success,10,1000,100" for d in range(7)]
+    (tmp_path / "u.csv").write_text(HEADER + "\n".join(rows) + "\n")
+    report = {"data": [{"starting_at": "2026-03-03T00:00:00Z", "ending_at": "2026-03-04T00:00:00Z",
+                        "results": [{"model": "claude-sonnet-4-5-20250929", "workspace_id": "b",
+                                     "uncached_input_tokens": 5000, "output_tokens": 10}]}],
+              "has_more": False, "next_page": None}  # fmt: skip
+    (tmp_path / "t.json").write_text(json.dumps(report))
+    ingest_files(ledger, [tmp_path / "u.csv", tmp_path / "t.json"])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COSTCAST_DB", str(ledger.path))
+    ledger.close()
+    code, out, err = cli("kpis", "--by", "team", "--output", "csv")
+    assert code == 0, err
+    lines = {line.split(",")[1]: line.split(",") for line in out.splitlines()[1:]}
+    assert lines["a"][2:5] == ["70", "70", "0"]  # requests, successful, failed: 7 days x 10
+    assert lines["workspace_id:b"][2:5] == ["", "", ""]  # not even how many failed
+    code, out, _ = cli("kpis", "--by", "team", "--output", "json")
+    by_team = {row["team"]: row for row in json.loads(out)}
+    assert by_team["a"]["requests"] == 70 and isinstance(by_team["a"]["requests"], int)
+    assert by_team["workspace_id:b"]["requests"] is None
+    code, out, _ = cli("kpis", "--by", "team")
+    assert code == 0 and "70.0" not in out

@@ -266,6 +266,6 @@ def _cell(value: Any, decimals: int | None = None) -> str:
         if abs(value) >= 100:
             return f"{value:,.2f}"
         return f"{value:,.6f}".rstrip("0").rstrip(".") or "0"
-    if isinstance(value, int):
-        return f"{value:,}"
+    if isinstance(value, int | np.integer):  # numpy's too (a column of counts with unknowns)
+        return f"{int(value):,}"
     return str(value)
