@@ -81,7 +81,10 @@ def with_coverage(frame: pd.DataFrame, ledger: Ledger, freq: str, calendar: Fisc
         first = max(first, dt.datetime.combine(start, dt.time()))
     if end is not None:
         stop = min(stop, dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
-    codes, periods = pd.factorize(pd.to_datetime(frame[column]))
+    starts = frame[column]
+    if not pd.api.types.is_datetime64_any_dtype(starts):  # parsed only where not yet times
+        starts = pd.to_datetime(starts)
+    codes, periods = pd.factorize(starts)
     found = [span_coverage(t.to_pydatetime(), freq, calendar, first, stop) for t in periods]
     days = np.array([d for d, _ in found], dtype="int64")
     partial = np.array([p for _, p in found], dtype=bool)
