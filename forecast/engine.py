@@ -45,12 +45,11 @@ from forecast.frame import Panel
 from forecast.intervals import ErrorBank, noise_level
 from forecast.models import COSTLY, FORECASTERS, make_forecaster
 from forecast.paths import (
+    after_cutoffs,
     lowest_ratio,
     sample_paths,
-    stop_shares,
     too_young,
     used_lately,
-    young_growth,
     young_note,
 )
 
@@ -288,8 +287,8 @@ def run_engine(
     rows = np.arange(len(done))
     floors = np.array([lowest_ratio(o.actual_cv, o.point_cv) for o in done])
     histories = [s.y for s in inputs]
-    stops = stop_shares(histories, h)
-    shares = (stops, young_growth(histories, h))  # what the run's series did: stop, grow
+    shares = after_cutoffs(histories, h)  # what the run's series did: stop, grow
+    stops = shares[0]
     chosen = list(sample_paths(bank, np.stack([o.point for o in done]), levels, rows,
                                classes, seeds, n_paths, seed, floors, histories, *shares))  # fmt: skip
     if paired.alpha > 0:  # one series at a time: no (series, paths, days) array at once

@@ -86,6 +86,22 @@ def too_young(bank: ErrorBank, row: int) -> bool:
     return row < 0 or not bank.has[row].any()
 
 
+def after_cutoffs(histories: Sequence[np.ndarray], h: int) -> tuple[np.ndarray, np.ndarray]:
+    """What the run's series did after each past weekly cutoff, in one pass: the stop
+    shares (``stop_shares``) and the young series' growth (``young_growth``)."""
+    stopped, seen = np.zeros((2, 2)), np.zeros((2, 2))
+    growth = []
+    for cut in past_cutoffs(histories, h):
+        np.add.at(seen, (cut.old[cut.ever], cut.used[cut.ever]), 1)
+        gone = cut.ever & cut.quiet
+        np.add.at(stopped, (cut.old[gone], cut.used[gone]), 1)
+        going = cut.ever & (cut.old == 0) & (cut.used == 1) & ~cut.quiet
+        at = cut.cuts[going]  # used before (ever), so their mean day before is above zero
+        after = (cut.total[at + cut.days] - cut.total[at]) / cut.days
+        growth.append(after / (cut.total[at] / at))
+    return stopped / (seen + STOP_PRIOR), np.concatenate(growth) if growth else np.zeros(0)
+
+
 def stop_shares(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
     """(young, old) x (quiet, used): of the run's series at each past cutoff (every week
     back from the end), the share with no usage at all over the ``STOP_DAYS`` after it;
@@ -97,12 +113,7 @@ def stop_shares(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
     after (``bench/churn.py``). A series' own days cannot tell that; the run's others can.
     A cutoff after which no series had any usage is left out: that is a gap in the data
     (``forecast`` says so), not every model stopping."""
-    stopped, seen = np.zeros((2, 2)), np.zeros((2, 2))
-    for cut in past_cutoffs(histories, h):
-        np.add.at(seen, (cut.old[cut.ever], cut.used[cut.ever]), 1)
-        gone = cut.ever & cut.quiet
-        np.add.at(stopped, (cut.old[gone], cut.used[gone]), 1)
-    return stopped / (seen + STOP_PRIOR)
+    return after_cutoffs(histories, h)[0]
 
 
 def young_growth(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
@@ -112,13 +123,7 @@ def young_growth(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
     Models in their first weeks are taken up or let go: on real usage the young models in
     use spent more than their P90 in a third of the fortnights (``bench/churn.py``), while
     their own days, replayed, knew no growth."""
-    out = []
-    for cut in past_cutoffs(histories, h):
-        going = cut.ever & (cut.old == 0) & (cut.used == 1) & ~cut.quiet
-        at = cut.cuts[going]  # used before (ever), so their mean day before is above zero
-        after = (cut.total[at + cut.days] - cut.total[at]) / cut.days
-        out.append(after / (cut.total[at] / at))
-    return np.concatenate(out) if out else np.zeros(0)
+    return after_cutoffs(histories, h)[1]
 
 
 @dataclass
