@@ -80,9 +80,11 @@ COSTCAST = """
 import json, resource, sys, time
 from forecast.ingest import ingest_files
 from forecast.ledger import Ledger
+from forecast.pricing import load_price_book
 start = time.perf_counter()
+# as `costcast ingest` does it: with the book, which prices the days the ingest sums
 with Ledger(sys.argv[2]) as ledger:
-    (result,) = ingest_files(ledger, [sys.argv[1]])
+    (result,) = ingest_files(ledger, [sys.argv[1]], book=load_price_book())
 seconds = time.perf_counter() - start
 print(json.dumps({"seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "rows_added": result.rows_added}))
