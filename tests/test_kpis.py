@@ -21,6 +21,20 @@ def book():
 HEADER = "timestamp,bucket,team,feature,model,status,requests,input_tokens,output_tokens\n"
 
 
+def tokens_only_day(path, day: str, workspace: str, input_tokens: int, output_tokens: int):
+    """An Anthropic usage report of one day of one workspace: tokens, and no request count."""
+    import datetime as dt
+    import json
+
+    end = dt.date.fromisoformat(day) + dt.timedelta(days=1)
+    result = {"model": "claude-sonnet-4-5-20250929", "workspace_id": workspace,
+              "uncached_input_tokens": input_tokens, "output_tokens": output_tokens}  # fmt: skip
+    path.write_text(json.dumps({
+        "data": [{"starting_at": f"{day}T00:00:00Z", "ending_at": f"{end}T00:00:00Z",
+                  "results": [result]}], "has_more": False, "next_page": None}))  # fmt: skip
+    return path
+
+
 def fortnight(path):
     rows = []
     for day in range(1, 8):
@@ -152,7 +166,6 @@ def test_token_inflation_against_the_28_days_before_each_period(ledger, tmp_path
     with no request count: each period's baseline, worked out from the rows with pandas, is
     the input tokens per request over the 28 days before the period starts (the uncounted
     day's tokens are in neither ratio: they came with no requests to divide by)."""
-    import json
 
     import numpy as np
     import pandas as pd
@@ -174,11 +187,7 @@ def test_token_inflation_against_the_28_days_before_each_period(ledger, tmp_path
     (tmp_path / "u.csv").write_text(HEADER + "\n".join(lines) + "\n")
     # Anthropic's usage report counts tokens but not requests: a day of team a's whose tokens
     # must stay out of both ratios
-    report = {"data": [{"starting_at": "2026-02-10T00:00:00Z", "ending_at": "2026-02-11T00:00:00Z",
-                        "results": [{"model": "claude-sonnet-4-5-20250929", "workspace_id": "a",
-                                     "uncached_input_tokens": 99_999_999, "output_tokens": 0}]}],
-              "has_more": False, "next_page": None}  # fmt: skip
-    (tmp_path / "t.json").write_text(json.dumps(report))
+    tokens_only_day(tmp_path / "t.json", "2026-02-10", "a", 99_999_999, 0)
     ingest_files(ledger, [tmp_path / "u.csv", tmp_path / "t.json"])
     frame = kpis(ledger, book, by="team", freq=freq)
     checked = 0
@@ -253,11 +262,7 @@ def test_counts_are_whole_numbers_and_unknown_where_no_requests_are_counted(
 
     rows = [f"2026-03-{2 + d:02d}T00:00:00Z,1d,a,f,gpt-4o,success,10,1000,100" for d in range(7)]
     (tmp_path / "u.csv").write_text(HEADER + "\n".join(rows) + "\n")
-    report = {"data": [{"starting_at": "2026-03-03T00:00:00Z", "ending_at": "2026-03-04T00:00:00Z",
-                        "results": [{"model": "claude-sonnet-4-5-20250929", "workspace_id": "b",
-                                     "uncached_input_tokens": 5000, "output_tokens": 10}]}],
-              "has_more": False, "next_page": None}  # fmt: skip
-    (tmp_path / "t.json").write_text(json.dumps(report))
+    tokens_only_day(tmp_path / "t.json", "2026-03-03", "b", 5000, 10)
     ingest_files(ledger, [tmp_path / "u.csv", tmp_path / "t.json"])
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COSTCAST_DB", str(ledger.path))
