@@ -7,8 +7,9 @@ A cost is only as good as the book it was priced with, so ``rollup_book`` names 
 (a hash of its entries and of how a row is priced) and a reader uses the column only with
 the same book. Any other reader (a scenario's book, a config whose prices were edited
 since, an older ledger opened read-only) prices the rows itself, as before. An ingest prices
-the rows it adds, or every row for a new book; a workspace opened for writing re-prices
-under a new book; anything else that sums days again forgets the name.
+the rows it adds, or every row for a new book; a workspace opened for writing, and the
+server at start and after a config edit, price every row again under a new book; anything
+else that sums days again forgets the name.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def register_prices(ledger: Ledger, book: PriceBook) -> None:
 
 
 def ledger_models(ledger: Ledger) -> list[str]:
+    """Every model the ledger's usage names (remembered until a commit)."""
     return ledger.remember(("models",), lambda: [m for (m,) in ledger.con.execute(
         "SELECT DISTINCT model FROM usage_daily ORDER BY model").fetchall()])  # fmt: skip
 
