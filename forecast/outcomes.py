@@ -219,12 +219,12 @@ def outcome_kpis_sql(
     # request keys are not read here (10M of them took 0.04-0.19 s a read)
     matched = "SELECT g, success FROM outcome_requests WHERE g IS NOT NULL"
     # outcomes per day have no model, user or deployment: they count in groupings without
-    daily = (stored and set(keys) <= {"team", "feature"}
-             and _any(ledger, "SELECT 1 FROM outcome_days"))  # fmt: skip
+    per_day, per_request = _kinds(ledger, matched) if stored else (False, False)
+    daily = per_day and set(keys) <= {"team", "feature"}
     # a team's feature's day with outcomes per day: its per-request outcomes do not count
     day_of = "(team, feature, CAST(ts AS DATE)) IN (SELECT team, feature, day FROM outcome_days)"
     parts = []
-    if stored and _any(ledger, matched):
+    if per_request:
         # only the usage groups outcomes name are priced: a few of the ledger's rows
         priced = priced_usage_sql(ledger, book, start, end, strict=False,
                                   only=f"{GROUP_HASH} IN (SELECT g FROM matched)")  # fmt: skip
@@ -262,13 +262,19 @@ def outcome_kpis_sql(
                FROM ({covered}) GROUP BY ALL"""
 
 
-def _any(ledger: Ledger, query: str) -> bool:
-    def read() -> bool:
+def _kinds(ledger: Ledger, matched: str) -> tuple[bool, bool]:
+    """Whether any outcomes per day, and any per request matched to usage, are stored (one
+    question, remembered until a commit)."""
+
+    def read() -> tuple[bool, bool]:
         # fetchall, not fetchone: a result left unfinished stops the connection registering
         # a frame next
-        return bool(ledger.con.execute(f"SELECT EXISTS ({query})").fetchall()[0][0])
+        days, requests = ledger.con.execute(
+            f"SELECT EXISTS (SELECT 1 FROM outcome_days), EXISTS ({matched})"
+        ).fetchall()[0]
+        return bool(days), bool(requests)
 
-    return ledger.remember(("any", query), read)
+    return ledger.remember(("outcome kinds", matched), read)
 
 
 def _day_range(column: str, start: dt.date | None, end: dt.date | None) -> str:
