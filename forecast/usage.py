@@ -126,9 +126,11 @@ def priced_usage_sql(
     bounds = where.replace("?", "{}").format(*(f"TIMESTAMP '{p}'" for p in params))
     if only:
         bounds = f"{bounds} AND ({only})" if bounds else f"WHERE ({only})"
-    if daily and dims is not None and "provider" not in dims and rollup_cost.ready(ledger, book):
+    stored = daily and dims is not None and rollup_cost.ready(ledger, book)
+    if not stored or "provider" in (dims or ()):
+        rollup_cost.register_prices(ledger, book)  # the book's providers, at least
+    if stored:
         return _daily_rows(bounds, dims, priced=True)
-    rollup_cost.register_prices(ledger, book)
     return f"""
         SELECT u.ts, u.bucket, u.team, u.feature, u.model,
                coalesce(NULLIF(u.provider, ''), m.provider) AS provider,
@@ -145,19 +147,25 @@ def priced_usage_sql(
 
 def _daily_rows(bounds: str, only: Sequence[str] | None = None, priced: bool = False) -> str:
     """The daily rollup's rows in ``bounds``, with the dimensions in ``only`` (all if None;
-    the others empty) and, if ``priced``, the cost it holds (``forecast.rollup_cost``)."""
+    the others empty) and, if ``priced``, the cost it holds (``forecast.rollup_cost``; a
+    provider the source left out is then the book's, from ``_price_models``)."""
     # to be priced here a row needs model, provider and tier; the rest only where the reader
     # groups by it. A day's rows of different ingests stay apart: readers group anyway, and
     # merging them first (a group-by on ten columns) cost more than pricing the extra rows.
     needed = ("model", "service_tier") if priced else ("model", "provider", "service_tier")
-    dims = ", ".join(
-        f'"{d}"' if only is None or d in needed or d in only else f"'' AS \"{d}\""
-        for d in DIMENSIONS
-    )
-    return f"""SELECT ts, '1d' AS bucket, {dims}, {", ".join(("requests", *TOKEN_COLUMNS))},
-                      CAST(reported_cost_usd AS DOUBLE) AS reported_cost_usd
-                      {", cost_usd" if priced else ""}
-               FROM usage_daily {bounds}"""
+    named = priced and only is not None and "provider" in only
+
+    def column(d: str) -> str:
+        if named and d == "provider":
+            return "coalesce(NULLIF(u.provider, ''), m.provider) AS provider"
+        return f'u."{d}"' if only is None or d in needed or d in only else f"'' AS \"{d}\""
+
+    return f"""SELECT u.ts, '1d' AS bucket, {", ".join(map(column, DIMENSIONS))},
+                      {", ".join(f"u.{c}" for c in ("requests", *TOKEN_COLUMNS))},
+                      CAST(u.reported_cost_usd AS DOUBLE) AS reported_cost_usd
+                      {", u.cost_usd" if priced else ""}
+               FROM (SELECT * FROM usage_daily {bounds}) u
+               {"JOIN _price_models m ON u.model = m.model" if named else ""}"""
 
 
 def priced_usage(

@@ -195,3 +195,24 @@ def test_any_sequence_of_writes_keeps_the_stored_cost_the_books(tmp_path_factory
             total = kpis(ledger, prices, freq="day")["cost_usd"].sum()
             assert total == pytest.approx(sum(cost_by_hand(ledger, prices).values()), abs=1e-9)
             assert pd.notna(total)
+
+
+def test_a_provider_the_source_left_out_is_the_books_on_either_path(ledger, tmp_path):
+    """Stored costs and a reader's own pricing give the same rows by provider: the book's
+    provider where a row has none, the row's own where it has one."""
+    from forecast.usage import usage_summary
+
+    def priced(source: str | None) -> PriceBook:
+        return PriceBook([PriceEntry(model="m1", provider="acme", effective=dt.date(2026, 3, 1),
+                                     input=2.0, output=10.0, source=source)])  # fmt: skip
+
+    lines = ["2026-03-01T10:00:00Z,ops,m1,,1,100,10", "2026-03-01T11:00:00Z,ops,m1,azure,1,100,10"]
+    path = write_csv(tmp_path, "p.csv", *lines,
+                     header="timestamp,team,model,provider,requests,input_tokens,output_tokens")  # fmt: skip
+    ingest_files(ledger, [path], book=priced(None))
+    equal = priced("the same prices from elsewhere")  # another book: priced by the reader
+    assert rollup_cost.ready(ledger, priced(None)) and not rollup_cost.ready(ledger, equal)
+    for book_ in (priced(None), equal):
+        frame = usage_summary(ledger, book_, by="provider", freq="day")
+        assert frame["provider"].tolist() == ["acme", "azure"]
+        assert frame["cost_usd"].tolist() == [(100 * 2 + 10 * 10) / 1e6] * 2
