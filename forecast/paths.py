@@ -247,10 +247,12 @@ def sample_paths(
     ``histories`` by default). One draw of cutoffs is shared by every series."""
     floors = np.zeros(len(points)) if floors is None else floors
     window_draws = np.random.default_rng(run_seed).integers(0, max(bank.windows, 1), n_paths)
+    if histories is not None and (stops is None or growth is None):
+        found = after_cutoffs(histories, points.shape[1])  # one walk for both
+        stops = found[0] if stops is None else stops
+        growth = found[1] if growth is None else growth
     if stops is None:
-        stops = np.zeros((2, 2)) if histories is None else stop_shares(histories, points.shape[1])
-    if growth is None and histories is not None:
-        growth = young_growth(histories, points.shape[1])
+        stops = np.zeros((2, 2))
 
     def own(i: int, drawn: np.ndarray | None) -> np.ndarray:
         """Series ``i``'s paths: its own days where it has no trajectory (``drawn`` None),
