@@ -22,13 +22,13 @@ def sync(con: DuckDBPyConnection, price: Callable[[Sequence[int]], None] | None 
     transaction that changed them, so that the two tables commit together. ``price`` prices
     the rows of the ingests summed again (``forecast.rollup_cost``); without it, the rollup's
     costs are no longer any book's."""
-    stale = [(i, summed) for i, summed in con.execute(
+    stale = con.execute(
         """SELECT ingest_id, hourly IS NOT NULL
            FROM (SELECT ingest_id, count(*) AS hourly FROM usage GROUP BY ALL)
            FULL JOIN (SELECT ingest_id, sum(rows) AS daily FROM usage_daily GROUP BY ALL)
                USING (ingest_id)
            WHERE hourly IS DISTINCT FROM daily"""
-    ).fetchall()]  # fmt: skip
+    ).fetchall()
     if not stale:
         return
     ids = ", ".join(str(int(i)) for i, _ in stale)
