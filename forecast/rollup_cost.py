@@ -15,6 +15,7 @@ else that sums days again forgets the name.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -59,9 +60,19 @@ def register_prices(ledger: Ledger, book: PriceBook) -> None:
 
 
 def ledger_models(ledger: Ledger) -> list[str]:
-    """Every model the ledger's usage names (remembered until a commit)."""
-    return ledger.remember(("models",), lambda: [m for (m,) in ledger.con.execute(
-        "SELECT DISTINCT model FROM usage_daily ORDER BY model").fetchall()])  # fmt: skip
+    """Every model the ledger's usage names."""
+    return sorted({m for m, _, _ in models_used(ledger)})
+
+
+def models_used(ledger: Ledger, where: str = "", params: Sequence[Any] = ()
+                ) -> tuple[tuple[Any, ...], ...]:  # fmt: skip
+    """(model, tier, first day) of every model and tier of the rollup's rows matching
+    ``where`` (with ``params``), remembered until a commit."""
+    return ledger.remember(("used", where, *params), lambda: tuple(ledger.con.execute(
+        f"""SELECT model, service_tier, min(ts)::DATE FROM usage_daily {where}
+            GROUP BY ALL ORDER BY ALL""",
+        params,
+    ).fetchall()))  # fmt: skip
 
 
 def priced_by(ledger: Ledger) -> str | None:

@@ -80,12 +80,7 @@ def _used(
     ledger: Ledger, start: dt.date | None, end: dt.date | None, exclude: Sequence[str] = ()
 ) -> tuple[tuple[Any, ...], ...]:
     """(model, tier, first day) of every model and tier used in [start, end]."""
-    where, params = _range(start, end, exclude)
-    return ledger.remember(("used", where, *params), lambda: tuple(ledger.con.execute(
-        f"""SELECT model, service_tier, min(ts)::DATE FROM usage_daily {where}
-            GROUP BY ALL ORDER BY ALL""",
-        params,
-    ).fetchall()))  # fmt: skip
+    return rollup_cost.models_used(ledger, *_range(start, end, exclude))
 
 
 def unpriced(
