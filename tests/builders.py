@@ -60,3 +60,18 @@ def answer(what: str, call):
         assert not np.isinf(numbers).any(), f"{what}: an infinite figure\n{found}"
         found.to_json(orient="records")  # what the API and --output json send
     return found
+
+
+def play(ledger, plan, ingest):
+    """Carry out a random ``plan`` of writes, yielding after each step so that a test can
+    check the ledger between them: ``("remove", k)`` removes the ingest made ``k`` steps
+    back (nothing where there is none yet); any other step is ``ingest(n, step)``'s to
+    write, which returns the new ingest's id, or None where the ledger refused it."""
+    made: list[int] = []
+    for n, step in enumerate(plan):
+        if step[0] == "remove":
+            if len(made) >= step[1]:
+                ledger.remove_ingest(made[-step[1]])
+        elif (ingest_id := ingest(n, step)) is not None:
+            made.append(ingest_id)
+        yield step

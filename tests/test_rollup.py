@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from builders import write_csv
+from builders import play, write_csv
 from conftest import rollup_drift
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -132,25 +132,20 @@ steps = st.lists(
 @given(steps)
 def test_any_sequence_of_writes_keeps_the_rollup_in_step(tmp_path_factory, plan):
     folder = tmp_path_factory.mktemp("plan")
-    made: list[int] = []
+
+    def ingest(n, step):
+        _, first, span, tokens, how = step
+        ids = "request_id," if how == "ids" else ""
+        lines = [f"{f'r{h}-{tokens},' if ids else ''}"
+                 f"2026-03-{1 + h // 24:02d}T{h % 24:02d}:10:00Z,ops,gpt-4o,1,{tokens},10"
+                 for h in range(first, first + span)]  # fmt: skip
+        path = write_csv(folder, f"f{n}.csv", *lines, header=ids + HEADER)
+        try:
+            (result,) = ingest_files(ledger, [path], on_overlap="refuse" if ids else how)
+        except CostcastError:  # a refused overlap: nothing may have changed (checked below)
+            return None
+        return result.ingest_id
+
     with Ledger(folder / "l.duckdb") as ledger:
-        for n, step in enumerate(plan):
-            if step[0] == "remove":
-                if len(made) >= step[1]:
-                    ledger.remove_ingest(made[-step[1]])
-                continue
-            _, first, span, tokens, how = step
-            ids = "request_id," if how == "ids" else ""
-            lines = [f"{f'r{h}-{tokens},' if ids else ''}"
-                     f"2026-03-{1 + h // 24:02d}T{h % 24:02d}:10:00Z,ops,gpt-4o,1,{tokens},10"
-                     for h in range(first, first + span)]  # fmt: skip
-            path = write_csv(folder, f"f{n}.csv", *lines, header=ids + HEADER)
-            policy = "refuse" if how == "ids" else how
-            try:
-                (result,) = ingest_files(ledger, [path], on_overlap=policy)
-            except CostcastError:  # a refused overlap: nothing may have changed
-                assert rollup_drift(ledger) == []
-                continue
-            made.append(result.ingest_id)
+        for _ in play(ledger, plan, ingest):
             assert rollup_drift(ledger) == []
-        assert rollup_drift(ledger) == []

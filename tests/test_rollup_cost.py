@@ -9,7 +9,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from builders import write_csv
+from builders import play, write_csv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -172,18 +172,17 @@ steps = st.lists(
 @given(steps)
 def test_any_sequence_of_writes_keeps_the_stored_cost_the_books(tmp_path_factory, plan):
     folder = tmp_path_factory.mktemp("plan")
-    made: list[int] = []
+    prices = book()
+
+    def ingest(n, step):
+        nonlocal prices
+        _, first, span, tokens, march_2, how = step
+        path = hourly(folder, f"f{n}.csv", range(first, first + span), tokens)
+        prices = book(march_2)
+        return ingest_files(ledger, [path], book=prices, on_overlap=how)[0].ingest_id
+
     with Ledger(folder / "l.duckdb") as ledger:
-        prices = book()
-        for n, step in enumerate(plan):
-            if step[0] == "remove":
-                if len(made) >= step[1]:
-                    ledger.remove_ingest(made[-step[1]])
-            else:
-                _, first, span, tokens, march_2, how = step
-                path = hourly(folder, f"f{n}.csv", range(first, first + span), tokens)
-                prices = book(march_2)
-                made.append(ingest_files(ledger, [path], book=prices, on_overlap=how)[0].ingest_id)
+        for _ in play(ledger, plan, ingest):
             kept = ledger.con.execute(
                 """SELECT strftime(ts, '%m-%d'), ingest_id, sum(cost_usd)
                    FROM usage_daily GROUP BY ALL ORDER BY ALL"""
