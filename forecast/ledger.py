@@ -158,6 +158,9 @@ class Ledger:
             if not summed:
                 with self.transaction() as con:
                     rollup.sync(con)
+            elif not self.con.execute("SELECT count(*) FROM usage_bounds").fetchall()[0][0]:
+                with self.transaction() as con:  # summed before the span was kept
+                    con.execute("INSERT INTO usage_bounds VALUES (?, ?, ?)", rollup.bounds(con))
             if flat:
                 with self.transaction() as con:
                     request_index.list_flat_groups(con)

@@ -6,11 +6,13 @@ per ingest because that is how usage changes: an ingest only ever adds rows unde
 new id, and rows only leave by ingest (removal, or a replaced span of an older ingest). So
 an ingest whose row count differs between the two tables is exactly one whose days must be
 summed again, and ``sync`` finds them without the writers having to say what they touched.
+``sync`` also keeps the usage's span in ``usage_bounds``, which every summary reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from duckdb import DuckDBPyConnection
 
@@ -42,8 +44,30 @@ def sync(con: DuckDBPyConnection, price: Callable[[Sequence[int]], None] | None 
                    ingest_id, count(*) AS rows
             FROM usage WHERE ingest_id IN ({ids}) GROUP BY ALL"""
     )
+    con.execute("DELETE FROM usage_bounds")
+    con.execute("INSERT INTO usage_bounds VALUES (?, ?, ?)", bounds(con))
     summed = [int(i) for i, again in stale if again]  # not the ones removed altogether
     if price is not None:
         price(summed)
     elif summed:
         con.execute("DELETE FROM rollup_book")
+
+
+def bounds(con: DuckDBPyConnection) -> tuple[Any, Any, Any]:
+    """(first bucket start, last bucket start, end of the last bucket) of the usage, None
+    each where there is none: from the rollup's first and last day, then the hourly rows of
+    those two days alone (a constant range lets DuckDB skip the row groups in between: 3.3
+    ms -> 0.7 for the demo's 720,000 rows). ``sync`` stores them; a ledger from before
+    that asks here."""
+    lo, hi = con.execute("SELECT min(ts), max(ts) FROM usage_daily").fetchall()[0]
+    if lo is None:
+        return None, None, None
+    first, last, end = con.execute(
+        """SELECT min(ts) FILTER (WHERE ts < $lo + INTERVAL 1 DAY),
+                  max(ts) FILTER (WHERE ts >= $hi),
+                  max(ts + CASE bucket WHEN '1d' THEN INTERVAL 1 DAY ELSE INTERVAL 1 HOUR END)
+                      FILTER (WHERE ts >= $hi)
+           FROM usage WHERE ts < $lo + INTERVAL 1 DAY OR ts >= $hi""",
+        {"lo": lo, "hi": hi},
+    ).fetchall()[0]
+    return first, last, end

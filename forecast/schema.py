@@ -162,6 +162,12 @@ CREATE TABLE IF NOT EXISTS usage_daily (
 CREATE TABLE IF NOT EXISTS rollup_book (
     book       VARCHAR NOT NULL
 );
+-- The usage's span (forecast/rollup.py): one row, or none in a ledger from before it.
+CREATE TABLE IF NOT EXISTS usage_bounds (
+    first_ts   TIMESTAMP,  -- the first bucket's start
+    last_ts    TIMESTAMP,  -- the last bucket's start
+    end_ts     TIMESTAMP   -- and its end (a day bucket lasts a day, any other an hour)
+);
 -- Provider usage buckets (keyed by bucket): a hash of each one's numbers, to see revisions.
 CREATE TABLE IF NOT EXISTS bucket_numbers (
     k          UBIGINT NOT NULL,

@@ -22,12 +22,13 @@ def ledger(tmp_path):
 
 def rollup_drift(ledger: Ledger) -> list:
     """Days, dimensions and ingests where ``usage_daily`` differs from the usage summed
-    to days here; [] where they agree."""
+    to days here, and the stored span where it differs from a scan of every row; [] where
+    they agree."""
     sums = """sum(requests), sum(input_tokens), sum(cached_input_tokens),
               sum(cache_write_tokens), sum(output_tokens), CAST(sum(reported_cost_usd) AS
               DECIMAL(38, 6))"""
     dims = 'team, feature, model, provider, service_tier, status, "user", deployment, ingest_id'
-    return ledger.con.execute(
+    drift = ledger.con.execute(
         f"""(SELECT date_trunc('day', ts), {dims}, {sums}, count(*) FROM usage GROUP BY ALL
              EXCEPT ALL SELECT ts, {dims}, {sums}, sum(rows) FROM usage_daily GROUP BY ALL)
             UNION ALL
@@ -35,6 +36,13 @@ def rollup_drift(ledger: Ledger) -> list:
              EXCEPT ALL SELECT date_trunc('day', ts), {dims}, {sums}, count(*) FROM usage
              GROUP BY ALL)"""
     ).fetchall()
+    scanned = ledger.con.execute(
+        """SELECT min(ts), max(ts),
+                  max(ts + CASE bucket WHEN '1d' THEN INTERVAL 1 DAY ELSE INTERVAL 1 HOUR END)
+           FROM usage"""
+    ).fetchall()
+    stored = ledger.con.execute("SELECT * FROM usage_bounds").fetchall()
+    return drift + ([("bounds", stored, scanned)] if stored != scanned else [])
 
 
 @pytest.fixture

@@ -52,3 +52,17 @@ def test_the_span_is_what_a_scan_of_every_row_finds(tmp_path_factory, files):
         ).fetchall()[0]
         assert usage_span(ledger) == (first, end)
         assert usage_hours(ledger) == (first, last)
+
+
+def test_a_ledger_from_before_the_stored_span_is_read_and_then_given_one(tmp_path):
+    rows = ["2026-03-03T14:00:00Z,1h,a,gpt-4o,1,10,1", "2026-03-09T00:00:00Z,1d,a,gpt-4o,1,10,1"]
+    path = tmp_path / "l.duckdb"
+    with Ledger(path) as ledger:
+        ingest_files(ledger, [write_csv(tmp_path, "u.csv", *rows, header=HEADER)])
+        ledger.con.execute("DROP TABLE usage_bounds")  # as a ledger written before it was kept
+    with Ledger(path, read_only=True) as reader:  # reads the rows, writes nothing
+        assert usage_span(reader) == (T(2026, 3, 3, 14), T(2026, 3, 10))
+        assert not reader.has_table("usage_bounds")
+    with Ledger(path) as writer:  # a writer keeps it from its opening on
+        stored = writer.con.execute("SELECT * FROM usage_bounds").fetchall()
+        assert stored == [(T(2026, 3, 3, 14), T(2026, 3, 9), T(2026, 3, 10))]
