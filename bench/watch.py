@@ -313,9 +313,9 @@ def demo_speed() -> None:
             watch = best(lambda: ws.check_alerts(dry_run=True))
     print(f"demo ledger, {rows:,} rows: bare DuckDB group-by by team and week {bare:.3f}s")
     print(
-        f"costcast kpis by team and week: {kpis:.3f}s = {kpis / bare:.1f}x the group-by "
-        f"(goal <= 2x); before the outcomes were imported {alone:.3f}s = {alone / bare:.1f}x; "
-        f"the first read after the import {first:.3f}s = {first / bare:.1f}x"
+        f"costcast kpis by team and week: {kpis:.4f}s = {kpis / bare:.2f}x the group-by "
+        f"(goal <= 2x); before the outcomes were imported {alone:.4f}s = {alone / bare:.2f}x; "
+        f"the first read after the import {first:.4f}s = {first / bare:.2f}x"
     )
     print(
         f"watch check of the last hour: {watch:.3f}s = {watch / bare:.1f}x the group-by "

@@ -83,7 +83,7 @@ def import_deployments(ledger: Ledger, paths: Sequence[Path]) -> list[Deployment
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     results = []
     with ledger.transaction() as con:
-        con.execute(DEPLOYMENTS_DDL)
+        ledger.create_tables(DEPLOYMENTS_DDL)
         for path, rows in parsed:
             # the last of a file's entries with one identity is the one it means
             entries = {_identity(e): e for _, e in rows}

@@ -74,8 +74,10 @@ def kpis(
     outcomes = outcome_kpis_sql(ledger, book, keys, freq, since, end)
     frame = ledger.con.execute(_sql(priced, outcomes, keys, freq, baseline_days, start)).df()
     # counts stay whole numbers where some are unknown (a source that counts no requests):
-    # 2858949, not 2858949.0, in a CSV or JSON an ERP reads
-    frame = frame.astype({c: "Int64" for c in COUNTS})
+    # 2858949, not 2858949.0, in a CSV or JSON an ERP reads. The statement casts them to
+    # BIGINT, which comes as Int64 where a column holds a NULL and as int64 where none.
+    if plain := {c: "Int64" for c in COUNTS if frame[c].dtype != "Int64"}:
+        frame = frame.astype(plain)
     return with_coverage(frame, ledger, freq, FiscalCalendar(), start, end, "period_start")
 
 
@@ -134,7 +136,9 @@ def _sql(
             LEFT JOIN found o ON p.period_start = o.period_start {_same(keys, "p", "o")}
             WHERE {f"p.period_start >= DATE '{start}'" if start else "TRUE"}
         )
-        SELECT period_start {group}, requests, successful_requests, failed_requests,
+        SELECT period_start {group},
+               -- BIGINT, not the HUGEINT of a sum: whole numbers in the frame (nullable)
+               {", ".join(f"CAST({c} AS BIGINT) AS {c}" for c in COUNTS[:3])},
                round_even(cost_usd, 6) AS cost_usd,
                round_even(cost_usd / nullif(successful_requests, 0), 8) AS cost_per_success,
                round_even(failed_requests / nullif(requests, 0), 6) AS failed_share,
@@ -142,7 +146,8 @@ def _sql(
                {", ".join(f"tokens_per_request_{k}" for k in KINDS)},
                round_even(tokens_per_request_input / nullif(baseline_input_per_request, 0) - 1, 6)
                    AS token_inflation,
-               round_even(successes, 6) AS successful_outcomes, outcome_attempts,
+               round_even(successes, 6) AS successful_outcomes,
+               CAST(outcome_attempts AS BIGINT) AS outcome_attempts,
                round_even(successes / nullif(outcome_attempts, 0), 6) AS resolution_rate,
                -- over successes shown as 0 (scores summing under 5e-7) it is unknown, not the
                -- cost over a denormal score: that overflowed to infinity

@@ -140,7 +140,7 @@ def import_outcomes(ledger: Ledger, paths: Sequence[Path]) -> list[OutcomeImport
         parsed.append((path, kind, len(rows), frame.drop_duplicates(key, keep="last")))
     results = []
     with ledger.transaction() as con:
-        con.execute(OUTCOMES_DDL + OUTCOME_GROUP_DDL)
+        ledger.create_tables(OUTCOMES_DDL + OUTCOME_GROUP_DDL)
         for path, kind, count, frame in parsed:
             results.append(_import_one(con, path, kind, count, frame))
     return results

@@ -102,7 +102,7 @@ def test_a_reader_that_cannot_convert_says_what_to_do(tmp_path):
         assert days(ledger)[0] == ("03-01", 2400, 24, 24)
 
 
-def test_a_table_rolled_back_is_not_remembered_as_there(ledger):
+def test_a_table_is_remembered_as_there_once_committed_never_rolled_back(ledger):
     # has_table notes the tables it found, so that commands stop asking the catalog: only
     # committed ones, or a failed first import would leave its table "there" for good
     with pytest.raises(RuntimeError), ledger.transaction() as con:
@@ -112,6 +112,21 @@ def test_a_table_rolled_back_is_not_remembered_as_there(ledger):
     assert not ledger.has_table("outcome_trial")
     ledger.con.execute("CREATE TABLE outcome_trial (x INTEGER)")
     assert ledger.has_table("outcome_trial") and "outcome_trial" in ledger.changes.tables
+    # one seen inside a transaction that commits is noted as it commits: its first reader
+    # does not ask the catalog
+    with ledger.transaction() as con:
+        con.execute("CREATE TABLE outcome_kept (x INTEGER)")
+        assert ledger.has_table("outcome_kept")
+        assert "outcome_kept" not in ledger.changes.tables  # not yet for good
+    assert "outcome_kept" in ledger.changes.tables
+    # and the tables an import creates, as it commits (and not if it rolls back)
+    with pytest.raises(RuntimeError), ledger.transaction():
+        ledger.create_tables("CREATE TABLE IF NOT EXISTS outcome_gone (x INTEGER);")
+        raise RuntimeError("the import failed")
+    assert "outcome_gone" not in ledger.changes.tables and not ledger.has_table("outcome_gone")
+    with ledger.transaction():
+        ledger.create_tables("CREATE TABLE IF NOT EXISTS outcome_made (x INTEGER);")
+    assert "outcome_made" in ledger.changes.tables
 
 
 # A step: ingest a file of hours [first, first + span) with this many tokens each, with

@@ -131,7 +131,7 @@ def _latest(ledger: Ledger) -> dt.datetime | None:
 
 def _write(ledger: Ledger, fired: list[Alert], resolved: list[Alert]) -> None:
     with ledger.transaction() as con:
-        con.execute(ALERTS_DDL)
+        ledger.create_tables(ALERTS_DDL)
         for a in resolved:  # first: an escalation resolves an alert of the key it fires
             con.execute(
                 "UPDATE alerts SET resolved_at = ? WHERE rule = ? AND scope = ? "
