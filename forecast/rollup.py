@@ -53,6 +53,21 @@ def sync(con: DuckDBPyConnection, price: Callable[[Sequence[int]], None] | None 
         con.execute("DELETE FROM rollup_book")
 
 
+BIGGEST = 2**63 - 1  # a BIGINT: every sum of the ledger's counts is read as one
+
+
+def over_the_top(con: DuckDBPyConnection) -> str | None:
+    """The first count whose total over the whole ledger is more than a BIGINT holds (a
+    row may hold up to 2^53, and enough such rows in a period broke every summary of it),
+    None where all fit."""
+    columns = ["requests", *TOKEN_COLUMNS]
+    over = con.execute(
+        f"SELECT {', '.join(f'coalesce(sum({c}) > {BIGGEST}, FALSE)' for c in columns)} "
+        "FROM usage_daily"
+    ).fetchall()[0]
+    return next((c for c, o in zip(columns, over, strict=True) if o), None)
+
+
 def bounds(con: DuckDBPyConnection) -> tuple[Any, Any, Any]:
     """(first bucket start, last bucket start, end of the last bucket) of the usage, None
     each where there is none: from the rollup's first and last day, then the hourly rows of

@@ -4,6 +4,7 @@ none becomes a silent null, a zero or a billion-dollar bill."""
 from __future__ import annotations
 
 import pytest
+from builders import snapshot
 
 from forecast.billed import import_billed
 from forecast.errors import CostcastError, DataFormatError, ScenarioError
@@ -60,3 +61,28 @@ def test_a_billed_amount_beyond_any_real_bill_is_refused(ledger, tmp_path):
     )
     with pytest.raises(CostcastError, match="beyond any real bill"):
         import_billed(ledger, [path], "anthropic_costs")
+
+
+def test_counts_no_summary_could_add_are_refused_and_what_is_stored_stays(ledger, tmp_path):
+    # each row may hold up to 2^53; a thousand rows of 9e15 add up to 9e18, under the
+    # 9,223,372,036,854,775,807 a BIGINT holds: kept, and a KPI reads them whole
+    def rows(day, n):
+        path = tmp_path / f"day{day}.csv"
+        path.write_text(HEADER + "".join(
+            f"2026-03-{day:02d}T{i % 24:02d}:{i // 24:02d}:00Z,search,ask,gpt-4o,"
+            f"9000000000000000,1000,100,0.5\n" for i in range(n)))  # fmt: skip
+        return path
+
+    from forecast.kpis import kpis
+    from forecast.pricing import load_price_book
+
+    ingest_files(ledger, [rows(1, 1000)])
+    book = load_price_book(None)
+    assert kpis(ledger, book, freq="month")["requests"].tolist() == [9 * 10**18]
+    before = snapshot(ledger)
+    # a hundred more: 9.9e18 over the ledger, which no month's sum could hold
+    with pytest.raises(DataFormatError, match="would add up to more than") as info:
+        ingest_files(ledger, [rows(2, 100)])
+    assert info.value.field == "requests" and "day2.csv" in info.value.file
+    assert snapshot(ledger) == before
+    assert kpis(ledger, book, freq="month")["requests"].tolist() == [9 * 10**18]
