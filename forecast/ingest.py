@@ -176,14 +176,7 @@ def ingest_files(
                         on_file(item.path)
                     results.append(_ingest_one(con, item))
                 rollup.sync(con, None if book is None else partial(rollup_cost.price, ledger, book))
-                if too_many := rollup.over_the_top(con):
-                    raise DataFormatError(
-                        f"{too_many} would add up to more than {rollup.BIGGEST:,} over the "
-                        "ledger with these files: counts this large cannot be real, and no "
-                        "summary could add them",
-                        file=", ".join(str(item.path) for item in planned),
-                        field=too_many,
-                    )
+                rollup.check_totals(con, [item.path for item in planned])
         except _BadRow as bad:
             raise _describe_bad_row(con, bad.planned, bad.engine_message) from None
         except duckdb.Error as exc:

@@ -12,10 +12,12 @@ summed again, and ``sync`` finds them without the writers having to say what the
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from duckdb import DuckDBPyConnection
 
+from forecast.errors import DataFormatError
 from forecast.schema import DIMENSIONS, TOKEN_COLUMNS
 
 
@@ -56,16 +58,23 @@ def sync(con: DuckDBPyConnection, price: Callable[[Sequence[int]], None] | None 
 BIGGEST = 2**63 - 1  # a BIGINT: every sum of the ledger's counts is read as one
 
 
-def over_the_top(con: DuckDBPyConnection) -> str | None:
-    """The first count whose total over the whole ledger is more than a BIGINT holds (a
-    row may hold up to 2^53, and enough such rows in a period broke every summary of it),
-    None where all fit."""
+def check_totals(con: DuckDBPyConnection, files: Sequence[Path]) -> None:
+    """Refuse ``files`` where, with them, a count's total over the whole ledger is more than
+    a BIGINT holds: a row may hold up to 2^53, and enough such rows in a period broke every
+    summary of it."""
     columns = ["requests", *TOKEN_COLUMNS]
     over = con.execute(
         f"SELECT {', '.join(f'coalesce(sum({c}) > {BIGGEST}, FALSE)' for c in columns)} "
         "FROM usage_daily"
     ).fetchall()[0]
-    return next((c for c, o in zip(columns, over, strict=True) if o), None)
+    for column, too_many in zip(columns, over, strict=True):
+        if too_many:
+            raise DataFormatError(
+                f"{column} would add up to more than {BIGGEST:,} over the ledger with these "
+                "files: counts this large cannot be real, and no summary could add them",
+                file=", ".join(map(str, files)),
+                field=column,
+            )
 
 
 def bounds(con: DuckDBPyConnection) -> tuple[Any, Any, Any]:
