@@ -208,6 +208,15 @@ def test_scores_worked_out_by_hand():
     assert row["total_ratio_median"] == pytest.approx((1 + 0.5) / 2)
     # inside [0, 5]: x all three, y two of three (6 is above)
     assert row["coverage_80"] == pytest.approx(5 / 6)
+    # the hindsight bound: each window flat at its own median (x: 2, y: 0), no interval;
+    # x |1-2|, 0, |3-2| -> 2/3 / 1; y 0, 0, 6 -> 2 / 2 = 1
+    bench = _accuracy()
+    bound = [r | bench.hindsight(r["actual"]) for r in rows]
+    table = bench.score(rows + bound).set_index("method")
+    assert table.loc[bench.HINDSIGHT, "mase_median"] == pytest.approx((2 / 3 + 1) / 2)
+    assert np.isnan(table.loc[bench.HINDSIGHT, "coverage_80"])
+    assert table.loc["m", "mase_median"] == pytest.approx((2 / 3 + 7 / 6) / 2)  # unmoved
+    assert list(bench.score(rows)["method"]) == ["m"]  # no bound row where none was scored
 
 
 def test_the_churn_bench_moves_a_streams_models_together(tmp_path):
