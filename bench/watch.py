@@ -310,12 +310,18 @@ def demo_speed() -> None:
             # until the next commit remember it (a server's case): both are shown
             first = best(lambda: ws.kpis(by="team", freq="week"), runs=1)
             kpis = best(lambda: ws.kpis(by="team", freq="week"))
+            firsts = []  # and after commits that change nothing, the best of seven
+            for _ in range(7):
+                with ledger.transaction():
+                    pass
+                firsts.append(best(lambda: ws.kpis(by="team", freq="week"), runs=1))
             watch = best(lambda: ws.check_alerts(dry_run=True))
     print(f"demo ledger, {rows:,} rows: bare DuckDB group-by by team and week {bare:.3f}s")
     print(
         f"costcast kpis by team and week: {kpis:.4f}s = {kpis / bare:.2f}x the group-by "
         f"(goal <= 2x); before the outcomes were imported {alone:.4f}s = {alone / bare:.2f}x; "
-        f"the first read after the import {first:.4f}s = {first / bare:.2f}x"
+        f"the first read after the import {first:.4f}s = {first / bare:.2f}x, after a "
+        f"commit (best of 7) {min(firsts):.4f}s = {min(firsts) / bare:.2f}x"
     )
     print(
         f"watch check of the last hour: {watch:.3f}s = {watch / bare:.1f}x the group-by "

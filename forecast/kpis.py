@@ -76,8 +76,9 @@ def kpis(
     # counts stay whole numbers where some are unknown (a source that counts no requests):
     # 2858949, not 2858949.0, in a CSV or JSON an ERP reads. The statement casts them to
     # BIGINT, which comes as Int64 where a column holds a NULL and as int64 where none.
-    if plain := {c: "Int64" for c in COUNTS if frame[c].dtype != "Int64"}:
-        frame = frame.astype(plain)
+    for column in COUNTS:  # one at a time: astype of a dict joins copies (0.6 ms, 0.16 so)
+        if frame[column].dtype != "Int64":
+            frame[column] = frame[column].astype("Int64")
     return with_coverage(frame, ledger, freq, FiscalCalendar(), start, end, "period_start")
 
 
