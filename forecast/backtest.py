@@ -29,14 +29,14 @@ import pandas as pd
 
 from forecast.aggregate import parse_levels
 from forecast.coverage import default_as_of
-from forecast.engine import run_engine
+from forecast.engine import EngineResult, run_engine
 from forecast.errors import CostcastError
 from forecast.ledger import Ledger
 from forecast.metrics import DECILES, bias, coverage, mase_scale, path_summary, pinball, wape
 from forecast.models import AUTO, resolve_forecasters
 from forecast.pricing.book import PriceBook
 from forecast.runs import RunSettings, driver_series, engine_params
-from forecast.series import SERIES_KEYS, priced_drivers, tier_mix, usd_per_unit
+from forecast.series import SERIES_KEYS, DriverSeries, priced_drivers, tier_mix, usd_per_unit
 
 RESULT_KEYS = ("model", "level", "horizon", "windows", "wape", "bias", "mase", "coverage_80",
                "pinball", "series_skipped")  # fmt: skip
@@ -67,27 +67,12 @@ def cross_validation(
 
     settings = settings or RunSettings(n_paths=100)
     levels = parse_levels(by)
-    step = step or horizon
-    if horizon < 1 or windows < 1 or step < 1:
-        raise CostcastError("horizon, windows and step must be at least 1", param="windows")
     as_of = as_of or default_as_of(ledger)[0]
     # as a forecast does: models the book cannot price are left out
     drivers, _ = priced_drivers(ledger, book, as_of)
-    first_day = drivers["ds"].min().date()
-    # in whole days first: a reach of a million days has no date to name
-    reach = horizon + step * (windows - 1)
-    if reach > (as_of - first_day).days - (MIN_HISTORY - 1):
-        back = f"to {as_of - dt.timedelta(days=reach)}" if reach < 100_000 else f"{reach:,} days"
-        raise CostcastError(
-            f"{windows} windows of {horizon} days {step} days apart reach back {back}, "
-            f"but the ledger starts on {first_day}: a backtest needs {MIN_HISTORY} days "
-            "before its first cutoff, so use fewer or shorter windows",
-            param="windows",
-        )
-    cutoffs = [
-        as_of - dt.timedelta(days=horizon + step * (windows - 1 - i)) for i in range(windows)
-    ]
+    cutoffs = _cutoffs(drivers, as_of, horizon, windows, step or horizon)
     candidates = resolve_forecasters(settings.forecasters)
+    names = [*candidates, "ensemble", AUTO]
     group = [_group_of(k, levels) for k in drivers[list(SERIES_KEYS)].itertuples(index=False)]
     cost_by = drivers.assign(group=group).groupby(["group", "ds"])[["cost"]].sum()
     frames: list[pd.DataFrame] = []
@@ -105,42 +90,76 @@ def cross_validation(
             step=settings.backtest_step, n_paths=settings.n_paths, seed=settings.seed,
             params=engine_params(settings), keep_candidates=True, jobs=jobs, dask_client=dask_client,
         )  # fmt: skip
-        names = [*candidates, "ensemble", AUTO]
-        sums: dict[str, dict[str, np.ndarray]] = {}
-        stood_in: dict[str, set[str]] = {}  # group -> candidates auto stood in for there
-        for s in series:
-            f = result.forecasts[s.input.uid]
-            unit = usd_per_unit(f.intensity, s.prices)
-            g = _group_of((s.team, s.feature, s.model), levels)
-            for name in names:
-                paths = f.paths if name == AUTO else f.candidate_paths.get(name)
-                if paths is None:
-                    skipped[name] = skipped.get(name, 0) + 1
-                    stood_in.setdefault(g, set()).add(name)
-                    paths = f.paths
-                into = sums.setdefault(g, {})
-                into[name] = into.get(name, 0.0) + paths * unit[None, :]
+        sums, stood_in = _group_costs(series, result, levels, names, skipped)
         in_window = cost_by.index.get_level_values("ds").isin(days)
         present = set(cost_by.index.get_level_values("group")[in_window])
         for g in sorted(set(sums) | present):
             daily = cost_by["cost"].get(g, pd.Series(dtype=float))
-            actual = daily.reindex(days, fill_value=0.0).to_numpy()
-            seen = daily[daily.index <= cut].to_numpy()
-            columns = {"unique_id": g, "ds": days, "cutoff": cut, "y": actual,
-                       "scale": mase_scale(seen)}  # fmt: skip
-            for name in names:
-                paths = sums.get(g, {}).get(name, np.zeros((settings.n_paths, horizon)))
-                summary = path_summary(paths)
-                columns[name] = summary["mean"]
-                columns[f"{name}-lo-80"], columns[f"{name}-hi-80"] = (
-                    summary["lo-80"],
-                    summary["hi-80"],
-                )
-                for q, values in zip(DECILES, summary["q"], strict=True):
-                    columns[f"{name}-q{round(q * 100)}"] = values
-                columns[f"{name}-stood_in"] = name in stood_in.get(g, ())
-            frames.append(pd.DataFrame(columns))
+            empty = np.zeros((settings.n_paths, horizon))
+            frames.append(_window_frame(g, daily, cut, days, {
+                name: sums.get(g, {}).get(name, empty) for name in names}, stood_in.get(g, set())))  # fmt: skip
     return pd.concat(frames, ignore_index=True), skipped
+
+
+def _cutoffs(drivers: pd.DataFrame, as_of: dt.date, horizon: int, windows: int,
+             step: int) -> list[dt.date]:  # fmt: skip
+    """The windows' cutoffs, ``step`` days apart, the last ``horizon`` days before
+    ``as_of``; an error where they reach back too far for the ledger."""
+    if horizon < 1 or windows < 1 or step < 1:
+        raise CostcastError("horizon, windows and step must be at least 1", param="windows")
+    first_day = drivers["ds"].min().date()
+    # in whole days first: a reach of a million days has no date to name
+    reach = horizon + step * (windows - 1)
+    if reach > (as_of - first_day).days - (MIN_HISTORY - 1):
+        back = f"to {as_of - dt.timedelta(days=reach)}" if reach < 100_000 else f"{reach:,} days"
+        raise CostcastError(
+            f"{windows} windows of {horizon} days {step} days apart reach back {back}, "
+            f"but the ledger starts on {first_day}: a backtest needs {MIN_HISTORY} days "
+            "before its first cutoff, so use fewer or shorter windows",
+            param="windows",
+        )
+    return [as_of - dt.timedelta(days=horizon + step * (windows - 1 - i)) for i in range(windows)]
+
+
+def _group_costs(series: Sequence[DriverSeries], result: EngineResult, levels: Sequence[str],
+                 names: list[str], skipped: dict[str, int],
+                 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, set[str]]]:  # fmt: skip
+    """Per group and forecaster, the cost paths of one window summed over the group's
+    series; and per group, the candidates ``auto`` stood in for (a series they could not
+    fit), each counted in ``skipped``."""
+    sums: dict[str, dict[str, np.ndarray]] = {}
+    stood_in: dict[str, set[str]] = {}
+    for s in series:
+        f = result.forecasts[s.input.uid]
+        unit = usd_per_unit(f.intensity, s.prices)
+        g = _group_of((s.team, s.feature, s.model), levels)
+        for name in names:
+            paths = f.paths if name == AUTO else f.candidate_paths.get(name)
+            if paths is None:
+                skipped[name] = skipped.get(name, 0) + 1
+                stood_in.setdefault(g, set()).add(name)
+                paths = f.paths
+            into = sums.setdefault(g, {})
+            into[name] = into.get(name, 0.0) + paths * unit[None, :]
+    return sums, stood_in
+
+
+def _window_frame(group: str, daily: pd.Series, cut: pd.Timestamp, days: pd.DatetimeIndex,
+                  paths: dict[str, np.ndarray], stood_in: set[str]) -> pd.DataFrame:  # fmt: skip
+    """One group's rows of the cross-validation frame for one window: the actual cost,
+    the MASE scale of the days before, and each forecaster's mean, 80% interval and
+    deciles."""
+    columns = {"unique_id": group, "ds": days, "cutoff": cut,
+               "y": daily.reindex(days, fill_value=0.0).to_numpy(),
+               "scale": mase_scale(daily[daily.index <= cut].to_numpy())}  # fmt: skip
+    for name, drawn in paths.items():
+        summary = path_summary(drawn)
+        columns[name] = summary["mean"]
+        columns[f"{name}-lo-80"], columns[f"{name}-hi-80"] = summary["lo-80"], summary["hi-80"]
+        for q, values in zip(DECILES, summary["q"], strict=True):
+            columns[f"{name}-q{round(q * 100)}"] = values
+        columns[f"{name}-stood_in"] = name in stood_in
+    return pd.DataFrame(columns)
 
 
 def backtest(ledger: Ledger, book: PriceBook, *, horizon: int = 28, windows: int = 8,
