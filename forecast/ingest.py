@@ -175,8 +175,9 @@ def ingest_files(
                     if on_file:
                         on_file(item.path)
                     results.append(_ingest_one(con, item))
+                added = [r.ingest_id for r in results if r.ingest_id is not None]
+                rollup.check_totals(con, added, [item.path for item in planned])
                 rollup.sync(con, None if book is None else partial(rollup_cost.price, ledger, book))
-                rollup.check_totals(con, [item.path for item in planned])
         except _BadRow as bad:
             raise _describe_bad_row(con, bad.planned, bad.engine_message) from None
         except duckdb.Error as exc:

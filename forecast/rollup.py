@@ -58,14 +58,18 @@ def sync(con: DuckDBPyConnection, price: Callable[[Sequence[int]], None] | None 
 BIGGEST = 2**63 - 1  # a BIGINT: every sum of the ledger's counts is read as one
 
 
-def check_totals(con: DuckDBPyConnection, files: Sequence[Path]) -> None:
-    """Refuse ``files`` where, with them, a count's total over the whole ledger is more than
-    a BIGINT holds: a row may hold up to 2^53, and enough such rows in a period broke every
-    summary of it."""
+def check_totals(con: DuckDBPyConnection, ingest_ids: Sequence[int], files: Sequence[Path]) -> None:
+    """Refuse ``files`` (ingested as ``ingest_ids``, not summed yet) where, with them, a
+    count's total over the whole ledger is more than a BIGINT holds: a row may hold up to
+    2^53, and enough such rows in a day broke the summing (with DuckDB's own message), in a
+    period every summary of it (with a traceback). A span they replace counts as it was."""
     columns = ["requests", *TOKEN_COLUMNS]
+    ids = ", ".join(str(int(i)) for i in ingest_ids) or "NULL"
     over = con.execute(
-        f"SELECT {', '.join(f'coalesce(sum({c}) > {BIGGEST}, FALSE)' for c in columns)} "
-        "FROM usage_daily"
+        f"""SELECT {", ".join(f"coalesce(sum({c}) > {BIGGEST}, FALSE)" for c in columns)}
+            FROM (SELECT {", ".join(columns)} FROM usage_daily WHERE ingest_id NOT IN ({ids})
+                  UNION ALL
+                  SELECT {", ".join(columns)} FROM usage WHERE ingest_id IN ({ids}))"""
     ).fetchall()[0]
     for column, too_many in zip(columns, over, strict=True):
         if too_many:

@@ -85,4 +85,9 @@ def test_counts_no_summary_could_add_are_refused_and_what_is_stored_stays(ledger
         ingest_files(ledger, [rows(2, 100)])
     assert info.value.field == "requests" and "day2.csv" in info.value.file
     assert snapshot(ledger) == before
+    # and one day of them: 1,100 rows, 9.9e18 in a day, which the daily sums cannot hold
+    with pytest.raises(DataFormatError, match="would add up to more than") as info:
+        ingest_files(ledger, [rows(3, 1100)])
+    assert info.value.field == "requests" and "day3.csv" in info.value.file
+    assert snapshot(ledger) == before
     assert kpis(ledger, book, freq="month")["requests"].tolist() == [9 * 10**18]
