@@ -258,6 +258,8 @@ def test_scenario_run_json_and_plot(cli, workdir):
     code, out, err = cli("export", "journal", "2026-07", "--basis", "scenario", "--scenario", saved)
     assert code == 0, err
     assert "journal_id" in out.splitlines()[0]
+    code, _, err = cli("export", "journal", "2026-07", "--basis", "budget")
+    assert code == 2 and "option --basis: unknown basis 'budget'" in err, err
     code, _, err = cli("scenario", "run", path, "--no-save", "--output", "json")
     code, out, _ = cli("scenario", "list", "--output", "json")
     assert code == 0 and len(json.loads(out)) == 1

@@ -102,7 +102,7 @@ def build_journal(
 ) -> Journal:
     if basis not in BASES:
         raise CostcastError(
-            f"unknown basis {basis!r}; choose from {', '.join(BASES)}", field="basis"
+            f"unknown basis {basis!r}; choose from {', '.join(BASES)}", param="basis"
         )
     if measure not in MEASURES:
         raise CostcastError(
