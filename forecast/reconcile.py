@@ -195,4 +195,4 @@ def reconciliation(
         return reconcile(ledger, book, **options)
     if by == "project":
         return reconcile_projects(ledger, book, rules, **options)
-    raise CostcastError(f"reconcile by provider or project, not {by!r}", field="by", value=by)
+    raise CostcastError("reconcile by provider or project", param="by", value=by)

@@ -10,10 +10,10 @@ import pytest
 from builders import KEYS, daily_csv
 
 from forecast.billed import billed_daily, import_billed, read_billed
-from forecast.errors import DataFormatError, LedgerError
+from forecast.errors import CostcastError, DataFormatError, LedgerError
 from forecast.ingest import ingest_files
 from forecast.pricing import load_price_book
-from forecast.reconcile import reconcile
+from forecast.reconcile import reconcile, reconciliation
 
 BILLED = "billed/"
 
@@ -178,6 +178,10 @@ def test_reconcile_flags_only_the_day_that_differs(priced_ledger, fixture_path, 
 def test_reconcile_without_billed_actuals_says_so(priced_ledger):
     with pytest.raises(LedgerError, match="no billed actuals"):
         reconcile(priced_ledger, load_price_book())
+    # a grouping it has not: named as the operation's parameter, with the value given
+    with pytest.raises(CostcastError, match="provider or project") as info:
+        reconciliation(priced_ledger, load_price_book(), [], by="team")
+    assert (info.value.param, info.value.value, info.value.field) == ("by", "team", None)
 
 
 def test_reconcile_by_project_where_the_config_says_whose_teams_they_are(ledger, tmp_path):
