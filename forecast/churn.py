@@ -65,6 +65,7 @@ NEW = "(new)"  # feature and model of the line that holds a team's spend on seri
 REACH = 52  # weekly cutoffs a team's new spend is measured after: a year back
 FIRST_CUTOFF = 2  # the latest cutoff is a fortnight back, so each shows two weeks at least
 MIN_CUTOFFS = 4  # fewer cutoffs than this say too little: no line
+NOISE = 1e-9  # net new spend under this share of the expected spend is rounding: none
 LEVEL_DAYS = 28  # a team's level at a cutoff: its mean daily cost over this many days
 MIX_DAYS = 28  # the new line's tokens take the mix of the team's last this many days
 
@@ -121,7 +122,10 @@ def unseen_ratios(
                 continue  # its days to come all in a gap
             new = mine[first > cut, cut + 1 : cut + 1 + n].sum()
             shortfall = max(0.0, expected - mine[first <= cut, cut + 1 : cut + 1 + n].sum())
-            ratios.append(max(0.0, new - shortfall) / expected)
+            # new spend that only makes up the shortfall (one key taking over from another
+            # on the same days) is none, not the 1e-17 of a sum's rounding: that made a line
+            net = new - shortfall
+            ratios.append(net / expected if net > NOISE * expected else 0.0)
             weights.append(expected)
         if len(ratios) >= MIN_CUTOFFS and any(ratios):
             now = _level(total, counted, end, began)
