@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from forecast.ledger import Ledger
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# Property tests explore new examples on every run here (and keep the failures they find in
+# .hypothesis/ to replay); CI (.ci/run) runs the same examples every time, so that a
+# submission lands or not on its own code, not on the draw.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture
