@@ -65,7 +65,10 @@ NEW = "(new)"  # feature and model of the line that holds a team's spend on seri
 REACH = 52  # weekly cutoffs a team's new spend is measured after: a year back
 FIRST_CUTOFF = 2  # the latest cutoff is a fortnight back, so each shows two weeks at least
 MIN_CUTOFFS = 4  # fewer cutoffs than this say too little: no line
-NOISE = 1e-9  # net new spend under this share of the expected spend is rounding: none
+# Net new spend (new keys' spend less the known keys' shortfall) under this share of the
+# expected spend is a sum's rounding, none: one key taking over from another on the same
+# days came to 9e-17 in one order of summing and to 0 in another, and made a line.
+NOISE = 1e-9
 LEVEL_DAYS = 28  # a team's level at a cutoff: its mean daily cost over this many days
 MIX_DAYS = 28  # the new line's tokens take the mix of the team's last this many days
 
@@ -121,10 +124,7 @@ def unseen_ratios(
             if expected <= 0:
                 continue  # its days to come all in a gap
             new = mine[first > cut, cut + 1 : cut + 1 + n].sum()
-            shortfall = max(0.0, expected - mine[first <= cut, cut + 1 : cut + 1 + n].sum())
-            # new spend that only makes up the shortfall (one key taking over from another
-            # on the same days) is none, not the 1e-17 of a sum's rounding: that made a line
-            net = new - shortfall
+            net = new - max(0.0, expected - mine[first <= cut, cut + 1 : cut + 1 + n].sum())
             ratios.append(net / expected if net > NOISE * expected else 0.0)
             weights.append(expected)
         if len(ratios) >= MIN_CUTOFFS and any(ratios):
