@@ -291,7 +291,8 @@ class Ledger:
         (self.pending if self.unsettled else self.changes.tables).update(names)
 
     def has_table(self, name: str) -> bool:
-        """A table or view of that name exists (remembered once found, until a commit)."""
+        """A table or view of that name exists (remembered once found: at once outside a
+        transaction, inside one when it commits)."""
         if name in self.changes.tables:
             return True
         found = table_exists(self.con, name)
