@@ -288,7 +288,7 @@ def run_engine(
     floors = np.array([lowest_ratio(o.actual_cv, o.point_cv) for o in done])
     histories = [s.y for s in inputs]
     shares = after_cutoffs(histories, h)  # what the run's series did: stop, grow
-    stops = shares[0]
+    stops = shares.stop_shares
     chosen = list(sample_paths(bank, np.stack([o.point for o in done]), levels, rows,
                                classes, seeds, n_paths, seed, floors, histories, *shares))  # fmt: skip
     if paired.alpha > 0:  # one series at a time: no (series, paths, days) array at once

@@ -15,13 +15,13 @@ What no series' own windows show comes from the run's other series:
   the rate the model had (young models not used the week before: 1,074 USD forecast for
   1.08 spent over 19 fortnights; 384 now).
 - **Young models are taken up.** A young series used the week before also grows on each
-  path as one of the run's young series in use did after a past cutoff (``young_growth``):
-  its own days hold no take-up, and such models spent more than their P90 in a third of
+  path as one of the run's young series in use did after a past cutoff
+  (``AfterCutoffs.young_growth``): its own days hold no take-up, and such models spent more than their P90 in a third of
   the fortnights (in two sevenths since).
 - **Models are dropped.** A share of a series' paths is zero throughout, the share of the
   run's series like it (young or not, used the week before or not) that had nothing in
-  the fortnight after a past cutoff (``stop_shares``). For an older series only where it
-  was used that week: its windows, floored at their lowest day, cannot reach zero, while
+  the fortnight after a past cutoff (``AfterCutoffs.stop_shares``). For an older series
+  only where it was used that week: its windows, floored at their lowest day, cannot reach zero, while
   a quiet series' windows hold its idle days already (giving it the share too moved real
   usage's daily coverage from 79-80% to 82-85%).
 """
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -76,7 +76,7 @@ GROWTH_FLOOR = 1e-6  # a young series that went to less than this share of itsel
 
 def used_lately(history: np.ndarray) -> int:
     """1 where the series had usage in its last ``RECENT_DAYS`` days, else 0: the column of
-    ``stop_shares`` it takes."""
+    ``AfterCutoffs.stop_shares`` it takes."""
     return int(history[-RECENT_DAYS:].sum() > 0)
 
 
@@ -86,9 +86,30 @@ def too_young(bank: ErrorBank, row: int) -> bool:
     return row < 0 or not bank.has[row].any()
 
 
-def after_cutoffs(histories: Sequence[np.ndarray], h: int) -> tuple[np.ndarray, np.ndarray]:
-    """What the run's series did after each past weekly cutoff, in one pass: the stop
-    shares (``stop_shares``) and the young series' growth (``young_growth``)."""
+class AfterCutoffs(NamedTuple):
+    """What the run's series did after each past weekly cutoff (``after_cutoffs``)."""
+
+    # (young, old) x (quiet, used): of the run's series at each past cutoff (every week
+    # back from the end), the share with no usage at all over the ``STOP_DAYS`` after it;
+    # apart for series ``YOUNG_DAYS`` old or less and older, and for those not used in the
+    # week before the cutoff and those used. Models are tried and dropped: on real usage a
+    # third of the models under four weeks old and used that week, and a quarter of the
+    # older ones, had nothing in the fortnight after (``bench/churn.py``). A series' own
+    # days cannot tell that; the run's others can.
+    stop_shares: np.ndarray
+    # Of the run's young series used in the week before a past cutoff that went on after
+    # it: each one's mean day over the ``STOP_DAYS`` after (the horizon, if shorter), over
+    # its mean day before (its whole history then: the days ``own_history_paths`` replays).
+    # Models in their first weeks are taken up or let go: on real usage the young models
+    # in use spent more than their P90 in a third of the fortnights (``bench/churn.py``),
+    # while their own days, replayed, knew no growth.
+    young_growth: np.ndarray
+
+
+def after_cutoffs(histories: Sequence[np.ndarray], h: int) -> AfterCutoffs:
+    """The stop shares and young series' growth of ``AfterCutoffs``, in one walk over the
+    past cutoffs. A cutoff after which no series had any usage is left out: that is a gap
+    in the data (``forecast`` says so), not every model stopping."""
     stopped, seen = np.zeros((2, 2)), np.zeros((2, 2))
     growth = []
     for cut in past_cutoffs(histories, h):
@@ -99,31 +120,8 @@ def after_cutoffs(histories: Sequence[np.ndarray], h: int) -> tuple[np.ndarray, 
         at = cut.cuts[going]  # used before (ever), so their mean day before is above zero
         after = (cut.total[at + cut.days] - cut.total[at]) / cut.days
         growth.append(after / (cut.total[at] / at))
-    return stopped / (seen + STOP_PRIOR), np.concatenate(growth) if growth else np.zeros(0)
-
-
-def stop_shares(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
-    """(young, old) x (quiet, used): of the run's series at each past cutoff (every week
-    back from the end), the share with no usage at all over the ``STOP_DAYS`` after it;
-    apart for series ``YOUNG_DAYS`` old or less and older, and for those not used in the
-    week before the cutoff and those used.
-
-    Models are tried and dropped: on real usage a third of the models under four weeks old
-    and used that week, and a quarter of the older ones, had nothing in the fortnight
-    after (``bench/churn.py``). A series' own days cannot tell that; the run's others can.
-    A cutoff after which no series had any usage is left out: that is a gap in the data
-    (``forecast`` says so), not every model stopping."""
-    return after_cutoffs(histories, h)[0]
-
-
-def young_growth(histories: Sequence[np.ndarray], h: int) -> np.ndarray:
-    """Of the run's young series used in the week before a past cutoff that went on after
-    it: each one's mean day over the ``STOP_DAYS`` after (the horizon, if shorter), over
-    its mean day before (its whole history then: the days ``own_history_paths`` replays).
-    Models in their first weeks are taken up or let go: on real usage the young models in
-    use spent more than their P90 in a third of the fortnights (``bench/churn.py``), while
-    their own days, replayed, knew no growth."""
-    return after_cutoffs(histories, h)[1]
+    return AfterCutoffs(stopped / (seen + STOP_PRIOR),
+                        np.concatenate(growth) if growth else np.zeros(0))  # fmt: skip
 
 
 @dataclass
@@ -142,7 +140,7 @@ class _Cutoffs:
 
 
 def past_cutoffs(histories: Sequence[np.ndarray], h: int) -> Iterator[_Cutoffs]:
-    """Every week back from the end, as ``stop_shares`` counts them. A cutoff after which
+    """Every week back from the end, as ``after_cutoffs`` counts them. A cutoff after which
     no series had any usage is a gap in the data (``forecast`` says so), not counted."""
     days = min(h, STOP_DAYS)
     if not len(histories):
@@ -192,7 +190,7 @@ def own_history_paths(point: np.ndarray, history: np.ndarray, n_paths: int,
     days = ((starts[:, :, None] + np.arange(BLOCK)) % n).reshape(n_paths, -1)[:, :h]
     paths = point[None, :] * (history[days] / history.mean())
     if growth is not None and len(growth):
-        # each path grows as one of the run's young series did (``young_growth``), or not
+        # each path grows as one of the run's young series did (``AfterCutoffs``), or not
         # at all as if STOP_PRIOR more had not; its mean is kept by the rescale after
         drawn = np.r_[growth, np.ones(STOP_PRIOR)][
             rng.integers(len(growth) + STOP_PRIOR, size=n_paths)
@@ -243,14 +241,14 @@ def sample_paths(
     bank (-1 where it has none), ``floors`` each one's ``lowest_ratio`` (0 by default),
     ``histories`` each one's daily values (where given: a series without a trajectory of
     its own in the bank replays them, and some paths stop, as the module docstring says;
-    ``stops`` and ``growth``: the ``stop_shares`` and ``young_growth`` to use, those of
-    ``histories`` by default). One draw of cutoffs is shared by every series."""
+    ``stops`` and ``growth``: the ``AfterCutoffs`` to use, those of ``histories`` by
+    default). One draw of cutoffs is shared by every series."""
     floors = np.zeros(len(points)) if floors is None else floors
     window_draws = np.random.default_rng(run_seed).integers(0, max(bank.windows, 1), n_paths)
     if histories is not None and (stops is None or growth is None):
         found = after_cutoffs(histories, points.shape[1])  # one walk for both
-        stops = found[0] if stops is None else stops
-        growth = found[1] if growth is None else growth
+        stops = found.stop_shares if stops is None else stops
+        growth = found.young_growth if growth is None else growth
     if stops is None:
         stops = np.zeros((2, 2))
 

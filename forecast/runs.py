@@ -212,7 +212,7 @@ def _meta(
                 "older_used": float(result.stops[1, 1]),
             },
             # what young series in use did after past cutoffs, that young series' paths
-            # grow by (forecast.paths.young_growth): how many, and their quartiles
+            # grow by (forecast.paths.AfterCutoffs.young_growth): how many, and their quartiles
             "young_growth": {
                 "observed": len(result.growth),
                 "quartiles": [float(q) for q in np.quantile(result.growth, [0.25, 0.5, 0.75])]

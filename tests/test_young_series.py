@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from forecast.chunk import SeriesInput
 from forecast.engine import run_engine
 from forecast.models import resolve_forecasters
-from forecast.paths import own_history_paths, stop_shares, young_growth
+from forecast.paths import after_cutoffs, own_history_paths
 
 END = pd.Timestamp("2026-06-30")
 
@@ -21,13 +21,13 @@ def test_stop_shares_count_series_that_went_quiet_after_a_cutoff():
     once = np.r_[5.0, np.zeros(30)]  # used on day 0 only
     # at 17 and 10: not used the week before, quiet after; at 3: used that week, quiet after
     steady = np.ones(31)  # used the week before each cutoff and after it
-    shares = stop_shares([once, steady], h=14)
+    shares = after_cutoffs([once, steady], h=14).stop_shares
     # (young, old) x (quiet, used), each shrunk as if 3 more series had gone on
     np.testing.assert_allclose(shares, [[2 / (2 + 3), 1 / (4 + 3)], [0, 0]])
     # 60 days: cutoffs 46, 39 and 32 days in are old, 25, 18, 11 and 4 young; this one
     # was used to day 39 and had nothing in the 14 days after the cutoff at 46
     dropped = np.r_[np.ones(40), np.zeros(20)]
-    shares = stop_shares([once, steady, np.ones(60), dropped], h=14)
+    shares = after_cutoffs([once, steady, np.ones(60), dropped], h=14).stop_shares
     np.testing.assert_allclose(shares, [[2 / 5, 1 / (4 + 8 + 3)], [0, 1 / (6 + 3)]])
 
 
@@ -38,7 +38,7 @@ def test_young_growth_is_what_young_series_in_use_did_after_a_cutoff_by_hand():
     before the cutoff at 3 but had nothing after: it went on at none, and counts nowhere."""
     once, steady = np.r_[5.0, np.zeros(30)], np.ones(31)
     ramp = np.r_[np.ones(10), np.full(21, 2.0)]
-    np.testing.assert_allclose(young_growth([once, steady, ramp], 14),
+    np.testing.assert_allclose(after_cutoffs([once, steady, ramp], 14).young_growth,
                                [1, 1, 1, 34 / 24, 2, 21 / 14])  # fmt: skip
 
 
@@ -146,10 +146,10 @@ def test_a_gap_in_the_data_is_not_every_model_stopping():
     # two series silent together for 20 days (an export that failed), then back: the
     # cutoffs 7 and 14 days into the silence saw nobody use anything, and are left out
     gap = np.r_[np.ones(30), np.zeros(20), np.ones(16)]
-    shares = stop_shares([gap, gap.copy()], h=14)
+    shares = after_cutoffs([gap, gap.copy()], h=14).stop_shares
     assert shares[1, 0] == 0 and shares[1, 1] == 0
     # one of them silent alone: the other's usage says the data is there; it stopped
-    assert stop_shares([gap, np.ones(66)], h=14)[1].sum() > 0
+    assert after_cutoffs([gap, np.ones(66)], h=14).stop_shares[1].sum() > 0
 
 
 @settings(max_examples=300, deadline=None)
