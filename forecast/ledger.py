@@ -162,7 +162,7 @@ class Ledger:
                     rollup.sync(con)
             elif not self.con.execute("SELECT count(*) FROM usage_bounds").fetchall()[0][0]:
                 with self.transaction() as con:  # summed before the span was kept
-                    con.execute("INSERT INTO usage_bounds VALUES (?, ?, ?)", rollup.bounds(con))
+                    rollup.keep_bounds(con)
             if flat:
                 with self.transaction() as con:
                     request_index.list_flat_groups(con)

@@ -46,8 +46,7 @@ def sync(con: DuckDBPyConnection, price: Callable[[Sequence[int]], None] | None 
                    ingest_id, count(*) AS rows
             FROM usage WHERE ingest_id IN ({ids}) GROUP BY ALL"""
     )
-    con.execute("DELETE FROM usage_bounds")
-    con.execute("INSERT INTO usage_bounds VALUES (?, ?, ?)", bounds(con))
+    keep_bounds(con)
     summed = [int(i) for i, again in stale if again]  # not the ones removed altogether
     if price is not None:
         price(summed)
@@ -63,8 +62,10 @@ def check_totals(con: DuckDBPyConnection, ingest_ids: Sequence[int], files: Sequ
     count's total over the whole ledger is more than a BIGINT holds: a row may hold up to
     2^53, and enough such rows in a day broke the summing (with DuckDB's own message), in a
     period every summary of it (with a traceback). A span they replace counts as it was."""
+    if not ingest_ids:  # nothing added: no total grew
+        return
     columns = ["requests", *TOKEN_COLUMNS]
-    ids = ", ".join(str(int(i)) for i in ingest_ids) or "NULL"
+    ids = ", ".join(str(int(i)) for i in ingest_ids)
     over = con.execute(
         f"""SELECT {", ".join(f"coalesce(sum({c}) > {BIGGEST}, FALSE)" for c in columns)}
             FROM (SELECT {", ".join(columns)} FROM usage_daily WHERE ingest_id NOT IN ({ids})
@@ -81,12 +82,18 @@ def check_totals(con: DuckDBPyConnection, ingest_ids: Sequence[int], files: Sequ
             )
 
 
+def keep_bounds(con: DuckDBPyConnection) -> None:
+    """Store the usage's span (``bounds``) in ``usage_bounds``, in place of any before."""
+    con.execute("DELETE FROM usage_bounds")
+    con.execute("INSERT INTO usage_bounds VALUES (?, ?, ?)", bounds(con))
+
+
 def bounds(con: DuckDBPyConnection) -> tuple[Any, Any, Any]:
     """(first bucket start, last bucket start, end of the last bucket) of the usage, None
     each where there is none: from the rollup's first and last day, then the hourly rows of
     those two days alone (a constant range lets DuckDB skip the row groups in between: 3.3
-    ms -> 0.7 for the demo's 720,000 rows). ``sync`` stores them; a ledger from before
-    that asks here."""
+    ms -> 0.7 for the demo's 720,000 rows). ``keep_bounds`` stores them; a reader of a
+    ledger from before that asks here."""
     lo, hi = con.execute("SELECT min(ts), max(ts) FROM usage_daily").fetchall()[0]
     if lo is None:
         return None, None, None
