@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from builders import write_csv
+from conftest import scanned_span
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -46,10 +47,7 @@ def test_the_span_is_what_a_scan_of_every_row_finds(tmp_path_factory, files):
                 lines.append(f"{at:%Y-%m-%dT%H:%M:%SZ},{bucket},t{n},gpt-4o,1,10,1")
             ingest_files(ledger, [write_csv(folder, f"f{n}.csv", *lines, header=HEADER)],
                          on_overlap="keep")  # fmt: skip
-        first, last, end = ledger.con.execute(
-            """SELECT min(ts), max(ts), max(ts + CASE bucket WHEN '1d' THEN INTERVAL 1 DAY
-                                                 ELSE INTERVAL 1 HOUR END) FROM usage"""
-        ).fetchall()[0]
+        first, last, end = scanned_span(ledger)
         assert usage_span(ledger) == (first, end)
         assert usage_hours(ledger) == (first, last)
 
