@@ -138,7 +138,8 @@ def _sql(
             WHERE {f"p.period_start >= DATE '{start}'" if start else "TRUE"}
         )
         SELECT period_start {group},
-               -- BIGINT, not the HUGEINT of a sum: whole numbers in the frame (nullable)
+               -- BIGINT, not the HUGEINT of a sum: whole numbers in the frame (nullable;
+               -- outcome_attempts is one already)
                {", ".join(f"CAST({c} AS BIGINT) AS {c}" for c in COUNTS[:3])},
                round_even(cost_usd, 6) AS cost_usd,
                round_even(cost_usd / nullif(successful_requests, 0), 8) AS cost_per_success,
@@ -147,8 +148,7 @@ def _sql(
                {", ".join(f"tokens_per_request_{k}" for k in KINDS)},
                round_even(tokens_per_request_input / nullif(baseline_input_per_request, 0) - 1, 6)
                    AS token_inflation,
-               round_even(successes, 6) AS successful_outcomes,
-               CAST(outcome_attempts AS BIGINT) AS outcome_attempts,
+               round_even(successes, 6) AS successful_outcomes, outcome_attempts,
                round_even(successes / nullif(outcome_attempts, 0), 6) AS resolution_rate,
                -- over successes shown as 0 (scores summing under 5e-7) it is unknown, not the
                -- cost over a denormal score: that overflowed to infinity
