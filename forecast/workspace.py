@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from forecast import rollup_cost
 from forecast.config import Config
 from forecast.errors import CostcastError
 from forecast.fiscal import RELATIVE, FiscalCalendar, Horizon
@@ -65,8 +66,6 @@ class Workspace(SpendWatch):
             yield cls(config, None, book)
             return
         with Ledger(config.ledger, read_only=read_only) as opened:
-            from forecast import rollup_cost
-
             rollup_cost.ensure(opened, book)  # a config whose prices changed since
             yield cls(config, opened, book)
 
